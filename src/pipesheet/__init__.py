@@ -1,0 +1,58 @@
+"""pipesheet — honest sales-pipeline numbers over spreadsheet tables.
+
+The core engine: pure Python over pandas and numpy; it knows nothing of Excel or Jupyter.
+"""
+
+from pipesheet.errors import PipesheetError
+from pipesheet.forecast import (
+    PipelinePosition,
+    deal_probabilities,
+    forecast_categories,
+    period_labels,
+    pipeline_position,
+    reporting_amounts,
+    weighted_forecast,
+)
+from pipesheet.planning import (
+    LeadPlan,
+    QuotaGap,
+    coverage_ratio,
+    leads_needed,
+    quota_gap,
+    sales_velocity,
+)
+from pipesheet.presets import PRESETS, preset, probability_table
+from pipesheet.probabilities import StageProbabilities, stage_probabilities
+from pipesheet.stages import StageList
+from pipesheet.tables import Deals, History, read_deals, read_history, read_rates
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "Deals",
+    "History",
+    "LeadPlan",
+    "PipelinePosition",
+    "PipesheetError",
+    "QuotaGap",
+    "StageList",
+    "StageProbabilities",
+    "__version__",
+    "coverage_ratio",
+    "deal_probabilities",
+    "forecast_categories",
+    "leads_needed",
+    "period_labels",
+    "pipeline_position",
+    "preset",
+    "probability_table",
+    "quota_gap",
+    "read_deals",
+    "read_history",
+    "read_rates",
+    "reporting_amounts",
+    "sales_velocity",
+    "stage_probabilities",
+    "weighted_forecast",
+]

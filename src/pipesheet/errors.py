@@ -1,0 +1,74 @@
+"""The one error type users see: :class:`PipesheetError`.
+
+Every problem with the user's input is reported as a ``PipesheetError`` whose message names the
+table, the column, the row(s) and the offending value, and says what was expected.  Surfaces (Excel
+functions, apps, CLI) show ``str(error)`` as it is, so the message is written for a sales manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = ["PipesheetError", "format_rows"]
+
+
+def format_rows(rows: Iterable[int], limit: int = 5) -> str:
+    """Spell out row numbers as the user sees them: ``"row 3"``, ``"rows 3, 7, 9 and 2 more"``."""
+    rows = list(rows)
+    if not rows:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = len(rows) - limit
+    if len(rows) == 1:
+        return f"row {shown}"
+    return f"rows {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+class PipesheetError(ValueError):
+    """Bad input, explained: which table, column, row(s) and value, and what was expected.
+
+    Row numbers are *spreadsheet* row numbers: the header is row 1, the first data row is row 2
+    (what a user sees in Excel or in a CSV opened in a spreadsheet).
+
+    Attributes:
+        table: Name of the table (``"deals"``, ``"history"``, ``"stages"``, ``"rates"``...).
+        column: Column header as the user wrote it, when one column is at fault.
+        rows: Spreadsheet row numbers at fault (header = row 1).
+        value: The offending value (the first one, when several rows are at fault).
+        expected: What would have been accepted.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        table: str | None = None,
+        column: str | None = None,
+        rows: Sequence[int] | None = None,
+        value: Any = None,
+        expected: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.table = table
+        self.column = column
+        self.rows = list(rows) if rows is not None else []
+        self.value = value
+        self.expected = expected
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = []
+        if self.table:
+            where.append(f"table '{self.table}'")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        if self.rows:
+            where.append(format_rows(self.rows))
+        text = ", ".join(where)
+        text = f"{text}: {self.problem}" if text else self.problem
+        if self.value is not None and "{value}" not in self.problem:
+            text += f" (value {self.value!r})"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        return text if text.endswith(".") else text + "."

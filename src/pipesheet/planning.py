@@ -1,0 +1,454 @@
+"""Planning: the reverse funnel, the quota gap, pipeline coverage and sales velocity.
+
+**Reverse funnel.** From a revenue target T and an average won deal A:
+
+    won deals needed     n_won = ⌈T / A⌉
+    deals needed at s    n_s   = ⌈n_won / Π_{j ≥ s} c_j⌉
+
+where c_j is the step conversion from stage j to the next stage (the last stage's next is Won).
+Leads are the deals needed at the first stage. Counts are rounded up (you cannot close 0.4 of a
+deal); the rounding is done on the product of the conversions, not stage by stage, so it never
+compounds. Quotients are rounded to 9 decimals before ⌈⌉ so that 40 / 0.1 is 400, not 401.
+
+**By when.** With average days spent in each stage, a deal needed at stage s must be there by
+deadline − Σ_{j ≥ s} days_j.
+
+**Quota gap.** gap = quota − closed so far − expected from open deals (weighted). The part that must
+come from new pipeline is max(gap, 0); it needs ⌈gap / A⌉ new won deals and
+⌈new won deals / lead-to-win rate⌉ new leads, paced per week over the selling time left:
+weeks = (period end − today − average cycle length) / 7.
+
+**Coverage ratio** = open pipeline in the period ÷ (quota − closed so far).
+
+**Sales velocity** (per day) = open opportunities × win rate × average won deal ÷ average cycle
+length in days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+from pipesheet.probabilities import StageProbabilities, _as_of
+
+__all__ = [
+    "LeadPlan",
+    "QuotaGap",
+    "coverage_ratio",
+    "leads_needed",
+    "quota_gap",
+    "sales_velocity",
+]
+
+
+def _ceil(x: float) -> int:
+    return math.ceil(round(x, 9))
+
+
+def _number(value: Any, name: str, *, positive: bool = False, allow_zero: bool = True) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x) or x < 0 or (positive and x == 0) or (not allow_zero and x == 0):
+        want = "a number above 0" if positive or not allow_zero else "a number ≥ 0"
+        raise PipesheetError(
+            f"{name.replace('_', ' ')} is not valid",
+            table="settings",
+            column=name,
+            value=value,
+            expected=want,
+        )
+    return x
+
+
+def _rate(value: Any, name: str) -> float:
+    x = _number(value, name)
+    if x > 1:
+        if x <= 100:
+            x = x / 100.0  # a percentage such as 25 → 0.25
+        else:
+            raise PipesheetError(
+                f"{name.replace('_', ' ')} is above 100%",
+                table="settings",
+                column=name,
+                value=value,
+                expected="a rate between 0 and 1",
+            )
+    if x == 0:
+        raise PipesheetError(
+            f"{name.replace('_', ' ')} is zero: no number of deals reaches the target through it",
+            table="settings",
+            column=name,
+            value=value,
+            expected="a rate above 0",
+        )
+    return x
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.4g}%"
+
+
+@dataclass(frozen=True)
+class LeadPlan:
+    """The reverse funnel for a target.
+
+    Attributes:
+        target: Revenue target.
+        average_deal: Average won deal used.
+        won_needed: ⌈target / average deal⌉.
+        table: One row per open stage, first to last, then Won: ``stage``,
+            ``conversion_to_next``, ``conversion_to_won``, ``deals_needed`` and, with a deadline,
+            ``enter_by``.
+        explanation: The arithmetic in plain words, one sentence per step.
+    """
+
+    target: float
+    average_deal: float
+    won_needed: int
+    table: pd.DataFrame
+    explanation: list[str] = field(default_factory=list)
+
+    @property
+    def leads(self) -> int:
+        """Deals needed at the first stage (leads)."""
+        return int(self.table["deals_needed"].iloc[0])
+
+
+def _conversions(conversions: Any) -> list[tuple[str, float]]:
+    if isinstance(conversions, StageProbabilities):
+        t = conversions.overall_
+        pairs = list(zip(t["stage"], t["step_conversion"], strict=True))
+    elif isinstance(conversions, pd.DataFrame):
+        from pipesheet.columns import resolve_columns
+        from pipesheet.tables import _check_table
+
+        raw = _check_table(conversions, "conversions")
+        cols = resolve_columns(
+            raw,
+            {
+                "stage": ("stage", "from", "from_stage"),
+                "conversion": (
+                    "step_conversion",
+                    "conversion",
+                    "rate",
+                    "conversion_rate",
+                    "conversion_to_next",
+                ),
+            },
+            ("stage", "conversion"),
+            table_name="conversions",
+        )
+        pairs = list(zip(raw[cols["stage"]].astype(str), raw[cols["conversion"]], strict=True))
+    elif isinstance(conversions, Mapping):
+        pairs = list(conversions.items())
+    elif isinstance(conversions, Sequence):
+        pairs = [tuple(x) for x in conversions]
+    else:
+        raise PipesheetError(
+            "conversions must be a table of stage and conversion rate",
+            table="conversions",
+            value=type(conversions).__name__,
+            expected="stage → conversion to the next stage, last stage → Won",
+        )
+    if not pairs:
+        raise PipesheetError(
+            "no stages in the conversions",
+            table="conversions",
+            expected="at least one stage with its conversion rate",
+        )
+    out = []
+    for i, (stage, c) in enumerate(pairs):
+        if c is None or (isinstance(c, float) and math.isnan(c)):
+            raise PipesheetError(
+                f"conversion rate of stage {stage!r} is unknown",
+                table="conversions",
+                rows=[i + 2],
+                value=stage,
+                expected="a rate between 0 and 1 (learn it from more closed deals or type it in)",
+            )
+        try:
+            rate = _rate(c, "conversion")
+        except PipesheetError as err:
+            raise PipesheetError(
+                err.problem + f" for stage {stage!r}",
+                table="conversions",
+                column="conversion",
+                rows=[i + 2],
+                value=c,
+                expected=err.expected,
+            ) from None
+        out.append((str(stage), rate))
+    return out
+
+
+def leads_needed(
+    target: float,
+    average_deal: float,
+    conversions: Mapping[str, float]
+    | Sequence[tuple[str, float]]
+    | pd.DataFrame
+    | StageProbabilities,
+    *,
+    deadline: Any = None,
+    days_in_stage: Mapping[str, float] | None = None,
+    won_label: str = "Won",
+) -> LeadPlan:
+    """The reverse funnel: how many won deals, and deals at each stage, a target needs.
+
+    Args:
+        target: Revenue target (≥ 0).
+        average_deal: Average won deal (> 0), e.g. the mean amount of won deals.
+        conversions: Step conversion of each open stage to the next, in funnel order (the last
+            one is the rate to Won): a mapping, a list of pairs, a table with stage and
+            conversion columns, or learned :class:`StageProbabilities` (its ``step_conversion``).
+            Rates may be 0–1 or percentages.
+        deadline: Date the target must be closed by; with ``days_in_stage`` adds ``enter_by``.
+        days_in_stage: Average days a deal spends in each stage.
+        won_label: Label of the final row.
+
+    Example (the glossary's worked example)::
+
+        leads_needed(1_000_000, 25_000, {"Lead": .5, "Qualified": .4, "Proposal": .25})
+        # 40 won; 160 at Proposal, 400 at Qualified, 800 leads
+    """
+    target = _number(target, "target")
+    average_deal = _number(average_deal, "average_deal", positive=True)
+    pairs = _conversions(conversions)
+    won_needed = _ceil(target / average_deal)
+    stages = [s for s, _ in pairs]
+    rates = np.array([c for _, c in pairs], dtype=float)
+    to_won = np.cumprod(rates[::-1])[::-1]
+    needed = [_ceil(won_needed / r) for r in to_won]
+    table = pd.DataFrame(
+        {
+            "stage": [*stages, won_label],
+            "conversion_to_next": [*rates, np.nan],
+            "conversion_to_won": [*to_won, 1.0],
+            "deals_needed": [*needed, won_needed],
+        }
+    )
+    explanation = [
+        f"Target {_fmt(target)} ÷ average deal {_fmt(average_deal)} = "
+        f"{_fmt(target / average_deal)} → {won_needed} won deals (rounded up)."
+    ]
+    later = won_label
+    for i in range(len(stages) - 1, -1, -1):
+        if i == len(stages) - 1:
+            explanation.append(
+                f"To close {won_needed} deals at a {_pct(rates[i])} win rate from {stages[i]} "
+                f"you need {needed[i]:,} deals at {stages[i]}."
+            )
+        else:
+            explanation.append(
+                f"To get {needed[i + 1]:,} to {later} at {_pct(rates[i])} conversion from "
+                f"{stages[i]} you need {needed[i]:,} at {stages[i]} "
+                f"({won_needed} ÷ {_pct(to_won[i])} overall, rounded up)."
+            )
+        later = stages[i]
+    if deadline is not None:
+        due = _as_of(deadline)
+        if due is None:
+            raise PipesheetError(
+                "deadline is not a date",
+                table="settings",
+                column="deadline",
+                value=deadline,
+                expected="a date",
+            )
+        days = days_in_stage or {}
+        missing = [s for s in stages if s not in days]
+        if missing:
+            raise PipesheetError(
+                "days in stage missing for a stage",
+                table="settings",
+                column="days_in_stage",
+                value=missing[0],
+                expected="average days in each stage: " + ", ".join(stages),
+            )
+        d = np.array([_number(days[s], "days_in_stage") for s in stages])
+        remaining = np.cumsum(d[::-1])[::-1]
+        due_ts = pd.Timestamp(due)
+        table["enter_by"] = [
+            *(due_ts - pd.to_timedelta(remaining, unit="D")).normalize(),
+            due_ts.normalize(),
+        ]
+        explanation.append(
+            f"To close by {due_ts.date()}, the {needed[0]:,} {stages[0]} deals must be in by "
+            f"{table['enter_by'].iloc[0].date()} ({remaining[0]:g} days of cycle)."
+        )
+    return LeadPlan(target, average_deal, won_needed, table, explanation)
+
+
+@dataclass(frozen=True)
+class QuotaGap:
+    """Where a quota stands and what must come from new pipeline.
+
+    Attributes:
+        quota, closed, expected_open: The inputs.
+        gap: quota − closed − expected_open (negative when the weighted pipeline covers it).
+        new_revenue_needed: max(gap, 0).
+        new_won_deals: ⌈new revenue needed / average deal⌉.
+        new_leads: ⌈new won deals / lead-to-win rate⌉.
+        selling_weeks: Weeks left to create those leads (period end − today − cycle) / 7, or NaN.
+        leads_per_week: new leads ÷ selling weeks (inf when no selling time is left).
+        coverage: Open pipeline ÷ (quota − closed), when the open pipeline is given.
+        explanation: The arithmetic in plain words.
+    """
+
+    quota: float
+    closed: float
+    expected_open: float
+    gap: float
+    new_revenue_needed: float
+    average_deal: float
+    lead_to_win_rate: float
+    new_won_deals: int
+    new_leads: int
+    selling_weeks: float
+    leads_per_week: float
+    coverage: float
+    explanation: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Two columns, ``measure`` and ``value``."""
+        names = [
+            "quota",
+            "closed",
+            "expected_open",
+            "gap",
+            "new_revenue_needed",
+            "average_deal",
+            "lead_to_win_rate",
+            "new_won_deals",
+            "new_leads",
+            "selling_weeks",
+            "leads_per_week",
+            "coverage",
+        ]
+        return pd.DataFrame({"measure": names, "value": [float(getattr(self, n)) for n in names]})
+
+
+def quota_gap(
+    quota: float,
+    closed: float = 0.0,
+    expected_open: float = 0.0,
+    *,
+    average_deal: float,
+    lead_to_win_rate: float,
+    open_pipeline: float | None = None,
+    today: Any = None,
+    period_end: Any = None,
+    cycle_days: float = 0.0,
+) -> QuotaGap:
+    """Quota − closed so far − expected from open deals, turned into new leads per week.
+
+    Args:
+        quota: The period's quota.
+        closed: Revenue already won in the period.
+        expected_open: Weighted value of open deals expected to close in the period.
+        average_deal: Average won deal.
+        lead_to_win_rate: Share of new leads that end up won (0–1 or a percentage).
+        open_pipeline: Unweighted open pipeline in the period (for the coverage ratio).
+        today, period_end: Dates bounding the time left; with ``cycle_days`` give leads per week.
+        cycle_days: Average days from lead to won.
+    """
+    quota = _number(quota, "quota")
+    closed = _number(closed, "closed")
+    expected_open = _number(expected_open, "expected_open")
+    average_deal = _number(average_deal, "average_deal", positive=True)
+    rate = _rate(lead_to_win_rate, "lead_to_win_rate")
+    cycle_days = _number(cycle_days, "cycle_days")
+    gap = quota - closed - expected_open
+    new_revenue = max(gap, 0.0)
+    new_won = _ceil(new_revenue / average_deal)
+    new_leads = _ceil(new_won / rate)
+    weeks = math.nan
+    per_week = math.nan
+    explanation = [
+        f"Quota {_fmt(quota)} − closed {_fmt(closed)} − expected from open deals "
+        f"{_fmt(expected_open)} = gap {_fmt(gap)}."
+    ]
+    if gap <= 0:
+        explanation.append(
+            "The weighted open pipeline covers the quota: no new pipeline is needed on expectation."
+        )
+    else:
+        explanation.append(
+            f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won} new won deals; "
+            f"÷ lead-to-win rate {_pct(rate)} → {new_leads} new leads (rounded up)."
+        )
+    start, end = _as_of(today), _as_of(period_end)
+    if start is not None and end is not None:
+        days_left = (pd.Timestamp(end) - pd.Timestamp(start)).days - cycle_days
+        weeks = days_left / 7.0
+        if new_leads == 0:
+            per_week = 0.0
+        elif weeks <= 0:
+            per_week = math.inf
+            explanation.append(
+                f"Only {(pd.Timestamp(end) - pd.Timestamp(start)).days} days are left and the "
+                f"average cycle is {cycle_days:g} days: new leads can no longer close in this "
+                "period."
+            )
+        else:
+            per_week = new_leads / weeks
+            explanation.append(
+                f"{new_leads} leads over {weeks:.1f} selling weeks (time left minus the "
+                f"{cycle_days:g}-day cycle) = {per_week:.1f} new leads per week."
+            )
+    coverage = math.nan
+    if open_pipeline is not None:
+        coverage = coverage_ratio(open_pipeline, quota, closed)
+        explanation.append(
+            f"Coverage: open pipeline {_fmt(_number(open_pipeline, 'open_pipeline'))}"
+            f" ÷ remaining quota {_fmt(quota - closed)} = {coverage:.2f}×."
+        )
+    return QuotaGap(
+        quota,
+        closed,
+        expected_open,
+        gap,
+        new_revenue,
+        average_deal,
+        rate,
+        new_won,
+        new_leads,
+        weeks,
+        per_week,
+        coverage,
+        explanation,
+    )
+
+
+def coverage_ratio(open_pipeline: float, quota: float, closed: float = 0.0) -> float:
+    """Open pipeline ÷ (quota − closed so far); ``inf`` when the quota is already met."""
+    open_pipeline = _number(open_pipeline, "open_pipeline")
+    remaining = _number(quota, "quota") - _number(closed, "closed")
+    if remaining <= 0:
+        return math.inf
+    return open_pipeline / remaining
+
+
+def sales_velocity(
+    open_opportunities: float, win_rate: float, average_won_deal: float, cycle_days: float
+) -> float:
+    """Revenue per day: opportunities × win rate × average won deal ÷ cycle length (days)."""
+    n = _number(open_opportunities, "open_opportunities")
+    rate = _number(win_rate, "win_rate")
+    if rate > 1:
+        rate = _rate(win_rate, "win_rate")
+    deal = _number(average_won_deal, "average_won_deal")
+    days = _number(cycle_days, "cycle_days", positive=True)
+    return n * rate * deal / days

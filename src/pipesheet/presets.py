@@ -1,0 +1,128 @@
+"""Stage → probability tables to start from before a team has history.
+
+These are the *configured* probabilities that ship with common CRMs — a starting point typed in by
+their vendors, not learned from anyone's data. Compare them with learned ones
+(:func:`pipesheet.stage_probabilities`) as soon as there is history; pipesheet never mixes the two
+silently.
+
+* ``salesforce`` — Salesforce's default Opportunity stages (Setup → Opportunity → Stage).
+* ``hubspot`` — HubSpot's default sales pipeline deal stages.
+* ``suitecrm`` — SuiteCRM's (SugarCRM heritage) default sales stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from pipesheet.columns import resolve_columns
+from pipesheet.errors import PipesheetError
+
+__all__ = ["PRESETS", "preset", "probability_table"]
+
+PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
+    "salesforce": (
+        ("Prospecting", 0.10),
+        ("Qualification", 0.10),
+        ("Needs Analysis", 0.20),
+        ("Value Proposition", 0.50),
+        ("Id. Decision Makers", 0.60),
+        ("Perception Analysis", 0.70),
+        ("Proposal/Price Quote", 0.75),
+        ("Negotiation/Review", 0.90),
+        ("Closed Won", 1.00),
+        ("Closed Lost", 0.00),
+    ),
+    "hubspot": (
+        ("Appointment Scheduled", 0.20),
+        ("Qualified To Buy", 0.40),
+        ("Presentation Scheduled", 0.60),
+        ("Decision Maker Bought-In", 0.80),
+        ("Contract Sent", 0.90),
+        ("Closed Won", 1.00),
+        ("Closed Lost", 0.00),
+    ),
+    "suitecrm": (
+        ("Prospecting", 0.10),
+        ("Qualification", 0.20),
+        ("Needs Analysis", 0.25),
+        ("Value Proposition", 0.30),
+        ("Id. Decision Makers", 0.40),
+        ("Perception Analysis", 0.50),
+        ("Proposal/Price Quote", 0.65),
+        ("Negotiation/Review", 0.80),
+        ("Closed Won", 1.00),
+        ("Closed Lost", 0.00),
+    ),
+}
+
+_FIELDS = {
+    "stage": ("stage", "stage_name", "name", "deal_stage"),
+    "probability": (
+        "probability",
+        "win_probability",
+        "probability (%)",
+        "p",
+        "default_probability",
+    ),
+}
+
+
+def preset(name: str) -> pd.DataFrame:
+    """A CRM's default stage probabilities: columns ``stage`` and ``probability`` (0–1).
+
+    Args:
+        name: ``"salesforce"``, ``"hubspot"`` or ``"suitecrm"`` (case-insensitive).
+    """
+    key = str(name).strip().casefold()
+    if key not in PRESETS:
+        raise PipesheetError(
+            "unknown preset", table="presets", value=name, expected="one of " + ", ".join(PRESETS)
+        )
+    return pd.DataFrame(list(PRESETS[key]), columns=["stage", "probability"])
+
+
+def probability_table(
+    table: pd.DataFrame | Mapping[str, float] | str, *, name: str = "probabilities"
+) -> pd.DataFrame:
+    """A user-supplied stage → probability table, validated.
+
+    Accepts a preset name, a mapping ``{stage: p}``, or a table with a stage column and a
+    probability column (also ``win_probability`` as produced by
+    :func:`~pipesheet.stage_probabilities`). Probabilities may be 0–1 or 0–100 (if any value is
+    above 1 all are read as percentages).
+
+    Returns:
+        Columns ``stage`` and ``probability`` (0–1, blank where unknown).
+    """
+    from pipesheet.tables import _check_table, _text, parse_amounts
+
+    if isinstance(table, str):
+        return preset(table)
+    if isinstance(table, Mapping):
+        table = pd.DataFrame({"stage": list(table), "probability": list(table.values())})
+    raw = _check_table(table, name)
+    cols = resolve_columns(raw, _FIELDS, ("stage", "probability"), table_name=name)
+    probs = parse_amounts(
+        raw[cols["probability"]], table=name, column=cols["probability"], allow_blank=True
+    )
+    if (probs > 100).any():
+        rows = [int(r) for r in raw.index[(probs > 100).to_numpy()]]
+        raise PipesheetError(
+            "probability above 100",
+            table=name,
+            column=cols["probability"],
+            rows=rows,
+            value=raw[cols["probability"]].loc[rows[0]],
+            expected="a probability between 0 and 1 (or 0 and 100)",
+        )
+    if probs.max(skipna=True) > 1:
+        probs = probs / 100.0
+    stages = _text(raw[cols["stage"]])
+    if stages.isna().any():
+        rows = [int(r) for r in raw.index[stages.isna().to_numpy()]]
+        raise PipesheetError(
+            "stage is blank", table=name, column=cols["stage"], rows=rows, expected="a stage name"
+        )
+    return pd.DataFrame({"stage": stages.to_numpy(), "probability": probs.to_numpy()})

@@ -1,0 +1,655 @@
+"""Stage probabilities learned from the team's own history: P(win | a deal reached stage s).
+
+Two estimators (``method=``):
+
+**Cohort ("ever reached", default).** For each open stage *s*, take the deals whose history shows
+they entered *s*. Among them count the won (W_s), lost (L_s) and still open (O_s) ones.
+
+    p_s = W_s / (W_s + L_s)
+
+Open deals are left out: they are *censored* (their outcome is not known yet), and counting them
+as losses would bias every rate down. With ``won_passes_all=True`` a won deal counts as having
+reached every open stage (Odoo's convention); lost deals never do. That option is off by default
+because CRMs where deals are created mid-funnel would be inflated by it: a deal created at Proposal
+that was won never was a Lead. With the option on and every deal recorded at each stage it passes,
+p_s equals Odoo's stage-only learned score W / (W + L≥s), where L≥s counts lost deals that reached s.
+
+**Markov.** Counts the observed transitions between consecutive stages of each deal (including
+moves backwards and skipped stages), turns them into a transition matrix P over the open stages
+plus the two absorbing states Won and Lost, and computes the probability of ending in Won from each
+stage: with Q the open→open block and R the open→(Won, Lost) block, the fundamental matrix
+N = (I − Q)⁻¹ and B = N·R; p_s = B[s, Won]. A stage never left (no observed transition out) has no
+estimate; stages that can lead into it get none either (reported as unknown).
+
+**Interval.** Cohort: the Beta posterior Beta(W_s + a, L_s + b) with the Jeffreys prior
+a = b = ½ by default (``prior=``); ``interval=0.90`` reports its 5% and 95% quantiles. Markov: the
+same quantiles of p_s over draws from the Dirichlet posterior of each transition row (Jeffreys
+prior ½ per observed destination, fixed seed, so results are reproducible).
+
+**Shrinkage** (with ``by=``): a small group g is pulled toward the overall rate p:
+(W_g + m·p) / (W_g + L_g + m). This is the posterior mean under the prior Beta(m·p, m·(1 − p)),
+and that prior is used for the group's interval too. m = ``shrinkage`` (0 = off).
+
+**Step conversion** s → next: among closed deals that reached s, the share that also reached the
+next open stage or Won.
+
+**as_of**: only history rows entered on or before that date are used — the pipeline exactly as it
+was known then (deals won later are still open at as_of). This is what makes backtests honest.
+
+**Snapshot only** (a deals table, no history): the current stage of open deals is known, but a
+closed deal's row says only Won or Lost, not how far it got, so p_s is *not identifiable* and is
+reported as unknown (blank), with a note. If the deals table has a status column (won/lost/open,
+as Pipedrive exports) and the stage column keeps the last stage a closed deal was at, p_s is
+estimated assuming deals move forward and start at the first stage (stated in the notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipesheet.errors import PipesheetError
+from pipesheet.stages import StageList, stage_key
+from pipesheet.tables import Deals, History, parse_dates, read_deals, read_history
+
+__all__ = ["TABLE_COLUMNS", "StageProbabilities", "stage_probabilities"]
+
+TABLE_COLUMNS = (
+    "stage",
+    "reached",
+    "won",
+    "lost",
+    "open",
+    "win_probability",
+    "interval_low",
+    "interval_high",
+    "step_conversion",
+)
+OPEN, WIN, LOSS = 0, 1, 2
+
+
+class StageProbabilities:
+    """Learn P(win | stage) from stage history (or a snapshot), scikit-learn style.
+
+    Configure in the constructor, :meth:`fit` on the tables, read the results in attributes.
+
+    Args:
+        method: ``"cohort"`` (ever-reached, default) or ``"markov"`` (absorbing chain).
+        stages: Stage list; inferred from the history (first-entry order) when not given.
+        won_passes_all: Count won deals as having reached every open stage (off by default).
+        prior: (a, b) of the Beta prior; default Jeffreys (½, ½).
+        interval: Credible mass of the reported interval (0.90 → 5% and 95% quantiles).
+        shrinkage: m, the weight of the overall rate when estimating groups (``by``).
+        as_of: Use only what was known on this date (history rows entered on or before it).
+        by: A deals-table field or header (owner, product line, country, segment…): one table
+            per group. Needs a deals table.
+        columns: Explicit ``{field: header}`` column mapping (applies to both tables).
+        draws: Posterior draws for the Markov interval.
+        seed: Random seed for the Markov interval draws.
+
+    Attributes (after ``fit``):
+        table_: One row per open stage (per group with ``by``): ``stage``, ``reached``, ``won``,
+            ``lost``, ``open``, ``win_probability``, ``interval_low``, ``interval_high``,
+            ``step_conversion`` and, when the deals carry it, ``configured_probability``. Unknown
+            values are NaN.
+        overall_: The same table without grouping (equal to ``table_`` when ``by`` is None).
+        stages_: The StageList used (``stages_.source`` says how its order was obtained).
+        notes_: What the user should know (inferred settings, skipped rows, unidentifiable values).
+        deals_, history_: The validated tables.
+    """
+
+    def __init__(
+        self,
+        method: str = "cohort",
+        *,
+        stages: StageList | None = None,
+        won_passes_all: bool = False,
+        prior: tuple[float, float] = (0.5, 0.5),
+        interval: float = 0.90,
+        shrinkage: float = 0.0,
+        as_of: Any = None,
+        by: str | None = None,
+        columns: Mapping[str, str] | None = None,
+        draws: int = 2000,
+        seed: int = 0,
+    ) -> None:
+        self.method = method
+        self.stages = stages
+        self.won_passes_all = won_passes_all
+        self.prior = prior
+        self.interval = interval
+        self.shrinkage = shrinkage
+        self.as_of = as_of
+        self.by = by
+        self.columns = columns
+        self.draws = draws
+        self.seed = seed
+
+    # ---- public --------------------------------------------------------------------------------
+    def fit(
+        self,
+        history: pd.DataFrame | History | None = None,
+        deals: pd.DataFrame | Deals | None = None,
+    ) -> StageProbabilities:
+        """Learn the probabilities from a stage history and/or a deals table."""
+        self._check_params()
+        notes: list[str] = []
+        stages = self.stages
+        hist: History | None = None
+        if history is not None:
+            hist_cols = _only(self.columns, ("deal_id", "stage", "entered_date", "amount"))
+            hist = read_history(history, stages=stages, columns=hist_cols)
+            stages = hist.stages
+            notes += hist.notes
+        deal_table: Deals | None = None
+        if deals is not None:
+            deal_table = read_deals(
+                deals, stages=stages, columns=_without(self.columns, ("entered_date",))
+            )
+            stages = deal_table.stages
+            notes += [n for n in deal_table.notes if n not in notes]
+            if hist is not None:
+                _check_known(hist, deal_table)
+        if hist is None and deal_table is None:
+            raise PipesheetError(
+                "no data to learn from", expected="a stage-history table and/or a deals table"
+            )
+        as_of = _as_of(self.as_of)
+        by_field = _by_field(self.by, deal_table)
+        self.stages_ = stages
+        self.deals_ = deal_table
+        self.history_ = hist
+        if hist is not None:
+            counts = self._counts_from_history(hist, deal_table, as_of, by_field, notes)
+        else:
+            counts = self._counts_from_snapshot(deal_table, as_of, by_field, notes)
+        reached, outcome, groups, group_names, transitions = counts
+        overall = self._table(reached, outcome, transitions, None)
+        if by_field is None:
+            table = overall
+        else:
+            parts = []
+            for g, name in enumerate(group_names):
+                mask = groups == g
+                sub_trans = None if transitions is None else transitions[1][g]
+                part = self._table(reached[mask], outcome[mask], sub_trans, overall)
+                part.insert(0, by_field, name)
+                parts.append(part)
+            table = pd.concat(parts, ignore_index=True)
+            if self.shrinkage:
+                notes.append(
+                    f"groups shrunk toward the overall rate with weight m = {self.shrinkage:g}"
+                )
+        if deal_table is not None and "probability" in deal_table.frame:
+            configured = _configured(deal_table, stages)
+            for t in (table, overall):
+                t["configured_probability"] = t["stage"].map(configured).astype(float)
+        unknown = overall.loc[overall["win_probability"].isna(), "stage"].tolist()
+        if unknown and hist is not None:
+            notes.append(
+                "no closed deals to learn from at: "
+                + ", ".join(unknown)
+                + " (win probability unknown)"
+            )
+        self.table_ = table
+        self.overall_ = overall
+        self.notes_ = notes
+        return self
+
+    def probability(self, stage: str, group: Any = None) -> float:
+        """Learned P(win | stage) for one stage (and group, when fitted with ``by``).
+
+        Won is 1 and Lost is 0. Unknown values are NaN.
+        """
+        self._check_fitted()
+        code = self.stages_.code(stage)
+        if code < 0:
+            raise PipesheetError(
+                "unknown stage",
+                table="stages",
+                value=stage,
+                expected="one of " + ", ".join(self.stages_.names()),
+            )
+        if code == self.stages_.k:
+            return 1.0
+        if code == self.stages_.k + 1:
+            return 0.0
+        table = self.overall_
+        if group is not None:
+            if self.by is None:
+                raise PipesheetError(
+                    "a group was asked for but the probabilities were not learned by group",
+                    value=group,
+                    expected="fit with by=...",
+                )
+            col = self.table_.columns[0]
+            table = self.table_[self.table_[col].astype(str) == str(group)]
+            if table.empty:
+                raise PipesheetError("unknown group", table="deals", column=col, value=group)
+        return float(table["win_probability"].iloc[code])
+
+    def probabilities(self) -> dict[str, float]:
+        """``{stage: P(win | stage)}`` over the open stages (overall), plus Won=1 and Lost=0."""
+        self._check_fitted()
+        out = dict(zip(self.overall_["stage"], self.overall_["win_probability"], strict=True))
+        out[self.stages_.won_label] = 1.0
+        out[self.stages_.lost_label] = 0.0
+        return out
+
+    # ---- counting ------------------------------------------------------------------------------
+    def _counts_from_history(self, hist: History, deals: Deals | None, as_of, by_field, notes):
+        frame = hist.frame
+        k = hist.stages.k
+        dates = frame["entered_date"].to_numpy()
+        if as_of is not None:
+            keep = dates <= as_of
+            dropped = int((~keep).sum())
+            if dropped:
+                notes.append(
+                    f"as of {pd.Timestamp(as_of).date()}: {dropped} later history row(s) not used"
+                )
+            frame = frame[keep]
+            dates = dates[keep]
+            if frame.empty:
+                raise PipesheetError(
+                    "no history on or before the as-of date",
+                    table=hist.name,
+                    value=str(pd.Timestamp(as_of).date()),
+                    expected="an as-of date after the first history row",
+                )
+        deal_codes, deal_ids = pd.factorize(frame["deal_id"])
+        n = len(deal_ids)
+        codes = frame["code"].to_numpy()
+        # order within a deal: date, then position in the table
+        order = dates.astype("datetime64[ns]").astype(np.int64)
+        position = np.arange(len(frame), dtype=np.int64)
+        sort = np.lexsort((position, order, deal_codes))
+        d_sorted = deal_codes[sort]
+        c_sorted = codes[sort]
+        last = np.ones(len(sort), dtype=bool)
+        last[:-1] = d_sorted[1:] != d_sorted[:-1]
+        final = np.empty(n, dtype=np.int64)
+        final[d_sorted[last]] = c_sorted[last]
+        outcome = np.where(final == k, WIN, np.where(final == k + 1, LOSS, OPEN))
+        reached = np.zeros((n, k), dtype=bool)
+        is_open = codes < k
+        reached[deal_codes[is_open], codes[is_open]] = True
+        if self.won_passes_all:
+            reached[outcome == WIN, :] = True
+        transitions = None
+        if self.method == "markov":
+            same = d_sorted[1:] == d_sorted[:-1]
+            src, dst = c_sorted[:-1][same], c_sorted[1:][same]
+            moved = src != dst
+            transitions = (src[moved], dst[moved], d_sorted[1:][same][moved])
+        groups, names = None, None
+        if by_field is not None:
+            groups_all, names = _group_codes(deals, by_field)
+            lookup = pd.Series(groups_all, index=deals.frame["deal_id"].to_numpy())
+            groups = lookup.reindex(deal_ids).to_numpy()
+            if np.isnan(groups.astype(float)).any():
+                missing = int(np.isnan(groups.astype(float)).sum())
+                notes.append(
+                    f"{missing} deal(s) in the history are not in the deals table and "
+                    "were left out of the groups"
+                )
+            groups = np.nan_to_num(groups.astype(float), nan=-1).astype(np.int64)
+        if deals is not None:
+            without = ~deals.frame["deal_id"].isin(pd.Index(deal_ids)).to_numpy()
+            if without.any():
+                notes.append(
+                    f"{int(without.sum())} deal(s) in the deals table have no history "
+                    "row and are not used"
+                )
+        if transitions is not None:
+            transitions = self._transition_counts(transitions, groups, names, k)
+        return reached, outcome, groups, names, transitions
+
+    def _transition_counts(self, transitions, groups, names, k):
+        src, dst, deal = transitions
+        size = k + 2
+
+        def matrix(mask):
+            flat = src[mask] * size + dst[mask]
+            return np.bincount(flat, minlength=size * size).reshape(size, size)
+
+        overall = matrix(np.ones(len(src), dtype=bool))
+        per_group = []
+        if groups is not None:
+            g_of = groups[deal]
+            per_group = [matrix(g_of == g) for g in range(len(names))]
+        return overall, per_group
+
+    def _counts_from_snapshot(self, deals: Deals, as_of, by_field, notes):
+        frame = deals.frame
+        stages = deals.stages
+        k = stages.k
+        if as_of is not None:
+            if "created_date" in frame:
+                frame = frame[~(frame["created_date"] > as_of).to_numpy()]
+            notes.append(
+                "a snapshot cannot be rewound to an earlier date: deals created after "
+                "the as-of date were dropped, the rest are as they are now"
+            )
+        codes = frame["code"].to_numpy()
+        n = len(frame)
+        reached = np.zeros((n, k), dtype=bool)
+        outcome = np.full(n, OPEN)
+        status = frame["status"] if "status" in frame else None
+        if status is not None:
+            st = status.map(lambda v: _status_code(v, stages)).to_numpy()
+            bad = st < 0
+            if bad.any():
+                rows = [int(r) for r in frame.index[bad][:20]]
+                raise PipesheetError(
+                    "unknown status",
+                    table=deals.name,
+                    column=deals.columns["status"],
+                    rows=rows,
+                    value=status[bad].iloc[0],
+                    expected="open, won or lost",
+                )
+            outcome = st
+            at = np.where(codes < k, codes, -1)
+            if ((outcome != OPEN) & (at < 0)).any() or (codes >= k).all():
+                status = None
+        if status is not None:
+            # stage column keeps the last open stage of closed deals (Pipedrive style)
+            reached = np.arange(k)[None, :] <= np.where(codes < k, codes, -1)[:, None]
+            notes.append(
+                "snapshot with a status column: a deal is taken to have reached every "
+                "stage up to the one it is (or was last) at — this assumes deals move "
+                "forward and start at the first stage"
+            )
+            self._snapshot_identified = True
+        else:
+            outcome = np.where(codes == k, WIN, np.where(codes == k + 1, LOSS, OPEN))
+            reached[np.flatnonzero(codes < k), codes[codes < k]] = True
+            self._snapshot_identified = False
+            won, lost = int((outcome == WIN).sum()), int((outcome == LOSS).sum())
+            notes.append(
+                "snapshot only (no stage history): closed deals do not record how far they got, "
+                "so P(win | stage) is not identifiable and is reported as unknown. "
+                f"Closed deals: {won} won, {lost} lost"
+                + (
+                    f" ({won / (won + lost):.1%} of closed deals won — not a stage probability)"
+                    if won + lost
+                    else ""
+                )
+                + ". Give a stage history, a status column, or start from a preset."
+            )
+        groups, names = None, None
+        if by_field is not None:
+            groups_all, names = _group_codes(deals, by_field)
+            groups = pd.Series(groups_all, index=deals.frame.index).loc[frame.index].to_numpy()
+        return reached, outcome, groups, names, None
+
+    # ---- the table -----------------------------------------------------------------------------
+    def _table(self, reached, outcome, transitions, overall: pd.DataFrame | None) -> pd.DataFrame:
+        stages = self.stages_
+        k = stages.k
+        won_mask, lost_mask, open_mask = outcome == WIN, outcome == LOSS, outcome == OPEN
+        w = (reached & won_mask[:, None]).sum(axis=0).astype(float)
+        ll = (reached & lost_mask[:, None]).sum(axis=0).astype(float)
+        o = (reached & open_mask[:, None]).sum(axis=0).astype(float)
+        n_reached = reached.sum(axis=0).astype(float)
+        closed = reached & ~open_mask[:, None]
+        # step conversion: of closed deals that reached s, share that reached s+1 or Won
+        nxt = np.zeros_like(reached)
+        nxt[:, :-1] = reached[:, 1:]
+        nxt |= won_mask[:, None]
+        step_num = (closed & nxt).sum(axis=0).astype(float)
+        step_den = closed.sum(axis=0).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = np.where(step_den > 0, step_num / step_den, np.nan)
+        a, b = (np.full(k, float(self.prior[0])), np.full(k, float(self.prior[1])))
+        if overall is not None and self.shrinkage:
+            p_all = overall["win_probability"].to_numpy()
+            known = ~np.isnan(p_all)
+            a = np.where(known, self.shrinkage * np.nan_to_num(p_all), a)
+            b = np.where(known, self.shrinkage * (1 - np.nan_to_num(p_all)), b)
+        identified = getattr(self, "_snapshot_identified", True) or self.history_ is not None
+        lo_q, hi_q = (1 - self.interval) / 2, 1 - (1 - self.interval) / 2
+        if self.method == "markov" and transitions is not None:
+            counts = transitions[0] if isinstance(transitions, tuple) else transitions
+            p, lo, hi = self._markov(counts)
+        else:
+            n_closed = w + ll
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if overall is not None and self.shrinkage:
+                    p = np.where(n_closed + a + b > 0, (w + a) / (n_closed + a + b), np.nan)
+                    p = np.where(
+                        (n_closed == 0) & np.isnan(overall["win_probability"].to_numpy()), np.nan, p
+                    )
+                else:
+                    p = np.where(n_closed > 0, w / n_closed, np.nan)
+            aa, bb = w + a, ll + b
+            ok = (aa > 0) & (bb > 0) & ~np.isnan(p)
+            lo = np.full(k, np.nan)
+            hi = np.full(k, np.nan)
+            lo[ok] = stats.beta.ppf(lo_q, aa[ok], bb[ok])
+            hi[ok] = stats.beta.ppf(hi_q, aa[ok], bb[ok])
+            # a rate of exactly 0 or 1 with a zero parameter: the interval collapses to it
+            lo[~ok & ~np.isnan(p)] = p[~ok & ~np.isnan(p)]
+            hi[~ok & ~np.isnan(p)] = p[~ok & ~np.isnan(p)]
+        if not identified:
+            p = np.full(k, np.nan)
+            lo = hi = step = np.full(k, np.nan)
+            w = ll = n_reached = np.full(k, np.nan)
+        return pd.DataFrame(
+            {
+                "stage": list(stages.open),
+                "reached": n_reached,
+                "won": w,
+                "lost": ll,
+                "open": o,
+                "win_probability": p,
+                "interval_low": lo,
+                "interval_high": hi,
+                "step_conversion": step,
+            }
+        )
+
+    def _markov(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Absorption probability into Won from each open stage, with posterior quantiles."""
+        k = self.stages_.k
+        counts = counts.astype(float)
+        p = _absorb(counts, k)
+        rng = np.random.Generator(np.random.PCG64(self.seed))
+        observed = counts > 0
+        alpha = np.where(observed, counts + 0.5, 0.0)
+        # Dirichlet draws for every transient row at once, via normalised gammas
+        gam = rng.standard_gamma(
+            np.broadcast_to(np.where(observed, alpha, 1.0), (self.draws, *alpha.shape))
+        )
+        gam = np.where(observed, gam, 0.0)
+        draws = np.array([_absorb(g, k) for g in gam]) if self.draws else np.empty((0, k))
+        lo_q, hi_q = (1 - self.interval) / 2, 1 - (1 - self.interval) / 2
+        with np.errstate(invalid="ignore"):
+            lo = np.where(
+                np.isnan(p), np.nan, np.nanquantile(draws, lo_q, axis=0) if len(draws) else np.nan
+            )
+            hi = np.where(
+                np.isnan(p), np.nan, np.nanquantile(draws, hi_q, axis=0) if len(draws) else np.nan
+            )
+        return p, lo, hi
+
+    # ---- checks --------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.method not in ("cohort", "markov"):
+            raise PipesheetError(
+                "unknown method", value=self.method, expected="'cohort' or 'markov'"
+            )
+        a, b = self.prior
+        if not (a >= 0 and b >= 0):
+            raise PipesheetError(
+                "prior parameters must be non-negative",
+                value=self.prior,
+                expected="(a, b) with a, b ≥ 0, e.g. (0.5, 0.5)",
+            )
+        if not 0 < self.interval < 1:
+            raise PipesheetError(
+                "interval must be between 0 and 1",
+                value=self.interval,
+                expected="e.g. 0.90 for the 5%–95% interval",
+            )
+        if self.shrinkage < 0:
+            raise PipesheetError(
+                "shrinkage must be non-negative",
+                value=self.shrinkage,
+                expected="a weight m ≥ 0 (0 = no shrinkage)",
+            )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "table_"):
+            raise PipesheetError(
+                "the probabilities have not been learned yet",
+                expected="call fit(history, deals) first",
+            )
+
+
+def _absorb(counts: np.ndarray, k: int) -> np.ndarray:
+    """P(absorbed in Won | start at open stage s) from transition counts; NaN when unknown."""
+    out_total = counts[:k].sum(axis=1)
+    known = out_total > 0
+    # stages never left are unknown; so is any stage that can reach one of them
+    unknown = ~known
+    changed = True
+    reach = counts[:k, :k] > 0
+    while changed:
+        new = unknown | (reach & unknown[None, :]).any(axis=1)
+        changed = bool((new != unknown).any())
+        unknown = new
+    p = np.full(k, np.nan)
+    ok = ~unknown
+    if ok.any():
+        idx = np.flatnonzero(ok)
+        probs = counts[idx] / out_total[idx, None]
+        q = probs[:, idx]
+        r_won = probs[:, k]
+        try:
+            p[idx] = np.linalg.solve(np.eye(len(idx)) - q, r_won)
+        except np.linalg.LinAlgError:  # pragma: no cover - (I - Q) is singular only without exits
+            pass
+    return np.clip(p, 0.0, 1.0)
+
+
+def _status_code(value: object, stages: StageList) -> int:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return -1
+    key = stage_key(value)
+    if key in ("open", "active", "in progress"):
+        return OPEN
+    if key == "won" or stages.code(value) == stages.k:
+        return WIN
+    if key == "lost" or stages.code(value) == stages.k + 1:
+        return LOSS
+    return -1
+
+
+def _configured(deals: Deals, stages: StageList) -> dict[str, float]:
+    frame = deals.frame
+    at = frame[frame["code"] < stages.k]
+    med = at.groupby("code")["probability"].median()
+    return {stages.open[int(c)]: float(v) for c, v in med.items()}
+
+
+def _group_codes(deals: Deals, by_field: str) -> tuple[np.ndarray, list[str]]:
+    values = deals.frame[by_field].fillna("(blank)")
+    codes, names = pd.factorize(values, sort=True)
+    return codes, [str(n) for n in names]
+
+
+def _by_field(by: str | None, deals: Deals | None) -> str | None:
+    if by is None:
+        return None
+    if deals is None:
+        raise PipesheetError(
+            "grouping needs a deals table",
+            value=by,
+            expected="a deals table with the column " + repr(by),
+        )
+    from pipesheet.columns import normalise_header
+
+    key = normalise_header(by)
+    for fld, header in deals.columns.items():
+        if key in (normalise_header(fld), normalise_header(header)):
+            if fld not in deals.frame or fld in ("deal_id", "amount"):
+                break
+            return fld
+    raise PipesheetError(
+        "cannot group by this column",
+        table=deals.name,
+        column=str(by),
+        expected="one of the deals table's columns: "
+        + ", ".join(
+            h
+            for f, h in deals.columns.items()
+            if f
+            in (
+                "owner",
+                "product_line",
+                "country",
+                "segment",
+                "currency",
+                "forecast_category",
+                "stage",
+            )
+        ),
+    )
+
+
+def _as_of(value: Any):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parsed = parse_dates(pd.Series([value]), table="settings", column="as_of")
+    if parsed.isna().iloc[0]:
+        return None
+    return parsed.to_numpy()[0]
+
+
+def _only(mapping: Mapping[str, str] | None, fields: tuple[str, ...]) -> dict[str, str] | None:
+    if not mapping:
+        return None
+    return {k: v for k, v in mapping.items() if k in fields} or None
+
+
+def _without(mapping: Mapping[str, str] | None, fields: tuple[str, ...]) -> dict[str, str] | None:
+    if not mapping:
+        return None
+    return {k: v for k, v in mapping.items() if k not in fields} or None
+
+
+def _check_known(hist: History, deals: Deals) -> History:
+    known = hist.frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
+    if not known.all():
+        raise PipesheetError(
+            "history rows for a deal that is not in the deals table",
+            table=hist.name,
+            column=hist.columns["deal_id"],
+            rows=[int(r) for r in hist.frame.index[~known][:50]],
+            value=hist.frame["deal_id"][~known].iloc[0],
+            expected="deal ids that appear in table " + repr(deals.name),
+        )
+    return hist
+
+
+def stage_probabilities(
+    history: pd.DataFrame | History | None = None,
+    deals: pd.DataFrame | Deals | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """P(win | stage) per open stage, learned from history — see :class:`StageProbabilities`.
+
+    Returns the fitted ``table_``; the notes are in ``result.attrs["notes"]`` and the stage order's
+    source in ``result.attrs["stage_order"]``.
+    """
+    model = StageProbabilities(**options).fit(history, deals)
+    table = model.table_.copy()
+    table.attrs["notes"] = list(model.notes_)
+    table.attrs["stage_order"] = model.stages_.source
+    return table

@@ -1,0 +1,267 @@
+"""The stage list: ordered open stages, and the labels that mean Won and Lost.
+
+Stage labels are compared after folding case and collapsing white space (``" proposal "`` is
+``"Proposal"``), so labels in any language work. Won and Lost are recognised from a default list
+of labels (English, German, French, Spanish, Italian, Portuguese, Dutch, Polish CRMs) unless the
+user gives their own.
+
+When the order of the open stages is not given it can be inferred:
+
+* from a stage history — stage *a* comes before *b* when more deals first entered *a* before *b*
+  than the other way round (pairwise first-entry order, ties broken by average first-entry rank);
+* from a stage → probability table — ascending configured probability.
+
+The :class:`StageList` records which way it was made in :attr:`StageList.source`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+
+__all__ = ["DEFAULT_LOST", "DEFAULT_WON", "StageList", "stage_key"]
+
+DEFAULT_WON: tuple[str, ...] = (
+    "Won",
+    "Closed Won",
+    "Closed - Won",
+    "Closed/Won",
+    "Deal Won",
+    "closedwon",
+    "Win",
+    "Gewonnen",
+    "Gagné",
+    "Gagnée",
+    "Ganado",
+    "Ganada",
+    "Vinto",
+    "Ganho",
+    "Wygrana",
+)
+DEFAULT_LOST: tuple[str, ...] = (
+    "Lost",
+    "Closed Lost",
+    "Closed - Lost",
+    "Closed/Lost",
+    "Deal Lost",
+    "closedlost",
+    "Verloren",
+    "Perdu",
+    "Perdue",
+    "Perdido",
+    "Perdida",
+    "Perso",
+    "Perdu/Abandonné",
+    "Przegrana",
+)
+
+#: Status codes used in the engine's arrays: open stages are 0..k-1, then these two.
+WON, LOST = "won", "lost"
+
+
+def stage_key(label: object) -> str:
+    """Fold a stage label for comparison: case-folded, white space collapsed."""
+    return " ".join(str(label).split()).casefold()
+
+
+@dataclass(frozen=True)
+class StageList:
+    """Ordered open stages plus the labels meaning Won and Lost.
+
+    Args:
+        open: Open stages in funnel order, first to last (e.g. Lead, Qualified, Proposal).
+        won: Labels meaning the deal was won (any of them; compared case-insensitively).
+        lost: Labels meaning the deal was lost.
+        source: How the order was obtained (``"given"``, or how it was inferred).
+    """
+
+    open: tuple[str, ...]
+    won: tuple[str, ...] = DEFAULT_WON
+    lost: tuple[str, ...] = DEFAULT_LOST
+    source: str = "given"
+    _codes: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "open", tuple(str(s).strip() for s in self.open))
+        object.__setattr__(self, "won", tuple(str(s).strip() for s in _as_tuple(self.won)))
+        object.__setattr__(self, "lost", tuple(str(s).strip() for s in _as_tuple(self.lost)))
+        if not self.open:
+            raise PipesheetError(
+                "the stage list has no open stages",
+                table="stages",
+                expected="at least one open stage, e.g. Lead, Qualified, Proposal",
+            )
+        if not self.won or not self.lost:
+            missing = "Won" if not self.won else "Lost"
+            raise PipesheetError(
+                f"the stage list has no label meaning {missing}",
+                table="stages",
+                expected=f"a {missing} label such as 'Closed {missing}'",
+            )
+        codes: dict[str, int] = {}
+        for i, name in enumerate(self.open):
+            key = stage_key(name)
+            if not key:
+                raise PipesheetError(
+                    "blank open stage name", table="stages", rows=[i + 2], expected="a stage name"
+                )
+            if key in codes:
+                raise PipesheetError(
+                    "stage listed twice",
+                    table="stages",
+                    rows=[i + 2],
+                    value=name,
+                    expected="each open stage once",
+                )
+            codes[key] = i
+        k = len(self.open)
+        for code, labels, what in ((k, self.won, "Won"), (k + 1, self.lost, "Lost")):
+            for label in labels:
+                key = stage_key(label)
+                if codes.get(key, code) != code:
+                    other = "an open stage" if codes[key] < k else "Won"
+                    raise PipesheetError(
+                        f"label is both {other} and {what}",
+                        table="stages",
+                        value=label,
+                        expected="each label in one role only",
+                    )
+                codes[key] = code
+        object.__setattr__(self, "_codes", codes)
+
+    @property
+    def k(self) -> int:
+        """Number of open stages."""
+        return len(self.open)
+
+    @property
+    def won_label(self) -> str:
+        """The label used when reporting Won (the first Won label)."""
+        return self.won[0]
+
+    @property
+    def lost_label(self) -> str:
+        """The label used when reporting Lost (the first Lost label)."""
+        return self.lost[0]
+
+    def code(self, label: object) -> int:
+        """0..k-1 for open stages, k for Won, k+1 for Lost, -1 if unknown."""
+        return self._codes.get(stage_key(label), -1)
+
+    def codes(self, labels: pd.Series) -> np.ndarray:
+        """Vectorised :meth:`code` over a column; -2 marks a blank cell.
+
+        Factorises first, so the cost of folding labels is per distinct label.
+        """
+        values, uniques = pd.factorize(labels, use_na_sentinel=True)
+        lookup = np.array(
+            [self.code(u) if stage_key(u) else -2 for u in uniques] + [-2], dtype=np.int64
+        )
+        return lookup[values]
+
+    def names(self) -> list[str]:
+        """Display name for each code: open stages, then Won, then Lost."""
+        return [*self.open, self.won_label, self.lost_label]
+
+    def suggest(self, label: object) -> str | None:
+        """The known stage closest to an unknown label (for error messages)."""
+        choices = {stage_key(s): s for s in (*self.open, *self.won, *self.lost)}
+        close = difflib.get_close_matches(stage_key(label), list(choices), n=1, cutoff=0.5)
+        return choices[close[0]] if close else None
+
+    def with_open(self, open_stages: Sequence[str], source: str) -> StageList:
+        """A copy with another order of open stages."""
+        return StageList(tuple(open_stages), self.won, self.lost, source)
+
+    # ---- inference -------------------------------------------------------------------------
+    @classmethod
+    def from_probabilities(
+        cls,
+        table: pd.DataFrame | dict,
+        *,
+        won: Iterable[str] = DEFAULT_WON,
+        lost: Iterable[str] = DEFAULT_LOST,
+    ) -> StageList:
+        """Infer the open-stage order from a stage → probability table (ascending probability).
+
+        Stages whose label is a Won/Lost label are terminal; the rest are open.
+        """
+        from pipesheet.presets import probability_table
+
+        probs = probability_table(table)
+        won, lost = tuple(won), tuple(lost)
+        terminal = {stage_key(x) for x in (*won, *lost)}
+        rows = probs[~probs["stage"].map(stage_key).isin(terminal)]
+        ordered = rows.sort_values("probability", kind="stable")["stage"].tolist()
+        return cls(tuple(ordered), won, lost, "inferred from the probability table (ascending)")
+
+    @classmethod
+    def from_history(
+        cls,
+        labels: pd.Series,
+        deal_codes: np.ndarray,
+        order: np.ndarray,
+        *,
+        won: Iterable[str] = DEFAULT_WON,
+        lost: Iterable[str] = DEFAULT_LOST,
+    ) -> StageList:
+        """Infer the open-stage order from history rows (pairwise first-entry order).
+
+        Args:
+            labels: Stage label of each history row.
+            deal_codes: Integer deal code of each row.
+            order: Sort key of each row within its deal (date, then row order), smaller = earlier.
+        """
+        won, lost = tuple(won), tuple(lost)
+        terminal = {stage_key(x) for x in (*won, *lost)}
+        keys = labels.map(stage_key, na_action="ignore")
+        values, uniques = pd.factorize(keys)
+        display: dict[str, str] = {}
+        for label, key in zip(labels.tolist(), keys.tolist(), strict=False):
+            if isinstance(key, str) and key not in display:
+                display[key] = " ".join(str(label).split())
+        open_idx = [i for i, u in enumerate(uniques) if u not in terminal and u]
+        if not open_idx:
+            raise PipesheetError(
+                "no open stages found in the history",
+                table="history",
+                column="stage",
+                expected="rows for open stages, not only Won/Lost",
+            )
+        n_deals = int(deal_codes.max()) + 1 if len(deal_codes) else 0
+        first = np.full((n_deals, len(open_idx)), np.inf)
+        rank_of = {u: j for j, u in enumerate(open_idx)}
+        for j_u, j in rank_of.items():
+            mask = values == j_u
+            np.minimum.at(first[:, j], deal_codes[mask], order[mask].astype(float))
+        m = len(open_idx)
+        wins = np.zeros(m)
+        for a in range(m):
+            for b in range(m):
+                if a != b:
+                    both = np.isfinite(first[:, a]) & np.isfinite(first[:, b])
+                    before = np.count_nonzero(first[both, a] < first[both, b])
+                    after = np.count_nonzero(first[both, a] > first[both, b])
+                    wins[a] += before > after
+        ranks = np.argsort(np.argsort(np.where(np.isfinite(first), first, np.nan), axis=1), axis=1)
+        mean_rank = np.array(
+            [
+                ranks[np.isfinite(first[:, j]), j].mean() if np.isfinite(first[:, j]).any() else m
+                for j in range(m)
+            ]
+        )
+        ordering = sorted(range(m), key=lambda j: (-wins[j], mean_rank[j]))
+        names = [display[uniques[open_idx[j]]] for j in ordering]
+        return cls(tuple(names), won, lost, "inferred from the history (first-entry order)")
+
+
+def _as_tuple(value: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)

@@ -1,0 +1,648 @@
+"""Read and validate the user's tables: deals, stage history, currency rates.
+
+Readers turn whatever a spreadsheet or CRM export gives (headers in any common spelling, numbers as
+text, dates as dates, ISO text or Excel serial numbers) into clean frames with pipesheet's field
+names, and reject bad input with a :class:`~pipesheet.errors.PipesheetError` that names the table,
+column, row(s) and value. The frames' index is the *spreadsheet row number* (header = row 1), so
+every later message can point at the row the user sees.
+
+Clean deals frame columns: ``deal_id`` (text), ``stage`` (label as written), ``code`` (0..k-1 open,
+k Won, k+1 Lost), ``amount`` (float), ``close_date`` (datetime, may be blank), plus any optional
+fields found (``owner``, ``product_line``, ``country``, ``segment``, ``currency``,
+``forecast_category``, ``created_date``, ``closed_date``, ``probability`` as 0–1, ``status``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, resolve_columns
+from pipesheet.errors import PipesheetError
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
+
+__all__ = [
+    "Deals",
+    "History",
+    "parse_amounts",
+    "parse_dates",
+    "read_deals",
+    "read_history",
+    "read_rates",
+]
+
+TEXT_FIELDS = ("owner", "product_line", "country", "segment", "currency", "forecast_category")
+DATE_EXPECTED = "a date: a spreadsheet date, ISO text like 2026-09-30, or an Excel serial number"
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_SERIAL_RANGE = (1.0, 2958465.0)  # 1900-01-01 .. 9999-12-31
+_US_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d{1,2}$")
+_SPACE_THOUSANDS = re.compile(r"^-?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d+)?$")
+
+
+@dataclass
+class Deals:
+    """A validated deals table.
+
+    Attributes:
+        frame: Clean frame (see module docstring); index = spreadsheet row number.
+        stages: The stage list the stages were checked against.
+        columns: ``{field: header}`` — which user column each field came from.
+        notes: Things the user should know (rows skipped on purpose, inferred settings).
+    """
+
+    frame: pd.DataFrame
+    stages: StageList
+    columns: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    name: str = "deals"
+
+    @property
+    def open(self) -> pd.DataFrame:
+        """Open deals only."""
+        return self.frame[self.frame["code"] < self.stages.k]
+
+
+@dataclass
+class History:
+    """A validated stage-history table: one row per (deal, stage, date entered).
+
+    Attributes:
+        frame: Columns ``deal_id``, ``stage``, ``code``, ``entered_date``; index = spreadsheet row.
+        stages: The stage list (given, or inferred from first-entry order).
+        columns: ``{field: header}``.
+        notes: Things the user should know.
+    """
+
+    frame: pd.DataFrame
+    stages: StageList
+    columns: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    name: str = "history"
+
+
+# ---- cell parsers ----------------------------------------------------------------------------
+def _blank(values: pd.Series) -> np.ndarray:
+    """True where a cell is empty: missing, or text that is only white space."""
+    isna = values.isna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        text = values[~isna].astype(str).str.strip()
+        isna[~isna] = (text == "").to_numpy()
+    return isna
+
+
+def _rows(index: pd.Index, mask: np.ndarray) -> list[int]:
+    return [int(r) for r in index[mask][:50]]
+
+
+def parse_amounts(
+    values: pd.Series, *, table: str, column: str, allow_blank: bool = False
+) -> pd.Series:
+    """Amounts as float: numbers, or numeric text such as ``"12,500"``, ``"12.500,50"``, ``"1 250"``.
+
+    Text is read with a period as the decimal mark unless it can only be a decimal comma
+    (``"12,5"``, ``"1.250,00"``). Currency symbols and codes around the number are ignored.
+
+    Raises:
+        PipesheetError: non-numeric text, negative or infinite amounts, or blanks (unless
+            ``allow_blank``, in which case blanks come back as NaN for the caller to count).
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        raise PipesheetError(
+            "amounts are TRUE/FALSE", table=table, column=column, expected="a non-negative number"
+        )
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        out = values.astype(float)
+    else:
+        out = pd.to_numeric(values, errors="coerce").astype(float)
+        todo = out.isna().to_numpy() & ~values.isna().to_numpy()
+        if todo.any():
+            text = values[todo].astype(str).str.strip()
+            text = text.str.replace(r"^[^\d\-.,]*|[^\d.,]*$", "", regex=True)
+            fixed = text.copy()
+            us = text.str.match(_US_THOUSANDS)
+            fixed[us] = text[us].str.replace(",", "", regex=False)
+            eu = text.str.match(_EU_THOUSANDS) | text.str.match(_DECIMAL_COMMA)
+            fixed[eu] = (
+                text[eu].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            )
+            sp = text.str.match(_SPACE_THOUSANDS)
+            fixed[sp] = (
+                text[sp]
+                .str.replace(r"[ \u00a0\u202f']", "", regex=True)
+                .str.replace(",", ".", regex=False)
+            )
+            out[todo] = pd.to_numeric(fixed, errors="coerce").to_numpy()
+    blank = _blank(values)
+    bad = out.isna().to_numpy() & ~blank
+    if bad.any():
+        first = values[bad].iloc[0]
+        raise PipesheetError(
+            "amount is not a number",
+            table=table,
+            column=column,
+            rows=_rows(values.index, bad),
+            value=first,
+            expected="a non-negative number such as 12500 or 12,500.00",
+        )
+    if blank.any() and not allow_blank:
+        raise PipesheetError(
+            "amount is blank",
+            table=table,
+            column=column,
+            rows=_rows(values.index, blank),
+            expected="a non-negative number (or skip blank amounts explicitly)",
+        )
+    arr = out.to_numpy()
+    bad = ~np.isfinite(arr) & ~blank
+    neg = (arr < 0) & ~blank
+    for mask, what in ((bad, "amount is not finite"), (neg, "amount is negative")):
+        if mask.any():
+            raise PipesheetError(
+                what,
+                table=table,
+                column=column,
+                rows=_rows(values.index, mask),
+                value=values[mask].iloc[0],
+                expected="a non-negative number",
+            )
+    return out
+
+
+def _from_serial(serials: np.ndarray) -> np.ndarray:
+    days = np.floor(serials)
+    frac = serials - days
+    base = _EXCEL_EPOCH.to_datetime64() + days.astype("timedelta64[D]")
+    return (base + (frac * 86_400_000).round().astype("timedelta64[ms]")).astype("datetime64[ns]")
+
+
+def parse_dates(
+    values: pd.Series, *, table: str, column: str, allow_blank: bool = True
+) -> pd.Series:
+    """Dates from spreadsheet dates, ISO text, or Excel serial numbers (1900 date system).
+
+    Distinct values are parsed once (a history of a million rows usually has a few hundred
+    distinct dates), so this is fast on large tables. Time zones are dropped (local wall time).
+
+    Raises:
+        PipesheetError: text that is not a date, a serial number out of Excel's range, or a blank
+            when ``allow_blank`` is false.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        out = values
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+        out = out.astype("datetime64[ns]")
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        parsed = _parse_unique_dates(pd.Series(uniques, dtype=object), table, column, values, codes)
+        arr = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
+        out = pd.Series(arr, index=values.index, dtype="datetime64[ns]")
+    blank = out.isna().to_numpy()
+    if blank.any() and not allow_blank:
+        raise PipesheetError(
+            "date is blank",
+            table=table,
+            column=column,
+            rows=_rows(values.index, blank),
+            expected=DATE_EXPECTED,
+        )
+    return out
+
+
+def _parse_unique_dates(
+    uniques: pd.Series, table: str, column: str, values: pd.Series, codes: np.ndarray
+) -> np.ndarray:
+    out = np.full(len(uniques), np.datetime64("NaT", "ns"))
+    if not len(uniques):
+        return out
+    is_ts = uniques.map(
+        lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")
+    ).to_numpy(dtype=bool)
+    if is_ts.any():
+        stamps = pd.to_datetime(uniques[is_ts], utc=False)
+        out[is_ts] = pd.DatetimeIndex(
+            [s.tz_localize(None) if getattr(s, "tzinfo", None) else s for s in stamps]
+        ).to_numpy(dtype="datetime64[ns]")
+    rest = ~is_ts
+    numbers = pd.to_numeric(uniques[rest].map(_maybe_number), errors="coerce").to_numpy(dtype=float)
+    is_num = np.zeros(len(uniques), dtype=bool)
+    is_num[np.flatnonzero(rest)] = ~np.isnan(numbers)
+    serials = numbers[~np.isnan(numbers)]
+    if len(serials):
+        out_of_range = (serials < _SERIAL_RANGE[0]) | (serials > _SERIAL_RANGE[1])
+        if out_of_range.any():
+            bad_value = serials[out_of_range][0]
+            _raise_bad_date(
+                uniques,
+                np.flatnonzero(is_num)[out_of_range][0],
+                values,
+                codes,
+                table,
+                column,
+                f"number {bad_value:g} is outside Excel's date range",
+            )
+        out[is_num] = _from_serial(serials)
+    text_idx = np.flatnonzero(rest & ~is_num)
+    if len(text_idx):
+        text = uniques.iloc[text_idx].astype(str).str.strip()
+        empty = (text == "").to_numpy()
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+        parsed = parsed.dt.tz_convert(None) if parsed.dt.tz is not None else parsed
+        parsed_arr = parsed.to_numpy(dtype="datetime64[ns]")
+        failed = np.isnat(parsed_arr) & ~empty
+        if failed.any():
+            # a second chance for common unambiguous spellings (2026/09/30, 30 Sep 2026...)
+            retry = pd.to_datetime(text[failed], format="mixed", errors="coerce", dayfirst=False)
+            ok = ~retry.isna().to_numpy()
+            ambiguous = text[failed].str.match(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$").to_numpy()
+            ok &= ~ambiguous
+            fixed = parsed_arr[failed]
+            fixed[ok] = retry[ok].to_numpy(dtype="datetime64[ns]")
+            parsed_arr[failed] = fixed
+            failed = np.isnat(parsed_arr) & ~empty
+            if failed.any():
+                _raise_bad_date(
+                    uniques, text_idx[failed][0], values, codes, table, column, "not a date"
+                )
+        out[text_idx] = parsed_arr
+    return out
+
+
+def _maybe_number(value: object) -> object:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.number)):
+        return value
+    text = str(value).strip()
+    return text if re.fullmatch(r"\d+(\.\d+)?", text) else None
+
+
+def _raise_bad_date(uniques, position, values, codes, table, column, problem) -> None:
+    rows = _rows(values.index, codes == position)
+    hint = ""
+    text = str(uniques.iloc[position])
+    if re.match(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$", text):
+        hint = " (day/month order is ambiguous; use ISO 2026-09-30 or a real date cell)"
+    raise PipesheetError(
+        problem + hint,
+        table=table,
+        column=column,
+        rows=rows,
+        value=uniques.iloc[position],
+        expected=DATE_EXPECTED,
+    )
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Clean text keys, computed once per distinct value: ``(codes, uniques)``, code -1 = blank.
+
+    White space is collapsed; whole numbers become ``'123'`` (Excel sends ids as ``123.0``).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    cleaned = [_clean_text(u) for u in uniques]
+    codes2, uniques2 = pd.factorize(pd.Series(cleaned, dtype=object), use_na_sentinel=True)
+    lookup = np.append(codes2, -1)
+    return lookup[codes], np.asarray(uniques2, dtype=object)
+
+
+def _clean_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Text column with cleaned values and None for blanks (see :func:`_text_codes`)."""
+    codes, uniques = _text_codes(values)
+    arr = np.append(uniques, None)[codes]
+    return pd.Series(arr, index=values.index, dtype=object)
+
+
+def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) -> np.ndarray:
+    codes = stages.codes(labels)
+    blank = codes == -2
+    if blank.any():
+        raise PipesheetError(
+            "stage is blank",
+            table=table,
+            column=column,
+            rows=_rows(labels.index, blank),
+            expected="a stage name",
+        )
+    unknown = codes < 0
+    if unknown.any():
+        value = labels[unknown].iloc[0]
+        suggestion = stages.suggest(value)
+        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+        raise PipesheetError(
+            f"unknown stage{hint}",
+            table=table,
+            column=column,
+            rows=_rows(labels.index, unknown),
+            value=value,
+            expected="one of " + ", ".join([*stages.open, stages.won_label, stages.lost_label]),
+        )
+    return codes
+
+
+def _check_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise PipesheetError(f"expected a table, got {type(table).__name__}", table=name)
+    table = table.dropna(how="all")
+    if table.empty:
+        raise PipesheetError(
+            "the table is empty", table=name, expected="a header row and at least one data row"
+        )
+    out = table.copy()
+    out.index = (
+        pd.RangeIndex(2, 2 + len(table.index), name="row")
+        if not _has_row_index(table)
+        else table.index
+    )
+    return out
+
+
+def _has_row_index(table: pd.DataFrame) -> bool:
+    return table.index.name == "row" and pd.api.types.is_integer_dtype(table.index.dtype)
+
+
+# ---- readers ---------------------------------------------------------------------------------
+def read_deals(
+    table: pd.DataFrame | Deals,
+    *,
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    skip_blank_amounts: bool = False,
+    name: str = "deals",
+) -> Deals:
+    """Validate a deals table: one row per deal.
+
+    Required: deal id, stage, amount. Expected close date is needed for forecasts by period
+    (blank close dates are kept and reported as "no close date"). Optional: owner, product line,
+    country, segment, currency, forecast category, created date, closed date, configured
+    probability (0–100 or 0–1), status.
+
+    Args:
+        table: The user's table, headers in the first row (a DataFrame), or an already read Deals.
+        stages: Stage list to check against. If not given: inferred from the configured
+            probability column when there is one, else from the stages in the table in order of
+            appearance (a note says so).
+        columns: Explicit ``{field: header}`` mapping.
+        skip_blank_amounts: Skip deals whose amount is blank (counted in ``notes``) instead of
+            raising an error.
+        name: Table name used in messages.
+    """
+    if isinstance(table, Deals):
+        if stages is not None and stages != table.stages:
+            return read_deals(_restore(table), stages=stages, name=table.name)
+        return table
+    raw = _check_table(table, name)
+    cols = resolve_columns(
+        raw, DEAL_FIELDS, ("deal_id", "stage", "amount"), table_name=name, mapping=columns
+    )
+    notes: list[str] = []
+    frame = pd.DataFrame(index=raw.index)
+    ids = _text(raw[cols["deal_id"]])
+    blank = ids.isna().to_numpy()
+    if blank.any():
+        raise PipesheetError(
+            "deal id is blank",
+            table=name,
+            column=cols["deal_id"],
+            rows=_rows(raw.index, blank),
+            expected="a unique id per deal",
+        )
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = ids[dup].iloc[0]
+        rows = _rows(raw.index, (ids == first).to_numpy())
+        raise PipesheetError(
+            f"deal id appears more than once ({dup.sum()} rows share an id)",
+            table=name,
+            column=cols["deal_id"],
+            rows=rows,
+            value=first,
+            expected="one row per deal (a stage history goes in its own table)",
+        )
+    frame["deal_id"] = ids
+    probability = None
+    if "probability" in cols:
+        probability = parse_amounts(
+            raw[cols["probability"]], table=name, column=cols["probability"], allow_blank=True
+        )
+        if (probability > 100).any():
+            rows = _rows(raw.index, (probability > 100).to_numpy())
+            raise PipesheetError(
+                "probability above 100",
+                table=name,
+                column=cols["probability"],
+                rows=rows,
+                value=raw[cols["probability"]].loc[rows[0]],
+                expected="a probability between 0 and 100 (or 0 and 1)",
+            )
+        if probability.max(skipna=True) > 1:
+            probability = probability / 100.0
+    labels = raw[cols["stage"]]
+    if stages is None:
+        stages = _infer_deal_stages(labels, probability, notes)
+    frame["stage"] = _text(labels)
+    frame["code"] = _stage_codes(labels, stages, name, cols["stage"])
+    amount = parse_amounts(
+        raw[cols["amount"]], table=name, column=cols["amount"], allow_blank=skip_blank_amounts
+    )
+    frame["amount"] = amount
+    if "close_date" in cols:
+        frame["close_date"] = parse_dates(
+            raw[cols["close_date"]], table=name, column=cols["close_date"]
+        )
+    else:
+        frame["close_date"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        notes.append("no expected close date column: forecasts cannot be split by period")
+    for fld in TEXT_FIELDS:
+        if fld in cols:
+            frame[fld] = _text(raw[cols[fld]])
+    for fld in ("created_date", "closed_date"):
+        if fld in cols:
+            frame[fld] = parse_dates(raw[cols[fld]], table=name, column=cols[fld])
+    if probability is not None:
+        frame["probability"] = probability
+    if "status" in cols:
+        frame["status"] = _text(raw[cols["status"]]).map(
+            lambda v: stage_key(v) if isinstance(v, str) else v
+        )
+    if "currency" in frame:
+        frame["currency"] = frame["currency"].map(lambda v: v.upper() if isinstance(v, str) else v)
+    if skip_blank_amounts:
+        skipped = frame["amount"].isna().to_numpy()
+        if skipped.any():
+            notes.append(
+                f"{int(skipped.sum())} deal(s) with a blank amount skipped "
+                f"({_fmt_rows(_rows(frame.index, skipped))})"
+            )
+            frame = frame[~skipped]
+    return Deals(frame, stages, dict(cols), notes, name)
+
+
+def _fmt_rows(rows: list[int]) -> str:
+    from pipesheet.errors import format_rows
+
+    return format_rows(rows)
+
+
+def _infer_deal_stages(
+    labels: pd.Series, probability: pd.Series | None, notes: list[str]
+) -> StageList:
+    keys = labels.map(lambda v: stage_key(v) if not pd.isna(v) else "")
+    terminal = {stage_key(x) for x in (*DEFAULT_WON, *DEFAULT_LOST)}
+    present: dict[str, str] = {}
+    for label, key in zip(labels.tolist(), keys.tolist(), strict=False):
+        if key and key not in terminal and key not in present:
+            present[key] = " ".join(str(label).split())
+    if not present:
+        raise PipesheetError(
+            "no open stages found and no stage list given",
+            table="deals",
+            expected="a stage list, or open deals in the table",
+        )
+    if probability is not None:
+        frame = pd.DataFrame({"key": keys, "p": probability}).dropna()
+        means = frame.groupby("key", sort=False)["p"].median()
+        order = sorted(present, key=lambda k: (means.get(k, np.inf), list(present).index(k)))
+        stages = StageList(
+            tuple(present[k] for k in order),
+            source="inferred from the deals' configured probabilities",
+        )
+    else:
+        stages = StageList(
+            tuple(present.values()),
+            source="inferred from the deals table (order of first appearance)",
+        )
+    notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
+    return stages
+
+
+def _restore(deals: Deals) -> pd.DataFrame:
+    frame = deals.frame.drop(columns=["code"])
+    return frame
+
+
+def read_history(
+    table: pd.DataFrame | History,
+    *,
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    deals: Deals | None = None,
+    won: tuple[str, ...] = DEFAULT_WON,
+    lost: tuple[str, ...] = DEFAULT_LOST,
+    name: str = "history",
+) -> History:
+    """Validate a stage-history table: one row per (deal, stage, date entered).
+
+    This is the shape of Salesforce OpportunityHistory and of HubSpot/Pipedrive stage-change
+    exports. Rows of one deal on the same date keep the order they have in the table. A row
+    repeating the deal's previous stage is kept (it does not change the stage).
+
+    Args:
+        table: The user's history table, or an already read History.
+        stages: Stage list. If not given, the order of open stages is inferred from first-entry
+            order (see :class:`~pipesheet.stages.StageList`), with Won/Lost from ``won``/``lost``.
+        columns: Explicit ``{field: header}`` mapping.
+        deals: The deals table, when given: every history row must belong to one of its deals.
+        won, lost: Won/Lost labels used when the stage list is inferred.
+        name: Table name used in messages.
+    """
+    if isinstance(table, History):
+        return table
+    raw = _check_table(table, name)
+    cols = resolve_columns(
+        raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
+    )
+    notes: list[str] = []
+    ids = _text(raw[cols["deal_id"]])
+    blank = ids.isna().to_numpy()
+    if blank.any():
+        raise PipesheetError(
+            "deal id is blank",
+            table=name,
+            column=cols["deal_id"],
+            rows=_rows(raw.index, blank),
+            expected="the id of a deal",
+        )
+    entered = parse_dates(
+        raw[cols["entered_date"]], table=name, column=cols["entered_date"], allow_blank=False
+    )
+    labels = raw[cols["stage"]]
+    if stages is None:
+        deal_codes, _ = pd.factorize(ids)
+        order = entered.to_numpy().astype("int64")
+        stages = StageList.from_history(labels, deal_codes, order, won=won, lost=lost)
+        notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
+    codes = _stage_codes(labels, stages, name, cols["stage"])
+    frame = pd.DataFrame(
+        {"deal_id": ids, "stage": labels, "code": codes, "entered_date": entered}, index=raw.index
+    )
+    if deals is not None:
+        known = frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
+        if not known.all():
+            raise PipesheetError(
+                "history rows for a deal that is not in the deals table",
+                table=name,
+                column=cols["deal_id"],
+                rows=_rows(raw.index, ~known),
+                value=frame["deal_id"][~known].iloc[0],
+                expected="deal ids that appear in table " + repr(deals.name),
+            )
+    return History(frame, stages, dict(cols), notes, name)
+
+
+def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates") -> pd.Series:
+    """Currency rates: units of the reporting currency per one unit of each currency.
+
+    Accepts a table with columns currency and rate, or a mapping ``{"USD": 0.92, ...}``.
+    """
+    if isinstance(table, Mapping):
+        table = pd.DataFrame({"currency": list(table), "rate": list(table.values())})
+    raw = _check_table(table, name)
+    cols = resolve_columns(
+        raw,
+        {
+            "currency": ("currency", "code", "iso", "from"),
+            "rate": ("rate", "fx_rate", "exchange_rate", "conversion_rate", "rate_to_reporting"),
+        },
+        ("currency", "rate"),
+        table_name=name,
+    )
+    codes = _text(raw[cols["currency"]]).map(lambda v: v.upper() if isinstance(v, str) else v)
+    rates = parse_amounts(raw[cols["rate"]], table=name, column=cols["rate"])
+    zero = (rates <= 0).to_numpy()
+    if zero.any():
+        raise PipesheetError(
+            "rate must be above zero",
+            table=name,
+            column=cols["rate"],
+            rows=_rows(raw.index, zero),
+            value=rates[zero].iloc[0],
+            expected="a positive rate (reporting currency per unit)",
+        )
+    dup = codes.duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise PipesheetError(
+            "currency listed twice",
+            table=name,
+            column=cols["currency"],
+            rows=_rows(raw.index, dup),
+            value=codes[dup].iloc[0],
+            expected="one rate per currency",
+        )
+    return pd.Series(rates.to_numpy(), index=codes.to_numpy(), name="rate")
