@@ -89,7 +89,7 @@ class History:
 # ---- cell parsers ----------------------------------------------------------------------------
 def _blank(values: pd.Series) -> np.ndarray:
     """True where a cell is empty: missing, or text that is only white space."""
-    isna = values.isna().to_numpy()
+    isna = values.isna().to_numpy().copy()
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         text = values[~isna].astype(str).str.strip()
         isna[~isna] = (text == "").to_numpy()
