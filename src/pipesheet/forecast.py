@@ -479,7 +479,7 @@ class PipelinePosition:
 
 def pipeline_position(
     deals: pd.DataFrame | Deals,
-    probabilities: Probabilities,
+    probabilities: Probabilities | None,
     start: Any = None,
     end: Any = None,
     *,
@@ -492,14 +492,18 @@ def pipeline_position(
 
     Deals count for the period [start, end] (inclusive) by closed date (won deals; the expected
     close date when no closed date is recorded) and expected close date (open deals). Without
-    start/end every deal counts.
+    start/end every deal counts. With ``probabilities=None`` only the unweighted figures are
+    computed (``expected_open`` is NaN).
     """
     if isinstance(probabilities, StageProbabilities) and stages is None:
         stages = probabilities.stages_
     table = read_deals(deals, stages=stages, columns=columns)
     frame = table.frame
     k = table.stages.k
-    p = deal_probabilities(table, probabilities)
+    if probabilities is None:
+        p = np.full(len(frame), np.nan)
+    else:
+        p = deal_probabilities(table, probabilities)
     amount, cur = reporting_amounts(table, rates, currency)
     code = frame["code"].to_numpy()
     won, lost, is_open = code == k, code == k + 1, code < k

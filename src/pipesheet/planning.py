@@ -69,6 +69,11 @@ def _number(value: Any, name: str, *, positive: bool = False, allow_zero: bool =
 
 
 def _rate(value: Any, name: str) -> float:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            value = float(value.strip()[:-1].replace(",", ".")) / 100.0
+        except ValueError:
+            pass
     x = _number(value, name)
     if x > 1:
         if x <= 100:
@@ -399,14 +404,14 @@ def quota_gap(
             per_week = math.inf
             explanation.append(
                 f"Only {(pd.Timestamp(end) - pd.Timestamp(start)).days} days are left and the "
-                f"average cycle is {cycle_days:g} days: new leads can no longer close in this "
+                f"average cycle is {cycle_days:.0f} days: new leads can no longer close in this "
                 "period."
             )
         else:
             per_week = new_leads / weeks
             explanation.append(
                 f"{new_leads} leads over {weeks:.1f} selling weeks (time left minus the "
-                f"{cycle_days:g}-day cycle) = {per_week:.1f} new leads per week."
+                f"{cycle_days:.0f}-day cycle) = {per_week:.1f} new leads per week."
             )
     coverage = math.nan
     if open_pipeline is not None:

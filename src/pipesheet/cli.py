@@ -1,0 +1,465 @@
+"""The ``pipesheet`` command line: a thin layer over the engine.
+
+    pipesheet stages   FILE [FILE]      stage probabilities learned from history
+    pipesheet forecast FILE [FILE]      weighted forecast by period and group (+ range)
+    pipesheet leads    [FILE [FILE]]    reverse funnel for a target
+    pipesheet gap      [FILE [FILE]]    quota gap and new leads needed per week
+    pipesheet presets  [NAME]           CRM default stage probabilities
+    pipesheet demo                      all of it on the bundled sample, plus a workbook
+
+FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order (a
+history file is recognised by having one row per deal, stage and date). Human-readable tables by
+default; ``--json`` prints a list of row objects whose keys are the table headers. Bad input exits
+with status 2 and a clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet import __version__
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
+from pipesheet.errors import PipesheetError
+from pipesheet.files import read_table, write_workbook
+from pipesheet.forecast import pipeline_position, weighted_forecast
+from pipesheet.planning import leads_needed, quota_gap
+from pipesheet.presets import PRESETS, preset
+from pipesheet.probabilities import StageProbabilities
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList
+
+PERCENT_COLUMNS = {"win_probability", "interval_low", "interval_high", "step_conversion",
+                   "configured_probability", "probability", "conversion_to_next",
+                   "conversion_to_won"}
+
+
+# ---- inputs ----------------------------------------------------------------------------------
+def _is_history(frame: pd.DataFrame) -> bool:
+    """A history table has a date-entered column and deal ids that repeat."""
+    norm = {normalise_header(c): c for c in frame.columns}
+    has_date = any(normalise_header(a) in norm for a in HISTORY_FIELDS["entered_date"])
+    has_close = any(normalise_header(a) in norm for a in DEAL_FIELDS["close_date"])
+    id_col = next((norm[normalise_header(a)] for a in HISTORY_FIELDS["deal_id"]
+                   if normalise_header(a) in norm), None)
+    repeats = id_col is not None and frame[id_col].duplicated().any()
+    return has_date and (repeats or not has_close)
+
+
+def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    deals = history = None
+    for path in args.files or []:
+        frame = read_table(path, sheet=args.sheet, table=args.table)
+        if _is_history(frame):
+            if history is not None:
+                raise PipesheetError("two history files given", table=Path(path).name,
+                                     expected="one deals file and/or one history file")
+            history = frame
+        else:
+            if deals is not None:
+                raise PipesheetError("two deals files given", table=Path(path).name,
+                                     expected="one deals file and/or one history file")
+            deals = frame
+    return deals, history
+
+
+def _stage_list(args: argparse.Namespace) -> StageList | None:
+    won = tuple(args.won) if args.won else DEFAULT_WON
+    lost = tuple(args.lost) if args.lost else DEFAULT_LOST
+    if args.stages:
+        return StageList(tuple(s.strip() for s in args.stages.split(",") if s.strip()), won, lost)
+    if args.won or args.lost:
+        return _Pending(won, lost)  # type: ignore[return-value]
+    return None
+
+
+class _Pending:
+    """Won/Lost labels given without an open-stage order: the order is still inferred."""
+
+    def __init__(self, won: tuple[str, ...], lost: tuple[str, ...]) -> None:
+        self.won, self.lost = won, lost
+
+
+def _mapping(args: argparse.Namespace) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for item in args.col or []:
+        field, sep, header = item.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            raise PipesheetError("column mapping must look like field=Header", table="options",
+                                 column="--col", value=item, expected="e.g. --col stage=Fase")
+        out[field.strip()] = header.strip()
+    return out or None
+
+
+def _fit(args: argparse.Namespace, deals, history, **extra: Any) -> StageProbabilities:
+    stages = _stage_list(args)
+    if isinstance(stages, _Pending):
+        from pipesheet.tables import read_history
+
+        if history is None:
+            raise PipesheetError("--won/--lost without --stages need a history file to infer "
+                                 "the stage order", table="options",
+                                 expected="--stages A,B,C or a history file")
+        stages = read_history(history, won=stages.won, lost=stages.lost,
+                              columns=_only(_mapping(args), HISTORY_FIELDS)).stages
+    return StageProbabilities(
+        method=getattr(args, "method", "cohort"), stages=stages,
+        won_passes_all=getattr(args, "won_passes_all", False),
+        shrinkage=getattr(args, "shrinkage", 0.0) or 0.0, as_of=args.as_of,
+        by=extra.get("by", getattr(args, "by", None)), columns=_mapping(args),
+    ).fit(history, deals)
+
+
+def _only(mapping: dict[str, str] | None, fields: dict) -> dict[str, str] | None:
+    if not mapping:
+        return None
+    return {k: v for k, v in mapping.items() if k in fields} or None
+
+
+# ---- output ----------------------------------------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (pd.Timestamp,)):
+        return value.date().isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = [str(c) for c in frame.columns]
+    return [{c: _jsonable(v) for c, v in zip(cols, row, strict=True)}
+            for row in frame.itertuples(index=False)]
+
+
+def _human(frame: pd.DataFrame) -> str:
+    shown = frame.copy()
+    for col in shown.columns:
+        values = shown[col]
+        if col in PERCENT_COLUMNS:
+            shown[col] = values.map(lambda v: "" if pd.isna(v) else f"{v * 100:.1f}%")
+        elif pd.api.types.is_float_dtype(values.dtype):
+            shown[col] = values.map(_number_text)
+        elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+            shown[col] = values.dt.strftime("%Y-%m-%d").fillna("")
+    return shown.to_string(index=False)
+
+
+def _number_text(v: float) -> str:
+    if pd.isna(v):
+        return ""
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    if abs(v) >= 1000 or float(v).is_integer():
+        return f"{v:,.0f}"
+    return f"{v:,.4g}"
+
+
+def _emit(args: argparse.Namespace, title: str, frame: pd.DataFrame,
+          notes: Sequence[str] = (), extra: Sequence[str] = ()) -> None:
+    if args.json:
+        print(json.dumps(_records(frame), ensure_ascii=False, indent=1))
+        return
+    print(title)
+    print(_human(frame))
+    for line in extra:
+        print(line)
+    for note in notes:
+        print(f"note: {note}")
+    print()
+
+
+# ---- commands --------------------------------------------------------------------------------
+def cmd_stages(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    model = _fit(args, deals, history)
+    _emit(args, f"Stage probabilities ({model.method}; order {model.stages_.source})",
+          model.table_, model.notes_)
+    return 0
+
+
+def _probabilities(args: argparse.Namespace, deals, history):
+    if args.probabilities:
+        value = args.probabilities
+        if value.casefold() in PRESETS or value.casefold() == "configured":
+            return value, None
+        return read_table(value), None
+    if history is None:
+        raise PipesheetError("a forecast needs stage probabilities", table="options",
+                             expected="a history file to learn them from, or --probabilities "
+                                      "salesforce|hubspot|suitecrm|configured|FILE")
+    model = _fit(args, deals, history, by=None)
+    return model, model
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    if deals is None:
+        raise PipesheetError("a forecast needs a deals file", table="options",
+                             expected="a deals CSV/XLSX (one row per deal)")
+    probs, model = _probabilities(args, deals, history)
+    rates = read_table(args.rates) if args.rates else None
+    period = None if args.period == "none" else args.period
+    stages = model.stages_ if model is not None else _given_stages(args)
+    table = weighted_forecast(deals, probs, period=period, fiscal_year_start=args.fiscal_year_start,
+                              by=args.by, rates=rates, currency=args.currency, stages=stages,
+                              columns=_only(_mapping(args), DEAL_FIELDS), as_of=args.as_of,
+                              total=not args.json)
+    cur = table.attrs.get("currency")
+    notes = list(table.attrs.get("notes", []))
+    _emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
+    if args.range or args.quota is not None:
+        from pipesheet.ranges import forecast_range
+        from pipesheet.forecast import deal_probabilities, reporting_amounts
+        from pipesheet.tables import read_deals
+
+        d = read_deals(deals, stages=stages, columns=_only(_mapping(args), DEAL_FIELDS))
+        p = deal_probabilities(d, probs)
+        amount, _ = reporting_amounts(d, rates, args.currency)
+        is_open = (d.frame["code"] < d.stages.k).to_numpy()
+        rng = forecast_range(amount[is_open], p[is_open], quota=args.quota)
+        _emit(args, "Forecast range (open deals, independent wins)", rng.to_frame(),
+              extra=[f"method: {rng.method}"])
+    return 0
+
+
+def _given_stages(args: argparse.Namespace) -> StageList | None:
+    stages = _stage_list(args)
+    return None if isinstance(stages, _Pending) else stages
+
+
+def _conversions_arg(text: str) -> list[tuple[str, float]]:
+    pairs = []
+    for item in text.split(","):
+        stage, sep, rate = item.rpartition("=")
+        if not sep:
+            raise PipesheetError("conversions must look like Stage=rate,...", table="options",
+                                 column="--conversions", value=item,
+                                 expected="e.g. Lead=0.5,Qualified=0.4,Proposal=0.25")
+        pairs.append((stage.strip(), rate.strip()))
+    return pairs
+
+
+def cmd_leads(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    model = None
+    if args.conversions:
+        conversions: Any = _conversions_arg(args.conversions)
+    else:
+        if history is None:
+            raise PipesheetError("the reverse funnel needs conversion rates", table="options",
+                                 expected="--conversions Lead=0.5,... or a history file")
+        model = _fit(args, deals, history, by=None)
+        conversions = model
+    average = args.average_deal
+    if average is None:
+        if deals is None:
+            raise PipesheetError("the reverse funnel needs an average deal", table="options",
+                                 expected="--average-deal N, or a deals file to learn it from")
+        rates = read_table(args.rates) if args.rates else None
+        pos = pipeline_position(deals, None, rates=rates,
+                                stages=model.stages_ if model else _given_stages(args),
+                                columns=_only(_mapping(args), DEAL_FIELDS))
+        if math.isnan(pos.average_won_deal):
+            raise PipesheetError("no won deals to learn the average deal from", table="deals",
+                                 expected="--average-deal N")
+        average = pos.average_won_deal
+    plan = leads_needed(args.target, average, conversions, deadline=args.deadline)
+    _emit(args, "Lead requirements (reverse funnel)", plan.table, extra=plan.explanation)
+    return 0
+
+
+def cmd_gap(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    closed, expected, pipeline = args.closed, args.expected_open, args.open_pipeline
+    average, rate, cycle = args.average_deal, args.lead_to_win, args.cycle_days
+    if deals is not None:
+        probs, model = _probabilities(args, deals, history)
+        rates = read_table(args.rates) if args.rates else None
+        pos = pipeline_position(deals, probs, args.period_start, args.period_end, rates=rates,
+                                currency=args.currency,
+                                stages=model.stages_ if model else _given_stages(args),
+                                columns=_only(_mapping(args), DEAL_FIELDS))
+        closed = pos.closed if closed is None else closed
+        expected = pos.expected_open if expected is None else expected
+        pipeline = pos.open_pipeline if pipeline is None else pipeline
+        average = pos.average_won_deal if average is None else average
+        if rate is None and model is not None:
+            rate = model.overall_["win_probability"].iloc[0]
+        if cycle is None and not math.isnan(pos.average_cycle_days):
+            cycle = pos.average_cycle_days
+    if average is None or rate is None:
+        raise PipesheetError("the quota gap needs an average deal and a lead-to-win rate",
+                             table="options",
+                             expected="--average-deal and --lead-to-win, or deals + history files")
+    gap = quota_gap(args.quota, closed or 0.0, expected or 0.0, average_deal=average,
+                    lead_to_win_rate=rate, open_pipeline=pipeline, today=args.as_of,
+                    period_end=args.period_end, cycle_days=cycle or 0.0)
+    _emit(args, "Quota gap", gap.to_frame(), extra=gap.explanation)
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    names = [args.name] if args.name else list(PRESETS)
+    for name in names:
+        _emit(args, f"Preset: {name}", preset(name))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipesheet.ranges import forecast_range
+    from pipesheet.forecast import deal_probabilities, reporting_amounts
+    from pipesheet.sample import SAMPLE_AS_OF, sample_deals, sample_history, sample_rates
+    from pipesheet.tables import read_deals
+
+    deals, history, rates = sample_deals(), sample_history(), sample_rates()
+    model = StageProbabilities().fit(history, deals)
+    print(f"pipesheet {__version__} demo — bundled sample: {len(deals):,} deals, "
+          f"{len(history):,} history rows, as of {SAMPLE_AS_OF}\n")
+    _emit(args, "Stage probabilities (learned from history, 90% interval)",
+          model.table_, model.notes_)
+    forecast = weighted_forecast(deals, model, period="quarter", rates=rates, total=True)
+    _emit(args, f"Weighted forecast by quarter ({forecast.attrs['currency']})", forecast,
+          forecast.attrs["notes"])
+    d = read_deals(deals, stages=model.stages_)
+    p = deal_probabilities(d, model)
+    amount, _ = reporting_amounts(d, rates)
+    is_open = (d.frame["code"] < d.stages.k).to_numpy()
+    quota = float(args.quota)
+    rng = forecast_range(amount[is_open], p[is_open], quota=quota)
+    _emit(args, f"Forecast range of the open pipeline (quota {quota:,.0f})", rng.to_frame(),
+          extra=[f"method: {rng.method}"])
+    pos = pipeline_position(deals, model, rates=rates)
+    plan = leads_needed(args.target, pos.average_won_deal, model)
+    _emit(args, f"Lead plan for a target of {args.target:,.0f}", plan.table,
+          extra=plan.explanation)
+    out = Path(args.output)
+    write_workbook(out, {
+        "Stage probabilities": model.table_,
+        "Forecast": forecast,
+        "Range": rng.to_frame(),
+        "Lead plan": plan.table,
+        "Deals": deals,
+        "History": history,
+    }, overwrite=True)
+    print(f"Wrote {out}")
+    return 0
+
+
+# ---- parser ----------------------------------------------------------------------------------
+def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
+    p.add_argument("files", nargs=files, metavar="FILE",
+                   help="deals and/or stage-history table (CSV or XLSX)")
+    p.add_argument("--stages", help="ordered open stages, e.g. Lead,Qualified,Proposal")
+    p.add_argument("--won", action="append", metavar="LABEL", help="label meaning Won (repeatable)")
+    p.add_argument("--lost", action="append", metavar="LABEL",
+                   help="label meaning Lost (repeatable)")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="use only what was known on this date")
+    p.add_argument("--by", metavar="COLUMN", help="one table per group of this deals column")
+    p.add_argument("--col", action="append", metavar="FIELD=HEADER",
+                   help="map a field to your header, e.g. --col stage=Fase (repeatable)")
+    p.add_argument("--sheet", help="worksheet to read from XLSX files")
+    p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipesheet", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("stages", help="stage probabilities learned from history")
+    _common(p)
+    p.add_argument("--method", choices=["cohort", "markov"], default="cohort")
+    p.add_argument("--won-passes-all", action="store_true",
+                   help="count won deals as having reached every stage (Odoo's convention)")
+    p.add_argument("--shrinkage", type=float, default=0.0,
+                   help="pull small groups toward the overall rate with this weight")
+    p.set_defaults(func=cmd_stages)
+
+    p = sub.add_parser("forecast", help="weighted forecast by period and group")
+    _common(p)
+    _forecast_options(p)
+    p.add_argument("--range", action="store_true", help="also print P10/P50/P90")
+    p.add_argument("--quota", type=float, help="quota for P(revenue ≥ quota)")
+    p.add_argument("--period", choices=["month", "quarter", "year", "none"], default="month")
+    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.set_defaults(func=cmd_forecast, method="cohort")
+
+    p = sub.add_parser("leads", help="reverse funnel: deals and leads needed for a target")
+    _common(p, files="*")
+    p.add_argument("--target", type=float, required=True)
+    p.add_argument("--average-deal", type=float)
+    p.add_argument("--conversions", help="Stage=rate,... in funnel order, last stage to Won")
+    p.add_argument("--deadline", help="date the target must be closed by")
+    p.add_argument("--rates", help="currency rates file (currency, rate)")
+    p.set_defaults(func=cmd_leads, method="cohort")
+
+    p = sub.add_parser("gap", help="quota gap: what must come from new pipeline")
+    _common(p, files="*")
+    _forecast_options(p)
+    p.add_argument("--quota", type=float, required=True)
+    p.add_argument("--closed", type=float)
+    p.add_argument("--expected-open", type=float)
+    p.add_argument("--open-pipeline", type=float)
+    p.add_argument("--average-deal", type=float)
+    p.add_argument("--lead-to-win", type=float, help="share of leads that end up won")
+    p.add_argument("--cycle-days", type=float)
+    p.add_argument("--period-start", metavar="DATE")
+    p.add_argument("--period-end", metavar="DATE")
+    p.set_defaults(func=cmd_gap, method="cohort")
+
+    p = sub.add_parser("presets", help="CRM default stage probabilities")
+    p.add_argument("name", nargs="?", choices=list(PRESETS))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("demo", help="run everything on the bundled sample pipeline")
+    p.add_argument("--output", default="pipesheet-demo.xlsx", help="workbook to write")
+    p.add_argument("--target", type=float, default=2_000_000)
+    p.add_argument("--quota", type=float, default=3_500_000)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    for module in ("pipesheet.apps.serve", "pipesheet.report"):
+        try:
+            mod = __import__(module, fromlist=["add_parser"])
+        except ImportError:
+            continue
+        mod.add_parser(sub)
+    return parser
+
+
+def _forecast_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--probabilities", metavar="PRESET|configured|FILE",
+                   help="use these stage probabilities instead of learning them")
+    p.add_argument("--rates", help="currency rates file (currency, rate)")
+    p.add_argument("--currency", help="reporting currency code")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pipesheet`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PipesheetError as err:
+        print(f"pipesheet: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
