@@ -1,0 +1,450 @@
+"""pipesheet as Excel functions (xlwings): classic Windows add-in, xlwings Lite, xlwings Server.
+
+Every function is a thin wrapper over the core engine: it turns cell ranges into frames
+(:mod:`pipesheet.excel_convert`), calls one core function, and spills the core's result with its
+header row. Nothing here computes pipeline numbers.
+
+* Tables are passed with their header row (``Deals[#All]``, ``History[#All]``); scalars as cells or
+  values; optional arguments may be left out or left blank.
+* Bad input returns the core's message as text in the cell (table, column, row, value, what was
+  expected), never a traceback.
+* Results never contain NaN/None: unknown values are empty cells, infinity is ``"infinite"``.
+
+Use it: classic add-in — ``UDF Modules = pipesheet.excel`` and *Import Functions*; xlwings Lite —
+``from pipesheet.excel import *`` in ``main.py``; xlwings Server — register this module as the
+custom-functions module. See ``docs/excel.md``.
+
+The Python names are the Excel names (``PIPE_…``): valid VBA identifiers and Office.js ids, so a
+workbook's formulas read the same in every runtime. Parameters carry no type annotations on
+purpose: xlwings reads annotations as converters.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import xlwings as xw
+
+from pipesheet.errors import PipesheetError
+from pipesheet.excel_convert import (
+    mapping_from_range,
+    optional_bool,
+    optional_number,
+    optional_text,
+    rows_from_value,
+    scalar,
+    spill_frame,
+    spill_scalar,
+    stage_list_from_range,
+    table_from_range,
+)
+from pipesheet.forecast import (
+    deal_probabilities,
+    forecast_categories,
+    pipeline_position,
+    reporting_amounts,
+    weighted_forecast,
+)
+from pipesheet.planning import coverage_ratio, leads_needed, quota_gap, sales_velocity
+from pipesheet.presets import preset
+from pipesheet.probabilities import StageProbabilities
+from pipesheet.tables import read_deals
+
+__all__ = [
+    "PIPE_COVERAGE",
+    "PIPE_FORECAST_CATEGORIES",
+    "PIPE_FORECAST_RANGE",
+    "PIPE_FORECAST_TOTAL",
+    "PIPE_LEADS_NEEDED",
+    "PIPE_PIPELINE_POSITION",
+    "PIPE_PRESET",
+    "PIPE_QUOTA_GAP",
+    "PIPE_STAGE_PROBABILITIES",
+    "PIPE_STAGE_PROBABILITY",
+    "PIPE_VELOCITY",
+    "PIPE_WEIGHTED_FORECAST",
+]
+
+# One Office.js sub-namespace would rename every function (NS.PIPE_…); the prefix groups them.
+__xlwings_func_namespace__ = ""
+
+TABLE = {"ndim": 2, "err_to_str": True}  # tables: always 2-D, error cells as their text
+CELL = {"ndim": 2, "err_to_str": False}  # single values: errors are caught by ``scalar``
+
+_DOC_DEALS = "Deals table with its header row (Deals[#All]): deal id, stage, amount, close date…"
+_DOC_HISTORY = "Stage history with its header row (History[#All]): deal id, stage, entered date."
+_DOC_PROBS = (
+    "Stage probabilities: a table of stage and probability (e.g. Stages[#All] or the result of "
+    'PIPE_STAGE_PROBABILITIES), a preset name (salesforce, hubspot, suitecrm) or "configured".'
+)
+_DOC_STAGES = "Optional: open stages in funnel order (one column; Won/Lost labels allowed)."
+_DOC_RATES = "Optional: currency rates table (currency, rate) when deals mix currencies."
+_DOC_CURRENCY = "Optional: reporting currency code (default: the one whose rate is 1)."
+_DOC_AS_OF = "Optional: only what was known on this date."
+
+
+def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Return the core's message text instead of raising (the cell shows it)."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any) -> Any:
+        try:
+            return f(*args)
+        except PipesheetError as err:
+            return [[str(err)]]
+        except Exception as err:  # a bug, not bad input: still no traceback in the cell
+            return [[f"pipesheet could not compute this ({type(err).__name__}: {err})."]]
+
+    return wrapper
+
+
+def _probabilities(value: Any) -> Any:
+    """A stage → probability table (DataFrame) or a preset name / "configured" (text)."""
+    rows = rows_from_value(value)
+    if len(rows) > 1 or (rows and len(rows[0]) > 1):
+        return table_from_range(value, "probabilities")
+    text = optional_text(value, "probabilities")
+    if text is None:
+        raise PipesheetError(
+            "no stage probabilities given",
+            table="arguments",
+            column="probabilities",
+            expected='a stage/probability table, a preset name or "configured"',
+        )
+    return text
+
+
+def _period(value: Any) -> str | None:
+    text = optional_text(value, "period", "month")
+    return None if text.casefold() in ("none", "total", "all", "") else text
+
+
+def _learn(history, deals, method, stages, won_passes_all, as_of) -> StageProbabilities:
+    return StageProbabilities(
+        optional_text(method, "method", "cohort"),
+        stages=stage_list_from_range(stages),
+        won_passes_all=optional_bool(won_passes_all, "won_passes_all"),
+        as_of=scalar(as_of, "as_of"),
+    ).fit(
+        table_from_range(history, "history") if not _blank_arg(history) else None,
+        table_from_range(deals, "deals") if not _blank_arg(deals) else None,
+    )
+
+
+def _blank_arg(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (list, tuple)):
+        flat = [c for r in value for c in (r if isinstance(r, (list, tuple)) else [r])]
+        return all(c is None or (isinstance(c, str) and not c.strip()) for c in flat)
+    return isinstance(value, str) and not value.strip()
+
+
+# ---- stage probabilities -----------------------------------------------------------------------
+@xw.func
+@xw.arg("history", doc=_DOC_HISTORY + " Leave blank to learn from a deals snapshot.", **TABLE)
+@xw.arg("deals", doc="Optional: " + _DOC_DEALS, **TABLE)
+@xw.arg("method", doc='Optional: "cohort" (default, ever reached) or "markov".', **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage (Odoo).", **CELL)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("by", doc="Optional: group column of the deals table (owner, segment…).", **CELL)
+@xw.arg("shrinkage", doc="Optional: weight m pulling small groups to the overall rate.", **CELL)
+@_cell_errors
+def PIPE_STAGE_PROBABILITIES(
+    history,
+    deals=None,
+    method=None,
+    stages=None,
+    won_passes_all=None,
+    as_of=None,
+    by=None,
+    shrinkage=None,
+):
+    """Win probability of each open stage learned from your history: p = won / (won + lost)
+    among closed deals that reached the stage, with a 90% interval and the step conversion."""
+    model = StageProbabilities(
+        optional_text(method, "method", "cohort"),
+        stages=stage_list_from_range(stages),
+        won_passes_all=optional_bool(won_passes_all, "won_passes_all"),
+        as_of=scalar(as_of, "as_of"),
+        by=optional_text(by, "by"),
+        shrinkage=optional_number(shrinkage, "shrinkage", 0.0),
+    ).fit(
+        None if _blank_arg(history) else table_from_range(history, "history"),
+        None if _blank_arg(deals) else table_from_range(deals, "deals"),
+    )
+    return spill_frame(model.table_)
+
+
+@xw.func
+@xw.arg("stage", doc="The stage name, e.g. Proposal.", **CELL)
+@xw.arg("history", doc=_DOC_HISTORY, **TABLE)
+@xw.arg("deals", doc="Optional: " + _DOC_DEALS, **TABLE)
+@xw.arg("method", doc='Optional: "cohort" (default) or "markov".', **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage.", **CELL)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@_cell_errors
+def PIPE_STAGE_PROBABILITY(
+    stage, history, deals=None, method=None, stages=None, won_passes_all=None, as_of=None
+):
+    """Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown."""
+    name = optional_text(stage, "stage")
+    if name is None:
+        raise PipesheetError("no stage given", table="arguments", column="stage")
+    model = _learn(history, deals, method, stages, won_passes_all, as_of)
+    p = model.probability(name)
+    if pd.isna(p):
+        return f"unknown: no closed deals reached {name!r} to learn from."
+    return spill_scalar(p)
+
+
+# ---- forecasts ----------------------------------------------------------------------------------
+@xw.func
+@xw.arg("deals", doc=_DOC_DEALS, **TABLE)
+@xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
+@xw.arg("period", doc='Optional: "month" (default), "quarter", "year" or "none".', **CELL)
+@xw.arg("by", doc="Optional: group column (owner, product line, segment…).", **CELL)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("fiscal_year_start", doc="Optional: first month of the fiscal year (1–12).", **CELL)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("total", doc="Optional: TRUE adds a Total row.", **CELL)
+@_cell_errors
+def PIPE_WEIGHTED_FORECAST(
+    deals,
+    probabilities,
+    period=None,
+    by=None,
+    rates=None,
+    currency=None,
+    fiscal_year_start=None,
+    as_of=None,
+    total=None,
+):
+    """Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the
+    deal count, pipeline and standard deviation √Σ amount²·p(1−p)."""
+    out = weighted_forecast(
+        table_from_range(deals, "deals"),
+        _probabilities(probabilities),
+        period=_period(period),
+        fiscal_year_start=optional_number(fiscal_year_start, "fiscal_year_start", 1),
+        by=optional_text(by, "by"),
+        rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+        as_of=scalar(as_of, "as_of"),
+        total=optional_bool(total, "total"),
+    )
+    return spill_frame(out)
+
+
+@xw.func
+@xw.arg("deals", doc=_DOC_DEALS, **TABLE)
+@xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@_cell_errors
+def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=None):
+    """Weighted value of all open deals, one number: Σ amount × P(win | stage)."""
+    out = weighted_forecast(
+        table_from_range(deals, "deals"),
+        _probabilities(probabilities),
+        period=None,
+        rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+        as_of=scalar(as_of, "as_of"),
+    )
+    return spill_scalar(out["weighted"].iloc[0])
+
+
+@xw.func
+@xw.arg("deals", doc=_DOC_DEALS, **TABLE)
+@xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
+@xw.arg("quota", doc="Optional: quota; adds P(total ≥ quota).", **CELL)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("method", doc='Optional: "auto" (default), "exact", "normal" or "simulation".', **CELL)
+@xw.arg("seed", doc="Optional: random seed of the simulation (default 0).", **CELL)
+@_cell_errors
+def PIPE_FORECAST_RANGE(
+    deals, probabilities, quota=None, rates=None, currency=None, method=None, seed=None
+):
+    """Range of the open pipeline's outcome, each deal won or lost independently: mean, P10,
+    P50, P90 and P(total ≥ quota)."""
+    from pipesheet.ranges import forecast_range
+
+    table = read_deals(table_from_range(deals, "deals"))
+    p = deal_probabilities(table, _probabilities(probabilities))
+    amount, _ = reporting_amounts(
+        table,
+        None if _blank_arg(rates) else table_from_range(rates, "rates"),
+        optional_text(currency, "currency"),
+    )
+    is_open = (table.frame["code"] < table.stages.k).to_numpy()
+    result = forecast_range(
+        amount[is_open],
+        p[is_open],
+        quota=optional_number(quota, "quota"),
+        method=optional_text(method, "method", "auto"),
+        seed=int(optional_number(seed, "seed", 0)),
+    )
+    return spill_frame(result.to_frame())
+
+
+@xw.func
+@xw.arg("deals", doc=_DOC_DEALS, **TABLE)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@_cell_errors
+def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None):
+    """Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the
+    roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best Case +
+    Pipeline."""
+    out = forecast_categories(
+        table_from_range(deals, "deals"),
+        rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+    )
+    return spill_frame(out)
+
+
+@xw.func
+@xw.arg("deals", doc=_DOC_DEALS, **TABLE)
+@xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
+@xw.arg("start", doc="Optional: first day of the period.", **CELL)
+@xw.arg("end", doc="Optional: last day of the period.", **CELL)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@_cell_errors
+def PIPE_PIPELINE_POSITION(deals, probabilities, start=None, end=None, rates=None, currency=None):
+    """Where a period stands: closed so far, expected from open deals (weighted), open pipeline,
+    average won deal, win rate and average cycle — the inputs of PIPE_QUOTA_GAP."""
+    pos = pipeline_position(
+        table_from_range(deals, "deals"),
+        _probabilities(probabilities),
+        scalar(start, "start"),
+        scalar(end, "end"),
+        rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+    )
+    names = [
+        "closed",
+        "expected_open",
+        "open_pipeline",
+        "open_deals",
+        "average_won_deal",
+        "win_rate",
+        "average_cycle_days",
+        "currency",
+    ]
+    frame = pd.DataFrame({"measure": names, "value": [getattr(pos, n) for n in names]})
+    return spill_frame(frame)
+
+
+# ---- planning -----------------------------------------------------------------------------------
+@xw.func
+@xw.arg("target", doc="Revenue target.", **CELL)
+@xw.arg("average_deal", doc="Average won deal.", **CELL)
+@xw.arg(
+    "conversions",
+    doc="Step conversion of each open stage to the next, in funnel order (the last one to "
+    "Won): a table of stage and conversion, or the result of PIPE_STAGE_PROBABILITIES.",
+    **TABLE,
+)
+@xw.arg("deadline", doc="Optional: date the target must be closed by.", **CELL)
+@xw.arg("days_in_stage", doc="Optional: table of stage and average days in it.", **TABLE)
+@_cell_errors
+def PIPE_LEADS_NEEDED(target, average_deal, conversions, deadline=None, days_in_stage=None):
+    """Reverse funnel: won deals needed = ⌈target / average deal⌉, deals needed at each stage =
+    ⌈won needed / conversion to Won⌉; with a deadline, the date deals must enter each stage."""
+    plan = leads_needed(
+        scalar(target, "target"),
+        scalar(average_deal, "average_deal"),
+        table_from_range(conversions, "conversions"),
+        deadline=scalar(deadline, "deadline"),
+        days_in_stage=mapping_from_range(days_in_stage, "days_in_stage"),
+    )
+    return spill_frame(plan.table)
+
+
+@xw.func
+@xw.arg("quota", doc="The period's quota.", **CELL)
+@xw.arg("closed", doc="Revenue already won in the period.", **CELL)
+@xw.arg("expected_open", doc="Weighted value of open deals closing in the period.", **CELL)
+@xw.arg("average_deal", doc="Average won deal.", **CELL)
+@xw.arg("lead_to_win_rate", doc="Share of new leads that end up won (0–1 or %).", **CELL)
+@xw.arg("open_pipeline", doc="Optional: unweighted open pipeline (for coverage).", **CELL)
+@xw.arg("today", doc="Optional: today's date (with period_end: leads per week).", **CELL)
+@xw.arg("period_end", doc="Optional: last day of the period.", **CELL)
+@xw.arg("cycle_days", doc="Optional: average days from lead to won (default 0).", **CELL)
+@_cell_errors
+def PIPE_QUOTA_GAP(
+    quota,
+    closed,
+    expected_open,
+    average_deal,
+    lead_to_win_rate,
+    open_pipeline=None,
+    today=None,
+    period_end=None,
+    cycle_days=None,
+):
+    """Quota gap = quota − closed − expected from open deals, turned into new won deals, new
+    leads and leads per week over the selling time left."""
+    gap = quota_gap(
+        optional_number(quota, "quota"),
+        optional_number(closed, "closed", 0.0),
+        optional_number(expected_open, "expected_open", 0.0),
+        average_deal=optional_number(average_deal, "average_deal"),
+        lead_to_win_rate=optional_number(lead_to_win_rate, "lead_to_win_rate"),
+        open_pipeline=optional_number(open_pipeline, "open_pipeline"),
+        today=scalar(today, "today"),
+        period_end=scalar(period_end, "period_end"),
+        cycle_days=optional_number(cycle_days, "cycle_days", 0.0),
+    )
+    return spill_frame(gap.to_frame())
+
+
+@xw.func
+@xw.arg("open_pipeline", doc="Open pipeline in the period (unweighted).", **CELL)
+@xw.arg("quota", doc="The period's quota.", **CELL)
+@xw.arg("closed", doc="Optional: revenue already won in the period (default 0).", **CELL)
+@_cell_errors
+def PIPE_COVERAGE(open_pipeline, quota, closed=None):
+    """Coverage ratio = open pipeline ÷ (quota − closed so far)."""
+    return spill_scalar(
+        coverage_ratio(
+            optional_number(open_pipeline, "open_pipeline"),
+            optional_number(quota, "quota"),
+            optional_number(closed, "closed", 0.0),
+        )
+    )
+
+
+@xw.func
+@xw.arg("open_opportunities", doc="Number of open opportunities.", **CELL)
+@xw.arg("win_rate", doc="Win rate (0–1 or %).", **CELL)
+@xw.arg("average_won_deal", doc="Average won deal.", **CELL)
+@xw.arg("cycle_days", doc="Average sales cycle in days.", **CELL)
+@_cell_errors
+def PIPE_VELOCITY(open_opportunities, win_rate, average_won_deal, cycle_days):
+    """Sales velocity per day = open opportunities × win rate × average won deal ÷ cycle days."""
+    return spill_scalar(
+        sales_velocity(
+            optional_number(open_opportunities, "open_opportunities"),
+            optional_number(win_rate, "win_rate"),
+            optional_number(average_won_deal, "average_won_deal"),
+            optional_number(cycle_days, "cycle_days"),
+        )
+    )
+
+
+@xw.func
+@xw.arg("name", doc="salesforce, hubspot or suitecrm.", **CELL)
+@_cell_errors
+def PIPE_PRESET(name):
+    """A CRM's default (configured) stage probabilities: stage and probability."""
+    return spill_frame(preset(optional_text(name, "name", "")))

@@ -1,0 +1,408 @@
+"""Cell values from Excel ↔ pandas, for the Excel functions (no xlwings import here).
+
+Excel hands a custom function its arguments as 2-D lists of cell values: numbers, text, booleans,
+``None`` (or ``""``) for blank cells, dates as Excel serial numbers (Office.js, xlwings Lite) or
+``datetime`` objects (classic xlwings), and error cells either as Office.js error objects
+``{"type": "Error", "basicValue": "#N/A", ...}`` or as their text ``"#N/A"``.
+
+This module turns such arrays into the frames and scalars the core engine takes, and turns the
+core's results back into arrays that spill cleanly:
+
+* a table argument's first row is its header; blank trailing rows/columns (an over-sized range)
+  are dropped; the frame's index is the row number *within the range* (header = row 1), the
+  convention every :class:`~pipesheet.errors.PipesheetError` uses;
+* an error cell inside a table becomes its text (``"#N/A"``), so the core reports it like any
+  other bad value ("amount is not a number (value '#N/A')") instead of reading it as blank;
+* an error cell, or a table, given where one value is expected is a ``PipesheetError``;
+* a result frame spills as a header row plus rows, with no index, and with NaN/None shown as an
+  empty cell and ±infinity as the text ``"infinite"``/``"-infinite"`` (never ``#NUM!``).
+
+Dates are *not* converted here: the core's readers already accept Excel serial numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.columns import normalise_header
+from pipesheet.errors import PipesheetError
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
+
+__all__ = [
+    "INFINITE",
+    "error_text",
+    "is_blank",
+    "mapping_from_range",
+    "optional_bool",
+    "optional_number",
+    "optional_text",
+    "rows_from_value",
+    "scalar",
+    "spill_frame",
+    "spill_scalar",
+    "stage_list_from_range",
+    "table_from_range",
+]
+
+INFINITE = "infinite"
+_ERROR_TEXTS = frozenset(
+    {
+        "#N/A",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#NULL!",
+        "#SPILL!",
+        "#CALC!",
+        "#GETTING_DATA",
+        "#BUSY!",
+        "#FIELD!",
+        "#CONNECT!",
+        "#BLOCKED!",
+        "#UNKNOWN!",
+    }
+)
+
+
+# ---- single cells -------------------------------------------------------------------------------
+def error_text(value: Any) -> str | None:
+    """``"#N/A"``-style text when ``value`` is an Excel error cell (object or text), else None."""
+    if isinstance(value, dict):
+        if value.get("type") == "Error":
+            return str(value.get("basicValue") or "#" + str(value.get("errorType", "ERROR")))
+        return None
+    if isinstance(value, str) and value.strip().upper() in _ERROR_TEXTS:
+        return value.strip().upper()
+    return None
+
+
+def is_blank(value: Any) -> bool:
+    """True for an empty cell: None, NaN or text that is only white space."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _cell(value: Any) -> Any:
+    """One cell as the core wants it: blanks → None, error objects → their text, data types →
+    their basic value."""
+    if isinstance(value, dict):
+        err = error_text(value)
+        if err is not None:
+            return err
+        return value.get("basicValue")
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def rows_from_value(value: Any) -> list[list[Any]]:
+    """Any argument value (scalar, one row, or rows) as a list of rows."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return []
+        if isinstance(value[0], (list, tuple)):
+            return [list(r) for r in value]
+        return [list(value)]
+    return [[value]]
+
+
+def scalar(value: Any, name: str) -> Any:
+    """The single value of a one-cell argument (None when blank).
+
+    Raises:
+        PipesheetError: an error cell, or a range of several cells.
+    """
+    rows = rows_from_value(value)
+    cells = [c for r in rows for c in r]
+    if len(cells) > 1:
+        cells = [c for c in cells if not is_blank(c)]
+        if len(cells) > 1:
+            raise PipesheetError(
+                f"argument '{name}' is a range of {len(cells)} cells",
+                table="arguments",
+                column=name,
+                expected="a single cell or value",
+            )
+    if not cells:
+        return None
+    cell = cells[0]
+    err = error_text(cell)
+    if err is not None:
+        raise PipesheetError(
+            f"argument '{name}' is an error cell",
+            table="arguments",
+            column=name,
+            value=err,
+            expected="a value (fix the cell the argument points at)",
+        )
+    cell = _cell(cell)
+    if isinstance(cell, float) and math.isnan(cell):
+        return None
+    return cell
+
+
+def optional_text(value: Any, name: str, default: str | None = None) -> str | None:
+    """A text argument; blank → ``default``. Whole numbers are written without ``.0``."""
+    cell = scalar(value, name)
+    if cell is None:
+        return default
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def optional_number(value: Any, name: str, default: float | None = None) -> Any:
+    """A numeric argument; blank → ``default``. Other values go to the core as given (the core
+    validates them and names the argument in its message)."""
+    cell = scalar(value, name)
+    return default if cell is None else cell
+
+
+def optional_bool(value: Any, name: str, default: bool = False) -> bool:
+    """TRUE/FALSE, 1/0, or yes/no/true/false text; blank → ``default``."""
+    cell = scalar(value, name)
+    if cell is None:
+        return default
+    if isinstance(cell, bool):
+        return cell
+    if isinstance(cell, (int, float)) and cell in (0, 1):
+        return bool(cell)
+    text = str(cell).strip().casefold()
+    if text in ("true", "yes", "y", "1", "wahr", "vrai"):
+        return True
+    if text in ("false", "no", "n", "0", "falsch", "faux"):
+        return False
+    raise PipesheetError(
+        f"argument '{name}' is not TRUE or FALSE",
+        table="arguments",
+        column=name,
+        value=cell,
+        expected="TRUE or FALSE",
+    )
+
+
+# ---- tables -------------------------------------------------------------------------------------
+def table_from_range(value: Any, name: str) -> pd.DataFrame:
+    """A range with its header row (e.g. ``Deals[#All]``) as a DataFrame.
+
+    Trailing blank rows and blank columns without a header are dropped (ranges drawn larger than
+    the data). Blank cells become None, error cells their text (``"#N/A"``). The index is the row
+    within the range, header = row 1 (``index.name == "row"``), which the core keeps for messages.
+
+    Raises:
+        PipesheetError: no header row, a blank or repeated header, or no data rows.
+    """
+    rows = rows_from_value(value)
+    if not rows or all(is_blank(_cell(c)) for c in rows[0]):
+        raise PipesheetError(
+            "the range is empty",
+            table=name,
+            expected="the table with its header row, e.g. " + name.capitalize() + "[#All]",
+        )
+    width = max(len(r) for r in rows)
+    data = np.full((len(rows), width), None, dtype=object)
+    for i, r in enumerate(rows):
+        data[i, : len(r)] = r
+    # Office.js error objects / data types are rare: convert only where present.
+    is_dict = np.frompyfunc(lambda c: isinstance(c, dict), 1, 1)(data).astype(bool)
+    if is_dict.any():
+        data[is_dict] = [_cell(c) for c in data[is_dict]]
+    is_text = np.frompyfunc(lambda c: isinstance(c, str), 1, 1)(data).astype(bool)
+    if is_text.any():
+        stripped = np.array([c.strip() == "" for c in data[is_text]], dtype=bool)
+        where = np.flatnonzero(is_text.ravel())[stripped]
+        data.ravel()[where] = None
+    blank = np.frompyfunc(lambda c: c is None or (isinstance(c, float) and c != c), 1, 1)(
+        data
+    ).astype(bool)
+    header = data[0]
+    body_blank = blank[1:]
+    keep_cols = ~(blank[0] & body_blank.all(axis=0))
+    if not keep_cols.all():
+        data, blank, header = data[:, keep_cols], blank[:, keep_cols], header[keep_cols]
+        body_blank = blank[1:]
+    filled = np.flatnonzero(~body_blank.all(axis=1))
+    n_body = int(filled[-1]) + 1 if len(filled) else 0
+    headers = []
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if blank[0, j]:
+            raise PipesheetError(
+                "a column has no header",
+                table=name,
+                column=f"column {j + 1}",
+                rows=[1],
+                expected="a header in the first row of the range (include the header row: "
+                + name.capitalize()
+                + "[#All])",
+            )
+        text = (
+            str(int(h))
+            if isinstance(h, float) and h.is_integer()
+            else h.isoformat()
+            if isinstance(h, (dt.date, dt.datetime))
+            else " ".join(str(h).split())
+        )
+        key = normalise_header(text)
+        if key in seen:
+            raise PipesheetError(
+                "the same header appears twice",
+                table=name,
+                column=text,
+                rows=[1],
+                expected="one column per header",
+            )
+        seen[key] = j
+        headers.append(text)
+    if n_body == 0:
+        raise PipesheetError(
+            "the table has a header row but no data rows",
+            table=name,
+            expected="a header row and at least one data row",
+        )
+    body = data[1 : 1 + n_body]
+    frame = pd.DataFrame(
+        {h: _column(body[:, j]) for j, h in enumerate(headers)},
+        index=pd.RangeIndex(2, 2 + n_body, name="row"),
+    )
+    return frame
+
+
+def _column(values: np.ndarray) -> np.ndarray:
+    """One column: float when every non-blank cell is a number, else object."""
+    kinds = np.frompyfunc(lambda c: isinstance(c, (int, float)) and not isinstance(c, bool), 1, 1)(
+        values
+    ).astype(bool)
+    present = np.frompyfunc(lambda c: c is not None, 1, 1)(values).astype(bool)
+    if present.any() and kinds[present].all():
+        out = np.full(len(values), np.nan)
+        out[present] = values[present].astype(float)
+        return out
+    return values
+
+
+def stage_list_from_range(value: Any, name: str = "stages") -> StageList | None:
+    """A stage list from a range: one column of stage names in funnel order (a header such as
+    ``Stage`` is optional), or a table with a stage column and optionally a type column saying
+    Open/Won/Lost. Names that are Won/Lost labels (``Closed Won``, ``Lost``…) are terminal; the rest
+    are the open stages in the order given. Blank → None (the core infers the order)."""
+    rows = rows_from_value(value)
+    cells = [[_cell(c) for c in r] for r in rows]
+    if all(is_blank(c) for r in cells for c in r):
+        return None
+    first = [normalise_header(c) if not is_blank(c) else "" for c in cells[0]]
+    stage_col, type_col, start = 0, None, 0
+    stage_keys = ("stage", "stages", "stagename", "name", "dealstage")
+    if any(h in stage_keys for h in first):
+        stage_col = next(i for i, h in enumerate(first) if h in stage_keys)
+        type_col = next((i for i, h in enumerate(first) if h in ("type", "status", "kind")), None)
+        start = 1
+    won_keys = {stage_key(x) for x in DEFAULT_WON}
+    lost_keys = {stage_key(x) for x in DEFAULT_LOST}
+    open_, won, lost = [], [], []
+    for r in cells[start:]:
+        label = r[stage_col] if stage_col < len(r) else None
+        if is_blank(label):
+            continue
+        err = error_text(label)
+        if err is not None:
+            raise PipesheetError(
+                "a stage name is an error cell", table=name, value=err, expected="a stage name"
+            )
+        label = " ".join(str(label).split())
+        kind = ""
+        if type_col is not None and type_col < len(r) and not is_blank(r[type_col]):
+            kind = stage_key(r[type_col])
+        key = stage_key(label)
+        if kind in ("won", "win") or (not kind and key in won_keys):
+            won.append(label)
+        elif kind in ("lost", "loss") or (not kind and key in lost_keys):
+            lost.append(label)
+        elif kind in ("", "open"):
+            open_.append(label)
+        else:
+            raise PipesheetError(
+                "unknown stage type",
+                table=name,
+                column="Type",
+                value=r[type_col],
+                expected="Open, Won or Lost",
+            )
+    return StageList(
+        tuple(open_),
+        won=(*won, *[w for w in DEFAULT_WON if stage_key(w) not in {stage_key(x) for x in won}]),
+        lost=(
+            *lost,
+            *[x for x in DEFAULT_LOST if stage_key(x) not in {stage_key(y) for y in lost}],
+        ),
+        source="given",
+    )
+
+
+def mapping_from_range(value: Any, name: str) -> dict[str, Any] | None:
+    """A two-column range (key, value), with or without a header row, as a dict; blank → None."""
+    rows = [[_cell(c) for c in r] for r in rows_from_value(value)]
+    rows = [r for r in rows if not all(is_blank(c) for c in r)]
+    if not rows:
+        return None
+    if any(len(r) < 2 for r in rows):
+        raise PipesheetError(
+            "expected two columns", table=name, expected="a range of names and values"
+        )
+    if not isinstance(rows[0][1], (int, float)) or isinstance(rows[0][1], bool):
+        rows = rows[1:]  # a header row
+    out: dict[str, Any] = {}
+    for i, r in enumerate(rows):
+        if is_blank(r[0]):
+            raise PipesheetError("a name is blank", table=name, rows=[i + 2], expected="a name")
+        out[" ".join(str(r[0]).split())] = r[1]
+    return out
+
+
+# ---- results ------------------------------------------------------------------------------------
+def _spill_value(x: Any) -> Any:
+    if x is None or x is pd.NaT:
+        return ""
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if math.isnan(x):
+            return ""
+        if math.isinf(x):
+            return INFINITE if x > 0 else "-" + INFINITE
+        return x
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, pd.Timestamp):
+        return x.to_pydatetime()
+    if isinstance(x, np.datetime64):
+        return pd.Timestamp(x).to_pydatetime() if not np.isnat(x) else ""
+    return x
+
+
+def spill_frame(frame: pd.DataFrame, headers: Sequence[str] | None = None) -> list[list[Any]]:
+    """A result frame as rows to spill: a header row, then the values; the index is never spilled.
+
+    NaN/None/NaT → empty cell, ±inf → ``"infinite"``/``"-infinite"``, numpy scalars → Python.
+    """
+    head = [str(h) for h in (headers if headers is not None else frame.columns)]
+    values = frame.to_numpy(dtype=object)
+    body = [[_spill_value(x) for x in row] for row in values]
+    return [head, *body]
+
+
+def spill_scalar(x: Any) -> Any:
+    """One result value for a single cell (NaN → empty, inf → ``"infinite"``)."""
+    return _spill_value(x)
