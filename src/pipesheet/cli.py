@@ -128,7 +128,9 @@ def _jsonable(value: Any) -> Any:
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) or math.isinf(value) else float(value)
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return int(value) if float(value).is_integer() else float(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (pd.Timestamp,)):
