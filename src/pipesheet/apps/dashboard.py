@@ -1,0 +1,751 @@
+"""App 2 — the pipeline forecast dashboard, as an ipywidgets app.
+
+It starts on the bundled sample data (:mod:`pipesheet.sample`); a user can upload their own deals
+file, stage-history file and currency rates (CSV or XLSX, size limit stated on the page) and map
+their columns. Every number comes from the core:
+
+* stage probabilities learned from the history, with intervals, next to the CRM's configured
+  ones: :class:`pipesheet.StageProbabilities`;
+* weighted forecast by period, grouped or filtered by owner, product line, country or segment:
+  :func:`pipesheet.weighted_forecast`;
+* the forecast range (P10/P50/P90) and P(≥ quota) of one period's revenue — won deals closed in
+  it count with probability 1, open deals expected to close in it with their stage's:
+  :func:`pipesheet.ranges.forecast_range` over :func:`pipesheet.deal_probabilities`;
+* conversion by stage and the bottleneck: :func:`pipesheet.diagnostics.conversion_by_stage`,
+  :func:`pipesheet.diagnostics.bottlenecks`;
+* a download of all result tables as an .xlsx workbook.
+
+Bad files show the engine's message (:class:`~pipesheet.errors.PipesheetError`) on the page, and
+the page keeps showing the data it had, saying which.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from pipesheet.apps.common import (
+    CSS,
+    error_html,
+    figure,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    html_table,
+    png,
+    xlsx_bytes,
+    xlsx_link,
+)
+from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
+from pipesheet.diagnostics import bottlenecks, conversion_by_stage
+from pipesheet.errors import PipesheetError
+from pipesheet.forecast import (
+    deal_probabilities,
+    period_labels,
+    reporting_amounts,
+    weighted_forecast,
+)
+from pipesheet.probabilities import StageProbabilities
+from pipesheet.tables import History, read_deals, read_history, read_rates
+
+__all__ = ["DEAL_MAPPING_FIELDS", "HISTORY_MAPPING_FIELDS", "Dashboard"]
+
+GROUPS = (
+    ("No grouping", ""),
+    ("Owner", "owner"),
+    ("Product line", "product_line"),
+    ("Country", "country"),
+    ("Segment", "segment"),
+)
+METHODS = (
+    ("Learned from history (cohort)", "cohort"),
+    ("Learned from history (Markov)", "markov"),
+    ("CRM configured (Probability column)", "configured"),
+)
+PERIODS = (("Month", "month"), ("Quarter", "quarter"), ("Year", "year"))
+DEAL_MAPPING_FIELDS = (
+    ("deal_id", "Deal id"),
+    ("stage", "Stage"),
+    ("amount", "Amount"),
+    ("close_date", "Expected close date"),
+    ("currency", "Currency"),
+    ("owner", "Owner"),
+    ("product_line", "Product line"),
+    ("country", "Country"),
+    ("segment", "Segment"),
+    ("probability", "Configured probability"),
+    ("created_date", "Created date"),
+    ("closed_date", "Closed date"),
+)
+HISTORY_MAPPING_FIELDS = (
+    ("deal_id", "Deal id"),
+    ("stage", "Stage"),
+    ("entered_date", "Date entered"),
+)
+AUTO = "(automatic)"
+ALL = "(all)"
+_STYLE = {"description_width": "170px"}
+_FIELD = w.Layout(width="360px")
+
+
+class Dashboard:
+    """The pipeline forecast dashboard.
+
+    Args:
+        deals, history, rates: Raw tables (as read from a CSV/XLSX); default the bundled sample.
+        source: What to call the data on the page.
+        quota: Initial quota for P(≥ quota).
+        period: ``"month"``, ``"quarter"`` or ``"year"``.
+        method: ``"cohort"``, ``"markov"`` or ``"configured"``.
+        max_upload_bytes: Upload size limit (stated on the page).
+
+    Attributes (after each update): ``deals`` (:class:`~pipesheet.tables.Deals`), ``history``,
+    ``rates``, ``fitted`` (:class:`StageProbabilities`), ``forecast`` (the weighted forecast
+    table as shown), ``range_`` (the ``ForecastRange``), ``conversion``, ``bottleneck_table``,
+    ``error`` (the message shown, or "").
+    """
+
+    def __init__(
+        self,
+        deals: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
+        rates: pd.DataFrame | None = None,
+        *,
+        source: str | None = None,
+        quota: float = 2_000_000,
+        period: str = "quarter",
+        method: str = "cohort",
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    ) -> None:
+        self.max_upload_bytes = max_upload_bytes
+        self.error = ""
+        self.forecast: pd.DataFrame | None = None
+        self.range_: Any = None
+        self.fitted: StageProbabilities | None = None
+        self.conversion: pd.DataFrame | None = None
+        self.bottleneck_table: pd.DataFrame | None = None
+        self._pending: dict[str, tuple[pd.DataFrame, str]] = {}
+        self._busy = False
+
+        # ---- data widgets
+        accept = ".csv,.xlsx,.xlsm,.txt,.tsv"
+        self.deals_upload = w.FileUpload(accept=accept, description="Deals file")
+        self.history_upload = w.FileUpload(accept=accept, description="Stage history file")
+        self.rates_upload = w.FileUpload(accept=accept, description="Currency rates file")
+        for up in (self.deals_upload, self.history_upload, self.rates_upload):
+            up.layout = w.Layout(width="200px")
+        self.sample_button = w.Button(description="Back to the sample data", icon="undo")
+        self.source_html = w.HTML()
+        self.error_html = w.HTML()
+        self.upload_status = w.HTML()
+        self.deal_mapping = {
+            f: w.Dropdown(options=[AUTO], description=label, style=_STYLE, layout=_FIELD)
+            for f, label in DEAL_MAPPING_FIELDS
+        }
+        self.history_mapping = {
+            f: w.Dropdown(options=[AUTO], description=label, style=_STYLE, layout=_FIELD)
+            for f, label in HISTORY_MAPPING_FIELDS
+        }
+        self.apply_mapping = w.Button(description="Apply column mapping", button_style="primary")
+        self.mapping_box = w.Accordion(
+            children=[
+                w.VBox(
+                    [
+                        w.HTML("<b>Deals file</b>"),
+                        *self.deal_mapping.values(),
+                        w.HTML("<b>Stage history file</b>"),
+                        *self.history_mapping.values(),
+                        self.apply_mapping,
+                    ]
+                )
+            ],
+            titles=("Column mapping of your files",),
+            selected_index=None,
+        )
+
+        # ---- settings widgets
+        self.method = w.Dropdown(
+            options=METHODS, value=method, description="Probabilities", style=_STYLE, layout=_FIELD
+        )
+        self.period = w.Dropdown(
+            options=PERIODS, value=period, description="Period", style=_STYLE, layout=_FIELD
+        )
+        self.group = w.Dropdown(
+            options=GROUPS, value="", description="Group by", style=_STYLE, layout=_FIELD
+        )
+        self.filter = w.Dropdown(
+            options=[ALL], value=ALL, description="Show", style=_STYLE, layout=_FIELD
+        )
+        self.quota = w.FloatText(value=quota, description="Quota", style=_STYLE, layout=_FIELD)
+        self.range_period = w.Dropdown(
+            options=[], description="Range for period", style=_STYLE, layout=_FIELD
+        )
+
+        # ---- outputs
+        self.notes_html = w.HTML()
+        self.prob_table = w.HTML()
+        self.prob_chart = w.Image(format="png", layout=w.Layout(max_width="620px"))
+        self.forecast_table = w.HTML()
+        self.forecast_chart = w.Image(format="png", layout=w.Layout(max_width="620px"))
+        self.range_html = w.HTML()
+        self.conversion_html = w.HTML()
+        self.download_button = w.Button(description="Prepare .xlsx download", icon="download")
+        self.download_link = w.HTML()
+
+        self.sample_button.on_click(lambda _b: self.use_sample())
+        self.apply_mapping.on_click(lambda _b: self._apply_pending())
+        self.download_button.on_click(lambda _b: self._prepare_download())
+        self.deals_upload.observe(lambda c: self._uploaded("deals", c), names="value")
+        self.history_upload.observe(lambda c: self._uploaded("history", c), names="value")
+        self.rates_upload.observe(lambda c: self._uploaded("rates", c), names="value")
+        self.method.observe(lambda _c: self._guard(self._refit), names="value")
+        self.period.observe(lambda _c: self._guard(self._refit), names="value")
+        self.group.observe(lambda _c: self._guard(self._regroup), names="value")
+        self.filter.observe(lambda _c: self._guard(self._reforecast), names="value")
+        self.quota.observe(lambda _c: self._guard(self._rerange), names="value")
+        self.range_period.observe(lambda _c: self._guard(self._rerange), names="value")
+
+        limit = format_size(max_upload_bytes)
+
+        def section(title: str, *children: w.Widget) -> w.VBox:
+            return w.VBox([w.HTML(f"<h3>{title}</h3>"), *children])
+
+        self.widget = w.VBox(
+            [
+                w.HTML(CSS + "<h2>Pipeline forecast dashboard</h2>"),
+                self.source_html,
+                self.error_html,
+                section(
+                    "Your data",
+                    w.HTML(
+                        '<span class="pipesheet-note">Upload a deals file (one row per deal: id, '
+                        "stage, amount, expected close date…) and, to learn probabilities, its "
+                        "stage history (deal id, stage, date entered). CSV or XLSX, up to "
+                        f"<b>{limit}</b> per file.</span>"
+                    ),
+                    w.HBox(
+                        [
+                            self.deals_upload,
+                            self.history_upload,
+                            self.rates_upload,
+                            self.sample_button,
+                        ]
+                    ),
+                    self.upload_status,
+                    self.mapping_box,
+                ),
+                section(
+                    "Settings",
+                    w.HBox([w.VBox([self.method, self.period]), w.VBox([self.group, self.filter])]),
+                ),
+                self.notes_html,
+                section(
+                    "Stage probabilities: learned vs configured", self.prob_table, self.prob_chart
+                ),
+                section("Weighted forecast", self.forecast_table, self.forecast_chart),
+                section("Forecast range", w.HBox([self.quota, self.range_period]), self.range_html),
+                section("Conversion by stage and bottlenecks", self.conversion_html),
+                section("Download", w.HBox([self.download_button, self.download_link])),
+            ],
+            layout=w.Layout(padding="0 12px"),
+        )
+        if deals is None:
+            self.use_sample()
+        else:
+            try:
+                self.load(deals, history, rates, source=source or "your data")
+            except PipesheetError as err:
+                self._show_error(str(err))
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ---- data ------------------------------------------------------------------------------------
+    def use_sample(self) -> None:
+        """Show the bundled sample data (3,000 deals and their stage history)."""
+        from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+        self._pending = {}
+        self.upload_status.value = ""
+        self.load(
+            sample_deals(),
+            sample_history(),
+            sample_rates(),
+            source="the bundled sample data (3,000 deals as of 30 Sep 2026)",
+        )
+
+    def load(
+        self,
+        deals: pd.DataFrame,
+        history: pd.DataFrame | None = None,
+        rates: pd.DataFrame | None = None,
+        *,
+        source: str = "your data",
+        deal_columns: dict[str, str] | None = None,
+        history_columns: dict[str, str] | None = None,
+    ) -> None:
+        """Validate the tables and recompute everything.
+
+        Raises:
+            PipesheetError: a table is invalid; the dashboard keeps its previous data.
+        """
+        hist: History | None = None
+        if history is not None:
+            hist = read_history(history, columns=history_columns)
+        table = read_deals(deals, stages=hist.stages if hist else None, columns=deal_columns)
+        rate_table = read_rates(rates).to_dict() if rates is not None else None
+        previous = (getattr(self, "deals", None), getattr(self, "history", None))
+        previous_rates = getattr(self, "rates", None)
+        self.deals, self.history, self.rates = table, hist, rate_table
+        try:
+            self._fit()
+            self._forecast_all()
+        except PipesheetError:
+            self.deals, self.history = previous
+            self.rates = previous_rates
+            if self.deals is not None:
+                self._fit()
+                self._forecast_all()
+            raise
+        self.source = source
+        self.error = ""
+        self.error_html.value = ""
+        self.source_html.value = (
+            f'<div class="pipesheet-note" id="source">Showing {html.escape(source)}: '
+            f"{len(table.frame):,} deals"
+            + (f", {len(hist.frame):,} stage-history rows" if hist is not None else "")
+            + ".</div>"
+        )
+        self.download_link.value = ""
+
+    def _uploaded(self, kind: str, change: dict) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        name = str(f["name"])
+        try:
+            frame = read_upload(bytes(f["content"]), name, max_bytes=self.max_upload_bytes)
+        except PipesheetError as err:
+            self._show_error(str(err))
+            return
+        self._pending[kind] = (frame, name)
+        headers = [str(c) for c in frame.columns]
+        if kind in ("deals", "history"):
+            boxes = self.deal_mapping if kind == "deals" else self.history_mapping
+            for box in boxes.values():
+                box.options = [AUTO, *headers]
+                box.value = AUTO
+        self.upload_status.value = (
+            '<span class="pipesheet-note">Loaded: '
+            + "; ".join(
+                f"{k} = {html.escape(n)} ({len(fr):,} rows)" for k, (fr, n) in self._pending.items()
+            )
+            + "</span>"
+        )
+        if "deals" in self._pending:
+            self._apply_pending()
+        else:
+            self.upload_status.value += (
+                '<br><span class="pipesheet-note">Now upload the deals file.</span>'
+            )
+
+    def _mapping(self, boxes: dict[str, w.Dropdown]) -> dict[str, str] | None:
+        chosen = {f: box.value for f, box in boxes.items() if box.value != AUTO}
+        return chosen or None
+
+    def _apply_pending(self) -> None:
+        if "deals" not in self._pending:
+            self._show_error("no deals file uploaded yet; upload one (CSV or XLSX) first.")
+            return
+        deals, _name = self._pending["deals"]
+        history = self._pending.get("history", (None, ""))[0]
+        rates = self._pending.get("rates", (None, ""))[0]
+        names = [n for _f, n in self._pending.values()]
+        try:
+            self.load(
+                deals,
+                history,
+                rates,
+                source=", ".join(names),
+                deal_columns=self._mapping(self.deal_mapping),
+                history_columns=self._mapping(self.history_mapping),
+            )
+        except PipesheetError as err:
+            self._show_error(str(err))
+
+    def _show_error(self, message: str) -> None:
+        self.error = message
+        still = getattr(self, "source", None)
+        tail = f"\nThe page still shows {still}." if still else ""
+        self.error_html.value = error_html(message + tail, prefix="Your file cannot be used: ")
+
+    def _guard(self, step) -> None:
+        if self._busy or getattr(self, "deals", None) is None:
+            return
+        try:
+            step()
+            self.error = ""
+            self.error_html.value = ""
+        except PipesheetError as err:
+            self.error = str(err)
+            self.error_html.value = error_html(self.error)
+
+    # ---- computing -------------------------------------------------------------------------------
+    def _probabilities(self):
+        return "configured" if self.method.value == "configured" else self.fitted
+
+    def _fit(self) -> None:
+        method = "markov" if self.method.value == "markov" else "cohort"
+        self.fitted = StageProbabilities(method=method).fit(self.history, self.deals)
+        self.deals = self.fitted.deals_ or self.deals
+        if self.history is not None:
+            self.conversion = conversion_by_stage(self.history, period=self.period.value)
+            self.bottleneck_table = bottlenecks(self.history, period=self.period.value)
+        else:
+            self.conversion = self.bottleneck_table = None
+        self._render_probabilities()
+        self._render_conversion()
+        self.notes_html.value = "".join(
+            f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in self.fitted.notes_
+        )
+
+    def _refit(self) -> None:
+        self._fit()
+        self._forecast_all()
+
+    def _forecast_all(self) -> None:
+        """Per-deal probabilities and amounts (reused by every later change), then the views."""
+        probs = self._probabilities()
+        self._p = deal_probabilities(self.deals, probs)
+        self._amount, self._currency = reporting_amounts(self.deals, self.rates)
+        frame = self.deals.frame
+        code = frame["code"].to_numpy()
+        k = self.deals.stages.k
+        closed_on = (
+            frame["closed_date"].fillna(frame["close_date"])
+            if "closed_date" in frame
+            else frame["close_date"]
+        )
+        when = frame["close_date"].where(code < k, closed_on)
+        self._deal_period = period_labels(when, self.period.value).to_numpy()
+        self._in_range = code <= k  # open and won deals; lost deals bring no revenue
+        self._regroup()
+
+    def _regroup(self) -> None:
+        field = self.group.value
+        if field and field not in self.deals.frame:
+            self._busy = True
+            self.group.value = ""
+            self._busy = False
+            raise PipesheetError(
+                f"the deals table has no {field.replace('_', ' ')} column to group by",
+                table=self.deals.name,
+                expected="one of the columns present",
+            )
+        values = [ALL]
+        if field:
+            values += sorted(self.deals.frame[field].fillna("(blank)").astype(str).unique())
+        self._busy = True
+        try:
+            keep = self.filter.value if self.filter.value in values else ALL
+            self.filter.options = values
+            self.filter.value = keep
+        finally:
+            self._busy = False
+        self._reforecast()
+
+    def _reforecast(self) -> None:
+        field = self.group.value or None
+        table = weighted_forecast(
+            self.deals,
+            self._probabilities(),
+            period=self.period.value,
+            by=field,
+            rates=self.rates,
+        )
+        if field and self.filter.value != ALL:
+            table = table[table[field].astype(str) == self.filter.value].reset_index(drop=True)
+        self.forecast = table
+        self._render_forecast(table, field)
+        periods = [p for p in dict.fromkeys(table["period"]) if not p.startswith("(")]
+        self._busy = True
+        try:
+            keep = self.range_period.value
+            self.range_period.options = periods
+            if keep in periods:
+                self.range_period.value = keep
+            elif periods:
+                counts = table.groupby("period")["deals"].sum()
+                self.range_period.value = str(counts.reindex(periods).idxmax())
+        finally:
+            self._busy = False
+        self._rerange()
+
+    def _selection(self) -> np.ndarray:
+        mask = self._in_range & (self._deal_period == self.range_period.value)
+        field = self.group.value
+        if field and self.filter.value != ALL:
+            mask &= (
+                self.deals.frame[field].fillna("(blank)").astype(str) == self.filter.value
+            ).to_numpy()
+        return mask
+
+    def _rerange(self) -> None:
+        from pipesheet.ranges import forecast_range
+
+        if not self.range_period.value:
+            self.range_ = None
+            self.range_html.value = '<span class="pipesheet-note">No period to forecast.</span>'
+            return
+        mask = self._selection()
+        quota = self.quota.value
+        self.range_ = forecast_range(self._amount[mask], self._p[mask], quota=quota)
+        self._render_range(mask)
+
+    # ---- rendering -------------------------------------------------------------------------------
+    def _render_probabilities(self) -> None:
+        t = self.fitted.overall_
+        cols = [
+            "stage",
+            "reached",
+            "won",
+            "lost",
+            "open",
+            "win_probability",
+            "interval_low",
+            "interval_high",
+        ]
+        if "configured_probability" in t:
+            cols.append("configured_probability")
+        count = lambda v: fmt_number(v)  # noqa: E731
+        self.prob_table.value = html_table(
+            t[cols],
+            {
+                "reached": count,
+                "won": count,
+                "lost": count,
+                "open": count,
+                "win_probability": fmt_pct,
+                "interval_low": fmt_pct,
+                "interval_high": fmt_pct,
+                "configured_probability": fmt_pct,
+            },
+            headers={
+                "stage": "Stage",
+                "reached": "Reached",
+                "won": "Won",
+                "lost": "Lost",
+                "open": "Still open",
+                "win_probability": "Learned P(win)",
+                "interval_low": f"{self.fitted.interval:.0%} interval from",
+                "interval_high": "to",
+                "configured_probability": "Configured (CRM)",
+            },
+            css_id="probability-table",
+        )
+        fig = figure(6.4, 2.8)
+        ax = fig.add_subplot()
+        x = np.arange(len(t))
+        p = t["win_probability"].to_numpy(dtype=float)
+        lo = t["interval_low"].to_numpy(dtype=float)
+        hi = t["interval_high"].to_numpy(dtype=float)
+        ax.errorbar(
+            x,
+            p,
+            yerr=[p - lo, hi - p],
+            fmt="o",
+            color="#3b7dd8",
+            capsize=4,
+            label="learned (interval)",
+        )
+        if "configured_probability" in t:
+            ax.plot(
+                x,
+                t["configured_probability"].to_numpy(dtype=float),
+                "x",
+                color="#c0392b",
+                markersize=9,
+                label="configured",
+            )
+        ax.set_xticks(x, t["stage"].tolist())
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("P(win)")
+        ax.legend(loc="upper left", fontsize=8)
+        self.prob_chart.value = png(fig)
+
+    def _render_forecast(self, table: pd.DataFrame, field: str | None) -> None:
+        cur = table.attrs.get("currency") or ""
+        money = fmt_money
+        headers = {
+            "period": "Period",
+            "deals": "Open deals",
+            "pipeline": f"Pipeline {cur}".strip(),
+            "weighted": f"Weighted {cur}".strip(),
+            "std_dev": "± std dev",
+        }
+        if field:
+            headers[field] = dict((v, k) for k, v in GROUPS)[field]
+        self.forecast_table.value = html_table(
+            table,
+            {"deals": fmt_number, "pipeline": money, "weighted": money, "std_dev": money},
+            headers=headers,
+            css_id="forecast-table",
+        ) + "".join(
+            f'<div class="pipesheet-note">Note: {html.escape(n)}</div>'
+            for n in table.attrs.get("notes", [])
+        )
+        fig = figure(6.4, 2.8)
+        ax = fig.add_subplot()
+        if field and self.filter.value == ALL:
+            wide = table.pivot_table(
+                index="period", columns=field, values="weighted", aggfunc="sum", sort=False
+            ).fillna(0.0)
+            bottom = np.zeros(len(wide))
+            for col in wide.columns:
+                ax.bar(wide.index.astype(str), wide[col].to_numpy(), bottom=bottom, label=str(col))
+                bottom += wide[col].to_numpy()
+            if len(wide.columns) <= 8:
+                ax.legend(fontsize=7, ncols=2)
+        else:
+            ax.bar(
+                table["period"].astype(str),
+                table["weighted"],
+                yerr=table["std_dev"],
+                color="#3b7dd8",
+                capsize=3,
+            )
+        ax.set_ylabel(f"weighted {cur}".strip())
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
+        self.forecast_chart.value = png(fig)
+
+    def _render_range(self, mask: np.ndarray) -> None:
+        r = self.range_
+        k = self.deals.stages.k
+        code = self.deals.frame["code"].to_numpy()
+        n_open = int((mask & (code < k)).sum())
+        n_won = int((mask & (code == k)).sum())
+        cur = self._currency or ""
+        who = ""
+        if self.group.value and self.filter.value != ALL:
+            who = f" for {html.escape(self.filter.value)}"
+        rows = [
+            ("Expected (mean)", fmt_money(r.mean), "range-mean"),
+            ("P10 (9 in 10 chance of at least)", fmt_money(r.p10), "range-p10"),
+            ("P50 (median)", fmt_money(r.p50), "range-p50"),
+            ("P90 (1 in 10 chance of at least)", fmt_money(r.p90), "range-p90"),
+            (f"P(revenue ≥ quota {fmt_money(self.quota.value)})", fmt_pct(r.p_quota), "p-quota"),
+        ]
+        body = "".join(
+            f'<tr><td>{label}</td><td id="{key}">{value}</td></tr>' for label, value, key in rows
+        )
+        self.range_html.value = (
+            f'<div class="pipesheet-note">Revenue in {html.escape(self.range_period.value)}{who} '
+            f"({cur}): {n_won:,} deals already won plus {n_open:,} open deals expected to close "
+            f"in it, each won with its stage's probability (method: {html.escape(str(r.method))})."
+            f'</div><table class="pipesheet-table" id="range-table"><tbody>{body}</tbody></table>'
+        )
+
+    def _render_conversion(self) -> None:
+        if self.history is None:
+            self.conversion_html.value = (
+                '<span class="pipesheet-note">Conversion by stage needs a stage-history file.'
+                "</span>"
+            )
+            return
+        b = self.bottleneck_table
+        c = self.conversion
+        recent = c.groupby("stage", sort=False).tail(6)
+        self.conversion_html.value = (
+            html_table(
+                b,
+                {
+                    "closed_deals": fmt_number,
+                    "step_conversion": fmt_pct,
+                    "reference": fmt_pct,
+                    "gap": lambda v: fmt_number(float(v) * 100, 1) + " pts" if v == v else "",
+                    "bottleneck": lambda v: "⚠ bottleneck" if v else "",
+                },
+                headers={
+                    "stage": "Stage",
+                    "period": "Cohort checked",
+                    "closed_deals": "Closed deals",
+                    "step_conversion": "Step conversion",
+                    "reference": "Reference",
+                    "reference_kind": "Reference is",
+                    "gap": "Gap",
+                    "bottleneck": "Flag",
+                },
+                flag="bottleneck",
+                css_id="bottleneck-table",
+            )
+            + "".join(
+                f'<div class="pipesheet-note">Note: {html.escape(n)}</div>'
+                for n in b.attrs.get("notes", [])
+            )
+            + "<h4>Step conversion by cohort (last 6 periods per stage)</h4>"
+            + html_table(
+                recent,
+                {
+                    "entered": fmt_number,
+                    "closed_deals": fmt_number,
+                    "converted": fmt_number,
+                    "step_conversion": fmt_pct,
+                },
+                headers={
+                    "stage": "Stage",
+                    "period": "Entered in",
+                    "entered": "Entered",
+                    "closed_deals": "Closed",
+                    "converted": "Converted",
+                    "step_conversion": "Step conversion",
+                },
+                css_id="conversion-table",
+            )
+        )
+
+    # ---- download --------------------------------------------------------------------------------
+    def results(self) -> dict[str, pd.DataFrame]:
+        """The result tables shown on the page, by sheet name."""
+        sheets: dict[str, pd.DataFrame] = {}
+        if self.fitted is not None:
+            sheets["Stage probabilities"] = self.fitted.overall_
+        if self.forecast is not None:
+            sheets["Weighted forecast"] = self.forecast
+        if self.range_ is not None:
+            rng = self.range_.to_frame()
+            rng.insert(0, "period", self.range_period.value)
+            sheets["Forecast range"] = rng
+        if self.bottleneck_table is not None:
+            sheets["Bottlenecks"] = self.bottleneck_table
+            sheets["Conversion by stage"] = self.conversion
+        settings = {
+            "data": self.source,
+            "probabilities": dict((v, k) for k, v in METHODS)[self.method.value],
+            "period": self.period.value,
+            "group by": self.group.value or "(none)",
+            "showing": self.filter.value,
+            "quota": self.quota.value,
+            "currency": self._currency,
+        }
+        sheets["Settings"] = pd.DataFrame(
+            {"setting": list(settings), "value": [str(v) for v in settings.values()]}
+        )
+        return sheets
+
+    def results_xlsx(self) -> bytes:
+        """The results as an .xlsx workbook (one sheet per table)."""
+        return xlsx_bytes(self.results())
+
+    def _prepare_download(self) -> None:
+        content = self.results_xlsx()
+        self.download_link.value = xlsx_link(
+            content,
+            "pipesheet_results.xlsx",
+            f"Download pipesheet_results.xlsx ({format_size(len(content))})",
+        )

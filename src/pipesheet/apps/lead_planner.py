@@ -1,0 +1,403 @@
+"""App 1 — the lead planner (reverse funnel), as an ipywidgets app.
+
+Every number comes from the core: :func:`pipesheet.leads_needed` (won deals and deals needed at
+each stage, from the target, the average deal and the step conversions) and
+:func:`pipesheet.quota_gap` (what must come from new pipeline after closed revenue and the
+weighted open pipeline, the new leads per week over the selling time left, and the coverage
+ratio). The sentences under "How this is worked out" are the core's ``explanation``.
+
+Use it in a notebook (served by Voila)::
+
+    from pipesheet.apps import LeadPlanner
+    LeadPlanner()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+
+import ipywidgets as w
+import pandas as pd
+
+from pipesheet.apps.common import (
+    CSS,
+    error_html,
+    figure,
+    fmt_number,
+    fmt_pct,
+    html_table,
+    png,
+)
+from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
+from pipesheet.errors import PipesheetError
+from pipesheet.planning import LeadPlan, QuotaGap, leads_needed, quota_gap
+
+__all__ = ["LeadPlanner", "period_end"]
+
+PERIODS = (("Month", "month"), ("Quarter", "quarter"), ("Year", "year"))
+_LABEL = {"description_width": "230px"}
+_WIDE = w.Layout(width="420px")
+
+
+def period_end(today: dt.date, period: str) -> dt.date:
+    """Last day of the calendar month, quarter or year containing ``today``."""
+    offset = {
+        "month": pd.offsets.MonthEnd(0),
+        "quarter": pd.offsets.QuarterEnd(0),
+        "year": pd.offsets.YearEnd(0),
+    }[period]
+    return (pd.Timestamp(today) + offset).date()
+
+
+class LeadPlanner:
+    """The reverse funnel, live: change any input and every output is recomputed by the core.
+
+    Attributes (after each update):
+        plan: The :class:`~pipesheet.planning.LeadPlan`, or None when an input is invalid.
+        gap: The :class:`~pipesheet.planning.QuotaGap`, or None.
+        error: The engine's message for the invalid input, or "".
+        widget: The app's root widget.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: float = 1_000_000,
+        average_deal: float = 25_000,
+        stages: Sequence[str] = ("Lead", "Qualified", "Proposal"),
+        conversions: Sequence[float] = (50.0, 40.0, 25.0),
+        closed: float = 0.0,
+        expected_open: float = 0.0,
+        open_pipeline: float = 0.0,
+        cycle_days: float = 60.0,
+        period: str = "quarter",
+        today: dt.date | None = None,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    ) -> None:
+        if len(stages) != len(conversions):
+            raise ValueError("one conversion rate per stage")
+        self.max_upload_bytes = max_upload_bytes
+        self.plan: LeadPlan | None = None
+        self.gap: QuotaGap | None = None
+        self.error = ""
+        self._rates: dict[str, float] = dict(zip(stages, conversions, strict=True))
+        self._hold = False
+
+        def num(value: float, label: str) -> w.FloatText:
+            return w.FloatText(value=value, description=label, style=_LABEL, layout=_WIDE)
+
+        self.target = num(target, "Revenue target")
+        self.period = w.Dropdown(
+            options=PERIODS, value=period, description="Period", style=_LABEL, layout=_WIDE
+        )
+        self.today = w.DatePicker(
+            value=today or dt.date.today(), description="Today", style=_LABEL, layout=_WIDE
+        )
+        self.average_deal = num(average_deal, "Average won deal")
+        self.closed = num(closed, "Closed so far this period")
+        self.expected_open = num(expected_open, "Expected from open pipeline")
+        self.open_pipeline = num(open_pipeline, "Open pipeline in period")
+        self.cycle_days = num(cycle_days, "Average cycle length (days)")
+        self.stage_names = w.Text(
+            value=", ".join(stages),
+            description="Stages, first to last",
+            style=_LABEL,
+            layout=w.Layout(width="520px"),
+        )
+        self.rate_box = w.VBox()
+        self.learn_sample = w.Button(
+            description="Learn from sample data",
+            icon="graduation-cap",
+            layout=w.Layout(width="210px"),
+        )
+        self.learn_file = w.FileUpload(
+            accept=".csv,.xlsx,.xlsm,.txt,.tsv",
+            multiple=False,
+            description="Learn from my history file",
+            layout=w.Layout(width="240px"),
+        )
+        self.learn_status = w.HTML()
+        self.status = w.HTML()
+        self.kpis = w.HTML()
+        self.table = w.HTML()
+        self.chart = w.Image(format="png", layout=w.Layout(max_width="640px"))
+        self.explanation = w.HTML()
+        self._rate_inputs: dict[str, w.BoundedFloatText] = {}
+        self._build_rates()
+
+        for box in (
+            self.target,
+            self.period,
+            self.today,
+            self.average_deal,
+            self.closed,
+            self.expected_open,
+            self.open_pipeline,
+            self.cycle_days,
+        ):
+            box.observe(self._changed, names="value")
+        self.stage_names.observe(self._stages_changed, names="value")
+        self.learn_sample.on_click(lambda _b: self.learn_from_sample())
+        self.learn_file.observe(self._file_uploaded, names="value")
+
+        inputs = w.VBox(
+            [
+                w.HTML("<h3>Your target</h3>"),
+                self.target,
+                self.period,
+                self.today,
+                self.average_deal,
+                w.HTML("<h3>Your funnel</h3>"),
+                self.stage_names,
+                w.HTML(
+                    '<span class="pipesheet-note">Conversion of each stage to the next, in %; '
+                    "the last stage's rate is its win rate.</span>"
+                ),
+                self.rate_box,
+                w.HBox([self.learn_sample, self.learn_file]),
+                w.HTML(
+                    f'<span class="pipesheet-note">History file: CSV or XLSX with deal id, '
+                    f"stage and date entered; up to {format_size(max_upload_bytes)}.</span>"
+                ),
+                self.learn_status,
+                w.HTML("<h3>Where the period stands</h3>"),
+                self.closed,
+                self.expected_open,
+                self.open_pipeline,
+                self.cycle_days,
+            ],
+            layout=w.Layout(min_width="540px"),
+        )
+        outputs = w.VBox(
+            [
+                w.HTML("<h3>What it takes</h3>"),
+                self.status,
+                self.kpis,
+                self.table,
+                self.chart,
+                w.HTML("<h3>How this is worked out</h3>"),
+                self.explanation,
+            ]
+        )
+        self.widget = w.VBox(
+            [w.HTML(CSS + "<h2>Lead planner</h2>"), w.HBox([inputs, outputs])],
+            layout=w.Layout(padding="0 12px"),
+        )
+        self.update()
+
+    # ---- display ---------------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ---- inputs ----------------------------------------------------------------------------------
+    def _stage_list(self) -> list[str]:
+        return [s.strip() for s in self.stage_names.value.split(",") if s.strip()]
+
+    def _build_rates(self) -> None:
+        for name, box in self._rate_inputs.items():
+            self._rates[name] = box.value
+            box.unobserve_all()
+        inputs = {}
+        for name in self._stage_list():
+            box = w.BoundedFloatText(
+                value=self._rates.get(name, 50.0),
+                min=0.0,
+                max=100.0,
+                step=1.0,
+                description=f"{name} → next (%)",
+                style=_LABEL,
+                layout=_WIDE,
+            )
+            box.observe(self._changed, names="value")
+            inputs[name] = box
+        self._rate_inputs = inputs
+        self.rate_box.children = tuple(inputs.values())
+
+    def _stages_changed(self, _change=None) -> None:
+        self._build_rates()
+        self.update()
+
+    def _changed(self, _change=None) -> None:
+        if not self._hold:
+            self.update()
+
+    def set_conversions(self, conversions: dict[str, float]) -> None:
+        """Replace the stages and their conversion rates (0–1 shares or percentages)."""
+        self._hold = True
+        try:
+            self._rates = {
+                s: round(float(c) * 100 if float(c) <= 1 else float(c), 1)
+                for s, c in conversions.items()
+            }
+            self.stage_names.unobserve(self._stages_changed, names="value")
+            self.stage_names.value = ", ".join(conversions)
+            self.stage_names.observe(self._stages_changed, names="value")
+            self._rate_inputs = {}
+            self._build_rates()
+        finally:
+            self._hold = False
+        self.update()
+
+    def learn_from_sample(self) -> None:
+        """Learn step conversions, average won deal and cycle length from the bundled sample."""
+        from pipesheet.forecast import pipeline_position
+        from pipesheet.probabilities import StageProbabilities
+        from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+        sp = StageProbabilities().fit(sample_history(), sample_deals())
+        pos = pipeline_position(sp.deals_, sp, rates=sample_rates())
+        self._hold = True
+        try:
+            self.average_deal.value = round(pos.average_won_deal, 0)
+            self.cycle_days.value = round(pos.average_cycle_days, 0)
+        finally:
+            self._hold = False
+        self._learned(sp, "the bundled sample data")
+
+    def learn_from_history(self, content: bytes, name: str) -> None:
+        """Learn step conversions from an uploaded stage-history file (CSV or XLSX)."""
+        from pipesheet.probabilities import StageProbabilities
+
+        try:
+            table = read_upload(content, name, max_bytes=self.max_upload_bytes)
+            sp = StageProbabilities().fit(table)
+        except PipesheetError as err:
+            self.learn_status.value = error_html(str(err), prefix="Could not learn from it: ")
+            return
+        self._learned(sp, html.escape(name))
+
+    def _learned(self, sp, source: str) -> None:
+        table = sp.overall_
+        unknown = table.loc[table["step_conversion"].isna(), "stage"].tolist()
+        rates = dict(zip(table["stage"], table["step_conversion"], strict=True))
+        if unknown:
+            self.learn_status.value = error_html(
+                "no closed deals to learn the conversion of: " + ", ".join(unknown)
+            )
+            return
+        first = html.escape(str(table["stage"].iloc[0]))
+        self.learn_status.value = (
+            f'<span class="pipesheet-note">Conversions learned from {source} '
+            f"({int(table['reached'].iloc[0]):,} deals reached {first}).</span>"
+        )
+        self.set_conversions(rates)
+
+    def _file_uploaded(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        self.learn_from_history(bytes(f["content"]), f["name"])
+
+    # ---- outputs ---------------------------------------------------------------------------------
+    def conversions(self) -> dict[str, float]:
+        """The stage → conversion (%) currently entered."""
+        return {name: box.value for name, box in self._rate_inputs.items()}
+
+    def update(self) -> None:
+        """Recompute everything with the core and redraw."""
+        try:
+            plan = leads_needed(self.target.value, self.average_deal.value, self.conversions())
+            end = period_end(self.today.value or dt.date.today(), self.period.value)
+            gap = quota_gap(
+                self.target.value,
+                self.closed.value,
+                self.expected_open.value,
+                average_deal=self.average_deal.value,
+                lead_to_win_rate=float(plan.table["conversion_to_won"].iloc[0]),
+                open_pipeline=self.open_pipeline.value,
+                today=self.today.value,
+                period_end=end,
+                cycle_days=self.cycle_days.value,
+            )
+        except PipesheetError as err:
+            self.plan = self.gap = None
+            self.error = str(err)
+            self.status.value = error_html(self.error)
+            self.kpis.value = self.table.value = self.explanation.value = ""
+            self.chart.value = b""
+            return
+        self.plan, self.gap, self.error = plan, gap, ""
+        self.status.value = (
+            f'<span class="pipesheet-note">Period ends {end:%d %b %Y}; '
+            f"{(pd.Timestamp(end) - pd.Timestamp(self.today.value)).days} days left.</span>"
+        )
+        self._render(plan, gap)
+
+    def _render(self, plan: LeadPlan, gap: QuotaGap) -> None:
+        per_week = gap.leads_per_week
+        kpis = [
+            ("Won deals needed", f"{plan.won_needed:,}", "won-needed"),
+            (f"{html.escape(plan.table['stage'].iloc[0])}s needed", f"{plan.leads:,}", "leads"),
+            ("New won deals still needed", f"{gap.new_won_deals:,}", "new-won"),
+            (
+                "New leads per week",
+                "no time left" if per_week == float("inf") else fmt_number(per_week, 1),
+                "per-week",
+            ),
+            ("Pipeline coverage", fmt_number(gap.coverage, 2) + "×", "coverage"),
+        ]
+        self.kpis.value = (
+            '<div class="pipesheet-kpis">'
+            + "".join(
+                f'<div class="pipesheet-kpi" id="kpi-{key}"><div class="label">{label}</div>'
+                f'<div class="value">{value}</div></div>'
+                for label, value, key in kpis
+            )
+            + "</div>"
+        )
+        self.table.value = html_table(
+            plan.table,
+            {
+                "conversion_to_next": fmt_pct,
+                "conversion_to_won": fmt_pct,
+                "deals_needed": lambda v: fmt_number(v),
+            },
+            headers={
+                "stage": "Stage",
+                "conversion_to_next": "Conversion to next",
+                "conversion_to_won": "Conversion to won",
+                "deals_needed": "Deals needed",
+            },
+            css_id="funnel-table",
+        )
+        sentences = [*plan.explanation, *gap.explanation]
+        self.explanation.value = (
+            '<ol id="explanation">'
+            + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+            + "</ol>"
+        )
+        self.chart.value = self._funnel_png(plan)
+
+    @staticmethod
+    def _funnel_png(plan: LeadPlan) -> bytes:
+        t = plan.table
+        fig = figure(6.4, 0.5 + 0.45 * len(t))
+        ax = fig.add_subplot()
+        y = list(range(len(t)))[::-1]
+        widths = t["deals_needed"].to_numpy(dtype=float)
+        top = max(widths.max(), 1.0)
+        ax.barh(y, widths, left=(top - widths) / 2, color="#3b7dd8", height=0.8)
+        for yi, wv, label in zip(y, widths, t["stage"], strict=True):
+            ax.text(top / 2, yi, f"{label}: {wv:,.0f}", ha="center", va="center", color="black")
+        ax.set_axis_off()
+        ax.set_title("Deals needed at each stage", fontsize=10)
+        return png(fig)
+
+    def outputs(self) -> dict[str, object]:
+        """The displayed numbers (for tests and scripts): the core's values, unrounded."""
+        if self.plan is None or self.gap is None:
+            return {"error": self.error}
+        return {
+            "won_needed": self.plan.won_needed,
+            "deals_needed": dict(
+                zip(self.plan.table["stage"], self.plan.table["deals_needed"], strict=True)
+            ),
+            "new_won_deals": self.gap.new_won_deals,
+            "new_leads": self.gap.new_leads,
+            "leads_per_week": self.gap.leads_per_week,
+            "coverage": self.gap.coverage,
+            "explanation": [*self.plan.explanation, *self.gap.explanation],
+        }
