@@ -12,7 +12,7 @@ as losses would bias every rate down. With ``won_passes_all=True`` a won deal co
 reached every open stage (Odoo's convention); lost deals never do. That option is off by default
 because CRMs where deals are created mid-funnel would be inflated by it: a deal created at Proposal
 that was won never was a Lead. With the option on and every deal recorded at each stage it passes,
-p_s equals Odoo's stage-only learned score W / (W + L≥s), where L≥s counts lost deals that reached s.
+p_s equals Odoo's stage-only learned score W / (W + L≥s), L≥s = lost deals that reached s.
 
 **Markov.** Counts the observed transitions between consecutive stages of each deal (including
 moves backwards and skipped stages), turns them into a transition matrix P over the open stages
@@ -244,30 +244,32 @@ class StageProbabilities:
     def _counts_from_history(self, hist: History, deals: Deals | None, as_of, by_field, notes):
         frame = hist.frame
         k = hist.stages.k
-        dates = frame["entered_date"].to_numpy()
+        index = hist.deal_index()  # deal codes and chronological order, computed when read
+        deal_codes, deal_ids = index.deal_codes, index.deal_ids
+        sort = index.sorted_positions()
         if as_of is not None:
-            keep = dates <= as_of
+            keep = frame["entered_date"].to_numpy() <= as_of
             dropped = int((~keep).sum())
             if dropped:
                 notes.append(
                     f"as of {pd.Timestamp(as_of).date()}: {dropped} later history row(s) not used"
                 )
-            frame = frame[keep]
-            dates = dates[keep]
-            if frame.empty:
+            if not keep.any():
                 raise PipesheetError(
                     "no history on or before the as-of date",
                     table=hist.name,
                     value=str(pd.Timestamp(as_of).date()),
                     expected="an as-of date after the first history row",
                 )
-        deal_codes, deal_ids = pd.factorize(frame["deal_id"])
+            frame = frame[keep]
+            # renumber the deals that still have rows, keep the chronological order
+            present = np.bincount(deal_codes[keep], minlength=len(deal_ids)) > 0
+            renumber = np.cumsum(present) - 1
+            new_position = np.cumsum(keep) - 1
+            sort = new_position[sort[keep[sort]]]
+            deal_codes, deal_ids = renumber[deal_codes[keep]], deal_ids[present]
         n = len(deal_ids)
         codes = frame["code"].to_numpy()
-        # order within a deal: date, then position in the table
-        order = dates.astype("datetime64[ns]").astype(np.int64)
-        position = np.arange(len(frame), dtype=np.int64)
-        sort = np.lexsort((position, order, deal_codes))
         d_sorted = deal_codes[sort]
         c_sorted = codes[sort]
         last = np.ones(len(sort), dtype=bool)

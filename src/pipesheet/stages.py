@@ -210,55 +210,96 @@ class StageList:
         *,
         won: Iterable[str] = DEFAULT_WON,
         lost: Iterable[str] = DEFAULT_LOST,
+        _sort: np.ndarray | bool | None = False,
     ) -> StageList:
         """Infer the open-stage order from history rows (pairwise first-entry order).
 
+        For each deal, take the first time it entered each open stage (by ``order``, ties broken
+        by table order). Stage *a* beats *b* when more deals first entered *a* before *b* than the
+        other way round; stages are ranked by the number of stages they beat, ties broken by the
+        average position of their first entry within a deal.
+
         Args:
             labels: Stage label of each history row.
-            deal_codes: Integer deal code of each row.
-            order: Sort key of each row within its deal (date, then row order), smaller = earlier.
+            deal_codes: Integer deal code of each row (0..n-1).
+            order: Sort key of each row within its deal (the date), smaller = earlier; rows with
+                the same key keep their table order.
         """
         won, lost = tuple(won), tuple(lost)
         terminal = {stage_key(x) for x in (*won, *lost)}
-        keys = labels.map(stage_key, na_action="ignore")
-        values, uniques = pd.factorize(keys)
+        # per distinct label, not per row: a million rows have a handful of labels
+        values, uniques = pd.factorize(labels, use_na_sentinel=True)
+        label_keys = [stage_key(u) for u in uniques]
+        key_codes, keys = pd.factorize(pd.Series(label_keys, dtype=object))
         display: dict[str, str] = {}
-        for label, key in zip(labels.tolist(), keys.tolist(), strict=False):
-            if isinstance(key, str) and key not in display:
-                display[key] = " ".join(str(label).split())
-        open_idx = [i for i, u in enumerate(uniques) if u not in terminal and u]
-        if not open_idx:
+        for label, key in zip(uniques, label_keys, strict=True):
+            display.setdefault(key, " ".join(str(label).split()))
+        open_keys = [j for j, key in enumerate(keys) if key and key not in terminal]
+        if not open_keys:
             raise PipesheetError(
                 "no open stages found in the history",
                 table="history",
                 column="stage",
                 expected="rows for open stages, not only Won/Lost",
             )
+        m = len(open_keys)
+        to_open = np.full(len(keys) + 1, -1, dtype=np.int64)
+        to_open[open_keys] = np.arange(m)
+        stage_of_label = np.append(to_open[key_codes], -1)  # label code -1 (blank) → -1
+        stage = stage_of_label[values]
+        deal_codes = np.asarray(deal_codes, dtype=np.int64)
+        sort = _row_order(deal_codes, np.asarray(order)) if _sort is False else _sort
+        if sort is not None:
+            stage, deal_codes = stage[sort], deal_codes[sort]
+        # rows are now chronological within each deal; keep each (deal, stage)'s first entry
+        keep = stage >= 0
+        d, j = deal_codes[keep], stage[keep]
+        position = np.flatnonzero(keep)
+        first = ~pd.Series(d * m + j).duplicated().to_numpy()
         n_deals = int(deal_codes.max()) + 1 if len(deal_codes) else 0
-        first = np.full((n_deals, len(open_idx)), np.inf)
-        rank_of = {u: j for j, u in enumerate(open_idx)}
-        for j_u, j in rank_of.items():
-            mask = values == j_u
-            np.minimum.at(first[:, j], deal_codes[mask], order[mask].astype(float))
-        m = len(open_idx)
-        wins = np.zeros(m)
+        never = np.iinfo(np.int64).max
+        # entered[s, deal] = sorted position of the deal's first entry into s (stage-major, so
+        # each comparison below runs over contiguous memory)
+        entered = np.full((m, n_deals), never, dtype=np.int64)
+        entered[j[first], d[first]] = position[first]
+        reached = (entered != never).astype(np.float64)
+        n_reached = reached.sum(axis=1)
+        both = reached @ reached.T  # both[a, b] = deals that reached a and b
+        # before[a, b] = deals that first entered a before b, both reached: every deal with
+        # entered[a] < entered[b] minus those that reached a but never b
+        before = np.empty((m, m), dtype=np.float64)
         for a in range(m):
-            for b in range(m):
-                if a != b:
-                    both = np.isfinite(first[:, a]) & np.isfinite(first[:, b])
-                    before = np.count_nonzero(first[both, a] < first[both, b])
-                    after = np.count_nonzero(first[both, a] > first[both, b])
-                    wins[a] += before > after
-        ranks = np.argsort(np.argsort(np.where(np.isfinite(first), first, np.nan), axis=1), axis=1)
-        mean_rank = np.array(
-            [
-                ranks[np.isfinite(first[:, j]), j].mean() if np.isfinite(first[:, j]).any() else m
-                for j in range(m)
-            ]
-        )
-        ordering = sorted(range(m), key=lambda j: (-wins[j], mean_rank[j]))
-        names = [display[uniques[open_idx[j]]] for j in ordering]
+            before[a] = np.count_nonzero(entered[a] < entered, axis=1)
+        before -= n_reached[:, None] - both
+        wins = (before > before.T).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_rank = np.where(n_reached > 0, before.sum(axis=0) / n_reached, m)
+        ordering = sorted(range(m), key=lambda s: (-wins[s], mean_rank[s]))
+        names = [display[keys[open_keys[s]]] for s in ordering]
         return cls(tuple(names), won, lost, "inferred from the history (first-entry order)")
+
+
+def _row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:
+    """Permutation putting rows in (deal, order, table position) order; None if already so.
+
+    Exports usually list each deal's rows together and in date order: that is checked in O(n)
+    and no sort is done. Otherwise one stable sort of a combined integer key.
+    """
+    n = len(deal_codes)
+    if n < 2:
+        return None
+    deal_codes = np.asarray(deal_codes, dtype=np.int64)
+    order = np.asarray(order)
+    step = np.diff(deal_codes)
+    if (step >= 0).all() and (np.diff(order)[step == 0] >= 0).all():
+        return None
+    rank_codes, uniq = pd.factorize(order)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[np.argsort(uniq, kind="stable")] = np.arange(len(uniq))
+    n_deals = int(deal_codes.max()) + 1
+    if n_deals * len(uniq) < 2**62:
+        return np.argsort(deal_codes * len(uniq) + rank[rank_codes], kind="stable")
+    return np.lexsort((order, deal_codes))  # pragma: no cover - astronomically many keys
 
 
 def _as_tuple(value: Iterable[str] | str) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, _row_order, stage_key
 
 __all__ = [
     "Deals",
@@ -42,6 +42,8 @@ _SERIAL_RANGE = (1.0, 2958465.0)  # 1900-01-01 .. 9999-12-31
 _US_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d{1,2}$")
+_OTHER_SPACE = re.compile(r"[^\S ]")  # white space other than a plain space
+_ASCII_OTHER_SPACE = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 _SPACE_THOUSANDS = re.compile(r"^-?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d+)?$")
 
 
@@ -84,6 +86,36 @@ class History:
     columns: dict[str, str]
     notes: list[str] = field(default_factory=list)
     name: str = "history"
+    _index: _HistoryIndex | None = field(default=None, repr=False, compare=False)
+
+    def deal_index(self) -> _HistoryIndex:
+        """Deal codes and the chronological row order of :attr:`frame` (computed once)."""
+        index = self._index
+        if index is None or index.frame is not self.frame:
+            codes, uniques = pd.factorize(self.frame["deal_id"].to_numpy(), use_na_sentinel=True)
+            order = self.frame["entered_date"].to_numpy().astype("datetime64[ns]").astype("int64")
+            index = _HistoryIndex(self.frame, codes, np.asarray(uniques), _row_order(codes, order))
+            self._index = index
+        return index
+
+
+@dataclass(frozen=True)
+class _HistoryIndex:
+    """What the engine needs to walk a history fast, computed once when it is read.
+
+    ``deal_codes[i]`` is row i's deal (0..n-1, in order of first appearance; ``deal_ids`` holds the
+    ids), and ``sort`` is the permutation putting the rows in chronological order within each
+    deal (date, then table order), or None when they already are.
+    """
+
+    frame: pd.DataFrame
+    deal_codes: np.ndarray
+    deal_ids: np.ndarray
+    sort: np.ndarray | None
+
+    def sorted_positions(self) -> np.ndarray:
+        """Row positions in (deal, date, table order) order."""
+        return np.arange(len(self.deal_codes)) if self.sort is None else self.sort
 
 
 # ---- cell parsers ----------------------------------------------------------------------------
@@ -103,7 +135,7 @@ def _rows(index: pd.Index, mask: np.ndarray) -> list[int]:
 def parse_amounts(
     values: pd.Series, *, table: str, column: str, allow_blank: bool = False
 ) -> pd.Series:
-    """Amounts as float: numbers, or numeric text such as ``"12,500"``, ``"12.500,50"``, ``"1 250"``.
+    """Amounts as float: numbers, or numeric text like ``"12,500"``, ``"12.500,50"``, ``"1 250"``.
 
     Text is read with a period as the decimal mark unless it can only be a decimal comma
     (``"12,5"``, ``"1.250,00"``). Currency symbols and codes around the number are ignored.
@@ -199,7 +231,7 @@ def parse_dates(
             out = out.dt.tz_localize(None)
         out = out.astype("datetime64[ns]")
     else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
         parsed = _parse_unique_dates(pd.Series(uniques, dtype=object), table, column, values, codes)
         arr = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
         out = pd.Series(arr, index=values.index, dtype="datetime64[ns]")
@@ -304,11 +336,56 @@ def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     White space is collapsed; whole numbers become ``'123'`` (Excel sends ids as ``123.0``).
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    cleaned = [_clean_text(u) for u in uniques]
+    codes, uniques = _factorize_runs(values)
+    uniques = np.asarray(uniques, dtype=object)
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # all text: the fast path
+        if _already_clean(uniques):
+            return codes, uniques  # the usual case: a few scans of the joined text, no copy
+        cleaned = [" ".join(u.split()) or None for u in uniques]
+    else:
+        cleaned = [_clean_text(u) for u in uniques]
     codes2, uniques2 = pd.factorize(pd.Series(cleaned, dtype=object), use_na_sentinel=True)
     lookup = np.append(codes2, -1)
     return lookup[codes], np.asarray(uniques2, dtype=object)
+
+
+def _already_clean(texts: np.ndarray) -> bool:
+    """True when ``" ".join(t.split()) == t`` and ``t != ""`` for every text (checked in bulk)."""
+    joined = "\x00".join(texts)
+    if (
+        "  " in joined
+        or "\x00 " in joined
+        or " \x00" in joined
+        or "\x00\x00" in joined
+        or joined[:1] in (" ", "\x00", "")
+        or joined[-1:] in (" ", "\x00")
+    ):
+        return False
+    if joined.isascii():
+        return not any(c in joined for c in _ASCII_OTHER_SPACE)
+    return _OTHER_SPACE.search(joined) is None
+
+
+def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` (codes in order of first appearance, -1 = missing), faster on grouped data.
+
+    Exports usually list a deal's rows together, so consecutive equal values are collapsed into
+    runs first and only one value per run is hashed (a million history rows of 100k deals hash
+    100k ids, not a million). The result is the same as ``pd.factorize(values)``.
+    """
+    arr = values.to_numpy()
+    if len(arr) > 1 and arr.dtype == object:
+        try:
+            heads = np.empty(len(arr), dtype=bool)
+            heads[0] = True
+            np.not_equal(arr[1:], arr[:-1], out=heads[1:])
+        except (TypeError, ValueError):  # e.g. pd.NA cells: compare the slow way
+            heads = None
+        if heads is not None and np.count_nonzero(heads) * 2 < len(arr):
+            starts = np.flatnonzero(heads)
+            run_codes, uniques = pd.factorize(arr[starts], use_na_sentinel=True)
+            return run_codes[np.cumsum(heads) - 1], uniques
+    return pd.factorize(arr, use_na_sentinel=True)
 
 
 def _clean_text(value: object) -> str | None:
@@ -359,12 +436,14 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
 def _check_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         raise PipesheetError(f"expected a table, got {type(table).__name__}", table=name)
-    table = table.dropna(how="all")
+    if table.shape[1] == 0 or table.iloc[:, 0].isna().any():
+        # only then can a row be entirely blank (a full scan of every column is costly)
+        table = table.dropna(how="all")
     if table.empty:
         raise PipesheetError(
             "the table is empty", table=name, expected="a header row and at least one data row"
         )
-    out = table.copy()
+    out = table.copy(deep=False)  # the readers never write into it
     out.index = (
         pd.RangeIndex(2, 2 + len(table.index), name="row")
         if not _has_row_index(table)
@@ -569,8 +648,8 @@ def read_history(
         raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
     )
     notes: list[str] = []
-    ids = _text(raw[cols["deal_id"]])
-    blank = ids.isna().to_numpy()
+    deal_codes, deal_uniques = _text_codes(raw[cols["deal_id"]])
+    blank = deal_codes < 0
     if blank.any():
         raise PipesheetError(
             "deal id is blank",
@@ -579,16 +658,25 @@ def read_history(
             rows=_rows(raw.index, blank),
             expected="the id of a deal",
         )
+    ids = pd.Series(deal_uniques[deal_codes], index=raw.index, dtype=object)
     entered = parse_dates(
         raw[cols["entered_date"]], table=name, column=cols["entered_date"], allow_blank=False
     )
     labels = raw[cols["stage"]]
+    # factorise the labels once; both the inference and the coding below reuse it
+    label_codes, label_uniques = pd.factorize(labels.to_numpy(), use_na_sentinel=True)
+    categorical = pd.Series(
+        pd.Categorical.from_codes(label_codes, categories=pd.Index(label_uniques, dtype=object)),
+        index=labels.index,
+    )
+    order = entered.to_numpy().astype("int64")
+    sort = _row_order(deal_codes, order)
     if stages is None:
-        deal_codes, _ = pd.factorize(ids)
-        order = entered.to_numpy().astype("int64")
-        stages = StageList.from_history(labels, deal_codes, order, won=won, lost=lost)
+        stages = StageList.from_history(
+            categorical, deal_codes, order, won=won, lost=lost, _sort=sort
+        )
         notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
-    codes = _stage_codes(labels, stages, name, cols["stage"])
+    codes = _stage_codes(categorical, stages, name, cols["stage"])
     frame = pd.DataFrame(
         {"deal_id": ids, "stage": labels, "code": codes, "entered_date": entered}, index=raw.index
     )
@@ -603,7 +691,8 @@ def read_history(
                 value=frame["deal_id"][~known].iloc[0],
                 expected="deal ids that appear in table " + repr(deals.name),
             )
-    return History(frame, stages, dict(cols), notes, name)
+    index = _HistoryIndex(frame, deal_codes, deal_uniques, sort)
+    return History(frame, stages, dict(cols), notes, name, _index=index)
 
 
 def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates") -> pd.Series:
