@@ -1,0 +1,930 @@
+"""Time-aware win probability: P(a deal at stage s, aged a days, is won by the period end).
+
+The weighted pipeline multiplies each open deal by p_s, P(win | stage). That says *whether* a
+deal will be won, not *when*: a deal that will be won next year counts fully in this quarter. The
+time-aware probability answers the question a period forecast asks.
+
+**Clock and age.** For stage s the clock starts the day a deal *first entered s* (its first
+history row at s); a deal's **age** is the number of whole days since then (on the as-of date).
+We use time since entering the stage rather than since creation because (a) every stage history
+has the entry dates, while created dates are often missing or reset by imports, (b) the cohort of
+deals that entered s is exactly the cohort behind p_s (``StageProbabilities``), so the two
+estimates agree in the long run, and (c) what is left of a deal's cycle depends most on where it
+is now. Deals that later move on to another open stage stay in the cohort of s (their clock keeps
+running) — the same "ever reached" convention as p_s.
+
+**Competing risks with censoring.** From stage s a deal ends Won or Lost, or is still open on the
+as-of date D (censored: its outcome is unknown, it is *not* a loss). On the day grid
+j = 0, 1, 2 … (days since entering s):
+
+    n(j)   = deals of the cohort still open at the start of day j (event or censoring day ≥ j)
+    dW(j), dL(j) = deals won / lost on day j
+    hW(j)  = ΣdW / Σn,  hL(j) = ΣdL / Σn   (daily hazards, pooled over bins of ``bin_days``)
+
+With ``bin_days=1`` these are the Aalen–Johansen (Kaplan–Meier for competing risks) hazards; the
+default 7 pools a week of exposure. Where the data thin out — from the first day fewer than
+``min_at_risk`` (default 10) deals of the cohort are still open — and beyond the longest time
+observed, one constant hazard pooled over that late range is used (a constant-hazard tail), so a
+single late event among two survivors cannot send a deal's probability to 1. Beyond the longest
+observed time with no thin range, the tail is pooled over the second half of the observed range.
+
+For a deal open at age a on D, the probability of being won within the next Δ days
+(Δ = period end − D) is the **conditional cumulative incidence of Won**:
+
+    P(won in (a, a+Δ] | open at a) = Σ_{i=a+1}^{a+Δ} hW(i) · Π_{a<l<i} (1 − hW(l) − hL(l))
+
+and its limit Δ → ∞ is the deal's eventual win probability given its age, E(a+1).
+
+**Why not the naive product?** The glossary writes P(won by T) = p_s · P(close by T | closes, s,
+a). Estimating the two factors separately biases it twice: (1) the time-to-close distribution of
+*closed* deals only is length-biased — slow deals are the ones still open (censored), so closed
+deals close faster than the cohort does and "P(close by T)" comes out too high; (2) p_s is the win
+rate of deals *entering* s, but a deal that has already sat in s for a days has survived the early
+wins and losses: where wins come quickly and losses drag on (as in most CRMs), old deals are
+mostly future losses and p_s overstates them. The conditional cumulative incidence above handles
+both, because hazards use every deal still at risk, including the open ones.
+
+``conditioning="age"`` (default) returns that quantity. ``conditioning="stage"`` returns the
+glossary's literal product p_s · P(won in (a, a+Δ] | open at a, eventually won), i.e. the same
+timing but the stage's unconditional win rate p_s = W/(W + L); it never exceeds p_s (the age-aware
+one can, for a deal that has outlived the early losses, and never exceeds its own eventual win
+probability).
+
+**Forecast.** Period forecast = Σ amount_d · P_d over the deals open on D (no expected close date
+needed: timing comes from the history). Its range (mean, P10/P50/P90, P(≥ quota)) is
+:func:`pipesheet.ranges.forecast_range` over the same amounts and probabilities.
+
+**as_of.** Only history rows dated on or before D (whole day) are used: the pipeline, the ages
+and the hazards are exactly what was known on D. Default D = the latest date in the history.
+Amounts come from the history when it carries them (latest amount on or before D), otherwise
+from the deals table as currently recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.columns import HISTORY_FIELDS, resolve_columns
+from pipesheet.errors import PipesheetError
+from pipesheet.forecast import reporting_amounts
+from pipesheet.probabilities import _as_of, _check_known, _only, _without
+from pipesheet.stages import StageList
+from pipesheet.tables import Deals, History, _check_table, parse_amounts, parse_dates, read_deals
+from pipesheet.tables import read_history as _read_history
+
+__all__ = [
+    "CONDITIONING",
+    "TimeAwareForecast",
+    "TimeAwareResult",
+    "period_end_for",
+    "time_aware_forecast",
+]
+
+CONDITIONING = ("age", "stage")
+HISTORY_CLOSE_ALIASES = ("close_date", "closedate", "expected_close_date", "expected_close")
+_NS_PER_DAY = 86_400_000_000_000
+
+
+# ---- the history as arrays -------------------------------------------------------------------
+@dataclass
+class _Arrays:
+    """History rows sorted by (deal, date, table position), as plain arrays."""
+
+    ids: np.ndarray  # deal id per deal code
+    deal: np.ndarray  # deal code per row
+    code: np.ndarray  # stage code per row (0..k-1 open, k Won, k+1 Lost)
+    day: np.ndarray  # whole day number (days since 1970-01-01) per row
+    row: np.ndarray  # spreadsheet row of each history row
+    amount: np.ndarray | None  # history amount per row (NaN when blank), if the history has one
+    close: np.ndarray | None  # history expected close date per row (NaT when blank), if any
+    k: int
+
+
+def _day_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
+    arr = np.asarray(values, dtype="datetime64[ns]")
+    return arr.astype("datetime64[D]").astype(np.int64)
+
+
+def _to_day(value: Any) -> int | None:
+    when = _as_of(value)
+    if when is None:
+        return None
+    return int(np.datetime64(when, "D").astype(np.int64))
+
+
+def _day_to_ts(day: int) -> pd.Timestamp:
+    return pd.Timestamp(np.datetime64(int(day), "D"))
+
+
+def _arrays(hist: History, extras: dict[str, pd.Series]) -> _Arrays:
+    frame = hist.frame
+    deal_codes, ids = pd.factorize(frame["deal_id"])
+    day = _day_numbers(frame["entered_date"])
+    position = np.arange(len(frame), dtype=np.int64)
+    exact = frame["entered_date"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    sort = np.lexsort((position, exact, deal_codes))
+    amount = extras.get("amount")
+    close = extras.get("close_date")
+    return _Arrays(
+        ids=np.asarray(ids, dtype=object),
+        deal=deal_codes[sort],
+        code=frame["code"].to_numpy()[sort],
+        day=day[sort],
+        row=frame.index.to_numpy()[sort],
+        amount=None if amount is None else amount.to_numpy(dtype=float)[sort],
+        close=None if close is None else close.to_numpy(dtype="datetime64[ns]")[sort],
+        k=hist.stages.k,
+    )
+
+
+def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
+    """Optional per-row amount and expected close date of the history (Salesforce
+    OpportunityHistory carries both), aligned with ``hist.frame``."""
+    out: dict[str, pd.Series] = {}
+    for fld in ("amount", "close_date"):
+        if fld in hist.frame:
+            out[fld] = hist.frame[fld]
+    if isinstance(source, pd.DataFrame) and len(out) < 2:
+        raw = _check_table(source, hist.name)
+        if len(raw) != len(hist.frame):  # pragma: no cover - the reader keeps every row
+            return out
+        raw.index = hist.frame.index
+        taken = {h for f, h in hist.columns.items() if f != "amount"}
+        rest = raw[[c for c in raw.columns if str(c) not in taken]]
+        found = resolve_columns(
+            rest,
+            {
+                "amount": HISTORY_FIELDS.get("amount", ("amount",)),
+                "close_date": HISTORY_CLOSE_ALIASES,
+            },
+            (),
+            table_name=hist.name,
+        )
+        if "amount" in found and "amount" not in out:
+            out["amount"] = parse_amounts(
+                rest[found["amount"]], table=hist.name, column=found["amount"], allow_blank=True
+            )
+        if "close_date" in found and "close_date" not in out:
+            out["close_date"] = parse_dates(
+                rest[found["close_date"]], table=hist.name, column=found["close_date"]
+            )
+    return out
+
+
+@dataclass
+class _Tables:
+    hist: History
+    deals: Deals | None
+    arrays: _Arrays
+    notes: list[str]
+
+
+def _load(
+    history: Any,
+    deals: Any,
+    stages: StageList | None,
+    columns: Mapping[str, str] | None,
+) -> _Tables:
+    """Read and cross-check the history (required) and the deals table (optional)."""
+    if history is None:
+        raise PipesheetError(
+            "a stage history is needed: time-aware probabilities are learned from the dates "
+            "deals entered each stage",
+            table="history",
+            expected="a table with deal id, stage and date entered",
+        )
+    hist = _read_history(
+        history,
+        stages=stages,
+        columns=_only(columns, ("deal_id", "stage", "entered_date", "amount")),
+    )
+    notes = list(hist.notes)
+    table = None
+    if deals is not None:
+        table = read_deals(deals, stages=hist.stages, columns=_without(columns, ("entered_date",)))
+        notes += [n for n in table.notes if n not in notes]
+        _check_known(hist, table)
+    return _Tables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
+
+
+# ---- the pipeline on a date ------------------------------------------------------------------
+@dataclass
+class _State:
+    """Every deal's state at the end of day ``cut`` (deal codes index the arrays)."""
+
+    code: np.ndarray  # stage code at cut, -1 when the deal had no row yet
+    last: np.ndarray  # index (into the sorted rows) of the deal's last row on or before cut
+    entry: np.ndarray  # first day the deal entered its current stage (open deals), else -1
+    first_keys: np.ndarray  # sorted keys deal*(k+2)+stage of (deal, stage) pairs seen by cut
+    first_days: np.ndarray  # first entry day of each of those pairs
+
+
+def _state(a: _Arrays, cut: int) -> _State:
+    n = len(a.ids)
+    width = a.k + 2
+    known = np.flatnonzero(a.day <= cut)
+    d = a.deal[known]
+    is_last = np.ones(len(known), dtype=bool)
+    is_last[:-1] = d[1:] != d[:-1]
+    last = np.full(n, -1, dtype=np.int64)
+    last[d[is_last]] = known[is_last]
+    code = np.full(n, -1, dtype=np.int64)
+    has = last >= 0
+    code[has] = a.code[last[has]]
+    keys = a.deal[known] * width + a.code[known]
+    first_keys, first_pos = np.unique(keys, return_index=True)  # rows are in date order per deal
+    first_days = a.day[known][first_pos]
+    entry = np.full(n, -1, dtype=np.int64)
+    open_deals = np.flatnonzero(has & (code < a.k))
+    want = open_deals * width + code[open_deals]
+    entry[open_deals] = first_days[np.searchsorted(first_keys, want)]
+    return _State(code, last, entry, first_keys, first_days)
+
+
+def _latest_value(a: _Arrays, values: np.ndarray, cut: int, blank: np.ndarray) -> np.ndarray:
+    """Per deal: the last non-blank value among its rows on or before ``cut`` (NaN/NaT if none)."""
+    keep = np.flatnonzero((a.day <= cut) & ~blank)
+    d = a.deal[keep]
+    is_last = np.ones(len(keep), dtype=bool)
+    is_last[:-1] = d[1:] != d[:-1]
+    if values.dtype.kind == "M":
+        out = np.full(len(a.ids), np.datetime64("NaT", "ns"))
+    else:
+        out = np.full(len(a.ids), np.nan)
+    out[d[is_last]] = values[keep[is_last]]
+    return out
+
+
+# ---- competing-risks curves ------------------------------------------------------------------
+@dataclass
+class _Curves:
+    """Daily hazards per open stage on the day grid 0..length-1 (tail filled)."""
+
+    h_won: np.ndarray  # (k, length)
+    h_lost: np.ndarray  # (k, length)
+    at_risk: np.ndarray  # (k, observed_length) raw counts
+    won: np.ndarray  # (k, observed_length)
+    lost: np.ndarray  # (k, observed_length)
+    longest: np.ndarray  # (k,) longest observed time (days) in the cohort, -1 if no cohort
+    tail_won: np.ndarray  # (k,) constant daily hazards where the data thin out and beyond
+    tail_lost: np.ndarray
+    cohort: np.ndarray  # (k, 3) counts won, lost, censored
+    known: np.ndarray  # (k,) bool: at least one closed deal in the cohort
+
+
+def _cohort(a: _Arrays, st: _State, cut: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(stage, duration days, outcome 0 open / 1 won / 2 lost) per (deal, open stage) pair."""
+    width = a.k + 2
+    deal = st.first_keys // width
+    stage = st.first_keys % width
+    keep = stage < a.k
+    deal, stage, start = deal[keep], stage[keep], st.first_days[keep]
+    final = st.code[deal]
+    won = final == a.k
+    lost = final == a.k + 1
+    end = np.where(won | lost, a.day[st.last[deal]], cut)
+    outcome = np.where(won, 1, np.where(lost, 2, 0))
+    return stage, np.maximum(end - start, 0), outcome
+
+
+def _curves(
+    stage: np.ndarray,
+    duration: np.ndarray,
+    outcome: np.ndarray,
+    k: int,
+    bin_days: int,
+    min_at_risk: int = 1,
+) -> _Curves:
+    length = int(duration.max()) + 1 if len(duration) else 1
+    flat = stage * length + duration
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(flat[mask], minlength=k * length).reshape(k, length).astype(float)
+
+    every = count(np.ones(len(flat), dtype=bool))
+    won = count(outcome == 1)
+    lost = count(outcome == 2)
+    at_risk = np.cumsum(every[:, ::-1], axis=1)[:, ::-1]  # n(j) = #{duration ≥ j}
+    # pooled hazards per bin: Σ events / Σ exposure over the days of the bin
+    nbins = -(-length // bin_days)
+    pad = nbins * bin_days - length
+
+    def binned(x: np.ndarray) -> np.ndarray:
+        return np.pad(x, ((0, 0), (0, pad))).reshape(k, nbins, bin_days).sum(axis=2)
+
+    exp_b, won_b, lost_b = binned(at_risk), binned(won), binned(lost)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hw_b = np.where(exp_b > 0, won_b / exp_b, 0.0)
+        hl_b = np.where(exp_b > 0, lost_b / exp_b, 0.0)
+    h_won = np.repeat(hw_b, bin_days, axis=1)[:, :length]
+    h_lost = np.repeat(hl_b, bin_days, axis=1)[:, :length]
+    longest = np.where(
+        every.sum(axis=1) > 0, length - 1 - np.argmax(every[:, ::-1] > 0, axis=1), -1
+    )
+    # constant-hazard tail where the data thin out: from the first day fewer than `min_at_risk`
+    # deals are still open (or, if never, the second half of the observed range) onwards
+    days = np.arange(length)[None, :]
+    thin = (at_risk < min_at_risk) & (days <= longest[:, None])
+    start = np.where(thin.any(axis=1), np.argmax(thin, axis=1), longest // 2)
+    tail = (days >= start[:, None]) & (days <= longest[:, None])
+    t_exp = (at_risk * tail).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tail_won = np.where(t_exp > 0, (won * tail).sum(axis=1) / t_exp, 0.0)
+        tail_lost = np.where(t_exp > 0, (lost * tail).sum(axis=1) / t_exp, 0.0)
+    pooled = days >= np.where(thin.any(axis=1), start, longest + 1)[:, None]
+    h_won = np.where(pooled, tail_won[:, None], h_won)
+    h_lost = np.where(pooled, tail_lost[:, None], h_lost)
+    cohort = np.stack([won.sum(axis=1), lost.sum(axis=1), every.sum(axis=1)], axis=1)
+    cohort[:, 2] -= cohort[:, 0] + cohort[:, 1]
+    known = (cohort[:, 0] + cohort[:, 1]) > 0
+    return _Curves(h_won, h_lost, at_risk, won, lost, longest, tail_won, tail_lost, cohort, known)
+
+
+def _extend(c: _Curves, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hazard arrays on days 0..length-1 (the tail repeats beyond the observed range)."""
+    have = c.h_won.shape[1]
+    if length <= have:
+        return c.h_won[:, :length], c.h_lost[:, :length]
+    extra = length - have
+    hw = np.concatenate([c.h_won, np.repeat(c.tail_won[:, None], extra, axis=1)], axis=1)
+    hl = np.concatenate([c.h_lost, np.repeat(c.tail_lost[:, None], extra, axis=1)], axis=1)
+    return hw, hl
+
+
+def _probabilities(
+    c: _Curves, stage: np.ndarray, age: np.ndarray, horizon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P(won within ``horizon`` days | open at ``age``), eventual P(won | open at ``age``)).
+
+    Vectorised over deals. With E(j) = P(won eventually | at risk on day j) (backward recursion
+    E(j) = hW(j) + (1 − hW(j) − hL(j))·E(j+1), E = tail ratio beyond the grid) and
+    S(a+1 → a+Δ) = Π_{l=a+1}^{a+Δ} (1 − hW(l) − hL(l)):
+
+        P(won in (a, a+Δ]) = E(a+1) − S(a+1 → a+Δ) · E(a+Δ+1).
+    """
+    k = c.h_won.shape[0]
+    if not len(stage):
+        return np.zeros(0), np.zeros(0)
+    length = int((age + horizon).max()) + 2
+    length = max(length, c.h_won.shape[1] + 1)
+    hw, hl = _extend(c, length)
+    ht = np.clip(hw + hl, 0.0, 1.0)
+    tail_total = c.tail_won + c.tail_lost
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(tail_total > 0, c.tail_won / tail_total, 0.0)
+    # E on days 0..length (index `length` = beyond the grid, the tail's limit)
+    e = np.empty((k, length + 1))
+    e[:, length] = ratio
+    for j in range(length - 1, -1, -1):  # a loop over days (not deals), vectorised over stages
+        e[:, j] = hw[:, j] + (1.0 - ht[:, j]) * e[:, j + 1]
+    # log-survival with exact zeros tracked separately
+    one_minus = 1.0 - ht
+    zero = one_minus <= 0.0
+    logs = np.log(np.where(zero, 1.0, one_minus))
+    cum_log = np.concatenate([np.zeros((k, 1)), np.cumsum(logs, axis=1)], axis=1)
+    cum_zero = np.concatenate([np.zeros((k, 1), int), np.cumsum(zero, axis=1)], axis=1)
+    lo, hi = age + 1, age + horizon + 1  # window days lo..hi-1
+    surv = np.where(
+        cum_zero[stage, hi] - cum_zero[stage, lo] > 0,
+        0.0,
+        np.exp(cum_log[stage, hi] - cum_log[stage, lo]),
+    )
+    eventual = e[stage, lo]
+    within = eventual - surv * e[stage, hi]
+    within = np.clip(within, 0.0, eventual)
+    return within, np.clip(eventual, 0.0, 1.0)
+
+
+# ---- periods -----------------------------------------------------------------------------------
+def period_end_for(as_of: Any, period: str = "quarter", fiscal_year_start: int = 1) -> pd.Timestamp:
+    """The last day of the month / quarter / year containing ``as_of`` (fiscal quarters and years
+    start in month ``fiscal_year_start``)."""
+    when = _as_of(as_of)
+    if when is None:
+        raise PipesheetError("a date is needed", table="settings", column="as_of", value=as_of)
+    ts = pd.Timestamp(when).normalize()
+    key = str(period).strip().casefold()
+    months = {"month": 1, "quarter": 3, "year": 12}.get(key)
+    if months is None:
+        raise PipesheetError(
+            "unknown period",
+            table="settings",
+            column="period",
+            value=period,
+            expected="month, quarter, year, or a period end date",
+        )
+    if months == 1:
+        return ts + pd.offsets.MonthEnd(0)
+    m0 = int(fiscal_year_start)
+    if not 1 <= m0 <= 12:
+        raise PipesheetError(
+            "fiscal year start must be a month number",
+            table="settings",
+            column="fiscal_year_start",
+            value=fiscal_year_start,
+            expected="a whole number from 1 (January) to 12 (December)",
+        )
+    offset = (ts.month - m0) % months  # months since the period began
+    start = (ts - pd.offsets.MonthBegin(1) if ts.day != 1 else ts) - pd.DateOffset(months=offset)
+    return (start + pd.DateOffset(months=months)) - pd.Timedelta(days=1)
+
+
+def _period_end(period: Any, as_of_day: int, fiscal_year_start: int) -> int:
+    if isinstance(period, str) and period.strip().casefold() in ("month", "quarter", "year"):
+        end = period_end_for(_day_to_ts(as_of_day), period, fiscal_year_start)
+        return int(np.datetime64(end, "D").astype(np.int64))
+    day = _to_day(period)
+    if day is None:
+        raise PipesheetError(
+            "a period end is needed",
+            table="settings",
+            column="period_end",
+            value=period,
+            expected="a date, or month / quarter / year",
+        )
+    if day < as_of_day:
+        raise PipesheetError(
+            "the period ends before the as-of date",
+            table="settings",
+            column="period_end",
+            value=str(_day_to_ts(day).date()),
+            expected=f"a date on or after {_day_to_ts(as_of_day).date()}",
+        )
+    return day
+
+
+# ---- results -----------------------------------------------------------------------------------
+DEAL_COLUMNS = (
+    "deal_id",
+    "stage",
+    "entered_stage",
+    "age_days",
+    "amount",
+    "close_date",
+    "stage_probability",
+    "win_probability",
+    "probability",
+    "weighted",
+)
+STAGE_COLUMNS = (
+    "stage",
+    "cohort",
+    "won",
+    "lost",
+    "censored",
+    "stage_probability",
+    "eventual_win",
+    "median_days_to_close",
+    "open_deals",
+    "pipeline",
+    "forecast",
+)
+
+
+@dataclass
+class TimeAwareResult:
+    """A time-aware period forecast.
+
+    Attributes:
+        deals: One row per deal open on ``as_of``: ``deal_id``, ``stage``, ``entered_stage``
+            (date first entered), ``age_days``, ``amount`` (reporting currency), ``close_date``
+            (expected, when known), ``stage_probability`` (p_s), ``win_probability`` (eventual,
+            given the age), ``probability`` (won by ``period_end``), ``weighted``
+            (= amount × probability). Index: the deals table's spreadsheet row when known.
+        forecast: Σ amount × probability over the deals with a known probability.
+        pipeline: Σ amount of the same deals.
+        range: :class:`pipesheet.ranges.ForecastRange` of the forecast (None if unavailable).
+        table: Per open stage: the cohort behind the curves (``cohort``, ``won``, ``lost``,
+            ``censored``), ``stage_probability`` p_s = W/(W+L), ``eventual_win`` (the
+            cumulative incidence of Won from entry, censoring handled), ``median_days_to_close``
+            (from entry; NaN when fewer than half close within the observed range),
+            ``open_deals``, ``pipeline`` and ``forecast`` of the deals open on ``as_of``.
+        as_of, period_end: The dates used (whole days; the period is (as_of, period_end]).
+        conditioning: ``"age"`` or ``"stage"`` (see the module docstring).
+        currency: Reporting currency, when known.
+        notes: What the user should know.
+    """
+
+    deals: pd.DataFrame
+    forecast: float
+    pipeline: float
+    range: Any
+    table: pd.DataFrame
+    as_of: pd.Timestamp
+    period_end: pd.Timestamp
+    conditioning: str
+    currency: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row summary: as_of, period_end, deals, pipeline, forecast, and the range."""
+        row: dict[str, Any] = {
+            "as_of": self.as_of,
+            "period_end": self.period_end,
+            "deals": int(self.deals["probability"].notna().sum()),
+            "pipeline": self.pipeline,
+            "forecast": self.forecast,
+        }
+        if self.range is not None:
+            for name in ("p10", "p50", "p90", "quota", "p_quota"):
+                row[name] = getattr(self.range, name, np.nan)
+        return pd.DataFrame([row])
+
+
+class TimeAwareForecast:
+    """Learn P(won by the period end | stage, age) from the stage history; forecast the period.
+
+    scikit-learn style: configure in the constructor, :meth:`fit`, read the ``*_`` attributes.
+
+    Args:
+        stages: Stage list; inferred from the history when not given.
+        as_of: Forecast date D: only history rows dated on or before it are used. Default: the
+            latest date in the history (pass the export date for exact ages).
+        period: ``"month"``, ``"quarter"`` (default) or ``"year"`` — the end of that period
+            containing D — or a period end date. The forecast covers (D, period end].
+        fiscal_year_start: First month of the fiscal year for quarters and years.
+        conditioning: ``"age"`` (default): the conditional cumulative incidence of Won given the
+            deal is still open at its age. ``"stage"``: p_s × the same timing (≤ p_s).
+        bin_days: Days pooled per hazard bin (1 = the exact Aalen–Johansen estimator).
+        min_at_risk: From the first day fewer deals than this are still open in a stage's
+            cohort, one constant hazard pooled over the rest of the observed range is used
+            (1 = never pool; with ``bin_days=1`` that is the exact estimator).
+        rates, currency: Currency rates / reporting currency when the deals mix currencies.
+        quota: Target for P(forecast ≥ quota) in the range.
+        columns: Explicit ``{field: header}`` column mapping.
+        range_method, draws, seed: Passed to :func:`pipesheet.ranges.forecast_range`.
+
+    Attributes (after ``fit``):
+        deals_: Per open deal (see :class:`TimeAwareResult`).
+        forecast_: Σ amount × probability.
+        range_: The forecast range (None when ``pipesheet.ranges`` is unavailable).
+        table_: Per stage summary (see :class:`TimeAwareResult`).
+        curves_: Per stage and day since entry: ``at_risk``, ``won``, ``lost`` (raw counts),
+            ``hazard_won``, ``hazard_lost`` (pooled daily hazards), ``survival`` (still open at
+            the start of the day), ``cumulative_won``, ``cumulative_lost``.
+        as_of_, period_end_: Timestamps used.  stages_: the StageList.  notes_: notes.
+        result_: Everything above as a :class:`TimeAwareResult`.
+    """
+
+    def __init__(
+        self,
+        *,
+        stages: StageList | None = None,
+        as_of: Any = None,
+        period: Any = "quarter",
+        fiscal_year_start: int = 1,
+        conditioning: str = "age",
+        bin_days: int = 7,
+        min_at_risk: int = 10,
+        rates: pd.DataFrame | Mapping[str, float] | None = None,
+        currency: str | None = None,
+        quota: float | None = None,
+        columns: Mapping[str, str] | None = None,
+        range_method: str = "auto",
+        draws: int = 20000,
+        seed: int = 0,
+    ) -> None:
+        self.stages = stages
+        self.as_of = as_of
+        self.period = period
+        self.fiscal_year_start = fiscal_year_start
+        self.conditioning = conditioning
+        self.bin_days = bin_days
+        self.min_at_risk = min_at_risk
+        self.rates = rates
+        self.currency = currency
+        self.quota = quota
+        self.columns = columns
+        self.range_method = range_method
+        self.draws = draws
+        self.seed = seed
+
+    # ---- public --------------------------------------------------------------------------------
+    def fit(self, history: Any, deals: Any = None) -> TimeAwareForecast:
+        """Learn the curves from ``history`` as of D and forecast the deals open on D.
+
+        Args:
+            history: Stage history (deal id, stage, date entered; optionally amount and expected
+                close date per row).
+            deals: Deals table (amounts, expected close dates, currency). Without it the amounts
+                come from the history's amount column; without either, only probabilities.
+        """
+        self._check_params()
+        tables = _load(history, deals, self.stages, self.columns)
+        self._fit_tables(tables)
+        return self
+
+    def predict(self, stage: Any, age_days: Any, horizon_days: Any) -> np.ndarray:
+        """P(won within ``horizon_days`` | open at ``stage``, aged ``age_days``), vectorised.
+
+        Uses the curves learned in :meth:`fit` (and this model's ``conditioning``). Unknown
+        stages (no closed deal in their cohort) give NaN.
+        """
+        self._check_fitted()
+        codes = np.atleast_1d(self.stages_.codes(pd.Series(np.atleast_1d(stage), dtype=object)))
+        if (codes < 0).any() or (codes >= self.stages_.k).any():
+            bad = np.atleast_1d(stage)[(codes < 0) | (codes >= self.stages_.k)][0]
+            raise PipesheetError(
+                "not an open stage",
+                table="stages",
+                value=bad,
+                expected="one of " + ", ".join(self.stages_.open),
+            )
+        age = np.broadcast_to(np.asarray(age_days, dtype=np.int64), codes.shape)
+        horizon = np.broadcast_to(np.asarray(horizon_days, dtype=np.int64), codes.shape)
+        if (age < 0).any() or (horizon < 0).any():
+            raise PipesheetError(
+                "ages and horizons must be whole numbers of days ≥ 0",
+                table="settings",
+                expected="age_days ≥ 0 and horizon_days ≥ 0",
+            )
+        p, _ = self._apply(codes, age, horizon)
+        return p
+
+    # ---- internals (also used by the backtest and calibration) ---------------------------------
+    def _fit_tables(self, tables: _Tables) -> None:
+        a = tables.arrays
+        notes = list(tables.notes)
+        last_day = int(a.day.max())
+        as_of_day = _to_day(self.as_of)
+        if as_of_day is None:
+            as_of_day = last_day
+            notes.append(f"as of {_day_to_ts(as_of_day).date()} (the latest date in the history)")
+        if as_of_day < int(a.day.min()):
+            raise PipesheetError(
+                "no history on or before the as-of date",
+                table=tables.hist.name,
+                value=str(_day_to_ts(as_of_day).date()),
+                expected="an as-of date after the first history row",
+            )
+        end_day = _period_end(self.period, as_of_day, self.fiscal_year_start)
+        later = int((a.day > as_of_day).sum())
+        if later:
+            notes.append(
+                f"as of {_day_to_ts(as_of_day).date()}: {later} later history row(s) not used"
+            )
+        st = _state(a, as_of_day)
+        stage, duration, outcome = _cohort(a, st, as_of_day)
+        curves = _curves(stage, duration, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
+        self.stages_ = tables.hist.stages
+        self._curves = curves
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._p_stage = np.where(
+                curves.known,
+                curves.cohort[:, 0] / (curves.cohort[:, 0] + curves.cohort[:, 1]),
+                np.nan,
+            )
+        # the pipeline on D
+        open_codes = np.flatnonzero((st.code >= 0) & (st.code < a.k))
+        codes = st.code[open_codes]
+        age = as_of_day - st.entry[open_codes]
+        horizon = np.full(len(codes), end_day - as_of_day, dtype=np.int64)
+        prob, eventual = self._apply(codes, age, horizon)
+        ids = a.ids[open_codes]
+        amount, close, index, currency = self._amounts(tables, a, open_codes, as_of_day, notes)
+        frame = pd.DataFrame(
+            {
+                "deal_id": ids,
+                "stage": np.asarray(self.stages_.open, dtype=object)[codes],
+                "entered_stage": pd.to_datetime(st.entry[open_codes].astype("datetime64[D]")),
+                "age_days": age.astype(np.int64),
+                "amount": amount,
+                "close_date": close,
+                "stage_probability": self._p_stage[codes],
+                "win_probability": eventual,
+                "probability": prob,
+            },
+            index=index,
+        )
+        frame["weighted"] = frame["amount"] * frame["probability"]
+        if len(frame):
+            frame = frame.sort_index(kind="stable")
+        unknown = frame["probability"].isna()
+        if unknown.any():
+            names = sorted(set(frame.loc[unknown, "stage"]), key=self.stages_.open.index)
+            notes.append(
+                f"{int(unknown.sum())} open deal(s) at stage(s) with no closed deal in their "
+                f"history ({', '.join(names)}): probability unknown, left out of the forecast "
+                f"(pipeline {frame.loc[unknown, 'amount'].sum():,.0f})"
+            )
+        beyond = (age + horizon) > curves.longest[codes]
+        if beyond.any():
+            notes.append(
+                f"{int(beyond.sum())} deal(s) reach beyond the longest time observed in their "
+                "stage within the period: the hazards there are held at their late-stage average"
+            )
+        ok = frame["probability"].notna() & frame["amount"].notna()
+        forecast = float(frame.loc[ok, "weighted"].sum())
+        pipeline = float(frame.loc[ok, "amount"].sum())
+        rng = self._range(
+            frame.loc[ok, "amount"].to_numpy(), frame.loc[ok, "probability"].to_numpy(), notes
+        )
+        table = self._stage_table(frame, curves)
+        self.as_of_ = _day_to_ts(as_of_day)
+        self.period_end_ = _day_to_ts(end_day)
+        self.deals_ = frame
+        self.forecast_ = forecast
+        self.range_ = rng
+        self.table_ = table
+        self.curves_ = self._curve_frame(curves)
+        self.notes_ = notes
+        self.result_ = TimeAwareResult(
+            deals=frame,
+            forecast=forecast,
+            pipeline=pipeline,
+            range=rng,
+            table=table,
+            as_of=self.as_of_,
+            period_end=self.period_end_,
+            conditioning=self.conditioning,
+            currency=currency,
+            notes=notes,
+        )
+
+    def _apply(
+        self, codes: np.ndarray, age: np.ndarray, horizon: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        c = self._curves
+        within, eventual = _probabilities(c, codes, age, horizon)
+        if self.conditioning == "stage":
+            p_s = self._p_stage[codes]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                timing = np.where(eventual > 0, within / eventual, 0.0)
+            within = p_s * timing
+            eventual = p_s.copy()
+        unknown = ~c.known[codes]
+        within = np.where(unknown, np.nan, within)
+        eventual = np.where(unknown, np.nan, eventual)
+        return within, eventual
+
+    def _amounts(self, tables: _Tables, a: _Arrays, open_codes, as_of_day, notes):
+        n = len(open_codes)
+        amount = np.full(n, np.nan)
+        close = np.full(n, np.datetime64("NaT", "ns"))
+        index = pd.RangeIndex(n)
+        currency = self.currency
+        if tables.deals is not None:
+            deal_table = tables.deals
+            values, currency = reporting_amounts(deal_table, self.rates, self.currency)
+            lookup = pd.Series(np.arange(len(deal_table.frame)), index=deal_table.frame["deal_id"])
+            pos = lookup.reindex(a.ids[open_codes]).to_numpy()
+            amount = values[pos]
+            close = deal_table.frame["close_date"].to_numpy(dtype="datetime64[ns]")[pos]
+            index = pd.Index(deal_table.frame.index.to_numpy()[pos], name="row")
+            without = ~deal_table.frame["deal_id"].isin(pd.Index(a.ids)).to_numpy()
+            open_without = without & (deal_table.frame["code"] < a.k).to_numpy()
+            if open_without.any():
+                notes.append(
+                    f"{int(open_without.sum())} open deal(s) in the deals table have no history "
+                    "row and are not forecast (their age is unknown)"
+                )
+        if a.amount is not None:
+            hist_amount = _latest_value(a, a.amount, as_of_day, np.isnan(a.amount))[open_codes]
+            have = ~np.isnan(hist_amount)
+            if tables.deals is not None and "currency" in tables.deals.frame:
+                notes.append(
+                    "amounts taken from the history as of the as-of date are in each deal's "
+                    "own currency"
+                )
+            amount = np.where(have, hist_amount, amount)
+            notes.append(
+                f"amounts as recorded in the history on or before {_day_to_ts(as_of_day).date()}"
+                f" ({int(have.sum())} of {n} deals; the rest as currently recorded)"
+            )
+        elif tables.deals is not None:
+            notes.append("amounts as currently recorded in the deals table")
+        else:
+            notes.append("no deals table and no amounts in the history: probabilities only")
+        if a.close is not None:
+            hist_close = _latest_value(a, a.close, as_of_day, np.isnat(a.close))[open_codes]
+            close = np.where(np.isnat(hist_close), close, hist_close)
+        return amount, close, index, currency
+
+    def _range(self, amounts: np.ndarray, probabilities: np.ndarray, notes: list[str]):
+        try:
+            from pipesheet.ranges import forecast_range
+        except ImportError:  # pragma: no cover - until pipesheet.ranges lands
+            notes.append("forecast range unavailable: pipesheet.ranges is not installed")
+            return None
+        return forecast_range(
+            amounts,
+            probabilities,
+            quota=self.quota,
+            method=self.range_method,
+            draws=self.draws,
+            seed=self.seed,
+        )
+
+    def _stage_table(self, frame: pd.DataFrame, c: _Curves) -> pd.DataFrame:
+        k = self.stages_.k
+        length = c.h_won.shape[1]
+        ht = np.clip(c.h_won + c.h_lost, 0, 1)
+        surv = np.concatenate([np.ones((k, 1)), np.cumprod(1 - ht, axis=1)], axis=1)
+        observed = np.arange(length + 1)[None, :] <= (c.longest[:, None] + 1)
+        half = (surv <= 0.5) & observed
+        median = np.where(half.any(axis=1), np.argmax(half, axis=1).astype(float), np.nan)
+        _, eventual = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
+        grouped = frame.groupby("stage", sort=False)
+        stats = pd.DataFrame(
+            {
+                "open_deals": grouped.size(),
+                "pipeline": grouped["amount"].sum(),
+                "forecast": grouped["weighted"].sum(),
+            }
+        ).reindex(list(self.stages_.open))
+        table = pd.DataFrame(
+            {
+                "stage": list(self.stages_.open),
+                "cohort": c.cohort.sum(axis=1).astype(int),
+                "won": c.cohort[:, 0].astype(int),
+                "lost": c.cohort[:, 1].astype(int),
+                "censored": c.cohort[:, 2].astype(int),
+                "stage_probability": self._p_stage,
+                "eventual_win": np.where(c.known, eventual, np.nan),
+                "median_days_to_close": np.where(c.known, median, np.nan),
+                "open_deals": stats["open_deals"].fillna(0).astype(int).to_numpy(),
+                "pipeline": stats["pipeline"].fillna(0.0).to_numpy(),
+                "forecast": stats["forecast"].fillna(0.0).to_numpy(),
+            }
+        )
+        return table
+
+    def _curve_frame(self, c: _Curves) -> pd.DataFrame:
+        k, length = c.at_risk.shape
+        hw, hl = c.h_won[:, :length], c.h_lost[:, :length]
+        ht = np.clip(hw + hl, 0, 1)
+        surv = np.concatenate([np.ones((k, 1)), np.cumprod(1 - ht, axis=1)[:, :-1]], axis=1)
+        out = pd.DataFrame(
+            {
+                "stage": np.repeat(np.asarray(self.stages_.open, dtype=object), length),
+                "day": np.tile(np.arange(length), k),
+                "at_risk": c.at_risk.ravel().astype(int),
+                "won": c.won.ravel().astype(int),
+                "lost": c.lost.ravel().astype(int),
+                "hazard_won": hw.ravel(),
+                "hazard_lost": hl.ravel(),
+                "survival": surv.ravel(),
+                "cumulative_won": np.cumsum(surv * hw, axis=1).ravel(),
+                "cumulative_lost": np.cumsum(surv * hl, axis=1).ravel(),
+            }
+        )
+        return out[out["at_risk"] > 0].reset_index(drop=True)
+
+    def _check_params(self) -> None:
+        if self.conditioning not in CONDITIONING:
+            raise PipesheetError(
+                "unknown conditioning",
+                table="settings",
+                column="conditioning",
+                value=self.conditioning,
+                expected="'age' (default) or 'stage'",
+            )
+        if (
+            isinstance(self.bin_days, bool)
+            or not isinstance(self.bin_days, (int, np.integer))
+            or self.bin_days < 1
+        ):
+            raise PipesheetError(
+                "bin_days must be a whole number of days ≥ 1",
+                table="settings",
+                column="bin_days",
+                value=self.bin_days,
+                expected="e.g. 7 (a week) or 1 (no pooling)",
+            )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_curves"):
+            raise PipesheetError(
+                "the time-aware model has not been fitted yet",
+                expected="call fit(history, deals) first",
+            )
+
+
+def time_aware_forecast(
+    history: Any,
+    deals: Any,
+    period_end: Any = "quarter",
+    as_of: Any = None,
+    **options: Any,
+) -> TimeAwareResult:
+    """Time-aware period forecast: Σ amount × P(won by ``period_end`` | stage, age).
+
+    Args:
+        history: Stage history table (or :class:`~pipesheet.tables.History`).
+        deals: Deals table (amounts, currency), or None to use the history's amounts.
+        period_end: A date, or ``"month"`` / ``"quarter"`` / ``"year"`` (the end of the period
+            containing ``as_of``).
+        as_of: Forecast date (default: the latest date in the history).
+        **options: Any :class:`TimeAwareForecast` setting (``conditioning``, ``bin_days``,
+            ``quota``, ``rates``, ``currency``, ``stages``, ``columns``…).
+
+    Returns:
+        A :class:`TimeAwareResult` (per-deal probabilities, forecast, range, per-stage table).
+    """
+    model = TimeAwareForecast(as_of=as_of, period=period_end, **options)
+    return model.fit(history, deals).result_
