@@ -22,9 +22,10 @@ N = (I − Q)⁻¹ and B = N·R; p_s = B[s, Won]. A stage never left (no observe
 estimate; stages that can lead into it get none either (reported as unknown).
 
 **Interval.** Cohort: the Beta posterior Beta(W_s + a, L_s + b) with the Jeffreys prior
-a = b = ½ by default (``prior=``); ``interval=0.90`` reports its 5% and 95% quantiles. Markov: the
-same quantiles of p_s over draws from the Dirichlet posterior of each transition row (Jeffreys
-prior ½ per observed destination, fixed seed, so results are reproducible).
+a = b = ½ by default (``prior=``); ``interval=0.90`` reports its 5% and 95% quantiles; when
+p_s is exactly 0 (or 1) the lower (upper) bound is 0 (1), so the interval contains the estimate.
+Markov: the same quantiles of p_s over draws from the Dirichlet posterior of each transition row
+(Jeffreys prior ½ per observed destination, fixed seed, so results are reproducible).
 
 **Shrinkage** (with ``by=``): a small group g is pulled toward the overall rate p:
 (W_g + m·p) / (W_g + L_g + m). This is the posterior mean under the prior Beta(m·p, m·(1 − p)),
@@ -45,6 +46,7 @@ estimated assuming deals move forward and start at the first stage (stated in th
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -438,6 +440,12 @@ class StageProbabilities:
             # a rate of exactly 0 or 1 with a zero parameter: the interval collapses to it
             lo[~ok & ~np.isnan(p)] = p[~ok & ~np.isnan(p)]
             hi[~ok & ~np.isnan(p)] = p[~ok & ~np.isnan(p)]
+        # at a rate of exactly 0 or 1 the equal-tailed interval would exclude the estimate itself
+        # (1 won of 1: p = 1, 95% quantile 0.998): that side's bound is the rate (Brown, Cai and
+        # DasGupta's boundary rule for the Jeffreys interval)
+        with np.errstate(invalid="ignore"):
+            lo = np.where(p == 0, 0.0, lo)
+            hi = np.where(p == 1, 1.0, hi)
         if not identified:
             p = np.full(k, np.nan)
             lo = hi = step = np.full(k, np.nan)
@@ -471,7 +479,8 @@ class StageProbabilities:
         gam = np.where(observed, gam, 0.0)
         draws = np.array([_absorb(g, k) for g in gam]) if self.draws else np.empty((0, k))
         lo_q, hi_q = (1 - self.interval) / 2, 1 - (1 - self.interval) / 2
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: unknown stages
             lo = np.where(
                 np.isnan(p), np.nan, np.nanquantile(draws, lo_q, axis=0) if len(draws) else np.nan
             )
