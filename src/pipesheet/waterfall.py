@@ -1,0 +1,371 @@
+"""Pipeline waterfall: how the open pipeline of a period moved between two snapshots.
+
+The pipeline at a snapshot = the open deals whose expected close date falls in the tracked period
+[start, end] (every open deal when no period is given).  Between snapshot A (opening) and
+snapshot B (closing) each deal takes exactly one step:
+
+* **new** — in B's pipeline, not in A's table at all (or closed in A and reopened): + amount_B;
+* **pulled in** — open in A with a close date outside the period, inside it in B: + amount_B;
+* **increased** / **decreased** — in both pipelines, amount changed: ± (amount_B − amount_A);
+* **pushed out** — in A's pipeline, still open in B but its close date left the period: − amount_A;
+* **won** / **lost** — in A's pipeline, Won / Lost in B: − amount_A;
+* **removed** — in A's pipeline, missing from B (deleted or merged in the CRM): − amount_A.
+
+    opening + new + pulled in + increased − decreased − pushed out − won − lost − removed = closing
+
+Values are summed in integer cents (amounts rounded to the cent once, per deal), so the waterfall
+reconciles *exactly* to the difference between the two totals; counts reconcile too
+(opening + new + pulled in − pushed out − won − lost − removed = closing; increased and decreased
+count deals whose amount changed and do not change the count).
+
+Two dates of a stage history work the same way: :func:`snapshot_at` rebuilds the deals as they
+were on a date (the stage of their latest history row on or before it, and the amount and close
+date of that row when the history carries them, as Salesforce OpportunityHistory does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+from pipesheet.forecast import reporting_amounts
+from pipesheet.probabilities import _as_of
+from pipesheet.stages import StageList
+from pipesheet.tables import Deals, History, read_deals, read_history
+
+__all__ = ["STEPS", "Waterfall", "pipeline_waterfall", "snapshot_at", "waterfall_from_history"]
+
+#: Steps in display order, with the sign each contributes to the closing value.
+STEPS: tuple[tuple[str, int], ...] = (
+    ("opening", 1),
+    ("new", 1),
+    ("pulled in", 1),
+    ("increased", 1),
+    ("decreased", -1),
+    ("pushed out", -1),
+    ("won", -1),
+    ("lost", -1),
+    ("removed", -1),
+    ("closing", 1),
+)
+
+
+@dataclass
+class Waterfall:
+    """A reconciled waterfall.
+
+    Attributes:
+        table: One row per step (:data:`STEPS`): ``step``, ``deals``, ``value`` (a positive number;
+            ``sign`` says whether it adds or subtracts), ``sign``, ``value_cents`` (exact integer),
+            ``running_total`` (value after the step).
+        deals: One row per deal that is in either pipeline: ``deal_id``, ``step``,
+            ``opening_amount``, ``closing_amount``, ``change`` (its signed contribution),
+            ``opening_close_date``, ``closing_close_date``, ``opening_stage``, ``closing_stage``.
+        start, end: The tracked period (None = all open deals).
+        currency: Reporting currency, when known.
+        notes: What the user should know.
+    """
+
+    table: pd.DataFrame
+    deals: pd.DataFrame
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    currency: str | None
+    notes: list[str]
+
+    @property
+    def opening(self) -> float:
+        """Opening pipeline value."""
+        return float(self.table["value"].iloc[0])
+
+    @property
+    def closing(self) -> float:
+        """Closing pipeline value."""
+        return float(self.table["value"].iloc[-1])
+
+    def to_frame(self) -> pd.DataFrame:
+        """The step table."""
+        return self.table.copy()
+
+
+def _cents(amounts: np.ndarray) -> np.ndarray:
+    """Amounts in integer cents (rounded half away from zero, once per deal)."""
+    a = np.asarray(amounts, dtype=float)
+    return (np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype(np.int64)
+
+
+def _date(value: Any, name: str) -> pd.Timestamp | None:
+    v = _as_of(value)
+    if value is not None and v is None:
+        raise PipesheetError(
+            "not a date", table="settings", column=name, value=value, expected="e.g. 2026-10-01"
+        )
+    return None if v is None else pd.Timestamp(v)
+
+
+def pipeline_waterfall(
+    opening: pd.DataFrame | Deals,
+    closing: pd.DataFrame | Deals,
+    *,
+    start: Any = None,
+    end: Any = None,
+    stages: StageList | None = None,
+    rates: pd.DataFrame | Mapping[str, float] | None = None,
+    currency: str | None = None,
+) -> Waterfall:
+    """Waterfall between two deals snapshots (see the module docstring for the steps).
+
+    Args:
+        opening, closing: Deals tables at the two moments (same deal ids for the same deals).
+        start, end: Tracked period of expected close dates (inclusive); None = every open deal.
+        stages: Stage list for both snapshots (inferred from the opening snapshot otherwise).
+        rates, currency: Convert amounts into one reporting currency (as the weighted forecast).
+
+    Raises:
+        PipesheetError: bad tables, a period that ends before it starts, mixed currencies without
+            rates.
+    """
+    s, e = _date(start, "start"), _date(end, "end")
+    if s is not None and e is not None and e < s:
+        raise PipesheetError(
+            "the period ends before it starts",
+            table="settings",
+            value=f"{s.date()} .. {e.date()}",
+            expected="start on or before end",
+        )
+    a = read_deals(opening, stages=stages, name="opening")
+    b = read_deals(closing, stages=stages or a.stages, name="closing")
+    if b.stages != a.stages:
+        b = read_deals(closing, stages=a.stages, name="closing")
+    amt_a, cur_a = reporting_amounts(a, rates, currency)
+    amt_b, cur_b = reporting_amounts(b, rates, currency or cur_a)
+    k = a.stages.k
+    fa = pd.DataFrame(
+        {
+            "deal_id": a.frame["deal_id"].to_numpy(),
+            "cents": _cents(amt_a),
+            "close": a.frame["close_date"].to_numpy(),
+            "code": a.frame["code"].to_numpy(),
+            "stage": a.frame["stage"].to_numpy(),
+        }
+    )
+    fb = pd.DataFrame(
+        {
+            "deal_id": b.frame["deal_id"].to_numpy(),
+            "cents": _cents(amt_b),
+            "close": b.frame["close_date"].to_numpy(),
+            "code": b.frame["code"].to_numpy(),
+            "stage": b.frame["stage"].to_numpy(),
+        }
+    )
+    m = fa.merge(fb, on="deal_id", how="outer", suffixes=("_a", "_b"), indicator=True)
+    in_a = (m["_merge"] != "right_only").to_numpy()
+    in_b = (m["_merge"] != "left_only").to_numpy()
+    code_a = m["code_a"].fillna(-1).to_numpy(dtype=np.int64)
+    code_b = m["code_b"].fillna(-1).to_numpy(dtype=np.int64)
+    open_a = in_a & (code_a >= 0) & (code_a < k)
+    open_b = in_b & (code_b >= 0) & (code_b < k)
+    inper_a = _in_period(m["close_a"], s, e)
+    inper_b = _in_period(m["close_b"], s, e)
+    pipe_a = open_a & inper_a
+    pipe_b = open_b & inper_b
+    ca = m["cents_a"].fillna(0).to_numpy(dtype=np.int64)
+    cb = m["cents_b"].fillna(0).to_numpy(dtype=np.int64)
+
+    step = np.full(len(m), "", dtype=object)
+    change = np.zeros(len(m), dtype=np.int64)
+    both = pipe_a & pipe_b
+    step[both & (cb > ca)] = "increased"
+    step[both & (cb < ca)] = "decreased"
+    step[both & (cb == ca)] = "unchanged"
+    change[both] = cb[both] - ca[both]
+    entering = pipe_b & ~pipe_a
+    pulled = entering & open_a
+    step[pulled] = "pulled in"
+    step[entering & ~open_a] = "new"
+    change[entering] = cb[entering]
+    leaving = pipe_a & ~pipe_b
+    step[leaving & ~in_b] = "removed"
+    step[leaving & in_b & (code_b == k)] = "won"
+    step[leaving & in_b & (code_b == k + 1)] = "lost"
+    step[leaving & open_b] = "pushed out"
+    change[leaving] = -ca[leaving]
+
+    keep = pipe_a | pipe_b
+    per = m[keep]
+    details = pd.DataFrame(
+        {
+            "deal_id": per["deal_id"].to_numpy(),
+            "step": step[keep],
+            "opening_amount": np.where(pipe_a[keep], ca[keep] / 100, np.nan),
+            "closing_amount": np.where(pipe_b[keep], cb[keep] / 100, np.nan),
+            "change": change[keep] / 100,
+            "opening_close_date": per["close_a"].to_numpy(),
+            "closing_close_date": per["close_b"].to_numpy(),
+            "opening_stage": per["stage_a"].to_numpy(),
+            "closing_stage": per["stage_b"].to_numpy(),
+        }
+    )
+    order = {name: i for i, (name, _) in enumerate(STEPS)}
+    order["unchanged"] = 3.5
+    details = details.iloc[
+        np.lexsort((-np.abs(details["change"].to_numpy()), details["step"].map(order).to_numpy()))
+    ].reset_index(drop=True)
+
+    open_cents = int(ca[pipe_a].sum())
+    close_cents = int(cb[pipe_b].sum())
+    rows = []
+    st = step[keep]
+    ch = change[keep]
+    for name, sign in STEPS:
+        if name == "opening":
+            cents, count = open_cents, int(pipe_a.sum())
+        elif name == "closing":
+            cents, count = close_cents, int(pipe_b.sum())
+        else:
+            mask = st == name
+            cents, count = int(abs(ch[mask].sum())), int(mask.sum())
+        rows.append((name, count, sign, cents))
+    table = pd.DataFrame(rows, columns=["step", "deals", "sign", "value_cents"])
+    flows = table.iloc[1:-1]
+    total = open_cents + int((flows["sign"] * flows["value_cents"]).sum())
+    n_total = int(pipe_a.sum()) + int(
+        (flows["sign"] * flows["deals"])[~flows["step"].isin(["increased", "decreased"])].sum()
+    )
+    if total != close_cents or n_total != int(pipe_b.sum()):  # pragma: no cover - invariant
+        raise AssertionError("waterfall does not reconcile")
+    table["value"] = table["value_cents"] / 100
+    running = np.cumsum(
+        np.where(table["step"] == "closing", 0, table["sign"] * table["value_cents"])
+    )
+    running[-1] = close_cents
+    table["running_total"] = running / 100
+    table = table[["step", "deals", "value", "sign", "value_cents", "running_total"]]
+    notes = []
+    if s is None and e is None:
+        notes.append("no period given: every open deal is in the pipeline; nothing is pushed out")
+    reopened = int((entering & in_a & ~open_a).sum())
+    if reopened:
+        notes.append(f"{reopened} deal(s) closed in the opening snapshot were reopened (as new)")
+    if int((leaving & ~in_b).sum()):
+        notes.append("deals missing from the closing snapshot are shown as removed")
+    return Waterfall(table, details, s, e, cur_b or cur_a, notes)
+
+
+def _in_period(close: pd.Series, s: pd.Timestamp | None, e: pd.Timestamp | None) -> np.ndarray:
+    d = pd.to_datetime(close)
+    if s is None and e is None:
+        return np.ones(len(d), dtype=bool)
+    ok = d.notna().to_numpy().copy()
+    if s is not None:
+        ok &= (d >= s).to_numpy()
+    if e is not None:
+        # an end date without a time covers the whole day
+        end = e + pd.Timedelta(days=1) if e == e.normalize() else e
+        ok &= (d < end).to_numpy()
+    return ok
+
+
+def snapshot_at(
+    history: pd.DataFrame | History,
+    date: Any,
+    deals: pd.DataFrame | Deals | None = None,
+    *,
+    stages: StageList | None = None,
+) -> pd.DataFrame:
+    """The deals as they were on ``date``, rebuilt from the stage history.
+
+    Each deal with a history row on or before ``date`` gets the stage of its latest such row.
+    Amount and expected close date come from that row when the history has them (Salesforce
+    OpportunityHistory), else from the deals table (their current values; said in
+    ``attrs["notes"]``).  Other deal columns (owner, currency…) come from the deals table.
+
+    Returns:
+        A deals table (``deal_id``, ``stage``, ``amount``, ``close_date`` and the deals' other
+        fields) that :func:`pipesheet.read_deals` accepts.
+    """
+    when = _date(date, "date")
+    if when is None:
+        raise PipesheetError("a snapshot needs a date", table="settings", expected="a date")
+    hist = read_history(history, stages=stages)
+    frame = hist.frame
+    raw = history if isinstance(history, pd.DataFrame) else None
+    cols = hist.columns
+    end = when + pd.Timedelta(days=1) if when == when.normalize() else when
+    mask = (frame["entered_date"] < end).to_numpy()
+    sub = frame[mask]
+    order = np.lexsort((sub.index.to_numpy(), sub["entered_date"].to_numpy()))
+    latest = sub.iloc[order].drop_duplicates("deal_id", keep="last")
+    out = pd.DataFrame(
+        {
+            "deal_id": latest["deal_id"].to_numpy(),
+            "stage": [hist.stages.names()[c] for c in latest["code"].to_numpy()],
+        }
+    )
+    notes = []
+    deal_table = read_deals(deals, stages=hist.stages) if deals is not None else None
+    extra = deal_table.frame.set_index("deal_id") if deal_table is not None else None
+    for fld in ("amount", "close_date"):
+        header = cols.get(fld) or (fld if raw is not None and fld in raw.columns else None)
+        if raw is not None and header is not None and header in raw.columns:
+            table = raw.dropna(how="all")
+            if table.index.name == "row" and pd.api.types.is_integer_dtype(table.index.dtype):
+                values = table.loc[latest.index, header]
+            else:
+                values = table.iloc[latest.index.to_numpy() - 2][header]
+            out[fld] = values.to_numpy()
+            if extra is not None and fld in extra:
+                out[fld] = out[fld].fillna(out["deal_id"].map(extra[fld]))
+        elif extra is not None and fld in extra:
+            out[fld] = out["deal_id"].map(extra[fld]).to_numpy()
+            notes.append(f"{fld.replace('_', ' ')} taken from the deals table (today's value)")
+        elif fld == "amount":
+            raise PipesheetError(
+                "a snapshot needs amounts: the history has none and no deals table was given",
+                table=hist.name,
+                expected="an amount column in the history, or the deals table",
+            )
+    if extra is not None:
+        for fld in ("owner", "product_line", "country", "segment", "currency"):
+            if fld in extra:
+                out[fld] = out["deal_id"].map(extra[fld]).to_numpy()
+    out.index = pd.RangeIndex(2, 2 + len(out), name="row")
+    out.attrs["notes"] = notes
+    out.attrs["stages"] = hist.stages
+    return out
+
+
+def waterfall_from_history(
+    history: pd.DataFrame | History,
+    opening_date: Any,
+    closing_date: Any,
+    deals: pd.DataFrame | Deals | None = None,
+    *,
+    start: Any = None,
+    end: Any = None,
+    stages: StageList | None = None,
+    rates: pd.DataFrame | Mapping[str, float] | None = None,
+    currency: str | None = None,
+) -> Waterfall:
+    """Waterfall between two dates of a stage history (see :func:`snapshot_at`)."""
+    d0, d1 = _date(opening_date, "opening_date"), _date(closing_date, "closing_date")
+    if d0 is None or d1 is None or d1 < d0:
+        raise PipesheetError(
+            "the closing date must be on or after the opening date",
+            table="settings",
+            value=f"{opening_date} .. {closing_date}",
+            expected="two dates in order",
+        )
+    hist = read_history(history, stages=stages)
+    a = snapshot_at(history, d0, deals, stages=hist.stages)
+    b = snapshot_at(history, d1, deals, stages=hist.stages)
+    w = pipeline_waterfall(
+        a, b, start=start, end=end, stages=hist.stages, rates=rates, currency=currency
+    )
+    w.notes += [n for n in a.attrs.get("notes", []) if n not in w.notes]
+    return w
