@@ -215,35 +215,50 @@ def _load(
 # ---- the pipeline on a date ------------------------------------------------------------------
 @dataclass
 class _State:
-    """Every deal's state at the end of day ``cut`` (deal codes index the arrays)."""
+    """Every deal's state at the end of day ``cut`` (deal codes index the arrays).
+
+    A *visit* to a stage is a run of consecutive rows of one deal at that stage.
+    """
 
     code: np.ndarray  # stage code at cut, -1 when the deal had no row yet
     last: np.ndarray  # index (into the sorted rows) of the deal's last row on or before cut
-    entry: np.ndarray  # first day the deal entered its current stage (open deals), else -1
+    entry: np.ndarray  # day the deal's current visit began (open deals), else -1
     first_keys: np.ndarray  # sorted keys deal*(k+2)+stage of (deal, stage) pairs seen by cut
-    first_days: np.ndarray  # first entry day of each of those pairs
+    first_days: np.ndarray  # day of the first entry of each pair
+    first_leave: np.ndarray  # day that first visit ended (next row at another stage), -1 if not
 
 
 def _state(a: _Arrays, cut: int) -> _State:
     n = len(a.ids)
     width = a.k + 2
     known = np.flatnonzero(a.day <= cut)
-    d = a.deal[known]
-    is_last = np.ones(len(known), dtype=bool)
+    d, c, day = a.deal[known], a.code[known], a.day[known]
+    nk = len(known)
+    pos = np.arange(nk)
+    change = np.ones(nk, dtype=bool)
+    change[1:] = (d[1:] != d[:-1]) | (c[1:] != c[:-1])
+    run_first = np.maximum.accumulate(np.where(change, pos, 0)) if nk else pos
+    starts = np.flatnonzero(change)
+    nxt_i = np.searchsorted(starts, pos, side="right")
+    next_start = np.where(nxt_i < len(starts), starts[np.minimum(nxt_i, len(starts) - 1)], nk)
+    is_last = np.ones(nk, dtype=bool)
     is_last[:-1] = d[1:] != d[:-1]
     last = np.full(n, -1, dtype=np.int64)
     last[d[is_last]] = known[is_last]
     code = np.full(n, -1, dtype=np.int64)
     has = last >= 0
     code[has] = a.code[last[has]]
-    keys = a.deal[known] * width + a.code[known]
-    first_keys, first_pos = np.unique(keys, return_index=True)  # rows are in date order per deal
-    first_days = a.day[known][first_pos]
     entry = np.full(n, -1, dtype=np.int64)
-    open_deals = np.flatnonzero(has & (code < a.k))
-    want = open_deals * width + code[open_deals]
-    entry[open_deals] = first_days[np.searchsorted(first_keys, want)]
-    return _State(code, last, entry, first_keys, first_days)
+    entry[d[is_last]] = day[run_first[is_last]]
+    entry[code >= a.k] = -1
+    keys = d * width + c
+    first_keys, first_pos = np.unique(keys, return_index=True)  # rows are in date order per deal
+    first_days = day[first_pos]
+    nxt = next_start[first_pos]
+    nxt_c = np.minimum(nxt, max(nk - 1, 0))
+    same = (nxt < nk) & (d[nxt_c] == d[first_pos]) if nk else np.zeros(0, dtype=bool)
+    first_leave = np.where(same, day[nxt_c], -1)
+    return _State(code, last, entry, first_keys, first_days, first_leave)
 
 
 def _latest_value(a: _Arrays, values: np.ndarray, cut: int, blank: np.ndarray) -> np.ndarray:
@@ -260,144 +275,173 @@ def _latest_value(a: _Arrays, values: np.ndarray, cut: int, blank: np.ndarray) -
     return out
 
 
-# ---- competing-risks curves ------------------------------------------------------------------
-@dataclass
-class _Curves:
-    """Daily hazards per open stage on the day grid 0..length-1 (tail filled)."""
+# ---- competing-risks curves, by landmark age ---------------------------------------------------
+def _visits(a: _Arrays, st: _State, cut: int):
+    """First visit of each deal to each open stage, on the clock of days since entering it.
 
-    h_won: np.ndarray  # (k, length)
-    h_lost: np.ndarray  # (k, length)
-    at_risk: np.ndarray  # (k, observed_length) raw counts
-    won: np.ndarray  # (k, observed_length)
-    lost: np.ndarray  # (k, observed_length)
-    longest: np.ndarray  # (k,) longest observed time (days) in the cohort, -1 if no cohort
-    tail_won: np.ndarray  # (k,) constant daily hazards where the data thin out and beyond
-    tail_lost: np.ndarray
-    cohort: np.ndarray  # (k, 3) counts won, lost, censored
-    known: np.ndarray  # (k,) bool: at least one closed deal in the cohort
-
-
-def _cohort(a: _Arrays, st: _State, cut: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(stage, duration days, outcome 0 open / 1 won / 2 lost) per (deal, open stage) pair."""
+    Returns (stage, stay m, time T, outcome): the visit lasted m days at the stage (m = T when
+    it is still there); T = days to Won/Lost (outcome 1/2) or to ``cut`` (outcome 0, censored).
+    """
     width = a.k + 2
     deal = st.first_keys // width
     stage = st.first_keys % width
     keep = stage < a.k
-    deal, stage, start = deal[keep], stage[keep], st.first_days[keep]
+    deal, stage = deal[keep], stage[keep]
+    start, leave = st.first_days[keep], st.first_leave[keep]
     final = st.code[deal]
     won = final == a.k
     lost = final == a.k + 1
     end = np.where(won | lost, a.day[st.last[deal]], cut)
+    time = np.maximum(end - start, 0)
+    stay = np.where(leave >= 0, np.minimum(np.maximum(leave - start, 0), time), time)
     outcome = np.where(won, 1, np.where(lost, 2, 0))
-    return stage, np.maximum(end - start, 0), outcome
+    return stage, stay, time, outcome
 
 
-def _curves(
-    stage: np.ndarray,
-    duration: np.ndarray,
-    outcome: np.ndarray,
-    k: int,
-    bin_days: int,
-    min_at_risk: int = 1,
-) -> _Curves:
-    length = int(duration.max()) + 1 if len(duration) else 1
-    flat = stage * length + duration
+@dataclass
+class _Curves:
+    """Pooled counts per (stage, landmark row, bin of days since entry).
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(flat[mask], minlength=k * length).reshape(k, length).astype(float)
+    Row 0 = every first visit (the cohort that entered the stage); row r ≥ 1 = the visits still
+    at the stage through day (r − 1)·bin_days (the landmark risk set of a deal of that age).
+    """
 
-    every = count(np.ones(len(flat), dtype=bool))
-    won = count(outcome == 1)
-    lost = count(outcome == 2)
-    at_risk = np.cumsum(every[:, ::-1], axis=1)[:, ::-1]  # n(j) = #{duration ≥ j}
-    # pooled hazards per bin: Σ events / Σ exposure over the days of the bin
-    nbins = -(-length // bin_days)
-    pad = nbins * bin_days - length
+    exposure: np.ndarray  # (k, rows, bins) deal-days at risk (still open) in each bin
+    won: np.ndarray  # (k, rows, bins) wins in each bin
+    lost: np.ndarray  # (k, rows, bins)
+    visits: np.ndarray  # (k, rows) visits in the risk set
+    cohort: np.ndarray  # (k, 3) won, lost, censored of row 0
+    known: np.ndarray  # (k,) at least one closed visit
+    bin_days: int
+    min_at_risk: int
 
-    def binned(x: np.ndarray) -> np.ndarray:
-        return np.pad(x, ((0, 0), (0, pad))).reshape(k, nbins, bin_days).sum(axis=2)
 
-    exp_b, won_b, lost_b = binned(at_risk), binned(won), binned(lost)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hw_b = np.where(exp_b > 0, won_b / exp_b, 0.0)
-        hl_b = np.where(exp_b > 0, lost_b / exp_b, 0.0)
-    h_won = np.repeat(hw_b, bin_days, axis=1)[:, :length]
-    h_lost = np.repeat(hl_b, bin_days, axis=1)[:, :length]
-    longest = np.where(
-        every.sum(axis=1) > 0, length - 1 - np.argmax(every[:, ::-1] > 0, axis=1), -1
+def _curves(stage, stay, time, outcome, k: int, bin_days: int, min_at_risk: int = 1) -> _Curves:
+    b = int(bin_days)
+    nb = int(time.max()) // b + 1 if len(time) else 1
+    nq = nb + 1
+    tb = time // b
+    part = (time % b + 1).astype(float)
+    qi = np.where(stay > 0, (stay - 1) // b + 1, 0)
+    flat = (stage * nq + qi) * nb + tb
+    size = k * nq * nb
+
+    def count(mask, weights=None):
+        w = None if weights is None else weights[mask]
+        return np.bincount(flat[mask], weights=w, minlength=size).reshape(k, nq, nb)
+
+    every = np.ones(len(flat), dtype=bool)
+    cnt = count(every).astype(float)
+    partial = count(every, part)
+    won = count(outcome == 1).astype(float)
+    lost = count(outcome == 2).astype(float)
+    # deal-days at risk in bin j: bin_days for each visit lasting past the bin, plus the part
+    # of the bin a visit that ends in it was at risk
+    after = np.cumsum(cnt[:, :, ::-1], axis=2)[:, :, ::-1] - cnt
+    exposure = b * after + partial
+
+    def from_row(x):  # row r: visits with qi ≥ r
+        return np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
+
+    exposure, won_r, lost_r = from_row(exposure), from_row(won), from_row(lost)
+    visits = from_row(cnt.sum(axis=2))
+    cohort = np.stack(
+        [won_r[:, 0].sum(axis=1), lost_r[:, 0].sum(axis=1), visits[:, 0].astype(float)], axis=1
     )
-    # constant-hazard tail where the data thin out: from the first day fewer than `min_at_risk`
-    # deals are still open (or, if never, the second half of the observed range) onwards
-    days = np.arange(length)[None, :]
-    thin = (at_risk < min_at_risk) & (days <= longest[:, None])
-    start = np.where(thin.any(axis=1), np.argmax(thin, axis=1), longest // 2)
-    tail = (days >= start[:, None]) & (days <= longest[:, None])
-    t_exp = (at_risk * tail).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tail_won = np.where(t_exp > 0, (won * tail).sum(axis=1) / t_exp, 0.0)
-        tail_lost = np.where(t_exp > 0, (lost * tail).sum(axis=1) / t_exp, 0.0)
-    pooled = days >= np.where(thin.any(axis=1), start, longest + 1)[:, None]
-    h_won = np.where(pooled, tail_won[:, None], h_won)
-    h_lost = np.where(pooled, tail_lost[:, None], h_lost)
-    cohort = np.stack([won.sum(axis=1), lost.sum(axis=1), every.sum(axis=1)], axis=1)
     cohort[:, 2] -= cohort[:, 0] + cohort[:, 1]
     known = (cohort[:, 0] + cohort[:, 1]) > 0
-    return _Curves(h_won, h_lost, at_risk, won, lost, longest, tail_won, tail_lost, cohort, known)
+    return _Curves(exposure, won_r, lost_r, visits, cohort, known, b, int(min_at_risk))
 
 
-def _extend(c: _Curves, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hazard arrays on days 0..length-1 (the tail repeats beyond the observed range)."""
-    have = c.h_won.shape[1]
-    if length <= have:
-        return c.h_won[:, :length], c.h_lost[:, :length]
-    extra = length - have
-    hw = np.concatenate([c.h_won, np.repeat(c.tail_won[:, None], extra, axis=1)], axis=1)
-    hl = np.concatenate([c.h_lost, np.repeat(c.tail_lost[:, None], extra, axis=1)], axis=1)
-    return hw, hl
+def _row_for(c: _Curves, stage: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """Landmark row of each (stage, age): the deal's own, or the oldest one with enough visits."""
+    nq = c.visits.shape[1]
+    row = np.clip(np.floor_divide(age, c.bin_days) + 1, 0, nq - 1)
+    ok = c.visits >= max(c.min_at_risk, 1)
+    ok[:, 0] = True
+    best = np.maximum.accumulate(np.where(ok, np.arange(nq)[None, :], 0), axis=1)
+    return best[stage, row]
+
+
+def _daily_hazards(c: _Curves, stage: np.ndarray, row: np.ndarray, length: int):
+    """Daily hazards (won, lost) on days 0..length-1 for each (stage, row), tail included.
+
+    Bins from the first one whose average number at risk falls below ``min_at_risk`` (at or
+    after the landmark) to the last with exposure share one pooled hazard, which also
+    continues beyond the observed range. Without a thin bin the tail is pooled over the second
+    half of the observed bins after the landmark. Returns (hw, hl, last observed day).
+    """
+    b = c.bin_days
+    expo, won, lost = c.exposure[stage, row], c.won[stage, row], c.lost[stage, row]
+    nb = expo.shape[1]
+    bins = np.arange(nb)[None, :]
+    land = np.maximum(row - 1, 0)[:, None]
+    has = expo > 0
+    last = np.where(has.any(axis=1), nb - 1 - np.argmax(has[:, ::-1], axis=1), -1)[:, None]
+    thin = (expo < c.min_at_risk * b) & (bins >= land) & (bins <= last)
+    first_thin = np.where(thin.any(axis=1), np.argmax(thin, axis=1), -1)[:, None]
+    t_start = np.where(first_thin >= 0, first_thin, land + (last - land + 1) // 2)
+    tail = (bins >= t_start) & (bins <= last)
+    t_exp = (expo * tail).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tail_w = np.where(t_exp > 0, (won * tail).sum(axis=1) / t_exp, 0.0)
+        tail_l = np.where(t_exp > 0, (lost * tail).sum(axis=1) / t_exp, 0.0)
+        hw_b = np.where(has, won / expo, 0.0)
+        hl_b = np.where(has, lost / expo, 0.0)
+    pooled = bins >= np.where(first_thin >= 0, first_thin, last + 1)
+    pooled |= bins > last
+    hw_b = np.where(pooled, tail_w[:, None], hw_b)
+    hl_b = np.where(pooled, tail_l[:, None], hl_b)
+    days = np.arange(length)
+    day_bin = np.minimum(days // b, nb - 1)
+    beyond = (days // b)[None, :] > last
+    hw = np.where(beyond, tail_w[:, None], hw_b[:, day_bin])
+    hl = np.where(beyond, tail_l[:, None], hl_b[:, day_bin])
+    return hw, hl, (last[:, 0] + 1) * b - 1, tail_w, tail_l
 
 
 def _probabilities(
     c: _Curves, stage: np.ndarray, age: np.ndarray, horizon: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(P(won within ``horizon`` days | open at ``age``), eventual P(won | open at ``age``)).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(won within ``horizon`` days | at the stage, aged ``age``), eventual P(won | same),
+    whether the window reaches beyond the observed range), vectorised over deals.
 
-    Vectorised over deals. With E(j) = P(won eventually | at risk on day j) (backward recursion
-    E(j) = hW(j) + (1 − hW(j) − hL(j))·E(j+1), E = tail ratio beyond the grid) and
-    S(a+1 → a+Δ) = Π_{l=a+1}^{a+Δ} (1 − hW(l) − hL(l)):
+    With the landmark hazards of the deal's age, E(j) = P(won eventually | open at the start of
+    day j) by the backward recursion E(j) = hW(j) + (1 − hW(j) − hL(j))·E(j+1) (the tail's ratio
+    hW/(hW + hL) beyond the grid) and S(a+1 → a+Δ) = Π_{l=a+1}^{a+Δ} (1 − hW(l) − hL(l)):
 
         P(won in (a, a+Δ]) = E(a+1) − S(a+1 → a+Δ) · E(a+Δ+1).
     """
-    k = c.h_won.shape[0]
     if not len(stage):
-        return np.zeros(0), np.zeros(0)
-    length = int((age + horizon).max()) + 2
-    length = max(length, c.h_won.shape[1] + 1)
-    hw, hl = _extend(c, length)
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+    row = _row_for(c, stage, age)
+    pairs, inverse = np.unique(np.stack([stage, row]), axis=1, return_inverse=True)
+    inverse = inverse.ravel()
+    length = max(int((age + horizon).max()) + 2, c.exposure.shape[2] * c.bin_days + 1)
+    hw, hl, last_day, tail_w, tail_l = _daily_hazards(c, pairs[0], pairs[1], length)
+    u = len(pairs[0])
     ht = np.clip(hw + hl, 0.0, 1.0)
-    tail_total = c.tail_won + c.tail_lost
+    tail_t = tail_w + tail_l
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(tail_total > 0, c.tail_won / tail_total, 0.0)
-    # E on days 0..length (index `length` = beyond the grid, the tail's limit)
-    e = np.empty((k, length + 1))
+        ratio = np.where(tail_t > 0, tail_w / tail_t, 0.0)
+    e = np.empty((u, length + 1))
     e[:, length] = ratio
-    for j in range(length - 1, -1, -1):  # a loop over days (not deals), vectorised over stages
+    for j in range(length - 1, -1, -1):  # a loop over days (not deals), vectorised over rows
         e[:, j] = hw[:, j] + (1.0 - ht[:, j]) * e[:, j + 1]
-    # log-survival with exact zeros tracked separately
     one_minus = 1.0 - ht
     zero = one_minus <= 0.0
     logs = np.log(np.where(zero, 1.0, one_minus))
-    cum_log = np.concatenate([np.zeros((k, 1)), np.cumsum(logs, axis=1)], axis=1)
-    cum_zero = np.concatenate([np.zeros((k, 1), int), np.cumsum(zero, axis=1)], axis=1)
-    lo, hi = age + 1, age + horizon + 1  # window days lo..hi-1
+    cum_log = np.concatenate([np.zeros((u, 1)), np.cumsum(logs, axis=1)], axis=1)
+    cum_zero = np.concatenate([np.zeros((u, 1), dtype=np.int64), np.cumsum(zero, axis=1)], axis=1)
+    lo, hi = age + 1, age + horizon + 1
     surv = np.where(
-        cum_zero[stage, hi] - cum_zero[stage, lo] > 0,
+        cum_zero[inverse, hi] - cum_zero[inverse, lo] > 0,
         0.0,
-        np.exp(cum_log[stage, hi] - cum_log[stage, lo]),
+        np.exp(cum_log[inverse, hi] - cum_log[inverse, lo]),
     )
-    eventual = e[stage, lo]
-    within = eventual - surv * e[stage, hi]
-    within = np.clip(within, 0.0, eventual)
-    return within, np.clip(eventual, 0.0, 1.0)
+    eventual = np.clip(e[inverse, lo], 0.0, 1.0)
+    within = np.clip(e[inverse, lo] - surv * e[inverse, hi], 0.0, eventual)
+    return within, eventual, (age + horizon) > last_day[inverse]
 
 
 # ---- periods -----------------------------------------------------------------------------------
@@ -564,9 +608,10 @@ class TimeAwareForecast:
         forecast_: Σ amount × probability.
         range_: The forecast range (None when ``pipesheet.ranges`` is unavailable).
         table_: Per stage summary (see :class:`TimeAwareResult`).
-        curves_: Per stage and day since entry: ``at_risk``, ``won``, ``lost`` (raw counts),
-            ``hazard_won``, ``hazard_lost`` (pooled daily hazards), ``survival`` (still open at
-            the start of the day), ``cumulative_won``, ``cumulative_lost``.
+        curves_: The cohort that entered each stage, per bin of days since entry (``day_from``
+            .. ``day_to``): ``at_risk`` (average deals still open), ``won``, ``lost`` (counts),
+            ``hazard_won``, ``hazard_lost`` (daily hazards), ``survival`` / ``survival_end``
+            (still open at the bin's start / end), ``cumulative_won``, ``cumulative_lost``.
         as_of_, period_end_: Timestamps used.  stages_: the StageList.  notes_: notes.
         result_: Everything above as a :class:`TimeAwareResult`.
     """
@@ -643,7 +688,7 @@ class TimeAwareForecast:
                 table="settings",
                 expected="age_days ≥ 0 and horizon_days ≥ 0",
             )
-        p, _ = self._apply(codes, age, horizon)
+        p, _, _ = self._apply(codes, age, horizon)
         return p
 
     # ---- internals (also used by the backtest and calibration) ---------------------------------
@@ -669,8 +714,8 @@ class TimeAwareForecast:
                 f"as of {_day_to_ts(as_of_day).date()}: {later} later history row(s) not used"
             )
         st = _state(a, as_of_day)
-        stage, duration, outcome = _cohort(a, st, as_of_day)
-        curves = _curves(stage, duration, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
+        stage, stay, time, outcome = _visits(a, st, as_of_day)
+        curves = _curves(stage, stay, time, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
         self.stages_ = tables.hist.stages
         self._curves = curves
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -684,7 +729,7 @@ class TimeAwareForecast:
         codes = st.code[open_codes]
         age = as_of_day - st.entry[open_codes]
         horizon = np.full(len(codes), end_day - as_of_day, dtype=np.int64)
-        prob, eventual = self._apply(codes, age, horizon)
+        prob, eventual, beyond = self._apply(codes, age, horizon)
         ids = a.ids[open_codes]
         amount, close, index, currency = self._amounts(tables, a, open_codes, as_of_day, notes)
         frame = pd.DataFrame(
@@ -712,7 +757,6 @@ class TimeAwareForecast:
                 f"history ({', '.join(names)}): probability unknown, left out of the forecast "
                 f"(pipeline {frame.loc[unknown, 'amount'].sum():,.0f})"
             )
-        beyond = (age + horizon) > curves.longest[codes]
         if beyond.any():
             notes.append(
                 f"{int(beyond.sum())} deal(s) reach beyond the longest time observed in their "
@@ -721,9 +765,12 @@ class TimeAwareForecast:
         ok = frame["probability"].notna() & frame["amount"].notna()
         forecast = float(frame.loc[ok, "weighted"].sum())
         pipeline = float(frame.loc[ok, "amount"].sum())
-        rng = self._range(
-            frame.loc[ok, "amount"].to_numpy(), frame.loc[ok, "probability"].to_numpy(), notes
-        )
+        rng = None
+        if not getattr(self, "_skip_range", False):  # the backtest needs no range
+            rng = self._range(
+                frame.loc[ok, "amount"].to_numpy(), frame.loc[ok, "probability"].to_numpy(), notes
+            )
+        self.curves_ = self._curve_frame(curves)
         table = self._stage_table(frame, curves)
         self.as_of_ = _day_to_ts(as_of_day)
         self.period_end_ = _day_to_ts(end_day)
@@ -731,7 +778,6 @@ class TimeAwareForecast:
         self.forecast_ = forecast
         self.range_ = rng
         self.table_ = table
-        self.curves_ = self._curve_frame(curves)
         self.notes_ = notes
         self.result_ = TimeAwareResult(
             deals=frame,
@@ -748,9 +794,9 @@ class TimeAwareForecast:
 
     def _apply(
         self, codes: np.ndarray, age: np.ndarray, horizon: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         c = self._curves
-        within, eventual = _probabilities(c, codes, age, horizon)
+        within, eventual, beyond = _probabilities(c, codes, age, horizon)
         if self.conditioning == "stage":
             p_s = self._p_stage[codes]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -760,7 +806,7 @@ class TimeAwareForecast:
         unknown = ~c.known[codes]
         within = np.where(unknown, np.nan, within)
         eventual = np.where(unknown, np.nan, eventual)
-        return within, eventual
+        return within, eventual, beyond & ~unknown
 
     def _amounts(self, tables: _Tables, a: _Arrays, open_codes, as_of_day, notes):
         n = len(open_codes)
@@ -822,13 +868,10 @@ class TimeAwareForecast:
 
     def _stage_table(self, frame: pd.DataFrame, c: _Curves) -> pd.DataFrame:
         k = self.stages_.k
-        length = c.h_won.shape[1]
-        ht = np.clip(c.h_won + c.h_lost, 0, 1)
-        surv = np.concatenate([np.ones((k, 1)), np.cumprod(1 - ht, axis=1)], axis=1)
-        observed = np.arange(length + 1)[None, :] <= (c.longest[:, None] + 1)
-        half = (surv <= 0.5) & observed
-        median = np.where(half.any(axis=1), np.argmax(half, axis=1).astype(float), np.nan)
-        _, eventual = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
+        curves = self.curves_
+        half = curves[curves["survival_end"] <= 0.5].groupby("stage", sort=False)["day_to"].min()
+        median = pd.Series(list(self.stages_.open)).map(half).to_numpy(dtype=float)
+        _, eventual, _ = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
         grouped = frame.groupby("stage", sort=False)
         stats = pd.DataFrame(
             {
@@ -855,22 +898,34 @@ class TimeAwareForecast:
         return table
 
     def _curve_frame(self, c: _Curves) -> pd.DataFrame:
-        k, length = c.at_risk.shape
-        hw, hl = c.h_won[:, :length], c.h_lost[:, :length]
+        k = self.stages_.k
+        b = c.bin_days
+        expo, won, lost = c.exposure[:, 0], c.won[:, 0], c.lost[:, 0]
+        nb = expo.shape[1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hw = np.where(expo > 0, won / expo, 0.0)
+            hl = np.where(expo > 0, lost / expo, 0.0)
         ht = np.clip(hw + hl, 0, 1)
-        surv = np.concatenate([np.ones((k, 1)), np.cumprod(1 - ht, axis=1)[:, :-1]], axis=1)
+        keep_bin = (1 - ht) ** b  # still open through a whole bin
+        surv = np.concatenate([np.ones((k, 1)), np.cumprod(keep_bin, axis=1)], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share_w = np.where(ht > 0, hw / ht, 0.0)
+            share_l = np.where(ht > 0, hl / ht, 0.0)
+        closed = surv[:, :-1] * (1 - keep_bin)
         out = pd.DataFrame(
             {
-                "stage": np.repeat(np.asarray(self.stages_.open, dtype=object), length),
-                "day": np.tile(np.arange(length), k),
-                "at_risk": c.at_risk.ravel().astype(int),
-                "won": c.won.ravel().astype(int),
-                "lost": c.lost.ravel().astype(int),
+                "stage": np.repeat(np.asarray(self.stages_.open, dtype=object), nb),
+                "day_from": np.tile(np.arange(nb) * b, k),
+                "day_to": np.tile(np.arange(nb) * b + b - 1, k),
+                "at_risk": (expo / b).ravel(),
+                "won": won.ravel().astype(int),
+                "lost": lost.ravel().astype(int),
                 "hazard_won": hw.ravel(),
                 "hazard_lost": hl.ravel(),
-                "survival": surv.ravel(),
-                "cumulative_won": np.cumsum(surv * hw, axis=1).ravel(),
-                "cumulative_lost": np.cumsum(surv * hl, axis=1).ravel(),
+                "survival": surv[:, :-1].ravel(),
+                "survival_end": surv[:, 1:].ravel(),
+                "cumulative_won": np.cumsum(closed * share_w, axis=1).ravel(),
+                "cumulative_lost": np.cumsum(closed * share_l, axis=1).ravel(),
             }
         )
         return out[out["at_risk"] > 0].reset_index(drop=True)
