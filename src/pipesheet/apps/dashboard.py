@@ -130,6 +130,7 @@ class Dashboard:
         self.bottleneck_table: pd.DataFrame | None = None
         self._pending: dict[str, tuple[pd.DataFrame, str]] = {}
         self._busy = False
+        self._auto_note = ""
 
         # ---- data widgets
         accept = ".csv,.xlsx,.xlsm,.txt,.tsv"
@@ -298,6 +299,15 @@ class Dashboard:
             hist = read_history(history, columns=history_columns)
         table = read_deals(deals, stages=hist.stages if hist else None, columns=deal_columns)
         rate_table = read_rates(rates).to_dict() if rates is not None else None
+        self._auto_note = ""
+        if hist is None and "probability" in table.frame and self.method.value != "configured":
+            self._busy = True
+            self.method.value = "configured"
+            self._busy = False
+            self._auto_note = (
+                "no stage history: the forecast uses the CRM's configured probabilities "
+                "(upload a stage history to learn them)"
+            )
         previous = (getattr(self, "deals", None), getattr(self, "history", None))
         previous_rates = getattr(self, "rates", None)
         self.deals, self.history, self.rates = table, hist, rate_table
@@ -410,8 +420,9 @@ class Dashboard:
             self.conversion = self.bottleneck_table = None
         self._render_probabilities()
         self._render_conversion()
+        notes = [*self.fitted.notes_, *([self._auto_note] if self._auto_note else [])]
         self.notes_html.value = "".join(
-            f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in self.fitted.notes_
+            f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in notes
         )
 
     def _refit(self) -> None:
