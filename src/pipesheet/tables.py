@@ -155,7 +155,11 @@ def parse_amounts(
         todo = out.isna().to_numpy() & ~values.isna().to_numpy()
         if todo.any():
             text = values[todo].astype(str).str.strip()
+            # Excel error cells (#DIV/0!, #N/A, #VALUE!) are not numbers: without this the
+            # symbol stripping below would read "#DIV/0!" as 0.
+            excel_error = text.str.startswith("#").to_numpy()
             text = text.str.replace(r"^[^\d\-.,]*|[^\d.,]*$", "", regex=True)
+            text[excel_error] = ""
             fixed = text.copy()
             us = text.str.match(_US_THOUSANDS)
             fixed[us] = text[us].str.replace(",", "", regex=False)
@@ -436,19 +440,17 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
 def _check_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         raise PipesheetError(f"expected a table, got {type(table).__name__}", table=name)
-    if table.shape[1] == 0 or table.iloc[:, 0].isna().any():
+    out = table.copy(deep=False)  # the readers never write into it
+    if not _has_row_index(table):
+        # number the rows as the spreadsheet does *before* dropping blank ones
+        out.index = pd.RangeIndex(2, 2 + len(table.index), name="row")
+    if out.shape[1] == 0 or out.iloc[:, 0].isna().any():
         # only then can a row be entirely blank (a full scan of every column is costly)
-        table = table.dropna(how="all")
-    if table.empty:
+        out = out.dropna(how="all")
+    if out.empty:
         raise PipesheetError(
             "the table is empty", table=name, expected="a header row and at least one data row"
         )
-    out = table.copy(deep=False)  # the readers never write into it
-    out.index = (
-        pd.RangeIndex(2, 2 + len(table.index), name="row")
-        if not _has_row_index(table)
-        else table.index
-    )
     return out
 
 
