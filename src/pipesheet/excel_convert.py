@@ -106,6 +106,20 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _clean_cell(value: Any) -> Any:
+    """:func:`_cell` plus Pyodide's ``JsNull`` (how xlwings Lite hands over an empty cell)."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if type(value).__name__ == "JsNull":
+        return None
+    return _cell(value)
+
+
+_CLEAN = np.frompyfunc(_clean_cell, 1, 1)
+
+
 def rows_from_value(value: Any) -> list[list[Any]]:
     """Any argument value (scalar, one row, or rows) as a list of rows."""
     if isinstance(value, (list, tuple)):
@@ -206,26 +220,20 @@ def table_from_range(value: Any, name: str) -> pd.DataFrame:
     rows = rows_from_value(value)
     if not rows or all(is_blank(_cell(c)) for c in rows[0]):
         raise PipesheetError(
-            "the range is empty",
+            "the range is empty or its first row (the header) is blank",
             table=name,
             expected="the table with its header row, e.g. " + name.capitalize() + "[#All]",
         )
     width = max(len(r) for r in rows)
-    data = np.full((len(rows), width), None, dtype=object)
-    for i, r in enumerate(rows):
-        data[i, : len(r)] = r
-    # Office.js error objects / data types are rare: convert only where present.
-    is_dict = np.frompyfunc(lambda c: isinstance(c, dict), 1, 1)(data).astype(bool)
-    if is_dict.any():
-        data[is_dict] = [_cell(c) for c in data[is_dict]]
-    is_text = np.frompyfunc(lambda c: isinstance(c, str), 1, 1)(data).astype(bool)
-    if is_text.any():
-        stripped = np.array([c.strip() == "" for c in data[is_text]], dtype=bool)
-        where = np.flatnonzero(is_text.ravel())[stripped]
-        data.ravel()[where] = None
-    blank = np.frompyfunc(lambda c: c is None or (isinstance(c, float) and c != c), 1, 1)(
-        data
-    ).astype(bool)
+    if all(len(r) == width for r in rows):
+        data = np.empty((len(rows), width), dtype=object)
+        data[:] = rows
+    else:
+        data = np.full((len(rows), width), None, dtype=object)
+        for i, r in enumerate(rows):
+            data[i, : len(r)] = r
+    data = _CLEAN(data)  # one pass: blanks → None, error objects → text
+    blank = pd.isna(data)
     header = data[0]
     body_blank = blank[1:]
     keep_cols = ~(blank[0] & body_blank.all(axis=0))
@@ -272,24 +280,8 @@ def table_from_range(value: Any, name: str) -> pd.DataFrame:
             expected="a header row and at least one data row",
         )
     body = data[1 : 1 + n_body]
-    frame = pd.DataFrame(
-        {h: _column(body[:, j]) for j, h in enumerate(headers)},
-        index=pd.RangeIndex(2, 2 + n_body, name="row"),
-    )
-    return frame
-
-
-def _column(values: np.ndarray) -> np.ndarray:
-    """One column: float when every non-blank cell is a number, else object."""
-    kinds = np.frompyfunc(lambda c: isinstance(c, (int, float)) and not isinstance(c, bool), 1, 1)(
-        values
-    ).astype(bool)
-    present = np.frompyfunc(lambda c: c is not None, 1, 1)(values).astype(bool)
-    if present.any() and kinds[present].all():
-        out = np.full(len(values), np.nan)
-        out[present] = values[present].astype(float)
-        return out
-    return values
+    frame = pd.DataFrame(body, columns=headers, index=pd.RangeIndex(2, 2 + n_body, name="row"))
+    return frame.infer_objects()  # all-number columns become float; the rest stay as given
 
 
 def stage_list_from_range(value: Any, name: str = "stages") -> StageList | None:
