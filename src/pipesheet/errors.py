@@ -68,7 +68,10 @@ class PipesheetError(ValueError):
         text = ", ".join(where)
         text = f"{text}: {self.problem}" if text else self.problem
         if self.value is not None and "{value}" not in self.problem:
-            text += f" (value {self.value!r})"
+            value = self.value
+            if type(value).__module__ == "numpy" and hasattr(value, "item"):
+                value = value.item()  # -5, not np.int64(-5)
+            text += f" (value {value!r})"
         if self.expected:
             text += f"; expected {self.expected}"
         return text if text.endswith(".") else text + "."
