@@ -1,0 +1,737 @@
+"""``pipesheet report``: a finance workbook built from CRM exports.
+
+    pipesheet report INPUT… -o report.xlsx [--force] [--period quarter] [--by owner] …
+
+:func:`build_report` reads the exports (:func:`pipesheet.exports.read_export`) and computes every
+sheet with the public API; :func:`write_report` writes them to a *new* workbook:
+
+==========================  =====================================================================
+Summary                     key figures and notes (what was read, what was assumed)
+Stage probabilities         :class:`pipesheet.StageProbabilities` ``.table_`` (+ chart)
+Forecast                    :func:`pipesheet.weighted_forecast` by period (and ``--by`` group)
+Range                       :func:`pipesheet.ranges.forecast_range` of the open pipeline
+Lead plan                   :func:`pipesheet.leads_needed` for the target
+Waterfall                   :func:`pipesheet.waterfall.waterfall_from_history` over the current
+                            period so far, or between ``--previous`` snapshot and now (+ chart)
+Backtest                    :func:`pipesheet.backtest.backtest` (time-aware vs weighted pipeline)
+Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`)
+==========================  =====================================================================
+
+The workbook has number formats, frozen header rows, one Excel Table per table and native Excel
+charts. The inputs are only read (never saved); an existing output is refused unless ``force``;
+the file is written to a temporary file in the same folder and renamed into place; text from the
+data that starts with ``=``, ``+``, ``-`` or ``@`` is stored as text (quote prefix) so Excel never
+runs it as a formula.  A progress bar (``tqdm``, the ``report`` extra) shows on long runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+
+__all__ = ["SHEETS", "Report", "add_parser", "build_report", "run", "write_report"]
+
+SHEETS = (
+    "Summary",
+    "Stage probabilities",
+    "Forecast",
+    "Range",
+    "Lead plan",
+    "Waterfall",
+    "Backtest",
+    "Diagnostics",
+)
+_MONEY = "#,##0.00"
+_PCT = "0.0%"
+_DATE = "yyyy-mm-dd"
+_PCT_COLS = re.compile(
+    r"(probability|conversion|interval_|win_rate|error|mape|bias|gap|reference|p_quota|share)",
+    re.IGNORECASE,
+)
+_MONEY_COLS = re.compile(
+    r"(amount|pipeline|weighted|forecast|actual|value|std_dev|mean|p10|p50|p90|quota|total|"
+    r"change|target|average_deal)",
+    re.IGNORECASE,
+)
+_INJECTION = ("=", "+", "-", "@")
+
+
+@dataclass
+class Report:
+    """Everything the workbook shows, as frames (``sheets[name]`` is a list of titled tables).
+
+    Attributes:
+        sheets: ``{sheet: [(title, table), …]}`` in workbook order.
+        summary: The Summary sheet's rows (``item``, ``value``).
+        notes: What was read and assumed.
+    """
+
+    sheets: dict[str, list[tuple[str, pd.DataFrame]]]
+    summary: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the report extra is not installed: no bar
+        return None
+    return tqdm(total=total, desc="pipesheet report", unit="step", file=sys.stderr, leave=False)
+
+
+def build_report(
+    *inputs: str | Path | pd.DataFrame,
+    previous: str | Path | pd.DataFrame | None = None,
+    period: str = "quarter",
+    fiscal_year_start: int = 1,
+    by: str | None = None,
+    as_of: Any = None,
+    target: float | None = None,
+    quota: float | None = None,
+    rates: str | Path | pd.DataFrame | Mapping[str, float] | None = None,
+    currency: str | None = None,
+    backtest_periods: int = 4,
+    stale_quantile: float = 0.80,
+    sheet: str | None = None,
+    table: str | None = None,
+    dayfirst: bool | None = None,
+    progress: bool | None = None,
+) -> Report:
+    """Compute every sheet of the report from export files (or frames).
+
+    Args:
+        inputs: Deals export and/or stage-history export (any tool :mod:`pipesheet.exports` reads).
+        previous: An earlier deals snapshot; the waterfall then runs from it to ``inputs``.
+        period: ``"month"``, ``"quarter"`` or ``"year"`` for the forecast, waterfall, backtest.
+        by: Group the forecast (owner, product line, country, segment…).
+        as_of: Report date (default: latest date in the history, else today).
+        target: Revenue target of the lead plan (default: average won revenue per period over
+            the last four periods).
+        quota: Quota for P(total ≥ quota) in the range.
+        rates: Currency rates (file, table or mapping) when deals mix currencies.
+        backtest_periods: Past periods in the backtest.
+        stale_quantile: Stale = longer in stage than this quantile of won deals.
+        progress: Show a progress bar (default: on for 50,000+ deals when stderr is a terminal).
+    """
+    from pipesheet.exports import read_export, read_table
+    from pipesheet.forecast import (
+        deal_probabilities,
+        period_labels,
+        reporting_amounts,
+        weighted_forecast,
+    )
+    from pipesheet.planning import leads_needed
+    from pipesheet.probabilities import StageProbabilities
+    from pipesheet.tables import read_deals, read_history
+
+    steps = 9
+    export = read_export(*inputs, sheet=sheet, table=table, dayfirst=dayfirst)
+    if export.deals is None:
+        raise PipesheetError(
+            "the report needs a deals table",
+            expected="a deals (opportunities) export, plus optionally a stage history",
+        )
+    if progress is None:
+        progress = len(export.deals) >= 50_000 and sys.stderr.isatty()
+    bar = _progress(steps, bool(progress))
+
+    def tick(label: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+    try:
+        if isinstance(rates, (str, Path)):
+            rates = read_table(rates)
+        notes = list(export.notes)
+        stages = export.stages
+        history = None
+        if export.history is not None:
+            history = read_history(export.history, stages=stages)
+            stages = history.stages
+        deals = read_deals(export.deals, stages=stages)
+        stages = deals.stages
+        if history is not None and history.stages != stages:
+            history = read_history(export.history, stages=stages)
+        notes += [n for n in (*deals.notes, *(history.notes if history else [])) if n not in notes]
+        tick("read")
+        if as_of is None:
+            as_of_ts = (
+                history.frame["entered_date"].max().normalize()
+                if history is not None
+                else pd.Timestamp(date.today())
+            )
+        else:
+            as_of_ts = pd.Timestamp(as_of)
+        model = StageProbabilities(stages=stages, as_of=as_of_ts).fit(
+            history if history is not None else None, deals
+        )
+        notes += [n for n in model.notes_ if n not in notes]
+        probs = model.table_.copy()
+        tick("stage probabilities")
+        source: Any = model
+        unknown = probs.loc[probs["win_probability"].isna(), "stage"].tolist()
+        open_stages = set(deals.frame.loc[deals.frame["code"] < stages.k, "stage"].map(str))
+        if set(unknown) & open_stages and "probability" in deals.frame:
+            source = "configured"
+            notes.append(
+                "no learned win probability for " + ", ".join(unknown) + ": the forecast, range "
+                "and lead plan use the CRM's configured probabilities instead"
+            )
+        forecast = weighted_forecast(
+            deals,
+            source,
+            period=period,
+            fiscal_year_start=fiscal_year_start,
+            by=by,
+            rates=rates,
+            currency=currency,
+            total=True,
+        )
+        cur = forecast.attrs.get("currency")
+        notes += [n for n in forecast.attrs.get("notes", []) if n not in notes]
+        tick("forecast")
+        amounts, cur = reporting_amounts(deals, rates, currency or cur)
+        p = deal_probabilities(deals, source)
+        is_open = (deals.frame["code"] < stages.k).to_numpy()
+        known = is_open & ~np.isnan(p)
+        from pipesheet.ranges import forecast_range
+
+        rng = forecast_range(amounts[known], p[known], quota=quota)
+        range_frame = rng.to_frame()
+        tick("range")
+        won = (deals.frame["code"] == stages.k).to_numpy()
+        average_deal = float(amounts[won].mean()) if won.any() else math.nan
+        closed_on = (
+            deals.frame["closed_date"]
+            if "closed_date" in deals.frame
+            else deals.frame["close_date"]
+        )
+        won_periods = period_labels(closed_on[won], period, fiscal_year_start)
+        won_by_period = pd.Series(amounts[won]).groupby(won_periods.to_numpy()).sum()
+        current_label = period_labels(pd.Series([as_of_ts]), period, fiscal_year_start).iloc[0]
+        past = won_by_period[won_by_period.index < current_label].sort_index().tail(4)
+        target_note = ""
+        if target is None and len(past):
+            target = float(past.mean())
+            target_note = f"target = average won revenue of the last {len(past)} {period}(s)"
+        lead_tables: list[tuple[str, pd.DataFrame]] = []
+        lead_explanation: list[str] = []
+        if target is not None and not math.isnan(average_deal):
+            try:
+                plan = leads_needed(target, average_deal, model)
+                lead_tables.append(("Lead plan", plan.table))
+                lead_explanation = list(plan.explanation)
+            except PipesheetError as err:
+                lead_explanation = [str(err)]
+        else:
+            lead_explanation = ["no won deals yet: the lead plan needs an average won deal"]
+        if target_note:
+            lead_explanation.insert(0, target_note)
+        lead_tables.append(("Explanation", pd.DataFrame({"explanation": lead_explanation})))
+        tick("lead plan")
+        start, end = _period_bounds(as_of_ts, period, fiscal_year_start)
+        waterfall_tables: list[tuple[str, pd.DataFrame]] = []
+        from pipesheet import waterfall as wf
+
+        if previous is not None:
+            prev_export = read_export(previous, sheet=sheet, table=table, dayfirst=dayfirst)
+            w = wf.pipeline_waterfall(
+                prev_export.deals,
+                export.deals,
+                start=start,
+                end=end,
+                stages=stages,
+                rates=rates,
+                currency=cur,
+            )
+        elif history is not None:
+            w = wf.waterfall_from_history(
+                export.history,
+                start - pd.Timedelta(days=1),
+                as_of_ts,
+                export.deals,
+                start=start,
+                end=end,
+                stages=stages,
+                rates=rates,
+                currency=cur,
+            )
+        else:
+            w = None
+        if w is not None:
+            waterfall_tables = [
+                (f"Pipeline closing {start.date()} – {end.date()}", w.table),
+                ("Deals", w.deals),
+            ]
+            notes += [n for n in w.notes if n not in notes]
+        else:
+            waterfall_tables = [
+                ("Waterfall", pd.DataFrame({"note": ["needs a stage history or --previous"]}))
+            ]
+        tick("waterfall")
+        backtest_tables = _backtest(
+            history,
+            export,
+            deals,
+            as_of_ts,
+            period,
+            fiscal_year_start,
+            backtest_periods,
+            rates,
+            cur,
+            stages,
+        )
+        tick("backtest")
+        diag_tables: list[tuple[str, pd.DataFrame]] = []
+        bottleneck = stale_n = None
+        if history is not None:
+            from pipesheet import diagnostics as dg
+
+            b = dg.bottlenecks(
+                history, period=period, fiscal_year_start=fiscal_year_start, as_of=as_of_ts
+            )
+            ct = dg.cycle_time(history, deals, as_of=as_of_ts)
+            stale = dg.stale_deals(
+                history, deals, quantile=stale_quantile, as_of=as_of_ts, only_stale=True
+            )
+            thresholds = dg.stale_thresholds(history, quantile=stale_quantile, as_of=as_of_ts)
+            diag_tables = [
+                ("Bottlenecks", b),
+                ("Cycle time (days)", ct),
+                ("Stale thresholds (days in stage)", thresholds),
+                ("Stale deals", stale.reset_index(drop=True)),
+            ]
+            hit = b[b["bottleneck"]]
+            bottleneck = hit["stage"].iloc[0] if len(hit) else "none"
+            stale_n = len(stale)
+            notes += [n for n in (*b.attrs.get("notes", []), *stale.attrs.get("notes", []))]
+        else:
+            diag_tables = [("Diagnostics", pd.DataFrame({"note": ["needs a stage history"]}))]
+        tick("diagnostics")
+        total_row = forecast[forecast["period"] == "Total"] if "period" in forecast else forecast
+        summary_rows: list[tuple[str, Any]] = [
+            ("Source", export.source),
+            ("Files", ", ".join(Path(f).name for f in export.files) or "tables"),
+            ("As of", as_of_ts.to_pydatetime()),
+            ("Reporting currency", cur or ""),
+            ("Stage order", " → ".join(stages.open) + f" ({stages.source})"),
+            ("Deals", len(deals.frame)),
+            ("Open deals", int(is_open.sum())),
+            ("Open pipeline", float(amounts[is_open].sum())),
+            ("Weighted forecast", float(total_row["weighted"].sum())),
+            ("Range P10", rng.p10),
+            ("Range P50", rng.p50),
+            ("Range P90", rng.p90),
+            ("Average won deal", average_deal),
+            ("Overall win rate", _overall_rate(deals, stages)),
+            ("Lead plan target", target if target is not None else ""),
+        ]
+        if quota is not None:
+            summary_rows.append(("P(total ≥ quota)", rng.p_quota))
+        if w is not None:
+            summary_rows += [("Waterfall opening", w.opening), ("Waterfall closing", w.closing)]
+        if bottleneck is not None:
+            summary_rows += [("Bottleneck stage", bottleneck), ("Stale deals", stale_n)]
+        summary = pd.DataFrame(summary_rows, columns=["item", "value"])
+        notes_frame = pd.DataFrame({"note": notes or ["(none)"]})
+        sheets = {
+            "Summary": [("Summary", summary), ("Notes", notes_frame)],
+            "Stage probabilities": [("Stage probabilities", probs)],
+            "Forecast": [(f"Weighted forecast by {period}", forecast)],
+            "Range": [("Forecast range of the open pipeline", range_frame)],
+            "Lead plan": lead_tables,
+            "Waterfall": waterfall_tables,
+            "Backtest": backtest_tables,
+            "Diagnostics": diag_tables,
+        }
+        tick("summary")
+        return Report(sheets, summary, notes)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _overall_rate(deals, stages) -> float:
+    code = deals.frame["code"].to_numpy()
+    w, lost = int((code == stages.k).sum()), int((code == stages.k + 1).sum())
+    return w / (w + lost) if w + lost else math.nan
+
+
+def _period_bounds(as_of: pd.Timestamp, period: str, fys: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    months = {"month": 1, "quarter": 3, "year": 12}.get(str(period).casefold())
+    if months is None:
+        raise PipesheetError(
+            "unknown period", table="settings", value=period, expected="month, quarter or year"
+        )
+    offset = (as_of.month - fys) % months if months > 1 else 0
+    start = pd.Timestamp(as_of.year, as_of.month, 1) - pd.DateOffset(months=offset)
+    end = start + pd.DateOffset(months=months) - pd.Timedelta(days=1)
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
+def _backtest(history, export, deals, as_of, period, fys, n, rates, cur, stages):
+    if history is None:
+        return [("Backtest", pd.DataFrame({"note": ["needs a stage history"]}))]
+    try:
+        from pipesheet.backtest import backtest
+    except ImportError:  # pragma: no cover - part of the package
+        return [("Backtest", pd.DataFrame({"note": ["backtest not available"]}))]
+    start, _ = _period_bounds(as_of, period, fys)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    if period == "year":
+        return [("Backtest", pd.DataFrame({"note": ["the backtest runs by month or quarter"]}))]
+    first = start - pd.DateOffset(months=months * n)
+    try:
+        result = backtest(
+            export.history,
+            export.deals,
+            first,
+            periods=n,
+            period=period,
+            fiscal_year_start=fys,
+            rates=rates,
+            currency=cur,
+            stages=stages,
+        )
+    except PipesheetError as err:
+        return [("Backtest", pd.DataFrame({"note": [str(err)]}))]
+    tables = [("Backtest by period", result.wide), ("Error by method", result.summary)]
+    try:
+        from pipesheet.calibration import calibration
+
+        cal = calibration(result)
+        frame = getattr(cal, "table", cal)
+        if isinstance(frame, pd.DataFrame):
+            tables.append(("Calibration", frame))
+    except (ImportError, TypeError, PipesheetError):
+        pass
+    tables.append(("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})))
+    return tables
+
+
+# ---- writing ---------------------------------------------------------------------------------
+def _cell_value(v: Any) -> Any:
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, np.datetime64):
+        return None if np.isnat(v) else pd.Timestamp(v).to_pydatetime()
+    if isinstance(v, (datetime, date, str, int)):
+        return v
+    return str(v)
+
+
+def _safe_name(text: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", text)[:40] or "T"
+    if not re.match(r"[A-Za-z_]", base):
+        base = "T_" + base
+    name, i = base, 2
+    while name.casefold() in used:
+        name, i = f"{base}_{i}", i + 1
+    used.add(name.casefold())
+    return name
+
+
+def write_report(report: Report, path: str | Path, *, force: bool = False) -> Path:
+    """Write the report to a new .xlsx atomically; refuse to overwrite unless ``force``.
+
+    Raises:
+        PipesheetError: the file exists (without ``force``), or the folder does not exist.
+    """
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    dest = Path(path)
+    if dest.suffix.casefold() != ".xlsx":
+        raise PipesheetError(
+            "the report must be an .xlsx file",
+            table="output",
+            value=str(dest),
+            expected="a file name ending in .xlsx",
+        )
+    if dest.exists() and not force:
+        raise PipesheetError(
+            "the output file already exists",
+            table="output",
+            value=str(dest),
+            expected="a new file name, or --force to replace it",
+        )
+    if not dest.parent.is_dir():
+        raise PipesheetError(
+            "the output folder does not exist",
+            table="output",
+            value=str(dest.parent),
+            expected="an existing folder",
+        )
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    bold = Font(bold=True)
+    for sheet_name, tables in report.sheets.items():
+        ws = wb.create_sheet(sheet_name[:31])
+        row = 1
+        first_table = True
+        anchors: list[tuple[str, int, pd.DataFrame]] = []
+        for title, frame in tables:
+            ws.cell(row=row, column=1, value=title).font = bold
+            row += 1
+            header_row = row
+            frame = frame.reset_index(drop=True)
+            headers = [str(c) for c in frame.columns]
+            for j, h in enumerate(headers, start=1):
+                ws.cell(row=row, column=j, value=h).font = bold
+            formats = [
+                _format_for(h, frame[c]) for h, c in zip(headers, frame.columns, strict=True)
+            ]
+            columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+            for i in range(len(frame)):
+                r = row + 1 + i
+                for j, col in enumerate(columns):
+                    v = _cell_value(col[i])
+                    if v is None:
+                        continue
+                    c = ws.cell(row=r, column=j + 1)
+                    if isinstance(v, str):
+                        c.value = v
+                        if v.startswith(_INJECTION):
+                            c.data_type = "s"  # never a formula
+                            c.quotePrefix = True
+                    else:
+                        c.value = v
+                        fmt = formats[j]
+                        if isinstance(v, (datetime, date)):
+                            fmt = _DATE
+                        elif fmt is None and isinstance(v, float):
+                            label = str(columns[0][i])
+                            fmt = _PCT if re.search(r"rate|P\(", label) else _MONEY
+                        if fmt:
+                            c.number_format = fmt
+            last = row + max(len(frame), 1)
+            if len(frame) == 0:
+                ws.cell(row=row + 1, column=1, value="(no rows)")
+            if headers:
+                ref = f"A{header_row}:{get_column_letter(len(headers))}{last}"
+                tab = Table(displayName=_safe_name(f"{sheet_name}_{title}", used), ref=ref)
+                tab.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+                ws.add_table(tab)
+            if first_table:
+                ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+                first_table = False
+            anchors.append((title, header_row, frame))
+            for j, h in enumerate(headers, start=1):
+                width = max(10, min(45, len(h) + 3))
+                letter = get_column_letter(j)
+                if (ws.column_dimensions[letter].width or 0) < width:
+                    ws.column_dimensions[letter].width = width
+            row = last + 3
+        _charts(ws, sheet_name, anchors, BarChart, Reference)
+    dest_dir = dest.parent
+    fd, tmp = tempfile.mkstemp(prefix=".pipesheet-report-", suffix=".xlsx", dir=dest_dir)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def _format_for(header: str, values: pd.Series) -> str | None:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return _DATE
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if header in (
+        "deals",
+        "reached",
+        "won",
+        "lost",
+        "open",
+        "visits",
+        "won_visits",
+        "closed_deals",
+        "converted",
+        "entered",
+        "deals_needed",
+        "won_deals",
+        "won_new",
+        "open_deals",
+        "periods",
+        "sign",
+        "value_cents",
+        "draws",
+    ):
+        return "#,##0"
+    if _PCT_COLS.search(header):
+        return _PCT
+    if header.endswith("_days") or header in ("days_in_stage", "times_threshold"):
+        return "0.0"
+    if _MONEY_COLS.search(header) or header == "running_total":
+        return _MONEY
+    if pd.api.types.is_float_dtype(values.dtype):
+        return "#,##0.00"
+    return None
+
+
+def _charts(ws, sheet_name: str, anchors, BarChart, Reference) -> None:
+    """Native Excel bar charts next to the main table of a few sheets."""
+    spec = {
+        "Stage probabilities": ("win_probability", "Win probability by stage", _PCT),
+        "Forecast": ("weighted", "Weighted forecast by period", _MONEY),
+        "Waterfall": ("value", "Pipeline waterfall", _MONEY),
+    }.get(sheet_name)
+    if spec is None or not anchors:
+        return
+    column, title, fmt = spec
+    _, header_row, frame = anchors[0]
+    if column not in frame.columns or len(frame) == 0:
+        return
+    data = frame
+    n = len(data)
+    if sheet_name == "Forecast" and "period" in frame.columns:
+        n = int((frame["period"] != "Total").sum())
+        if n == 0:
+            return
+    col = list(frame.columns).index(column) + 1
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = title
+    chart.y_axis.numFmt = fmt
+    chart.y_axis.title = column.replace("_", " ")
+    chart.legend = None
+    values = Reference(ws, min_col=col, min_row=header_row, max_row=header_row + n)
+    cats = Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + n)
+    chart.add_data(values, titles_from_data=True)
+    chart.set_categories(cats)
+    chart.height, chart.width = 8, 16
+    ws.add_chart(chart, f"{_col_letter(len(frame.columns) + 2)}{header_row}")
+
+
+def _col_letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
+
+
+# ---- command line ----------------------------------------------------------------------------
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``report`` to a CLI's subparsers (``set_defaults(func=run)``)."""
+    p = subparsers.add_parser(
+        "report",
+        help="finance workbook: probabilities, forecast, range, lead plan, waterfall, backtest",
+        description="Write a new workbook (Summary, Stage probabilities, Forecast, Range, Lead "
+        "plan, Waterfall, Backtest, Diagnostics) from CRM exports. Inputs are never modified.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="deals and/or history export")
+    p.add_argument("-o", "--output", required=True, help="the .xlsx to write")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("--previous", help="an earlier deals snapshot for the waterfall")
+    p.add_argument("--period", default="quarter", choices=("month", "quarter", "year"))
+    p.add_argument("--fiscal-year-start", type=int, default=1, help="first month (1-12)")
+    p.add_argument("--by", help="group the forecast: owner, product line, country, segment…")
+    p.add_argument("--as-of", help="report date (default: the latest history date)")
+    p.add_argument("--target", type=float, help="revenue target for the lead plan")
+    p.add_argument("--quota", type=float, help="quota for P(total ≥ quota)")
+    p.add_argument("--rates", help="currency rates file (currency, rate)")
+    p.add_argument("--currency", help="reporting currency")
+    p.add_argument("--backtest-periods", type=int, default=4)
+    p.add_argument("--stale-quantile", type=float, default=0.8)
+    p.add_argument("--sheet", help="worksheet to read from XLSX inputs")
+    p.add_argument("--table", help="Excel Table to read from XLSX inputs")
+    p.add_argument(
+        "--dayfirst",
+        action="store_true",
+        default=None,
+        help="ambiguous dates such as 03/04/2026 are day first",
+    )
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
+    """Run ``pipesheet report``: 0 on success, 2 with a clear message on bad input."""
+    say = out or (lambda s: print(s))
+    try:
+        dest = Path(args.output)
+        if dest.exists() and not args.force:
+            raise PipesheetError(
+                "the output file already exists",
+                table="output",
+                value=str(dest),
+                expected="a new file name, or --force to replace it",
+            )
+        for given in args.inputs:
+            if Path(given).resolve() == dest.resolve():
+                raise PipesheetError(
+                    "the output would overwrite an input",
+                    table="output",
+                    value=str(dest),
+                    expected="another file name for the report",
+                )
+        report = build_report(
+            *args.inputs,
+            previous=args.previous,
+            period=args.period,
+            fiscal_year_start=args.fiscal_year_start,
+            by=args.by,
+            as_of=args.as_of,
+            target=args.target,
+            quota=args.quota,
+            rates=args.rates,
+            currency=args.currency,
+            backtest_periods=args.backtest_periods,
+            stale_quantile=args.stale_quantile,
+            sheet=args.sheet,
+            table=args.table,
+            dayfirst=args.dayfirst,
+            progress=False if args.no_progress else None,
+        )
+        write_report(report, dest, force=args.force)
+    except PipesheetError as err:
+        print(f"pipesheet report: {err}", file=sys.stderr)
+        return 2
+    say(f"wrote {dest} ({', '.join(report.sheets)})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pipesheet.report INPUT… -o report.xlsx``."""
+    parser = argparse.ArgumentParser(prog="pipesheet")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
