@@ -3,6 +3,8 @@
 The core engine: pure Python over pandas and numpy; it knows nothing of Excel or Jupyter.
 """
 
+from pipesheet.backtest import BacktestResult, backtest
+from pipesheet.calibration import CalibrationResult, brier_score, calibration
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import (
     PipelinePosition,
@@ -25,11 +27,14 @@ from pipesheet.presets import PRESETS, preset, probability_table
 from pipesheet.probabilities import StageProbabilities, stage_probabilities
 from pipesheet.stages import StageList
 from pipesheet.tables import Deals, History, read_deals, read_history, read_rates
+from pipesheet.timeaware import TimeAwareForecast, TimeAwareResult, time_aware_forecast
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PRESETS",
+    "BacktestResult",
+    "CalibrationResult",
     "Deals",
     "History",
     "LeadPlan",
@@ -38,7 +43,12 @@ __all__ = [
     "QuotaGap",
     "StageList",
     "StageProbabilities",
+    "TimeAwareForecast",
+    "TimeAwareResult",
     "__version__",
+    "backtest",
+    "brier_score",
+    "calibration",
     "coverage_ratio",
     "deal_probabilities",
     "forecast_categories",
@@ -54,5 +64,6 @@ __all__ = [
     "reporting_amounts",
     "sales_velocity",
     "stage_probabilities",
+    "time_aware_forecast",
     "weighted_forecast",
 ]
