@@ -1,4 +1,4 @@
-"""Time-aware probability: hand-worked competing-risks example, censoring, no look-ahead, properties."""
+"""Time-aware probability: hand-worked example, censoring, no look-ahead, properties."""
 
 import numpy as np
 import pandas as pd
