@@ -307,7 +307,7 @@ def weighted_forecast(
     is_open = (frame["code"] < table.stages.k).to_numpy()
     when = _as_of(as_of)
     if when is not None and "created_date" in frame:
-        is_open &= ~(frame["created_date"] > when).to_numpy()
+        is_open = is_open & ~(frame["created_date"] > when).to_numpy()  # (to_numpy: read-only)
     if when is not None:
         overdue = is_open & (frame["close_date"] < when).to_numpy()
         if overdue.any():
