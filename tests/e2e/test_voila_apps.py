@@ -1,0 +1,209 @@
+"""End to end: a real Voila server (started as ``pipesheet app`` starts it) driven by headless
+Chromium through Playwright. Skipped locally without chromium; fails under CI=true.
+
+Screenshots and first-render timings are saved under ``artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import in_ci, require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+FIRST_RENDER_LIMIT_S = 5.0
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _need(module: str):
+    try:
+        return __import__(module)
+    except ImportError:
+        if in_ci():
+            pytest.fail(f"needs the Python package {module} (CI must not skip)")
+        pytest.skip(f"needs the Python package {module}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    _need("voila")
+    from pipesheet.apps.serve import voila_command, voila_env
+
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "voila.log").open("w")
+    cmd = voila_command(ROOT / "notebooks", port=port, pool_size=1, cull_idle=300)
+    proc = subprocess.Popen(cmd, env=voila_env(), stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("Voila did not start; see artifacts/voila.log")
+        time.sleep(0.3)
+    time.sleep(3)  # let the preheated kernel pool fill
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = require_tool("chromium", "chromium-browser")
+    _need("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1300, "height": 2400})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+def _open(page, url: str, selector: str) -> float:
+    start = time.monotonic()
+    page.goto(url)
+    page.wait_for_selector(selector, timeout=30_000)
+    return time.monotonic() - start
+
+
+def _record(name: str, seconds: float) -> None:
+    path = ARTIFACTS / "first_render.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[name] = round(seconds, 3)
+    path.write_text(json.dumps(data, indent=1))
+    print(f"first render of {name}: {seconds:.2f} s", file=sys.stderr)
+
+
+def _input(page, label: str):
+    """The text input of the ipywidget whose description is ``label``."""
+    return page.locator(".widget-inline-hbox", has=page.get_by_text(label, exact=True)).locator(
+        "input"
+    )
+
+
+def test_lead_planner_in_the_browser(server, page):
+    from pipesheet import leads_needed
+
+    seconds = _open(page, f"{server}/voila/render/lead_planner.ipynb", "#kpi-won-needed")
+    _record("lead_planner", seconds)
+    assert seconds <= FIRST_RENDER_LIMIT_S
+    assert page.locator("#kpi-won-needed .value").inner_text() == "40"
+    page.screenshot(path=str(ARTIFACTS / "lead_planner.png"))
+
+    box = _input(page, "Revenue target")
+    box.fill("2345000")
+    box.press("Enter")
+    plan = leads_needed(2_345_000, 25_000, {"Lead": 50, "Qualified": 40, "Proposal": 25})
+    page.wait_for_function(
+        "v => document.querySelector('#kpi-won-needed .value').innerText === v",
+        arg=str(plan.won_needed),
+        timeout=10_000,
+    )
+    leads = page.locator("#kpi-leads .value").inner_text()
+    assert leads == f"{plan.leads:,}"
+    table = page.locator("#funnel-table").inner_text()
+    assert f"{plan.leads:,}" in table
+    assert plan.explanation[1] in page.locator("#explanation").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "lead_planner_changed.png"))
+
+
+def _dashboard_oracle(quota: float):
+    """The core's P(≥ quota) for the dashboard's default view (sample data, quarter 2026-Q4)."""
+    from pipesheet import StageProbabilities, deal_probabilities, period_labels, reporting_amounts
+    from pipesheet.ranges import forecast_range
+    from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+    sp = StageProbabilities().fit(sample_history(), sample_deals())
+    deals = sp.deals_
+    frame = deals.frame
+    k = deals.stages.k
+    code = frame["code"].to_numpy()
+    when = frame["close_date"].where(code < k, frame["closed_date"].fillna(frame["close_date"]))
+    mask = (code <= k) & (period_labels(when, "quarter").to_numpy() == "2026-Q4")
+    rates = sample_rates().set_index("Currency")["Rate"].to_dict()
+    amount, _ = reporting_amounts(deals, rates)
+    p = deal_probabilities(deals, sp)
+    return forecast_range(amount[mask], p[mask], quota=quota)
+
+
+def test_dashboard_in_the_browser(server, page):
+    seconds = _open(page, f"{server}/voila/render/dashboard.ipynb", "#range-table")
+    _record("dashboard", seconds)
+    assert seconds <= FIRST_RENDER_LIMIT_S
+    assert "bundled sample data" in page.locator("#source").inner_text()
+    assert "Configured (CRM)" in page.locator("#probability-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+
+    quota = 3_000_000
+    expected = f"{_dashboard_oracle(quota).p_quota * 100:.1f}%"
+    box = _input(page, "Quota")
+    box.fill(str(quota))
+    box.press("Enter")
+    page.wait_for_function(
+        "v => document.querySelector('#p-quota').innerText === v", arg=expected, timeout=10_000
+    )
+    assert "3,000,000" in page.locator("#range-table").inner_text()
+
+
+def test_dashboard_bad_upload_shows_the_engine_message(server, page):
+    from pipesheet import PipesheetError, read_deals
+    from pipesheet.apps.uploads import read_upload
+
+    _open(page, f"{server}/voila/render/dashboard.ipynb", "#range-table")
+    bad = b"Deal ID,Stage,Amount,Close Date\nD1,Lead,100,2026-10-01\nD2,Lead,lots,2026-11-01\n"
+    with pytest.raises(PipesheetError) as err:
+        read_deals(read_upload(bad, "bad_deals.csv"))
+    message = str(err.value)
+    with page.expect_file_chooser() as chooser:
+        page.locator("button", has_text="Deals file").click()
+    chooser.value.set_files(
+        files=[{"name": "bad_deals.csv", "mimeType": "text/csv", "buffer": bad}]
+    )
+    alert = page.locator(".pipesheet-error")
+    alert.wait_for(timeout=15_000)
+    text = alert.inner_text()
+    assert message in text
+    assert "Traceback" not in page.content()
+    assert "bundled sample data" in text  # and it says what the page still shows
+    page.screenshot(path=str(ARTIFACTS / "dashboard_bad_upload.png"))
