@@ -118,6 +118,23 @@ def _clean_cell(value: Any) -> Any:
 
 
 _CLEAN = np.frompyfunc(_clean_cell, 1, 1)
+_NUMERIC = frozenset({"floating", "integer", "mixed-integer-float", "decimal", "empty"})
+
+
+def _clean_column(values: np.ndarray) -> np.ndarray:
+    """One column's cells cleaned (see :func:`_clean_cell`); homogeneous columns vectorised."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in _NUMERIC or kind == "boolean":
+        return values
+    if kind == "string":
+        present = ~pd.isna(values)
+        text = values[present].astype(str)
+        empty = np.char.str_len(np.char.strip(text)) == 0 if len(text) else np.zeros(0, bool)
+        if empty.any():
+            values = values.copy()
+            values[np.flatnonzero(present)[empty]] = None
+        return values
+    return _CLEAN(values)
 
 
 def rows_from_value(value: Any) -> list[list[Any]]:
@@ -232,7 +249,9 @@ def table_from_range(value: Any, name: str) -> pd.DataFrame:
         data = np.full((len(rows), width), None, dtype=object)
         for i, r in enumerate(rows):
             data[i, : len(r)] = r
-    data = _CLEAN(data)  # one pass: blanks → None, error objects → text
+    data[0] = _CLEAN(data[0])
+    for j in range(width):  # column by column: numbers/text in C, mixed columns cell by cell
+        data[1:, j] = _clean_column(data[1:, j])
     blank = pd.isna(data)
     header = data[0]
     body_blank = blank[1:]
