@@ -355,7 +355,7 @@ def _read_workbook(path: Path, sheet: str | int | None, table: str | None) -> pd
     raw_head = path.read_bytes()[:2048]
     if not raw_head:
         raise PipesheetError("the file is empty", table=name, expected="a workbook with data")
-    if raw_head.lstrip()[:15].casefold().startswith((b"<!doctype html", b"<html", b"<table")):
+    if raw_head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html", b"<table")):
         raise PipesheetError(
             "this .xls is a web page (HTML), as some CRMs export it, not a real workbook",
             table=name,
@@ -393,7 +393,7 @@ def _read_workbook(path: Path, sheet: str | int | None, table: str | None) -> pd
             t = wb.get_table_by_name(table)
             rows = t.to_python()
             header = list(t.columns)
-            first = int(t.start[0]) + 1  # header row (1-based)
+            first = int(t.start[0])  # calamine: 0-based first data row = 1-based header row
             frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
             frame = pd.concat(
                 [pd.DataFrame([header], columns=range(len(header)), dtype=object), frame]
@@ -1235,11 +1235,12 @@ def _issues_error(issues: pd.DataFrame) -> PipesheetError:
 
 def _set_aside(deals, history, issues: pd.DataFrame):
     bad_ids = set(issues["deal_id"].dropna().astype(str))
-    if deals is not None and bad_ids:
-        ids = deals["deal_id"].map(_clean_text)
+    aliases = ("deal_id", "Deal ID", "id", "opportunity_id", "opportunityid", "record_id")
+    if deals is not None and bad_ids and _find(deals, aliases) is not None:
+        ids = deals[_find(deals, aliases)].map(_clean_text)
         deals = deals[~ids.isin(bad_ids).to_numpy()]
-    if history is not None and bad_ids:
-        ids = history["deal_id"].map(_clean_text)
+    if history is not None and bad_ids and _find(history, aliases) is not None:
+        ids = history[_find(history, aliases)].map(_clean_text)
         history = history[~ids.isin(bad_ids).to_numpy()]
     return deals, history
 
