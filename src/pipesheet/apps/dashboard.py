@@ -131,6 +131,7 @@ class Dashboard:
         self._pending: dict[str, tuple[pd.DataFrame, str]] = {}
         self._busy = False
         self._auto_note = ""
+        self._fits: dict[str, StageProbabilities] = {}
 
         # ---- data widgets
         accept = ".csv,.xlsx,.xlsm,.txt,.tsv"
@@ -204,7 +205,7 @@ class Dashboard:
         self.history_upload.observe(lambda c: self._uploaded("history", c), names="value")
         self.rates_upload.observe(lambda c: self._uploaded("rates", c), names="value")
         self.method.observe(lambda _c: self._guard(self._refit), names="value")
-        self.period.observe(lambda _c: self._guard(self._refit), names="value")
+        self.period.observe(lambda _c: self._guard(self._reperiod), names="value")
         self.group.observe(lambda _c: self._guard(self._regroup), names="value")
         self.filter.observe(lambda _c: self._guard(self._reforecast), names="value")
         self.quota.observe(lambda _c: self._guard(self._rerange), names="value")
@@ -310,15 +311,20 @@ class Dashboard:
             )
         previous = (getattr(self, "deals", None), getattr(self, "history", None))
         previous_rates = getattr(self, "rates", None)
+        previous_fits = self._fits
         self.deals, self.history, self.rates = table, hist, rate_table
+        self._fits, self.fitted = {}, None
         try:
             self._fit()
+            self._diagnose()
             self._forecast_all()
         except PipesheetError:
             self.deals, self.history = previous
             self.rates = previous_rates
+            self._fits, self.fitted = previous_fits, None
             if self.deals is not None:
                 self._fit()
+                self._diagnose()
                 self._forecast_all()
             raise
         self.source = source
@@ -410,23 +416,37 @@ class Dashboard:
         return "configured" if self.method.value == "configured" else self.fitted
 
     def _fit(self) -> None:
+        """Learn the probabilities (cached per method until new data is loaded) and show them."""
         method = "markov" if self.method.value == "markov" else "cohort"
-        self.fitted = StageProbabilities(method=method).fit(self.history, self.deals)
-        self.deals = self.fitted.deals_ or self.deals
+        fitted = self._fits.get(method)
+        if fitted is None:
+            fitted = StageProbabilities(method=method).fit(self.history, self.deals)
+            self._fits[method] = fitted
+        self.deals = fitted.deals_ or self.deals
+        if fitted is self.fitted:
+            return
+        self.fitted = fitted
+        self._render_probabilities()
+        notes = [*fitted.notes_, *([self._auto_note] if self._auto_note else [])]
+        self.notes_html.value = "".join(
+            f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in notes
+        )
+
+    def _diagnose(self) -> None:
+        """Conversion by stage and bottlenecks for the chosen period length."""
         if self.history is not None:
             self.conversion = conversion_by_stage(self.history, period=self.period.value)
             self.bottleneck_table = bottlenecks(self.history, period=self.period.value)
         else:
             self.conversion = self.bottleneck_table = None
-        self._render_probabilities()
         self._render_conversion()
-        notes = [*self.fitted.notes_, *([self._auto_note] if self._auto_note else [])]
-        self.notes_html.value = "".join(
-            f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in notes
-        )
 
     def _refit(self) -> None:
         self._fit()
+        self._forecast_all()
+
+    def _reperiod(self) -> None:
+        self._diagnose()
         self._forecast_all()
 
     def _forecast_all(self) -> None:
