@@ -14,6 +14,8 @@ Lead plan                   :func:`pipesheet.leads_needed` for the target
 Waterfall                   :func:`pipesheet.waterfall.waterfall_from_history` over the current
                             period so far, or between ``--previous`` snapshot and now (+ chart)
 Backtest                    :func:`pipesheet.backtest.backtest` (time-aware vs weighted pipeline)
+Calibration                 :func:`pipesheet.calibration.calibration` of the stage probabilities
+                            predicted at the start of the backtest (by stage, by bucket, Brier)
 Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`)
 ==========================  =====================================================================
 
@@ -53,6 +55,7 @@ SHEETS = (
     "Lead plan",
     "Waterfall",
     "Backtest",
+    "Calibration",
     "Diagnostics",
 )
 _MONEY = "#,##0.00"
@@ -298,6 +301,9 @@ def build_report(
             cur,
             stages,
         )
+        calibration_tables = _calibration(
+            history, export, as_of_ts, period, fiscal_year_start, backtest_periods, stages
+        )
         tick("backtest")
         diag_tables: list[tuple[str, pd.DataFrame]] = []
         bottleneck = stale_n = None
@@ -359,6 +365,7 @@ def build_report(
             "Lead plan": lead_tables,
             "Waterfall": waterfall_tables,
             "Backtest": backtest_tables,
+            "Calibration": calibration_tables,
             "Diagnostics": diag_tables,
         }
         tick("summary")
@@ -413,17 +420,28 @@ def _backtest(history, export, deals, as_of, period, fys, n, rates, cur, stages)
     except PipesheetError as err:
         return [("Backtest", pd.DataFrame({"note": [str(err)]}))]
     tables = [("Backtest by period", result.wide), ("Error by method", result.summary)]
-    try:
-        from pipesheet.calibration import calibration
-
-        cal = calibration(result)
-        frame = getattr(cal, "table", cal)
-        if isinstance(frame, pd.DataFrame):
-            tables.append(("Calibration", frame))
-    except (ImportError, TypeError, PipesheetError):
-        pass
     tables.append(("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})))
     return tables
+
+
+def _calibration(history, export, as_of, period, fys, n, stages):
+    if history is None:
+        return [("Calibration", pd.DataFrame({"note": ["needs a stage history"]}))]
+    from pipesheet.calibration import calibration
+
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    start, _ = _period_bounds(as_of, period, fys)
+    predicted_on = start - pd.DateOffset(months=months * n) - pd.Timedelta(days=1)
+    try:
+        cal = calibration(export.history, export.deals, as_of=predicted_on, stages=stages)
+    except PipesheetError as err:
+        return [("Calibration", pd.DataFrame({"note": [str(err)]}))]
+    return [
+        (f"Stage probabilities predicted on {predicted_on.date()}", cal.summary),
+        ("By stage", cal.by_stage),
+        ("By probability bucket", cal.by_bucket),
+        ("Notes", pd.DataFrame({"note": cal.notes or ["(none)"]})),
+    ]
 
 
 # ---- writing ---------------------------------------------------------------------------------
