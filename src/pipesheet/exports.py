@@ -451,8 +451,15 @@ def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _check_workbook_xml(path: Path) -> None:
     """Open the workbook's zip and parse its workbook part with defusedxml (no entity tricks)."""
-    from defusedxml import ElementTree as SafeET
-    from defusedxml.common import DefusedXmlException
+    try:
+        from defusedxml import ElementTree as SafeET
+        from defusedxml.common import DefusedXmlException
+    except ImportError:  # pragma: no cover - defusedxml is in the xlsx extra
+        raise PipesheetError(
+            "reading workbooks needs the defusedxml package",
+            table=path.name,
+            expected="pip install 'pipesheet[xlsx]'",
+        ) from None
 
     name = path.name
     try:
