@@ -327,6 +327,7 @@ class LeadPlanner:
         self._render(plan, gap)
 
     def _render(self, plan: LeadPlan, gap: QuotaGap) -> None:
+        self.chart.value = self._funnel_png(plan)  # first: it is the largest message
         per_week = gap.leads_per_week
         kpis = [
             ("Won deals needed", f"{plan.won_needed:,}", "won-needed"),
@@ -369,7 +370,6 @@ class LeadPlanner:
             + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
             + "</ol>"
         )
-        self.chart.value = self._funnel_png(plan)
 
     @staticmethod
     def _funnel_png(plan: LeadPlan) -> bytes:
