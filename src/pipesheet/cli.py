@@ -29,7 +29,8 @@ import pandas as pd
 from pipesheet import __version__
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.errors import PipesheetError
-from pipesheet.files import read_table, write_workbook
+from pipesheet.exports import read_table
+from pipesheet.files import write_workbook
 from pipesheet.forecast import pipeline_position, weighted_forecast
 from pipesheet.planning import leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
