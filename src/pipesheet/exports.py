@@ -1030,10 +1030,18 @@ def _convert(frame: pd.DataFrame, kind: str, label: str, issues: list[tuple]):
 
 
 def _is_terminal(stage: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
+    """True where the stage label is one of ``labels`` (folded once per distinct label)."""
     keys = {stage_key(x) for x in labels}
-    return stage.map(lambda v: stage_key(v) in keys if isinstance(v, str) else False).to_numpy(
-        dtype=bool
-    )
+    codes, uniques = pd.factorize(stage, use_na_sentinel=True)
+    hit = np.array([isinstance(u, str) and stage_key(u) in keys for u in uniques] + [False])
+    return hit[codes]
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    """Clean deal ids (see :func:`pipesheet.tables._text`), computed once per distinct value."""
+    from pipesheet.tables import _text
+
+    return _text(values)
 
 
 def _salesforce_status(out: pd.DataFrame, found, label: str, issues: list[tuple]) -> None:
@@ -1270,7 +1278,7 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
         id_col = _find(deals, ("deal_id", "Deal ID", "id", "opportunity_id", "record_id"))
         st_col = _find(deals, ("stage", "stage_name", "deal_stage"))
         if id_col is not None:
-            d_ids = deals[id_col].map(_clean_text)
+            d_ids = _ids(deals[id_col])
             dup = d_ids.duplicated(keep=False) & d_ids.notna()
             for r in deals.index[dup.to_numpy()][:1000]:
                 rows.append(
@@ -1284,7 +1292,7 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
         h_dt = _find(history, ("entered_date", "date_entered", "date", "createddate"))
         if h_id is None or h_st is None:
             return _issue_frame(rows)
-        h_ids = history[h_id].map(_clean_text)
+        h_ids = _ids(history[h_id])
         if d_ids is not None:
             unknown = ~h_ids.isin(set(d_ids.dropna())).to_numpy() & h_ids.notna().to_numpy()
             for r in history.index[unknown][:1000]:

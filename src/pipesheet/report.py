@@ -269,7 +269,7 @@ def build_report(
                 export.history,
                 start - pd.Timedelta(days=1),
                 as_of_ts,
-                export.deals,
+                deals,
                 start=start,
                 end=end,
                 stages=stages,
@@ -279,9 +279,10 @@ def build_report(
         else:
             w = None
         if w is not None:
+            moved = w.deals[w.deals["step"] != "unchanged"].reset_index(drop=True)
             waterfall_tables = [
                 (f"Pipeline closing {start.date()} – {end.date()}", w.table),
-                ("Deals", w.deals),
+                ("Deals that moved", moved),
             ]
             notes += [n for n in w.notes if n not in notes]
         else:
@@ -302,7 +303,7 @@ def build_report(
             stages,
         )
         calibration_tables = _calibration(
-            history, export, as_of_ts, period, fiscal_year_start, backtest_periods, stages
+            history, export, deals, as_of_ts, period, fiscal_year_start, backtest_periods, stages
         )
         tick("backtest")
         diag_tables: list[tuple[str, pd.DataFrame]] = []
@@ -408,7 +409,7 @@ def _backtest(history, export, deals, as_of, period, fys, n, rates, cur, stages)
     try:
         result = backtest(
             export.history,
-            export.deals,
+            deals,
             first,
             periods=n,
             period=period,
@@ -424,7 +425,7 @@ def _backtest(history, export, deals, as_of, period, fys, n, rates, cur, stages)
     return tables
 
 
-def _calibration(history, export, as_of, period, fys, n, stages):
+def _calibration(history, export, deals, as_of, period, fys, n, stages):
     if history is None:
         return [("Calibration", pd.DataFrame({"note": ["needs a stage history"]}))]
     from pipesheet.calibration import calibration
@@ -433,7 +434,7 @@ def _calibration(history, export, as_of, period, fys, n, stages):
     start, _ = _period_bounds(as_of, period, fys)
     predicted_on = start - pd.DateOffset(months=months * n) - pd.Timedelta(days=1)
     try:
-        cal = calibration(export.history, export.deals, as_of=predicted_on, stages=stages)
+        cal = calibration(export.history, deals, as_of=predicted_on, stages=stages)
     except PipesheetError as err:
         return [("Calibration", pd.DataFrame({"note": [str(err)]}))]
     return [
