@@ -290,7 +290,7 @@ def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=N
 @xw.arg("quota", doc="Optional: quota; adds P(total ≥ quota).", **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
-@xw.arg("method", doc='Optional: "auto" (default), "exact", "normal" or "simulation".', **CELL)
+@xw.arg("method", doc='Optional: "auto" (default), "exact", "lattice" or "monte_carlo".', **CELL)
 @xw.arg("seed", doc="Optional: random seed of the simulation (default 0).", **CELL)
 @_cell_errors
 def PIPE_FORECAST_RANGE(
