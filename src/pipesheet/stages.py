@@ -251,16 +251,22 @@ class StageList:
         sort = _row_order(deal_codes, np.asarray(order)) if _sort is False else _sort
         if sort is not None:
             stage, deal_codes = stage[sort], deal_codes[sort]
-        # rows are now chronological within each deal; keep each (deal, stage)'s first entry
+        # rows are now chronological within each deal; keep each (deal, stage)'s first entry:
+        # a stable (radix) sort by stage keeps each stage's rows in (deal, time) order, so a
+        # first entry is a row whose deal or stage differs from the row before — no hashing
         keep = stage >= 0
-        d, j = deal_codes[keep], stage[keep]
         position = np.flatnonzero(keep)
-        first = ~pd.Series(d * m + j).duplicated().to_numpy()
+        j_all = stage[keep].astype(np.int16 if m < 2**15 else np.int64)
+        by_stage = np.argsort(j_all, kind="stable")
+        j, d, position = j_all[by_stage], deal_codes[keep][by_stage], position[by_stage]
+        first = np.ones(len(j), dtype=bool)
+        first[1:] = (d[1:] != d[:-1]) | (j[1:] != j[:-1])
         n_deals = int(deal_codes.max()) + 1 if len(deal_codes) else 0
-        never = np.iinfo(np.int64).max
+        small = len(deal_codes) < np.iinfo(np.int32).max
+        never = np.iinfo(np.int32 if small else np.int64).max
         # entered[s, deal] = sorted position of the deal's first entry into s (stage-major, so
         # each comparison below runs over contiguous memory)
-        entered = np.full((m, n_deals), never, dtype=np.int64)
+        entered = np.full((m, n_deals), never, dtype=np.int32 if small else np.int64)
         entered[j[first], d[first]] = position[first]
         reached = (entered != never).astype(np.float64)
         n_reached = reached.sum(axis=1)
