@@ -18,6 +18,11 @@ SURFACE_TESTS = ["test_excel*", "test_templates*", "test_apps*", "e2e/*", "test_
 
 collect_ignore_glob = SURFACE_TESTS if os.environ.get("PIPESHEET_CORE_ONLY") else []
 
+# The Excel tests call xlwings' Office.js dispatcher (xlwings PRO code): it needs these set before
+# the first ``import xlwings`` in the process; the noncommercial key is for this test suite only.
+os.environ["XLWINGS_ON_SERVER"] = "true"
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
 
 def in_ci() -> bool:
     """True when running under CI (``CI`` set to a true value)."""
