@@ -272,16 +272,18 @@ class StageProbabilities:
             deal_codes, deal_ids = renumber[deal_codes[keep]], deal_ids[present]
         n = len(deal_ids)
         codes = frame["code"].to_numpy()
-        d_sorted = deal_codes[sort]
-        c_sorted = codes[sort]
+        if index.sort is None and as_of is None:  # already chronological: no gathers
+            d_sorted, c_sorted = deal_codes, codes
+        else:
+            d_sorted, c_sorted = deal_codes[sort], codes[sort]
         last = np.ones(len(sort), dtype=bool)
         last[:-1] = d_sorted[1:] != d_sorted[:-1]
         final = np.empty(n, dtype=np.int64)
         final[d_sorted[last]] = c_sorted[last]
         outcome = np.where(final == k, WIN, np.where(final == k + 1, LOSS, OPEN))
         reached = np.zeros((n, k), dtype=bool)
-        is_open = codes < k
-        reached[deal_codes[is_open], codes[is_open]] = True
+        at = np.flatnonzero(codes < k)
+        reached.ravel()[deal_codes[at].astype(np.int64) * k + codes[at]] = True  # flat: faster
         if self.won_passes_all:
             reached[outcome == WIN, :] = True
         transitions = None

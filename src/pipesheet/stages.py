@@ -258,16 +258,18 @@ class StageList:
         position = np.flatnonzero(keep)
         j_all = stage[keep].astype(np.int16 if m < 2**15 else np.int64)
         by_stage = np.argsort(j_all, kind="stable")
-        j, d, position = j_all[by_stage], deal_codes[keep][by_stage], position[by_stage]
+        j, position = j_all[by_stage], position[by_stage]
+        d = deal_codes[position]
         first = np.ones(len(j), dtype=bool)
         first[1:] = (d[1:] != d[:-1]) | (j[1:] != j[:-1])
         n_deals = int(deal_codes.max()) + 1 if len(deal_codes) else 0
         small = len(deal_codes) < np.iinfo(np.int32).max
         never = np.iinfo(np.int32 if small else np.int64).max
         # entered[s, deal] = sorted position of the deal's first entry into s (stage-major, so
-        # each comparison below runs over contiguous memory)
+        # each comparison below runs over contiguous memory); filled through its flat index
         entered = np.full((m, n_deals), never, dtype=np.int32 if small else np.int64)
-        entered[j[first], d[first]] = position[first]
+        at = np.flatnonzero(first)
+        entered.ravel()[j[at].astype(np.int64) * n_deals + d[at]] = position[at]
         reached = (entered != never).astype(np.float64)
         n_reached = reached.sum(axis=1)
         both = reached @ reached.T  # both[a, b] = deals that reached a and b
