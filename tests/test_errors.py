@@ -241,3 +241,19 @@ def test_many_rows_are_summarised():
     table = pd.DataFrame({"Deal ID": [f"d{i}" for i in range(n)], "Stage": "Lead", "Amount": -1})
     text = message(lambda: read_deals(table, stages=STAGES))
     assert_names(text, "rows 2, 3, 4, 5, 6 and 7 more")
+
+
+def test_history_blank_rows_dropped_and_rows_still_counted():
+    h = pd.DataFrame(
+        {
+            "Deal ID": ["a", None, "b", "b"],
+            "Stage": ["Lead", None, "Lead", "Proposl"],
+            "Entered Date": ["2026-01-01", None, "2026-01-02", "2026-01-03"],
+        }
+    )
+    text = message(lambda: read_history(h, stages=STAGES))
+    assert_names(text, "table 'history'", "row 5", "'Proposl'", "did you mean 'Proposal'")
+    ok = read_history(h.iloc[:3], stages=STAGES)
+    assert ok.frame.index.tolist() == [2, 4]
+    h.loc[1, "Stage"] = "Lead"  # not blank: a row with a stage but no deal id is an error
+    assert_names(message(lambda: read_history(h, stages=STAGES)), "row 3", "deal id is blank")

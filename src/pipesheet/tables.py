@@ -437,14 +437,19 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
     return codes
 
 
-def _check_table(table: pd.DataFrame, name: str) -> pd.DataFrame:
+def _check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> pd.DataFrame:
+    """The user's table with spreadsheet row numbers as index, entirely blank rows dropped.
+
+    ``drop_blank=False`` skips looking for blank rows (a caller that finds a blank key cell calls
+    again with the result, whose row numbers are kept).
+    """
     if not isinstance(table, pd.DataFrame):
         raise PipesheetError(f"expected a table, got {type(table).__name__}", table=name)
     out = table.copy(deep=False)  # the readers never write into it
     if not _has_row_index(table):
         # number the rows as the spreadsheet does *before* dropping blank ones
         out.index = pd.RangeIndex(2, 2 + len(table.index), name="row")
-    if out.shape[1] == 0 or out.iloc[:, 0].isna().any():
+    if out.shape[1] == 0 or (drop_blank and out.iloc[:, 0].isna().any()):
         # only then can a row be entirely blank (a full scan of every column is costly)
         out = out.dropna(how="all")
     if out.empty:
@@ -645,12 +650,15 @@ def read_history(
     """
     if isinstance(table, History):
         return table
-    raw = _check_table(table, name)
+    raw = _check_table(table, name, drop_blank=False)  # blank rows: see below
     cols = resolve_columns(
         raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
     )
     notes: list[str] = []
     deal_codes, deal_uniques = _text_codes(raw[cols["deal_id"]])
+    if (deal_codes < 0).any():  # only a row with a blank id can be entirely blank
+        raw = _check_table(raw, name)
+        deal_codes, deal_uniques = _text_codes(raw[cols["deal_id"]])
     blank = deal_codes < 0
     if blank.any():
         raise PipesheetError(
