@@ -299,6 +299,13 @@ def _headers_from_first_row(frame: pd.DataFrame, name: str, first_row: int = 1) 
     header = [_clean_text(v) for v in frame.iloc[0].tolist()]
     body = frame.iloc[1:]
     body.index = pd.RangeIndex(first_row + 1, first_row + 1 + len(body), name="row")
+    return _apply_headers(header, body, name, first_row)
+
+
+def _apply_headers(
+    header: list[str | None], body: pd.DataFrame, name: str, first_row: int = 1
+) -> pd.DataFrame:
+    """Check the header row (no blanks over data, no duplicates) and put it on the body."""
     blank = [i for i, h in enumerate(header) if h is None]
     if blank:
         filled = body.iloc[:, blank].notna().any(axis=0).to_numpy()
@@ -416,7 +423,11 @@ def _read_workbook(path: Path, sheet: str | int | None, table: str | None) -> pd
                 expected="one of the sheets: " + (", ".join(sheets) or "none"),
             )
         ws = wb.get_sheet_by_name(target)
-        rows = ws.to_python(skip_empty_area=False)
+        if tuple(ws.start or (0, 0)) == (0, 0) and ws.height > 1:
+            header = next(iter(ws.iter_rows()), [])
+            rows = None
+        else:
+            rows = ws.to_python(skip_empty_area=False)
     except PipesheetError:
         raise
     except Exception as err:
@@ -427,6 +438,8 @@ def _read_workbook(path: Path, sheet: str | int | None, table: str | None) -> pd
         ) from None
     finally:
         wb.close()
+    if rows is None:  # the usual case: a table starting in A1, read column-wise by pandas
+        return _read_sheet_fast(path, target, header, f"{name}[{target}]")
     rows = [r for r in rows]
     while rows and all(v in ("", None) for v in rows[-1]):
         rows.pop()
@@ -438,6 +451,30 @@ def _read_workbook(path: Path, sheet: str | int | None, table: str | None) -> pd
     frame = pd.DataFrame(rows, columns=range(width), dtype=object)
     frame = frame.replace("", None) if len(frame) < 5000 else _blank_to_none(frame)
     return _headers_from_first_row(frame, f"{name}[{target}]")
+
+
+def _read_sheet_fast(path: Path, sheet: str, header: list, name: str) -> pd.DataFrame:
+    try:
+        body = pd.read_excel(
+            path,
+            sheet_name=sheet,
+            engine="calamine",
+            header=0,
+            keep_default_na=False,
+            na_values=[""],
+        )
+    except Exception as err:
+        raise PipesheetError(
+            f"cannot read the workbook ({type(err).__name__}: {str(err)[:120]})",
+            table=name,
+            expected="a valid .xlsx file",
+        ) from None
+    names = [_clean_text(v) if v != "" else None for v in header]
+    names += [None] * (body.shape[1] - len(names))
+    body.columns = range(body.shape[1])
+    body = body.iloc[:, : len(names)]
+    body.index = pd.RangeIndex(2, 2 + len(body), name="row")
+    return _apply_headers(names[: body.shape[1]], body, name, 1)
 
 
 def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
@@ -579,6 +616,23 @@ def _typed_numbers(
     return decimal
 
 
+def _all_numbers(uniq: pd.Series) -> bool:
+    return bool(
+        (uniq.str.match(_NUM_POINT) | uniq.str.match(_NUM_COMMA) | uniq.str.match(_NUM_SPACE)).all()
+    )
+
+
+def _all_dates(uniq: pd.Series) -> bool:
+    return bool(
+        (
+            uniq.str.match(_ISO)
+            | uniq.str.match(_YMD_SLASH)
+            | uniq.str.match(_SLASH)
+            | uniq.str.match(_DOT)
+        ).all()
+    )
+
+
 def _typed_dates(
     frame: pd.DataFrame, name: str, dayfirst: bool | None, decimal: str, notes: list[str]
 ) -> str | None:
@@ -589,7 +643,7 @@ def _typed_dates(
     for c in _text_columns(frame):
         uniq = pd.Series(frame[c].dropna().unique()).astype(str).str.strip()
         uniq = uniq[uniq != ""]
-        if not len(uniq):
+        if not len(uniq) or not _all_dates(uniq[:200]):
             continue
         iso = uniq.str.match(_ISO) | uniq.str.match(_YMD_SLASH)
         slash = uniq.str.match(_SLASH)
@@ -1308,10 +1362,15 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
         won = _is_terminal(history[h_st], DEFAULT_WON)
         lost = _is_terminal(history[h_st], DEFAULT_LOST)
         if h_dt is not None and (won.any() and lost.any()):
-            frame = pd.DataFrame({"id": h_ids, "t": history[h_dt], "won": won, "lost": lost})
+            # only deals with both a Won and a Lost row can have them at the same moment
+            suspects = set(h_ids[won]) & set(h_ids[lost])
+            sel = h_ids.isin(suspects).to_numpy() if suspects else np.zeros(len(h_ids), bool)
+            frame = pd.DataFrame(
+                {"id": h_ids[sel], "t": history[h_dt][sel], "won": won[sel], "lost": lost[sel]}
+            )
             g = frame.groupby(["id", "t"], sort=False)[["won", "lost"]].transform("any")
-            both = (g["won"] & g["lost"]).to_numpy() & (won | lost)
-            for r in history.index[both][:1000]:
+            both = (g["won"] & g["lost"]).to_numpy() & (won[sel] | lost[sel])
+            for r in history.index[sel][both][:1000]:
                 rows.append(
                     (
                         "history",

@@ -293,8 +293,11 @@ def snapshot_at(
     if when is None:
         raise PipesheetError("a snapshot needs a date", table="settings", expected="a date")
     hist = read_history(history, stages=stages)
+    return _snapshot(hist, history if isinstance(history, pd.DataFrame) else None, when, deals)
+
+
+def _snapshot(hist: History, raw: pd.DataFrame | None, when: pd.Timestamp, deals) -> pd.DataFrame:
     frame = hist.frame
-    raw = history if isinstance(history, pd.DataFrame) else None
     cols = hist.columns
     end = when + pd.Timedelta(days=1) if when == when.normalize() else when
     mask = (frame["entered_date"] < end).to_numpy()
@@ -362,8 +365,10 @@ def waterfall_from_history(
             expected="two dates in order",
         )
     hist = read_history(history, stages=stages)
-    a = snapshot_at(history, d0, deals, stages=hist.stages)
-    b = snapshot_at(history, d1, deals, stages=hist.stages)
+    raw = history if isinstance(history, pd.DataFrame) else None
+    deal_table = read_deals(deals, stages=hist.stages) if deals is not None else None
+    a = _snapshot(hist, raw, d0, deal_table)
+    b = _snapshot(hist, raw, d1, deal_table)
     w = pipeline_waterfall(
         a, b, start=start, end=end, stages=hist.stages, rates=rates, currency=currency
     )
