@@ -23,7 +23,7 @@ fi
 echo "== python environment (.venv)"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,xlsx,excel,apps,apps-test]"
+.venv/bin/python -m pip install -q -e ".[dev,xlsx,report,excel,apps,apps-test]"
 
 run_pytest() {  # pytest exits 5 when it collects no tests: say so instead of failing obscurely
   set +e
