@@ -118,3 +118,20 @@ def test_row_order_sorts_by_deal_then_date_then_position(deal, data):
     perm = np.arange(len(deal)) if perm is None else perm
     expected = sorted(range(len(deal)), key=lambda i: (deal_codes[i], order[i], i))
     assert perm.tolist() == expected
+
+
+@pytest.mark.parametrize("presorted", [False, True])
+def test_row_order_large_keys(presorted):
+    # many deals and dates: the combined key needs several 16-bit radix passes (or, nearly
+    # sorted, one timsort); both must equal a lexsort by (deal, date, position)
+    rng = np.random.default_rng(5)
+    deal = rng.integers(0, 20_000, 50_000)
+    order = rng.integers(0, 400, 50_000) * 86_400
+    if presorted:
+        s = np.lexsort((order, deal))
+        deal, order = deal[s], order[s]
+        order[:10] = order[:10][::-1]  # a few rows out of order
+    codes = pd.factorize(deal)[0]
+    perm = _row_order(codes, order)
+    assert perm is not None
+    assert perm.tolist() == np.lexsort((np.arange(len(codes)), order, codes)).tolist()

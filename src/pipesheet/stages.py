@@ -305,9 +305,19 @@ def _row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[np.argsort(uniq, kind="stable")] = np.arange(len(uniq))
     n_deals = int(deal_codes.max()) + 1
-    if n_deals * len(uniq) < 2**62:
-        return np.argsort(deal_codes * len(uniq) + rank[rank_codes], kind="stable")
-    return np.lexsort((order, deal_codes))  # pragma: no cover - astronomically many keys
+    if n_deals * len(uniq) >= 2**62:  # pragma: no cover - astronomically many keys
+        return np.lexsort((order, deal_codes))
+    key = deal_codes * len(uniq) + rank[rank_codes]
+    if np.count_nonzero(np.diff(key) < 0) * 100 < n:
+        return np.argsort(key, kind="stable")  # nearly sorted: timsort merges a few runs
+    # LSD radix sort on 16-bit digits (numpy's stable sort of uint16 is a radix sort)
+    perm = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while int(key.max()) >> shift:
+        digit = ((key[perm] >> shift) & 0xFFFF).astype(np.uint16)
+        perm = perm[np.argsort(digit, kind="stable")]
+        shift += 16
+    return perm
 
 
 def _as_tuple(value: Iterable[str] | str) -> tuple[str, ...]:
