@@ -159,7 +159,10 @@ class StageList:
 
         Factorises first, so the cost of folding labels is per distinct label.
         """
-        values, uniques = pd.factorize(labels, use_na_sentinel=True)
+        if isinstance(labels.dtype, pd.CategoricalDtype):  # already factorised
+            values, uniques = labels.cat.codes.to_numpy(), labels.cat.categories
+        else:
+            values, uniques = pd.factorize(labels, use_na_sentinel=True)
         lookup = np.array(
             [self.code(u) if stage_key(u) else -2 for u in uniques] + [-2], dtype=np.int64
         )

@@ -459,6 +459,13 @@ def _check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> 
     return out
 
 
+def _copy_on_write() -> bool:
+    """True when pandas copies on write (always from pandas 3): shared columns are then safe."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.options.mode.copy_on_write is True
+
+
 def _has_row_index(table: pd.DataFrame) -> bool:
     return table.index.name == "row" and pd.api.types.is_integer_dtype(table.index.dtype)
 
@@ -688,7 +695,9 @@ def read_history(
         notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
     codes = _stage_codes(categorical, stages, name, cols["stage"])
     frame = pd.DataFrame(
-        {"deal_id": ids, "stage": labels, "code": codes, "entered_date": entered}, index=raw.index
+        {"deal_id": ids, "stage": labels, "code": codes, "entered_date": entered},
+        index=raw.index,
+        copy=not _copy_on_write(),  # with copy-on-write, sharing the columns is safe
     )
     if deals is not None:
         known = frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
