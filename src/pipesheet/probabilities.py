@@ -398,18 +398,19 @@ class StageProbabilities:
     def _table(self, reached, outcome, transitions, overall: pd.DataFrame | None) -> pd.DataFrame:
         stages = self.stages_
         k = stages.k
-        won_mask, lost_mask, open_mask = outcome == WIN, outcome == LOSS, outcome == OPEN
-        w = (reached & won_mask[:, None]).sum(axis=0).astype(float)
-        ll = (reached & lost_mask[:, None]).sum(axis=0).astype(float)
-        o = (reached & open_mask[:, None]).sum(axis=0).astype(float)
-        n_reached = reached.sum(axis=0).astype(float)
-        closed = reached & ~open_mask[:, None]
-        # step conversion: of closed deals that reached s, share that reached s+1 or Won
-        nxt = np.zeros_like(reached)
-        nxt[:, :-1] = reached[:, 1:]
-        nxt |= won_mask[:, None]
-        step_num = (closed & nxt).sum(axis=0).astype(float)
-        step_den = closed.sum(axis=0).astype(float)
+        # counts as products of 0/1 matrices (exact: float64 counts below 2**53)
+        r = reached.astype(np.float64)
+        by_outcome = np.stack([outcome == WIN, outcome == LOSS, outcome == OPEN]).astype(np.float64)
+        w, ll, o = by_outcome @ r
+        n_reached = w + ll + o
+        won_f, closed_f = by_outcome[0], by_outcome[0] + by_outcome[1]
+        # step conversion: of closed deals that reached s, share that reached s+1 or Won:
+        # reached s+1 (closed) plus won without reaching s+1; the last stage's next is Won
+        step_num = np.empty(k)
+        both = r[:, :-1] * r[:, 1:]
+        step_num[:-1] = closed_f @ both + won_f @ r[:, :-1] - won_f @ both
+        step_num[-1] = won_f @ r[:, -1]
+        step_den = w + ll
         with np.errstate(invalid="ignore", divide="ignore"):
             step = np.where(step_den > 0, step_num / step_den, np.nan)
         a, b = (np.full(k, float(self.prior[0])), np.full(k, float(self.prior[1])))
