@@ -231,7 +231,10 @@ class StageList:
         won, lost = tuple(won), tuple(lost)
         terminal = {stage_key(x) for x in (*won, *lost)}
         # per distinct label, not per row: a million rows have a handful of labels
-        values, uniques = pd.factorize(labels, use_na_sentinel=True)
+        if isinstance(labels.dtype, pd.CategoricalDtype):  # already factorised
+            values, uniques = labels.cat.codes.to_numpy(), labels.cat.categories
+        else:
+            values, uniques = pd.factorize(labels, use_na_sentinel=True)
         label_keys = [stage_key(u) for u in uniques]
         key_codes, keys = pd.factorize(pd.Series(label_keys, dtype=object))
         display: dict[str, str] = {}

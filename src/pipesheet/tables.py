@@ -340,17 +340,24 @@ def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     White space is collapsed; whole numbers become ``'123'`` (Excel sends ids as ``123.0``).
     """
+    codes, uniques, _ = _text_codes_as_given(values)
+    return codes, uniques
+
+
+def _text_codes_as_given(values: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """:func:`_text_codes`, and whether every non-blank value was clean text already (then the
+    column's own values are the cleaned ones)."""
     codes, uniques = _factorize_runs(values)
     uniques = np.asarray(uniques, dtype=object)
     if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # all text: the fast path
         if _already_clean(uniques):
-            return codes, uniques  # the usual case: a few scans of the joined text, no copy
+            return codes, uniques, True  # the usual case: a few scans of the joined text
         cleaned = [" ".join(u.split()) or None for u in uniques]
     else:
         cleaned = [_clean_text(u) for u in uniques]
     codes2, uniques2 = pd.factorize(pd.Series(cleaned, dtype=object), use_na_sentinel=True)
     lookup = np.append(codes2, -1)
-    return lookup[codes], np.asarray(uniques2, dtype=object)
+    return lookup[codes], np.asarray(uniques2, dtype=object), False
 
 
 def _already_clean(texts: np.ndarray) -> bool:
@@ -388,7 +395,8 @@ def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         if heads is not None and np.count_nonzero(heads) * 2 < len(arr):
             starts = np.flatnonzero(heads)
             run_codes, uniques = pd.factorize(arr[starts], use_na_sentinel=True)
-            return run_codes[np.cumsum(heads) - 1], uniques
+            lengths = np.diff(starts, append=len(arr))
+            return np.repeat(run_codes, lengths), uniques
     return pd.factorize(arr, use_na_sentinel=True)
 
 
@@ -662,10 +670,10 @@ def read_history(
         raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
     )
     notes: list[str] = []
-    deal_codes, deal_uniques = _text_codes(raw[cols["deal_id"]])
+    deal_codes, deal_uniques, as_given = _text_codes_as_given(raw[cols["deal_id"]])
     if (deal_codes < 0).any():  # only a row with a blank id can be entirely blank
         raw = _check_table(raw, name)
-        deal_codes, deal_uniques = _text_codes(raw[cols["deal_id"]])
+        deal_codes, deal_uniques, as_given = _text_codes_as_given(raw[cols["deal_id"]])
     blank = deal_codes < 0
     if blank.any():
         raise PipesheetError(
@@ -675,7 +683,12 @@ def read_history(
             rows=_rows(raw.index, blank),
             expected="the id of a deal",
         )
-    ids = pd.Series(deal_uniques[deal_codes], index=raw.index, dtype=object)
+    if as_given:  # the ids are clean text: a copy of the column beats a lookup per row
+        ids = pd.Series(
+            raw[cols["deal_id"]].to_numpy(dtype=object).copy(), index=raw.index, dtype=object
+        )
+    else:
+        ids = pd.Series(deal_uniques[deal_codes], index=raw.index, dtype=object)
     entered = parse_dates(
         raw[cols["entered_date"]], table=name, column=cols["entered_date"], allow_blank=False
     )
