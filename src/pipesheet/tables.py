@@ -257,16 +257,29 @@ def _parse_unique_dates(
     out = np.full(len(uniques), np.datetime64("NaT", "ns"))
     if not len(uniques):
         return out
-    is_ts = uniques.map(
-        lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")
-    ).to_numpy(dtype=bool)
+    all_text = pd.api.types.infer_dtype(uniques.to_numpy(), skipna=False) == "string"
+    if all_text:  # the usual CSV case: no per-value type checks
+        is_ts = np.zeros(len(uniques), dtype=bool)
+    else:
+        is_ts = uniques.map(
+            lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")
+        ).to_numpy(dtype=bool)
     if is_ts.any():
         stamps = pd.to_datetime(uniques[is_ts], utc=False)
         out[is_ts] = pd.DatetimeIndex(
             [s.tz_localize(None) if getattr(s, "tzinfo", None) else s for s in stamps]
         ).to_numpy(dtype="datetime64[ns]")
     rest = ~is_ts
-    numbers = pd.to_numeric(uniques[rest].map(_maybe_number), errors="coerce").to_numpy(dtype=float)
+    if all_text:  # serial numbers sent as text ("45930"): digits, maybe a fraction
+        text = uniques.astype(object).str.strip()
+        digits = text.str.fullmatch(r"\d+(\.\d+)?").to_numpy(dtype=bool)
+        numbers = np.full(len(uniques), np.nan)
+        if digits.any():
+            numbers[digits] = pd.to_numeric(text[digits], errors="coerce").to_numpy(dtype=float)
+    else:
+        numbers = pd.to_numeric(uniques[rest].map(_maybe_number), errors="coerce").to_numpy(
+            dtype=float
+        )
     is_num = np.zeros(len(uniques), dtype=bool)
     is_num[np.flatnonzero(rest)] = ~np.isnan(numbers)
     serials = numbers[~np.isnan(numbers)]
