@@ -35,6 +35,15 @@ Each figure is the best of ``--repeat`` runs (default 3, at most 3 above 2M rows
 take turns in each round.  The naive method runs only up to 2M rows (at 10M it would take many
 minutes).  DuckDB uses every core of the machine
 (``threads`` is printed); pipesheet runs on one core.
+
+Memory: each pipesheet run allocates its arrays afresh, and glibc hands big ones back to the
+kernel when they are freed, so every run page-faults a few hundred MB in again (DuckDB keeps its
+own buffers).  Where page faults are expensive (the 2-core VM this was measured on spends about
+10 µs per fault: 1–2.5 s of system time per 10M-row run) that dominates at 10M rows.  To measure
+the computation itself, let glibc keep freed memory::
+
+    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 \
+        .venv/bin/python benchmarks/bench_stage_probabilities.py
 """
 
 from __future__ import annotations
