@@ -1,198 +1,196 @@
-"""Read tables from CSV and XLSX files, and write result tables to a new workbook.
+"""Write result tables to a new workbook — the one writer every surface uses.
 
-Reading: CSV in UTF-8 (with or without BOM), falling back to cp1252 / latin-1; delimiter ``,``,
-``;``, tab or ``|`` detected from the first lines; every cell is read as text so ids keep their
-leading zeros and the engine's own parsers handle numbers and dates. XLSX is read with the calamine
-engine; a sheet or an Excel Table can be picked by name.
-
-Writing: :func:`write_workbook` writes a *new* workbook atomically (a temporary file in the same
-folder, then a rename), one sheet per table with a frozen header, an Excel Table, and text that
-starts with ``=``, ``+``, ``-`` or ``@`` stored as text so Excel never runs it as a formula.
+:func:`build_workbook` lays tables out on sheets (a single table per sheet, or several titled
+tables one below the other), each as an Excel Table with a bold, frozen header, number formats
+chosen from the column's meaning (money, percentages, counts, dates), and text that starts with
+``=``, ``+``, ``-`` or ``@`` stored as text so Excel never runs data as a formula.
+:func:`write_workbook` saves a *new* file atomically (a temporary file in the same folder, then a
+rename) and refuses to replace an existing one unless told; :func:`workbook_bytes` gives the
+bytes for a download. Reading files is :func:`pipesheet.exports.read_table`.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import os
+import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
 
-__all__ = ["read_table", "write_workbook"]
+__all__ = ["build_workbook", "workbook_bytes", "write_workbook"]
 
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-_DELIMITERS = ",;\t|"
+MONEY = "#,##0.00"
+PERCENT = "0.0%"
+DATE = "yyyy-mm-dd"
+_INJECTION = ("=", "+", "-", "@")
+_PERCENT_COLS = re.compile(
+    r"(probability|conversion|interval_|win_rate|error|mape|bias|gap_share|reference|p_quota|"
+    r"share)", re.IGNORECASE)
+_MONEY_COLS = re.compile(
+    r"(amount|pipeline|weighted|forecast|actual|value|std_dev|mean|p10|p50|p90|quota|total|"
+    r"change|target|average_deal|gap|closed|expected_open|running_total)", re.IGNORECASE)
+_COUNT_COLS = {
+    "deals", "reached", "won", "lost", "open", "visits", "won_visits", "closed_deals",
+    "converted", "entered", "deals_needed", "won_deals", "won_new", "open_deals", "periods",
+    "sign", "value_cents", "draws", "new_won_deals", "new_leads",
+}
 
-
-def read_table(path: str | os.PathLike, *, sheet: str | None = None,
-               table: str | None = None) -> pd.DataFrame:
-    """Read a CSV or XLSX file into a DataFrame of text cells (headers from the first row).
-
-    Args:
-        path: A ``.csv``/``.txt``/``.tsv`` or ``.xlsx``/``.xlsm`` file.
-        sheet: Worksheet name (XLSX; default the first sheet).
-        table: Excel Table name (XLSX); takes precedence over ``sheet``.
-
-    Raises:
-        PipesheetError: the file is missing, of an unknown type, not decodable, or the sheet/table
-            does not exist.
-    """
-    p = Path(path)
-    name = p.name
-    if not p.is_file():
-        raise PipesheetError("file not found", table=name, value=str(path),
-                             expected="a path to an existing CSV or XLSX file")
-    suffix = p.suffix.casefold()
-    if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
-        return _read_workbook(p, sheet, table)
-    if suffix in (".csv", ".txt", ".tsv", ""):
-        return _read_csv(p)
-    raise PipesheetError("unknown file type", table=name, value=p.suffix,
-                         expected="a .csv or .xlsx file")
+#: A sheet is one table, or several ``(title, table)`` pairs laid out one below the other.
+Sheet = pd.DataFrame | Sequence[tuple[str, pd.DataFrame]]
+#: ``charts(worksheet, sheet_name, [(title, header_row, table), ...])`` adds native charts.
+ChartHook = Callable[[Any, str, list[tuple[str, int, pd.DataFrame]]], None]
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise PipesheetError("the file is empty", table=path.name,
-                             expected="a header row and at least one data row")
-    text = None
-    for enc in _ENCODINGS:
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:  # pragma: no cover - latin-1 decodes every byte
-        raise PipesheetError("cannot decode the file", table=path.name,
-                             expected="UTF-8, cp1252 or latin-1 text")
-    sample = text[:65536]
-    try:
-        delimiter = csv.Sniffer().sniff(sample.split("\n", 20)[0] if "\n" in sample else sample,
-                                        delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            na_values=[""], skipinitialspace=False)
-    except (pd.errors.ParserError, ValueError) as err:
-        raise PipesheetError(f"cannot read the CSV ({err})", table=path.name,
-                             expected=f"a table separated by {delimiter!r}") from None
-    return frame
-
-
-def _read_workbook(path: Path, sheet: str | None, table: str | None) -> pd.DataFrame:
-    if table:
-        return _read_excel_table(path, table)
-    try:
-        import python_calamine  # noqa: F401
-
-        engine = "calamine"
-    except ImportError:  # pragma: no cover - calamine is in the xlsx extra
-        engine = "openpyxl"
-    try:
-        frame = pd.read_excel(path, sheet_name=sheet or 0, engine=engine, dtype=object)
-    except ValueError as err:
-        if sheet and "not found" in str(err).casefold() or "worksheet" in str(err).casefold():
-            raise PipesheetError("sheet not found", table=path.name, value=sheet,
-                                 expected="the name of a sheet in the workbook") from None
-        raise PipesheetError(f"cannot read the workbook ({err})", table=path.name,
-                             expected="an .xlsx file") from None
-    except Exception as err:  # zip/XML errors from a damaged file
-        raise PipesheetError(f"cannot read the workbook ({type(err).__name__}: {err})",
-                             table=path.name, expected="a valid .xlsx file") from None
-    return frame.dropna(how="all")
-
-
-def _read_excel_table(path: Path, name: str) -> pd.DataFrame:
-    from openpyxl import load_workbook
-    from openpyxl.utils.cell import range_boundaries
-
-    wb = load_workbook(path, data_only=True)
-    try:
-        for ws in wb.worksheets:
-            if name in ws.tables:
-                ref = ws.tables[name].ref
-                min_col, min_row, max_col, max_row = range_boundaries(ref)
-                rows = list(ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col,
-                                         max_col=max_col, values_only=True))
-                return pd.DataFrame(rows[1:], columns=[str(h) for h in rows[0]])
-        names = sorted(t for ws in wb.worksheets for t in ws.tables)
-    finally:
-        wb.close()
-    raise PipesheetError("Excel Table not found", table=path.name, value=name,
-                         expected="one of the workbook's tables: " + (", ".join(names) or "none"))
-
-
-# ---- writing -------------------------------------------------------------------------------------
-def _cell(value: object) -> object:
-    if value is None:
+def cell_value(v: Any) -> Any:
+    """A value openpyxl can store: NaN/NaT/inf → empty, numpy scalars → Python, dates kept."""
+    if v is None or v is pd.NaT:
         return None
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    if value is pd.NaT:
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, np.datetime64):
+        return None if np.isnat(v) else pd.Timestamp(v).to_pydatetime()
+    if isinstance(v, (datetime, date, str, int)):
+        return v
+    return str(v)
+
+
+def number_format(header: str, values: pd.Series) -> str | None:
+    """The Excel number format a column's name and values call for (None: leave General)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return DATE
+    if pd.api.types.is_bool_dtype(values.dtype):
         return None
-    return value
+    if header in _COUNT_COLS:
+        return "#,##0"
+    if _PERCENT_COLS.search(header):
+        return PERCENT
+    if header.endswith("_days") or header in ("days_in_stage", "times_threshold",
+                                              "selling_weeks", "leads_per_week", "coverage"):
+        return "0.0"
+    if _MONEY_COLS.search(header):
+        return MONEY
+    if pd.api.types.is_float_dtype(values.dtype):
+        return "#,##0.00"
+    return None
 
 
-def write_workbook(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *,
-                   overwrite: bool = False) -> Path:
-    """Write tables to a new .xlsx atomically: one sheet and one Excel Table per frame.
+def _table_name(text: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", text)[:40] or "T"
+    if not re.match(r"[A-Za-z_]", base):
+        base = "T_" + base
+    name, i = base, 2
+    while name.casefold() in used:
+        name, i = f"{base}_{i}", i + 1
+    used.add(name.casefold())
+    return name
 
-    Args:
-        path: Destination file.
-        sheets: ``{sheet name: table}`` in order.
-        overwrite: Replace an existing file (refused by default).
 
-    Returns:
-        The path written.
-    """
+def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = None):
+    """An openpyxl Workbook holding the tables (see the module docstring for the layout)."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    dest = Path(path)
-    if dest.exists() and not overwrite:
-        raise PipesheetError("the output file already exists", table=dest.name, value=str(dest),
-                             expected="a new file name, or overwrite explicitly")
     wb = Workbook()
     wb.remove(wb.active)
-    for i, (title, frame) in enumerate(sheets.items()):
-        ws = wb.create_sheet(title=title[:31])
-        headers = [str(c) for c in frame.columns]
-        ws.append(headers)
-        for row in frame.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
-        for cells in ws.iter_rows(min_row=2):
-            for c in cells:
-                if isinstance(c.value, str) and c.value[:1] in ("=", "+", "-", "@"):
-                    c.data_type = "s"
-                    c.quotePrefix = True
-                elif hasattr(c.value, "year"):
-                    c.number_format = "yyyy-mm-dd"
-                elif isinstance(c.value, float):
-                    c.number_format = "#,##0.00" if abs(c.value) >= 1 or c.value == 0 else "0.0000"
-        ws.freeze_panes = "A2"
-        for j, h in enumerate(headers, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = max(10, min(40, len(h) + 4))
-        if headers and len(frame):
-            ref = f"A1:{get_column_letter(len(headers))}{len(frame) + 1}"
-            tab = Table(displayName=f"T{i + 1}_" + "".join(ch for ch in title if ch.isalnum())[:20],
-                        ref=ref)
-            tab.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-            ws.add_table(tab)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    bold = Font(bold=True)
+    for sheet_name, content in sheets.items():
+        ws = wb.create_sheet(sheet_name[:31])
+        titled = not isinstance(content, pd.DataFrame)
+        tables = list(content) if titled else [(sheet_name, content)]
+        row = 1
+        anchors: list[tuple[str, int, pd.DataFrame]] = []
+        for title, frame in tables:
+            if titled:
+                ws.cell(row=row, column=1, value=title).font = bold
+                row += 1
+            header_row = row
+            frame = frame.reset_index(drop=True)
+            headers = [str(c) for c in frame.columns]
+            for j, h in enumerate(headers, start=1):
+                ws.cell(row=row, column=j, value=h).font = bold
+            formats = [number_format(h, frame[c])
+                       for h, c in zip(headers, frame.columns, strict=True)]
+            columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+            for i in range(len(frame)):
+                r = row + 1 + i
+                for j, col in enumerate(columns):
+                    v = cell_value(col[i])
+                    if v is None:
+                        continue
+                    c = ws.cell(row=r, column=j + 1, value=v)
+                    if isinstance(v, str):
+                        if v.startswith(_INJECTION):
+                            c.data_type = "s"  # stored as text: never run as a formula
+                            c.quotePrefix = True
+                        continue
+                    fmt = formats[j]
+                    if isinstance(v, (datetime, date)):
+                        fmt = DATE
+                    elif fmt is None and isinstance(v, float):
+                        label = str(columns[0][i])
+                        fmt = PERCENT if re.search(r"rate|P\(|probability", label) else MONEY
+                    if fmt:
+                        c.number_format = fmt
+            last = row + max(len(frame), 1)
+            if len(frame) == 0:
+                ws.cell(row=row + 1, column=1, value="(no rows)")
+            if headers:
+                ref = f"A{header_row}:{get_column_letter(len(headers))}{last}"
+                tab = Table(displayName=_table_name(f"{sheet_name}_{title}", used), ref=ref)
+                tab.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+                ws.add_table(tab)
+            if not anchors:
+                ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+            anchors.append((title, header_row, frame))
+            for j, h in enumerate(headers, start=1):
+                width = max(10, min(45, len(h) + 3))
+                letter = get_column_letter(j)
+                if (ws.column_dimensions[letter].width or 0) < width:
+                    ws.column_dimensions[letter].width = width
+            row = last + 3
+        if charts is not None:
+            charts(ws, sheet_name, anchors)
+    return wb
+
+
+def write_workbook(path: str | os.PathLike, sheets: Mapping[str, Sheet], *,
+                   overwrite: bool = False, charts: ChartHook | None = None) -> Path:
+    """Write the tables to a new .xlsx atomically; refuse to replace a file unless ``overwrite``.
+
+    Raises:
+        PipesheetError: not an .xlsx name, the file exists (without ``overwrite``), or the folder
+            does not exist.
+    """
+    dest = Path(path)
+    if dest.suffix.casefold() != ".xlsx":
+        raise PipesheetError("the output must be an .xlsx file", table="output", value=str(dest),
+                             expected="a file name ending in .xlsx")
+    if dest.exists() and not overwrite:
+        raise PipesheetError("the output file already exists", table="output", value=str(dest),
+                             expected="a new file name, or --force to replace it")
+    if not dest.parent.is_dir():
+        raise PipesheetError("the output folder does not exist", table="output",
+                             value=str(dest.parent), expected="an existing folder")
+    wb = build_workbook(sheets, charts=charts)
     fd, tmp = tempfile.mkstemp(prefix=".pipesheet-", suffix=".xlsx", dir=dest.parent)
     os.close(fd)
     try:
@@ -202,3 +200,10 @@ def write_workbook(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], 
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
+
+
+def workbook_bytes(sheets: Mapping[str, Sheet]) -> bytes:
+    """The .xlsx file's bytes (for a download link)."""
+    buf = io.BytesIO()
+    build_workbook(sheets).save(buf)
+    return buf.getvalue()

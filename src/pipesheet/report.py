@@ -30,13 +30,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.files import MONEY, PERCENT, write_workbook
 
 __all__ = ["SHEETS", "Report", "add_parser", "build_report", "run", "write_report"]
 
@@ -58,19 +56,6 @@ SHEETS = (
     "Calibration",
     "Diagnostics",
 )
-_MONEY = "#,##0.00"
-_PCT = "0.0%"
-_DATE = "yyyy-mm-dd"
-_PCT_COLS = re.compile(
-    r"(probability|conversion|interval_|win_rate|error|mape|bias|gap|reference|p_quota|share)",
-    re.IGNORECASE,
-)
-_MONEY_COLS = re.compile(
-    r"(amount|pipeline|weighted|forecast|actual|value|std_dev|mean|p10|p50|p90|quota|total|"
-    r"change|target|average_deal)",
-    re.IGNORECASE,
-)
-_INJECTION = ("=", "+", "-", "@")
 
 
 @dataclass
@@ -446,187 +431,27 @@ def _calibration(history, export, deals, as_of, period, fys, n, stages):
 
 
 # ---- writing ---------------------------------------------------------------------------------
-def _cell_value(v: Any) -> Any:
-    if v is None or v is pd.NaT:
-        return None
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if isinstance(v, np.datetime64):
-        return None if np.isnat(v) else pd.Timestamp(v).to_pydatetime()
-    if isinstance(v, (datetime, date, str, int)):
-        return v
-    return str(v)
-
-
-def _safe_name(text: str, used: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_]", "_", text)[:40] or "T"
-    if not re.match(r"[A-Za-z_]", base):
-        base = "T_" + base
-    name, i = base, 2
-    while name.casefold() in used:
-        name, i = f"{base}_{i}", i + 1
-    used.add(name.casefold())
-    return name
-
-
 def write_report(report: Report, path: str | Path, *, force: bool = False) -> Path:
     """Write the report to a new .xlsx atomically; refuse to overwrite unless ``force``.
+
+    Layout, number formats and formula-safe text come from :func:`pipesheet.files.build_workbook`;
+    this adds the native charts.
 
     Raises:
         PipesheetError: the file exists (without ``force``), or the folder does not exist.
     """
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.table import Table, TableStyleInfo
-
-    dest = Path(path)
-    if dest.suffix.casefold() != ".xlsx":
-        raise PipesheetError(
-            "the report must be an .xlsx file",
-            table="output",
-            value=str(dest),
-            expected="a file name ending in .xlsx",
-        )
-    if dest.exists() and not force:
-        raise PipesheetError(
-            "the output file already exists",
-            table="output",
-            value=str(dest),
-            expected="a new file name, or --force to replace it",
-        )
-    if not dest.parent.is_dir():
-        raise PipesheetError(
-            "the output folder does not exist",
-            table="output",
-            value=str(dest.parent),
-            expected="an existing folder",
-        )
-    wb = Workbook()
-    wb.remove(wb.active)
-    used: set[str] = set()
-    bold = Font(bold=True)
-    for sheet_name, tables in report.sheets.items():
-        ws = wb.create_sheet(sheet_name[:31])
-        row = 1
-        first_table = True
-        anchors: list[tuple[str, int, pd.DataFrame]] = []
-        for title, frame in tables:
-            ws.cell(row=row, column=1, value=title).font = bold
-            row += 1
-            header_row = row
-            frame = frame.reset_index(drop=True)
-            headers = [str(c) for c in frame.columns]
-            for j, h in enumerate(headers, start=1):
-                ws.cell(row=row, column=j, value=h).font = bold
-            formats = [
-                _format_for(h, frame[c]) for h, c in zip(headers, frame.columns, strict=True)
-            ]
-            columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
-            for i in range(len(frame)):
-                r = row + 1 + i
-                for j, col in enumerate(columns):
-                    v = _cell_value(col[i])
-                    if v is None:
-                        continue
-                    c = ws.cell(row=r, column=j + 1)
-                    if isinstance(v, str):
-                        c.value = v
-                        if v.startswith(_INJECTION):
-                            c.data_type = "s"  # never a formula
-                            c.quotePrefix = True
-                    else:
-                        c.value = v
-                        fmt = formats[j]
-                        if isinstance(v, (datetime, date)):
-                            fmt = _DATE
-                        elif fmt is None and isinstance(v, float):
-                            label = str(columns[0][i])
-                            fmt = _PCT if re.search(r"rate|P\(", label) else _MONEY
-                        if fmt:
-                            c.number_format = fmt
-            last = row + max(len(frame), 1)
-            if len(frame) == 0:
-                ws.cell(row=row + 1, column=1, value="(no rows)")
-            if headers:
-                ref = f"A{header_row}:{get_column_letter(len(headers))}{last}"
-                tab = Table(displayName=_safe_name(f"{sheet_name}_{title}", used), ref=ref)
-                tab.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-                ws.add_table(tab)
-            if first_table:
-                ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-                first_table = False
-            anchors.append((title, header_row, frame))
-            for j, h in enumerate(headers, start=1):
-                width = max(10, min(45, len(h) + 3))
-                letter = get_column_letter(j)
-                if (ws.column_dimensions[letter].width or 0) < width:
-                    ws.column_dimensions[letter].width = width
-            row = last + 3
-        _charts(ws, sheet_name, anchors, BarChart, Reference)
-    dest_dir = dest.parent
-    fd, tmp = tempfile.mkstemp(prefix=".pipesheet-report-", suffix=".xlsx", dir=dest_dir)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
+    return write_workbook(path, report.sheets, overwrite=force, charts=_charts)
 
 
-def _format_for(header: str, values: pd.Series) -> str | None:
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return _DATE
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return None
-    if header in (
-        "deals",
-        "reached",
-        "won",
-        "lost",
-        "open",
-        "visits",
-        "won_visits",
-        "closed_deals",
-        "converted",
-        "entered",
-        "deals_needed",
-        "won_deals",
-        "won_new",
-        "open_deals",
-        "periods",
-        "sign",
-        "value_cents",
-        "draws",
-    ):
-        return "#,##0"
-    if _PCT_COLS.search(header):
-        return _PCT
-    if header.endswith("_days") or header in ("days_in_stage", "times_threshold"):
-        return "0.0"
-    if _MONEY_COLS.search(header) or header == "running_total":
-        return _MONEY
-    if pd.api.types.is_float_dtype(values.dtype):
-        return "#,##0.00"
-    return None
-
-
-def _charts(ws, sheet_name: str, anchors, BarChart, Reference) -> None:
+def _charts(ws, sheet_name: str, anchors) -> None:
     """Native Excel bar charts next to the main table of a few sheets."""
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.utils import get_column_letter
+
     spec = {
-        "Stage probabilities": ("win_probability", "Win probability by stage", _PCT),
-        "Forecast": ("weighted", "Weighted forecast by period", _MONEY),
-        "Waterfall": ("value", "Pipeline waterfall", _MONEY),
+        "Stage probabilities": ("win_probability", "Win probability by stage", PERCENT),
+        "Forecast": ("weighted", "Weighted forecast by period", MONEY),
+        "Waterfall": ("value", "Pipeline waterfall", MONEY),
     }.get(sheet_name)
     if spec is None or not anchors:
         return
@@ -652,7 +477,7 @@ def _charts(ws, sheet_name: str, anchors, BarChart, Reference) -> None:
     chart.add_data(values, titles_from_data=True)
     chart.set_categories(cats)
     chart.height, chart.width = 8, 16
-    ws.add_chart(chart, f"{_col_letter(len(frame.columns) + 2)}{header_row}")
+    ws.add_chart(chart, f"{get_column_letter(len(frame.columns) + 2)}{header_row}")
 
 
 def _col_letter(n: int) -> str:

@@ -135,41 +135,11 @@ def png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _safe_cell(value: object) -> object:
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    if hasattr(value, "item") and not isinstance(value, str):
-        try:
-            return value.item()
-        except (AttributeError, ValueError):
-            return str(value)
-    return value
-
-
 def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
-    """A workbook with one sheet per table (header row frozen); text starting with ``=``, ``+``,
-    ``-`` or ``@`` is stored as text so Excel never runs it as a formula."""
-    from openpyxl import Workbook
+    """The results as .xlsx bytes, written by the same writer as every other surface."""
+    from pipesheet.files import workbook_bytes
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, frame in sheets.items():
-        ws = wb.create_sheet(title=title[:31])
-        ws.append([str(c) for c in frame.columns])
-        for row in frame.itertuples(index=False):
-            ws.append([_safe_cell(v) for v in row])
-        for cells in ws.iter_rows(min_row=2):
-            for c in cells:
-                if isinstance(c.value, str) and c.value[:1] in ("=", "+", "-", "@"):
-                    c.data_type = "s"
-        ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(sheets)
 
 
 def xlsx_link(content: bytes, filename: str, label: str) -> str:
