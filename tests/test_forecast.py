@@ -294,3 +294,19 @@ def test_weighted_at_most_pipeline_and_variance_formula(rows, probs, period):
     assert (out["std_dev"] ** 2).sum() == pytest.approx(variance, rel=1e-9, abs=1e-3)
     assert out["deals"].sum() == len(rows)
     assert not math.isnan(out["std_dev"].sum())
+
+
+def test_pipeline_range_mean_is_the_weighted_forecast_of_the_same_deals():
+    from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+    deals, rates = sample_deals(), sample_rates()
+    model = ps.StageProbabilities().fit(sample_history(), deals)
+    whole = ps.pipeline_range(deals, model, rates=rates, quota=3_000_000)
+    total = ps.weighted_forecast(deals, model, period=None, rates=rates)
+    assert whole.mean == pytest.approx(total["weighted"].iloc[0])
+    assert whole.std_dev == pytest.approx(total["std_dev"].iloc[0])
+    # restricted to a quarter: the mean is that quarter's weighted forecast
+    q4 = ps.pipeline_range(deals, model, rates=rates, start="2026-10-01", end="2026-12-31")
+    by_q = ps.weighted_forecast(deals, model, period="quarter", rates=rates)
+    assert q4.mean == pytest.approx(by_q.set_index("period").loc["2026-Q4", "weighted"])
+    assert q4.p10 <= q4.p50 <= q4.p90

@@ -12,6 +12,7 @@ from pipesheet.forecast import (
     forecast_categories,
     period_labels,
     pipeline_position,
+    pipeline_range,
     reporting_amounts,
     weighted_forecast,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "leads_needed",
     "period_labels",
     "pipeline_position",
+    "pipeline_range",
     "preset",
     "probability_table",
     "quota_gap",

@@ -31,7 +31,7 @@ from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_table
 from pipesheet.files import write_workbook
-from pipesheet.forecast import pipeline_position, weighted_forecast
+from pipesheet.forecast import pipeline_position, pipeline_range, weighted_forecast
 from pipesheet.planning import leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
@@ -222,15 +222,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     notes = list(table.attrs.get("notes", []))
     _emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
     if args.range or args.quota is not None:
-        from pipesheet.ranges import forecast_range
-        from pipesheet.forecast import deal_probabilities, reporting_amounts
-        from pipesheet.tables import read_deals
-
-        d = read_deals(deals, stages=stages, columns=_only(_mapping(args), DEAL_FIELDS))
-        p = deal_probabilities(d, probs)
-        amount, _ = reporting_amounts(d, rates, args.currency)
-        is_open = (d.frame["code"] < d.stages.k).to_numpy()
-        rng = forecast_range(amount[is_open], p[is_open], quota=args.quota)
+        rng = pipeline_range(deals, probs, quota=args.quota, rates=rates, currency=args.currency,
+                             stages=stages, columns=_only(_mapping(args), DEAL_FIELDS))
         _emit(args, "Forecast range (open deals, independent wins)", rng.to_frame(),
               extra=[f"method: {rng.method}"])
     return 0
@@ -320,10 +313,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipesheet.ranges import forecast_range
-    from pipesheet.forecast import deal_probabilities, reporting_amounts
     from pipesheet.sample import SAMPLE_AS_OF, sample_deals, sample_history, sample_rates
-    from pipesheet.tables import read_deals
 
     deals, history, rates = sample_deals(), sample_history(), sample_rates()
     model = StageProbabilities().fit(history, deals)
@@ -334,12 +324,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     forecast = weighted_forecast(deals, model, period="quarter", rates=rates, total=True)
     _emit(args, f"Weighted forecast by quarter ({forecast.attrs['currency']})", forecast,
           forecast.attrs["notes"])
-    d = read_deals(deals, stages=model.stages_)
-    p = deal_probabilities(d, model)
-    amount, _ = reporting_amounts(d, rates)
-    is_open = (d.frame["code"] < d.stages.k).to_numpy()
     quota = float(args.quota)
-    rng = forecast_range(amount[is_open], p[is_open], quota=quota)
+    rng = pipeline_range(deals, model, quota=quota, rates=rates)
     _emit(args, f"Forecast range of the open pipeline (quota {quota:,.0f})", rng.to_frame(),
           extra=[f"method: {rng.method}"])
     pos = pipeline_position(deals, model, rates=rates)

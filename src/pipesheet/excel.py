@@ -41,16 +41,14 @@ from pipesheet.excel_convert import (
     table_from_range,
 )
 from pipesheet.forecast import (
-    deal_probabilities,
     forecast_categories,
     pipeline_position,
-    reporting_amounts,
+    pipeline_range,
     weighted_forecast,
 )
 from pipesheet.planning import coverage_ratio, leads_needed, quota_gap, sales_velocity
 from pipesheet.presets import preset
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.tables import read_deals
 
 __all__ = [
     "PIPE_COVERAGE",
@@ -298,20 +296,12 @@ def PIPE_FORECAST_RANGE(
 ):
     """Range of the open pipeline's outcome, each deal won or lost independently: mean, P10,
     P50, P90 and P(total ≥ quota)."""
-    from pipesheet.ranges import forecast_range
-
-    table = read_deals(table_from_range(deals, "deals"))
-    p = deal_probabilities(table, _probabilities(probabilities))
-    amount, _ = reporting_amounts(
-        table,
-        None if _blank_arg(rates) else table_from_range(rates, "rates"),
-        optional_text(currency, "currency"),
-    )
-    is_open = (table.frame["code"] < table.stages.k).to_numpy()
-    result = forecast_range(
-        amount[is_open],
-        p[is_open],
+    result = pipeline_range(
+        table_from_range(deals, "deals"),
+        _probabilities(probabilities),
         quota=optional_number(quota, "quota"),
+        rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
+        currency=optional_text(currency, "currency"),
         method=optional_text(method, "method", "auto"),
         seed=int(optional_number(seed, "seed", 0)),
     )

@@ -42,6 +42,7 @@ __all__ = [
     "forecast_categories",
     "period_labels",
     "pipeline_position",
+    "pipeline_range",
     "reporting_amounts",
     "weighted_forecast",
 ]
@@ -537,3 +538,45 @@ def pipeline_position(
         average_cycle_days=cycle,
         currency=cur,
     )
+
+
+# ---- the range of the open pipeline -----------------------------------------------------------
+def pipeline_range(
+    deals: pd.DataFrame | Deals,
+    probabilities: Probabilities,
+    *,
+    quota: float | None = None,
+    start: Any = None,
+    end: Any = None,
+    rates: pd.DataFrame | Mapping[str, float] | None = None,
+    currency: str | None = None,
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    **options: Any,
+):
+    """Forecast range of the open deals: the distribution of Σ amount_d · Bernoulli(p_d).
+
+    Open deals are those not Won or Lost; with ``start``/``end`` only those whose expected close
+    date falls in [start, end]. Amounts are converted to the reporting currency as in
+    :func:`weighted_forecast`, probabilities come from :func:`deal_probabilities`, and the
+    distribution from :func:`pipesheet.ranges.forecast_range` (``options``: method, draws, seed,
+    grid_points), whose mean equals the weighted forecast of the same deals.
+
+    Returns:
+        A :class:`pipesheet.ranges.ForecastRange` (mean, std_dev, P10/P50/P90, P(≥ quota)).
+    """
+    from pipesheet.ranges import forecast_range
+
+    if isinstance(probabilities, StageProbabilities) and stages is None:
+        stages = probabilities.stages_
+    table = read_deals(deals, stages=stages, columns=columns)
+    p = deal_probabilities(table, probabilities)
+    amount, _ = reporting_amounts(table, rates, currency)
+    frame = table.frame
+    chosen = (frame["code"] < table.stages.k).to_numpy()
+    lo, hi = _as_of(start), _as_of(end)
+    if lo is not None:
+        chosen &= (frame["close_date"] >= lo).to_numpy()
+    if hi is not None:
+        chosen &= (frame["close_date"] <= hi).to_numpy()
+    return forecast_range(amount[chosen], p[chosen], quota=quota, **options)

@@ -37,7 +37,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
@@ -119,8 +118,8 @@ def build_report(
     """
     from pipesheet.exports import read_export, read_table
     from pipesheet.forecast import (
-        deal_probabilities,
         period_labels,
+        pipeline_range,
         reporting_amounts,
         weighted_forecast,
     )
@@ -196,12 +195,8 @@ def build_report(
         notes += [n for n in forecast.attrs.get("notes", []) if n not in notes]
         tick("forecast")
         amounts, cur = reporting_amounts(deals, rates, currency or cur)
-        p = deal_probabilities(deals, source)
         is_open = (deals.frame["code"] < stages.k).to_numpy()
-        known = is_open & ~np.isnan(p)
-        from pipesheet.ranges import forecast_range
-
-        rng = forecast_range(amounts[known], p[known], quota=quota)
+        rng = pipeline_range(deals, source, quota=quota, rates=rates, currency=currency or cur)
         range_frame = rng.to_frame()
         tick("range")
         won = (deals.frame["code"] == stages.k).to_numpy()
