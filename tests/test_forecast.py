@@ -297,6 +297,7 @@ def test_weighted_at_most_pipeline_and_variance_formula(rows, probs, period):
 
 
 def test_pipeline_range_mean_is_the_weighted_forecast_of_the_same_deals():
+    import pipesheet as ps
     from pipesheet.sample import sample_deals, sample_history, sample_rates
 
     deals, rates = sample_deals(), sample_rates()
