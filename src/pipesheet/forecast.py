@@ -576,7 +576,7 @@ def pipeline_range(
     chosen = (frame["code"] < table.stages.k).to_numpy()
     lo, hi = _as_of(start), _as_of(end)
     if lo is not None:
-        chosen &= (frame["close_date"] >= lo).to_numpy()
+        chosen = chosen & (frame["close_date"] >= lo).to_numpy()
     if hi is not None:
-        chosen &= (frame["close_date"] <= hi).to_numpy()
+        chosen = chosen & (frame["close_date"] <= hi).to_numpy()
     return forecast_range(amount[chosen], p[chosen], quota=quota, **options)
