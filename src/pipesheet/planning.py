@@ -246,20 +246,20 @@ def leads_needed(
     )
     explanation = [
         f"Target {_fmt(target)} ÷ average deal {_fmt(average_deal)} = "
-        f"{_fmt(target / average_deal)} → {won_needed} won deals (rounded up)."
+        f"{_fmt(target / average_deal)} → {won_needed:,} won deals (rounded up)."
     ]
     later = won_label
     for i in range(len(stages) - 1, -1, -1):
         if i == len(stages) - 1:
             explanation.append(
-                f"To close {won_needed} deals at a {_pct(rates[i])} win rate from {stages[i]} "
+                f"To close {won_needed:,} deals at a {_pct(rates[i])} win rate from {stages[i]} "
                 f"you need {needed[i]:,} deals at {stages[i]}."
             )
         else:
             explanation.append(
                 f"To get {needed[i + 1]:,} to {later} at {_pct(rates[i])} conversion from "
                 f"{stages[i]} you need {needed[i]:,} at {stages[i]} "
-                f"({won_needed} ÷ {_pct(to_won[i])} overall, rounded up)."
+                f"({won_needed:,} ÷ {_pct(to_won[i])} overall, rounded up)."
             )
         later = stages[i]
     if deadline is not None:
@@ -391,8 +391,8 @@ def quota_gap(
         )
     else:
         explanation.append(
-            f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won} new won deals; "
-            f"÷ lead-to-win rate {_pct(rate)} → {new_leads} new leads (rounded up)."
+            f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
+            f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
         )
     start, end = _as_of(today), _as_of(period_end)
     if start is not None and end is not None:
@@ -410,7 +410,7 @@ def quota_gap(
         else:
             per_week = new_leads / weeks
             explanation.append(
-                f"{new_leads} leads over {weeks:.1f} selling weeks (time left minus the "
+                f"{new_leads:,} leads over {weeks:.1f} selling weeks (time left minus the "
                 f"{cycle_days:.0f}-day cycle) = {per_week:.1f} new leads per week."
             )
     coverage = math.nan
