@@ -27,6 +27,9 @@ import pandas as pd
 import xlwings as xw
 from xlwings import conversion as _xlconv
 
+from pipesheet.backtest import backtest
+from pipesheet.calibration import calibration
+from pipesheet.diagnostics import bottlenecks, cycle_time, deal_cycle_times, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.excel_convert import (
     mapping_from_range,
@@ -49,9 +52,15 @@ from pipesheet.forecast import (
 from pipesheet.planning import coverage_ratio, leads_needed, quota_gap, sales_velocity
 from pipesheet.presets import preset
 from pipesheet.probabilities import StageProbabilities
+from pipesheet.timeaware import time_aware_forecast
+from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
 
 __all__ = [
+    "PIPE_BACKTEST",
+    "PIPE_BOTTLENECKS",
+    "PIPE_CALIBRATION",
     "PIPE_COVERAGE",
+    "PIPE_CYCLE_TIME",
     "PIPE_FORECAST_CATEGORIES",
     "PIPE_FORECAST_RANGE",
     "PIPE_FORECAST_TOTAL",
@@ -61,7 +70,11 @@ __all__ = [
     "PIPE_QUOTA_GAP",
     "PIPE_STAGE_PROBABILITIES",
     "PIPE_STAGE_PROBABILITY",
+    "PIPE_STALE_DEALS",
+    "PIPE_TIME_AWARE_FORECAST",
     "PIPE_VELOCITY",
+    "PIPE_WATERFALL",
+    "PIPE_WATERFALL_HISTORY",
     "PIPE_WEIGHTED_FORECAST",
 ]
 
@@ -454,6 +467,356 @@ def PIPE_VELOCITY(open_opportunities, win_rate, average_won_deal, cycle_days):
             optional_number(cycle_days, "cycle_days"),
         )
     )
+
+
+# ---- time-aware forecast, backtest, calibration ------------------------------------------------
+def _optional_table(value: Any, name: str) -> pd.DataFrame | None:
+    return None if _blank_arg(value) else table_from_range(value, name)
+
+
+def _whole(value: Any, name: str, default: int) -> Any:
+    """A whole-number argument (Excel numbers arrive as floats); others go to the core as given,
+    which names the argument in its message."""
+    cell = optional_number(value, name, default)
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    return cell
+
+
+def _choice(value: Any, name: str, options: tuple[str, ...]) -> str:
+    """One of ``options`` (case-insensitive); blank → the first."""
+    text = optional_text(value, name, options[0]).casefold()
+    if text not in options:
+        raise PipesheetError(
+            f"unknown {name}",
+            table="arguments",
+            column=name,
+            value=text,
+            expected=" or ".join(repr(o) for o in options),
+        )
+    return text
+
+
+_DOC_TA_HISTORY = (
+    "Stage history with its header row (History[#All]): deal id, stage, entered date "
+    "(optionally amount and close date per row)."
+)
+_DOC_OPT_DEALS = "Optional: " + _DOC_DEALS + " (amounts, currency)."
+_DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "deals" (each deal).'
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
+@xw.arg("deals", doc=_DOC_OPT_DEALS, **TABLE)
+@xw.arg(
+    "period_end",
+    doc='Optional: last day of the forecast period, or "month", "quarter" (default) or "year" '
+    "(the end of that period containing as_of).",
+    **CELL,
+)
+@xw.arg("as_of", doc="Optional: forecast date (default: the latest date in the history).", **CELL)
+@xw.arg("quota", doc="Optional: quota; adds P(forecast ≥ quota).", **CELL)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg(
+    "conditioning",
+    doc='Optional: "age" (default: given the deal is still open at its age) or "stage" '
+    "(p_stage × timing).",
+    **CELL,
+)
+@xw.arg(
+    "show",
+    doc='Optional: "summary" (default: one row), "stages" (per stage) or "deals" (per open deal).',
+    **CELL,
+)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_TIME_AWARE_FORECAST(
+    history,
+    deals=None,
+    period_end=None,
+    as_of=None,
+    quota=None,
+    rates=None,
+    currency=None,
+    conditioning=None,
+    show=None,
+    stages=None,
+):
+    """Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period end
+    | stage, days in stage), learned from cycle times with open deals censored; with its range
+    P10/P50/P90 and P(≥ quota)."""
+    what = _choice(show, "show", ("summary", "stages", "deals"))
+    result = time_aware_forecast(
+        table_from_range(history, "history"),
+        _optional_table(deals, "deals"),
+        period_end=scalar(period_end, "period_end") or "quarter",
+        as_of=scalar(as_of, "as_of"),
+        quota=optional_number(quota, "quota"),
+        rates=_optional_table(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+        conditioning=optional_text(conditioning, "conditioning", "age"),
+        stages=stage_list_from_range(stages),
+    )
+    frame = {"summary": result.to_frame(), "stages": result.table, "deals": result.deals}[what]
+    return spill_frame(frame)
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
+@xw.arg("deals", doc=_DOC_OPT_DEALS, **TABLE)
+@xw.arg("start", doc="First day of the first period to backtest, e.g. DATE(2026,1,1).", **CELL)
+@xw.arg("periods", doc="Optional: number of consecutive periods (default 4).", **CELL)
+@xw.arg("period", doc='Optional: "month" (default) or "quarter".', **CELL)
+@xw.arg(
+    "show",
+    doc='Optional: "summary" (default: MAPE and bias per method), "periods" (both methods per '
+    'period) or "detail" (one row per period and method).',
+    **CELL,
+)
+@xw.arg(
+    "actual",
+    doc='Optional: "pipeline" (default: won from deals open at the start) or "all" (every win).',
+    **CELL,
+)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_BACKTEST(
+    history,
+    deals=None,
+    start=None,
+    periods=None,
+    period=None,
+    show=None,
+    actual=None,
+    rates=None,
+    currency=None,
+    stages=None,
+):
+    """Backtest: rebuild the pipeline the day before each past period from the history, forecast
+    the period with the time-aware and the weighted-pipeline methods, compare with what was won.
+    Error = forecast/actual − 1; MAPE = mean |error|, bias = mean error."""
+    what = _choice(show, "show", ("summary", "periods", "detail"))
+    result = backtest(
+        table_from_range(history, "history"),
+        _optional_table(deals, "deals"),
+        scalar(start, "start"),
+        periods=_whole(periods, "periods", 4),
+        period=optional_text(period, "period", "month"),
+        actual=optional_text(actual, "actual", "pipeline"),
+        rates=_optional_table(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+        stages=stage_list_from_range(stages),
+    )
+    frame = {"summary": result.summary, "periods": result.wide, "detail": result.table}[what]
+    return spill_frame(frame)
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
+@xw.arg("as_of", doc="Date the probabilities are predicted on (before the history ends).", **CELL)
+@xw.arg("deals", doc="Optional: " + _DOC_DEALS, **TABLE)
+@xw.arg(
+    "show",
+    doc='Optional: "buckets" (default: per probability bucket), "stages" (per stage) or '
+    '"summary" (the Brier score over all deals and its reference).',
+    **CELL,
+)
+@xw.arg(
+    "method",
+    doc='Optional: "stage" (default: P(win | stage), outcome by the end of the history) or '
+    '"time-aware" (P(won by period_end)).',
+    **CELL,
+)
+@xw.arg(
+    "period_end",
+    doc='Optional (time-aware): a date, or "month", "quarter" or "year" containing as_of.',
+    **CELL,
+)
+@xw.arg("buckets", doc="Optional: number of equal-width probability buckets (default 10).", **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_CALIBRATION(
+    history,
+    as_of,
+    deals=None,
+    show=None,
+    method=None,
+    period_end=None,
+    buckets=None,
+    stages=None,
+):
+    """Calibration: predicted probability vs realised win rate of the deals open on as_of, per
+    probability bucket or stage, and the Brier score mean((p − y)²)."""
+    what = _choice(show, "show", ("buckets", "stages", "summary"))
+    result = calibration(
+        table_from_range(history, "history"),
+        _optional_table(deals, "deals"),
+        scalar(as_of, "as_of"),
+        method=optional_text(method, "method", "stage"),
+        period_end=scalar(period_end, "period_end"),
+        buckets=_whole(buckets, "buckets", 10),
+        stages=stage_list_from_range(stages),
+    )
+    frame = {"buckets": result.by_bucket, "stages": result.by_stage, "summary": result.summary}
+    return spill_frame(frame[what])
+
+
+# ---- reconciliation and pipeline health ---------------------------------------------------------
+@xw.func
+@xw.arg(
+    "opening", doc="Deals snapshot at the start, with its header row (e.g. Sep[#All]).", **TABLE
+)
+@xw.arg("closing", doc="Deals snapshot at the end, with its header row (e.g. Oct[#All]).", **TABLE)
+@xw.arg("start", doc="Optional: first day of the tracked close-date period.", **CELL)
+@xw.arg("end", doc="Optional: last day of the tracked close-date period.", **CELL)
+@xw.arg("show", doc=_DOC_WATERFALL_SHOW, **CELL)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_WATERFALL(
+    opening, closing, start=None, end=None, show=None, rates=None, currency=None, stages=None
+):
+    """Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased −
+    decreased − pushed out − won − lost − removed = closing, in deals and value (reconciled to
+    the cent)."""
+    what = _choice(show, "show", ("steps", "deals"))
+    result = pipeline_waterfall(
+        table_from_range(opening, "opening"),
+        table_from_range(closing, "closing"),
+        start=scalar(start, "start"),
+        end=scalar(end, "end"),
+        stages=stage_list_from_range(stages),
+        rates=_optional_table(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+    )
+    return spill_frame(result.table if what == "steps" else result.deals)
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
+@xw.arg("opening_date", doc="Date of the opening pipeline.", **CELL)
+@xw.arg("closing_date", doc="Date of the closing pipeline.", **CELL)
+@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (amounts when the history has none).", **TABLE)
+@xw.arg("start", doc="Optional: first day of the tracked close-date period.", **CELL)
+@xw.arg("end", doc="Optional: last day of the tracked close-date period.", **CELL)
+@xw.arg("show", doc=_DOC_WATERFALL_SHOW, **CELL)
+@xw.arg("rates", doc=_DOC_RATES, **TABLE)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_WATERFALL_HISTORY(
+    history,
+    opening_date,
+    closing_date,
+    deals=None,
+    start=None,
+    end=None,
+    show=None,
+    rates=None,
+    currency=None,
+    stages=None,
+):
+    """Pipeline waterfall between two dates of a stage history (each deal as it was on each
+    date), reconciled to the cent like PIPE_WATERFALL."""
+    what = _choice(show, "show", ("steps", "deals"))
+    result = waterfall_from_history(
+        table_from_range(history, "history"),
+        scalar(opening_date, "opening_date"),
+        scalar(closing_date, "closing_date"),
+        _optional_table(deals, "deals"),
+        start=scalar(start, "start"),
+        end=scalar(end, "end"),
+        stages=stage_list_from_range(stages),
+        rates=_optional_table(rates, "rates"),
+        currency=optional_text(currency, "currency"),
+    )
+    return spill_frame(result.table if what == "steps" else result.deals)
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_HISTORY, **TABLE)
+@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (adds amount, owner, close date).", **TABLE)
+@xw.arg(
+    "quantile", doc="Optional: stale = longer in stage than this share of won deals (0.8).", **CELL
+)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("only_stale", doc="Optional: TRUE lists only the stale deals.", **CELL)
+@xw.arg("top", doc="Optional: show only the first N rows (stale deals come first).", **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_STALE_DEALS(
+    history, deals=None, quantile=None, as_of=None, only_stale=None, top=None, stages=None
+):
+    """Open deals with their days in stage against the team's won deals: stale = days in stage >
+    the 80th percentile (quantile) of the days won deals spent there; stale deals first, longest
+    over their threshold first."""
+    n = _whole(top, "top", 0)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise PipesheetError(
+            "top must be a whole number of rows",
+            table="arguments",
+            column="top",
+            value=n,
+            expected="e.g. 10 (blank = all)",
+        )
+    out = stale_deals(
+        table_from_range(history, "history"),
+        _optional_table(deals, "deals"),
+        quantile=optional_number(quantile, "quantile", 0.80),
+        as_of=scalar(as_of, "as_of"),
+        only_stale=optional_bool(only_stale, "only_stale"),
+        stages=stage_list_from_range(stages),
+    )
+    return spill_frame(out.head(n) if n else out)
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_HISTORY, **TABLE)
+@xw.arg("period", doc='Optional: cohort period, "quarter" (default), "month" or "year".', **CELL)
+@xw.arg("trailing", doc="Optional: earlier periods averaged as the reference (default 4).", **CELL)
+@xw.arg("benchmark", doc="Optional: table of stage and benchmark step conversion.", **TABLE)
+@xw.arg(
+    "min_deals", doc="Optional: closed deals a cohort needs to be checked (default 10).", **CELL
+)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_BOTTLENECKS(
+    history, period=None, trailing=None, benchmark=None, min_deals=None, as_of=None, stages=None
+):
+    """Step conversion of each stage's latest mature cohort against its trailing average (or a
+    benchmark): gap = conversion − reference; the most negative gap is the bottleneck."""
+    out = bottlenecks(
+        table_from_range(history, "history"),
+        period=optional_text(period, "period", "quarter"),
+        trailing=_whole(trailing, "trailing", 4),
+        benchmark=mapping_from_range(benchmark, "benchmark"),
+        min_deals=_whole(min_deals, "min_deals", 10),
+        as_of=scalar(as_of, "as_of"),
+        stages=stage_list_from_range(stages),
+    )
+    return spill_frame(out)
+
+
+@xw.func
+@xw.arg("history", doc=_DOC_HISTORY, **TABLE)
+@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (created dates start the cycle).", **TABLE)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("per_deal", doc="Optional: TRUE lists each closed deal's cycle instead.", **CELL)
+@xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@_cell_errors
+def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None):
+    """Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th percentile
+    of the days from creation (or first history row) to Won/Lost."""
+    args = (table_from_range(history, "history"), _optional_table(deals, "deals"))
+    opts = {"as_of": scalar(as_of, "as_of"), "stages": stage_list_from_range(stages)}
+    if optional_bool(per_deal, "per_deal"):
+        return spill_frame(deal_cycle_times(*args, **opts))
+    return spill_frame(cycle_time(*args, **opts))
 
 
 @xw.func
