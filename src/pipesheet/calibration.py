@@ -189,7 +189,7 @@ def calibration(
             "calibration needs a past as-of date: outcomes are read from the history after it",
             table="settings",
             column="as_of",
-            value=as_of,
+            value=as_of if d_day is None else str(_day_to_ts(d_day).date()),
             expected=f"a date before the end of the history ({_day_to_ts(last_day).date()})",
         )
     notes = list(tables.notes)

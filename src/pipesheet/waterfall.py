@@ -361,7 +361,8 @@ def waterfall_from_history(
         raise PipesheetError(
             "the closing date must be on or after the opening date",
             table="settings",
-            value=f"{opening_date} .. {closing_date}",
+            value=f"{d0.date() if d0 is not None else opening_date} .. "
+            f"{d1.date() if d1 is not None else closing_date}",
             expected="two dates in order",
         )
     hist = read_history(history, stages=stages)
