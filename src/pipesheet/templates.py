@@ -48,13 +48,16 @@ from pipesheet.sample import (
     sample_rates,
 )
 from pipesheet.tables import read_deals, read_history
+from pipesheet.waterfall import snapshot_at
 
 __all__ = [
     "FIXED_TIME",
+    "FUNCTION_SETTINGS",
     "NATIVE_SETTINGS",
     "build_functions_workbook",
     "build_native_workbook",
     "main",
+    "previous_snapshot",
     "sample_tables",
     "write_workbooks",
 ]
@@ -491,7 +494,68 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
     ("Presets", "A3", '=PIPE_PRESET("salesforce")'),
     ("Presets", "D3", '=PIPE_PRESET("hubspot")'),
     ("Presets", "G3", '=PIPE_PRESET("suitecrm")'),
+    (
+        "Time-aware",
+        "A3",
+        "=PIPE_TIME_AWARE_FORECAST(History[#All],Deals[#All],Targets!B4,Targets!B5,Targets!B2,"
+        "Rates[#All])",
+    ),
+    (
+        "Time-aware",
+        "A7",
+        "=PIPE_TIME_AWARE_FORECAST(History[#All],Deals[#All],Targets!B4,Targets!B5,,Rates[#All],,,"
+        '"stages")',
+    ),
+    (
+        "Backtest",
+        "A3",
+        '=PIPE_BACKTEST(History[#All],Deals[#All],Targets!B8,6,"month",,,Rates[#All])',
+    ),
+    (
+        "Backtest",
+        "A8",
+        '=PIPE_BACKTEST(History[#All],Deals[#All],Targets!B8,6,"month","periods",,Rates[#All])',
+    ),
+    ("Backtest", "A17", "=PIPE_CALIBRATION(History[#All],Targets!B9,Deals[#All])"),
+    ("Backtest", "K17", '=PIPE_CALIBRATION(History[#All],Targets!B9,Deals[#All],"summary")'),
+    (
+        "Waterfall",
+        "A3",
+        "=PIPE_WATERFALL(Previous[#All],Deals[#All],Targets!B3,Targets!B4,,Rates[#All])",
+    ),
+    (
+        "Waterfall",
+        "H3",
+        "=PIPE_WATERFALL_HISTORY(History[#All],Targets!B10,Targets!B5,Deals[#All],Targets!B3,"
+        "Targets!B4,,Rates[#All])",
+    ),
+    ("Health", "A3", "=PIPE_STALE_DEALS(History[#All],Deals[#All],,,TRUE,25)"),
+    ("Health", "L3", "=PIPE_BOTTLENECKS(History[#All])"),
+    ("Health", "L10", "=PIPE_CYCLE_TIME(History[#All],Deals[#All])"),
 )
+#: Extra inputs of pipeline.xlsx's Targets table (after those of :data:`NATIVE_SETTINGS`).
+FUNCTION_SETTINGS: dict[str, Any] = {
+    "backtest_from": dt.datetime(2026, 4, 1),
+    "calibration_as_of": dt.datetime(2026, 3, 31),
+    "snapshot_date": dt.datetime(2026, 6, 30),
+}
+
+
+def previous_snapshot(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The deals as they were on ``FUNCTION_SETTINGS["snapshot_date"]``, rebuilt from the sample
+    history by :func:`pipesheet.waterfall.snapshot_at` (amounts and close dates as recorded now:
+    the sample history has none)."""
+    snap = snapshot_at(tables["history"], FUNCTION_SETTINGS["snapshot_date"], tables["deals"])
+    return pd.DataFrame(
+        {
+            "Deal ID": snap["deal_id"].to_numpy(),
+            "Stage": snap["stage"].to_numpy(),
+            "Amount": snap["amount"].to_numpy(dtype=float),
+            "Currency": snap["currency"].to_numpy(),
+            "Expected Close Date": snap["close_date"].to_numpy(),
+            "Owner": snap["owner"].to_numpy(),
+        }
+    ).sort_values("Deal ID", ignore_index=True)
 
 
 def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Workbook:
@@ -543,6 +607,27 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
             ("Gap", "Where the period stands (PIPE_PIPELINE_POSITION) and the quota gap."),
             ("Plan", "Reverse funnel for the target with the learned step conversions."),
             ("Presets", "CRM default stage probabilities (Salesforce, HubSpot, SuiteCRM)."),
+            (
+                "Time-aware",
+                "Forecast of the rest of the period from P(won by the period end | stage, days "
+                "in stage), with its range; per stage below.",
+            ),
+            (
+                "Backtest",
+                "Time-aware vs weighted-pipeline forecasts of past months (MAPE, bias, per "
+                "month) and the calibration of the stage probabilities (Brier score).",
+            ),
+            (
+                "Previous",
+                "The deals as they were on the snapshot date (rebuilt from the history): paste "
+                "an earlier export here to reconcile against it.",
+            ),
+            (
+                "Waterfall",
+                "How the period's pipeline moved from the Previous snapshot to Deals, and "
+                "between two dates of the history.",
+            ),
+            ("Health", "Stale deals (top 25), bottleneck stages and cycle times."),
         ],
     )
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
@@ -567,6 +652,9 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 "Today",
                 "Lead-to-win rate",
                 "Revenue target",
+                "Backtest from",
+                "Calibration as of",
+                "Snapshot date",
             ],
             "Value": [
                 s["quota"],
@@ -575,13 +663,15 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 s["today"],
                 s["lead_to_win_rate"],
                 s["target"],
+                FUNCTION_SETTINGS["backtest_from"],
+                FUNCTION_SETTINGS["calibration_as_of"],
+                FUNCTION_SETTINGS["snapshot_date"],
             ],
         }
     )
     _table(ws, "Targets", targets)
-    for r, fmt in zip(
-        range(2, 8), (MONEY, DATE_FORMAT, DATE_FORMAT, DATE_FORMAT, PERCENT, MONEY), strict=True
-    ):
+    formats = (MONEY, DATE_FORMAT, DATE_FORMAT, DATE_FORMAT, PERCENT, MONEY, *[DATE_FORMAT] * 3)
+    for r, fmt in zip(range(2, 11), formats, strict=True):
         ws[f"B{r}"].number_format = fmt
         ws[f"B{r}"].fill = INPUT_FILL
     # stage drop-down on Deals[Stage]
@@ -594,7 +684,16 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
     dv.showErrorMessage = True
     wb["Deals"].add_data_validation(dv)
     dv.add(f"B2:B{1 + len(deals)}")
-    for sheet in ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets"):
+    ws = wb.create_sheet("Previous")
+    _table(
+        ws,
+        "Previous",
+        previous_snapshot(tables),
+        formats={"Amount": MONEY, "Expected Close Date": DATE_FORMAT},
+    )
+    ws.freeze_panes = "B2"
+    sheets = ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets")
+    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health"):
         ws = wb.create_sheet(sheet)
     titles = {
         "Probabilities": "Stage probabilities learned from the history",
@@ -603,6 +702,10 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Gap": "Pipeline position, quota gap, coverage (G3) and velocity (G4)",
         "Plan": "Reverse funnel for the revenue target",
         "Presets": "CRM default stage probabilities",
+        "Time-aware": "Time-aware forecast to the period end (per stage from A7)",
+        "Backtest": "Backtest of the last 6 months (per month from A8); calibration from A17",
+        "Waterfall": "Pipeline waterfall: Previous → Deals (A3), history dates (H3)",
+        "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10)",
     }
     for sheet, title in titles.items():
         _label(wb[sheet], "A1", title, True)
