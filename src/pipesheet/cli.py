@@ -37,9 +37,16 @@ from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList
 
-PERCENT_COLUMNS = {"win_probability", "interval_low", "interval_high", "step_conversion",
-                   "configured_probability", "probability", "conversion_to_next",
-                   "conversion_to_won"}
+PERCENT_COLUMNS = {
+    "win_probability",
+    "interval_low",
+    "interval_high",
+    "step_conversion",
+    "configured_probability",
+    "probability",
+    "conversion_to_next",
+    "conversion_to_won",
+}
 
 
 # ---- inputs ----------------------------------------------------------------------------------
@@ -48,8 +55,14 @@ def _is_history(frame: pd.DataFrame) -> bool:
     norm = {normalise_header(c): c for c in frame.columns}
     has_date = any(normalise_header(a) in norm for a in HISTORY_FIELDS["entered_date"])
     has_close = any(normalise_header(a) in norm for a in DEAL_FIELDS["close_date"])
-    id_col = next((norm[normalise_header(a)] for a in HISTORY_FIELDS["deal_id"]
-                   if normalise_header(a) in norm), None)
+    id_col = next(
+        (
+            norm[normalise_header(a)]
+            for a in HISTORY_FIELDS["deal_id"]
+            if normalise_header(a) in norm
+        ),
+        None,
+    )
     repeats = id_col is not None and frame[id_col].duplicated().any()
     return has_date and (repeats or not has_close)
 
@@ -60,13 +73,19 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame |
         frame = read_table(path, sheet=args.sheet, table=args.table)
         if _is_history(frame):
             if history is not None:
-                raise PipesheetError("two history files given", table=Path(path).name,
-                                     expected="one deals file and/or one history file")
+                raise PipesheetError(
+                    "two history files given",
+                    table=Path(path).name,
+                    expected="one deals file and/or one history file",
+                )
             history = frame
         else:
             if deals is not None:
-                raise PipesheetError("two deals files given", table=Path(path).name,
-                                     expected="one deals file and/or one history file")
+                raise PipesheetError(
+                    "two deals files given",
+                    table=Path(path).name,
+                    expected="one deals file and/or one history file",
+                )
             deals = frame
     return deals, history
 
@@ -93,8 +112,13 @@ def _mapping(args: argparse.Namespace) -> dict[str, str] | None:
     for item in args.col or []:
         field, sep, header = item.partition("=")
         if not sep or not field.strip() or not header.strip():
-            raise PipesheetError("column mapping must look like field=Header", table="options",
-                                 column="--col", value=item, expected="e.g. --col stage=Fase")
+            raise PipesheetError(
+                "column mapping must look like field=Header",
+                table="options",
+                column="--col",
+                value=item,
+                expected="e.g. --col stage=Fase",
+            )
         out[field.strip()] = header.strip()
     return out or None
 
@@ -105,16 +129,22 @@ def _fit(args: argparse.Namespace, deals, history, **extra: Any) -> StageProbabi
         from pipesheet.tables import read_history
 
         if history is None:
-            raise PipesheetError("--won/--lost without --stages need a history file to infer "
-                                 "the stage order", table="options",
-                                 expected="--stages A,B,C or a history file")
-        stages = read_history(history, won=stages.won, lost=stages.lost,
-                              columns=_only(_mapping(args), HISTORY_FIELDS)).stages
+            raise PipesheetError(
+                "--won/--lost without --stages need a history file to infer the stage order",
+                table="options",
+                expected="--stages A,B,C or a history file",
+            )
+        stages = read_history(
+            history, won=stages.won, lost=stages.lost, columns=_only(_mapping(args), HISTORY_FIELDS)
+        ).stages
     return StageProbabilities(
-        method=getattr(args, "method", "cohort"), stages=stages,
+        method=getattr(args, "method", "cohort"),
+        stages=stages,
         won_passes_all=getattr(args, "won_passes_all", False),
-        shrinkage=getattr(args, "shrinkage", 0.0) or 0.0, as_of=args.as_of,
-        by=extra.get("by", getattr(args, "by", None)), columns=_mapping(args),
+        shrinkage=getattr(args, "shrinkage", 0.0) or 0.0,
+        as_of=args.as_of,
+        by=extra.get("by", getattr(args, "by", None)),
+        columns=_mapping(args),
     ).fit(history, deals)
 
 
@@ -141,8 +171,10 @@ def _jsonable(value: Any) -> Any:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     cols = [str(c) for c in frame.columns]
-    return [{c: _jsonable(v) for c, v in zip(cols, row, strict=True)}
-            for row in frame.itertuples(index=False)]
+    return [
+        {c: _jsonable(v) for c, v in zip(cols, row, strict=True)}
+        for row in frame.itertuples(index=False)
+    ]
 
 
 def _human(frame: pd.DataFrame) -> str:
@@ -168,8 +200,13 @@ def _number_text(v: float) -> str:
     return f"{v:,.4g}"
 
 
-def _emit(args: argparse.Namespace, title: str, frame: pd.DataFrame,
-          notes: Sequence[str] = (), extra: Sequence[str] = ()) -> None:
+def _emit(
+    args: argparse.Namespace,
+    title: str,
+    frame: pd.DataFrame,
+    notes: Sequence[str] = (),
+    extra: Sequence[str] = (),
+) -> None:
     if args.json:
         print(json.dumps(_records(frame), ensure_ascii=False, indent=1))
         return
@@ -186,8 +223,12 @@ def _emit(args: argparse.Namespace, title: str, frame: pd.DataFrame,
 def cmd_stages(args: argparse.Namespace) -> int:
     deals, history = _load(args)
     model = _fit(args, deals, history)
-    _emit(args, f"Stage probabilities ({model.method}; order {model.stages_.source})",
-          model.table_, model.notes_)
+    _emit(
+        args,
+        f"Stage probabilities ({model.method}; order {model.stages_.source})",
+        model.table_,
+        model.notes_,
+    )
     return 0
 
 
@@ -198,9 +239,12 @@ def _probabilities(args: argparse.Namespace, deals, history):
             return value, None
         return read_table(value), None
     if history is None:
-        raise PipesheetError("a forecast needs stage probabilities", table="options",
-                             expected="a history file to learn them from, or --probabilities "
-                                      "salesforce|hubspot|suitecrm|configured|FILE")
+        raise PipesheetError(
+            "a forecast needs stage probabilities",
+            table="options",
+            expected="a history file to learn them from, or --probabilities "
+            "salesforce|hubspot|suitecrm|configured|FILE",
+        )
     model = _fit(args, deals, history, by=None)
     return model, model
 
@@ -208,24 +252,47 @@ def _probabilities(args: argparse.Namespace, deals, history):
 def cmd_forecast(args: argparse.Namespace) -> int:
     deals, history = _load(args)
     if deals is None:
-        raise PipesheetError("a forecast needs a deals file", table="options",
-                             expected="a deals CSV/XLSX (one row per deal)")
+        raise PipesheetError(
+            "a forecast needs a deals file",
+            table="options",
+            expected="a deals CSV/XLSX (one row per deal)",
+        )
     probs, model = _probabilities(args, deals, history)
     rates = read_table(args.rates) if args.rates else None
     period = None if args.period == "none" else args.period
     stages = model.stages_ if model is not None else _given_stages(args)
-    table = weighted_forecast(deals, probs, period=period, fiscal_year_start=args.fiscal_year_start,
-                              by=args.by, rates=rates, currency=args.currency, stages=stages,
-                              columns=_only(_mapping(args), DEAL_FIELDS), as_of=args.as_of,
-                              total=not args.json)
+    table = weighted_forecast(
+        deals,
+        probs,
+        period=period,
+        fiscal_year_start=args.fiscal_year_start,
+        by=args.by,
+        rates=rates,
+        currency=args.currency,
+        stages=stages,
+        columns=_only(_mapping(args), DEAL_FIELDS),
+        as_of=args.as_of,
+        total=not args.json,
+    )
     cur = table.attrs.get("currency")
     notes = list(table.attrs.get("notes", []))
     _emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
     if args.range or args.quota is not None:
-        rng = pipeline_range(deals, probs, quota=args.quota, rates=rates, currency=args.currency,
-                             stages=stages, columns=_only(_mapping(args), DEAL_FIELDS))
-        _emit(args, "Forecast range (open deals, independent wins)", rng.to_frame(),
-              extra=[f"method: {rng.method}"])
+        rng = pipeline_range(
+            deals,
+            probs,
+            quota=args.quota,
+            rates=rates,
+            currency=args.currency,
+            stages=stages,
+            columns=_only(_mapping(args), DEAL_FIELDS),
+        )
+        _emit(
+            args,
+            "Forecast range (open deals, independent wins)",
+            rng.to_frame(),
+            extra=[f"method: {rng.method}"],
+        )
     return 0
 
 
@@ -239,9 +306,13 @@ def _conversions_arg(text: str) -> list[tuple[str, float]]:
     for item in text.split(","):
         stage, sep, rate = item.rpartition("=")
         if not sep:
-            raise PipesheetError("conversions must look like Stage=rate,...", table="options",
-                                 column="--conversions", value=item,
-                                 expected="e.g. Lead=0.5,Qualified=0.4,Proposal=0.25")
+            raise PipesheetError(
+                "conversions must look like Stage=rate,...",
+                table="options",
+                column="--conversions",
+                value=item,
+                expected="e.g. Lead=0.5,Qualified=0.4,Proposal=0.25",
+            )
         pairs.append((stage.strip(), rate.strip()))
     return pairs
 
@@ -253,22 +324,35 @@ def cmd_leads(args: argparse.Namespace) -> int:
         conversions: Any = _conversions_arg(args.conversions)
     else:
         if history is None:
-            raise PipesheetError("the reverse funnel needs conversion rates", table="options",
-                                 expected="--conversions Lead=0.5,... or a history file")
+            raise PipesheetError(
+                "the reverse funnel needs conversion rates",
+                table="options",
+                expected="--conversions Lead=0.5,... or a history file",
+            )
         model = _fit(args, deals, history, by=None)
         conversions = model
     average = args.average_deal
     if average is None:
         if deals is None:
-            raise PipesheetError("the reverse funnel needs an average deal", table="options",
-                                 expected="--average-deal N, or a deals file to learn it from")
+            raise PipesheetError(
+                "the reverse funnel needs an average deal",
+                table="options",
+                expected="--average-deal N, or a deals file to learn it from",
+            )
         rates = read_table(args.rates) if args.rates else None
-        pos = pipeline_position(deals, None, rates=rates,
-                                stages=model.stages_ if model else _given_stages(args),
-                                columns=_only(_mapping(args), DEAL_FIELDS))
+        pos = pipeline_position(
+            deals,
+            None,
+            rates=rates,
+            stages=model.stages_ if model else _given_stages(args),
+            columns=_only(_mapping(args), DEAL_FIELDS),
+        )
         if math.isnan(pos.average_won_deal):
-            raise PipesheetError("no won deals to learn the average deal from", table="deals",
-                                 expected="--average-deal N")
+            raise PipesheetError(
+                "no won deals to learn the average deal from",
+                table="deals",
+                expected="--average-deal N",
+            )
         average = pos.average_won_deal
     plan = leads_needed(args.target, average, conversions, deadline=args.deadline)
     _emit(args, "Lead requirements (reverse funnel)", plan.table, extra=plan.explanation)
@@ -282,10 +366,16 @@ def cmd_gap(args: argparse.Namespace) -> int:
     if deals is not None:
         probs, model = _probabilities(args, deals, history)
         rates = read_table(args.rates) if args.rates else None
-        pos = pipeline_position(deals, probs, args.period_start, args.period_end, rates=rates,
-                                currency=args.currency,
-                                stages=model.stages_ if model else _given_stages(args),
-                                columns=_only(_mapping(args), DEAL_FIELDS))
+        pos = pipeline_position(
+            deals,
+            probs,
+            args.period_start,
+            args.period_end,
+            rates=rates,
+            currency=args.currency,
+            stages=model.stages_ if model else _given_stages(args),
+            columns=_only(_mapping(args), DEAL_FIELDS),
+        )
         closed = pos.closed if closed is None else closed
         expected = pos.expected_open if expected is None else expected
         pipeline = pos.open_pipeline if pipeline is None else pipeline
@@ -295,12 +385,22 @@ def cmd_gap(args: argparse.Namespace) -> int:
         if cycle is None and not math.isnan(pos.average_cycle_days):
             cycle = pos.average_cycle_days
     if average is None or rate is None:
-        raise PipesheetError("the quota gap needs an average deal and a lead-to-win rate",
-                             table="options",
-                             expected="--average-deal and --lead-to-win, or deals + history files")
-    gap = quota_gap(args.quota, closed or 0.0, expected or 0.0, average_deal=average,
-                    lead_to_win_rate=rate, open_pipeline=pipeline, today=args.as_of,
-                    period_end=args.period_end, cycle_days=cycle or 0.0)
+        raise PipesheetError(
+            "the quota gap needs an average deal and a lead-to-win rate",
+            table="options",
+            expected="--average-deal and --lead-to-win, or deals + history files",
+        )
+    gap = quota_gap(
+        args.quota,
+        closed or 0.0,
+        expected or 0.0,
+        average_deal=average,
+        lead_to_win_rate=rate,
+        open_pipeline=pipeline,
+        today=args.as_of,
+        period_end=args.period_end,
+        cycle_days=cycle or 0.0,
+    )
     _emit(args, "Quota gap", gap.to_frame(), extra=gap.explanation)
     return 0
 
@@ -317,47 +417,68 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     deals, history, rates = sample_deals(), sample_history(), sample_rates()
     model = StageProbabilities().fit(history, deals)
-    print(f"pipesheet {__version__} demo — bundled sample: {len(deals):,} deals, "
-          f"{len(history):,} history rows, as of {SAMPLE_AS_OF}\n")
-    _emit(args, "Stage probabilities (learned from history, 90% interval)",
-          model.table_, model.notes_)
+    print(
+        f"pipesheet {__version__} demo — bundled sample: {len(deals):,} deals, "
+        f"{len(history):,} history rows, as of {SAMPLE_AS_OF}\n"
+    )
+    _emit(
+        args, "Stage probabilities (learned from history, 90% interval)", model.table_, model.notes_
+    )
     forecast = weighted_forecast(deals, model, period="quarter", rates=rates, total=True)
-    _emit(args, f"Weighted forecast by quarter ({forecast.attrs['currency']})", forecast,
-          forecast.attrs["notes"])
+    _emit(
+        args,
+        f"Weighted forecast by quarter ({forecast.attrs['currency']})",
+        forecast,
+        forecast.attrs["notes"],
+    )
     quota = float(args.quota)
     rng = pipeline_range(deals, model, quota=quota, rates=rates)
-    _emit(args, f"Forecast range of the open pipeline (quota {quota:,.0f})", rng.to_frame(),
-          extra=[f"method: {rng.method}"])
+    _emit(
+        args,
+        f"Forecast range of the open pipeline (quota {quota:,.0f})",
+        rng.to_frame(),
+        extra=[f"method: {rng.method}"],
+    )
     pos = pipeline_position(deals, model, rates=rates)
     plan = leads_needed(args.target, pos.average_won_deal, model)
-    _emit(args, f"Lead plan for a target of {args.target:,.0f}", plan.table,
-          extra=plan.explanation)
+    _emit(args, f"Lead plan for a target of {args.target:,.0f}", plan.table, extra=plan.explanation)
     out = Path(args.output)
-    write_workbook(out, {
-        "Stage probabilities": model.table_,
-        "Forecast": forecast,
-        "Range": rng.to_frame(),
-        "Lead plan": plan.table,
-        "Deals": deals,
-        "History": history,
-    }, overwrite=True)
+    write_workbook(
+        out,
+        {
+            "Stage probabilities": model.table_,
+            "Forecast": forecast,
+            "Range": rng.to_frame(),
+            "Lead plan": plan.table,
+            "Deals": deals,
+            "History": history,
+        },
+        overwrite=True,
+    )
     print(f"Wrote {out}")
     return 0
 
 
 # ---- parser ----------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
-    p.add_argument("files", nargs=files, metavar="FILE",
-                   help="deals and/or stage-history table (CSV or XLSX)")
+    p.add_argument(
+        "files", nargs=files, metavar="FILE", help="deals and/or stage-history table (CSV or XLSX)"
+    )
     p.add_argument("--stages", help="ordered open stages, e.g. Lead,Qualified,Proposal")
     p.add_argument("--won", action="append", metavar="LABEL", help="label meaning Won (repeatable)")
-    p.add_argument("--lost", action="append", metavar="LABEL",
-                   help="label meaning Lost (repeatable)")
-    p.add_argument("--as-of", dest="as_of", metavar="DATE",
-                   help="use only what was known on this date")
+    p.add_argument(
+        "--lost", action="append", metavar="LABEL", help="label meaning Lost (repeatable)"
+    )
+    p.add_argument(
+        "--as-of", dest="as_of", metavar="DATE", help="use only what was known on this date"
+    )
     p.add_argument("--by", metavar="COLUMN", help="one table per group of this deals column")
-    p.add_argument("--col", action="append", metavar="FIELD=HEADER",
-                   help="map a field to your header, e.g. --col stage=Fase (repeatable)")
+    p.add_argument(
+        "--col",
+        action="append",
+        metavar="FIELD=HEADER",
+        help="map a field to your header, e.g. --col stage=Fase (repeatable)",
+    )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
@@ -371,10 +492,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stages", help="stage probabilities learned from history")
     _common(p)
     p.add_argument("--method", choices=["cohort", "markov"], default="cohort")
-    p.add_argument("--won-passes-all", action="store_true",
-                   help="count won deals as having reached every stage (Odoo's convention)")
-    p.add_argument("--shrinkage", type=float, default=0.0,
-                   help="pull small groups toward the overall rate with this weight")
+    p.add_argument(
+        "--won-passes-all",
+        action="store_true",
+        help="count won deals as having reached every stage (Odoo's convention)",
+    )
+    p.add_argument(
+        "--shrinkage",
+        type=float,
+        default=0.0,
+        help="pull small groups toward the overall rate with this weight",
+    )
     p.set_defaults(func=cmd_stages)
 
     p = sub.add_parser("forecast", help="weighted forecast by period and group")
@@ -431,8 +559,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _forecast_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--probabilities", metavar="PRESET|configured|FILE",
-                   help="use these stage probabilities instead of learning them")
+    p.add_argument(
+        "--probabilities",
+        metavar="PRESET|configured|FILE",
+        help="use these stage probabilities instead of learning them",
+    )
     p.add_argument("--rates", help="currency rates file (currency, rate)")
     p.add_argument("--currency", help="reporting currency code")
 
