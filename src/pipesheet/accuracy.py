@@ -28,7 +28,14 @@ from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import _group_keys, period_labels, reporting_amounts, weighted_forecast
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, _check_table, _text, parse_amounts, parse_dates, read_deals
+from pipesheet.tables import (
+    Deals,
+    check_table,
+    clean_text_column,
+    parse_amounts,
+    parse_dates,
+    read_deals,
+)
 
 __all__ = ["AccuracyResult", "forecast_accuracy", "forecasts_from_snapshots"]
 
@@ -103,7 +110,7 @@ def forecast_accuracy(
         raise PipesheetError("recorded must be 'last' or 'first'", table="settings", value=recorded)
     d = read_deals(deals, stages=stages)
     keys = _group_keys(d, by) if by is not None else []
-    raw = _check_table(forecasts, "forecasts")
+    raw = check_table(forecasts, "forecasts")
     cols = resolve_columns(
         raw, _FORECAST_FIELDS, ("period", "forecast"), table_name="forecasts", mapping=columns
     )
@@ -125,7 +132,7 @@ def forecast_accuracy(
                 column=k,
                 expected="the same group column as the deals table",
             )
-        f[k] = _text(raw[header])
+        f[k] = clean_text_column(raw[header])
     notes: list[str] = []
     if "recorded" in cols:
         f["recorded"] = parse_dates(

@@ -59,7 +59,7 @@ import pandas as pd
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError, format_rows
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
-from pipesheet.tables import _clean_text
+from pipesheet.tables import clean_text as _clean_text
 
 __all__ = [
     "ISSUE_COLUMNS",
@@ -1093,7 +1093,7 @@ def _is_terminal(stage: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
 
 def _ids(values: pd.Series) -> pd.Series:
     """Clean deal ids (see :func:`pipesheet.tables._text`), computed once per distinct value."""
-    from pipesheet.tables import _text
+    from pipesheet.tables import clean_text_column as _text
 
     return _text(values)
 

@@ -137,9 +137,9 @@ def _conversions(conversions: Any) -> list[tuple[str, float]]:
         pairs = list(zip(t["stage"], t["step_conversion"], strict=True))
     elif isinstance(conversions, pd.DataFrame):
         from pipesheet.columns import resolve_columns
-        from pipesheet.tables import _check_table
+        from pipesheet.tables import check_table
 
-        raw = _check_table(conversions, "conversions")
+        raw = check_table(conversions, "conversions")
         cols = resolve_columns(
             raw,
             {

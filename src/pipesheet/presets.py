@@ -96,13 +96,13 @@ def probability_table(
     Returns:
         Columns ``stage`` and ``probability`` (0–1, blank where unknown).
     """
-    from pipesheet.tables import _check_table, _text, parse_amounts
+    from pipesheet.tables import check_table, clean_text_column, parse_amounts
 
     if isinstance(table, str):
         return preset(table)
     if isinstance(table, Mapping):
         table = pd.DataFrame({"stage": list(table), "probability": list(table.values())})
-    raw = _check_table(table, name)
+    raw = check_table(table, name)
     cols = resolve_columns(raw, _FIELDS, ("stage", "probability"), table_name=name)
     probs = parse_amounts(
         raw[cols["probability"]], table=name, column=cols["probability"], allow_blank=True
@@ -119,7 +119,7 @@ def probability_table(
         )
     if probs.max(skipna=True) > 1:
         probs = probs / 100.0
-    stages = _text(raw[cols["stage"]])
+    stages = clean_text_column(raw[cols["stage"]])
     if stages.isna().any():
         rows = [int(r) for r in raw.index[stages.isna().to_numpy()]]
         raise PipesheetError(

@@ -28,6 +28,9 @@ from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, _row_order, s
 __all__ = [
     "Deals",
     "History",
+    "check_table",
+    "clean_text",
+    "clean_text_column",
     "parse_amounts",
     "parse_dates",
     "read_deals",
@@ -367,7 +370,7 @@ def _text_codes_as_given(values: pd.Series) -> tuple[np.ndarray, np.ndarray, boo
             return codes, uniques, True  # the usual case: a few scans of the joined text
         cleaned = [" ".join(u.split()) or None for u in uniques]
     else:
-        cleaned = [_clean_text(u) for u in uniques]
+        cleaned = [clean_text(u) for u in uniques]
     codes2, uniques2 = pd.factorize(pd.Series(cleaned, dtype=object), use_na_sentinel=True)
     lookup = np.append(codes2, -1)
     return lookup[codes], np.asarray(uniques2, dtype=object), False
@@ -413,7 +416,9 @@ def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return pd.factorize(arr, use_na_sentinel=True)
 
 
-def _clean_text(value: object) -> str | None:
+def clean_text(value: object) -> str | None:
+    """One cell as clean text: white space collapsed, whole numbers as ``'123'`` (Excel sends ids
+    as ``123.0``), None for a blank."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
@@ -424,8 +429,9 @@ def _clean_text(value: object) -> str | None:
     return text or None
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Text column with cleaned values and None for blanks (see :func:`_text_codes`)."""
+def clean_text_column(values: pd.Series) -> pd.Series:
+    """:func:`clean_text` of every cell (computed once per distinct value, see
+    :func:`_text_codes`), None for blanks."""
     codes, uniques = _text_codes(values)
     arr = np.append(uniques, None)[codes]
     return pd.Series(arr, index=values.index, dtype=object)
@@ -458,7 +464,7 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
     return codes
 
 
-def _check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> pd.DataFrame:
+def check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> pd.DataFrame:
     """The user's table with spreadsheet row numbers as index, entirely blank rows dropped.
 
     ``drop_blank=False`` skips looking for blank rows (a caller that finds a blank key cell calls
@@ -521,13 +527,13 @@ def read_deals(
         if stages is not None and stages != table.stages:
             return read_deals(_restore(table), stages=stages, name=table.name)
         return table
-    raw = _check_table(table, name)
+    raw = check_table(table, name)
     cols = resolve_columns(
         raw, DEAL_FIELDS, ("deal_id", "stage", "amount"), table_name=name, mapping=columns
     )
     notes: list[str] = []
     frame = pd.DataFrame(index=raw.index)
-    ids = _text(raw[cols["deal_id"]])
+    ids = clean_text_column(raw[cols["deal_id"]])
     blank = ids.isna().to_numpy()
     if blank.any():
         raise PipesheetError(
@@ -570,7 +576,7 @@ def read_deals(
     labels = raw[cols["stage"]]
     if stages is None:
         stages = _infer_deal_stages(labels, probability, notes)
-    frame["stage"] = _text(labels)
+    frame["stage"] = clean_text_column(labels)
     frame["code"] = _stage_codes(labels, stages, name, cols["stage"])
     amount = parse_amounts(
         raw[cols["amount"]], table=name, column=cols["amount"], allow_blank=skip_blank_amounts
@@ -585,14 +591,14 @@ def read_deals(
         notes.append("no expected close date column: forecasts cannot be split by period")
     for fld in TEXT_FIELDS:
         if fld in cols:
-            frame[fld] = _text(raw[cols[fld]])
+            frame[fld] = clean_text_column(raw[cols[fld]])
     for fld in ("created_date", "closed_date"):
         if fld in cols:
             frame[fld] = parse_dates(raw[cols[fld]], table=name, column=cols[fld])
     if probability is not None:
         frame["probability"] = probability
     if "status" in cols:
-        frame["status"] = _text(raw[cols["status"]]).map(
+        frame["status"] = clean_text_column(raw[cols["status"]]).map(
             lambda v: stage_key(v) if isinstance(v, str) else v
         )
     if "currency" in frame:
@@ -678,14 +684,14 @@ def read_history(
     """
     if isinstance(table, History):
         return table
-    raw = _check_table(table, name, drop_blank=False)  # blank rows: see below
+    raw = check_table(table, name, drop_blank=False)  # blank rows: see below
     cols = resolve_columns(
         raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
     )
     notes: list[str] = []
     deal_codes, deal_uniques, as_given = _text_codes_as_given(raw[cols["deal_id"]])
     if (deal_codes < 0).any():  # only a row with a blank id can be entirely blank
-        raw = _check_table(raw, name)
+        raw = check_table(raw, name)
         deal_codes, deal_uniques, as_given = _text_codes_as_given(raw[cols["deal_id"]])
     blank = deal_codes < 0
     if blank.any():
@@ -747,7 +753,7 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
     """
     if isinstance(table, Mapping):
         table = pd.DataFrame({"currency": list(table), "rate": list(table.values())})
-    raw = _check_table(table, name)
+    raw = check_table(table, name)
     cols = resolve_columns(
         raw,
         {
@@ -757,7 +763,9 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
         ("currency", "rate"),
         table_name=name,
     )
-    codes = _text(raw[cols["currency"]]).map(lambda v: v.upper() if isinstance(v, str) else v)
+    codes = clean_text_column(raw[cols["currency"]]).map(
+        lambda v: v.upper() if isinstance(v, str) else v
+    )
     rates = parse_amounts(raw[cols["rate"]], table=name, column=cols["rate"])
     zero = (rates <= 0).to_numpy()
     if zero.any():

@@ -74,7 +74,7 @@ from pipesheet.errors import PipesheetError
 from pipesheet.forecast import reporting_amounts
 from pipesheet.probabilities import _as_of, _check_known, _only, _without
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, History, _check_table, parse_amounts, parse_dates, read_deals
+from pipesheet.tables import Deals, History, check_table, parse_amounts, parse_dates, read_deals
 from pipesheet.tables import read_history as _read_history
 
 __all__ = [
@@ -150,7 +150,7 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
         if fld in hist.frame:
             out[fld] = hist.frame[fld]
     if isinstance(source, pd.DataFrame) and len(out) < 2:
-        raw = _check_table(source, hist.name)
+        raw = check_table(source, hist.name)
         if len(raw) != len(hist.frame):  # pragma: no cover - the reader keeps every row
             return out
         raw.index = hist.frame.index
