@@ -6,11 +6,16 @@
     pipesheet gap      [FILE [FILE]]    quota gap and new leads needed per week
     pipesheet presets  [NAME]           CRM default stage probabilities
     pipesheet demo                      all of it on the bundled sample, plus a workbook
+    pipesheet backtest FILE [FILE]      time-aware vs weighted-pipeline forecasts of past periods
+    pipesheet calibration FILE [FILE]   predicted vs realised win rates, Brier score
+    pipesheet waterfall FILE FILE       how the pipeline moved between two snapshots / dates
+    pipesheet health   FILE [FILE]      stale deals, bottleneck stages, cycle time
 
 FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order (a
 history file is recognised by having one row per deal, stage and date). Human-readable tables by
-default; ``--json`` prints a list of row objects whose keys are the table headers. Bad input exits
-with status 2 and a clear message.
+default; ``--json`` prints a list of row objects whose keys are the table headers (commands with
+several tables print the one chosen with ``--show``). Bad input exits with status 2 and a clear
+message.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import numpy as np
 import pandas as pd
 
 from pipesheet import __version__
+from pipesheet.backtest import backtest
+from pipesheet.calibration import calibration
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
+from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_table
 from pipesheet.files import write_workbook
@@ -36,6 +44,7 @@ from pipesheet.planning import leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList
+from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
 
 PERCENT_COLUMNS = {
     "win_probability",
@@ -46,6 +55,22 @@ PERCENT_COLUMNS = {
     "probability",
     "conversion_to_next",
     "conversion_to_won",
+    # backtest, calibration, time-aware, bottlenecks
+    "mape",
+    "bias",
+    "error",
+    "abs_error",
+    "total_error",
+    "error_time_aware",
+    "error_weighted",
+    "predicted",
+    "realised",
+    "low",
+    "high",
+    "stage_probability",
+    "eventual_win",
+    "reference",
+    "gap",
 }
 
 
@@ -187,7 +212,13 @@ def _human(frame: pd.DataFrame) -> str:
             shown[col] = values.map(_number_text)
         elif pd.api.types.is_datetime64_any_dtype(values.dtype):
             shown[col] = values.dt.strftime("%Y-%m-%d").fillna("")
+        elif values.dtype == object:
+            shown[col] = values.map(lambda v: "" if _blank(v) else v)
     return shown.to_string(index=False)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
 
 
 def _number_text(v: float) -> str:
@@ -459,6 +490,363 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- finance commands: backtest, calibration, waterfall, health ------------------------------
+def _show(
+    args: argparse.Namespace,
+    tables: dict[str, tuple[str, pd.DataFrame]],
+    notes: Sequence[str] = (),
+    on_request: Sequence[str] = (),
+) -> None:
+    """Print the tables (or only the one chosen with ``--show``; ``on_request`` ones only then);
+    with ``--json`` one list of rows: the ``--show`` table, else the first."""
+    chosen = args.show
+    if args.json:
+        print(
+            json.dumps(
+                _records(tables[chosen or next(iter(tables))][1]), ensure_ascii=False, indent=1
+            )
+        )
+        return
+    for key, (title, frame) in tables.items():
+        if key == chosen or (chosen is None and key not in on_request):
+            _emit(args, title, frame)
+    for note in dict.fromkeys(notes):
+        print(f"note: {note}")
+
+
+def _need_history(history: pd.DataFrame | None, what: str) -> pd.DataFrame:
+    if history is None:
+        raise PipesheetError(
+            f"{what} needs a stage-history file",
+            table="options",
+            expected="a history CSV/XLSX (deal id, stage, date entered), e.g. OpportunityHistory",
+        )
+    return history
+
+
+def _history_stages(args: argparse.Namespace, history: pd.DataFrame) -> StageList | None:
+    """--stages / --won / --lost for a history-based command (the open order is inferred from the
+    history when only --won/--lost are given)."""
+    stages = _stage_list(args)
+    if isinstance(stages, _Pending):
+        from pipesheet.tables import read_history
+
+        return read_history(
+            history,
+            won=stages.won,
+            lost=stages.lost,
+            columns=_only(_mapping(args), HISTORY_FIELDS),
+        ).stages
+    return stages
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    history = _need_history(history, "a backtest")
+    result = backtest(
+        history,
+        deals,
+        args.start,
+        periods=args.periods,
+        period=args.period,
+        actual=args.actual,
+        fiscal_year_start=args.fiscal_year_start,
+        rates=read_table(args.rates) if args.rates else None,
+        currency=args.currency,
+        stages=_history_stages(args, history),
+        columns=_mapping(args),
+    )
+    best = f"; lower MAPE: {result.best}" if result.best else ""
+    _show(
+        args,
+        {
+            "summary": (
+                f"Backtest: error by method (actual = {result.actual_basis}{best})",
+                result.summary,
+            ),
+            "periods": ("Backtest by period (error = forecast / actual − 1)", result.wide),
+            "detail": ("Backtest by period and method", result.table),
+        },
+        result.notes,
+        on_request=("detail",),
+    )
+    return 0
+
+
+def cmd_calibration(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    history = _need_history(history, "calibration")
+    if args.as_of is None:
+        raise PipesheetError(
+            "calibration needs --as-of DATE",
+            table="options",
+            column="--as-of",
+            expected="a past date: probabilities are predicted on it and checked against what "
+            "happened after it",
+        )
+    result = calibration(
+        history,
+        deals,
+        args.as_of,
+        method=args.method,
+        period_end=args.period_end,
+        buckets=args.buckets,
+        stages=_history_stages(args, history),
+        columns=_mapping(args),
+    )
+    _show(
+        args,
+        {
+            "buckets": ("Calibration by probability bucket", result.by_bucket),
+            "stages": ("Calibration by stage", result.by_stage),
+            "summary": (
+                f"Brier score {result.brier:.4f} (reference {result.brier_reference:.4f})",
+                result.summary,
+            ),
+        },
+        result.notes,
+    )
+    return 0
+
+
+def cmd_waterfall(args: argparse.Namespace) -> int:
+    rates = read_table(args.rates) if args.rates else None
+    if args.from_date is not None or args.to_date is not None:
+        if args.from_date is None or args.to_date is None:
+            raise PipesheetError(
+                "a waterfall between two dates needs both --from and --to",
+                table="options",
+                expected="--from DATE --to DATE with a stage-history file",
+            )
+        deals, history = _load(args)
+        history = _need_history(history, "a waterfall between two dates")
+        result = waterfall_from_history(
+            history,
+            args.from_date,
+            args.to_date,
+            deals,
+            start=args.start,
+            end=args.end,
+            stages=_history_stages(args, history),
+            rates=rates,
+            currency=args.currency,
+        )
+    else:
+        if len(args.files) != 2:
+            raise PipesheetError(
+                f"a waterfall needs two snapshot files, {len(args.files)} given",
+                table="options",
+                expected="OPENING CLOSING (two deals exports), or a history file with --from "
+                "DATE --to DATE",
+            )
+        opening, closing = (read_table(f, sheet=args.sheet, table=args.table) for f in args.files)
+        for path, frame in zip(args.files, (opening, closing), strict=True):
+            if _is_history(frame):
+                raise PipesheetError(
+                    "this file is a stage history, not a deals snapshot",
+                    table=Path(path).name,
+                    expected="two deals snapshots, or --from DATE --to DATE for a history",
+                )
+        result = pipeline_waterfall(
+            opening,
+            closing,
+            start=args.start,
+            end=args.end,
+            stages=_given_stages(args),
+            rates=rates,
+            currency=args.currency,
+        )
+    period = ""
+    if result.start is not None or result.end is not None:
+        period = f", close dates {result.start.date() if result.start is not None else '…'} – "
+        period += f"{result.end.date() if result.end is not None else '…'}"
+    cur = f" ({result.currency})" if result.currency else ""
+    _show(
+        args,
+        {
+            "steps": (f"Pipeline waterfall{cur}{period}", result.table),
+            "deals": ("Deals by step", result.deals),
+        },
+        result.notes,
+        on_request=("deals",),
+    )
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    deals, history = _load(args)
+    history = _need_history(history, "pipeline health")
+    stages = _history_stages(args, history)
+    columns = _only(_mapping(args), HISTORY_FIELDS)
+    if args.top is not None and args.top < 1:
+        raise PipesheetError(
+            "--top must be 1 or more", table="options", column="--top", value=args.top
+        )
+    stale = stale_deals(
+        history,
+        deals,
+        quantile=args.quantile,
+        as_of=args.as_of,
+        stages=stages,
+        columns=columns,
+        only_stale=not args.all_deals,
+    )
+    shown = stale.head(args.top) if args.top else stale
+    benchmark = dict(_conversions_arg(args.benchmark)) if args.benchmark else None
+    neck = bottlenecks(
+        history,
+        period=args.period,
+        trailing=args.trailing,
+        benchmark=benchmark,
+        min_deals=args.min_deals,
+        fiscal_year_start=args.fiscal_year_start,
+        as_of=args.as_of,
+        stages=stages,
+        columns=columns,
+    )
+    cycle = cycle_time(history, deals, as_of=args.as_of, stages=stages, columns=columns)
+    which = "open deals" if args.all_deals else "stale deals"
+    count = f"{len(shown)} of {len(stale)}" if len(shown) < len(stale) else f"{len(stale)}"
+    _show(
+        args,
+        {
+            "stale": (
+                f"{which.capitalize()} ({count}, as of {stale.attrs['as_of'].date()})",
+                shown,
+            ),
+            "bottlenecks": ("Bottlenecks (step conversion vs reference)", neck),
+            "cycle": ("Cycle time (days)", cycle),
+        },
+        [*stale.attrs.get("notes", []), *neck.attrs.get("notes", [])],
+    )
+    return 0
+
+
+def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = True) -> None:
+    p.add_argument(
+        "files", nargs=files, metavar="FILE", help="deals and/or stage-history table (CSV or XLSX)"
+    )
+    p.add_argument("--stages", help="ordered open stages, e.g. Lead,Qualified,Proposal")
+    p.add_argument("--won", action="append", metavar="LABEL", help="label meaning Won (repeatable)")
+    p.add_argument(
+        "--lost", action="append", metavar="LABEL", help="label meaning Lost (repeatable)"
+    )
+    if col:
+        p.add_argument(
+            "--col",
+            action="append",
+            metavar="FIELD=HEADER",
+            help="map a field to your header, e.g. --col stage=Fase (repeatable)",
+        )
+    p.add_argument("--sheet", help="worksheet to read from XLSX files")
+    p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
+
+
+def _add_finance_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "backtest",
+        help="time-aware vs weighted-pipeline forecasts of past periods (MAPE, bias)",
+        description="Rebuild the pipeline the day before each period from the history, forecast "
+        "the period with the time-aware and the weighted-pipeline methods, compare with what "
+        "was won. Error = forecast/actual − 1; MAPE = mean |error|; bias = mean error.",
+    )
+    _finance_common(p)
+    p.add_argument("--start", required=True, metavar="DATE", help="first day of the first period")
+    p.add_argument("--periods", type=int, default=4, metavar="N", help="number of periods (4)")
+    p.add_argument("--period", choices=["month", "quarter"], default="month")
+    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.add_argument(
+        "--actual",
+        choices=["pipeline", "all"],
+        default="pipeline",
+        help="pipeline: won from deals open at the start (default); all: every deal won",
+    )
+    p.add_argument("--rates", help="currency rates file (currency, rate)")
+    p.add_argument("--currency", help="reporting currency code")
+    p.add_argument(
+        "--show",
+        choices=["summary", "periods", "detail"],
+        help="print only this table (with --json: default summary)",
+    )
+    p.set_defaults(func=cmd_backtest, as_of=None, by=None)
+
+    p = sub.add_parser(
+        "calibration",
+        help="predicted vs realised win rates by bucket and stage, Brier score",
+        description="Predict with only what was known on --as-of, then compare with what "
+        "happened: predicted vs realised win rate per probability bucket and per stage, and "
+        "the Brier score mean((p − y)²).",
+    )
+    _finance_common(p)
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="prediction date (required)")
+    p.add_argument(
+        "--method",
+        choices=["stage", "time-aware"],
+        default="stage",
+        help="stage: P(win | stage); time-aware: P(won by --period-end)",
+    )
+    p.add_argument(
+        "--period-end", metavar="DATE|month|quarter|year", help="window end for time-aware"
+    )
+    p.add_argument("--buckets", type=int, default=10, help="probability buckets (10)")
+    p.add_argument(
+        "--show",
+        choices=["buckets", "stages", "summary"],
+        help="print only this table (with --json: default buckets)",
+    )
+    p.set_defaults(func=cmd_calibration, by=None)
+
+    p = sub.add_parser(
+        "waterfall",
+        help="how the pipeline moved between two snapshots, or two dates of a history",
+        description="opening + new + pulled in + increased − decreased − pushed out − won − "
+        "lost − removed = closing, in deals and value, reconciled to the cent. Give two deals "
+        "snapshots (OPENING CLOSING), or a stage history (and deals file) with --from/--to.",
+    )
+    _finance_common(p, col=False)
+    p.add_argument("--from", dest="from_date", metavar="DATE", help="opening date (history)")
+    p.add_argument("--to", dest="to_date", metavar="DATE", help="closing date (history)")
+    p.add_argument("--start", metavar="DATE", help="first day of the tracked close-date period")
+    p.add_argument("--end", metavar="DATE", help="last day of the tracked close-date period")
+    p.add_argument("--rates", help="currency rates file (currency, rate)")
+    p.add_argument("--currency", help="reporting currency code")
+    p.add_argument(
+        "--show",
+        choices=["steps", "deals"],
+        help="print only this table (with --json: default steps)",
+    )
+    p.set_defaults(func=cmd_waterfall, as_of=None, by=None)
+
+    p = sub.add_parser(
+        "health",
+        help="stale deals, bottleneck stages and cycle time from the stage history",
+        description="Stale = longer in the current stage than the --quantile of the time won "
+        "deals spent there. Bottleneck = the stage whose step conversion falls furthest below "
+        "its trailing average (or --benchmark). Cycle time = days to Won/Lost.",
+    )
+    _finance_common(p)
+    p.add_argument("--as-of", dest="as_of", metavar="DATE", help="use only what was known then")
+    p.add_argument("--quantile", type=float, default=0.8, help="stale threshold quantile (0.8)")
+    p.add_argument("--top", type=int, metavar="N", help="show only the N most overdue deals")
+    p.add_argument(
+        "--all-deals", action="store_true", help="list every open deal, not only stale ones"
+    )
+    p.add_argument("--period", choices=["month", "quarter", "year"], default="quarter")
+    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.add_argument("--trailing", type=int, default=4, help="periods averaged as the reference")
+    p.add_argument("--min-deals", type=int, default=10, help="closed deals a cohort needs (10)")
+    p.add_argument(
+        "--benchmark", metavar="STAGE=RATE,…", help="compare with these step conversions instead"
+    )
+    p.add_argument(
+        "--show",
+        choices=["stale", "bottlenecks", "cycle"],
+        help="print only this table (with --json: default stale)",
+    )
+    p.set_defaults(func=cmd_health, by=None)
+
+
 # ---- parser ----------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
     p.add_argument(
@@ -548,6 +936,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quota", type=float, default=3_500_000)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    _add_finance_parsers(sub)
 
     for module in ("pipesheet.apps.serve", "pipesheet.report"):
         try:

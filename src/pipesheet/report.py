@@ -95,6 +95,7 @@ def build_report(
     currency: str | None = None,
     backtest_periods: int = 4,
     stale_quantile: float = 0.80,
+    probabilities: Any = None,
     sheet: str | None = None,
     table: str | None = None,
     dayfirst: bool | None = None,
@@ -114,6 +115,10 @@ def build_report(
         rates: Currency rates (file, table or mapping) when deals mix currencies.
         backtest_periods: Past periods in the backtest.
         stale_quantile: Stale = longer in stage than this quantile of won deals.
+        probabilities: Stage probabilities for the forecast and range instead of the learned
+            ones: a preset name (``"salesforce"``, ``"hubspot"``, ``"suitecrm"``),
+            ``"configured"`` (the deals' own probability column), or a stage/probability table
+            (a file path or a frame). For exports whose stages have no closed deals yet.
         progress: Show a progress bar (default: on for 50,000+ deals when stderr is a terminal).
     """
     from pipesheet.exports import read_export, read_table
@@ -173,9 +178,13 @@ def build_report(
         probs = model.table_.copy()
         tick("stage probabilities")
         source: Any = model
+        given: pd.DataFrame | None = None
         unknown = probs.loc[probs["win_probability"].isna(), "stage"].tolist()
         open_stages = set(deals.frame.loc[deals.frame["code"] < stages.k, "stage"].map(str))
-        if set(unknown) & open_stages and "probability" in deals.frame:
+        if probabilities is not None:
+            source, given, label = _given_probabilities(probabilities)
+            notes.append(f"the forecast and range use the given stage probabilities ({label})")
+        elif set(unknown) & open_stages and "probability" in deals.frame:
             source = "configured"
             notes.append(
                 "no learned win probability for " + ", ".join(unknown) + ": the forecast, range "
@@ -340,7 +349,8 @@ def build_report(
         notes_frame = pd.DataFrame({"note": notes or ["(none)"]})
         sheets = {
             "Summary": [("Summary", summary), ("Notes", notes_frame)],
-            "Stage probabilities": [("Stage probabilities", probs)],
+            "Stage probabilities": [("Stage probabilities", probs)]
+            + ([("Probabilities used for the forecast", given)] if given is not None else []),
             "Forecast": [(f"Weighted forecast by {period}", forecast)],
             "Range": [("Forecast range of the open pipeline", range_frame)],
             "Lead plan": lead_tables,
@@ -354,6 +364,25 @@ def build_report(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _given_probabilities(value: Any) -> tuple[Any, pd.DataFrame | None, str]:
+    """(what weighted_forecast takes, the table to show or None, a label for the notes)."""
+    from pipesheet.presets import PRESETS, preset
+
+    if isinstance(value, (str, Path)) and str(value).strip().casefold() == "configured":
+        return "configured", None, "the CRM's configured probabilities"
+    if isinstance(value, str) and value.strip().casefold() in PRESETS:
+        name = value.strip().casefold()
+        return name, preset(name), f"the {name} preset"
+    if isinstance(value, (str, Path)):
+        from pipesheet.exports import read_table
+
+        table = read_table(value)
+        return table, table, f"from {Path(value).name}"
+    if isinstance(value, pd.DataFrame):
+        return value, value, "a given table"
+    return value, None, "given"
 
 
 def _overall_rate(deals, stages) -> float:
@@ -504,6 +533,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--currency", help="reporting currency")
     p.add_argument("--backtest-periods", type=int, default=4)
     p.add_argument("--stale-quantile", type=float, default=0.8)
+    p.add_argument(
+        "--probabilities",
+        metavar="PRESET|configured|FILE",
+        help="stage probabilities for the forecast and range instead of learned ones: "
+        "salesforce, hubspot, suitecrm, configured (the deals' Probability column) or a "
+        "stage/probability file — for exports whose stages have no closed deals yet",
+    )
     p.add_argument("--sheet", help="worksheet to read from XLSX inputs")
     p.add_argument("--table", help="Excel Table to read from XLSX inputs")
     p.add_argument(
@@ -550,6 +586,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> i
             currency=args.currency,
             backtest_periods=args.backtest_periods,
             stale_quantile=args.stale_quantile,
+            probabilities=getattr(args, "probabilities", None),
             sheet=args.sheet,
             table=args.table,
             dayfirst=args.dayfirst,
