@@ -122,7 +122,7 @@ class BacktestResult:
 
 
 def _periods(start: Any, periods: int, period: str, fiscal_year_start: int):
-    when = _as_of(start)
+    when = _as_of(start, "start")
     if when is None:
         raise PipesheetError(
             "a start date is needed",

@@ -617,10 +617,17 @@ def _by_field(by: str | None, deals: Deals | None) -> str | None:
     )
 
 
-def _as_of(value: Any):
+def _as_of(value: Any, name: str = "as_of"):
+    """A date setting as numpy datetime64 (None when blank); a bad value is reported under
+    ``name`` (no row: it is a setting, not a table cell)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    parsed = parse_dates(pd.Series([value]), table="settings", column="as_of")
+    try:
+        parsed = parse_dates(pd.Series([value]), table="settings", column=name)
+    except PipesheetError as err:
+        raise PipesheetError(
+            err.problem, table="settings", column=name, value=err.value, expected=err.expected
+        ) from None
     if parsed.isna().iloc[0]:
         return None
     return parsed.to_numpy()[0]

@@ -100,7 +100,7 @@ def _cents(amounts: np.ndarray) -> np.ndarray:
 
 
 def _date(value: Any, name: str) -> pd.Timestamp | None:
-    v = _as_of(value)
+    v = _as_of(value, name)
     if value is not None and v is None:
         raise PipesheetError(
             "not a date", table="settings", column=name, value=value, expected="e.g. 2026-10-01"
