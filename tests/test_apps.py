@@ -18,15 +18,17 @@ from pipesheet import (
     deal_probabilities,
     leads_needed,
     period_labels,
+    pipeline_position,
     quota_gap,
     read_deals,
     reporting_amounts,
+    time_aware_forecast,
     weighted_forecast,
 )
 from pipesheet.apps.dashboard import ALL, Dashboard
 from pipesheet.apps.lead_planner import LeadPlanner, period_end
 from pipesheet.apps.uploads import read_upload
-from pipesheet.diagnostics import bottlenecks
+from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.ranges import forecast_range
 from pipesheet.sample import sample_deals, sample_history, sample_rates
 
@@ -216,6 +218,43 @@ def test_dashboard_inputs_recompute_with_the_core(app, core):
     pd.testing.assert_frame_equal(app.fitted.overall_, markov.overall_)
 
 
+def test_dashboard_time_aware_and_health_equal_the_core(app, core):
+    deals, history, rates, sp = core
+    rate_map = rates.set_index("Currency")["Rate"].to_dict()
+    assert app.range_period.value == "2026-Q4"
+    want = time_aware_forecast(history, deals, "2026-12-31", rates=rate_map)
+    got = app.time_aware
+    pd.testing.assert_frame_equal(got.to_frame(), want.to_frame())
+    pd.testing.assert_frame_equal(got.table, want.table)
+    assert got.range.p10 == pytest.approx(want.range.p10)
+    naive = pipeline_position(deals, sp, "2026-10-01", "2026-12-31", rates=rate_map)
+    assert app.naive_position.expected_open == pytest.approx(naive.expected_open)
+    assert app.naive_position.open_deals == naive.open_deals
+    html = app.timeaware_html.value
+    assert f"{want.forecast:,.0f}" in html and f"{naive.expected_open:,.0f}" in html
+    assert f"{want.range.p90:,.0f}" in html and "2026-10-01 – 2026-12-31" in html
+    # another period: to the end of 2027-Q1; another method: the weighted side follows it
+    app.range_period.value = "2027-Q1"
+    want = time_aware_forecast(history, deals, "2027-03-31", rates=rate_map)
+    assert app.time_aware.forecast == pytest.approx(want.forecast)
+    app.method.value = "configured"
+    naive = pipeline_position(deals, "configured", "2026-10-01", "2027-03-31", rates=rate_map)
+    assert app.naive_position.expected_open == pytest.approx(naive.expected_open)
+    assert app.time_aware.forecast == pytest.approx(want.forecast)  # independent of the method
+    app.range_period.value = "2026-Q3"  # ends on the as-of date: nothing left to forecast
+    assert "nothing of it is left to forecast" in app.timeaware_html.value
+    assert app.error == ""
+    # health: stale deals (most overdue first) and cycle times from the core
+    stale = stale_deals(history, deals, only_stale=True)
+    pd.testing.assert_frame_equal(app.stale, stale)
+    pd.testing.assert_frame_equal(app.cycle, cycle_time(history, deals))
+    health = app.health_html.value
+    assert stale["deal_id"].iloc[0] in health and stale["deal_id"].iloc[9] in health
+    assert stale["deal_id"].iloc[10] not in health  # the top 10 only
+    n_open = int((sp.deals_.frame["code"] < sp.stages_.k).sum())
+    assert f"{len(stale):,} of {n_open:,} open deals are stale" in health
+
+
 def test_dashboard_upload_with_column_mapping(app):
     deals, history = sample_deals(), sample_history()
     small = deals[deals["Currency"] == "EUR"].head(400).rename(columns={"Stage": "Fase"})
@@ -293,10 +332,17 @@ def test_dashboard_xlsx_download(app):
         "Stage probabilities",
         "Weighted forecast",
         "Forecast range",
+        "Time-aware forecast",
+        "Time-aware by stage",
         "Bottlenecks",
         "Conversion by stage",
+        "Stale deals",
+        "Cycle time",
         "Settings",
     ]
+    ta = sheets["Time-aware forecast"]
+    assert ta["forecast"].iloc[0] == pytest.approx(app.time_aware.forecast)
+    assert len(sheets["Stale deals"]) == len(app.stale)
     assert sheets["Weighted forecast"]["weighted"].sum() == pytest.approx(
         app.forecast["weighted"].sum()
     )
@@ -321,6 +367,9 @@ def test_dashboard_history_free_upload_uses_configured_probabilities():
     expected = weighted_forecast(deals, "configured", period="quarter", rates=None)
     assert app.forecast["weighted"].sum() == pytest.approx(expected["weighted"].sum())
     assert "needs a stage-history file" in app.conversion_html.value
+    assert "need a stage-history file" in app.health_html.value
+    assert "upload one" in app.timeaware_html.value
+    assert app.time_aware is None and app.stale is None
 
 
 # ---- uploads ------------------------------------------------------------------------------------

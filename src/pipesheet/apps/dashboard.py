@@ -11,8 +11,14 @@ their columns. Every number comes from the core:
 * the forecast range (P10/P50/P90) and P(≥ quota) of one period's revenue — won deals closed in
   it count with probability 1, open deals expected to close in it with their stage's:
   :func:`pipesheet.ranges.forecast_range` over :func:`pipesheet.deal_probabilities`;
+* the time-aware forecast to the end of the selected period —
+  Σ amount × P(won by then | stage, days in stage), with its P10/P50/P90 — next to the weighted
+  pipeline of the deals expected to close in the same window:
+  :func:`pipesheet.time_aware_forecast`, :func:`pipesheet.pipeline_position`;
 * conversion by stage and the bottleneck: :func:`pipesheet.diagnostics.conversion_by_stage`,
   :func:`pipesheet.diagnostics.bottlenecks`;
+* pipeline health: the most overdue stale deals and cycle times:
+  :func:`pipesheet.diagnostics.stale_deals`, :func:`pipesheet.diagnostics.cycle_time`;
 * a download of all result tables as an .xlsx workbook.
 
 Bad files show the engine's message (:class:`~pipesheet.errors.PipesheetError`) on the page, and
@@ -41,16 +47,18 @@ from pipesheet.apps.common import (
     xlsx_link,
 )
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
-from pipesheet.diagnostics import bottlenecks, conversion_by_stage
+from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import (
     deal_probabilities,
     period_labels,
+    pipeline_position,
     reporting_amounts,
     weighted_forecast,
 )
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.tables import History, read_deals, read_history, read_rates
+from pipesheet.timeaware import period_end_for, time_aware_forecast
 
 __all__ = ["DEAL_MAPPING_FIELDS", "HISTORY_MAPPING_FIELDS", "Dashboard"]
 
@@ -86,6 +94,7 @@ HISTORY_MAPPING_FIELDS = (
     ("stage", "Stage"),
     ("entered_date", "Date entered"),
 )
+STALE_SHOWN = 10  # stale deals listed on the page (all of them are in the download)
 AUTO = "(automatic)"
 ALL = "(all)"
 _STYLE = {"description_width": "170px"}
@@ -106,7 +115,9 @@ class Dashboard:
     Attributes (after each update): ``deals`` (:class:`~pipesheet.tables.Deals`), ``history``,
     ``rates``, ``fitted`` (:class:`StageProbabilities`), ``forecast`` (the weighted forecast
     table as shown), ``range_`` (the ``ForecastRange``), ``conversion``, ``bottleneck_table``,
-    ``error`` (the message shown, or "").
+    ``time_aware`` (the :class:`~pipesheet.timeaware.TimeAwareResult` to the end of the range
+    period) and ``naive_position`` (the :class:`~pipesheet.PipelinePosition` of the same window),
+    ``stale`` (stale deals, most overdue first), ``cycle``, ``error`` (the message shown, or "").
     """
 
     def __init__(
@@ -128,6 +139,12 @@ class Dashboard:
         self.fitted: StageProbabilities | None = None
         self.conversion: pd.DataFrame | None = None
         self.bottleneck_table: pd.DataFrame | None = None
+        self.time_aware: Any = None
+        self.naive_position: Any = None
+        self.stale: pd.DataFrame | None = None
+        self.cycle: pd.DataFrame | None = None
+        self._time_aware_cache: dict[Any, Any] = {}
+        self._naive_cache: dict[Any, Any] = {}
         self._pending: dict[str, tuple[pd.DataFrame, str]] = {}
         self._busy = False
         self._auto_note = ""
@@ -195,6 +212,8 @@ class Dashboard:
         self.forecast_chart = w.Image(format="png", layout=w.Layout(max_width="620px"))
         self.range_html = w.HTML()
         self.conversion_html = w.HTML()
+        self.timeaware_html = w.HTML()
+        self.health_html = w.HTML()
         self.download_button = w.Button(description="Prepare .xlsx download", icon="download")
         self.download_link = w.HTML()
 
@@ -250,7 +269,9 @@ class Dashboard:
                 ),
                 section("Weighted forecast", self.forecast_table, self.forecast_chart),
                 section("Forecast range", w.HBox([self.quota, self.range_period]), self.range_html),
+                section("Time-aware forecast vs weighted pipeline", self.timeaware_html),
                 section("Conversion by stage and bottlenecks", self.conversion_html),
+                section("Pipeline health: stale deals and cycle time", self.health_html),
                 section("Download", w.HBox([self.download_button, self.download_link])),
             ],
             layout=w.Layout(padding="0 12px"),
@@ -314,17 +335,21 @@ class Dashboard:
         previous_fits = self._fits
         self.deals, self.history, self.rates = table, hist, rate_table
         self._fits, self.fitted = {}, None
+        self._time_aware_cache, self._naive_cache = {}, {}
         try:
             self._fit()
             self._diagnose()
+            self._health()
             self._forecast_all()
         except PipesheetError:
             self.deals, self.history = previous
             self.rates = previous_rates
             self._fits, self.fitted = previous_fits, None
+            self._time_aware_cache, self._naive_cache = {}, {}
             if self.deals is not None:
                 self._fit()
                 self._diagnose()
+                self._health()
                 self._forecast_all()
             raise
         self.source = source
@@ -463,6 +488,7 @@ class Dashboard:
             else frame["close_date"]
         )
         when = frame["close_date"].where(code < k, closed_on)
+        self._deal_date = when.to_numpy()
         self._deal_period = period_labels(when, self.period.value).to_numpy()
         self._in_range = code <= k  # open and won deals; lost deals bring no revenue
         self._regroup()
@@ -537,6 +563,57 @@ class Dashboard:
         quota = self.quota.value
         self.range_ = forecast_range(self._amount[mask], self._p[mask], quota=quota)
         self._render_range(mask)
+        self._retimeaware()
+
+    def _health(self) -> None:
+        """Stale deals and cycle times (they depend on the data only)."""
+        if self.history is None:
+            self.stale = self.cycle = None
+        else:
+            self.stale = stale_deals(self.history, self.deals, only_stale=True)
+            self.cycle = cycle_time(self.history, self.deals)
+        self._render_health()
+
+    def _retimeaware(self) -> None:
+        """Time-aware forecast to the end of the range period, next to the weighted pipeline of
+        the same window (both cached per period end, the latter per probabilities too)."""
+        self.time_aware = self.naive_position = None
+        if self.history is None:
+            self.timeaware_html.value = (
+                '<span class="pipesheet-note">The time-aware forecast learns when deals close '
+                "from a stage-history file: upload one.</span>"
+            )
+            return
+        label = self.range_period.value
+        if not label:
+            self.timeaware_html.value = '<span class="pipesheet-note">No period.</span>'
+            return
+        inside = self._deal_date[self._deal_period == label]
+        end = period_end_for(pd.Series(inside).min(), self.period.value)
+        try:
+            result = self._time_aware_cache.get(end)
+            if result is None:
+                result = time_aware_forecast(self.history, self.deals, end, rates=self.rates)
+                self._time_aware_cache[end] = result
+        except PipesheetError as err:
+            self.timeaware_html.value = (
+                f'<span class="pipesheet-note" id="timeaware-message">{html.escape(str(err))}'
+                "</span>"
+            )
+            return
+        key = (end, self.method.value)
+        naive = self._naive_cache.get(key)
+        if naive is None:
+            naive = pipeline_position(
+                self.deals,
+                self._probabilities(),
+                result.as_of + pd.Timedelta(days=1),
+                result.period_end,
+                rates=self.rates,
+            )
+            self._naive_cache[key] = naive
+        self.time_aware, self.naive_position = result, naive
+        self._render_timeaware()
 
     # ---- rendering -------------------------------------------------------------------------------
     def _render_probabilities(self) -> None:
@@ -682,6 +759,153 @@ class Dashboard:
             f'</div><table class="pipesheet-table" id="range-table"><tbody>{body}</tbody></table>'
         )
 
+    def _render_timeaware(self) -> None:
+        r, n = self.time_aware, self.naive_position
+        if r.period_end <= r.as_of:
+            self.timeaware_html.value = (
+                f'<span class="pipesheet-note" id="timeaware-message">'
+                f"{html.escape(self.range_period.value)} ends on or before the data's as-of date "
+                f"({r.as_of.date()}): nothing of it is left to forecast. Pick a later period."
+                "</span>"
+            )
+            return
+        cur = r.currency or self._currency or ""
+        start = (r.as_of + pd.Timedelta(days=1)).date()
+        window = f"{start} – {r.period_end.date()}"
+        rng = r.range
+        rows = [
+            (
+                "Time-aware: P(won by the period end | stage, days in stage)",
+                "ta",
+                int(r.deals["probability"].notna().sum()),
+                r.pipeline,
+                r.forecast,
+                rng.p10 if rng is not None else None,
+                rng.p50 if rng is not None else None,
+                rng.p90 if rng is not None else None,
+            ),
+            (
+                "Weighted pipeline: expected close date in the window × P(win | stage)",
+                "naive",
+                n.open_deals,
+                n.open_pipeline,
+                n.expected_open,
+                None,
+                None,
+                None,
+            ),
+        ]
+        body = "".join(
+            f'<tr id="timeaware-{key}"><td>{label}</td><td>{fmt_number(deals)}</td>'
+            f"<td>{fmt_money(pipe)}</td><td>{fmt_money(exp)}</td><td>{fmt_money(p10)}</td>"
+            f"<td>{fmt_money(p50)}</td><td>{fmt_money(p90)}</td></tr>"
+            for label, key, deals, pipe, exp, p10, p50, p90 in rows
+        )
+        stages = r.table[
+            ["stage", "open_deals", "pipeline", "forecast", "eventual_win", "median_days_to_close"]
+        ]
+        notes = [x for x in r.notes if not x.startswith("stage order")]
+        self.timeaware_html.value = (
+            f'<div class="pipesheet-note">Revenue expected from the deals open on '
+            f"{r.as_of.date()} between {window} ({html.escape(cur)}), whole pipeline. The "
+            "time-aware forecast learns <i>when</i> deals close from the stage history (open "
+            "deals count as censored, not lost); the weighted pipeline trusts the expected close "
+            "dates.</div>"
+            '<table class="pipesheet-table" id="timeaware-table"><thead><tr><th>Method</th>'
+            f"<th>Open deals</th><th>Pipeline</th><th>Expected won</th><th>P10</th><th>P50</th>"
+            f"<th>P90</th></tr></thead><tbody>{body}</tbody></table>"
+            + html_table(
+                stages,
+                {
+                    "open_deals": fmt_number,
+                    "pipeline": fmt_money,
+                    "forecast": fmt_money,
+                    "eventual_win": fmt_pct,
+                    "median_days_to_close": fmt_number,
+                },
+                headers={
+                    "stage": "Stage",
+                    "open_deals": "Open deals",
+                    "pipeline": "Pipeline",
+                    "forecast": "Time-aware forecast",
+                    "eventual_win": "Eventual P(win)",
+                    "median_days_to_close": "Median days to close",
+                },
+                css_id="timeaware-stages",
+            )
+            + "".join(f'<div class="pipesheet-note">Note: {html.escape(x)}</div>' for x in notes)
+        )
+
+    def _render_health(self) -> None:
+        if self.history is None:
+            self.health_html.value = (
+                '<span class="pipesheet-note">Stale deals and cycle times need a stage-history '
+                "file.</span>"
+            )
+            return
+        stale = self.stale
+        shown = stale.head(STALE_SHOWN)
+        cols = [
+            c
+            for c in (
+                "deal_id",
+                "stage",
+                "owner",
+                "amount",
+                "days_in_stage",
+                "threshold_days",
+                "times_threshold",
+            )
+            if c in shown
+        ]
+        n_open = int((self.deals.frame["code"] < self.deals.stages.k).sum())
+        self.health_html.value = (
+            f'<div class="pipesheet-note" id="stale-count">{len(stale):,} of {n_open:,} open '
+            f"deals are stale (as of {stale.attrs['as_of'].date()}); the "
+            f"{min(STALE_SHOWN, len(stale))} longest over their stage's threshold:</div>"
+            + html_table(
+                shown[cols],
+                {
+                    "amount": fmt_money,
+                    "days_in_stage": fmt_number,
+                    "threshold_days": lambda v: fmt_number(v, 1),
+                    "times_threshold": lambda v: fmt_number(v, 1) + "×" if v == v else "",
+                },
+                headers={
+                    "deal_id": "Deal",
+                    "stage": "Stage",
+                    "owner": "Owner",
+                    "amount": "Amount",
+                    "days_in_stage": "Days in stage",
+                    "threshold_days": "Threshold (days)",
+                    "times_threshold": "× threshold",
+                },
+                css_id="stale-table",
+            )
+            + "".join(
+                f'<div class="pipesheet-note">Note: {html.escape(x)}</div>'
+                for x in stale.attrs.get("notes", [])
+            )
+            + "<h4>Cycle time (days from creation to Won / Lost)</h4>"
+            + html_table(
+                self.cycle,
+                {
+                    "deals": fmt_number,
+                    "mean_days": fmt_number,
+                    "median_days": fmt_number,
+                    "p80_days": fmt_number,
+                },
+                headers={
+                    "outcome": "Outcome",
+                    "deals": "Deals",
+                    "mean_days": "Mean",
+                    "median_days": "Median",
+                    "p80_days": "80th percentile",
+                },
+                css_id="cycle-table",
+            )
+        )
+
     def _render_conversion(self) -> None:
         if self.history is None:
             self.conversion_html.value = (
@@ -752,9 +976,15 @@ class Dashboard:
             rng = self.range_.to_frame()
             rng.insert(0, "period", self.range_period.value)
             sheets["Forecast range"] = rng
+        if self.time_aware is not None:
+            sheets["Time-aware forecast"] = self.time_aware.to_frame()
+            sheets["Time-aware by stage"] = self.time_aware.table
         if self.bottleneck_table is not None:
             sheets["Bottlenecks"] = self.bottleneck_table
             sheets["Conversion by stage"] = self.conversion
+        if self.stale is not None:
+            sheets["Stale deals"] = self.stale.reset_index(drop=True)
+            sheets["Cycle time"] = self.cycle
         settings = {
             "data": self.source,
             "probabilities": dict((v, k) for k, v in METHODS)[self.method.value],
