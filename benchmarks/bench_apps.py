@@ -65,9 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     def change(widget, values):
         return lambda i: setattr(widget, "value", values[i % len(values)])
 
+    def uncached(step):
+        """The same change with the time-aware fits forgotten (a period not seen before)."""
+
+        def run(i):
+            app._time_aware_cache.clear()
+            app._naive_cache.clear()
+            step(i)
+
+        return run
+
     cases = [
         ("quota", change(app.quota, [2_500_000, 3_000_000, 3_500_000])),
         ("range period", change(app.range_period, periods[:3] or periods)),
+        ("range period, no cache", uncached(change(app.range_period, periods[:3] or periods))),
         ("group by", change(app.group, ["owner", "segment", "country", ""])),
     ]
     for name, fn in cases:
