@@ -1,0 +1,168 @@
+"""Bytes of a CSV file into a table of text cells: encoding, delimiter, quoting.
+
+* Encoding: UTF-8, UTF-8 with BOM, cp1252, latin-1 — in that order (UTF-8 is strict, cp1252
+  rejects 5 byte values, latin-1 accepts everything); ``encoding=`` overrides (``"utf-16"``
+  reads UTF-16 text, which is refused otherwise).
+* Delimiter: ``,`` ``;`` tab or ``|``, the one that splits the first lines into the same number
+  of fields.
+* Workbooks, encrypted Office files, binary files and web pages given as a CSV are refused with
+  a message saying what the file is.
+
+Numbers and dates stay text here; :mod:`pipesheet.exports.values` types them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+from pipesheet.exports.headers import headers_from_first_row
+
+__all__ = ["TEXT_SUFFIXES", "delimiter_name", "read_csv_bytes"]
+
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".tab", "")
+_DELIMITERS = (",", ";", "\t", "|")
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_UTF16 = ("utf-16", "utf-16-le", "utf-16-be", "utf16")
+
+
+def read_csv_bytes(
+    raw: bytes, name: str, encoding: str | None = None, delimiter: str | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Cells of a CSV file as text (blank = NaN), headers from its first row, index = spreadsheet
+    row numbers; with ``{"encoding": …, "delimiter": …}`` as detected or given."""
+    if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise PipesheetError(
+            "the file is empty", table=name, expected="a header row and at least one data row"
+        )
+    _sniff_bytes(raw, name, encoding)
+    text, enc = _decode(raw, name, encoding)
+    if text.lstrip()[:15].casefold().startswith(("<!doctype html", "<html", "<table")):
+        raise PipesheetError(
+            "this is a web page (HTML), not a CSV",
+            table=name,
+            expected="the report exported as CSV (Salesforce: Export → Details Only → .csv)",
+        )
+    if delimiter is None:
+        delimiter = _pick_delimiter(text)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            header=None,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as err:
+        msg = str(err)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            raise PipesheetError(
+                f"row has {m.group(3)} fields but the header has {m.group(1)}",
+                table=name,
+                rows=[int(m.group(2))],
+                expected=f"the same number of {delimiter_name(delimiter)}-separated fields "
+                "in every row (quote values that contain the separator)",
+            ) from None
+        m = re.search(r"EOF inside string starting at row (\d+)", msg)
+        if m:
+            raise PipesheetError(
+                "a quoted value is never closed",
+                table=name,
+                rows=[int(m.group(1)) + 1],
+                expected='every " that opens a value closed by another "',
+            ) from None
+        raise PipesheetError(
+            f"cannot read the CSV ({msg})",
+            table=name,
+            expected=f"a table separated by {delimiter_name(delimiter)}",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise PipesheetError(
+            "the file is empty", table=name, expected="a header row and at least one data row"
+        ) from None
+    frame = headers_from_first_row(frame, name)
+    return frame, {"encoding": enc, "delimiter": delimiter}
+
+
+def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
+    """Refuse what is not CSV text; UTF-16 only when the caller says the file is UTF-16."""
+    head = raw[:8]
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise PipesheetError(
+            "this is an encrypted (password-protected) or legacy binary Office file, not a CSV",
+            table=name,
+            expected="an unprotected .xlsx, or the data saved as CSV",
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise PipesheetError(
+            "this is a zipped workbook (.xlsx), not a CSV",
+            table=name,
+            expected="the file renamed to .xlsx, or saved as CSV",
+        )
+    if encoding is not None and encoding.casefold().replace("_", "-") in _UTF16:
+        return
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise PipesheetError(
+            "the file is UTF-16 text",
+            table=name,
+            expected="CSV saved as UTF-8 (Excel: Save As → CSV UTF-8)",
+        )
+    sample = raw[:4096]
+    if b"\x00" in sample:
+        raise PipesheetError(
+            "the file is binary, not text",
+            table=name,
+            expected="a CSV file (text with one row per line)",
+        )
+
+
+def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[str, str]:
+    if encoding:
+        try:
+            return raw.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as err:
+            raise PipesheetError(
+                f"cannot decode the file as {encoding}",
+                table=name,
+                value=str(err)[:80],
+                expected="the file's real encoding (utf-8, cp1252, latin-1)",
+            ) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    high = {b for b in set(raw) if 0x80 <= b <= 0x9F}
+    if high and not (_CP1252_UNDEFINED & high):
+        return raw.decode("cp1252"), "cp1252"  # € ‚ „ … “ ” – — and friends
+    return raw.decode("latin-1"), "latin-1"  # same letters as cp1252 outside 0x80–0x9F
+
+
+def _pick_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:30] if ln.strip()]
+    best, best_score = ",", -1.0
+    for d in _DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=d)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        same = sum(c == counts[0] for c in counts) / len(counts)
+        score = same * 1000 + counts[0]
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def delimiter_name(d: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(d, repr(d))

@@ -1,0 +1,153 @@
+"""Read one or more CRM export files (or frames) into a deals table and a stage history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+from pipesheet.exports.checks import check_export, issue_frame, issues_error, set_aside
+from pipesheet.exports.csvfile import delimiter_name
+from pipesheet.exports.sources import SOURCES, convert, detect_source, looks_like_history
+from pipesheet.exports.table import read_table
+from pipesheet.stages import StageList
+
+__all__ = ["Export", "read_export"]
+
+
+@dataclass
+class Export:
+    """What :func:`read_export` recognised.
+
+    Attributes:
+        source: Tool the deals came from (one of :data:`SOURCES`).
+        deals: Deals table with pipesheet field names (``deal_id``, ``stage``, ``amount``…), index
+            = spreadsheet row of the file it came from; None when only a history was given.
+        history: Stage history (``deal_id``, ``stage``, ``entered_date`` and, from Salesforce,
+            ``amount`` and ``close_date`` at that moment), or None.
+        issues: Contradicting rows (:data:`ISSUE_COLUMNS`), empty when the files agree.
+        notes: What was detected and assumed (encoding, delimiter, decimal mark, date order…).
+        files: The files read.
+        stages: The stage order the export itself states (HubSpot's ``Date entered`` columns
+            are in pipeline order), or None to let pipesheet infer it.
+    """
+
+    source: str
+    deals: pd.DataFrame | None
+    history: pd.DataFrame | None
+    issues: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    stages: StageList | None = None
+
+
+def read_export(
+    *sources: str | Path | pd.DataFrame,
+    source: str | None = None,
+    sheet: str | int | None = None,
+    table: str | None = None,
+    dayfirst: bool | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
+    on_issues: str = "raise",
+) -> Export:
+    """Read one or more CRM export files (or frames) into a deals table and a stage history.
+
+    Give the files in any order: e.g. a Salesforce Opportunity export and an OpportunityHistory
+    export; a HubSpot deals export (its ``Date entered`` columns become the history); a deals
+    CSV and a history CSV from any other tool.
+
+    Args:
+        sources: File paths (CSV/XLSX) or frames.
+        source: Force the tool (one of :data:`SOURCES`) instead of recognising it by its headers.
+        sheet, table, dayfirst, decimal, encoding: Passed to :func:`read_table`.
+        on_issues: ``"raise"`` (default): contradicting rows raise a PipesheetError listing them;
+            ``"report"``: they are set aside and returned in ``Export.issues``.
+
+    Raises:
+        PipesheetError: unreadable files, two deals tables, contradicting rows (with "raise").
+    """
+    if on_issues not in ("raise", "report"):
+        raise PipesheetError(
+            "on_issues must be 'raise' or 'report'",
+            table="settings",
+            value=on_issues,
+            expected="raise or report",
+        )
+    if source is not None and source not in SOURCES:
+        raise PipesheetError(
+            "unknown export source", table="settings", value=source, expected=", ".join(SOURCES)
+        )
+    if not sources:
+        raise PipesheetError("no input files", expected="a deals export and/or a history export")
+    deals = history = None
+    deal_source = "generic"
+    notes: list[str] = []
+    files: list[str] = []
+    issues: list[tuple] = []
+    stage_order: StageList | None = None
+    for item in sources:
+        if isinstance(item, pd.DataFrame):
+            frame, label = item.copy(), "table"
+            if frame.index.name != "row":
+                frame.index = pd.RangeIndex(2, 2 + len(frame), name="row")
+        else:
+            frame = read_table(
+                item, sheet, table, encoding=encoding, decimal=decimal, dayfirst=dayfirst
+            )
+            label = Path(item).name
+            files.append(str(item))
+            notes += [f"{label}: {n}" for n in _file_notes(frame)]
+        kind = source or detect_source(frame)
+        if kind == "generic":
+            kind = "generic_history" if looks_like_history(frame) else "generic"
+        notes.append(f"{label}: read as {kind.replace('_', ' ')} export")
+        d, h = convert(frame, kind, label, issues)
+        if d is not None:
+            if deals is not None:
+                raise PipesheetError(
+                    "two deals tables given",
+                    table=label,
+                    expected="one deals export (plus, optionally, one history export)",
+                )
+            deals, deal_source = d, kind
+        if h is not None:
+            if history is not None:
+                raise PipesheetError(
+                    "two stage histories given",
+                    table=label,
+                    expected="one history export (plus, optionally, one deals export)",
+                )
+            history = h
+            stage_order = h.attrs.get("stages", stage_order)
+    found = pd.concat([issue_frame(issues), check_export(deals, history)], ignore_index=True)
+    if len(found):
+        if on_issues == "raise":
+            raise issues_error(found)
+        deals, history = set_aside(deals, history, found)
+        notes.append(f"{len(found)} contradicting row(s) set aside; see the issues table")
+    return Export(
+        source=deal_source if deals is not None else "generic",
+        deals=deals,
+        history=history,
+        issues=found,
+        notes=notes,
+        files=files,
+        stages=stage_order,
+    )
+
+
+def _file_notes(frame: pd.DataFrame) -> list[str]:
+    a = frame.attrs
+    out = []
+    if a.get("encoding"):
+        out.append(
+            f"encoding {a['encoding']}, {delimiter_name(a.get('delimiter') or ',')}-separated, "
+            f"decimal {'comma' if a.get('decimal') == ',' else 'point'}"
+        )
+    if a.get("date_order"):
+        out.append(f"dates {a['date_order']}")
+    out += a.get("notes", [])
+    return out
