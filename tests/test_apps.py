@@ -232,7 +232,7 @@ def test_dashboard_time_aware_and_health_equal_the_core(app, core):
     assert app.naive_position.open_deals == naive.open_deals
     html = app.timeaware_html.value
     assert f"{want.forecast:,.0f}" in html and f"{naive.expected_open:,.0f}" in html
-    assert f"{want.range.p90:,.0f}" in html and "2026-10-01 – 2026-12-31" in html
+    assert f"{want.range.p90:,.0f}" in html and "won between 2026-10-01 and 2026-12-31" in html
     # another period: to the end of 2027-Q1; another method: the weighted side follows it
     app.range_period.value = "2027-Q1"
     want = time_aware_forecast(history, deals, "2027-03-31", rates=rate_map)

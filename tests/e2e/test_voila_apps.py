@@ -189,6 +189,10 @@ def test_dashboard_in_the_browser(server, page):
     assert "bundled sample data" in page.locator("#source").inner_text()
     assert "Configured (CRM)" in page.locator("#probability-table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+    # the time-aware and health sections render in the browser too
+    assert "Time-aware" in page.locator("#timeaware-table").inner_text()
+    assert "Days in stage" in page.locator("#stale-table").inner_text()
+    assert "won" in page.locator("#cycle-table").inner_text()
 
     quota = 3_000_000
     expected = f"{_dashboard_oracle(quota).p_quota * 100:.1f}%"

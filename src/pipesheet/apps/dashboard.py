@@ -771,7 +771,7 @@ class Dashboard:
             return
         cur = r.currency or self._currency or ""
         start = (r.as_of + pd.Timedelta(days=1)).date()
-        window = f"{start} – {r.period_end.date()}"
+        window = f"{start} and {r.period_end.date()}"
         rng = r.range
         rows = [
             (
@@ -807,7 +807,7 @@ class Dashboard:
         notes = [x for x in r.notes if not x.startswith("stage order")]
         self.timeaware_html.value = (
             f'<div class="pipesheet-note">Revenue expected from the deals open on '
-            f"{r.as_of.date()} between {window} ({html.escape(cur)}), whole pipeline. The "
+            f"{r.as_of.date()}, won between {window} ({html.escape(cur)}; whole pipeline). The "
             "time-aware forecast learns <i>when</i> deals close from the stage history (open "
             "deals count as censored, not lost); the weighted pipeline trusts the expected close "
             "dates.</div>"
