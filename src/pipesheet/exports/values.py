@@ -40,6 +40,7 @@ _ISO = re.compile(rf"^\d{{4}}-\d{{1,2}}-\d{{1,2}}{_TIME}$")
 _SLASH = re.compile(rf"^(\d{{1,2}})[/-](\d{{1,2}})[/-](\d{{2}}|\d{{4}}){_TIME}$")
 _DOT = re.compile(rf"^(\d{{1,2}})\.(\d{{1,2}})\.(\d{{2}}|\d{{4}}){_TIME}$")
 _YMD_SLASH = re.compile(rf"^\d{{4}}/\d{{1,2}}/\d{{1,2}}{_TIME}$")
+_SAMPLE = 1000  # cells looked at before a whole column is
 
 
 def _text_columns(frame: pd.DataFrame) -> list[str]:
@@ -53,6 +54,26 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def _distinct(col: pd.Series, rows: int | None = None) -> pd.Series:
+    """The distinct cells of ``col`` (of its first ``rows`` filled cells) as stripped text, in
+    order of first appearance: those of a sample are a prefix of those of the whole column."""
+    filled = col.dropna()
+    if rows is not None:
+        filled = filled.iloc[:rows]
+    return pd.Series(filled.unique()).astype(str).str.strip()
+
+
+def _per_cell(col: pd.Series, texts: pd.Series, values: np.ndarray, blank: Any) -> pd.Series:
+    """``col`` with each cell replaced by the value of its stripped text (``texts[i]`` →
+    ``values[i]``) and blank cells by ``blank``; computed once per distinct cell."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=True)
+    keys = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    where = pd.Index(texts).get_indexer(keys)
+    known = np.append(values, [blank])
+    where[where < 0] = len(values)  # a cell of white space only: blank
+    return pd.Series(np.append(known[where], [blank])[codes], index=col.index)
+
+
 def typed_numbers(
     frame: pd.DataFrame, name: str, decimal: str | None, delimiter: str | None, notes: list[str]
 ) -> str:
@@ -61,7 +82,9 @@ def typed_numbers(
     comma_ev: tuple[str, Any] | None = None
     point_ev: tuple[str, Any] | None = None
     for c in _text_columns(frame):
-        uniq = pd.Series(frame[c].dropna().unique()).astype(str).str.strip()
+        if not _all_numbers(_distinct(frame[c], _SAMPLE)):
+            continue  # a sample decides most text columns at a fraction of the cost
+        uniq = _distinct(frame[c])
         if len(uniq) == 0 or not uniq.str.contains(_SEPARATED).any():
             continue
         if not _all_numbers(uniq):
@@ -108,10 +131,7 @@ def typed_numbers(
         values = pd.to_numeric(text, errors="coerce")
         if values.isna().any():
             continue  # not a number column after all (e.g. "1.2.3" versions): leave as text
-        lookup = dict(zip(uniq, values, strict=True))
-        col = frame[c]
-        frame[c] = col.map(lambda v, lk=lookup: lk.get(str(v).strip(), np.nan), na_action="ignore")
-        frame[c] = frame[c].astype(float)
+        frame[c] = _per_cell(frame[c], uniq, values.to_numpy(dtype=float), np.nan)
     return decimal
 
 
@@ -140,7 +160,10 @@ def typed_dates(
     other_cols: dict[str, pd.Series] = {}
     day_ev = month_ev = None
     for c in _text_columns(frame):
-        uniq = pd.Series(frame[c].dropna().unique()).astype(str).str.strip()
+        sample = _distinct(frame[c], _SAMPLE)
+        if not _all_dates(sample[sample != ""][:200]):
+            continue
+        uniq = _distinct(frame[c])
         uniq = uniq[uniq != ""]
         if not len(uniq) or not _all_dates(uniq[:200]):
             continue
@@ -206,9 +229,7 @@ def typed_dates(
                 value=value,
                 expected="a calendar date such as 2026-09-30",
             )
-        lookup = dict(zip(uniq, parsed, strict=True))
-        stripped = frame[c].map(lambda v: str(v).strip(), na_action="ignore")
-        frame[c] = pd.to_datetime(stripped.map(lookup.get, na_action="ignore"))
+        frame[c] = _per_cell(frame[c], uniq, parsed.to_numpy(), np.datetime64("NaT", "ns"))
     return order
 
 
