@@ -103,7 +103,8 @@ def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
         )
     if head.startswith(b"PK\x03\x04"):
         raise PipesheetError(
-            "this is a zipped workbook (.xlsx), not a CSV",
+            "this is a zipped workbook (.xlsx), not a text CSV "
+            "(an Excel workbook renamed to .csv?)",
             table=name,
             expected="the file renamed to .xlsx, or saved as CSV",
         )
@@ -118,7 +119,7 @@ def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
     sample = raw[:4096]
     if b"\x00" in sample:
         raise PipesheetError(
-            "the file is binary, not text",
+            "the file is not a text CSV: its content is binary, not text",
             table=name,
             expected="a CSV file (text with one row per line)",
         )

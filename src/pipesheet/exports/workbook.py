@@ -195,7 +195,7 @@ def _check_workbook_xml(source: Path | bytes, name: str) -> None:
                 SafeET.fromstring(zf.read(part))
     except zipfile.BadZipFile:
         raise PipesheetError(
-            "the workbook is damaged (not a valid zip file)",
+            "cannot read the workbook: it is damaged (not a valid zip file)",
             table=name,
             expected="an .xlsx file that opens in Excel",
         ) from None
