@@ -96,7 +96,7 @@ def probability_table(
     Returns:
         Columns ``stage`` and ``probability`` (0–1, blank where unknown).
     """
-    from pipesheet.tables import check_table, clean_text_column, parse_amounts
+    from pipesheet.tables import check_table, clean_text_column, parse_probabilities
 
     if isinstance(table, str):
         return preset(table)
@@ -104,21 +104,7 @@ def probability_table(
         table = pd.DataFrame({"stage": list(table), "probability": list(table.values())})
     raw = check_table(table, name)
     cols = resolve_columns(raw, _FIELDS, ("stage", "probability"), table_name=name)
-    probs = parse_amounts(
-        raw[cols["probability"]], table=name, column=cols["probability"], allow_blank=True
-    )
-    if (probs > 100).any():
-        rows = [int(r) for r in raw.index[(probs > 100).to_numpy()]]
-        raise PipesheetError(
-            "probability above 100",
-            table=name,
-            column=cols["probability"],
-            rows=rows,
-            value=raw[cols["probability"]].loc[rows[0]],
-            expected="a probability between 0 and 1 (or 0 and 100)",
-        )
-    if probs.max(skipna=True) > 1:
-        probs = probs / 100.0
+    probs = parse_probabilities(raw[cols["probability"]], table=name, column=cols["probability"])
     stages = clean_text_column(raw[cols["stage"]])
     if stages.isna().any():
         rows = [int(r) for r in raw.index[stages.isna().to_numpy()]]

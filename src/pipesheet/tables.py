@@ -33,6 +33,7 @@ __all__ = [
     "clean_text_column",
     "parse_amounts",
     "parse_dates",
+    "parse_probabilities",
     "read_deals",
     "read_history",
     "read_rates",
@@ -211,6 +212,29 @@ def parse_amounts(
                 expected="a non-negative number",
             )
     return out
+
+
+def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Series:
+    """Probabilities as 0–1 floats (blank = NaN), read as :func:`parse_amounts` reads numbers.
+
+    A column is read as percentages when any value is above 1 (``25`` → 0.25), else as shares.
+
+    Raises:
+        PipesheetError: what :func:`parse_amounts` refuses, or a value above 100.
+    """
+    p = parse_amounts(values, table=table, column=column, allow_blank=True)
+    above = (p > 100).to_numpy()
+    if above.any():
+        rows = _rows(values.index, above)
+        raise PipesheetError(
+            "probability above 100",
+            table=table,
+            column=column,
+            rows=rows,
+            value=values.loc[rows[0]],
+            expected="a probability between 0 and 100 (or 0 and 1)",
+        )
+    return p / 100.0 if p.max(skipna=True) > 1 else p
 
 
 def _from_serial(serials: np.ndarray) -> np.ndarray:
@@ -558,21 +582,9 @@ def read_deals(
     frame["deal_id"] = ids
     probability = None
     if "probability" in cols:
-        probability = parse_amounts(
-            raw[cols["probability"]], table=name, column=cols["probability"], allow_blank=True
+        probability = parse_probabilities(
+            raw[cols["probability"]], table=name, column=cols["probability"]
         )
-        if (probability > 100).any():
-            rows = _rows(raw.index, (probability > 100).to_numpy())
-            raise PipesheetError(
-                "probability above 100",
-                table=name,
-                column=cols["probability"],
-                rows=rows,
-                value=raw[cols["probability"]].loc[rows[0]],
-                expected="a probability between 0 and 100 (or 0 and 1)",
-            )
-        if probability.max(skipna=True) > 1:
-            probability = probability / 100.0
     labels = raw[cols["stage"]]
     if stages is None:
         stages = _infer_deal_stages(labels, probability, notes)
