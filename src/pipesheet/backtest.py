@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import period_labels, reporting_amounts
+from pipesheet.forecast import fiscal_year_month, period_labels, reporting_amounts
 from pipesheet.probabilities import StageProbabilities, _as_of
 from pipesheet.stages import StageList
 from pipesheet.timeaware import (
@@ -151,7 +151,8 @@ def _periods(start: Any, periods: int, period: str, fiscal_year_start: int):
         )
     first = pd.Timestamp(when).normalize()
     starts = [first + pd.DateOffset(months=months * i) for i in range(int(periods) + 1)]
-    aligned = first.day == 1 and (months == 1 or (first.month - int(fiscal_year_start)) % 3 == 0)
+    m0 = fiscal_year_month(fiscal_year_start)
+    aligned = first.day == 1 and (months == 1 or (first.month - m0) % 3 == 0)
     out = []
     for i in range(int(periods)):
         p_start, p_end = starts[i], starts[i + 1] - pd.Timedelta(days=1)

@@ -39,6 +39,7 @@ __all__ = [
     "FORECAST_COLUMNS",
     "PipelinePosition",
     "deal_probabilities",
+    "fiscal_year_month",
     "forecast_categories",
     "period_labels",
     "pipeline_position",
@@ -208,6 +209,24 @@ def reporting_amounts(
 
 
 # ---- periods -----------------------------------------------------------------------------------
+def fiscal_year_month(fiscal_year_start: Any) -> int:
+    """The first month of the fiscal year as a number 1–12 (a setting; anything else is an
+    error)."""
+    try:
+        month = int(fiscal_year_start)
+    except (TypeError, ValueError):
+        month = 0
+    if not 1 <= month <= 12:
+        raise PipesheetError(
+            "fiscal year start must be a month number",
+            table="settings",
+            column="fiscal_year_start",
+            value=fiscal_year_start,
+            expected="a whole number from 1 (January) to 12 (December)",
+        )
+    return month
+
+
 def period_labels(dates: pd.Series, period: str = "month", fiscal_year_start: int = 1) -> pd.Series:
     """Label each date with its period: ``2026-10`` (month), ``2026-Q4`` (quarter), ``2026`` (year).
 
@@ -224,18 +243,7 @@ def period_labels(dates: pd.Series, period: str = "month", fiscal_year_start: in
             value=period,
             expected="month, quarter or year",
         )
-    try:
-        m0 = int(fiscal_year_start)
-    except (TypeError, ValueError):
-        m0 = 0
-    if not 1 <= m0 <= 12:
-        raise PipesheetError(
-            "fiscal year start must be a month number",
-            table="settings",
-            column="fiscal_year_start",
-            value=fiscal_year_start,
-            expected="a whole number from 1 (January) to 12 (December)",
-        )
+    m0 = fiscal_year_month(fiscal_year_start)
     d = pd.to_datetime(dates)
     blank = d.isna().to_numpy()
     year = d.dt.year.fillna(0).to_numpy(dtype=np.int64)
@@ -496,32 +504,15 @@ def pipeline_position(
     start/end every deal counts. With ``probabilities=None`` only the unweighted figures are
     computed (``expected_open`` is NaN).
     """
-    if isinstance(probabilities, StageProbabilities) and stages is None:
-        stages = probabilities.stages_
-    table = read_deals(deals, stages=stages, columns=columns)
+    table, p, amount, cur = _priced_deals(deals, probabilities, rates, currency, stages, columns)
     frame = table.frame
     k = table.stages.k
-    if probabilities is None:
-        p = np.full(len(frame), np.nan)
-    else:
-        p = deal_probabilities(table, probabilities)
-    amount, cur = reporting_amounts(table, rates, currency)
     code = frame["code"].to_numpy()
     won, lost, is_open = code == k, code == k + 1, code < k
-    lo, hi = _as_of(start), _as_of(end)
     close = frame["close_date"]
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
-
-    def within(dates: pd.Series) -> np.ndarray:
-        ok = np.ones(len(dates), dtype=bool)
-        if lo is not None:
-            ok &= (dates >= lo).to_numpy()
-        if hi is not None:
-            ok &= (dates <= hi).to_numpy()
-        return ok
-
-    won_in = won & within(closed_on)
-    open_in = is_open & within(close)
+    won_in = won & _within(closed_on, start, end)
+    open_in = is_open & _within(close, start, end)
     n_closed = int(won.sum() + lost.sum())
     cycle = np.nan
     if "created_date" in frame:
@@ -567,16 +558,40 @@ def pipeline_range(
     """
     from pipesheet.ranges import forecast_range
 
+    table, p, amount, _ = _priced_deals(deals, probabilities, rates, currency, stages, columns)
+    frame = table.frame
+    chosen = (frame["code"] < table.stages.k).to_numpy() & _within(frame["close_date"], start, end)
+    return forecast_range(amount[chosen], p[chosen], quota=quota, **options)
+
+
+def _priced_deals(
+    deals: pd.DataFrame | Deals,
+    probabilities: Probabilities | None,
+    rates: pd.DataFrame | Mapping[str, float] | None,
+    currency: str | None,
+    stages: StageList | None,
+    columns: Mapping[str, str] | None,
+) -> tuple[Deals, np.ndarray, np.ndarray, str | None]:
+    """The deals read (with a fitted model's stage list unless ``stages`` is given), each deal's
+    probability (NaN when ``probabilities`` is None), amount in the reporting currency, and that
+    currency."""
     if isinstance(probabilities, StageProbabilities) and stages is None:
         stages = probabilities.stages_
     table = read_deals(deals, stages=stages, columns=columns)
-    p = deal_probabilities(table, probabilities)
-    amount, _ = reporting_amounts(table, rates, currency)
-    frame = table.frame
-    chosen = (frame["code"] < table.stages.k).to_numpy()
+    if probabilities is None:
+        p = np.full(len(table.frame), np.nan)
+    else:
+        p = deal_probabilities(table, probabilities)
+    amount, cur = reporting_amounts(table, rates, currency)
+    return table, p, amount, cur
+
+
+def _within(dates: pd.Series, start: Any, end: Any) -> np.ndarray:
+    """start ≤ date ≤ end (inclusive; a missing bound is open; a blank date is outside a bound)."""
     lo, hi = _as_of(start), _as_of(end)
+    ok = np.ones(len(dates), dtype=bool)
     if lo is not None:
-        chosen = chosen & (frame["close_date"] >= lo).to_numpy()
+        ok &= (dates >= lo).to_numpy()
     if hi is not None:
-        chosen = chosen & (frame["close_date"] <= hi).to_numpy()
-    return forecast_range(amount[chosen], p[chosen], quota=quota, **options)
+        ok &= (dates <= hi).to_numpy()
+    return ok

@@ -71,7 +71,7 @@ import pandas as pd
 
 from pipesheet.columns import HISTORY_FIELDS, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import reporting_amounts
+from pipesheet.forecast import fiscal_year_month, reporting_amounts
 from pipesheet.probabilities import _as_of, _check_known, _only, _without
 from pipesheet.stages import StageList
 from pipesheet.tables import Deals, History, check_table, parse_amounts, parse_dates, read_deals
@@ -464,15 +464,7 @@ def period_end_for(as_of: Any, period: str = "quarter", fiscal_year_start: int =
         )
     if months == 1:
         return ts + pd.offsets.MonthEnd(0)
-    m0 = int(fiscal_year_start)
-    if not 1 <= m0 <= 12:
-        raise PipesheetError(
-            "fiscal year start must be a month number",
-            table="settings",
-            column="fiscal_year_start",
-            value=fiscal_year_start,
-            expected="a whole number from 1 (January) to 12 (December)",
-        )
+    m0 = fiscal_year_month(fiscal_year_start)
     offset = (ts.month - m0) % months  # months since the period began
     start = (ts - pd.offsets.MonthBegin(1) if ts.day != 1 else ts) - pd.DateOffset(months=offset)
     return (start + pd.DateOffset(months=months)) - pd.Timedelta(days=1)
