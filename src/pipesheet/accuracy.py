@@ -26,12 +26,13 @@ import pandas as pd
 
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import _group_keys, period_labels, reporting_amounts, weighted_forecast
+from pipesheet.forecast import period_labels, reporting_amounts, weighted_forecast
 from pipesheet.stages import StageList
 from pipesheet.tables import (
     Deals,
     check_table,
     clean_text_column,
+    group_fields,
     parse_amounts,
     parse_dates,
     read_deals,
@@ -109,7 +110,7 @@ def forecast_accuracy(
     if recorded not in ("last", "first"):
         raise PipesheetError("recorded must be 'last' or 'first'", table="settings", value=recorded)
     d = read_deals(deals, stages=stages)
-    keys = _group_keys(d, by) if by is not None else []
+    keys = group_fields(d, by) if by is not None else []
     raw = check_table(forecasts, "forecasts")
     cols = resolve_columns(
         raw, _FORECAST_FIELDS, ("period", "forecast"), table_name="forecasts", mapping=columns

@@ -38,8 +38,9 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import fiscal_year_month, period_labels, reporting_amounts
-from pipesheet.probabilities import StageProbabilities, _as_of
+from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
+from pipesheet.tables import parse_date_setting
 from pipesheet.timeaware import (
     TimeAwareForecast,
     _day_to_ts,
@@ -122,7 +123,7 @@ class BacktestResult:
 
 
 def _periods(start: Any, periods: int, period: str, fiscal_year_start: int):
-    when = _as_of(start, "start")
+    when = parse_date_setting(start, "start")
     if when is None:
         raise PipesheetError(
             "a start date is needed",

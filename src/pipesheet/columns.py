@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
 
-__all__ = ["DEAL_FIELDS", "HISTORY_FIELDS", "normalise_header", "resolve_columns"]
+__all__ = [
+    "DEAL_FIELDS",
+    "HISTORY_FIELDS",
+    "mapping_only",
+    "mapping_without",
+    "normalise_header",
+    "resolve_columns",
+]
 
 # field -> aliases (normalised form is computed); the first entries are the canonical names.
 DEAL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -237,3 +244,21 @@ def resolve_columns(
             ),
         )
     return found
+
+
+def mapping_only(mapping: Mapping[str, str] | None, fields: Iterable[str]) -> dict[str, str] | None:
+    """The part of a ``{field: header}`` column mapping for ``fields`` (None when empty)."""
+    if not mapping:
+        return None
+    keep = set(fields)
+    return {k: v for k, v in mapping.items() if k in keep} or None
+
+
+def mapping_without(
+    mapping: Mapping[str, str] | None, fields: Iterable[str]
+) -> dict[str, str] | None:
+    """A ``{field: header}`` column mapping without ``fields`` (None when empty)."""
+    if not mapping:
+        return None
+    drop = set(fields)
+    return {k: v for k, v in mapping.items() if k not in drop} or None

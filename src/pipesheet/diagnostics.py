@@ -32,9 +32,8 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import period_labels
-from pipesheet.probabilities import _as_of
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, History, read_deals, read_history
+from pipesheet.tables import Deals, History, parse_date_setting, read_deals, read_history
 
 __all__ = [
     "DAY",
@@ -72,7 +71,7 @@ def _history(
 
 
 def _as_of_date(hist: History, as_of: Any) -> np.datetime64:
-    value = _as_of(as_of)
+    value = parse_date_setting(as_of)
     if value is None:
         return hist.frame["entered_date"].max().to_datetime64()
     return value

@@ -30,9 +30,9 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.presets import probability_table
-from pipesheet.probabilities import StageProbabilities, _as_of, _by_field
+from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, read_deals, read_rates
+from pipesheet.tables import Deals, group_fields, parse_date_setting, read_deals, read_rates
 
 __all__ = [
     "CATEGORIES",
@@ -314,7 +314,7 @@ def weighted_forecast(
     amount, cur = reporting_amounts(table, rates, currency)
     frame = table.frame
     is_open = (frame["code"] < table.stages.k).to_numpy()
-    when = _as_of(as_of)
+    when = parse_date_setting(as_of)
     if when is not None and "created_date" in frame:
         is_open = is_open & ~(frame["created_date"] > when).to_numpy()  # (to_numpy: read-only)
     if when is not None:
@@ -324,7 +324,7 @@ def weighted_forecast(
                 f"{int(overdue.sum())} open deal(s) have an expected close date before "
                 f"{pd.Timestamp(when).date()} (overdue); they are kept in their period"
             )
-    keys = _group_keys(table, by)
+    keys = group_fields(table, by)
     work = pd.DataFrame({k: frame[k] for k in keys})
     if period is not None:
         work["period"] = period_labels(frame["close_date"], period, fiscal_year_start)
@@ -378,13 +378,6 @@ def weighted_forecast(
     out.attrs["currency"] = cur
     out.attrs["notes"] = notes
     return out
-
-
-def _group_keys(deals: Deals, by: str | Sequence[str] | None) -> list[str]:
-    if by is None or (isinstance(by, str) and not by.strip()):
-        return []
-    names = [by] if isinstance(by, str) else list(by)
-    return [_by_field(name, deals) for name in names]
 
 
 # ---- forecast categories -----------------------------------------------------------------------
@@ -588,7 +581,7 @@ def _priced_deals(
 
 def _within(dates: pd.Series, start: Any, end: Any) -> np.ndarray:
     """start ≤ date ≤ end (inclusive; a missing bound is open; a blank date is outside a bound)."""
-    lo, hi = _as_of(start), _as_of(end)
+    lo, hi = parse_date_setting(start), parse_date_setting(end)
     ok = np.ones(len(dates), dtype=bool)
     if lo is not None:
         ok &= (dates >= lo).to_numpy()

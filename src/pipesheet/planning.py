@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.probabilities import StageProbabilities, _as_of
+from pipesheet.probabilities import StageProbabilities
+from pipesheet.tables import parse_date_setting
 
 __all__ = [
     "LeadPlan",
@@ -263,7 +264,7 @@ def leads_needed(
             )
         later = stages[i]
     if deadline is not None:
-        due = _as_of(deadline)
+        due = parse_date_setting(deadline)
         if due is None:
             raise PipesheetError(
                 "deadline is not a date",
@@ -394,7 +395,7 @@ def quota_gap(
             f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
             f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
         )
-    start, end = _as_of(today), _as_of(period_end)
+    start, end = parse_date_setting(today), parse_date_setting(period_end)
     if start is not None and end is not None:
         days_left = (pd.Timestamp(end) - pd.Timestamp(start)).days - cycle_days
         weeks = days_left / 7.0

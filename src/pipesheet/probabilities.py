@@ -54,9 +54,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import StageList, stage_key
-from pipesheet.tables import Deals, History, parse_dates, read_deals, read_history
+from pipesheet.tables import (
+    Deals,
+    History,
+    check_history_deals,
+    group_field,
+    parse_date_setting,
+    read_deals,
+    read_history,
+)
 
 __all__ = ["TABLE_COLUMNS", "StageProbabilities", "stage_probabilities"]
 
@@ -143,25 +152,25 @@ class StageProbabilities:
         stages = self.stages
         hist: History | None = None
         if history is not None:
-            hist_cols = _only(self.columns, ("deal_id", "stage", "entered_date", "amount"))
+            hist_cols = mapping_only(self.columns, ("deal_id", "stage", "entered_date", "amount"))
             hist = read_history(history, stages=stages, columns=hist_cols)
             stages = hist.stages
             notes += hist.notes
         deal_table: Deals | None = None
         if deals is not None:
             deal_table = read_deals(
-                deals, stages=stages, columns=_without(self.columns, ("entered_date",))
+                deals, stages=stages, columns=mapping_without(self.columns, ("entered_date",))
             )
             stages = deal_table.stages
             notes += [n for n in deal_table.notes if n not in notes]
             if hist is not None:
-                _check_known(hist, deal_table)
+                check_history_deals(hist, deal_table)
         if hist is None and deal_table is None:
             raise PipesheetError(
                 "no data to learn from", expected="a stage-history table and/or a deals table"
             )
-        as_of = _as_of(self.as_of)
-        by_field = _by_field(self.by, deal_table)
+        as_of = parse_date_setting(self.as_of)
+        by_field = group_field(self.by, deal_table)
         self.stages_ = stages
         self.deals_ = deal_table
         self.history_ = hist
@@ -576,87 +585,6 @@ def _group_codes(deals: Deals, by_field: str) -> tuple[np.ndarray, list[str]]:
     values = deals.frame[by_field].fillna("(blank)")
     codes, names = pd.factorize(values, sort=True)
     return codes, [str(n) for n in names]
-
-
-def _by_field(by: str | None, deals: Deals | None) -> str | None:
-    if by is None:
-        return None
-    if deals is None:
-        raise PipesheetError(
-            "grouping needs a deals table",
-            value=by,
-            expected="a deals table with the column " + repr(by),
-        )
-    from pipesheet.columns import normalise_header
-
-    key = normalise_header(by)
-    for fld, header in deals.columns.items():
-        if key in (normalise_header(fld), normalise_header(header)):
-            if fld not in deals.frame or fld in ("deal_id", "amount"):
-                break
-            return fld
-    raise PipesheetError(
-        "cannot group by this column",
-        table=deals.name,
-        column=str(by),
-        expected="one of the deals table's columns: "
-        + ", ".join(
-            h
-            for f, h in deals.columns.items()
-            if f
-            in (
-                "owner",
-                "product_line",
-                "country",
-                "segment",
-                "currency",
-                "forecast_category",
-                "stage",
-            )
-        ),
-    )
-
-
-def _as_of(value: Any, name: str = "as_of"):
-    """A date setting as numpy datetime64 (None when blank); a bad value is reported under
-    ``name`` (no row: it is a setting, not a table cell)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        parsed = parse_dates(pd.Series([value]), table="settings", column=name)
-    except PipesheetError as err:
-        raise PipesheetError(
-            err.problem, table="settings", column=name, value=err.value, expected=err.expected
-        ) from None
-    if parsed.isna().iloc[0]:
-        return None
-    return parsed.to_numpy()[0]
-
-
-def _only(mapping: Mapping[str, str] | None, fields: tuple[str, ...]) -> dict[str, str] | None:
-    if not mapping:
-        return None
-    return {k: v for k, v in mapping.items() if k in fields} or None
-
-
-def _without(mapping: Mapping[str, str] | None, fields: tuple[str, ...]) -> dict[str, str] | None:
-    if not mapping:
-        return None
-    return {k: v for k, v in mapping.items() if k not in fields} or None
-
-
-def _check_known(hist: History, deals: Deals) -> History:
-    known = hist.frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
-    if not known.all():
-        raise PipesheetError(
-            "history rows for a deal that is not in the deals table",
-            table=hist.name,
-            column=hist.columns["deal_id"],
-            rows=[int(r) for r in hist.frame.index[~known][:50]],
-            value=hist.frame["deal_id"][~known].iloc[0],
-            expected="deal ids that appear in table " + repr(deals.name),
-        )
-    return hist
 
 
 def stage_probabilities(

@@ -15,23 +15,28 @@ fields found (``owner``, ``product_line``, ``country``, ``segment``, ``currency`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, resolve_columns
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, _row_order, stage_key
 
 __all__ = [
     "Deals",
     "History",
+    "check_history_deals",
     "check_table",
     "clean_text",
     "clean_text_column",
+    "group_field",
+    "group_fields",
     "parse_amounts",
+    "parse_date_setting",
     "parse_dates",
     "parse_probabilities",
     "read_deals",
@@ -235,6 +240,23 @@ def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Ser
             expected="a probability between 0 and 100 (or 0 and 1)",
         )
     return p / 100.0 if p.max(skipna=True) > 1 else p
+
+
+def parse_date_setting(value: Any, name: str = "as_of") -> np.datetime64 | None:
+    """A date setting (as of, start, end, a deadline…) read as :func:`parse_dates` reads a cell,
+    as numpy datetime64; None when blank.  A bad value is reported under ``name`` (no row: it is
+    a setting, not a table cell)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        parsed = parse_dates(pd.Series([value]), table="settings", column=name)
+    except PipesheetError as err:
+        raise PipesheetError(
+            err.problem, table="settings", column=name, value=err.value, expected=err.expected
+        ) from None
+    if parsed.isna().iloc[0]:
+        return None
+    return parsed.to_numpy()[0]
 
 
 def _from_serial(serials: np.ndarray) -> np.ndarray:
@@ -743,19 +765,59 @@ def read_history(
         index=raw.index,
         copy=not _copy_on_write(),  # with copy-on-write, sharing the columns is safe
     )
-    if deals is not None:
-        known = frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
-        if not known.all():
-            raise PipesheetError(
-                "history rows for a deal that is not in the deals table",
-                table=name,
-                column=cols["deal_id"],
-                rows=_rows(raw.index, ~known),
-                value=frame["deal_id"][~known].iloc[0],
-                expected="deal ids that appear in table " + repr(deals.name),
-            )
     index = _HistoryIndex(frame, deal_codes, deal_uniques, sort)
-    return History(frame, stages, dict(cols), notes, name, _index=index)
+    history = History(frame, stages, dict(cols), notes, name, _index=index)
+    return history if deals is None else check_history_deals(history, deals)
+
+
+def check_history_deals(history: History, deals: Deals) -> History:
+    """The history, once every row is known to belong to a deal of the deals table."""
+    frame = history.frame
+    known = frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
+    if not known.all():
+        raise PipesheetError(
+            "history rows for a deal that is not in the deals table",
+            table=history.name,
+            column=history.columns["deal_id"],
+            rows=_rows(frame.index, ~known),
+            value=frame["deal_id"][~known].iloc[0],
+            expected="deal ids that appear in table " + repr(deals.name),
+        )
+    return history
+
+
+def group_field(by: str | None, deals: Deals | None) -> str | None:
+    """The field of ``deals`` to group by, named by its field name or by the user's header
+    (None when ``by`` is None)."""
+    if by is None:
+        return None
+    if deals is None:
+        raise PipesheetError(
+            "grouping needs a deals table",
+            value=by,
+            expected="a deals table with the column " + repr(by),
+        )
+    key = normalise_header(by)
+    for fld, header in deals.columns.items():
+        if key in (normalise_header(fld), normalise_header(header)):
+            if fld not in deals.frame or fld in ("deal_id", "amount"):
+                break
+            return fld
+    raise PipesheetError(
+        "cannot group by this column",
+        table=deals.name,
+        column=str(by),
+        expected="one of the deals table's columns: "
+        + ", ".join(h for f, h in deals.columns.items() if f in (*TEXT_FIELDS, "stage")),
+    )
+
+
+def group_fields(deals: Deals, by: str | Sequence[str] | None) -> list[str]:
+    """:func:`group_field` of each of ``by`` (none when blank)."""
+    if by is None or (isinstance(by, str) and not by.strip()):
+        return []
+    names = [by] if isinstance(by, str) else list(by)
+    return [group_field(name, deals) for name in names]
 
 
 def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates") -> pd.Series:

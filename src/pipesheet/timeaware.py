@@ -69,12 +69,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.columns import HISTORY_FIELDS, resolve_columns
+from pipesheet.columns import HISTORY_FIELDS, mapping_only, mapping_without, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import fiscal_year_month, reporting_amounts
-from pipesheet.probabilities import _as_of, _check_known, _only, _without
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, History, check_table, parse_amounts, parse_dates, read_deals
+from pipesheet.tables import (
+    Deals,
+    History,
+    check_history_deals,
+    check_table,
+    parse_amounts,
+    parse_date_setting,
+    parse_dates,
+    read_deals,
+)
 from pipesheet.tables import read_history as _read_history
 
 __all__ = [
@@ -111,7 +119,7 @@ def _day_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _to_day(value: Any) -> int | None:
-    when = _as_of(value)
+    when = parse_date_setting(value)
     if when is None:
         return None
     return int(np.datetime64(when, "D").astype(np.int64))
@@ -201,14 +209,16 @@ def _load(
     hist = _read_history(
         history,
         stages=stages,
-        columns=_only(columns, ("deal_id", "stage", "entered_date", "amount")),
+        columns=mapping_only(columns, ("deal_id", "stage", "entered_date", "amount")),
     )
     notes = list(hist.notes)
     table = None
     if deals is not None:
-        table = read_deals(deals, stages=hist.stages, columns=_without(columns, ("entered_date",)))
+        table = read_deals(
+            deals, stages=hist.stages, columns=mapping_without(columns, ("entered_date",))
+        )
         notes += [n for n in table.notes if n not in notes]
-        _check_known(hist, table)
+        check_history_deals(hist, table)
     return _Tables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
 
 
@@ -448,7 +458,7 @@ def _probabilities(
 def period_end_for(as_of: Any, period: str = "quarter", fiscal_year_start: int = 1) -> pd.Timestamp:
     """The last day of the month / quarter / year containing ``as_of`` (fiscal quarters and years
     start in month ``fiscal_year_start``)."""
-    when = _as_of(as_of)
+    when = parse_date_setting(as_of)
     if when is None:
         raise PipesheetError("a date is needed", table="settings", column="as_of", value=as_of)
     ts = pd.Timestamp(when).normalize()

@@ -34,9 +34,8 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import reporting_amounts
-from pipesheet.probabilities import _as_of
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, History, read_deals, read_history
+from pipesheet.tables import Deals, History, parse_date_setting, read_deals, read_history
 
 __all__ = ["STEPS", "Waterfall", "pipeline_waterfall", "snapshot_at", "waterfall_from_history"]
 
@@ -100,7 +99,7 @@ def _cents(amounts: np.ndarray) -> np.ndarray:
 
 
 def _date(value: Any, name: str) -> pd.Timestamp | None:
-    v = _as_of(value, name)
+    v = parse_date_setting(value, name)
     if value is not None and v is None:
         raise PipesheetError(
             "not a date", table="settings", column=name, value=value, expected="e.g. 2026-10-01"
