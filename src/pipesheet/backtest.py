@@ -42,12 +42,12 @@ from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
 from pipesheet.tables import parse_date_setting
 from pipesheet.timeaware import (
+    LoadedTables,
     TimeAwareForecast,
-    _day_to_ts,
-    _latest_value,
-    _load,
-    _state,
-    _Tables,
+    day_timestamp,
+    deal_states,
+    latest_values,
+    load_tables,
 )
 
 __all__ = ["METHODS", "BacktestResult", "backtest"]
@@ -214,10 +214,10 @@ def backtest(
             expected="'pipeline' (won from the pipeline open on the as-of date) or 'all'",
         )
     windows = _periods(start, periods, period, fiscal_year_start)
-    tables = _load(history, deals, stages, columns)
+    tables = load_tables(history, deals, stages, columns)
     a = tables.arrays
     notes: list[str] = [n for n in tables.notes]
-    last_day = _day_to_ts(int(a.day.max()))
+    last_day = day_timestamp(int(a.day.max()))
     if windows[-1][2] > last_day:
         late = next(w for w in windows if w[2] > last_day)
         raise PipesheetError(
@@ -235,7 +235,7 @@ def backtest(
         d_day = int(np.datetime64(p_start, "D").astype(np.int64)) - 1
         end_day = int(np.datetime64(p_end, "D").astype(np.int64))
         model = TimeAwareForecast(
-            as_of=_day_to_ts(d_day),
+            as_of=day_timestamp(d_day),
             period=p_end,
             conditioning=conditioning,
             bin_days=bin_days,
@@ -243,9 +243,7 @@ def backtest(
             rates=rates,
             currency=currency,
         )
-        model._check_params()
-        model._skip_range = True
-        model._fit_tables(_Tables(tables.hist, tables.deals, a, []))
+        model.fit_loaded(tables, forecast_range=False)
         frame = model.deals_
         for n in model.notes_:
             if "later history row" in n or n in notes:
@@ -260,7 +258,7 @@ def backtest(
         close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
         in_period = (close >= np.datetime64(p_start, "ns")) & (close <= np.datetime64(p_end, "ns"))
         # what was won during the period
-        st_d, st_end = _state(a, d_day), _state(a, end_day)
+        st_d, st_end = deal_states(a, d_day), deal_states(a, end_day)
         won = (st_end.code == a.k) & (st_d.code != a.k)
         from_pipeline = won & (st_d.code >= 0) & (st_d.code < a.k)
         won_amount = _won_amounts(a, amount_now, end_day)
@@ -293,7 +291,7 @@ def backtest(
                     "period": label,
                     "period_start": p_start,
                     "period_end": p_end,
-                    "as_of": _day_to_ts(d_day),
+                    "as_of": day_timestamp(d_day),
                     "method": method,
                     "open_deals": int(used.sum()),
                     "pipeline": float(amount[used].sum()),
@@ -367,7 +365,7 @@ def _summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 
-def _current_amounts(tables: _Tables, rates, currency) -> tuple[np.ndarray, str | None]:
+def _current_amounts(tables: LoadedTables, rates, currency) -> tuple[np.ndarray, str | None]:
     """Each history deal's current amount (reporting currency) from the deals table, or NaN."""
     a = tables.arrays
     if tables.deals is None:
@@ -387,7 +385,7 @@ def _won_amounts(a, amount_now: np.ndarray, end_day: int) -> np.ndarray:
     """Amount booked per deal: the history's latest amount by the period end, else the current."""
     if a.amount is None:
         return amount_now
-    hist = _latest_value(a, a.amount, end_day, np.isnan(a.amount))
+    hist = latest_values(a, a.amount, end_day, np.isnan(a.amount))
     return np.where(np.isnan(hist), amount_now, hist)
 
 
@@ -395,7 +393,7 @@ def _note_look_ahead(label, frame, a, st_end, in_period, notes) -> None:
     """Count deals open on D, closed since, whose expected close date equals their close day."""
     codes = pd.Series(np.arange(len(a.ids)), index=pd.Index(a.ids))
     pos = codes.reindex(frame["deal_id"]).to_numpy()
-    final = _state(a, int(a.day.max()))
+    final = deal_states(a, int(a.day.max()))
     closed = final.code[pos] >= a.k
     close_day = frame["close_date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
     closed_day = np.where(closed, a.day[final.last[pos]], -1).astype("datetime64[D]")

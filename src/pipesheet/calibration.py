@@ -34,11 +34,10 @@ from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
 from pipesheet.timeaware import (
     TimeAwareForecast,
-    _day_to_ts,
-    _load,
-    _state,
-    _Tables,
-    _to_day,
+    day_number,
+    day_timestamp,
+    deal_states,
+    load_tables,
 )
 
 __all__ = ["CalibrationResult", "brier_score", "calibration"]
@@ -180,35 +179,35 @@ def calibration(
             value=buckets,
             expected="e.g. 10",
         )
-    tables = _load(history, deals, stages, columns)
+    tables = load_tables(history, deals, stages, columns)
     a = tables.arrays
-    d_day = _to_day(as_of)
+    d_day = day_number(as_of)
     last_day = int(a.day.max())
     if d_day is None or d_day >= last_day:
         raise PipesheetError(
             "calibration needs a past as-of date: outcomes are read from the history after it",
             table="settings",
             column="as_of",
-            value=as_of if d_day is None else str(_day_to_ts(d_day).date()),
-            expected=f"a date before the end of the history ({_day_to_ts(last_day).date()})",
+            value=as_of if d_day is None else str(day_timestamp(d_day).date()),
+            expected=f"a date before the end of the history ({day_timestamp(last_day).date()})",
         )
     notes = list(tables.notes)
-    st_d = _state(a, d_day)
+    st_d = deal_states(a, d_day)
     open_d = np.flatnonzero((st_d.code >= 0) & (st_d.code < a.k))
     end_ts = None
     if method == "stage":
         model = StageProbabilities(
             stages=tables.hist.stages,
-            as_of=np.datetime64(_day_to_ts(d_day + 1), "ns") - np.timedelta64(1, "ns"),
+            as_of=np.datetime64(day_timestamp(d_day + 1), "ns") - np.timedelta64(1, "ns"),
         ).fit(tables.hist)
         p_by = model.overall_["win_probability"].to_numpy(dtype=float)
         predicted = p_by[st_d.code[open_d]]
-        final = _state(a, last_day).code[open_d]
+        final = deal_states(a, last_day).code[open_d]
         outcome = np.where(final == a.k, 1.0, np.where(final == a.k + 1, 0.0, np.nan))
         n_open = int(np.isnan(outcome).sum())
         if n_open:
             notes.append(
-                f"{n_open} deal(s) open on {_day_to_ts(d_day).date()} are still open at the end "
+                f"{n_open} deal(s) open on {day_timestamp(d_day).date()} are still open at the end "
                 "of the history: censored, not scored (not counted as lost)"
             )
     else:
@@ -220,11 +219,9 @@ def calibration(
                 expected="a date after as_of, on or before the end of the history",
             )
         model = TimeAwareForecast(
-            stages=tables.hist.stages, as_of=_day_to_ts(d_day), period=period_end, **time_aware
+            stages=tables.hist.stages, as_of=day_timestamp(d_day), period=period_end, **time_aware
         )
-        model._check_params()
-        model._skip_range = True
-        model._fit_tables(_Tables(tables.hist, None, a, []))
+        model.fit_loaded(tables, deals=False, forecast_range=False)
         end_day = int(np.datetime64(model.period_end_, "D").astype(np.int64))
         if end_day > last_day:
             raise PipesheetError(
@@ -232,14 +229,14 @@ def calibration(
                 table="settings",
                 column="period_end",
                 value=str(model.period_end_.date()),
-                expected=f"a date on or before {_day_to_ts(last_day).date()}",
+                expected=f"a date on or before {day_timestamp(last_day).date()}",
             )
         end_ts = model.period_end_
         order = pd.Series(np.arange(len(a.ids)), index=pd.Index(a.ids))
         pos = order.reindex(model.deals_["deal_id"]).to_numpy()
         lookup = pd.Series(model.deals_["probability"].to_numpy(), index=pos)
         predicted = lookup.reindex(open_d).to_numpy(dtype=float)
-        outcome = (_state(a, end_day).code[open_d] == a.k).astype(float)
+        outcome = (deal_states(a, end_day).code[open_d] == a.k).astype(float)
     unknown = np.isnan(predicted)
     if unknown.any():
         notes.append(
@@ -282,7 +279,7 @@ def calibration(
         brier=brier_score(p, y),
         brier_reference=rate * (1 - rate) if len(y) else np.nan,
         method=method,
-        as_of=_day_to_ts(d_day),
+        as_of=day_timestamp(d_day),
         period_end=end_ts,
         notes=notes,
     )

@@ -100,7 +100,7 @@ _NS_PER_DAY = 86_400_000_000_000
 
 # ---- the history as arrays -------------------------------------------------------------------
 @dataclass
-class _Arrays:
+class HistoryArrays:
     """History rows sorted by (deal, date, table position), as plain arrays."""
 
     ids: np.ndarray  # deal id per deal code
@@ -118,18 +118,20 @@ def _day_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
     return arr.astype("datetime64[D]").astype(np.int64)
 
 
-def _to_day(value: Any) -> int | None:
+def day_number(value: Any) -> int | None:
+    """A date setting as a whole day number (days since 1970-01-01); None when blank."""
     when = parse_date_setting(value)
     if when is None:
         return None
     return int(np.datetime64(when, "D").astype(np.int64))
 
 
-def _day_to_ts(day: int) -> pd.Timestamp:
+def day_timestamp(day: int) -> pd.Timestamp:
+    """The date of a day number."""
     return pd.Timestamp(np.datetime64(int(day), "D"))
 
 
-def _arrays(hist: History, extras: dict[str, pd.Series]) -> _Arrays:
+def _arrays(hist: History, extras: dict[str, pd.Series]) -> HistoryArrays:
     frame = hist.frame
     deal_codes, ids = pd.factorize(frame["deal_id"])
     day = _day_numbers(frame["entered_date"])
@@ -138,7 +140,7 @@ def _arrays(hist: History, extras: dict[str, pd.Series]) -> _Arrays:
     sort = np.lexsort((position, exact, deal_codes))
     amount = extras.get("amount")
     close = extras.get("close_date")
-    return _Arrays(
+    return HistoryArrays(
         ids=np.asarray(ids, dtype=object),
         deal=deal_codes[sort],
         code=frame["code"].to_numpy()[sort],
@@ -185,19 +187,22 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
 
 
 @dataclass
-class _Tables:
+class LoadedTables:
+    """The history and the deals table read once (see :func:`load_tables`), the history also as
+    arrays, and the notes of reading them."""
+
     hist: History
     deals: Deals | None
-    arrays: _Arrays
+    arrays: HistoryArrays
     notes: list[str]
 
 
-def _load(
+def load_tables(
     history: Any,
     deals: Any,
     stages: StageList | None,
     columns: Mapping[str, str] | None,
-) -> _Tables:
+) -> LoadedTables:
     """Read and cross-check the history (required) and the deals table (optional)."""
     if history is None:
         raise PipesheetError(
@@ -219,12 +224,12 @@ def _load(
         )
         notes += [n for n in table.notes if n not in notes]
         check_history_deals(hist, table)
-    return _Tables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
+    return LoadedTables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
 
 
 # ---- the pipeline on a date ------------------------------------------------------------------
 @dataclass
-class _State:
+class DealStates:
     """Every deal's state at the end of day ``cut`` (deal codes index the arrays).
 
     A *visit* to a stage is a run of consecutive rows of one deal at that stage.
@@ -238,7 +243,8 @@ class _State:
     first_leave: np.ndarray  # day that first visit ended (next row at another stage), -1 if not
 
 
-def _state(a: _Arrays, cut: int) -> _State:
+def deal_states(a: HistoryArrays, cut: int) -> DealStates:
+    """Every deal's state at the end of day ``cut``: stage, current visit, first entries."""
     n = len(a.ids)
     width = a.k + 2
     known = np.flatnonzero(a.day <= cut)
@@ -268,10 +274,10 @@ def _state(a: _Arrays, cut: int) -> _State:
     nxt_c = np.minimum(nxt, max(nk - 1, 0))
     same = (nxt < nk) & (d[nxt_c] == d[first_pos]) if nk else np.zeros(0, dtype=bool)
     first_leave = np.where(same, day[nxt_c], -1)
-    return _State(code, last, entry, first_keys, first_days, first_leave)
+    return DealStates(code, last, entry, first_keys, first_days, first_leave)
 
 
-def _latest_value(a: _Arrays, values: np.ndarray, cut: int, blank: np.ndarray) -> np.ndarray:
+def latest_values(a: HistoryArrays, values: np.ndarray, cut: int, blank: np.ndarray) -> np.ndarray:
     """Per deal: the last non-blank value among its rows on or before ``cut`` (NaN/NaT if none)."""
     keep = np.flatnonzero((a.day <= cut) & ~blank)
     d = a.deal[keep]
@@ -286,7 +292,7 @@ def _latest_value(a: _Arrays, values: np.ndarray, cut: int, blank: np.ndarray) -
 
 
 # ---- competing-risks curves, by landmark age ---------------------------------------------------
-def _visits(a: _Arrays, st: _State, cut: int):
+def _visits(a: HistoryArrays, st: DealStates, cut: int):
     """First visit of each deal to each open stage, on the clock of days since entering it.
 
     Returns (stage, stay m, time T, outcome): the visit lasted m days at the stage (m = T when
@@ -482,9 +488,9 @@ def period_end_for(as_of: Any, period: str = "quarter", fiscal_year_start: int =
 
 def _period_end(period: Any, as_of_day: int, fiscal_year_start: int) -> int:
     if isinstance(period, str) and period.strip().casefold() in ("month", "quarter", "year"):
-        end = period_end_for(_day_to_ts(as_of_day), period, fiscal_year_start)
+        end = period_end_for(day_timestamp(as_of_day), period, fiscal_year_start)
         return int(np.datetime64(end, "D").astype(np.int64))
-    day = _to_day(period)
+    day = day_number(period)
     if day is None:
         raise PipesheetError(
             "a period end is needed",
@@ -498,8 +504,8 @@ def _period_end(period: Any, as_of_day: int, fiscal_year_start: int) -> int:
             "the period ends before the as-of date",
             table="settings",
             column="period_end",
-            value=str(_day_to_ts(day).date()),
-            expected=f"a date on or after {_day_to_ts(as_of_day).date()}",
+            value=str(day_timestamp(day).date()),
+            expected=f"a date on or after {day_timestamp(as_of_day).date()}",
         )
     return day
 
@@ -662,8 +668,19 @@ class TimeAwareForecast:
                 come from the history's amount column; without either, only probabilities.
         """
         self._check_params()
-        tables = _load(history, deals, self.stages, self.columns)
+        tables = load_tables(history, deals, self.stages, self.columns)
         self._fit_tables(tables)
+        return self
+
+    def fit_loaded(
+        self, tables: LoadedTables, *, deals: bool = True, forecast_range: bool = True
+    ) -> TimeAwareForecast:
+        """:meth:`fit` on tables already read by :func:`load_tables`, so that a backtest or a
+        calibration can refit at many dates without reading again.  ``deals=False`` ignores the
+        deals table; ``forecast_range=False`` skips the range (``range_`` is None)."""
+        self._check_params()
+        loaded = LoadedTables(tables.hist, tables.deals if deals else None, tables.arrays, [])
+        self._fit_tables(loaded, forecast_range=forecast_range)
         return self
 
     def predict(self, stage: Any, age_days: Any, horizon_days: Any) -> np.ndarray:
@@ -694,28 +711,29 @@ class TimeAwareForecast:
         return p
 
     # ---- internals (also used by the backtest and calibration) ---------------------------------
-    def _fit_tables(self, tables: _Tables) -> None:
+    def _fit_tables(self, tables: LoadedTables, *, forecast_range: bool = True) -> None:
         a = tables.arrays
         notes = list(tables.notes)
         last_day = int(a.day.max())
-        as_of_day = _to_day(self.as_of)
+        as_of_day = day_number(self.as_of)
         if as_of_day is None:
             as_of_day = last_day
-            notes.append(f"as of {_day_to_ts(as_of_day).date()} (the latest date in the history)")
+            latest = day_timestamp(as_of_day).date()
+            notes.append(f"as of {latest} (the latest date in the history)")
         if as_of_day < int(a.day.min()):
             raise PipesheetError(
                 "no history on or before the as-of date",
                 table=tables.hist.name,
-                value=str(_day_to_ts(as_of_day).date()),
+                value=str(day_timestamp(as_of_day).date()),
                 expected="an as-of date after the first history row",
             )
         end_day = _period_end(self.period, as_of_day, self.fiscal_year_start)
         later = int((a.day > as_of_day).sum())
         if later:
             notes.append(
-                f"as of {_day_to_ts(as_of_day).date()}: {later} later history row(s) not used"
+                f"as of {day_timestamp(as_of_day).date()}: {later} later history row(s) not used"
             )
-        st = _state(a, as_of_day)
+        st = deal_states(a, as_of_day)
         stage, stay, time, outcome = _visits(a, st, as_of_day)
         curves = _curves(stage, stay, time, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
         self.stages_ = tables.hist.stages
@@ -768,14 +786,14 @@ class TimeAwareForecast:
         forecast = float(frame.loc[ok, "weighted"].sum())
         pipeline = float(frame.loc[ok, "amount"].sum())
         rng = None
-        if not getattr(self, "_skip_range", False):  # the backtest needs no range
+        if forecast_range:
             rng = self._range(
                 frame.loc[ok, "amount"].to_numpy(), frame.loc[ok, "probability"].to_numpy(), notes
             )
         self.curves_ = self._curve_frame(curves)
         table = self._stage_table(frame, curves)
-        self.as_of_ = _day_to_ts(as_of_day)
-        self.period_end_ = _day_to_ts(end_day)
+        self.as_of_ = day_timestamp(as_of_day)
+        self.period_end_ = day_timestamp(end_day)
         self.deals_ = frame
         self.forecast_ = forecast
         self.range_ = rng
@@ -810,7 +828,7 @@ class TimeAwareForecast:
         eventual = np.where(unknown, np.nan, eventual)
         return within, eventual, beyond & ~unknown
 
-    def _amounts(self, tables: _Tables, a: _Arrays, open_codes, as_of_day, notes):
+    def _amounts(self, tables: LoadedTables, a: HistoryArrays, open_codes, as_of_day, notes):
         n = len(open_codes)
         amount = np.full(n, np.nan)
         close = np.full(n, np.datetime64("NaT", "ns"))
@@ -832,7 +850,7 @@ class TimeAwareForecast:
                     "row and are not forecast (their age is unknown)"
                 )
         if a.amount is not None:
-            hist_amount = _latest_value(a, a.amount, as_of_day, np.isnan(a.amount))[open_codes]
+            hist_amount = latest_values(a, a.amount, as_of_day, np.isnan(a.amount))[open_codes]
             have = ~np.isnan(hist_amount)
             if tables.deals is not None and "currency" in tables.deals.frame:
                 notes.append(
@@ -841,7 +859,7 @@ class TimeAwareForecast:
                 )
             amount = np.where(have, hist_amount, amount)
             notes.append(
-                f"amounts as recorded in the history on or before {_day_to_ts(as_of_day).date()}"
+                f"amounts as recorded in the history on or before {day_timestamp(as_of_day).date()}"
                 f" ({int(have.sum())} of {n} deals; the rest as currently recorded)"
             )
         elif tables.deals is not None:
@@ -849,7 +867,7 @@ class TimeAwareForecast:
         else:
             notes.append("no deals table and no amounts in the history: probabilities only")
         if a.close is not None:
-            hist_close = _latest_value(a, a.close, as_of_day, np.isnat(a.close))[open_codes]
+            hist_close = latest_values(a, a.close, as_of_day, np.isnat(a.close))[open_codes]
             close = np.where(np.isnat(hist_close), close, hist_close)
         return amount, close, index, currency
 
