@@ -98,6 +98,21 @@ def _cents(amounts: np.ndarray) -> np.ndarray:
     return (np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype(np.int64)
 
 
+def _snapshot_cents(deals: Deals, amounts: np.ndarray) -> pd.DataFrame:
+    """One snapshot's deals as the waterfall compares them: ``deal_id``, ``cents`` (amount in the
+    reporting currency, in cents), ``close``, ``code``, ``stage``."""
+    frame = deals.frame
+    return pd.DataFrame(
+        {
+            "deal_id": frame["deal_id"].to_numpy(),
+            "cents": _cents(amounts),
+            "close": frame["close_date"].to_numpy(),
+            "code": frame["code"].to_numpy(),
+            "stage": frame["stage"].to_numpy(),
+        }
+    )
+
+
 def _date(value: Any, name: str) -> pd.Timestamp | None:
     v = parse_date_setting(value, name)
     if value is not None and v is None:
@@ -144,24 +159,7 @@ def pipeline_waterfall(
     amt_a, cur_a = reporting_amounts(a, rates, currency)
     amt_b, cur_b = reporting_amounts(b, rates, currency or cur_a)
     k = a.stages.k
-    fa = pd.DataFrame(
-        {
-            "deal_id": a.frame["deal_id"].to_numpy(),
-            "cents": _cents(amt_a),
-            "close": a.frame["close_date"].to_numpy(),
-            "code": a.frame["code"].to_numpy(),
-            "stage": a.frame["stage"].to_numpy(),
-        }
-    )
-    fb = pd.DataFrame(
-        {
-            "deal_id": b.frame["deal_id"].to_numpy(),
-            "cents": _cents(amt_b),
-            "close": b.frame["close_date"].to_numpy(),
-            "code": b.frame["code"].to_numpy(),
-            "stage": b.frame["stage"].to_numpy(),
-        }
-    )
+    fa, fb = _snapshot_cents(a, amt_a), _snapshot_cents(b, amt_b)
     m = fa.merge(fb, on="deal_id", how="outer", suffixes=("_a", "_b"), indicator=True)
     in_a = (m["_merge"] != "right_only").to_numpy()
     in_b = (m["_merge"] != "left_only").to_numpy()
