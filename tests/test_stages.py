@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipesheet import PipesheetError, StageList, read_history
-from pipesheet.stages import _row_order, stage_key
+from pipesheet.stages import history_row_order, stage_key
 
 
 def history(paths: dict[str, list[str]], start: str = "2026-01-01") -> pd.DataFrame:
@@ -114,7 +114,7 @@ def test_order_inferred_from_probability_table():
 def test_row_order_sorts_by_deal_then_date_then_position(deal, data):
     order = data.draw(st.lists(st.integers(0, 3), min_size=len(deal), max_size=len(deal)))
     deal_codes = pd.factorize(np.array(deal))[0]
-    perm = _row_order(deal_codes, np.array(order))
+    perm = history_row_order(deal_codes, np.array(order))
     perm = np.arange(len(deal)) if perm is None else perm
     expected = sorted(range(len(deal)), key=lambda i: (deal_codes[i], order[i], i))
     assert perm.tolist() == expected
@@ -132,6 +132,6 @@ def test_row_order_large_keys(presorted):
         deal, order = deal[s], order[s]
         order[:10] = order[:10][::-1]  # a few rows out of order
     codes = pd.factorize(deal)[0]
-    perm = _row_order(codes, order)
+    perm = history_row_order(codes, order)
     assert perm is not None
     assert perm.tolist() == np.lexsort((np.arange(len(codes)), order, codes)).tolist()

@@ -254,7 +254,7 @@ class StageList:
         stage_of_label = np.append(to_open[key_codes], -1)  # label code -1 (blank) → -1
         stage = stage_of_label[values]
         deal_codes = np.asarray(deal_codes, dtype=np.int64)
-        sort = _row_order(deal_codes, np.asarray(order)) if _sort is False else _sort
+        sort = history_row_order(deal_codes, np.asarray(order)) if _sort is False else _sort
         if sort is not None:
             stage, deal_codes = stage[sort], deal_codes[sort]
         # rows are now chronological within each deal; keep each (deal, stage)'s first entry:
@@ -293,7 +293,7 @@ class StageList:
         return cls(tuple(names), won, lost, "inferred from the history (first-entry order)")
 
 
-def _row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:
+def history_row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:
     """Permutation putting rows in (deal, order, table position) order; None if already so.
 
     Exports usually list each deal's rows together and in date order: that is checked in O(n)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, _row_order, stage_key
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, history_row_order, stage_key
 
 __all__ = [
     "Deals",
@@ -103,7 +103,9 @@ class History:
         if index is None or index.frame is not self.frame:
             codes, uniques = pd.factorize(self.frame["deal_id"].to_numpy(), use_na_sentinel=True)
             order = self.frame["entered_date"].to_numpy().astype("datetime64[ns]").astype("int64")
-            index = _HistoryIndex(self.frame, codes, np.asarray(uniques), _row_order(codes, order))
+            index = _HistoryIndex(
+                self.frame, codes, np.asarray(uniques), history_row_order(codes, order)
+            )
             self._index = index
         return index
 
@@ -753,7 +755,7 @@ def read_history(
         index=labels.index,
     )
     order = entered.to_numpy().view("int64")  # nanoseconds, no copy
-    sort = _row_order(deal_codes, order)
+    sort = history_row_order(deal_codes, order)
     if stages is None:
         stages = StageList.from_history(
             categorical, deal_codes, order, won=won, lost=lost, _sort=sort
