@@ -14,6 +14,7 @@ pytest.importorskip("ipywidgets")
 
 from pipesheet import (
     PipesheetError,
+    StageList,
     StageProbabilities,
     deal_probabilities,
     leads_needed,
@@ -378,8 +379,8 @@ def test_read_upload_encodings_and_delimiters():
     for enc in ("utf-8", "utf-8-sig", "cp1252", "utf-16"):
         frame = read_upload(text.encode(enc), "d.csv")
         assert list(frame.columns) == ["Deal ID", "Stage", "Amount", "Owner"]
-        assert frame.loc[0, "Deal ID"] == "001"
-        assert frame.loc[0, "Owner"] == "Zoë Müller"
+        assert frame["Deal ID"].iloc[0] == "001"
+        assert frame["Owner"].iloc[0] == "Zoë Müller"
     tab = read_upload(b"a\tb\n1\t2\n", "x.tsv")
     assert list(tab.columns) == ["a", "b"]
 
@@ -446,3 +447,11 @@ def test_notebooks_execute_headlessly():
         assert outputs, name
         assert not [o for o in outputs if o["output_type"] == "error"]
         assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
+
+
+def test_upload_errors_name_the_spreadsheet_row_after_a_blank_line():
+    # header = row 1, a blank line = row 3: the negative amount is on spreadsheet row 4
+    content = b"Deal ID,Stage,Amount\nA,Lead,100\n\nB,Lead,-5\n"
+    with pytest.raises(PipesheetError) as err:
+        read_deals(read_upload(content, "d.csv"), stages=StageList(("Lead",)))
+    assert "row 4" in str(err.value) and "negative" in str(err.value)

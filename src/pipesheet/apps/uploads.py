@@ -56,7 +56,7 @@ def read_upload(
 
     Returns:
         The table as :func:`pipesheet.exports.read_bytes` reads it (numbers and dates typed,
-        ``attrs`` saying what was detected), rows numbered from 0.
+        ``attrs`` saying what was detected), indexed by spreadsheet row number (header = 1).
 
     Raises:
         PipesheetError: too large, empty, unknown type, undecodable text, a single column or a
@@ -78,4 +78,4 @@ def read_upload(
             value=str(frame.columns[0])[:60],
             expected="a table with one column per field (deal id, stage, amount...)",
         )
-    return frame.reset_index(drop=True)
+    return frame  # index: spreadsheet row numbers, so messages point at the right row
