@@ -13,8 +13,14 @@ import shutil
 
 import pytest
 
-SURFACE_TESTS = ["test_excel*", "test_templates*", "test_apps*", "e2e/*", "test_report*",
-                 "test_cli_app*"]
+SURFACE_TESTS = [
+    "test_excel*",
+    "test_templates*",
+    "test_apps*",
+    "e2e/*",
+    "test_report*",
+    "test_cli_app*",
+]
 
 collect_ignore_glob = SURFACE_TESTS if os.environ.get("PIPESHEET_CORE_ONLY") else []
 

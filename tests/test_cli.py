@@ -29,8 +29,17 @@ def test_stages_json_matches_the_engine(capsys):
     assert [r["stage"] for r in rows] == list(model.table_["stage"])
     for row, p in zip(rows, model.table_["win_probability"], strict=True):
         assert row["win_probability"] == pytest.approx(p)
-    assert set(rows[0]) >= {"stage", "reached", "won", "lost", "open", "win_probability",
-                            "interval_low", "interval_high", "step_conversion"}
+    assert set(rows[0]) >= {
+        "stage",
+        "reached",
+        "won",
+        "lost",
+        "open",
+        "win_probability",
+        "interval_low",
+        "interval_high",
+        "step_conversion",
+    }
 
 
 def test_file_order_does_not_matter(capsys):
@@ -40,31 +49,71 @@ def test_file_order_does_not_matter(capsys):
 
 
 def test_forecast_json_matches_the_engine(capsys):
-    rows = run_json(capsys, "forecast", DEALS, HISTORY, "--rates", RATES, "--period", "quarter",
-                    "--by", "Segment")
+    rows = run_json(
+        capsys,
+        "forecast",
+        DEALS,
+        HISTORY,
+        "--rates",
+        RATES,
+        "--period",
+        "quarter",
+        "--by",
+        "Segment",
+    )
     model = ps.StageProbabilities().fit(sample_history(), sample_deals())
-    want = ps.weighted_forecast(sample_deals(), model, period="quarter", by="Segment",
-                                rates=sample_rates())
+    want = ps.weighted_forecast(
+        sample_deals(), model, period="quarter", by="Segment", rates=sample_rates()
+    )
     assert len(rows) == len(want)
     assert sum(r["weighted"] for r in rows) == pytest.approx(want["weighted"].sum())
     assert rows[0]["segment"] == want["segment"].iloc[0]
 
 
 def test_forecast_with_preset_and_explicit_stages(tmp_path, capsys):
-    deals = pd.DataFrame({"Opportunity ID": ["1", "2"], "StageName": ["Prospecting", "Closed Won"],
-                          "Amount": ["10,000", "5000"], "CloseDate": ["2026-10-15", "2026-09-01"]})
+    deals = pd.DataFrame(
+        {
+            "Opportunity ID": ["1", "2"],
+            "StageName": ["Prospecting", "Closed Won"],
+            "Amount": ["10,000", "5000"],
+            "CloseDate": ["2026-10-15", "2026-09-01"],
+        }
+    )
     path = tmp_path / "opps.csv"
     deals.to_csv(path, index=False)
-    rows = run_json(capsys, "forecast", str(path), "--probabilities", "salesforce", "--stages",
-                    "Prospecting,Qualification", "--period", "none")
+    rows = run_json(
+        capsys,
+        "forecast",
+        str(path),
+        "--probabilities",
+        "salesforce",
+        "--stages",
+        "Prospecting,Qualification",
+        "--period",
+        "none",
+    )
     # one open deal: 10,000 × 10% (Salesforce's Prospecting) = 1,000
-    assert rows == [{"deals": 1, "pipeline": 10000.0, "weighted": 1000.0,
-                     "std_dev": pytest.approx(math.sqrt(10000**2 * 0.1 * 0.9))}]
+    assert rows == [
+        {
+            "deals": 1,
+            "pipeline": 10000.0,
+            "weighted": 1000.0,
+            "std_dev": pytest.approx(math.sqrt(10000**2 * 0.1 * 0.9)),
+        }
+    ]
 
 
 def test_leads_worked_example(capsys):
-    rows = run_json(capsys, "leads", "--target", "1000000", "--average-deal", "25000",
-                    "--conversions", "Lead=0.5,Qualified=0.4,Proposal=25%")
+    rows = run_json(
+        capsys,
+        "leads",
+        "--target",
+        "1000000",
+        "--average-deal",
+        "25000",
+        "--conversions",
+        "Lead=0.5,Qualified=0.4,Proposal=25%",
+    )
     assert [r["deals_needed"] for r in rows] == [800, 400, 160, 40]
 
 
@@ -82,8 +131,9 @@ def test_bad_input_exits_2_with_clear_message(tmp_path, capsys):
 
 def test_latin1_semicolon_csv(tmp_path, capsys):
     path = tmp_path / "deals.csv"
-    path.write_bytes("Deal ID;Étape;Amount\nA;Qualifié;100\nB;Gagné;200\nC;Perdu;50\n"
-                     .encode("latin-1"))
+    path.write_bytes(
+        "Deal ID;Étape;Amount\nA;Qualifié;100\nB;Gagné;200\nC;Perdu;50\n".encode("latin-1")
+    )
     # a snapshot (no history): the stage is read, the probability is honestly unknown
     assert main(["stages", str(path), "--col", "stage=Étape", "--stages", "Qualifié"]) == 0
     out = capsys.readouterr().out

@@ -34,14 +34,35 @@ DATE = "yyyy-mm-dd"
 _INJECTION = ("=", "+", "-", "@")
 _PERCENT_COLS = re.compile(
     r"(probability|conversion|interval_|win_rate|error|mape|bias|gap_share|reference|p_quota|"
-    r"share)", re.IGNORECASE)
+    r"share)",
+    re.IGNORECASE,
+)
 _MONEY_COLS = re.compile(
     r"(amount|pipeline|weighted|forecast|actual|value|std_dev|mean|p10|p50|p90|quota|total|"
-    r"change|target|average_deal|gap|closed|expected_open|running_total)", re.IGNORECASE)
+    r"change|target|average_deal|gap|closed|expected_open|running_total)",
+    re.IGNORECASE,
+)
 _COUNT_COLS = {
-    "deals", "reached", "won", "lost", "open", "visits", "won_visits", "closed_deals",
-    "converted", "entered", "deals_needed", "won_deals", "won_new", "open_deals", "periods",
-    "sign", "value_cents", "draws", "new_won_deals", "new_leads",
+    "deals",
+    "reached",
+    "won",
+    "lost",
+    "open",
+    "visits",
+    "won_visits",
+    "closed_deals",
+    "converted",
+    "entered",
+    "deals_needed",
+    "won_deals",
+    "won_new",
+    "open_deals",
+    "periods",
+    "sign",
+    "value_cents",
+    "draws",
+    "new_won_deals",
+    "new_leads",
 }
 
 #: A sheet is one table, or several ``(title, table)`` pairs laid out one below the other.
@@ -80,8 +101,13 @@ def number_format(header: str, values: pd.Series) -> str | None:
         return "#,##0"
     if _PERCENT_COLS.search(header):
         return PERCENT
-    if header.endswith("_days") or header in ("days_in_stage", "times_threshold",
-                                              "selling_weeks", "leads_per_week", "coverage"):
+    if header.endswith("_days") or header in (
+        "days_in_stage",
+        "times_threshold",
+        "selling_weeks",
+        "leads_per_week",
+        "coverage",
+    ):
         return "0.0"
     if _MONEY_COLS.search(header):
         return MONEY
@@ -127,8 +153,9 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
             headers = [str(c) for c in frame.columns]
             for j, h in enumerate(headers, start=1):
                 ws.cell(row=row, column=j, value=h).font = bold
-            formats = [number_format(h, frame[c])
-                       for h, c in zip(headers, frame.columns, strict=True)]
+            formats = [
+                number_format(h, frame[c]) for h, c in zip(headers, frame.columns, strict=True)
+            ]
             columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
             for i in range(len(frame)):
                 r = row + 1 + i
@@ -172,8 +199,13 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
     return wb
 
 
-def write_workbook(path: str | os.PathLike, sheets: Mapping[str, Sheet], *,
-                   overwrite: bool = False, charts: ChartHook | None = None) -> Path:
+def write_workbook(
+    path: str | os.PathLike,
+    sheets: Mapping[str, Sheet],
+    *,
+    overwrite: bool = False,
+    charts: ChartHook | None = None,
+) -> Path:
     """Write the tables to a new .xlsx atomically; refuse to replace a file unless ``overwrite``.
 
     Raises:
@@ -182,14 +214,26 @@ def write_workbook(path: str | os.PathLike, sheets: Mapping[str, Sheet], *,
     """
     dest = Path(path)
     if dest.suffix.casefold() != ".xlsx":
-        raise PipesheetError("the output must be an .xlsx file", table="output", value=str(dest),
-                             expected="a file name ending in .xlsx")
+        raise PipesheetError(
+            "the output must be an .xlsx file",
+            table="output",
+            value=str(dest),
+            expected="a file name ending in .xlsx",
+        )
     if dest.exists() and not overwrite:
-        raise PipesheetError("the output file already exists", table="output", value=str(dest),
-                             expected="a new file name, or --force to replace it")
+        raise PipesheetError(
+            "the output file already exists",
+            table="output",
+            value=str(dest),
+            expected="a new file name, or --force to replace it",
+        )
     if not dest.parent.is_dir():
-        raise PipesheetError("the output folder does not exist", table="output",
-                             value=str(dest.parent), expected="an existing folder")
+        raise PipesheetError(
+            "the output folder does not exist",
+            table="output",
+            value=str(dest.parent),
+            expected="an existing folder",
+        )
     wb = build_workbook(sheets, charts=charts)
     fd, tmp = tempfile.mkstemp(prefix=".pipesheet-", suffix=".xlsx", dir=dest.parent)
     os.close(fd)
