@@ -36,6 +36,7 @@ run_pytest() {  # pytest exits 5 when it collects no tests: say so instead of fa
 
 echo "== ruff"
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 
 echo "== tests"
 run_pytest .venv/bin/python -m pytest "$@"
