@@ -150,3 +150,12 @@ def test_demo_writes_a_workbook(tmp_path, capsys):
     model = ps.StageProbabilities().fit(sample_history(), sample_deals())
     got = sheets["Stage probabilities"]["win_probability"].to_numpy()
     assert got == pytest.approx(model.table_["win_probability"].to_numpy())
+
+
+def test_forecast_range_json_is_one_document_equal_to_the_engine(capsys):
+    rows = run_json(capsys, "forecast", DEALS, HISTORY, "--rates", RATES, "--quota", "3500000")
+    got = {r["measure"]: r["value"] for r in rows}
+    model = ps.StageProbabilities().fit(sample_history(), sample_deals())
+    want = ps.pipeline_range(sample_deals(), model, quota=3_500_000, rates=sample_rates())
+    assert got["p50"] == pytest.approx(want.p50)
+    assert got["p_quota"] == pytest.approx(want.p_quota)

@@ -307,8 +307,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     )
     cur = table.attrs.get("currency")
     notes = list(table.attrs.get("notes", []))
-    _emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
-    if args.range or args.quota is not None:
+    with_range = args.range or args.quota is not None
+    if not (args.json and with_range):  # --json prints one document: the range when asked for
+        _emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
+    if with_range:
         rng = pipeline_range(
             deals,
             probs,
@@ -896,7 +898,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("forecast", help="weighted forecast by period and group")
     _common(p)
     _forecast_options(p)
-    p.add_argument("--range", action="store_true", help="also print P10/P50/P90")
+    p.add_argument(
+        "--range",
+        action="store_true",
+        help="also print P10/P50/P90 (with --json: print only the range rows)",
+    )
     p.add_argument("--quota", type=float, help="quota for P(revenue ≥ quota)")
     p.add_argument("--period", choices=["month", "quarter", "year", "none"], default="month")
     p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
