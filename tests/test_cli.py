@@ -159,3 +159,15 @@ def test_forecast_range_json_is_one_document_equal_to_the_engine(capsys):
     want = ps.pipeline_range(sample_deals(), model, quota=3_500_000, rates=sample_rates())
     assert got["p50"] == pytest.approx(want.p50)
     assert got["p_quota"] == pytest.approx(want.p_quota)
+
+
+def test_demo_replaces_its_own_workbook_but_never_a_users_file(tmp_path, capsys):
+    out = tmp_path / "demo.xlsx"
+    assert main(["demo", "--output", str(out)]) == 0
+    assert main(["demo", "--output", str(out)]) == 0  # the README command, run twice
+    mine = tmp_path / "budget.xlsx"
+    pd.DataFrame({"a": [1]}).to_excel(mine, index=False, engine="openpyxl")
+    before = mine.read_bytes()
+    assert main(["demo", "--output", str(mine)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert mine.read_bytes() == before

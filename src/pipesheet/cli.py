@@ -38,7 +38,7 @@ from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_table
-from pipesheet.files import write_workbook
+from pipesheet.files import write_workbook, written_by_pipesheet
 from pipesheet.forecast import pipeline_position, pipeline_range, weighted_forecast
 from pipesheet.planning import leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
@@ -486,7 +486,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "Deals": deals,
             "History": history,
         },
-        overwrite=True,
+        # replace an earlier demo workbook, never a file of the user's
+        overwrite=args.force or written_by_pipesheet(out),
     )
     print(f"Wrote {out}")
     return 0
@@ -938,6 +939,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run everything on the bundled sample pipeline")
     p.add_argument("--output", default="pipesheet-demo.xlsx", help="workbook to write")
+    p.add_argument(
+        "--force", action="store_true", help="replace --output even if pipesheet did not write it"
+    )
     p.add_argument("--target", type=float, default=2_000_000)
     p.add_argument("--quota", type=float, default=3_500_000)
     p.add_argument("--json", action="store_true")

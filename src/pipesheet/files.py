@@ -26,8 +26,10 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 
-__all__ = ["build_workbook", "workbook_bytes", "write_workbook"]
+__all__ = ["build_workbook", "workbook_bytes", "write_workbook", "written_by_pipesheet"]
 
+#: Author recorded in every workbook pipesheet writes (see :func:`written_by_pipesheet`).
+CREATOR = "pipesheet"
 MONEY = "#,##0.00"
 PERCENT = "0.0%"
 DATE = "yyyy-mm-dd"
@@ -136,6 +138,7 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
 
     wb = Workbook()
     wb.remove(wb.active)
+    wb.properties.creator = CREATOR
     used: set[str] = set()
     bold = Font(bold=True)
     for sheet_name, content in sheets.items():
@@ -254,3 +257,16 @@ def workbook_bytes(sheets: Mapping[str, Sheet]) -> bytes:
     buf = io.BytesIO()
     build_workbook(sheets).save(buf)
     return buf.getvalue()
+
+
+def written_by_pipesheet(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a workbook pipesheet wrote (so replacing it loses nothing of the
+    user's); reads only the file's document properties, never re-saves it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = z.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return f"<dc:creator>{CREATOR}</dc:creator>" in core
