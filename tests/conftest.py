@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 
+import pandas as pd
 import pytest
+
+from pipesheet.sample import sample_deals, sample_history, sample_rates
 
 SURFACE_TESTS = [
     "test_excel*",
@@ -46,3 +49,19 @@ def require_tool(*names: str) -> str:
         pytest.fail(message + " (CI must not skip: .ci/run installs it)")
     pytest.skip(message)
     raise AssertionError("unreachable")
+
+
+# ---- the bundled sample, read once per module (tests may override with their own tables) ----
+@pytest.fixture(scope="module")
+def deals() -> pd.DataFrame:
+    return sample_deals()
+
+
+@pytest.fixture(scope="module")
+def history() -> pd.DataFrame:
+    return sample_history()
+
+
+@pytest.fixture(scope="module")
+def rates() -> pd.DataFrame:
+    return sample_rates()

@@ -18,6 +18,7 @@ from pipesheet.cli import main
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.sample import DATA_DIR, sample_deals, sample_history, sample_rates
 from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
+from snapshots import OCT, SEPT
 
 DEALS = str(Path(DATA_DIR) / "sample_deals.csv")
 HISTORY = str(Path(DATA_DIR) / "sample_history.csv")
@@ -122,38 +123,6 @@ def test_calibration_bad_input(capsys):
 
 
 # ---- waterfall ----------------------------------------------------------------------------
-SEPT = pd.DataFrame(
-    {
-        "Deal ID": ["A", "B", "C", "D", "E", "F"],
-        "Stage": ["Lead", "Proposal", "Proposal", "Qualified", "Lead", "Proposal"],
-        "Amount": [1000.10, 2500.25, 4000.00, 700.35, 1200.00, 333.33],
-        "Expected Close Date": [
-            "2026-10-15",
-            "2026-11-30",
-            "2026-12-01",
-            "2027-02-01",
-            "2026-10-20",
-            "2026-12-31",
-        ],
-    }
-)
-OCT = pd.DataFrame(
-    {
-        "Deal ID": ["A", "B", "C", "D", "E", "G"],
-        "Stage": ["Qualified", "Won", "Lost", "Proposal", "Lead", "Lead"],
-        "Amount": [1100.10, 2500.25, 4000.00, 700.35, 1200.00, 999.99],
-        "Expected Close Date": [
-            "2026-10-15",
-            "2026-10-31",
-            "2026-10-28",
-            "2026-12-15",
-            "2027-01-20",
-            "2026-11-11",
-        ],
-    }
-)
-
-
 @pytest.fixture
 def snapshots(tmp_path):
     a, b = tmp_path / "sept.csv", tmp_path / "oct.csv"

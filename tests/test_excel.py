@@ -41,7 +41,6 @@ from pipesheet import (  # noqa: E402
     stage_probabilities,
     weighted_forecast,
 )
-from pipesheet.sample import sample_deals, sample_history, sample_rates  # noqa: E402
 from pipesheet.tables import parse_dates  # noqa: E402
 
 EPOCH = pd.Timestamp("1899-12-30")
@@ -139,21 +138,6 @@ def core_error(fn, *args, **kwargs) -> str:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def deals() -> pd.DataFrame:
-    return sample_deals()
-
-
-@pytest.fixture(scope="module")
-def history() -> pd.DataFrame:
-    return sample_history()
-
-
-@pytest.fixture(scope="module")
-def rates() -> pd.DataFrame:
-    return sample_rates()
-
-
 @pytest.fixture(scope="module")
 def model(history, deals) -> StageProbabilities:
     return StageProbabilities().fit(history, deals)

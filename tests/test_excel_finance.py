@@ -26,8 +26,8 @@ from pipesheet.diagnostics import (
     deal_cycle_times,
     stale_deals,
 )
-from pipesheet.sample import sample_deals, sample_history, sample_rates
 from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
+from snapshots import OCT, SEPT
 from test_excel import (
     ERROR_NA,
     assert_spill_equals,
@@ -39,21 +39,6 @@ from test_excel import (
 )
 
 AS_OF = "2026-08-15"
-
-
-@pytest.fixture(scope="module")
-def deals() -> pd.DataFrame:
-    return sample_deals()
-
-
-@pytest.fixture(scope="module")
-def history() -> pd.DataFrame:
-    return sample_history()
-
-
-@pytest.fixture(scope="module")
-def rates() -> pd.DataFrame:
-    return sample_rates()
 
 
 @pytest.fixture(scope="module")
@@ -243,38 +228,6 @@ def test_calibration_bad_input(ranges, history):
 
 
 # ---- waterfall ---------------------------------------------------------------------------------
-SEPT = pd.DataFrame(
-    {
-        "Deal ID": ["A", "B", "C", "D", "E", "F"],
-        "Stage": ["Lead", "Proposal", "Proposal", "Qualified", "Lead", "Proposal"],
-        "Amount": [1000.10, 2500.25, 4000.00, 700.35, 1200.00, 333.33],
-        "Expected Close Date": [
-            "2026-10-15",
-            "2026-11-30",
-            "2026-12-01",
-            "2027-02-01",
-            "2026-10-20",
-            "2026-12-31",
-        ],
-    }
-)
-OCT = pd.DataFrame(
-    {
-        "Deal ID": ["A", "B", "C", "D", "E", "G"],
-        "Stage": ["Qualified", "Won", "Lost", "Proposal", "Lead", "Lead"],
-        "Amount": [1100.10, 2500.25, 4000.00, 700.35, 1200.00, 999.99],
-        "Expected Close Date": [
-            "2026-10-15",
-            "2026-10-31",
-            "2026-10-28",
-            "2026-12-15",
-            "2027-01-20",
-            "2026-11-11",
-        ],
-    }
-)
-
-
 def _snapshot_range(frame: pd.DataFrame) -> list[list[Any]]:
     out = frame.copy().astype(object)
     out["Expected Close Date"] = [serial(v) for v in frame["Expected Close Date"]]
