@@ -767,12 +767,15 @@ def forecast_categories(
     currency: str | None = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    blank_amounts: str = "error",
 ) -> pd.DataFrame:
     """Amounts by forecast category with the usual roll-ups.
 
     Rows Closed, Commit, Best Case, Pipeline, Omitted with ``deals``, ``amount`` and ``rollup``:
     Closed; Commit = Closed + Commit; Best Case = Commit + Best Case; Pipeline = Best Case +
     Pipeline; Omitted is not rolled up (its rollup is its own amount). Lost deals are left out.
+    ``blank_amounts``: see :func:`price_deals` (a skipped deal is in no category; the note is in
+    ``attrs["notes"]``).
     """
     table = read_deals(deals, stages=stages, columns=columns)
     frame = table.frame
@@ -783,7 +786,7 @@ def forecast_categories(
             expected="a column such as 'Forecast Category' with Closed, Commit, "
             "Best Case, Pipeline or Omitted",
         )
-    amount, cur = reporting_amounts(table, rates, currency)
+    amount, cur, _, note = _amounts_in(table, rates, currency, blank_amounts, None)
     from pipesheet.columns import normalise_header
 
     raw = frame["forecast_category"]
@@ -799,6 +802,7 @@ def forecast_categories(
             expected="one of " + ", ".join(CATEGORIES),
         )
     keep = (frame["code"] != table.stages.k + 1).to_numpy() & cat.notna().to_numpy()
+    keep &= ~np.isnan(amount)  # a blank amount skipped on purpose
     sums = (
         pd.DataFrame({"category": cat[keep], "amount": amount[keep], "deals": 1})
         .groupby("category")[["deals", "amount"]]
@@ -819,6 +823,7 @@ def forecast_categories(
         }
     )
     out.attrs["currency"] = cur
+    out.attrs["notes"] = [*table.notes, *([note] if note else [])]
     return out
 
 

@@ -126,7 +126,7 @@ class LeadPlan:
         won_needed: ⌈target / average deal⌉.
         table: One row per open stage, first to last, then Won: ``stage``,
             ``conversion_to_next``, ``conversion_to_won``, ``deals_needed`` and, with a deadline,
-            ``days_in_stage`` and ``enter_by``.
+            ``enter_by`` and ``days_in_stage``.
         explanation: The arithmetic in plain words, one sentence per step.
         currency: Currency of the target and the average deal, when known.
     """
@@ -307,11 +307,11 @@ def leads_needed(
         d = np.array([_number(days[s], "days_in_stage") for s in stages])
         remaining = np.cumsum(d[::-1])[::-1]
         due_ts = pd.Timestamp(due)
-        table["days_in_stage"] = [*d, np.nan]
         table["enter_by"] = [
             *(due_ts - pd.to_timedelta(remaining, unit="D")).normalize(),
             due_ts.normalize(),
         ]
+        table["days_in_stage"] = [*d, np.nan]
         explanation.append(
             f"To close by {due_ts.date()}, the {needed[0]:,} {stages[0]} deals must be in by "
             f"{table['enter_by'].iloc[0].date()} ({remaining[0]:g} days of cycle)."

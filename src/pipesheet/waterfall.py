@@ -34,6 +34,7 @@ date of that row when the history carries them, as Salesforce OpportunityHistory
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -301,10 +302,13 @@ def _both_orders(opening: Any, closing: Any, notes: list[str]) -> StageList:
         return a
     order = list(a.open)
     keys = [stage_key(x) for x in order]
+    known = keys + [stage_key(x) for x in (*a.won, *a.lost)]
     added = []
     for i, name in enumerate(b.open):
         if stage_key(name) in keys:
             continue
+        if difflib.get_close_matches(stage_key(name), known, n=1, cutoff=0.8):
+            continue  # a misspelt known stage, not a new one: reading the closing one says so
         later = [stage_key(x) for x in b.open[i + 1 :]]
         at = next((keys.index(x) for x in later if x in keys), len(order))
         order.insert(at, name)
