@@ -339,13 +339,18 @@ def backtest(
         if a.close is None and tables.deals is not None:
             _note_look_ahead(label, frame, a, st_end, in_period, notes)
         candidates = {METHODS[0]: priced, METHODS[1]: in_period & priced}
+        learned = {  # did the method learn any probability by D?
+            METHODS[0]: bool(np.isfinite(model._p_stage).any()),
+            METHODS[1]: bool(p_stage.notna().any()),
+        }
         forecasts = {
             METHODS[0]: (frame["weighted"].to_numpy()[ta_ok].sum(), ta_ok),
             METHODS[1]: ((amount * stage_p)[nv_ok].sum(), nv_ok),
         }
         for method, (fc, used) in forecasts.items():
             why = ""
-            if candidates[method].any() and not used.any():  # nothing learned to forecast with
+            if not learned[method] or (candidates[method].any() and not used.any()):
+                # nothing learned to forecast with: a blank forecast, not a −100% error
                 why = f"no learned probability on {as_of.date()} for its deals' stages"
                 fc = np.nan
             rows.append(
