@@ -442,6 +442,11 @@ def waterfall_from_history(
     deal_table = read_deals(deals, stages=hist.stages) if deals is not None else None
     a = _snapshot(hist, raw, d0, deal_table)
     b = _snapshot(hist, raw, d1, deal_table)
+    empty = [when for when, snap in ((d0, a), (d1, b)) if snap.empty]
+    a, b = (
+        _empty_deals(hist.stages, name) if snap.empty else snap
+        for snap, name in ((a, "opening"), (b, "closing"))
+    )
     w = pipeline_waterfall(
         a,
         b,
@@ -452,5 +457,24 @@ def waterfall_from_history(
         currency=currency,
         blank_amounts=blank_amounts,
     )
-    w.notes += [n for n in a.attrs.get("notes", []) if n not in w.notes]
+    if not isinstance(a, Deals):
+        w.notes += [n for n in a.attrs.get("notes", []) if n not in w.notes]
+    for when in empty:
+        w.notes.append(f"no history on or before {when.date()}: the pipeline then was empty")
     return w
+
+
+def _empty_deals(stages: StageList, name: str) -> Deals:
+    """A snapshot with no deal (a date before the history starts): an empty pipeline."""
+    frame = pd.DataFrame(
+        {
+            "deal_id": pd.Series([], dtype=object),
+            "stage": pd.Series([], dtype=object),
+            "code": pd.Series([], dtype=np.int64),
+            "amount": pd.Series([], dtype=float),
+            "close_date": pd.Series([], dtype="datetime64[ns]"),
+        },
+        index=pd.RangeIndex(2, 2, name="row"),
+    )
+    columns = {f: f for f in frame.columns if f != "code"}
+    return Deals(frame, stages, columns, [], name)

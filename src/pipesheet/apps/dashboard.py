@@ -245,7 +245,7 @@ class Dashboard:
         self.filter.observe(lambda _c: self._guard(self._reforecast), names="value")
         self.quota.observe(lambda _c: self._guard(self._rerange), names="value")
         self.range_period.observe(lambda _c: self._guard(self._rerange), names="value")
-        self.blank_amounts.observe(lambda _c: self._guard(self._reprice), names="value")
+        self.blank_amounts.observe(lambda _c: self._blank_amounts_changed(), names="value")
 
         limit = format_size(max_upload_bytes)
 
@@ -304,6 +304,13 @@ class Dashboard:
             try:
                 self.load(deals, history, rates, source=source or "your data")
             except PipesheetError as err:
+                # kept as pending: another choice (e.g. of blank amounts) retries it
+                name = source or "your data"
+                self._pending = {"deals": (deals, name)}
+                for kind, frame in (("history", history), ("rates", rates)):
+                    if frame is not None:
+                        self._pending[kind] = (frame, kind)
+                self._pending_failed = True
                 self._show_error(str(err))
 
     def _repr_mimebundle_(self, **kwargs):
@@ -498,11 +505,16 @@ class Dashboard:
         self._diagnose()
         self._forecast_all()
 
-    def _reprice(self) -> None:
-        """Another blank-amount choice: retry an upload it stopped, else price again."""
-        if self._pending_failed and "deals" in self._pending:
-            self._apply_pending()
+    def _blank_amounts_changed(self) -> None:
+        """Another blank-amount choice: retry the data it stopped, else price again."""
+        if self._busy:
             return
+        if self._pending_failed and "deals" in self._pending:
+            self._apply_pending()  # shows its own message if it fails again
+            return
+        self._guard(self._reprice)
+
+    def _reprice(self) -> None:
         self._time_aware_cache, self._naive_cache = {}, {}
         self._forecast_all()
 
