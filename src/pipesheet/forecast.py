@@ -473,6 +473,8 @@ class PricedDeals:
         closed_in: Those of ``won`` closed in the window (closed date, or the expected close date
             when no closed date is recorded): "closed so far".
         lost: Lost deals closed on or before the as-of date.
+        closed_by: Won or lost deals closed on or before the as-of date, amount known or not
+            (win rates and cycles are about deals, not money).
         as_of, start, end: The settings used (None when not given).
         notes: What the user should know (blank amounts, overdue deals, deals left out).
     """
@@ -485,6 +487,7 @@ class PricedDeals:
     won: np.ndarray
     closed_in: np.ndarray
     lost: np.ndarray
+    closed_by: np.ndarray
     as_of: pd.Timestamp | None = None
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
@@ -643,7 +646,7 @@ def price_deals(
     closed_by = np.ones(len(frame), dtype=bool)
     day = None
     if cut is not None:
-        day = pd.Timestamp(cut - _DAY).normalize()
+        day = pd.Timestamp(parse_date_setting(as_of, "as_of")).normalize()
         if "created_date" in frame:
             created_by = ~(frame["created_date"] >= cut).to_numpy()
         closed_by = ~(closed_on >= cut).to_numpy()  # a blank date: taken as closed by then
@@ -682,6 +685,7 @@ def price_deals(
         won=won,
         closed_in=closed_in,
         lost=lost,
+        closed_by=(code >= k) & closed_by & created_by,
         as_of=day,
         start=_timestamp(start, "start"),
         end=_timestamp(end, "end"),
@@ -894,13 +898,14 @@ def pipeline_position(
     k = priced.deals.stages.k
     code = frame["code"].to_numpy()
     won = priced.won
-    n_won = int(((code == k) & _closed_by(priced)).sum())  # a rate of deals, amount or not
+    won_deals = (code == k) & priced.closed_by  # rates and cycles: of deals, amount or not
+    n_won = int(won_deals.sum())
     n_closed = n_won + int(priced.lost.sum())
     cycle = np.nan
     if "created_date" in frame:
         close = frame["close_date"]
         closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
-        days = (closed_on - frame["created_date"]).dt.days.to_numpy(dtype=float)[won]
+        days = (closed_on - frame["created_date"]).dt.days.to_numpy(dtype=float)[won_deals]
         days = days[~np.isnan(days)]
         cycle = float(days.mean()) if len(days) else np.nan
     return PipelinePosition(
@@ -914,20 +919,6 @@ def pipeline_position(
         currency=priced.currency,
         notes=tuple(priced.notes),
     )
-
-
-def _closed_by(priced: PricedDeals) -> np.ndarray:
-    """Deals closed on or before the as-of date (all closed deals without an as-of date)."""
-    frame = priced.deals.frame
-    if priced.as_of is None:
-        return np.ones(len(frame), dtype=bool)
-    close = frame["close_date"]
-    closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
-    cut = priced.as_of + pd.Timedelta(days=1)
-    by = ~(closed_on >= cut).to_numpy()
-    if "created_date" in frame:
-        by &= ~(frame["created_date"] >= cut).to_numpy()
-    return by
 
 
 # ---- the range of the open pipeline -----------------------------------------------------------
