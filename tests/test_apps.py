@@ -157,7 +157,8 @@ def app():
 
 
 def _range_oracle(sp, rates, period, label, quota, mask_extra=None):
-    """The core's forecast range of one period: won deals closed in it + open deals due in it."""
+    """The core's forecast range of one period: the open deals due in it (the forecast row's
+    deals), with the won deals closed in it as closed so far for P(≥ quota)."""
     table = sp.deals_
     frame = table.frame
     p = deal_probabilities(table, sp)
@@ -165,10 +166,12 @@ def _range_oracle(sp, rates, period, label, quota, mask_extra=None):
     k = table.stages.k
     code = frame["code"].to_numpy()
     when = frame["close_date"].where(code < k, frame["closed_date"].fillna(frame["close_date"]))
-    mask = (code <= k) & (period_labels(when, period).to_numpy() == label)
+    mask = period_labels(when, period).to_numpy() == label
     if mask_extra is not None:
         mask &= mask_extra
-    return forecast_range(amount[mask], p[mask], quota=quota)
+    closed = float(amount[mask & (code == k)].sum())
+    is_open = mask & (code < k)
+    return forecast_range(amount[is_open], p[is_open], quota=quota, closed=closed)
 
 
 def test_dashboard_starts_on_the_sample_with_the_core_numbers(app, core):

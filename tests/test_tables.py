@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipesheet import PipesheetError, StageList, read_deals, read_history, read_rates
+from pipesheet import (
+    PipesheetError,
+    StageList,
+    read_deals,
+    read_history,
+    read_rates,
+    reporting_amounts,
+)
 from pipesheet.columns import normalise_header
 from pipesheet.tables import (
     _already_clean,
@@ -173,15 +180,18 @@ def test_stage_inferred_from_deals_notes_the_source():
     assert deals.frame["probability"].tolist() == [0.6, 0.1, 1.0, 0.3]
 
 
-def test_skip_blank_amounts_is_explicit_and_counted():
+def test_blank_amounts_are_read_and_priced_only_by_choice():
     table = pd.DataFrame(
         {"Deal ID": ["a", "b", "c"], "Stage": ["Lead"] * 3, "Amount": [1, None, " "]}
     )
+    deals = read_deals(table, stages=STAGES)  # reading needs no amount
+    assert deals.frame["amount"].isna().tolist() == [False, True, True]
     with pytest.raises(PipesheetError, match="amount is blank"):
-        read_deals(table, stages=STAGES)
-    deals = read_deals(table, stages=STAGES, skip_blank_amounts=True)
-    assert deals.frame["deal_id"].tolist() == ["a"]
-    assert any("2 deal(s) with a blank amount skipped (rows 3, 4)" in n for n in deals.notes)
+        reporting_amounts(deals)
+    with pytest.deprecated_call():
+        skipped = read_deals(table, stages=STAGES, skip_blank_amounts=True)
+    assert skipped.frame["deal_id"].tolist() == ["a"]
+    assert any("2 deal(s) with a blank amount skipped (rows 3, 4)" in n for n in skipped.notes)
 
 
 def test_history_frame_and_rates():

@@ -8,11 +8,13 @@ from pipesheet.calibration import CalibrationResult, brier_score, calibration
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import (
     PipelinePosition,
+    PricedDeals,
     deal_probabilities,
     forecast_categories,
     period_labels,
     pipeline_position,
     pipeline_range,
+    price_deals,
     reporting_amounts,
     weighted_forecast,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "LeadPlan",
     "PipelinePosition",
     "PipesheetError",
+    "PricedDeals",
     "QuotaGap",
     "StageList",
     "StageProbabilities",
@@ -58,6 +61,7 @@ __all__ = [
     "pipeline_position",
     "pipeline_range",
     "preset",
+    "price_deals",
     "probability_table",
     "quota_gap",
     "read_deals",

@@ -19,7 +19,17 @@ is D = the day before the period starts, and only history rows dated on or befor
   ``actual="all"`` they are included (total bookings).
 * **Error** = forecast / actual − 1 (NaN when nothing was won). Over the periods:
   MAPE = mean |error|, bias = mean error (> 0: the method over-forecasts), and the total error
-  Σ forecast / Σ actual − 1.
+  Σ forecast / Σ actual − 1 (over the periods the method could forecast).
+* **Unscorable periods.** A method cannot forecast a period when there is no history on or before
+  D, or when none of the deals it should forecast has a learned probability (no closed deal
+  before D at their stages). Its forecast is then blank (not 0, which would score −100%), the
+  ``note`` column says why, and the period is left out of that method's MAPE, bias and totals.
+* **Currencies.** Every money figure is in the reporting currency: the deals table's amounts and
+  the history's (which are in each deal's currency, the deals table's) are converted with
+  ``rates``; a currency without a rate is refused, naming it.
+* **Blank amounts** (``blank_amounts``): they matter on the deals the backtest prices — open on
+  some D or won during a period — unless the history recorded the amount; "skip" / "zero" are
+  counted in a note (see :func:`pipesheet.forecast.price_deals`).
 
 Look-ahead: the time-aware forecast uses nothing after D. The weighted-pipeline forecast needs
 expected close dates as they were on D; without a close-date column in the history it uses the
@@ -37,7 +47,14 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import fiscal_year_month, period_labels, reporting_amounts
+from pipesheet.forecast import (
+    blank_amount_rows,
+    blank_amounts_choice,
+    deal_rates,
+    fiscal_year_month,
+    period_labels,
+    reporting_amounts,
+)
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
 from pipesheet.tables import parse_date_setting
@@ -46,6 +63,7 @@ from pipesheet.timeaware import (
     TimeAwareForecast,
     day_timestamp,
     deal_states,
+    history_in_reporting_currency,
     latest_values,
     load_tables,
 )
@@ -67,6 +85,7 @@ TABLE_COLUMNS = (
     "won_new",
     "error",
     "abs_error",
+    "note",
 )
 SUMMARY_COLUMNS = (
     "method",
@@ -76,6 +95,19 @@ SUMMARY_COLUMNS = (
     "total_forecast",
     "total_actual",
     "total_error",
+    "unscored",
+)
+PREDICTION_COLUMNS = (
+    "period",
+    "deal_id",
+    "stage",
+    "age_days",
+    "amount",
+    "close_date",
+    "stage_probability",
+    "in_period",
+    "time_aware_probability",
+    "won",
 )
 
 
@@ -88,9 +120,11 @@ class BacktestResult:
             ``as_of``, ``method`` (``"time-aware"`` / ``"weighted pipeline"``), ``open_deals``
             (deals the method counted), ``pipeline`` (their Σ amount), ``forecast``, ``actual``,
             ``won_deals``, ``won_new`` (won in the period by deals not open on D, not in
-            ``actual`` unless ``actual="all"``), ``error`` = forecast/actual − 1, ``abs_error``.
-        summary: One row per method: ``periods`` (with an actual > 0), ``mape``, ``bias``,
-            ``total_forecast``, ``total_actual``, ``total_error``.
+            ``actual`` unless ``actual="all"``), ``error`` = forecast/actual − 1, ``abs_error``,
+            ``note`` (why a forecast is blank or an error undefined; "" otherwise).
+        summary: One row per method: ``periods`` (scored: forecast known and actual > 0),
+            ``mape``, ``bias``, ``total_forecast``, ``total_actual``, ``total_error`` (over the
+            periods the method could forecast), ``unscored`` (periods it could not forecast).
         predictions: One row per (period, deal open on D): ``period``, ``deal_id``, ``stage``,
             ``age_days``, ``amount``, ``close_date``, ``stage_probability`` (naive p),
             ``in_period`` (its expected close date falls in the period),
@@ -115,10 +149,13 @@ class BacktestResult:
         base = t[t["method"] == METHODS[0]][
             ["period", "period_start", "period_end", "as_of", "actual"]
         ].reset_index(drop=True)
+        said = {}
         for method, tag in zip(METHODS, ("time_aware", "weighted"), strict=True):
             part = t[t["method"] == method].reset_index(drop=True)
             base[f"forecast_{tag}"] = part["forecast"]
             base[f"error_{tag}"] = part["error"]
+            said[method] = part["note"].fillna("").astype(str).tolist()
+        base["note"] = [_period_note(*pair) for pair in zip(*said.values(), strict=True)]
         return base
 
 
@@ -181,6 +218,7 @@ def backtest(
     currency: str | None = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    blank_amounts: str = "error",
 ) -> BacktestResult:
     """Backtest the time-aware and the weighted-pipeline forecasts over past periods.
 
@@ -195,8 +233,10 @@ def backtest(
         actual: ``"pipeline"`` (default: won from deals open on D) or ``"all"`` (every deal won
             in the period).
         conditioning, bin_days, min_at_risk: Settings of the time-aware model.
-        rates, currency: Currency conversion when deals mix currencies.
+        rates, currency: Currency conversion when deals mix currencies: every money figure —
+            the deals table's amounts and the history's — is converted.
         stages, columns: Stage list and column mapping.
+        blank_amounts: "error" (default), "skip" or "zero" (see the module docstring).
 
     Returns:
         A :class:`BacktestResult` (``.table``, ``.summary``, ``.wide``, ``.predictions``).
@@ -213,10 +253,12 @@ def backtest(
             value=actual,
             expected="'pipeline' (won from the pipeline open on the as-of date) or 'all'",
         )
+    choice = blank_amounts_choice(blank_amounts)
     windows = _periods(start, periods, period, fiscal_year_start)
     tables = load_tables(history, deals, stages, columns)
     a = tables.arrays
     notes: list[str] = [n for n in tables.notes]
+    first_day = int(a.day.min())
     last_day = day_timestamp(int(a.day.max()))
     if windows[-1][2] > last_day:
         late = next(w for w in windows if w[2] > last_day)
@@ -228,25 +270,50 @@ def backtest(
             value=str(windows[0][1].date()),
             expected=f"periods that end on or before {last_day.date()}",
         )
-    amount_now, cur = _current_amounts(tables, rates, currency)
+    days = [(_day(p_start) - 1, _day(p_end)) for _, p_start, p_end in windows]
+    amount_now, cur, rate_now = _current_amounts(tables, rates, currency, choice, days, notes)
     rows: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
-    for label, p_start, p_end in windows:  # a loop over periods; everything inside is vectorised
-        d_day = int(np.datetime64(p_start, "D").astype(np.int64)) - 1
-        end_day = int(np.datetime64(p_end, "D").astype(np.int64))
+    for (label, p_start, p_end), (d_day, end_day) in zip(windows, days, strict=True):
+        # a loop over periods; everything inside is vectorised
+        st_d, st_end = deal_states(a, d_day), deal_states(a, end_day)
+        won = (st_end.code == a.k) & (st_d.code != a.k)
+        from_pipeline = won & (st_d.code >= 0) & (st_d.code < a.k)
+        won_amount = _won_amounts(a, amount_now, rate_now, end_day, rates, tables)
+        actual_pipe = float(np.nansum(won_amount[from_pipeline]))
+        new = won & ~from_pipeline
+        actual_new = float(np.nansum(won_amount[new]))
+        value = actual_pipe + (actual_new if actual == "all" else 0.0)
+        n_won = int(from_pipeline.sum() + (new.sum() if actual == "all" else 0))
+        as_of = day_timestamp(d_day)
+        period_row = {
+            "period": label,
+            "period_start": p_start,
+            "period_end": p_end,
+            "as_of": as_of,
+            "actual": value,
+            "won_deals": n_won,
+            "won_new": actual_new,
+        }
+        if d_day < first_day:  # nothing was known on D: neither method can forecast
+            why = f"no history on or before {as_of.date()}"
+            for method in METHODS:
+                rows.append(_row(period_row, method, 0, 0.0, np.nan, why))
+            continue
         model = TimeAwareForecast(
-            as_of=day_timestamp(d_day),
+            as_of=as_of,
             period=p_end,
             conditioning=conditioning,
             bin_days=bin_days,
             min_at_risk=min_at_risk,
             rates=rates,
             currency=currency,
+            blank_amounts=choice,
         )
         model.fit_loaded(tables, forecast_range=False)
         frame = model.deals_
         for n in model.notes_:
-            if "later history row" in n or n in notes:
+            if "later history row" in n or "blank amount" in n or n in notes:
                 continue
             notes.append(f"{label}: {n}" if "probability unknown" in n else n)
         naive = StageProbabilities(
@@ -257,51 +324,37 @@ def backtest(
         stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
         close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
         in_period = (close >= np.datetime64(p_start, "ns")) & (close <= np.datetime64(p_end, "ns"))
-        # what was won during the period
-        st_d, st_end = deal_states(a, d_day), deal_states(a, end_day)
-        won = (st_end.code == a.k) & (st_d.code != a.k)
-        from_pipeline = won & (st_d.code >= 0) & (st_d.code < a.k)
-        won_amount = _won_amounts(a, amount_now, end_day)
         open_ids = pd.Index(a.ids)
         won_here = pd.Series(from_pipeline, index=open_ids).reindex(frame["deal_id"]).to_numpy()
-        actual_pipe = float(np.nansum(won_amount[from_pipeline]))
-        new = won & ~from_pipeline
-        actual_new = float(np.nansum(won_amount[new]))
-        value = actual_pipe + (actual_new if actual == "all" else 0.0)
-        n_won = int(from_pipeline.sum() + (new.sum() if actual == "all" else 0))
         amount = frame["amount"].to_numpy(dtype=float)
-        ta_ok = ~np.isnan(frame["probability"].to_numpy()) & ~np.isnan(amount)
-        nv_ok = in_period & ~np.isnan(stage_p) & ~np.isnan(amount)
-        unknown_naive = in_period & np.isnan(stage_p)
-        if unknown_naive.any():
+        priced = ~np.isnan(amount)  # a blank amount skipped on purpose is not forecast
+        ta_ok = ~np.isnan(frame["probability"].to_numpy(dtype=float)) & priced
+        nv_ok = in_period & ~np.isnan(stage_p) & priced
+        unknown_naive = in_period & np.isnan(stage_p) & priced
+        if unknown_naive.any() and nv_ok.any():
             notes.append(
                 f"{label}: {int(unknown_naive.sum())} deal(s) at stages with no learned "
                 "probability are left out of the weighted-pipeline forecast"
             )
         if a.close is None and tables.deals is not None:
             _note_look_ahead(label, frame, a, st_end, in_period, notes)
+        candidates = {METHODS[0]: priced, METHODS[1]: in_period & priced}
+        learned = {  # did the method learn any probability by D?
+            METHODS[0]: bool(np.isfinite(model._p_stage).any()),
+            METHODS[1]: bool(p_stage.notna().any()),
+        }
         forecasts = {
             METHODS[0]: (frame["weighted"].to_numpy()[ta_ok].sum(), ta_ok),
             METHODS[1]: ((amount * stage_p)[nv_ok].sum(), nv_ok),
         }
         for method, (fc, used) in forecasts.items():
-            err = fc / value - 1.0 if value > 0 else np.nan
+            why = ""
+            if not learned[method] or (candidates[method].any() and not used.any()):
+                # nothing learned to forecast with: a blank forecast, not a −100% error
+                why = f"no learned probability on {as_of.date()} for its deals' stages"
+                fc = np.nan
             rows.append(
-                {
-                    "period": label,
-                    "period_start": p_start,
-                    "period_end": p_end,
-                    "as_of": day_timestamp(d_day),
-                    "method": method,
-                    "open_deals": int(used.sum()),
-                    "pipeline": float(amount[used].sum()),
-                    "forecast": float(fc),
-                    "actual": value,
-                    "won_deals": n_won,
-                    "won_new": actual_new,
-                    "error": err,
-                    "abs_error": abs(err),
-                }
+                _row(period_row, method, int(used.sum()), float(amount[used].sum()), fc, why)
             )
         preds.append(
             pd.DataFrame(
@@ -320,12 +373,20 @@ def backtest(
             )
         )
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    empty = table["actual"] <= 0
+    empty = (table["actual"] <= 0) & table["forecast"].notna()
+    table.loc[empty & (table["note"] == ""), "note"] = "nothing was won: error undefined"
     if empty.any():
         notes.append(
             "nothing was won in "
             + ", ".join(sorted(set(table.loc[empty, "period"])))
             + ": error undefined there, left out of MAPE and bias"
+        )
+    unscored = table[table["forecast"].isna()]
+    for method, part in unscored.groupby("method", sort=False):
+        reasons = "; ".join(dict.fromkeys(part["note"]))
+        notes.append(
+            f"{method}: {', '.join(part['period'])} not scored ({reasons}): left out of its "
+            "MAPE, bias and totals"
         )
     summary = _summary(table)
     best = None
@@ -333,10 +394,19 @@ def backtest(
         best = str(summary.loc[summary["mape"].idxmin(), "method"])
     if tables.deals is not None and a.amount is None:
         notes.append("amounts as currently recorded in the deals table (the history has none)")
+    elif a.amount is not None and tables.deals is not None and "currency" in tables.deals.frame:
+        notes.append(
+            "amounts recorded in the history are in each deal's currency; they are converted "
+            f"into {cur} like the deals table's"
+        )
     return BacktestResult(
         table=table,
         summary=summary,
-        predictions=pd.concat(preds, ignore_index=True),
+        predictions=(
+            pd.concat(preds, ignore_index=True)
+            if preds
+            else pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+        ),
         best=best,
         actual_basis=actual,
         currency=cur,
@@ -344,29 +414,72 @@ def backtest(
     )
 
 
+def _day(when: pd.Timestamp) -> int:
+    return int(np.datetime64(when, "D").astype(np.int64))
+
+
+def _row(period: dict, method: str, n: int, pipeline: float, forecast: float, note: str) -> dict:
+    """One (period, method) row: error = forecast / actual − 1 (NaN when either is unknown)."""
+    actual = period["actual"]
+    known = actual > 0 and not np.isnan(forecast)
+    err = forecast / actual - 1.0 if known else np.nan
+    return {
+        **period,
+        "method": method,
+        "open_deals": n,
+        "pipeline": pipeline,
+        "forecast": float(forecast),
+        "error": err,
+        "abs_error": abs(err),
+        "note": note,
+    }
+
+
+def _period_note(*notes: str) -> str:
+    """One period's note from its methods' notes ("time-aware: …; weighted pipeline: …", or the
+    reason once when both methods share it)."""
+    said = {m: n for m, n in zip(METHODS, notes, strict=True) if n}
+    if len(set(said.values())) == 1 and len(said) == len(METHODS):
+        return next(iter(said.values()))
+    return "; ".join(f"{m}: {n}" for m, n in said.items())
+
+
 def _summary(table: pd.DataFrame) -> pd.DataFrame:
     out = []
     for method in METHODS:
         part = table[table["method"] == method]
         ok = part["error"].notna()
-        total_actual = float(part["actual"].sum())
-        total_forecast = float(part["forecast"].sum())
+        known = part["forecast"].notna()  # the periods the method could forecast
+        total_actual = float(part.loc[known, "actual"].sum())
+        total_forecast = float(part.loc[known, "forecast"].sum())
         out.append(
             {
                 "method": method,
                 "periods": int(ok.sum()),
                 "mape": float(part.loc[ok, "abs_error"].mean()) if ok.any() else np.nan,
                 "bias": float(part.loc[ok, "error"].mean()) if ok.any() else np.nan,
-                "total_forecast": total_forecast,
+                "total_forecast": total_forecast if known.any() else np.nan,
                 "total_actual": total_actual,
                 "total_error": total_forecast / total_actual - 1 if total_actual > 0 else np.nan,
+                "unscored": int((~known).sum()),
             }
         )
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 
-def _current_amounts(tables: LoadedTables, rates, currency) -> tuple[np.ndarray, str | None]:
-    """Each history deal's current amount (reporting currency) from the deals table, or NaN."""
+def _current_amounts(
+    tables: LoadedTables,
+    rates: Any,
+    currency: str | None,
+    choice: str,
+    days: list[tuple[int, int]],
+    notes: list[str],
+) -> tuple[np.ndarray, str | None, np.ndarray | None]:
+    """Per history deal: its current amount (reporting currency) from the deals table, or NaN,
+    and its rate into the reporting currency (None without a deals table).
+
+    The blank-amount choice applies to the deals the backtest prices — open on some as-of date
+    or won during a period — whose amount the history did not record by then."""
     a = tables.arrays
     if tables.deals is None:
         if a.amount is None:
@@ -375,17 +488,42 @@ def _current_amounts(tables: LoadedTables, rates, currency) -> tuple[np.ndarray,
                 table=tables.hist.name,
                 expected="a deals table with deal id, stage and amount",
             )
-        return np.full(len(a.ids), np.nan), currency
-    values, cur = reporting_amounts(tables.deals, rates, currency)
-    lookup = pd.Series(values, index=tables.deals.frame["deal_id"].to_numpy())
-    return lookup.reindex(a.ids).to_numpy(dtype=float), cur
+        return np.full(len(a.ids), np.nan), currency, None
+    deal_table = tables.deals
+    used = np.zeros(len(a.ids), dtype=bool)
+    for d_day, end_day in days:
+        at_d, at_end = deal_states(a, d_day).code, deal_states(a, end_day).code
+        need = ((at_d >= 0) & (at_d < a.k)) | ((at_end == a.k) & (at_d != a.k))
+        if a.amount is not None:  # the history's own amount, when recorded, is the one used
+            by_d = latest_values(a, a.amount, d_day, np.isnan(a.amount))
+            by_end = latest_values(a, a.amount, end_day, np.isnan(a.amount))
+            need &= np.isnan(by_d) | np.isnan(by_end)
+        used |= need
+    lookup = pd.Series(np.arange(len(deal_table.frame)), index=deal_table.frame["deal_id"])
+    scope = np.zeros(len(deal_table.frame), dtype=bool)
+    scope[lookup.reindex(a.ids[used]).dropna().to_numpy(dtype=np.int64)] = True
+    _, note = blank_amount_rows(
+        deal_table.frame,
+        choice,
+        table=deal_table.name,
+        column=deal_table.columns.get("amount", "amount"),
+        scope=scope,
+    )
+    if note:
+        notes.append(note)
+    values, cur = reporting_amounts(deal_table, rates, currency, blank_amounts=choice, scope=scope)
+    rate = deal_rates(deal_table, rates, currency)[0]
+    pos = lookup.reindex(a.ids).to_numpy()
+    return values[pos], cur, rate[pos]
 
 
-def _won_amounts(a, amount_now: np.ndarray, end_day: int) -> np.ndarray:
-    """Amount booked per deal: the history's latest amount by the period end, else the current."""
+def _won_amounts(a, amount_now, rate, end_day: int, rates, tables) -> np.ndarray:
+    """Amount booked per deal (reporting currency): the history's latest amount by the period
+    end, converted with the deal's rate, else the deals table's current amount."""
     if a.amount is None:
         return amount_now
     hist = latest_values(a, a.amount, end_day, np.isnan(a.amount))
+    hist = history_in_reporting_currency(hist, rate, rates, tables)
     return np.where(np.isnan(hist), amount_now, hist)
 
 

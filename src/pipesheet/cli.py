@@ -39,8 +39,8 @@ from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_table
 from pipesheet.files import write_workbook, written_by_pipesheet
-from pipesheet.forecast import pipeline_position, pipeline_range, weighted_forecast
-from pipesheet.planning import leads_needed, quota_gap
+from pipesheet.forecast import BLANK_AMOUNTS, pipeline_position, pipeline_range, price_deals
+from pipesheet.planning import days_in_stage_from_history, leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList
@@ -292,39 +292,41 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     rates = read_table(args.rates) if args.rates else None
     period = None if args.period == "none" else args.period
     stages = model.stages_ if model is not None else _given_stages(args)
-    table = weighted_forecast(
+    # one priced-deal set: the weighted forecast and its range cover the same open deals
+    priced = price_deals(
         deals,
         probs,
-        period=period,
-        fiscal_year_start=args.fiscal_year_start,
-        by=args.by,
+        start=args.period_start,
+        end=args.period_end,
+        as_of=args.as_of,
         rates=rates,
         currency=args.currency,
+        blank_amounts=args.blank_amounts,
         stages=stages,
         columns=_only(_mapping(args), DEAL_FIELDS),
-        as_of=args.as_of,
-        total=not args.json,
     )
+    table = priced.forecast(period, args.fiscal_year_start, args.by, total=not args.json)
     cur = table.attrs.get("currency")
     notes = list(table.attrs.get("notes", []))
     with_range = args.range or args.quota is not None
     if not (args.json and with_range):  # --json prints one document: the range when asked for
         _emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
     if with_range:
-        rng = pipeline_range(
-            deals,
-            probs,
-            quota=args.quota,
-            rates=rates,
-            currency=args.currency,
-            stages=stages,
-            columns=_only(_mapping(args), DEAL_FIELDS),
-        )
+        rng = priced.range(args.quota)
+        extra = [
+            f"method: {rng.method}",
+            f"the same {rng.deals:,} open deals as the weighted forecast (mean = its total "
+            f"weighted {priced.weighted:,.0f})",
+        ]
+        if rng.closed is not None and args.quota is not None:
+            extra.append(
+                f"P(≥ quota) = P(closed so far {rng.closed:,.0f} + range ≥ {args.quota:,.0f})"
+            )
         _emit(
             args,
-            "Forecast range (open deals, independent wins)",
+            f"Forecast range{f' ({cur})' if cur else ''} (open deals, independent wins)",
             rng.to_frame(),
-            extra=[f"method: {rng.method}"],
+            extra=extra,
         )
     return 0
 
@@ -350,6 +352,26 @@ def _conversions_arg(text: str) -> list[tuple[str, float]]:
     return pairs
 
 
+def _days_arg(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        stage, sep, days = item.rpartition("=")
+        try:
+            value = float(days)
+        except ValueError:
+            value = math.nan
+        if not sep or not stage.strip() or math.isnan(value):
+            raise PipesheetError(
+                "days in stage must look like Stage=days,...",
+                table="options",
+                column="--days-in-stage",
+                value=item,
+                expected="e.g. Lead=12,Qualified=20,Proposal=15",
+            )
+        out[" ".join(stage.split())] = value
+    return out
+
+
 def cmd_leads(args: argparse.Namespace) -> int:
     deals, history = _load(args)
     model = None
@@ -372,23 +394,49 @@ def cmd_leads(args: argparse.Namespace) -> int:
                 table="options",
                 expected="--average-deal N, or a deals file to learn it from",
             )
+    currency = args.currency.upper() if args.currency else None
+    notes: list[str] = []
+    if average is None:
         rates = read_table(args.rates) if args.rates else None
         pos = pipeline_position(
             deals,
             None,
+            as_of=args.as_of,
             rates=rates,
+            currency=args.currency,
             stages=model.stages_ if model else _given_stages(args),
             columns=_only(_mapping(args), DEAL_FIELDS),
+            blank_amounts=args.blank_amounts,
         )
+        notes = [n for n in pos.notes if "blank amount" in n]
         if math.isnan(pos.average_won_deal):
             raise PipesheetError(
                 "no won deals to learn the average deal from",
                 table="deals",
                 expected="--average-deal N",
             )
-        average = pos.average_won_deal
-    plan = leads_needed(args.target, average, conversions, deadline=args.deadline)
-    _emit(args, "Lead requirements (reverse funnel)", plan.table, extra=plan.explanation)
+        average, currency = pos.average_won_deal, pos.currency
+    days = None
+    if args.deadline is not None:
+        if args.days_in_stage:
+            days = _days_arg(args.days_in_stage)
+        elif history is not None:
+            days = days_in_stage_from_history(
+                history,
+                as_of=args.as_of,
+                stages=model.stages_ if model else _history_stages(args, history),
+                columns=_only(_mapping(args), HISTORY_FIELDS),
+            )
+    plan = leads_needed(
+        args.target,
+        average,
+        conversions,
+        deadline=args.deadline,
+        days_in_stage=days,
+        currency=currency,
+    )
+    title = f"Lead requirements (reverse funnel{f', {currency}' if currency else ''})"
+    _emit(args, title, plan.table, notes, extra=plan.explanation)
     return 0
 
 
@@ -396,6 +444,10 @@ def cmd_gap(args: argparse.Namespace) -> int:
     deals, history = _load(args)
     closed, expected, pipeline = args.closed, args.expected_open, args.open_pipeline
     average, rate, cycle = args.average_deal, args.lead_to_win, args.cycle_days
+    notes: list[str] = []
+    currency = args.currency.upper() if args.currency else None
+    cycle_source = "given (--cycle-days)" if cycle is not None else None
+    model = None
     if deals is not None:
         probs, model = _probabilities(args, deals, history)
         rates = read_table(args.rates) if args.rates else None
@@ -404,11 +456,15 @@ def cmd_gap(args: argparse.Namespace) -> int:
             probs,
             args.period_start,
             args.period_end,
+            as_of=args.as_of,
             rates=rates,
             currency=args.currency,
             stages=model.stages_ if model else _given_stages(args),
             columns=_only(_mapping(args), DEAL_FIELDS),
+            blank_amounts=args.blank_amounts,
         )
+        notes = list(pos.notes)
+        currency = pos.currency
         closed = pos.closed if closed is None else closed
         expected = pos.expected_open if expected is None else expected
         pipeline = pos.open_pipeline if pipeline is None else pipeline
@@ -417,6 +473,26 @@ def cmd_gap(args: argparse.Namespace) -> int:
             rate = model.overall_["win_probability"].iloc[0]
         if cycle is None and not math.isnan(pos.average_cycle_days):
             cycle = pos.average_cycle_days
+            cycle_source = "mean days from created to closed over the won deals in the deals file"
+    if cycle is None and history is not None:
+        # the deals carry no created date: the history knows when each deal started
+        stages = model.stages_ if model is not None else _history_stages(args, history)
+        ct = cycle_time(
+            history,
+            deals,
+            as_of=args.as_of,
+            stages=stages,
+            columns=_only(_mapping(args), HISTORY_FIELDS),
+        )
+        won = ct[ct["outcome"] == "won"].iloc[0]
+        if won["deals"] > 0:
+            cycle = float(won["mean_days"])
+            cycle_source = (
+                f"mean days to Won over the {int(won['deals']):,} won deals in the stage history "
+                "(from each deal's first history row, as pipesheet health shows)"
+            )
+    if cycle is None and args.as_of is not None and args.period_end is not None:
+        cycle_source = "unknown (no created dates, no stage history): taken as 0 days"
     if average is None or rate is None:
         raise PipesheetError(
             "the quota gap needs an average deal and a lead-to-win rate",
@@ -433,8 +509,16 @@ def cmd_gap(args: argparse.Namespace) -> int:
         today=args.as_of,
         period_end=args.period_end,
         cycle_days=cycle or 0.0,
+        cycle_source=cycle_source,
+        currency=currency,
     )
-    _emit(args, "Quota gap", gap.to_frame(), extra=gap.explanation)
+    _emit(
+        args,
+        f"Quota gap{f' ({currency})' if currency else ''}",
+        gap.to_frame(),
+        notes,
+        extra=gap.explanation,
+    )
     return 0
 
 
@@ -457,7 +541,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _emit(
         args, "Stage probabilities (learned from history, 90% interval)", model.table_, model.notes_
     )
-    forecast = weighted_forecast(deals, model, period="quarter", rates=rates, total=True)
+    forecast = price_deals(deals, model, rates=rates).forecast("quarter", total=True)
     _emit(
         args,
         f"Weighted forecast by quarter ({forecast.attrs['currency']})",
@@ -473,8 +557,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         extra=[f"method: {rng.method}"],
     )
     pos = pipeline_position(deals, model, rates=rates)
-    plan = leads_needed(args.target, pos.average_won_deal, model)
-    _emit(args, f"Lead plan for a target of {args.target:,.0f}", plan.table, extra=plan.explanation)
+    plan = leads_needed(args.target, pos.average_won_deal, model, currency=pos.currency)
+    _emit(
+        args,
+        f"Lead plan for a target of {args.target:,.0f} {pos.currency or ''}".rstrip(),
+        plan.table,
+        extra=plan.explanation,
+    )
     out = Path(args.output)
     write_workbook(
         out,
@@ -558,6 +647,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         currency=args.currency,
         stages=_history_stages(args, history),
         columns=_mapping(args),
+        blank_amounts=args.blank_amounts,
     )
     best = f"; lower MAPE: {result.best}" if result.best else ""
     _show(
@@ -633,6 +723,7 @@ def cmd_waterfall(args: argparse.Namespace) -> int:
             stages=_history_stages(args, history),
             rates=rates,
             currency=args.currency,
+            blank_amounts=args.blank_amounts,
         )
     else:
         if len(args.files) != 2:
@@ -658,6 +749,7 @@ def cmd_waterfall(args: argparse.Namespace) -> int:
             stages=_given_stages(args),
             rates=rates,
             currency=args.currency,
+            blank_amounts=args.blank_amounts,
         )
     period = ""
     if result.start is not None or result.end is not None:
@@ -767,6 +859,7 @@ def _add_finance_parsers(sub: Any) -> None:
     )
     p.add_argument("--rates", help="currency rates file (currency, rate)")
     p.add_argument("--currency", help="reporting currency code")
+    blank_amounts_option(p)
     p.add_argument(
         "--show",
         choices=["summary", "periods", "detail"],
@@ -814,6 +907,7 @@ def _add_finance_parsers(sub: Any) -> None:
     p.add_argument("--end", metavar="DATE", help="last day of the tracked close-date period")
     p.add_argument("--rates", help="currency rates file (currency, rate)")
     p.add_argument("--currency", help="reporting currency code")
+    blank_amounts_option(p)
     p.add_argument(
         "--show",
         choices=["steps", "deals"],
@@ -904,9 +998,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print P10/P50/P90 (with --json: print only the range rows)",
     )
-    p.add_argument("--quota", type=float, help="quota for P(revenue ≥ quota)")
+    p.add_argument(
+        "--quota",
+        type=float,
+        help="quota for P(closed so far + range ≥ quota) (closed so far: with --period-start/end)",
+    )
     p.add_argument("--period", choices=["month", "quarter", "year", "none"], default="month")
     p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.add_argument(
+        "--period-start",
+        metavar="DATE",
+        help="forecast (and range) only open deals expected to close on or after DATE",
+    )
+    p.add_argument(
+        "--period-end",
+        metavar="DATE",
+        help="forecast (and range) only open deals expected to close on or before DATE",
+    )
     p.set_defaults(func=cmd_forecast, method="cohort")
 
     p = sub.add_parser("leads", help="reverse funnel: deals and leads needed for a target")
@@ -915,7 +1023,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--average-deal", type=float)
     p.add_argument("--conversions", help="Stage=rate,... in funnel order, last stage to Won")
     p.add_argument("--deadline", help="date the target must be closed by")
+    p.add_argument(
+        "--days-in-stage",
+        metavar="STAGE=DAYS,…",
+        help="days a deal spends in each stage, for --deadline (default: learned from the "
+        "history: median days of won deals' visits)",
+    )
     p.add_argument("--rates", help="currency rates file (currency, rate)")
+    p.add_argument("--currency", help="reporting currency code")
+    blank_amounts_option(p)
     p.set_defaults(func=cmd_leads, method="cohort")
 
     p = sub.add_parser("gap", help="quota gap: what must come from new pipeline")
@@ -966,6 +1082,19 @@ def _forecast_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--rates", help="currency rates file (currency, rate)")
     p.add_argument("--currency", help="reporting currency code")
+    blank_amounts_option(p)
+
+
+def blank_amounts_option(p: argparse.ArgumentParser) -> None:
+    """``--blank-amounts error|skip|zero`` on a command that computes money."""
+    p.add_argument(
+        "--blank-amounts",
+        choices=list(BLANK_AMOUNTS),
+        default="error",
+        help="what a blank amount on an open or won deal means: error (stop and name the rows; "
+        "default), skip (leave those deals out of the money figures) or zero (count them as "
+        "0) — skipped/zeroed deals are counted in a note",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,7 +49,13 @@ from pipesheet.forecast import (
     pipeline_range,
     weighted_forecast,
 )
-from pipesheet.planning import coverage_ratio, leads_needed, quota_gap, sales_velocity
+from pipesheet.planning import (
+    coverage_ratio,
+    days_in_stage_from_history,
+    leads_needed,
+    quota_gap,
+    sales_velocity,
+)
 from pipesheet.presets import preset
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.timeaware import time_aware_forecast
@@ -117,6 +123,12 @@ _DOC_STAGES = "Optional: open stages in funnel order (one column; Won/Lost label
 _DOC_RATES = "Optional: currency rates table (currency, rate) when deals mix currencies."
 _DOC_CURRENCY = "Optional: reporting currency code (default: the one whose rate is 1)."
 _DOC_AS_OF = "Optional: only what was known on this date."
+_DOC_BLANK = (
+    'Optional: what a blank amount means: "error" (default: a message naming the rows), "skip" '
+    '(leave those deals out) or "zero" (count them as 0).'
+)
+_DOC_START = "Optional: only open deals expected to close on or after this date."
+_DOC_END = "Optional: only open deals expected to close on or before this date."
 
 
 def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -165,6 +177,13 @@ def _learn(history, deals, method, stages, won_passes_all, as_of) -> StageProbab
         table_from_range(history, "history") if not _blank_arg(history) else None,
         table_from_range(deals, "deals") if not _blank_arg(deals) else None,
     )
+
+
+def _blank_amounts(value: Any) -> str:
+    """The blank_amounts argument: error (default), skip or zero."""
+    from pipesheet.forecast import blank_amounts_choice
+
+    return blank_amounts_choice(optional_text(value, "blank_amounts", "error"))
 
 
 def _blank_arg(value: Any) -> bool:
@@ -247,6 +266,9 @@ def PIPE_STAGE_PROBABILITY(
 @xw.arg("fiscal_year_start", doc="Optional: first month of the fiscal year (1–12).", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("total", doc="Optional: TRUE adds a Total row.", **CELL)
+@xw.arg("start", doc=_DOC_START, **CELL)
+@xw.arg("end", doc=_DOC_END, **CELL)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_WEIGHTED_FORECAST(
     deals,
@@ -258,6 +280,9 @@ def PIPE_WEIGHTED_FORECAST(
     fiscal_year_start=None,
     as_of=None,
     total=None,
+    start=None,
+    end=None,
+    blank_amounts=None,
 ):
     """Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the
     deal count, pipeline and standard deviation √Σ amount²·p(1−p)."""
@@ -270,6 +295,9 @@ def PIPE_WEIGHTED_FORECAST(
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
         as_of=scalar(as_of, "as_of"),
+        start=scalar(start, "start"),
+        end=scalar(end, "end"),
+        blank_amounts=_blank_amounts(blank_amounts),
         total=optional_bool(total, "total"),
     )
     return spill_frame(out)
@@ -281,8 +309,20 @@ def PIPE_WEIGHTED_FORECAST(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("start", doc=_DOC_START, **CELL)
+@xw.arg("end", doc=_DOC_END, **CELL)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
-def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=None):
+def PIPE_FORECAST_TOTAL(
+    deals,
+    probabilities,
+    rates=None,
+    currency=None,
+    as_of=None,
+    start=None,
+    end=None,
+    blank_amounts=None,
+):
     """Weighted value of all open deals, one number: Σ amount × P(win | stage)."""
     out = weighted_forecast(
         table_from_range(deals, "deals"),
@@ -291,6 +331,9 @@ def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=N
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
         as_of=scalar(as_of, "as_of"),
+        start=scalar(start, "start"),
+        end=scalar(end, "end"),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     return spill_scalar(out["weighted"].iloc[0])
 
@@ -303,18 +346,36 @@ def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=N
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("method", doc='Optional: "auto" (default), "exact", "lattice" or "monte_carlo".', **CELL)
 @xw.arg("seed", doc="Optional: random seed of the simulation (default 0).", **CELL)
+@xw.arg("as_of", doc=_DOC_AS_OF + " The same open deals as PIPE_WEIGHTED_FORECAST's.", **CELL)
+@xw.arg("start", doc=_DOC_START + " With start/end, P(≥ quota) adds what is closed so far.", **CELL)
+@xw.arg("end", doc=_DOC_END, **CELL)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_FORECAST_RANGE(
-    deals, probabilities, quota=None, rates=None, currency=None, method=None, seed=None
+    deals,
+    probabilities,
+    quota=None,
+    rates=None,
+    currency=None,
+    method=None,
+    seed=None,
+    as_of=None,
+    start=None,
+    end=None,
+    blank_amounts=None,
 ):
-    """Range of the open pipeline's outcome, each deal won or lost independently: mean, P10,
-    P50, P90 and P(total ≥ quota)."""
+    """Range of the open deals' outcome, each deal won or lost independently: mean (= the
+    weighted forecast of the same deals), P10, P50, P90 and P(closed so far + range ≥ quota)."""
     result = pipeline_range(
         table_from_range(deals, "deals"),
         _probabilities(probabilities),
         quota=optional_number(quota, "quota"),
+        start=scalar(start, "start"),
+        end=scalar(end, "end"),
+        as_of=scalar(as_of, "as_of"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
+        blank_amounts=_blank_amounts(blank_amounts),
         method=optional_text(method, "method", "auto"),
         seed=int(optional_number(seed, "seed", 0)),
     )
@@ -325,8 +386,9 @@ def PIPE_FORECAST_RANGE(
 @xw.arg("deals", doc=_DOC_DEALS, **TABLE)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
-def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None):
+def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=None):
     """Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the
     roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best Case +
     Pipeline."""
@@ -334,6 +396,7 @@ def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None):
         table_from_range(deals, "deals"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     return spill_frame(out)
 
@@ -345,8 +408,19 @@ def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None):
 @xw.arg("end", doc="Optional: last day of the period.", **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
-def PIPE_PIPELINE_POSITION(deals, probabilities, start=None, end=None, rates=None, currency=None):
+def PIPE_PIPELINE_POSITION(
+    deals,
+    probabilities,
+    start=None,
+    end=None,
+    rates=None,
+    currency=None,
+    as_of=None,
+    blank_amounts=None,
+):
     """Where a period stands: closed so far, expected from open deals (weighted), open pipeline,
     average won deal, win rate and average cycle — the inputs of PIPE_QUOTA_GAP."""
     pos = pipeline_position(
@@ -354,8 +428,10 @@ def PIPE_PIPELINE_POSITION(deals, probabilities, start=None, end=None, rates=Non
         _probabilities(probabilities),
         scalar(start, "start"),
         scalar(end, "end"),
+        as_of=scalar(as_of, "as_of"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     names = [
         "closed",
@@ -382,17 +458,38 @@ def PIPE_PIPELINE_POSITION(deals, probabilities, start=None, end=None, rates=Non
     **TABLE,
 )
 @xw.arg("deadline", doc="Optional: date the target must be closed by.", **CELL)
-@xw.arg("days_in_stage", doc="Optional: table of stage and average days in it.", **TABLE)
+@xw.arg("days_in_stage", doc="Optional: table of stage and days spent in it.", **TABLE)
+@xw.arg(
+    "history",
+    doc="Optional: " + _DOC_HISTORY + " With a deadline and no days_in_stage, the days are "
+    "learned from it (median days of won deals' visits to each stage).",
+    **TABLE,
+)
+@xw.arg("as_of", doc=_DOC_AS_OF + " (for the days learned from the history)", **CELL)
 @_cell_errors
-def PIPE_LEADS_NEEDED(target, average_deal, conversions, deadline=None, days_in_stage=None):
+def PIPE_LEADS_NEEDED(
+    target,
+    average_deal,
+    conversions,
+    deadline=None,
+    days_in_stage=None,
+    history=None,
+    as_of=None,
+):
     """Reverse funnel: won deals needed = ⌈target / average deal⌉, deals needed at each stage =
     ⌈won needed / conversion to Won⌉; with a deadline, the date deals must enter each stage."""
+    days = mapping_from_range(days_in_stage, "days_in_stage")
+    when = scalar(deadline, "deadline")
+    if days is None and when is not None and not _blank_arg(history):
+        days = days_in_stage_from_history(
+            table_from_range(history, "history"), as_of=scalar(as_of, "as_of")
+        )
     plan = leads_needed(
         scalar(target, "target"),
         scalar(average_deal, "average_deal"),
         table_from_range(conversions, "conversions"),
-        deadline=scalar(deadline, "deadline"),
-        days_in_stage=mapping_from_range(days_in_stage, "days_in_stage"),
+        deadline=when,
+        days_in_stage=days,
     )
     return spill_frame(plan.table)
 
@@ -530,6 +627,7 @@ _DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "dea
     **CELL,
 )
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_TIME_AWARE_FORECAST(
     history,
@@ -542,6 +640,7 @@ def PIPE_TIME_AWARE_FORECAST(
     conditioning=None,
     show=None,
     stages=None,
+    blank_amounts=None,
 ):
     """Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period end
     | stage, days in stage), learned from cycle times with open deals censored; with its range
@@ -557,6 +656,7 @@ def PIPE_TIME_AWARE_FORECAST(
         currency=optional_text(currency, "currency"),
         conditioning=optional_text(conditioning, "conditioning", "age"),
         stages=stage_list_from_range(stages),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     frame = {"summary": result.to_frame(), "stages": result.table, "deals": result.deals}[what]
     return spill_frame(frame)
@@ -582,6 +682,7 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_BACKTEST(
     history,
@@ -594,6 +695,7 @@ def PIPE_BACKTEST(
     rates=None,
     currency=None,
     stages=None,
+    blank_amounts=None,
 ):
     """Backtest: rebuild the pipeline the day before each past period from the history, forecast
     the period with the time-aware and the weighted-pipeline methods, compare with what was won.
@@ -609,6 +711,7 @@ def PIPE_BACKTEST(
         rates=_optional_table(rates, "rates"),
         currency=optional_text(currency, "currency"),
         stages=stage_list_from_range(stages),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     frame = {"summary": result.summary, "periods": result.wide, "detail": result.table}[what]
     return spill_frame(frame)
@@ -676,9 +779,18 @@ def PIPE_CALIBRATION(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_WATERFALL(
-    opening, closing, start=None, end=None, show=None, rates=None, currency=None, stages=None
+    opening,
+    closing,
+    start=None,
+    end=None,
+    show=None,
+    rates=None,
+    currency=None,
+    stages=None,
+    blank_amounts=None,
 ):
     """Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased −
     decreased − pushed out − won − lost − removed = closing, in deals and value (reconciled to
@@ -692,6 +804,7 @@ def PIPE_WATERFALL(
         stages=stage_list_from_range(stages),
         rates=_optional_table(rates, "rates"),
         currency=optional_text(currency, "currency"),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     return spill_frame(result.table if what == "steps" else result.deals)
 
@@ -707,6 +820,7 @@ def PIPE_WATERFALL(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_WATERFALL_HISTORY(
     history,
@@ -719,6 +833,7 @@ def PIPE_WATERFALL_HISTORY(
     rates=None,
     currency=None,
     stages=None,
+    blank_amounts=None,
 ):
     """Pipeline waterfall between two dates of a stage history (each deal as it was on each
     date), reconciled to the cent like PIPE_WATERFALL."""
@@ -733,6 +848,7 @@ def PIPE_WATERFALL_HISTORY(
         stages=stage_list_from_range(stages),
         rates=_optional_table(rates, "rates"),
         currency=optional_text(currency, "currency"),
+        blank_amounts=_blank_amounts(blank_amounts),
     )
     return spill_frame(result.table if what == "steps" else result.deals)
 

@@ -17,12 +17,25 @@ Omitted stays out of every roll-up.
 
 Multi-currency: amounts are converted with a user-given rates table (reporting-currency units per
 unit). Mixing currencies without rates is an error, never a silent sum.
+
+One priced-deal path: :func:`price_deals` reads the deals, converts their amounts, applies the
+blank-amount choice, attaches each deal's probability and selects the open deals of the forecast
+(open at the as-of date, expected to close in the period window).  :func:`weighted_forecast`,
+:func:`pipeline_position` and :func:`pipeline_range` (and the dashboard and the report) all price
+through it, so the forecast range always covers the same open deals as the weighted pipeline and
+its mean equals it.
+
+**Blank amounts** (``blank_amounts``): "error" (default: stop, naming the rows and the choices),
+"skip" (leave those deals out of every money figure, counted in a note) or "zero" (count them as
+0, counted in a note).  It applies to the deals whose amount is money in the figures: open and
+won deals (a lost deal's amount is never summed).  Stage probabilities need no amount.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,15 +48,21 @@ from pipesheet.stages import StageList
 from pipesheet.tables import Deals, group_fields, parse_date_setting, read_deals, read_rates
 
 __all__ = [
+    "BLANK_AMOUNTS",
     "CATEGORIES",
     "FORECAST_COLUMNS",
     "PipelinePosition",
+    "PricedDeals",
+    "blank_amount_rows",
+    "blank_amounts_choice",
     "deal_probabilities",
+    "deal_rates",
     "fiscal_year_month",
     "forecast_categories",
     "period_labels",
     "pipeline_position",
     "pipeline_range",
+    "price_deals",
     "reporting_amounts",
     "weighted_forecast",
 ]
@@ -52,6 +71,16 @@ FORECAST_COLUMNS = ("period", "deals", "pipeline", "weighted", "std_dev")
 CATEGORIES = ("Closed", "Commit", "Best Case", "Pipeline", "Omitted")
 NO_CLOSE_DATE = "(no close date)"
 Probabilities = StageProbabilities | pd.DataFrame | Mapping[str, float] | str
+Rates = pd.DataFrame | Mapping[str, float] | None
+#: What a blank amount means where money is computed (the first is the default).
+BLANK_AMOUNTS = ("error", "skip", "zero")
+_BLANK_CHOICES = (
+    "an amount; or choose what blank amounts mean: skip (leave those deals out of the money "
+    "figures, counted in a note) or zero (count them as 0) — --blank-amounts skip|zero on the "
+    "command line, the blank_amounts argument in Excel and Python, 'Blank amounts' in the "
+    "dashboard (the default, error, stops here)"
+)
+_DAY = np.timedelta64(1, "D")
 
 
 # ---- probabilities per deal ------------------------------------------------------------------
@@ -67,6 +96,13 @@ def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray
     Raises:
         PipesheetError: an open deal's stage has no known probability.
     """
+    is_open = (deals.frame["code"] < deals.stages.k).to_numpy()
+    return _probabilities_of(deals, probabilities, is_open)
+
+
+def _probabilities_of(deals: Deals, probabilities: Probabilities, check: np.ndarray) -> np.ndarray:
+    """Each deal's P(win) (see :func:`deal_probabilities`); only the deals in ``check`` must have
+    a known one (an unknown one elsewhere is NaN)."""
     stages = deals.stages
     frame = deals.frame
     codes = frame["code"].to_numpy()
@@ -81,7 +117,7 @@ def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray
                 expected="a Probability column, learned probabilities or a preset",
             )
         conf = frame["probability"].to_numpy(dtype=float)
-        missing = is_open & np.isnan(conf)
+        missing = check & np.isnan(conf)
         if missing.any():
             raise PipesheetError(
                 "configured probability is blank",
@@ -109,7 +145,7 @@ def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray
                 fallback = overall[np.clip(codes, 0, k - 1)]
                 values = np.where(np.isnan(per_group), fallback, per_group)
                 p[is_open] = values[is_open]
-                _check_known_p(deals, p, is_open)
+                _check_known_p(deals, p, check)
                 return p
         by_stage = probabilities.overall_["win_probability"].to_numpy(dtype=float)
     else:
@@ -120,12 +156,12 @@ def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray
             if 0 <= c < k:
                 by_stage[c] = v
     p[is_open] = by_stage[codes[is_open]]
-    _check_known_p(deals, p, is_open)
+    _check_known_p(deals, p, check)
     return p
 
 
-def _check_known_p(deals: Deals, p: np.ndarray, is_open: np.ndarray) -> None:
-    missing = is_open & np.isnan(p)
+def _check_known_p(deals: Deals, p: np.ndarray, check: np.ndarray) -> None:
+    missing = check & np.isnan(p)
     if missing.any():
         frame = deals.frame
         stage = frame["stage"][missing].iloc[0]
@@ -140,25 +176,25 @@ def _check_known_p(deals: Deals, p: np.ndarray, is_open: np.ndarray) -> None:
         )
 
 
-# ---- currency ----------------------------------------------------------------------------------
-def reporting_amounts(
-    deals: Deals,
-    rates: pd.DataFrame | Mapping[str, float] | None = None,
-    currency: str | None = None,
+# ---- currency and blank amounts ---------------------------------------------------------------
+def deal_rates(
+    deals: Deals, rates: Rates = None, currency: str | None = None
 ) -> tuple[np.ndarray, str | None]:
-    """Each deal's amount in the reporting currency, and that currency's code.
+    """Each deal's rate into the reporting currency (1 when nothing is converted), and that
+    currency's code.
 
-    With one currency (or no currency column) amounts are used as they are. With several,
-    ``rates`` is required: amount × rate, where rate = reporting-currency units per unit. The
-    reporting currency is ``currency``, or the one whose rate is 1.
+    With one currency (or no currency column) nothing is converted. With several, ``rates`` is
+    required: rate = reporting-currency units per unit. The reporting currency is ``currency``,
+    or the one whose rate is 1. Amounts recorded elsewhere for a deal (a stage history's amount
+    column) are in the deal's currency and convert with the same rate.
 
     Raises:
         PipesheetError: several currencies and no rates, or a deal's currency missing from rates.
     """
     frame = deals.frame
-    amount = frame["amount"].to_numpy(dtype=float)
+    ones = np.ones(len(frame))
     if "currency" not in frame:
-        return amount, currency
+        return ones, currency
     cur = frame["currency"]
     present = sorted(c for c in cur.dropna().unique())
     if rates is None:
@@ -179,17 +215,17 @@ def reporting_amounts(
                 rows=[int(r) for r in frame.index[blank][:50]],
                 expected=f"a currency code (the others are {present[0]})",
             )
-        return amount, (present[0] if present else currency)
+        return ones, (present[0] if present else currency)
     table = read_rates(rates)
     if currency is None:
-        ones = [c for c, r in table.items() if r == 1.0]
-        if len(ones) != 1:
+        unit = [c for c, r in table.items() if r == 1.0]
+        if len(unit) != 1:
             raise PipesheetError(
                 "cannot tell the reporting currency from the rates",
                 table="rates",
                 expected="exactly one currency with rate 1, or name the reporting currency",
             )
-        currency = ones[0]
+        currency = unit[0]
     currency = currency.upper()
     if currency not in table.index:
         table.loc[currency] = 1.0
@@ -197,15 +233,137 @@ def reporting_amounts(
     missing = np.isnan(rate)
     if missing.any():
         value = cur[missing].iloc[0]
+        without = sorted({str(c) for c in cur[missing].dropna()})
         raise PipesheetError(
-            "no exchange rate for this currency" if value is not None else "currency is blank",
+            ("no exchange rate for " + ", ".join(without) if without else "currency is blank"),
             table=deals.name,
             column=deals.columns["currency"],
             rows=[int(r) for r in frame.index[missing][:50]],
             value=value,
             expected="a currency listed in the rates table: " + ", ".join(table.index),
         )
-    return amount * rate, currency
+    return rate, currency
+
+
+def blank_amounts_choice(blank_amounts: Any = "error", skip_blank_amounts: Any = None) -> str:
+    """The blank-amount choice as one of :data:`BLANK_AMOUNTS` (case-insensitive; blank →
+    "error"). ``skip_blank_amounts=True`` is the deprecated spelling of "skip"."""
+    if skip_blank_amounts:
+        warnings.warn(
+            "skip_blank_amounts=True is deprecated: use blank_amounts='skip'",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return "skip"
+    if blank_amounts is None or (isinstance(blank_amounts, str) and not blank_amounts.strip()):
+        return "error"
+    key = str(blank_amounts).strip().casefold()
+    if key not in BLANK_AMOUNTS:
+        raise PipesheetError(
+            "unknown choice for blank amounts",
+            table="settings",
+            column="blank_amounts",
+            value=blank_amounts,
+            expected="error (stop and name the rows), skip (leave those deals out, counted in a "
+            "note) or zero (count them as 0)",
+        )
+    return key
+
+
+def blank_amount_rows(
+    frame: pd.DataFrame,
+    blank_amounts: str,
+    *,
+    table: str = "deals",
+    column: str = "amount",
+    scope: np.ndarray | None = None,
+) -> tuple[np.ndarray, str]:
+    """Apply the blank-amount choice — the one place it is decided.
+
+    Args:
+        frame: A deals frame (``amount`` NaN where blank; index = spreadsheet row).
+        blank_amounts: "error", "skip" or "zero" (see :func:`blank_amounts_choice`).
+        table, column: Named in the message.
+        scope: The deals whose amount is money in the computation (default: all).
+
+    Returns:
+        (mask of the blank amounts in scope, the note counting them — "" when there are none).
+
+    Raises:
+        PipesheetError: blank amounts in scope and the choice is "error" (naming the rows and
+            the three choices).
+    """
+    blank = frame["amount"].isna().to_numpy()
+    if scope is not None:
+        blank = blank & scope
+    if not blank.any():
+        return blank, ""
+    rows = [int(r) for r in frame.index[blank][:50]]
+    choice = blank_amounts_choice(blank_amounts)
+    if choice == "error":
+        raise PipesheetError(
+            f"amount is blank ({int(blank.sum())} deal(s))",
+            table=table,
+            column=column,
+            rows=rows,
+            expected=_BLANK_CHOICES,
+        )
+    from pipesheet.errors import format_rows
+
+    what = "skipped" if choice == "skip" else "counted as 0"
+    where = format_rows([int(r) for r in frame.index[blank]])
+    return blank, f"{int(blank.sum())} deal(s) with a blank amount {what} ({where})"
+
+
+def _money_scope(deals: Deals) -> np.ndarray:
+    """Open and won deals: the ones whose amount enters a money figure."""
+    return (deals.frame["code"] <= deals.stages.k).to_numpy()
+
+
+def _amounts_in(
+    deals: Deals,
+    rates: Rates,
+    currency: str | None,
+    blank_amounts: str,
+    scope: np.ndarray | None,
+) -> tuple[np.ndarray, str | None, np.ndarray, str]:
+    """Amounts in the reporting currency with the blank-amount choice applied: (amounts — NaN
+    where a blank is skipped or out of scope, 0 where counted as 0 —, currency, blanks, note)."""
+    if deals.missing_amount is not None:
+        raise deals.missing_amount
+    scope = _money_scope(deals) if scope is None else scope
+    rate, cur = deal_rates(deals, rates, currency)
+    column = deals.columns.get("amount", "amount")
+    blank, note = blank_amount_rows(
+        deals.frame, blank_amounts, table=deals.name, column=column, scope=scope
+    )
+    amount = deals.frame["amount"].to_numpy(dtype=float) * rate
+    if note and blank_amounts_choice(blank_amounts) == "zero":
+        amount = np.where(blank, 0.0, amount)
+    return amount, cur, blank, note
+
+
+def reporting_amounts(
+    deals: Deals,
+    rates: Rates = None,
+    currency: str | None = None,
+    *,
+    blank_amounts: str = "error",
+    scope: np.ndarray | None = None,
+) -> tuple[np.ndarray, str | None]:
+    """Each deal's amount in the reporting currency, and that currency's code.
+
+    Amount × :func:`deal_rates`. The blank-amount choice applies to the deals in ``scope``
+    (default: open and won deals): "error" raises naming the rows, "zero" gives 0, "skip" leaves
+    NaN for the caller to leave out (:func:`price_deals` does, and counts them in a note). A
+    blank amount out of scope (a lost deal's) is NaN.
+
+    Raises:
+        PipesheetError: several currencies and no rates, a deal's currency missing from rates,
+            blank amounts with ``blank_amounts="error"``, or no amount column.
+    """
+    amount, cur, _, _ = _amounts_in(deals, rates, currency, blank_amounts, scope)
+    return amount, cur
 
 
 # ---- periods -----------------------------------------------------------------------------------
@@ -267,6 +425,274 @@ def period_labels(dates: pd.Series, period: str = "month", fiscal_year_start: in
     return pd.Series(names[codes], index=dates.index, dtype=object)
 
 
+# ---- the priced deals: one path for the forecast, its range, the position --------------------
+def _end_of_day(value: Any, name: str) -> np.datetime64 | None:
+    """The first instant *after* a date setting: a bare date covers its whole day (so rows
+    stamped later that day count); a date with a time of day is that instant."""
+    when = parse_date_setting(value, name)
+    if when is None:
+        return None
+    day = when.astype("datetime64[D]")
+    if when == day.astype(when.dtype):
+        return (day + _DAY).astype("datetime64[ns]")
+    return when.astype("datetime64[ns]") + np.timedelta64(1, "ns")
+
+
+def _within(dates: pd.Series, start: Any, end: Any) -> np.ndarray:
+    """start ≤ date ≤ end (inclusive, a bare end date covering its whole day; a missing bound is
+    open; a blank date is outside a bound)."""
+    lo = parse_date_setting(start, "start")
+    hi = _end_of_day(end, "end")
+    ok = np.ones(len(dates), dtype=bool)
+    if lo is not None:
+        ok &= (dates >= lo).to_numpy()
+    if hi is not None:
+        ok &= (dates < hi).to_numpy()
+    return ok
+
+
+def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
+    when = parse_date_setting(value, name)
+    return None if when is None else pd.Timestamp(when)
+
+
+@dataclass
+class PricedDeals:
+    """The deals priced once, for every money figure of a forecast (see :func:`price_deals`).
+
+    Attributes:
+        deals: The deals read (every row of the table).
+        amount: Each deal's amount in the reporting currency (NaN where a blank amount was
+            skipped, and for a lost deal's blank amount; 0 where counted as 0).
+        probability: Each deal's P(win) (Won 1, Lost 0; NaN without probabilities).
+        currency: The reporting currency, when known.
+        open: The priced open deals — open at the as-of date (not closed since, as far as the
+            table tells, and created on or before it), expected close date in the window
+            [start, end], amount known. The weighted pipeline and the range are over these.
+        won: Won deals closed on or before the as-of date, amount known.
+        closed_in: Those of ``won`` closed in the window (closed date, or the expected close date
+            when no closed date is recorded): "closed so far".
+        lost: Lost deals closed on or before the as-of date.
+        closed_by: Won or lost deals closed on or before the as-of date, amount known or not
+            (win rates and cycles are about deals, not money).
+        as_of, start, end: The settings used (None when not given).
+        notes: What the user should know (blank amounts, overdue deals, deals left out).
+    """
+
+    deals: Deals
+    amount: np.ndarray
+    probability: np.ndarray
+    currency: str | None
+    open: np.ndarray
+    won: np.ndarray
+    closed_in: np.ndarray
+    lost: np.ndarray
+    closed_by: np.ndarray
+    as_of: pd.Timestamp | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def windowed(self) -> bool:
+        """True when the deals are of a period window (start and/or end given)."""
+        return self.start is not None or self.end is not None
+
+    @property
+    def weighted(self) -> float:
+        """Σ amount · p over the priced open deals (NaN without probabilities)."""
+        return float((self.amount * self.probability)[self.open].sum())
+
+    @property
+    def pipeline(self) -> float:
+        """Σ amount over the priced open deals."""
+        return float(self.amount[self.open].sum())
+
+    @property
+    def closed(self) -> float:
+        """Σ amount of the won deals closed in the window by the as-of date."""
+        return float(self.amount[self.closed_in].sum())
+
+    def forecast(
+        self,
+        period: str | None = "month",
+        fiscal_year_start: int = 1,
+        by: str | Sequence[str] | None = None,
+        total: bool = False,
+    ) -> pd.DataFrame:
+        """The weighted forecast table of the priced open deals (see :func:`weighted_forecast`)."""
+        table = self.deals
+        frame = table.frame
+        notes = list(self.notes)
+        amount, p = self.amount, self.probability
+        keys = group_fields(table, by)
+        work = pd.DataFrame({k: frame[k] for k in keys})
+        if period is not None:
+            work["period"] = period_labels(frame["close_date"], period, fiscal_year_start)
+        work["deals"] = 1
+        work["pipeline"] = amount
+        work["weighted"] = amount * p
+        work["variance"] = amount**2 * p * (1 - p)
+        work = work[self.open]
+        group_cols = [*keys, *(["period"] if period is not None else [])]
+        for col in keys:
+            work[col] = work[col].fillna("(blank)")
+        sums = ["deals", "pipeline", "weighted", "variance"]
+        if group_cols:
+            out = work.groupby(group_cols, sort=True, dropna=False)[sums].sum().reset_index()
+            if period is not None:
+                late = out["period"] == NO_CLOSE_DATE
+                out = pd.concat([out[~late], out[late]], ignore_index=True)
+                if late.any():
+                    notes.append(
+                        f"{int(out.loc[out['period'] == NO_CLOSE_DATE, 'deals'].sum())} open "
+                        "deal(s) have no expected close date"
+                    )
+                if keys:
+                    out = out.sort_values(keys, kind="stable", ignore_index=True)
+        else:
+            out = pd.DataFrame({c: [work[c].sum()] for c in sums})
+            out["deals"] = len(work)
+        if total and group_cols:
+            tot: dict[str, Any] = {c: "" for c in group_cols}
+            tot[group_cols[0]] = "Total"
+            tot.update({c: work[c].sum() for c in sums})
+            out = pd.concat([out, pd.DataFrame([tot])], ignore_index=True)
+        out["deals"] = out["deals"].astype(int)
+        out["std_dev"] = np.sqrt(out.pop("variance").to_numpy())
+        out.attrs["currency"] = self.currency
+        out.attrs["notes"] = notes
+        return out
+
+    def range(
+        self,
+        quota: float | None = None,
+        *,
+        where: np.ndarray | None = None,
+        closed: float | None = None,
+        **options: Any,
+    ):
+        """The forecast range of the priced open deals (those also in ``where``, when given):
+        Σ amount_d · Bernoulli(p_d), whose mean is :attr:`weighted`.
+
+        ``closed`` (closed so far, added for P(≥ quota)) defaults to :attr:`closed` — of the
+        won deals also in ``where`` — when the deals are of a window or ``where`` selects them,
+        else None (no period: P(S ≥ quota)). ``options``: see
+        :func:`pipesheet.ranges.forecast_range`.
+        """
+        from pipesheet.ranges import forecast_range
+
+        chosen = self.open if where is None else self.open & np.asarray(where, dtype=bool)
+        if closed is None and (self.windowed or where is not None):
+            won = self.closed_in if where is None else self.closed_in & where
+            closed = float(self.amount[won].sum())
+        return forecast_range(
+            self.amount[chosen], self.probability[chosen], quota=quota, closed=closed, **options
+        )
+
+
+def price_deals(
+    deals: pd.DataFrame | Deals,
+    probabilities: Probabilities | None = None,
+    *,
+    start: Any = None,
+    end: Any = None,
+    as_of: Any = None,
+    rates: Rates = None,
+    currency: str | None = None,
+    blank_amounts: str = "error",
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    skip_blank_amounts: bool | None = None,
+) -> PricedDeals:
+    """Read, convert and price the deals once: the one path every money figure of a forecast
+    takes (weighted forecast, range, pipeline position, dashboard, report).
+
+    * **Amounts** in the reporting currency (:func:`deal_rates`), with the ``blank_amounts``
+      choice applied to open and won deals: "error" (default) stops naming the rows, "skip"
+      leaves those deals out of every money figure, "zero" counts them as 0 — both counted in a
+      note.  ``skip_blank_amounts=True`` is the deprecated spelling of "skip".
+    * **As of** (a bare date covers its whole day): a deal created after it is left out; a deal
+      won or lost after it is neither open nor closed then (the deals table shows only its final
+      stage; a stage history rebuilds that day's pipeline — :func:`pipesheet.backtest.backtest`).
+      Both are counted in notes; open deals expected to close before it are counted as overdue.
+    * **Window** [start, end] (inclusive; a bare end date covers its day): the open deals
+      expected to close in it, and the won deals closed in it ("closed so far": closed date, or
+      the expected close date when no closed date is recorded). No bound: every open deal.
+    * **Probabilities** from :func:`deal_probabilities` (an unknown one is an error only for a
+      priced open deal); None: NaN (money figures only).
+
+    Returns:
+        A :class:`PricedDeals`.
+    """
+    if isinstance(stages, StageList) and isinstance(deals, Deals) and deals.stages != stages:
+        deals = read_deals(deals, stages=stages)
+    if isinstance(probabilities, StageProbabilities) and stages is None:
+        stages = probabilities.stages_
+    choice = blank_amounts_choice(blank_amounts, skip_blank_amounts)
+    table = read_deals(deals, stages=stages, columns=columns)
+    notes = list(table.notes)
+    frame = table.frame
+    k = table.stages.k
+    code = frame["code"].to_numpy()
+    cut = _end_of_day(as_of, "as_of")
+    close = frame["close_date"]
+    closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
+    amount, cur, _, note = _amounts_in(table, rates, currency, choice, None)
+    if note:
+        notes.append(note)
+    known = ~np.isnan(amount)
+    created_by = np.ones(len(frame), dtype=bool)
+    closed_by = np.ones(len(frame), dtype=bool)
+    day = None
+    if cut is not None:
+        day = pd.Timestamp(parse_date_setting(as_of, "as_of")).normalize()
+        if "created_date" in frame:
+            created_by = ~(frame["created_date"] >= cut).to_numpy()
+        closed_by = ~(closed_on >= cut).to_numpy()  # a blank date: taken as closed by then
+        later = (code >= k) & ~closed_by & created_by
+        if later.any():
+            notes.append(
+                f"{int(later.sum())} deal(s) won or lost after {day.date()} are left out: a "
+                "deals table shows only their final stage (a stage history rebuilds the "
+                "pipeline of that day: see backtest)"
+            )
+        new = ~created_by
+        if new.any():
+            notes.append(f"{int(new.sum())} deal(s) created after {day.date()} are left out")
+    open_now = (code < k) & created_by
+    open_sel = open_now & _within(close, start, end) & known
+    won = (code == k) & closed_by & created_by & known
+    lost = (code == k + 1) & closed_by & created_by
+    closed_in = won & _within(closed_on, start, end)
+    if probabilities is None:
+        p = np.full(len(frame), np.nan)
+    else:
+        p = _probabilities_of(table, probabilities, open_sel)
+    if day is not None:
+        overdue = open_sel & (close < day).to_numpy()
+        if overdue.any():
+            notes.append(
+                f"{int(overdue.sum())} open deal(s) have an expected close date before "
+                f"{day.date()} (overdue); they are kept in their period"
+            )
+    return PricedDeals(
+        deals=table,
+        amount=amount,
+        probability=p,
+        currency=cur,
+        open=open_sel,
+        won=won,
+        closed_in=closed_in,
+        lost=lost,
+        closed_by=(code >= k) & closed_by & created_by,
+        as_of=day,
+        start=_timestamp(start, "start"),
+        end=_timestamp(end, "end"),
+        notes=notes,
+    )
+
+
 # ---- weighted forecast -------------------------------------------------------------------------
 def weighted_forecast(
     deals: pd.DataFrame | Deals,
@@ -275,11 +701,14 @@ def weighted_forecast(
     period: str | None = "month",
     fiscal_year_start: int = 1,
     by: str | Sequence[str] | None = None,
-    rates: pd.DataFrame | Mapping[str, float] | None = None,
+    rates: Rates = None,
     currency: str | None = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
     as_of: Any = None,
+    start: Any = None,
+    end: Any = None,
+    blank_amounts: str = "error",
     total: bool = False,
 ) -> pd.DataFrame:
     """Σ amount × P(win | stage) over open deals, by period of expected close date and by group.
@@ -294,90 +723,34 @@ def weighted_forecast(
         rates: Currency rates (reporting-currency units per unit) when deals mix currencies.
         currency: Reporting currency code (default: the one whose rate is 1).
         stages, columns: Stage list and column mapping for reading the deals.
-        as_of: Only deals open on this date (created on or before it, when created dates exist)
-            are forecast; open deals with an expected close date before it are counted as
-            overdue in the notes.
+        as_of: Only deals open at the end of that day are forecast (created on or before it,
+            when created dates exist; not won or lost since, as far as the table tells); open
+            deals with an expected close date before it are counted as overdue in the notes.
+        start, end: Only open deals expected to close in [start, end] (inclusive).
+        blank_amounts: "error" (default), "skip" or "zero" — see :func:`price_deals`.
         total: Add a final ``Total`` row.
+
+    The deals are those of :func:`price_deals` with the same settings — the ones
+    :func:`pipeline_range` covers: its mean equals the total here.
 
     Returns:
         Columns: the ``by`` fields, ``period``, ``deals`` (count), ``pipeline`` (Σ amount),
         ``weighted`` (Σ amount·p), ``std_dev`` (√Σ amount²·p(1−p)). ``attrs["currency"]`` holds
         the reporting currency and ``attrs["notes"]`` what the user should know.
     """
-    if isinstance(stages, StageList) and isinstance(deals, Deals) and deals.stages != stages:
-        deals = read_deals(deals, stages=stages)
-    if isinstance(probabilities, StageProbabilities) and stages is None:
-        stages = probabilities.stages_
-    table = read_deals(deals, stages=stages, columns=columns)
-    notes = list(table.notes)
-    p = deal_probabilities(table, probabilities)
-    amount, cur = reporting_amounts(table, rates, currency)
-    frame = table.frame
-    is_open = (frame["code"] < table.stages.k).to_numpy()
-    when = parse_date_setting(as_of)
-    if when is not None and "created_date" in frame:
-        is_open = is_open & ~(frame["created_date"] > when).to_numpy()  # (to_numpy: read-only)
-    if when is not None:
-        overdue = is_open & (frame["close_date"] < when).to_numpy()
-        if overdue.any():
-            notes.append(
-                f"{int(overdue.sum())} open deal(s) have an expected close date before "
-                f"{pd.Timestamp(when).date()} (overdue); they are kept in their period"
-            )
-    keys = group_fields(table, by)
-    work = pd.DataFrame({k: frame[k] for k in keys})
-    if period is not None:
-        work["period"] = period_labels(frame["close_date"], period, fiscal_year_start)
-    work["deals"] = 1
-    work["pipeline"] = amount
-    work["weighted"] = amount * p
-    work["variance"] = amount**2 * p * (1 - p)
-    work = work[is_open]
-    group_cols = [*keys, *(["period"] if period is not None else [])]
-    for col in keys:
-        work[col] = work[col].fillna("(blank)")
-    if group_cols:
-        out = (
-            work.groupby(group_cols, sort=True, dropna=False)[
-                ["deals", "pipeline", "weighted", "variance"]
-            ]
-            .sum()
-            .reset_index()
-        )
-        if period is not None:
-            late = out["period"] == NO_CLOSE_DATE
-            out = pd.concat([out[~late], out[late]], ignore_index=True)
-            if late.any():
-                notes.append(
-                    f"{int(out.loc[out['period'] == NO_CLOSE_DATE, 'deals'].sum())} open "
-                    "deal(s) have no expected close date"
-                )
-            if keys:
-                out = out.sort_values(keys, kind="stable", ignore_index=True)
-    else:
-        out = pd.DataFrame(
-            {
-                "deals": [len(work)],
-                "pipeline": [work["pipeline"].sum()],
-                "weighted": [work["weighted"].sum()],
-                "variance": [work["variance"].sum()],
-            }
-        )
-    if total and group_cols:
-        tot = {c: "" for c in group_cols}
-        tot[group_cols[0]] = "Total"
-        tot.update(
-            deals=int(work["deals"].sum()),
-            pipeline=work["pipeline"].sum(),
-            weighted=work["weighted"].sum(),
-            variance=work["variance"].sum(),
-        )
-        out = pd.concat([out, pd.DataFrame([tot])], ignore_index=True)
-    out["deals"] = out["deals"].astype(int)
-    out["std_dev"] = np.sqrt(out.pop("variance").to_numpy())
-    out.attrs["currency"] = cur
-    out.attrs["notes"] = notes
-    return out
+    priced = price_deals(
+        deals,
+        probabilities,
+        start=start,
+        end=end,
+        as_of=as_of,
+        rates=rates,
+        currency=currency,
+        blank_amounts=blank_amounts,
+        stages=stages,
+        columns=columns,
+    )
+    return priced.forecast(period, fiscal_year_start, by, total)
 
 
 # ---- forecast categories -----------------------------------------------------------------------
@@ -398,12 +771,15 @@ def forecast_categories(
     currency: str | None = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    blank_amounts: str = "error",
 ) -> pd.DataFrame:
     """Amounts by forecast category with the usual roll-ups.
 
     Rows Closed, Commit, Best Case, Pipeline, Omitted with ``deals``, ``amount`` and ``rollup``:
     Closed; Commit = Closed + Commit; Best Case = Commit + Best Case; Pipeline = Best Case +
     Pipeline; Omitted is not rolled up (its rollup is its own amount). Lost deals are left out.
+    ``blank_amounts``: see :func:`price_deals` (a skipped deal is in no category; the note is in
+    ``attrs["notes"]``).
     """
     table = read_deals(deals, stages=stages, columns=columns)
     frame = table.frame
@@ -414,7 +790,7 @@ def forecast_categories(
             expected="a column such as 'Forecast Category' with Closed, Commit, "
             "Best Case, Pipeline or Omitted",
         )
-    amount, cur = reporting_amounts(table, rates, currency)
+    amount, cur, _, note = _amounts_in(table, rates, currency, blank_amounts, None)
     from pipesheet.columns import normalise_header
 
     raw = frame["forecast_category"]
@@ -430,6 +806,7 @@ def forecast_categories(
             expected="one of " + ", ".join(CATEGORIES),
         )
     keep = (frame["code"] != table.stages.k + 1).to_numpy() & cat.notna().to_numpy()
+    keep &= ~np.isnan(amount)  # a blank amount skipped on purpose
     sums = (
         pd.DataFrame({"category": cat[keep], "amount": amount[keep], "deals": 1})
         .groupby("category")[["deals", "amount"]]
@@ -450,6 +827,7 @@ def forecast_categories(
         }
     )
     out.attrs["currency"] = cur
+    out.attrs["notes"] = [*table.notes, *([note] if note else [])]
     return out
 
 
@@ -459,7 +837,8 @@ class PipelinePosition:
     """Where a period stands: what is closed, what is open, and what the open deals are worth.
 
     Attributes:
-        closed: Won amount with a closed (or, lacking it, expected close) date in the period.
+        closed: Won amount with a closed (or, lacking it, expected close) date in the period,
+            on or before the as-of date.
         expected_open: Weighted value of open deals expected to close in the period.
         open_pipeline: Unweighted amount of those open deals.
         open_deals: Their count.
@@ -467,6 +846,7 @@ class PipelinePosition:
         win_rate: Won ÷ closed over all closed deals (NaN if none).
         average_cycle_days: Mean days from created to closed over won deals (NaN if unknown).
         currency: Reporting currency.
+        notes: What the user should know (from :func:`price_deals`).
     """
 
     closed: float
@@ -477,6 +857,7 @@ class PipelinePosition:
     win_rate: float
     average_cycle_days: float
     currency: str | None
+    notes: tuple[str, ...] = ()
 
 
 def pipeline_position(
@@ -485,42 +866,58 @@ def pipeline_position(
     start: Any = None,
     end: Any = None,
     *,
-    rates: pd.DataFrame | Mapping[str, float] | None = None,
+    as_of: Any = None,
+    rates: Rates = None,
     currency: str | None = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    blank_amounts: str = "error",
 ) -> PipelinePosition:
     """Closed so far, expected from open deals, and the averages a quota gap needs.
 
-    Deals count for the period [start, end] (inclusive) by closed date (won deals; the expected
-    close date when no closed date is recorded) and expected close date (open deals). Without
-    start/end every deal counts. With ``probabilities=None`` only the unweighted figures are
-    computed (``expected_open`` is NaN).
+    The deals are those of :func:`price_deals` with the same settings: open deals expected to
+    close in [start, end] (inclusive) at the as-of date, and won deals closed in it by then
+    (closed date; the expected close date when no closed date is recorded). Without start/end
+    every deal counts. The averages (won deal, win rate, cycle) are over every deal closed by
+    the as-of date. With ``probabilities=None`` only the unweighted figures are computed
+    (``expected_open`` is NaN).
     """
-    table, p, amount, cur = _priced_deals(deals, probabilities, rates, currency, stages, columns)
-    frame = table.frame
-    k = table.stages.k
+    priced = price_deals(
+        deals,
+        probabilities,
+        start=start,
+        end=end,
+        as_of=as_of,
+        rates=rates,
+        currency=currency,
+        blank_amounts=blank_amounts,
+        stages=stages,
+        columns=columns,
+    )
+    frame = priced.deals.frame
+    k = priced.deals.stages.k
     code = frame["code"].to_numpy()
-    won, lost, is_open = code == k, code == k + 1, code < k
-    close = frame["close_date"]
-    closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
-    won_in = won & _within(closed_on, start, end)
-    open_in = is_open & _within(close, start, end)
-    n_closed = int(won.sum() + lost.sum())
+    won = priced.won
+    won_deals = (code == k) & priced.closed_by  # rates and cycles: of deals, amount or not
+    n_won = int(won_deals.sum())
+    n_closed = n_won + int(priced.lost.sum())
     cycle = np.nan
     if "created_date" in frame:
-        days = (closed_on - frame["created_date"]).dt.days.to_numpy(dtype=float)[won]
+        close = frame["close_date"]
+        closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
+        days = (closed_on - frame["created_date"]).dt.days.to_numpy(dtype=float)[won_deals]
         days = days[~np.isnan(days)]
         cycle = float(days.mean()) if len(days) else np.nan
     return PipelinePosition(
-        closed=float(amount[won_in].sum()),
-        expected_open=float((amount * p)[open_in].sum()),
-        open_pipeline=float(amount[open_in].sum()),
-        open_deals=int(open_in.sum()),
-        average_won_deal=float(amount[won].mean()) if won.any() else np.nan,
-        win_rate=float(won.sum() / n_closed) if n_closed else np.nan,
+        closed=priced.closed,
+        expected_open=priced.weighted if probabilities is not None else np.nan,
+        open_pipeline=priced.pipeline,
+        open_deals=int(priced.open.sum()),
+        average_won_deal=float(priced.amount[won].mean()) if won.any() else np.nan,
+        win_rate=float(n_won / n_closed) if n_closed else np.nan,
         average_cycle_days=cycle,
-        currency=cur,
+        currency=priced.currency,
+        notes=tuple(priced.notes),
     )
 
 
@@ -532,59 +929,40 @@ def pipeline_range(
     quota: float | None = None,
     start: Any = None,
     end: Any = None,
-    rates: pd.DataFrame | Mapping[str, float] | None = None,
+    as_of: Any = None,
+    closed: float | None = None,
+    rates: Rates = None,
     currency: str | None = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    blank_amounts: str = "error",
     **options: Any,
 ):
-    """Forecast range of the open deals: the distribution of Σ amount_d · Bernoulli(p_d).
+    """Forecast range of the open deals: the distribution of S = Σ amount_d · Bernoulli(p_d).
 
-    Open deals are those not Won or Lost; with ``start``/``end`` only those whose expected close
-    date falls in [start, end]. Amounts are converted to the reporting currency as in
-    :func:`weighted_forecast`, probabilities come from :func:`deal_probabilities`, and the
-    distribution from :func:`pipesheet.ranges.forecast_range` (``options``: method, draws, seed,
-    grid_points), whose mean equals the weighted forecast of the same deals.
+    The deals are exactly those :func:`weighted_forecast` sums with the same settings (the
+    priced open deals of :func:`price_deals`: open at ``as_of``, expected to close in
+    [start, end], amounts converted, the ``blank_amounts`` choice applied), so the range's mean
+    equals the weighted forecast. With a quota, P(≥ quota) = P(closed so far + S ≥ quota), where
+    closed so far is ``closed`` when given, else — for a window (start and/or end) — the won
+    amount closed in it by the as-of date; without a window it is P(S ≥ quota). The
+    distribution comes from :func:`pipesheet.ranges.forecast_range` (``options``: method, draws,
+    seed, grid_points).
 
     Returns:
-        A :class:`pipesheet.ranges.ForecastRange` (mean, std_dev, P10/P50/P90, P(≥ quota)).
+        A :class:`pipesheet.ranges.ForecastRange` (mean, std_dev, P10/P50/P90, closed,
+        P(≥ quota)).
     """
-    from pipesheet.ranges import forecast_range
-
-    table, p, amount, _ = _priced_deals(deals, probabilities, rates, currency, stages, columns)
-    frame = table.frame
-    chosen = (frame["code"] < table.stages.k).to_numpy() & _within(frame["close_date"], start, end)
-    return forecast_range(amount[chosen], p[chosen], quota=quota, **options)
-
-
-def _priced_deals(
-    deals: pd.DataFrame | Deals,
-    probabilities: Probabilities | None,
-    rates: pd.DataFrame | Mapping[str, float] | None,
-    currency: str | None,
-    stages: StageList | None,
-    columns: Mapping[str, str] | None,
-) -> tuple[Deals, np.ndarray, np.ndarray, str | None]:
-    """The deals read (with a fitted model's stage list unless ``stages`` is given), each deal's
-    probability (NaN when ``probabilities`` is None), amount in the reporting currency, and that
-    currency."""
-    if isinstance(probabilities, StageProbabilities) and stages is None:
-        stages = probabilities.stages_
-    table = read_deals(deals, stages=stages, columns=columns)
-    if probabilities is None:
-        p = np.full(len(table.frame), np.nan)
-    else:
-        p = deal_probabilities(table, probabilities)
-    amount, cur = reporting_amounts(table, rates, currency)
-    return table, p, amount, cur
-
-
-def _within(dates: pd.Series, start: Any, end: Any) -> np.ndarray:
-    """start ≤ date ≤ end (inclusive; a missing bound is open; a blank date is outside a bound)."""
-    lo, hi = parse_date_setting(start), parse_date_setting(end)
-    ok = np.ones(len(dates), dtype=bool)
-    if lo is not None:
-        ok &= (dates >= lo).to_numpy()
-    if hi is not None:
-        ok &= (dates <= hi).to_numpy()
-    return ok
+    priced = price_deals(
+        deals,
+        probabilities,
+        start=start,
+        end=end,
+        as_of=as_of,
+        rates=rates,
+        currency=currency,
+        blank_amounts=blank_amounts,
+        stages=stages,
+        columns=columns,
+    )
+    return priced.range(quota, closed=closed, **options)

@@ -10,13 +10,21 @@ Leads are the deals needed at the first stage. Counts are rounded up (you cannot
 deal); the rounding is done on the product of the conversions, not stage by stage, so it never
 compounds. Quotients are rounded to 9 decimals before ⌈⌉ so that 40 / 0.1 is 400, not 401.
 
-**By when.** With average days spent in each stage, a deal needed at stage s must be there by
-deadline − Σ_{j ≥ s} days_j.
+**By when.** With the days a deal spends in each stage, a deal needed at stage s must be there by
+deadline − Σ_{j ≥ s} days_j. The days are given, or learned from the stage history
+(:func:`days_in_stage_from_history`): per stage, the *median* days of the completed visits to it by
+deals that were later won (the path the needed deals must take; the median, because a few deals
+parked for months would drag a mean far from the typical visit). A stage no won deal has left yet
+takes the median of every completed visit to it; a stage nobody has left has no estimate (an error
+naming it: give its days).
 
 **Quota gap.** gap = quota − closed so far − expected from open deals (weighted). The part that must
 come from new pipeline is max(gap, 0); it needs ⌈gap / A⌉ new won deals and
 ⌈new won deals / lead-to-win rate⌉ new leads, paced per week over the selling time left:
-weeks = (period end − today − average cycle length) / 7.
+weeks = (period end − today − average cycle length) / 7. The cycle length is given, or the mean
+days from created to won over the deals table's won deals, or — when the deals carry no created
+date — the mean cycle of the won deals in the stage history
+(:func:`pipesheet.diagnostics.cycle_time`); the explanation says which.
 
 **Coverage ratio** = open pipeline in the period ÷ (quota − closed so far).
 
@@ -42,6 +50,7 @@ __all__ = [
     "LeadPlan",
     "QuotaGap",
     "coverage_ratio",
+    "days_in_stage_from_history",
     "leads_needed",
     "quota_gap",
     "sales_velocity",
@@ -98,8 +107,9 @@ def _rate(value: Any, name: str) -> float:
     return x
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+def _fmt(x: float, currency: str | None = None) -> str:
+    text = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+    return f"{text} {currency}" if currency else text
 
 
 def _pct(x: float) -> str:
@@ -116,8 +126,9 @@ class LeadPlan:
         won_needed: ⌈target / average deal⌉.
         table: One row per open stage, first to last, then Won: ``stage``,
             ``conversion_to_next``, ``conversion_to_won``, ``deals_needed`` and, with a deadline,
-            ``enter_by``.
+            ``enter_by`` and ``days_in_stage``.
         explanation: The arithmetic in plain words, one sentence per step.
+        currency: Currency of the target and the average deal, when known.
     """
 
     target: float
@@ -125,6 +136,7 @@ class LeadPlan:
     won_needed: int
     table: pd.DataFrame
     explanation: list[str] = field(default_factory=list)
+    currency: str | None = None
 
     @property
     def leads(self) -> int:
@@ -208,8 +220,9 @@ def leads_needed(
     | StageProbabilities,
     *,
     deadline: Any = None,
-    days_in_stage: Mapping[str, float] | None = None,
+    days_in_stage: Mapping[str, float] | pd.DataFrame | None = None,
     won_label: str = "Won",
+    currency: str | None = None,
 ) -> LeadPlan:
     """The reverse funnel: how many won deals, and deals at each stage, a target needs.
 
@@ -221,8 +234,11 @@ def leads_needed(
             conversion columns, or learned :class:`StageProbabilities` (its ``step_conversion``).
             Rates may be 0–1 or percentages.
         deadline: Date the target must be closed by; with ``days_in_stage`` adds ``enter_by``.
-        days_in_stage: Average days a deal spends in each stage.
+        days_in_stage: Days a deal spends in each stage: a mapping, or a table with a stage
+            column and a days column (``days_in_stage``, ``days``, ``median_days`` — e.g.
+            :func:`days_in_stage_from_history`, whose ``attrs["source"]`` the explanation quotes).
         won_label: Label of the final row.
+        currency: Currency of the target and average deal, shown in the explanation.
 
     Example (the glossary's worked example)::
 
@@ -246,7 +262,7 @@ def leads_needed(
         }
     )
     explanation = [
-        f"Target {_fmt(target)} ÷ average deal {_fmt(average_deal)} = "
+        f"Target {_fmt(target, currency)} ÷ average deal {_fmt(average_deal, currency)} = "
         f"{_fmt(target / average_deal)} → {won_needed:,} won deals (rounded up)."
     ]
     later = won_label
@@ -273,15 +289,20 @@ def leads_needed(
                 value=deadline,
                 expected="a date",
             )
-        days = days_in_stage or {}
+        days, source = _days_in_stage(days_in_stage)
         missing = [s for s in stages if s not in days]
         if missing:
             raise PipesheetError(
-                "days in stage missing for a stage",
+                f"days in stage missing for stage {missing[0]!r}"
+                + (f" ({source})" if source else ""),
                 table="settings",
                 column="days_in_stage",
                 value=missing[0],
-                expected="average days in each stage: " + ", ".join(stages),
+                expected="days a deal spends in each stage: "
+                + ", ".join(stages)
+                + " (e.g. --days-in-stage "
+                + ",".join(f"{s}=14" for s in stages[:2])
+                + ",…, or a stage history to learn them from)",
             )
         d = np.array([_number(days[s], "days_in_stage") for s in stages])
         remaining = np.cumsum(d[::-1])[::-1]
@@ -290,11 +311,80 @@ def leads_needed(
             *(due_ts - pd.to_timedelta(remaining, unit="D")).normalize(),
             due_ts.normalize(),
         ]
+        table["days_in_stage"] = [*d, np.nan]
         explanation.append(
             f"To close by {due_ts.date()}, the {needed[0]:,} {stages[0]} deals must be in by "
             f"{table['enter_by'].iloc[0].date()} ({remaining[0]:g} days of cycle)."
         )
-    return LeadPlan(target, average_deal, won_needed, table, explanation)
+        if source:
+            explanation.append(f"Days in stage: {source}.")
+    return LeadPlan(target, average_deal, won_needed, table, explanation, currency)
+
+
+def _days_in_stage(value: Any) -> tuple[dict[str, Any], str]:
+    """Days in stage as {stage: days}, and where they came from (a table's ``attrs["source"]``)."""
+    if value is None:
+        return {}, ""
+    if isinstance(value, pd.DataFrame):
+        from pipesheet.columns import resolve_columns
+        from pipesheet.tables import check_table
+
+        raw = check_table(value, "days_in_stage")
+        cols = resolve_columns(
+            raw,
+            {
+                "stage": ("stage", "stage_name"),
+                "days": ("days_in_stage", "days", "median_days", "average_days", "mean_days"),
+            },
+            ("stage", "days"),
+            table_name="days_in_stage",
+        )
+        days = {
+            " ".join(str(k).split()): v
+            for k, v in zip(raw[cols["stage"]], raw[cols["days"]], strict=True)
+            if not (isinstance(v, float) and math.isnan(v))
+        }
+        return days, str(value.attrs.get("source", ""))
+    return dict(value), ""
+
+
+def days_in_stage_from_history(
+    history: Any,
+    *,
+    as_of: Any = None,
+    stages: Any = None,
+    columns: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Days a deal spends in each open stage, learned from the stage history.
+
+    Per stage: the median days of the completed visits to it (entered, then left by as_of) by
+    deals won by as_of; a stage without such visits takes the median of all its completed
+    visits (said in ``source``); a stage nobody has left stays blank (NaN), and
+    :func:`leads_needed` then names it.
+
+    Returns:
+        ``stage``, ``days_in_stage``, ``visits`` (visits the median is over), ``basis`` ("won
+        deals", "all deals" or ""); ``attrs["source"]`` says how the days were learned.
+    """
+    from pipesheet.diagnostics import stage_durations
+
+    won = stage_durations(history, outcome="won", as_of=as_of, stages=stages, columns=columns)
+    every = stage_durations(history, outcome=None, as_of=as_of, stages=stages, columns=columns)
+    use_won = won["visits"].to_numpy() > 0
+    out = pd.DataFrame(
+        {
+            "stage": won["stage"],
+            "days_in_stage": np.where(use_won, won["median_days"], every["median_days"]),
+            "visits": np.where(use_won, won["visits"], every["visits"]).astype(int),
+            "basis": np.where(use_won, "won deals", np.where(every["visits"] > 0, "all deals", "")),
+        }
+    )
+    fallback = out.loc[out["basis"] == "all deals", "stage"].tolist()
+    source = "median days of the completed visits to each stage by won deals in the history"
+    if fallback:
+        source += " (" + ", ".join(fallback) + ": no won deal has left it yet, so all deals')"
+    out.attrs["source"] = source
+    return out
 
 
 @dataclass(frozen=True)
@@ -357,6 +447,8 @@ def quota_gap(
     today: Any = None,
     period_end: Any = None,
     cycle_days: float = 0.0,
+    cycle_source: str | None = None,
+    currency: str | None = None,
 ) -> QuotaGap:
     """Quota − closed so far − expected from open deals, turned into new leads per week.
 
@@ -369,6 +461,9 @@ def quota_gap(
         open_pipeline: Unweighted open pipeline in the period (for the coverage ratio).
         today, period_end: Dates bounding the time left; with ``cycle_days`` give leads per week.
         cycle_days: Average days from lead to won.
+        cycle_source: Where ``cycle_days`` came from, quoted in the explanation (e.g. "mean of
+            112 won deals in the stage history").
+        currency: Currency of the money figures, shown in the explanation.
     """
     quota = _number(quota, "quota")
     closed = _number(closed, "closed")
@@ -383,8 +478,8 @@ def quota_gap(
     weeks = math.nan
     per_week = math.nan
     explanation = [
-        f"Quota {_fmt(quota)} − closed {_fmt(closed)} − expected from open deals "
-        f"{_fmt(expected_open)} = gap {_fmt(gap)}."
+        f"Quota {_fmt(quota, currency)} − closed {_fmt(closed)} − expected from open deals "
+        f"{_fmt(expected_open)} = gap {_fmt(gap, currency)}."
     ]
     if gap <= 0:
         explanation.append(
@@ -414,6 +509,8 @@ def quota_gap(
                 f"{new_leads:,} leads over {weeks:.1f} selling weeks (time left minus the "
                 f"{cycle_days:.0f}-day cycle) = {per_week:.1f} new leads per week."
             )
+        if cycle_source:
+            explanation.append(f"Cycle length {cycle_days:.1f} days: {cycle_source}.")
     coverage = math.nan
     if open_pipeline is not None:
         coverage = coverage_ratio(open_pipeline, quota, closed)

@@ -465,10 +465,11 @@ class StageProbabilities:
         return pd.DataFrame(
             {
                 "stage": list(stages.open),
-                "reached": n_reached,
-                "won": w,
-                "lost": ll,
-                "open": o,
+                # counts are whole numbers (NaN only where a snapshot cannot tell them)
+                "reached": _counts(n_reached),
+                "won": _counts(w),
+                "lost": _counts(ll),
+                "open": _counts(o),
                 "win_probability": p,
                 "interval_low": lo,
                 "interval_high": hi,
@@ -602,3 +603,9 @@ def stage_probabilities(
     table.attrs["notes"] = list(model.notes_)
     table.attrs["stage_order"] = model.stages_.source
     return table
+
+
+def _counts(values: np.ndarray) -> np.ndarray:
+    """Deal counts (exact float64 sums of 0/1) as int64, unless some are unknown (NaN)."""
+    values = np.asarray(values, dtype=float)
+    return values if np.isnan(values).any() else np.rint(values).astype(np.int64)

@@ -151,7 +151,8 @@ class ForecastRange:
         std_dev: sqrt(Σ a²·p·(1 − p)) (exact, all methods).
         p10, p50, p90: quantiles, Pq = min{x : P(S ≤ x) ≥ q}.
         quota: the quota asked about, or None.
-        p_quota: P(S ≥ quota), or None without a quota.
+        p_quota: P(closed + S ≥ quota), or None without a quota (glossary: P(≥ quota) =
+            P(closed so far + range ≥ quota)).
         method: "exact", "lattice" or "monte_carlo".
         error_bound: bound, in currency units, on |reported Pq − true Pq| for q = 0.1, 0.5, 0.9
             (exact: 0 up to floating point; lattice: proven; monte_carlo: at 99% confidence).
@@ -159,6 +160,8 @@ class ForecastRange:
         cdf_error_bound: the probability part of the bound — exact: floating-point/truncation
             allowance on the CDF; lattice: the level slack δ used in ``error_bound``;
             monte_carlo: the DKW ε, sup_x |F_draws(x) − F(x)| ≤ ε with 99% confidence.
+        closed: revenue already won in the period ("closed so far"), added to S for
+            ``p_quota``; None when the range is not of a period (then P(S ≥ quota)).
     """
 
     mean: float
@@ -172,10 +175,12 @@ class ForecastRange:
     error_bound: float
     deals: int
     cdf_error_bound: float = 0.0
+    closed: float | None = None
     _dist: Any = field(default=None, repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per measure (mean, std_dev, p10, p50, p90, p_quota with a quota, error_bound)."""
+        """One row per measure: mean, std_dev, p10, p50, p90, with a quota ``closed`` (when the
+        range is of a period) and ``p_quota``, then error_bound."""
         rows: list[tuple[str, float]] = [
             ("mean", self.mean),
             ("std_dev", self.std_dev),
@@ -184,6 +189,8 @@ class ForecastRange:
             ("p90", self.p90),
         ]
         if self.quota is not None and self.p_quota is not None:
+            if self.closed is not None:
+                rows.append(("closed", self.closed))
             rows.append(("p_quota", self.p_quota))
         rows.append(("error_bound", self.error_bound))
         return pd.DataFrame(
@@ -325,6 +332,24 @@ def _check_options(quota: Any, method: Any, draws: Any, grid_points: Any) -> flo
             expected="a number, e.g. 1000000",
         )
     return q
+
+
+def _check_closed(closed: Any) -> float | None:
+    """Closed so far: None, or a finite amount ≥ 0."""
+    if closed is None:
+        return None
+    try:
+        value = float(closed)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise PipesheetError(
+            "closed so far is not an amount of 0 or more",
+            column="closed",
+            value=closed,
+            expected="the revenue already won in the period, e.g. 250000",
+        )
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -915,6 +940,7 @@ def forecast_range(
     probabilities: Sequence[float] | np.ndarray | pd.Series,
     quota: float | None = None,
     *,
+    closed: float | None = None,
     method: str = "auto",
     draws: int = 20_000,
     seed: int = 0,
@@ -925,7 +951,10 @@ def forecast_range(
     Args:
         amounts: deal amounts (≥ 0), one per open deal (column "amount" of table "open deals").
         probabilities: win probabilities in [0, 1], same order (column "win_probability").
-        quota: if given, ``p_quota`` = P(S ≥ quota).
+        quota: if given, ``p_quota`` = P(closed + S ≥ quota).
+        closed: revenue already won in the period ("closed so far"; None or 0: nothing), so
+            that P(≥ quota) = P(closed + S ≥ quota) = P(S ≥ quota − closed).  The quantiles and
+            the mean stay those of S, the open deals' revenue.
         method: "auto" (exact when feasible and cheap, else lattice), "exact", "lattice" or
             "monte_carlo".
         draws, seed: Monte Carlo draws and PCG64 seed (results reproducible from the seed).
@@ -972,6 +1001,7 @@ def forecast_range(
             ``method="exact"`` on amounts whose lattice is too large.
     """
     q = _check_options(quota, method, draws, grid_points)
+    done = _check_closed(closed)
     a, p = _validate(amounts, probabilities)
     n_deals = int(a.size)
     mean = float(a @ p) if n_deals else 0.0
@@ -980,12 +1010,16 @@ def forecast_range(
     deals = _Deals(a[random], p[random], float(a[(p == 1) & (a > 0)].sum()), 0.0)
     deals.total = float(deals.a.sum())
 
+    if q is not None and done:
+        q_open: float | None = q - done  # P(closed + S ≥ quota) = P(S ≥ quota − closed)
+    else:
+        q_open = q
     if deals.a.size == 0 and method != "monte_carlo":
-        out = _sure_total(deals, q)
+        out = _sure_total(deals, q_open)
     elif method == "monte_carlo":
-        out = _run_monte_carlo(deals, q, int(draws), seed)
+        out = _run_monte_carlo(deals, q_open, int(draws), seed)
     elif method == "lattice":
-        out = _run_lattice(deals, q, int(grid_points), _cents(deals.a))
+        out = _run_lattice(deals, q_open, int(grid_points), _cents(deals.a))
     else:
         cents = _cents(deals.a)
         lattice = _exact_lattice(cents, deals.p)
@@ -998,14 +1032,14 @@ def forecast_range(
                     column=AMOUNT_COLUMN,
                     expected="method='lattice' (or 'auto') for this pipeline",
                 )
-            out = _run_lattice(deals, q, int(grid_points), cents)
+            out = _run_lattice(deals, q_open, int(grid_points), cents)
         else:
             m = int(sp_fft.next_fast_len(lattice.points, real=True))
             cost, solver = _pmf_solver(lattice.k, deals.p, m, lattice.k_lo)
             if method == "auto" and cost > _EXACT_BUDGET:
-                out = _run_lattice(deals, q, int(grid_points), cents)
+                out = _run_lattice(deals, q_open, int(grid_points), cents)
             else:
-                out = _run_exact(deals, q, lattice, solver)
+                out = _run_exact(deals, q_open, lattice, solver)
     return ForecastRange(
         mean=mean,
         std_dev=std,
@@ -1018,6 +1052,7 @@ def forecast_range(
         error_bound=float(out["error_bound"]),
         deals=n_deals,
         cdf_error_bound=float(out["cdf_error_bound"]),
+        closed=done,
         _dist=out["_dist"],
     )
 

@@ -6,18 +6,28 @@
 sheet with the public API; :func:`write_report` writes them to a *new* workbook:
 
 ==========================  =====================================================================
-Summary                     key figures and notes (what was read, what was assumed)
+Summary                     key figures and notes (what was read, what was assumed, what was
+                            skipped); its totals are the sheets' totals
 Stage probabilities         :class:`pipesheet.StageProbabilities` ``.table_`` (+ chart)
 Forecast                    :func:`pipesheet.weighted_forecast` by period (and ``--by`` group)
-Range                       :func:`pipesheet.ranges.forecast_range` of the open pipeline
+Range                       :func:`pipesheet.pipeline_range` of the same open deals (its mean is
+                            the forecast's total)
 Lead plan                   :func:`pipesheet.leads_needed` for the target
 Waterfall                   :func:`pipesheet.waterfall.waterfall_from_history` over the current
                             period so far, or between ``--previous`` snapshot and now (+ chart)
 Backtest                    :func:`pipesheet.backtest.backtest` (time-aware vs weighted pipeline)
+                            over the last ``backtest_periods`` full periods the history covers
 Calibration                 :func:`pipesheet.calibration.calibration` of the stage probabilities
                             predicted at the start of the backtest (by stage, by bucket, Brier)
 Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`)
 ==========================  =====================================================================
+
+The forecast, range, Summary and lead plan price the deals once
+(:func:`pipesheet.forecast.price_deals`: open at the as-of date, amounts converted, the
+``blank_amounts`` choice applied), so the Summary's open pipeline, weighted forecast and range are
+the Forecast and Range sheets' totals. The backtest and calibration start where the history allows
+(a period whose as-of date — the day before it — precedes the first history row cannot be
+rebuilt) and the Summary says what was skipped.
 
 The workbook has number formats, frozen header rows, one Excel Table per table and native Excel
 charts. The inputs are only read (never saved); an existing output is refused unless ``force``;
@@ -100,6 +110,7 @@ def build_report(
     table: str | None = None,
     dayfirst: bool | None = None,
     progress: bool | None = None,
+    blank_amounts: str = "error",
 ) -> Report:
     """Compute every sheet of the report from export files (or frames).
 
@@ -120,19 +131,17 @@ def build_report(
             ``"configured"`` (the deals' own probability column), or a stage/probability table
             (a file path or a frame). For exports whose stages have no closed deals yet.
         progress: Show a progress bar (default: on for 50,000+ deals when stderr is a terminal).
+        blank_amounts: "error" (default), "skip" or "zero": what a blank amount on an open or
+            won deal means (see :func:`pipesheet.forecast.price_deals`).
     """
     from pipesheet.exports import read_export, read_table
-    from pipesheet.forecast import (
-        period_labels,
-        pipeline_range,
-        reporting_amounts,
-        weighted_forecast,
-    )
+    from pipesheet.forecast import blank_amounts_choice, period_labels, price_deals
     from pipesheet.planning import leads_needed
     from pipesheet.probabilities import StageProbabilities
     from pipesheet.tables import read_deals, read_history
 
     steps = 9
+    blank_amounts = blank_amounts_choice(blank_amounts)
     export = read_export(*inputs, sheet=sheet, table=table, dayfirst=dayfirst)
     if export.deals is None:
         raise PipesheetError(
@@ -190,25 +199,24 @@ def build_report(
                 "no learned win probability for " + ", ".join(unknown) + ": the forecast, range "
                 "and lead plan use the CRM's configured probabilities instead"
             )
-        forecast = weighted_forecast(
+        # one priced-deal set for the forecast, the range and the Summary (same deals, as of)
+        priced = price_deals(
             deals,
             source,
-            period=period,
-            fiscal_year_start=fiscal_year_start,
-            by=by,
+            as_of=as_of_ts,
             rates=rates,
             currency=currency,
-            total=True,
+            blank_amounts=blank_amounts,
         )
-        cur = forecast.attrs.get("currency")
+        forecast = priced.forecast(period, fiscal_year_start, by, total=True)
+        cur = priced.currency
         notes += [n for n in forecast.attrs.get("notes", []) if n not in notes]
         tick("forecast")
-        amounts, cur = reporting_amounts(deals, rates, currency or cur)
-        is_open = (deals.frame["code"] < stages.k).to_numpy()
-        rng = pipeline_range(deals, source, quota=quota, rates=rates, currency=currency or cur)
+        amounts = priced.amount
+        rng = priced.range(quota)
         range_frame = rng.to_frame()
         tick("range")
-        won = (deals.frame["code"] == stages.k).to_numpy()
+        won = priced.won
         average_deal = float(amounts[won].mean()) if won.any() else math.nan
         closed_on = (
             deals.frame["closed_date"]
@@ -227,7 +235,7 @@ def build_report(
         lead_explanation: list[str] = []
         if target is not None and not math.isnan(average_deal):
             try:
-                plan = leads_needed(target, average_deal, model)
+                plan = leads_needed(target, average_deal, model, currency=cur)
                 lead_tables.append(("Lead plan", plan.table))
                 lead_explanation = list(plan.explanation)
             except PipesheetError as err:
@@ -252,6 +260,7 @@ def build_report(
                 stages=stages,
                 rates=rates,
                 currency=cur,
+                blank_amounts=blank_amounts,
             )
         elif history is not None:
             w = wf.waterfall_from_history(
@@ -264,6 +273,7 @@ def build_report(
                 stages=stages,
                 rates=rates,
                 currency=cur,
+                blank_amounts=blank_amounts,
             )
         else:
             w = None
@@ -279,21 +289,12 @@ def build_report(
                 ("Waterfall", pd.DataFrame({"note": ["needs a stage history or --previous"]}))
             ]
         tick("waterfall")
-        backtest_tables = _backtest(
-            history,
-            export,
-            deals,
-            as_of_ts,
-            period,
-            fiscal_year_start,
-            backtest_periods,
-            rates,
-            cur,
-            stages,
+        window = _backtest_window(history, as_of_ts, period, fiscal_year_start, backtest_periods)
+        backtest_tables, backtest_rows = _backtest(
+            export, deals, window, period, fiscal_year_start, rates, cur, stages, blank_amounts
         )
-        calibration_tables = _calibration(
-            history, export, deals, as_of_ts, period, fiscal_year_start, backtest_periods, stages
-        )
+        calibration_tables, calibration_rows = _calibration(export, deals, window, stages)
+        notes += [n for n in window.notes if n not in notes]
         tick("backtest")
         diag_tables: list[tuple[str, pd.DataFrame]] = []
         bottleneck = stale_n = None
@@ -321,7 +322,6 @@ def build_report(
         else:
             diag_tables = [("Diagnostics", pd.DataFrame({"note": ["needs a stage history"]}))]
         tick("diagnostics")
-        total_row = forecast[forecast["period"] == "Total"] if "period" in forecast else forecast
         summary_rows: list[tuple[str, Any]] = [
             ("Source", export.source),
             ("Files", ", ".join(Path(f).name for f in export.files) or "tables"),
@@ -329,9 +329,10 @@ def build_report(
             ("Reporting currency", cur or ""),
             ("Stage order", " → ".join(stages.open) + f" ({stages.source})"),
             ("Deals", len(deals.frame)),
-            ("Open deals", int(is_open.sum())),
-            ("Open pipeline", float(amounts[is_open].sum())),
-            ("Weighted forecast", float(total_row["weighted"].sum())),
+            ("Open deals", int(priced.open.sum())),
+            ("Open pipeline", priced.pipeline),
+            ("Weighted forecast", priced.weighted),
+            ("Range mean", rng.mean),
             ("Range P10", rng.p10),
             ("Range P50", rng.p50),
             ("Range P90", rng.p90),
@@ -343,6 +344,7 @@ def build_report(
             summary_rows.append(("P(total ≥ quota)", rng.p_quota))
         if w is not None:
             summary_rows += [("Waterfall opening", w.opening), ("Waterfall closing", w.closing)]
+        summary_rows += [*backtest_rows, *calibration_rows]
         if bottleneck is not None:
             summary_rows += [("Bottleneck stage", bottleneck), ("Stale deals", stale_n)]
         summary = pd.DataFrame(summary_rows, columns=["item", "value"])
@@ -352,7 +354,13 @@ def build_report(
             "Stage probabilities": [("Stage probabilities", probs)]
             + ([("Probabilities used for the forecast", given)] if given is not None else []),
             "Forecast": [(f"Weighted forecast by {period}", forecast)],
-            "Range": [("Forecast range of the open pipeline", range_frame)],
+            "Range": [
+                (
+                    f"Forecast range of the {rng.deals:,} open deals of the forecast "
+                    "(mean = its total)",
+                    range_frame,
+                )
+            ],
             "Lead plan": lead_tables,
             "Waterfall": waterfall_tables,
             "Backtest": backtest_tables,
@@ -403,55 +411,121 @@ def _period_bounds(as_of: pd.Timestamp, period: str, fys: int) -> tuple[pd.Times
     return pd.Timestamp(start), pd.Timestamp(end)
 
 
-def _backtest(history, export, deals, as_of, period, fys, n, rates, cur, stages):
+@dataclass
+class _Window:
+    """The backtest's periods: the last ``periods`` full periods before the as-of date's period
+    that the history covers (a period's as-of date, the day before it starts, must be on or
+    after the first history row)."""
+
+    first: pd.Timestamp | None  # first day of the first period (None: no period fits)
+    periods: int
+    asked: int
+    history_start: pd.Timestamp | None
+    summary: list[tuple[str, Any]]
+    notes: list[str]
+
+
+def _backtest_window(history, as_of: pd.Timestamp, period: str, fys: int, n: int) -> _Window:
     if history is None:
-        return [("Backtest", pd.DataFrame({"note": ["needs a stage history"]}))]
-    try:
-        from pipesheet.backtest import backtest
-    except ImportError:  # pragma: no cover - part of the package
-        return [("Backtest", pd.DataFrame({"note": ["backtest not available"]}))]
-    start, _ = _period_bounds(as_of, period, fys)
-    months = {"month": 1, "quarter": 3, "year": 12}[period]
+        return _Window(None, 0, n, None, [("Backtest", "needs a stage history")], [])
     if period == "year":
-        return [("Backtest", pd.DataFrame({"note": ["the backtest runs by month or quarter"]}))]
-    first = start - pd.DateOffset(months=months * n)
+        return _Window(None, 0, n, None, [("Backtest", "runs by month or quarter")], [])
+    months = {"month": 1, "quarter": 3}[period]
+    start, _ = _period_bounds(as_of, period, fys)
+    h0 = pd.Timestamp(history.frame["entered_date"].min()).normalize()
+    starts = [start - pd.DateOffset(months=months * i) for i in range(n, 0, -1)]
+    usable = [p for p in starts if p - pd.Timedelta(days=1) >= h0]
+    notes: list[str] = []
+    rows: list[tuple[str, Any]] = []
+    if len(usable) < len(starts):
+        skipped = len(starts) - len(usable)
+        text = (
+            f"{skipped} of the {n} {period}s asked for skipped: the history starts on "
+            f"{h0.date()}, and a {period} can be backtested only from the day before it starts"
+        )
+        notes.append("backtest and calibration: " + text)
+        rows.append(("Backtest skipped", text))
+    if not usable:
+        return _Window(None, 0, n, h0, rows, notes)
+    last = start - pd.Timedelta(days=1)
+    rows.insert(
+        0,
+        (
+            "Backtest periods",
+            f"{len(usable)} {period if len(usable) == 1 else period + 's'}, "
+            f"{usable[0].date()} – {last.date()}",
+        ),
+    )
+    return _Window(usable[0], len(usable), n, h0, rows, notes)
+
+
+def _backtest(export, deals, window: _Window, period, fys, rates, cur, stages, blank_amounts):
+    """The Backtest sheet's tables and the Summary's rows about it."""
+    if window.first is None:
+        reason = window.summary[-1][1] if window.summary else "no period to backtest"
+        return [("Backtest", pd.DataFrame({"note": [reason]}))], list(window.summary)
+    from pipesheet.backtest import backtest
+
+    rows = list(window.summary)
     try:
         result = backtest(
             export.history,
             deals,
-            first,
-            periods=n,
+            window.first,
+            periods=window.periods,
             period=period,
             fiscal_year_start=fys,
             rates=rates,
             currency=cur,
             stages=stages,
+            blank_amounts=blank_amounts,
         )
     except PipesheetError as err:
-        return [("Backtest", pd.DataFrame({"note": [str(err)]}))]
+        rows.append(("Backtest", f"not computed: {err}"))
+        return [("Backtest", pd.DataFrame({"note": [str(err)]}))], rows
+    for _, r in result.summary.iterrows():
+        rows.append((f"Backtest MAPE ({r['method']})", r["mape"]))
+        if r["unscored"]:
+            periods = result.table.loc[
+                (result.table["method"] == r["method"]) & result.table["forecast"].isna(),
+                "period",
+            ]
+            rows.append(
+                (
+                    f"Backtest not scored ({r['method']})",
+                    f"{', '.join(periods)}: no learned probabilities then — left out of MAPE",
+                )
+            )
     tables = [("Backtest by period", result.wide), ("Error by method", result.summary)]
     tables.append(("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})))
-    return tables
+    return tables, rows
 
 
-def _calibration(history, export, deals, as_of, period, fys, n, stages):
-    if history is None:
-        return [("Calibration", pd.DataFrame({"note": ["needs a stage history"]}))]
+def _calibration(export, deals, window: _Window, stages):
+    """The Calibration sheet: stage probabilities predicted the day before the backtest starts
+    (the same first period), checked against what happened."""
+    if window.first is None:
+        reason = window.summary[-1][1] if window.summary else "no period to calibrate"
+        return [("Calibration", pd.DataFrame({"note": [reason]}))], []
     from pipesheet.calibration import calibration
 
-    months = {"month": 1, "quarter": 3, "year": 12}[period]
-    start, _ = _period_bounds(as_of, period, fys)
-    predicted_on = start - pd.DateOffset(months=months * n) - pd.Timedelta(days=1)
+    predicted_on = window.first - pd.Timedelta(days=1)
     try:
         cal = calibration(export.history, deals, as_of=predicted_on, stages=stages)
     except PipesheetError as err:
-        return [("Calibration", pd.DataFrame({"note": [str(err)]}))]
+        return [("Calibration", pd.DataFrame({"note": [str(err)]}))], [
+            ("Calibration", f"not computed: {err}")
+        ]
+    rows = [
+        ("Calibration predicted on", predicted_on.to_pydatetime()),
+        ("Calibration Brier score", cal.brier),
+    ]
     return [
         (f"Stage probabilities predicted on {predicted_on.date()}", cal.summary),
         ("By stage", cal.by_stage),
         ("By probability bucket", cal.by_bucket),
         ("Notes", pd.DataFrame({"note": cal.notes or ["(none)"]})),
-    ]
+    ], rows
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -549,6 +623,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="ambiguous dates such as 03/04/2026 are day first",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    from pipesheet.cli import blank_amounts_option
+
+    blank_amounts_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -591,6 +668,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> i
             table=args.table,
             dayfirst=args.dayfirst,
             progress=False if args.no_progress else None,
+            blank_amounts=getattr(args, "blank_amounts", "error"),
         )
         write_report(report, dest, force=args.force)
     except PipesheetError as err:

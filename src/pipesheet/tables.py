@@ -72,6 +72,9 @@ class Deals:
     columns: dict[str, str]
     notes: list[str] = field(default_factory=list)
     name: str = "deals"
+    #: Why the table has no amounts (the message of a missing amount column), or None. Amounts
+    #: are needed only where money is computed; that computation raises this.
+    missing_amount: PipesheetError | None = field(default=None, repr=False, compare=False)
 
     @property
     def open(self) -> pd.DataFrame:
@@ -556,10 +559,14 @@ def read_deals(
 ) -> Deals:
     """Validate a deals table: one row per deal.
 
-    Required: deal id, stage, amount. Expected close date is needed for forecasts by period
-    (blank close dates are kept and reported as "no close date"). Optional: owner, product line,
-    country, segment, currency, forecast category, created date, closed date, configured
-    probability (0–100 or 0–1), status.
+    Required: deal id, stage. Amount is needed wherever money is computed (forecasts, ranges,
+    quota gap, backtest, waterfall): a blank amount is kept as NaN here and the computation
+    applies its ``blank_amounts`` choice ("error" by default; see
+    :func:`pipesheet.forecast.price_deals`); a table without an amount column reads (stage
+    probabilities need no amount) and money computations raise the missing-column message.
+    Expected close date is needed for forecasts by period (blank close dates are kept and
+    reported as "no close date"). Optional: owner, product line, country, segment, currency,
+    forecast category, created date, closed date, configured probability (0–100 or 0–1), status.
 
     Args:
         table: The user's table, headers in the first row (a DataFrame), or an already read Deals.
@@ -567,18 +574,24 @@ def read_deals(
             probability column when there is one, else from the stages in the table in order of
             appearance (a note says so).
         columns: Explicit ``{field: header}`` mapping.
-        skip_blank_amounts: Skip deals whose amount is blank (counted in ``notes``) instead of
-            raising an error.
+        skip_blank_amounts: Deprecated: drop the deals whose amount is blank here (counted in
+            ``notes``). Use ``blank_amounts="skip"`` where the money is computed instead.
         name: Table name used in messages.
     """
     if isinstance(table, Deals):
         if stages is not None and stages != table.stages:
-            return read_deals(_restore(table), stages=stages, name=table.name)
+            again = read_deals(_restore(table), stages=stages, name=table.name)
+            again.missing_amount = table.missing_amount
+            return again
         return table
     raw = check_table(table, name)
-    cols = resolve_columns(
-        raw, DEAL_FIELDS, ("deal_id", "stage", "amount"), table_name=name, mapping=columns
-    )
+    cols = resolve_columns(raw, DEAL_FIELDS, ("deal_id", "stage"), table_name=name, mapping=columns)
+    missing_amount = None
+    if "amount" not in cols:
+        try:  # the message a money computation will give: the reader's own, with its hints
+            resolve_columns(raw, DEAL_FIELDS, ("amount",), table_name=name, mapping=columns)
+        except PipesheetError as err:
+            missing_amount = err
     notes: list[str] = []
     frame = pd.DataFrame(index=raw.index)
     ids = clean_text_column(raw[cols["deal_id"]])
@@ -614,10 +627,12 @@ def read_deals(
         stages = _infer_deal_stages(labels, probability, notes)
     frame["stage"] = clean_text_column(labels)
     frame["code"] = _stage_codes(labels, stages, name, cols["stage"])
-    amount = parse_amounts(
-        raw[cols["amount"]], table=name, column=cols["amount"], allow_blank=skip_blank_amounts
-    )
-    frame["amount"] = amount
+    if "amount" in cols:
+        frame["amount"] = parse_amounts(
+            raw[cols["amount"]], table=name, column=cols["amount"], allow_blank=True
+        )
+    else:
+        frame["amount"] = np.full(len(raw.index), np.nan)
     if "close_date" in cols:
         frame["close_date"] = parse_dates(
             raw[cols["close_date"]], table=name, column=cols["close_date"]
@@ -640,14 +655,23 @@ def read_deals(
     if "currency" in frame:
         frame["currency"] = frame["currency"].map(lambda v: v.upper() if isinstance(v, str) else v)
     if skip_blank_amounts:
-        skipped = frame["amount"].isna().to_numpy()
-        if skipped.any():
-            notes.append(
-                f"{int(skipped.sum())} deal(s) with a blank amount skipped "
-                f"({_fmt_rows(_rows(frame.index, skipped))})"
-            )
+        import warnings
+
+        warnings.warn(
+            "read_deals(skip_blank_amounts=True) is deprecated: pass blank_amounts='skip' to "
+            "the computation (weighted_forecast, pipeline_range, price_deals…) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if missing_amount is not None:
+            raise missing_amount
+        from pipesheet.forecast import blank_amount_rows
+
+        skipped, note = blank_amount_rows(frame, "skip", table=name, column=cols["amount"])
+        if note:
+            notes.append(note)
             frame = frame[~skipped]
-    return Deals(frame, stages, dict(cols), notes, name)
+    return Deals(frame, stages, dict(cols), notes, name, missing_amount)
 
 
 def _fmt_rows(rows: list[int]) -> str:
@@ -690,6 +714,8 @@ def _infer_deal_stages(
 
 def _restore(deals: Deals) -> pd.DataFrame:
     frame = deals.frame.drop(columns=["code"])
+    if deals.missing_amount is not None:  # no amount column: not a column of blanks
+        frame = frame.drop(columns=["amount"])
     return frame
 
 

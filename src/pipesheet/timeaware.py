@@ -71,7 +71,13 @@ import pandas as pd
 
 from pipesheet.columns import HISTORY_FIELDS, mapping_only, mapping_without, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import fiscal_year_month, reporting_amounts
+from pipesheet.forecast import (
+    blank_amount_rows,
+    blank_amounts_choice,
+    deal_rates,
+    fiscal_year_month,
+    reporting_amounts,
+)
 from pipesheet.stages import StageList
 from pipesheet.tables import (
     Deals,
@@ -225,6 +231,29 @@ def load_tables(
         notes += [n for n in table.notes if n not in notes]
         check_history_deals(hist, table)
     return LoadedTables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
+
+
+def history_in_reporting_currency(
+    amounts: np.ndarray, rate: np.ndarray | None, rates: Any, tables: LoadedTables
+) -> np.ndarray:
+    """Amounts recorded in the history, converted like the deals' own: a history row's amount
+    is in its deal's currency (the deals table's), so it takes that deal's rate (``rate``,
+    aligned with ``amounts``; None without a deals table).
+
+    Raises:
+        PipesheetError: rates are given but there is no deals table to tell each deal's
+            currency (the history has none).
+    """
+    if rate is not None:
+        return amounts * rate
+    if rates is not None:
+        raise PipesheetError(
+            "the history's amounts carry no currency, so the rates cannot convert them",
+            table=tables.hist.name,
+            column=tables.hist.columns.get("amount", "amount"),
+            expected="the deals table as well (its currency column says each deal's currency)",
+        )
+    return amounts
 
 
 # ---- the pipeline on a date ------------------------------------------------------------------
@@ -606,7 +635,11 @@ class TimeAwareForecast:
         min_at_risk: From the first day fewer deals than this are still open in a stage's
             cohort, one constant hazard pooled over the rest of the observed range is used
             (1 = never pool; with ``bin_days=1`` that is the exact estimator).
-        rates, currency: Currency rates / reporting currency when the deals mix currencies.
+        rates, currency: Currency rates / reporting currency when the deals mix currencies
+            (amounts from the history are in each deal's currency — the deals table's — and
+            are converted too).
+        blank_amounts: "error" (default), "skip" or "zero": what a blank amount of a deal open
+            on D means (see :func:`pipesheet.forecast.price_deals`).
         quota: Target for P(forecast ≥ quota) in the range.
         columns: Explicit ``{field: header}`` column mapping.
         range_method, draws, seed: Passed to :func:`pipesheet.ranges.forecast_range`.
@@ -641,6 +674,7 @@ class TimeAwareForecast:
         range_method: str = "auto",
         draws: int = 20000,
         seed: int = 0,
+        blank_amounts: str = "error",
     ) -> None:
         self.stages = stages
         self.as_of = as_of
@@ -656,6 +690,7 @@ class TimeAwareForecast:
         self.range_method = range_method
         self.draws = draws
         self.seed = seed
+        self.blank_amounts = blank_amounts
 
     # ---- public --------------------------------------------------------------------------------
     def fit(self, history: Any, deals: Any = None) -> TimeAwareForecast:
@@ -834,11 +869,32 @@ class TimeAwareForecast:
         close = np.full(n, np.datetime64("NaT", "ns"))
         index = pd.RangeIndex(n)
         currency = self.currency
+        rate = None
         if tables.deals is not None:
             deal_table = tables.deals
-            values, currency = reporting_amounts(deal_table, self.rates, self.currency)
             lookup = pd.Series(np.arange(len(deal_table.frame)), index=deal_table.frame["deal_id"])
             pos = lookup.reindex(a.ids[open_codes]).to_numpy()
+            scope = np.zeros(len(deal_table.frame), dtype=bool)
+            scope[pos] = True  # the deals open on D: their amounts are the forecast's
+            if a.amount is not None:  # …unless the history recorded one by D
+                hist_known = ~np.isnan(
+                    latest_values(a, a.amount, as_of_day, np.isnan(a.amount))[open_codes]
+                )
+                scope[pos[hist_known]] = False
+            choice = blank_amounts_choice(self.blank_amounts)
+            _, note = blank_amount_rows(
+                deal_table.frame,
+                choice,
+                table=deal_table.name,
+                column=deal_table.columns.get("amount", "amount"),
+                scope=scope,
+            )
+            if note:
+                notes.append(note)
+            values, currency = reporting_amounts(
+                deal_table, self.rates, self.currency, blank_amounts=choice, scope=scope
+            )
+            rate = deal_rates(deal_table, self.rates, self.currency)[0][pos]
             amount = values[pos]
             close = deal_table.frame["close_date"].to_numpy(dtype="datetime64[ns]")[pos]
             index = pd.Index(deal_table.frame.index.to_numpy()[pos], name="row")
@@ -852,11 +908,7 @@ class TimeAwareForecast:
         if a.amount is not None:
             hist_amount = latest_values(a, a.amount, as_of_day, np.isnan(a.amount))[open_codes]
             have = ~np.isnan(hist_amount)
-            if tables.deals is not None and "currency" in tables.deals.frame:
-                notes.append(
-                    "amounts taken from the history as of the as-of date are in each deal's "
-                    "own currency"
-                )
+            hist_amount = history_in_reporting_currency(hist_amount, rate, self.rates, tables)
             amount = np.where(have, hist_amount, amount)
             notes.append(
                 f"amounts as recorded in the history on or before {day_timestamp(as_of_day).date()}"

@@ -18,6 +18,15 @@ reconciles *exactly* to the difference between the two totals; counts reconcile 
 (opening + new + pulled in − pushed out − won − lost − removed = closing; increased and decreased
 count deals whose amount changed and do not change the count).
 
+Without a stage list, the open-stage order is inferred from *both* snapshots (the opening's order,
+with stages seen only in the closing one — new early-stage deals — placed where the closing
+snapshot puts them). In the per-deal table a deal missing from a snapshot shows ``(new)`` as its
+opening stage or ``(removed)`` as its closing stage.
+
+Blank amounts (``blank_amounts``, see :func:`pipesheet.forecast.price_deals`): they matter on the
+deals open in either snapshot; "skip" leaves such a deal out of *both* snapshots (so it is not
+mistaken for a new or removed deal), "zero" counts it as 0; either is counted in a note.
+
 Two dates of a stage history work the same way: :func:`snapshot_at` rebuilds the deals as they
 were on a date (the stage of their latest history row on or before it, and the amount and close
 date of that row when the history carries them, as Salesforce OpportunityHistory does).
@@ -25,6 +34,7 @@ date of that row when the history carries them, as Salesforce OpportunityHistory
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +43,15 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import reporting_amounts
-from pipesheet.stages import StageList
+from pipesheet.forecast import blank_amount_rows, blank_amounts_choice, reporting_amounts
+from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import Deals, History, parse_date_setting, read_deals, read_history
 
 __all__ = ["STEPS", "Waterfall", "pipeline_waterfall", "snapshot_at", "waterfall_from_history"]
+
+#: Stage shown for a deal absent from the opening / closing snapshot.
+NOT_IN_OPENING = "(new)"
+NOT_IN_CLOSING = "(removed)"
 
 #: Steps in display order, with the sign each contributes to the closing value.
 STEPS: tuple[tuple[str, int], ...] = (
@@ -131,14 +145,16 @@ def pipeline_waterfall(
     stages: StageList | None = None,
     rates: pd.DataFrame | Mapping[str, float] | None = None,
     currency: str | None = None,
+    blank_amounts: str = "error",
 ) -> Waterfall:
     """Waterfall between two deals snapshots (see the module docstring for the steps).
 
     Args:
         opening, closing: Deals tables at the two moments (same deal ids for the same deals).
         start, end: Tracked period of expected close dates (inclusive); None = every open deal.
-        stages: Stage list for both snapshots (inferred from the opening snapshot otherwise).
+        stages: Stage list for both snapshots (inferred from both snapshots otherwise).
         rates, currency: Convert amounts into one reporting currency (as the weighted forecast).
+        blank_amounts: "error" (default), "skip" or "zero" for blank amounts of open deals.
 
     Raises:
         PipesheetError: bad tables, a period that ends before it starts, mixed currencies without
@@ -152,14 +168,36 @@ def pipeline_waterfall(
             value=f"{s.date()} .. {e.date()}",
             expected="start on or before end",
         )
+    choice = blank_amounts_choice(blank_amounts)
+    notes: list[str] = []
+    if stages is None:
+        stages = _both_orders(opening, closing, notes)
     a = read_deals(opening, stages=stages, name="opening")
-    b = read_deals(closing, stages=stages or a.stages, name="closing")
-    if b.stages != a.stages:
-        b = read_deals(closing, stages=a.stages, name="closing")
-    amt_a, cur_a = reporting_amounts(a, rates, currency)
-    amt_b, cur_b = reporting_amounts(b, rates, currency or cur_a)
+    b = read_deals(closing, stages=stages, name="closing")
+    # blank amounts matter on the deals open in either snapshot; "skip" drops them from both
+    skipped: set[Any] = set()
+    scopes = []
+    for snap in (a, b):
+        scope = (snap.frame["code"] < snap.stages.k).to_numpy()
+        blank, note = blank_amount_rows(
+            snap.frame, choice, table=snap.name, column=snap.columns.get("amount", ""), scope=scope
+        )
+        scopes.append(scope)
+        if note:
+            notes.append(f"{snap.name}: {note}")
+            if choice == "skip":
+                skipped |= set(snap.frame["deal_id"][blank])
+    # a closed deal's amount is never a step's value: its blank is 0 here, never an error
+    amt_a, cur_a = reporting_amounts(a, rates, currency, blank_amounts=choice, scope=scopes[0])
+    amt_b, cur_b = reporting_amounts(
+        b, rates, currency or cur_a, blank_amounts=choice, scope=scopes[1]
+    )
+    amt_a, amt_b = np.nan_to_num(amt_a), np.nan_to_num(amt_b)
     k = a.stages.k
     fa, fb = _snapshot_cents(a, amt_a), _snapshot_cents(b, amt_b)
+    if skipped:
+        fa = fa[~fa["deal_id"].isin(skipped)]
+        fb = fb[~fb["deal_id"].isin(skipped)]
     m = fa.merge(fb, on="deal_id", how="outer", suffixes=("_a", "_b"), indicator=True)
     in_a = (m["_merge"] != "right_only").to_numpy()
     in_b = (m["_merge"] != "left_only").to_numpy()
@@ -204,8 +242,8 @@ def pipeline_waterfall(
             "change": change[keep] / 100,
             "opening_close_date": per["close_a"].to_numpy(),
             "closing_close_date": per["close_b"].to_numpy(),
-            "opening_stage": per["stage_a"].to_numpy(),
-            "closing_stage": per["stage_b"].to_numpy(),
+            "opening_stage": np.where(in_a[keep], per["stage_a"].to_numpy(), NOT_IN_OPENING),
+            "closing_stage": np.where(in_b[keep], per["stage_b"].to_numpy(), NOT_IN_CLOSING),
         }
     )
     order = {name: i for i, (name, _) in enumerate(STEPS)}
@@ -243,7 +281,6 @@ def pipeline_waterfall(
     running[-1] = close_cents
     table["running_total"] = running / 100
     table = table[["step", "deals", "value", "sign", "value_cents", "running_total"]]
-    notes = []
     if s is None and e is None:
         notes.append("no period given: every open deal is in the pipeline; nothing is pushed out")
     reopened = int((entering & in_a & ~open_a).sum())
@@ -252,6 +289,42 @@ def pipeline_waterfall(
     if int((leaving & ~in_b).sum()):
         notes.append("deals missing from the closing snapshot are shown as removed")
     return Waterfall(table, details, s, e, cur_b or cur_a, notes)
+
+
+def _both_orders(opening: Any, closing: Any, notes: list[str]) -> StageList:
+    """The open-stage order of two snapshots read without a stage list: the opening's order,
+    with the stages only the closing snapshot has placed before the first later stage the
+    closing snapshot shares (else at the end)."""
+    a = read_deals(opening, name="opening").stages
+    try:
+        b = read_deals(closing, name="closing").stages
+    except PipesheetError:  # e.g. no open deal left in the closing snapshot: nothing to add
+        return a
+    order = list(a.open)
+    keys = [stage_key(x) for x in order]
+    known = keys + [stage_key(x) for x in (*a.won, *a.lost)]
+    added = []
+    for i, name in enumerate(b.open):
+        if stage_key(name) in keys:
+            continue
+        if difflib.get_close_matches(stage_key(name), known, n=1, cutoff=0.8):
+            continue  # a misspelt known stage, not a new one: reading the closing one says so
+        later = [stage_key(x) for x in b.open[i + 1 :]]
+        at = next((keys.index(x) for x in later if x in keys), len(order))
+        order.insert(at, name)
+        keys.insert(at, stage_key(name))
+        added.append(name)
+    if not added:
+        return a
+    merged = StageList(tuple(order), a.won, a.lost, source="inferred from both snapshots")
+    notes.append(
+        "stage order inferred from both snapshots: "
+        + " → ".join(merged.open)
+        + " ("
+        + ", ".join(added)
+        + " only in the closing one)"
+    )
+    return merged
 
 
 def _in_period(close: pd.Series, s: pd.Timestamp | None, e: pd.Timestamp | None) -> np.ndarray:
@@ -351,8 +424,10 @@ def waterfall_from_history(
     stages: StageList | None = None,
     rates: pd.DataFrame | Mapping[str, float] | None = None,
     currency: str | None = None,
+    blank_amounts: str = "error",
 ) -> Waterfall:
-    """Waterfall between two dates of a stage history (see :func:`snapshot_at`)."""
+    """Waterfall between two dates of a stage history (see :func:`snapshot_at`); amounts of the
+    history are in each deal's currency (the deals table's) and are converted with ``rates``."""
     d0, d1 = _date(opening_date, "opening_date"), _date(closing_date, "closing_date")
     if d0 is None or d1 is None or d1 < d0:
         raise PipesheetError(
@@ -367,8 +442,39 @@ def waterfall_from_history(
     deal_table = read_deals(deals, stages=hist.stages) if deals is not None else None
     a = _snapshot(hist, raw, d0, deal_table)
     b = _snapshot(hist, raw, d1, deal_table)
-    w = pipeline_waterfall(
-        a, b, start=start, end=end, stages=hist.stages, rates=rates, currency=currency
+    empty = [when for when, snap in ((d0, a), (d1, b)) if snap.empty]
+    a, b = (
+        _empty_deals(hist.stages, name) if snap.empty else snap
+        for snap, name in ((a, "opening"), (b, "closing"))
     )
-    w.notes += [n for n in a.attrs.get("notes", []) if n not in w.notes]
+    w = pipeline_waterfall(
+        a,
+        b,
+        start=start,
+        end=end,
+        stages=hist.stages,
+        rates=rates,
+        currency=currency,
+        blank_amounts=blank_amounts,
+    )
+    if not isinstance(a, Deals):
+        w.notes += [n for n in a.attrs.get("notes", []) if n not in w.notes]
+    for when in empty:
+        w.notes.append(f"no history on or before {when.date()}: the pipeline then was empty")
     return w
+
+
+def _empty_deals(stages: StageList, name: str) -> Deals:
+    """A snapshot with no deal (a date before the history starts): an empty pipeline."""
+    frame = pd.DataFrame(
+        {
+            "deal_id": pd.Series([], dtype=object),
+            "stage": pd.Series([], dtype=object),
+            "code": pd.Series([], dtype=np.int64),
+            "amount": pd.Series([], dtype=float),
+            "close_date": pd.Series([], dtype="datetime64[ns]"),
+        },
+        index=pd.RangeIndex(2, 2, name="row"),
+    )
+    columns = {f: f for f in frame.columns if f != "code"}
+    return Deals(frame, stages, columns, [], name)

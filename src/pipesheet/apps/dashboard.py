@@ -8,9 +8,13 @@ their columns. Every number comes from the core:
   ones: :class:`pipesheet.StageProbabilities`;
 * weighted forecast by period, grouped or filtered by owner, product line, country or segment:
   :func:`pipesheet.weighted_forecast`;
-* the forecast range (P10/P50/P90) and P(≥ quota) of one period's revenue — won deals closed in
-  it count with probability 1, open deals expected to close in it with their stage's:
-  :func:`pipesheet.ranges.forecast_range` over :func:`pipesheet.deal_probabilities`;
+* the forecast range (P10/P50/P90) of one period: the *same open deals* as the weighted forecast's
+  row for that period (and group), so its mean is that row's weighted value; P(≥ quota) =
+  P(closed so far + range ≥ quota), closed so far being the won deals closed in the period:
+  :meth:`pipesheet.forecast.PricedDeals.range` — the deals are priced once by
+  :func:`pipesheet.forecast.price_deals`, which the weighted forecast also uses;
+* what a blank amount means ("Blank amounts": stop with a message, leave those deals out, or count
+  them as 0 — the same choice as ``--blank-amounts`` and the Excel functions' ``blank_amounts``);
 * the time-aware forecast to the end of the selected period —
   Σ amount × P(won by then | stage, days in stage), with its P10/P50/P90 — next to the weighted
   pipeline of the deals expected to close in the same window:
@@ -49,13 +53,7 @@ from pipesheet.apps.common import (
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import (
-    deal_probabilities,
-    period_labels,
-    pipeline_position,
-    reporting_amounts,
-    weighted_forecast,
-)
+from pipesheet.forecast import period_labels, pipeline_position, price_deals
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.tables import History, read_deals, read_history, read_rates
 from pipesheet.timeaware import period_end_for, time_aware_forecast
@@ -75,6 +73,11 @@ METHODS = (
     ("CRM configured (Probability column)", "configured"),
 )
 PERIODS = (("Month", "month"), ("Quarter", "quarter"), ("Year", "year"))
+BLANKS = (
+    ("Stop with a message", "error"),
+    ("Leave those deals out", "skip"),
+    ("Count them as 0", "zero"),
+)
 DEAL_MAPPING_FIELDS = (
     ("deal_id", "Deal id"),
     ("stage", "Stage"),
@@ -110,11 +113,14 @@ class Dashboard:
         quota: Initial quota for P(≥ quota).
         period: ``"month"``, ``"quarter"`` or ``"year"``.
         method: ``"cohort"``, ``"markov"`` or ``"configured"``.
+        blank_amounts: ``"error"``, ``"skip"`` or ``"zero"``: what a blank amount means.
         max_upload_bytes: Upload size limit (stated on the page).
 
     Attributes (after each update): ``deals`` (:class:`~pipesheet.tables.Deals`), ``history``,
-    ``rates``, ``fitted`` (:class:`StageProbabilities`), ``forecast`` (the weighted forecast
-    table as shown), ``range_`` (the ``ForecastRange``), ``conversion``, ``bottleneck_table``,
+    ``rates``, ``fitted`` (:class:`StageProbabilities`), ``priced`` (the
+    :class:`~pipesheet.forecast.PricedDeals` every money figure comes from), ``forecast`` (the
+    weighted forecast table as shown), ``range_`` (the ``ForecastRange``), ``conversion``,
+    ``bottleneck_table``,
     ``time_aware`` (the :class:`~pipesheet.timeaware.TimeAwareResult` to the end of the range
     period) and ``naive_position`` (the :class:`~pipesheet.PipelinePosition` of the same window),
     ``stale`` (stale deals, most overdue first), ``cycle``, ``error`` (the message shown, or "").
@@ -130,10 +136,13 @@ class Dashboard:
         quota: float = 2_000_000,
         period: str = "quarter",
         method: str = "cohort",
+        blank_amounts: str = "error",
         max_upload_bytes: int = MAX_UPLOAD_BYTES,
     ) -> None:
         self.max_upload_bytes = max_upload_bytes
         self.error = ""
+        self.priced: Any = None
+        self._pending_failed = False
         self.forecast: pd.DataFrame | None = None
         self.range_: Any = None
         self.fitted: StageProbabilities | None = None
@@ -203,6 +212,13 @@ class Dashboard:
         self.range_period = w.Dropdown(
             options=[], description="Range for period", style=_STYLE, layout=_FIELD
         )
+        self.blank_amounts = w.Dropdown(
+            options=BLANKS,
+            value=blank_amounts,
+            description="Blank amounts",
+            style=_STYLE,
+            layout=_FIELD,
+        )
 
         # ---- outputs
         self.notes_html = w.HTML()
@@ -229,6 +245,7 @@ class Dashboard:
         self.filter.observe(lambda _c: self._guard(self._reforecast), names="value")
         self.quota.observe(lambda _c: self._guard(self._rerange), names="value")
         self.range_period.observe(lambda _c: self._guard(self._rerange), names="value")
+        self.blank_amounts.observe(lambda _c: self._blank_amounts_changed(), names="value")
 
         limit = format_size(max_upload_bytes)
 
@@ -261,7 +278,12 @@ class Dashboard:
                 ),
                 section(
                     "Settings",
-                    w.HBox([w.VBox([self.method, self.period]), w.VBox([self.group, self.filter])]),
+                    w.HBox(
+                        [
+                            w.VBox([self.method, self.period, self.blank_amounts]),
+                            w.VBox([self.group, self.filter]),
+                        ]
+                    ),
                 ),
                 self.notes_html,
                 section(
@@ -282,6 +304,13 @@ class Dashboard:
             try:
                 self.load(deals, history, rates, source=source or "your data")
             except PipesheetError as err:
+                # kept as pending: another choice (e.g. of blank amounts) retries it
+                name = source or "your data"
+                self._pending = {"deals": (deals, name)}
+                for kind, frame in (("history", history), ("rates", rates)):
+                    if frame is not None:
+                        self._pending[kind] = (frame, kind)
+                self._pending_failed = True
                 self._show_error(str(err))
 
     def _repr_mimebundle_(self, **kwargs):
@@ -416,7 +445,9 @@ class Dashboard:
                 deal_columns=self._mapping(self.deal_mapping),
                 history_columns=self._mapping(self.history_mapping),
             )
+            self._pending_failed = False
         except PipesheetError as err:
+            self._pending_failed = True  # e.g. blank amounts: another choice retries the upload
             self._show_error(str(err))
 
     def _show_error(self, message: str) -> None:
@@ -474,11 +505,29 @@ class Dashboard:
         self._diagnose()
         self._forecast_all()
 
+    def _blank_amounts_changed(self) -> None:
+        """Another blank-amount choice: retry the data it stopped, else price again."""
+        if self._busy:
+            return
+        if self._pending_failed and "deals" in self._pending:
+            self._apply_pending()  # shows its own message if it fails again
+            return
+        self._guard(self._reprice)
+
+    def _reprice(self) -> None:
+        self._time_aware_cache, self._naive_cache = {}, {}
+        self._forecast_all()
+
     def _forecast_all(self) -> None:
-        """Per-deal probabilities and amounts (reused by every later change), then the views."""
-        probs = self._probabilities()
-        self._p = deal_probabilities(self.deals, probs)
-        self._amount, self._currency = reporting_amounts(self.deals, self.rates)
+        """Price the deals once (probabilities, amounts, blank-amount choice) — every money
+        figure below comes from these priced deals — then the views."""
+        self.priced = price_deals(
+            self.deals,
+            self._probabilities(),
+            rates=self.rates,
+            blank_amounts=self.blank_amounts.value,
+        )
+        self._currency = self.priced.currency
         frame = self.deals.frame
         code = frame["code"].to_numpy()
         k = self.deals.stages.k
@@ -490,7 +539,6 @@ class Dashboard:
         when = frame["close_date"].where(code < k, closed_on)
         self._deal_date = when.to_numpy()
         self._deal_period = period_labels(when, self.period.value).to_numpy()
-        self._in_range = code <= k  # open and won deals; lost deals bring no revenue
         self._regroup()
 
     def _regroup(self) -> None:
@@ -518,13 +566,7 @@ class Dashboard:
 
     def _reforecast(self) -> None:
         field = self.group.value or None
-        table = weighted_forecast(
-            self.deals,
-            self._probabilities(),
-            period=self.period.value,
-            by=field,
-            rates=self.rates,
-        )
+        table = self.priced.forecast(self.period.value, by=field)
         if field and self.filter.value != ALL:
             table = table[table[field].astype(str) == self.filter.value].reset_index(drop=True)
         self.forecast = table
@@ -544,7 +586,9 @@ class Dashboard:
         self._rerange()
 
     def _selection(self) -> np.ndarray:
-        mask = self._in_range & (self._deal_period == self.range_period.value)
+        """The deals of the chosen period (open: expected close date; won: closed date) and
+        group; the range takes the priced open ones among them."""
+        mask = self._deal_period == self.range_period.value
         field = self.group.value
         if field and self.filter.value != ALL:
             mask &= (
@@ -553,15 +597,12 @@ class Dashboard:
         return mask
 
     def _rerange(self) -> None:
-        from pipesheet.ranges import forecast_range
-
         if not self.range_period.value:
             self.range_ = None
             self.range_html.value = '<span class="pipesheet-note">No period to forecast.</span>'
             return
         mask = self._selection()
-        quota = self.quota.value
-        self.range_ = forecast_range(self._amount[mask], self._p[mask], quota=quota)
+        self.range_ = self.priced.range(self.quota.value, where=mask)
         self._render_range(mask)
         self._retimeaware()
 
@@ -593,7 +634,13 @@ class Dashboard:
         try:
             result = self._time_aware_cache.get(end)
             if result is None:
-                result = time_aware_forecast(self.history, self.deals, end, rates=self.rates)
+                result = time_aware_forecast(
+                    self.history,
+                    self.deals,
+                    end,
+                    rates=self.rates,
+                    blank_amounts=self.blank_amounts.value,
+                )
                 self._time_aware_cache[end] = result
         except PipesheetError as err:
             self.timeaware_html.value = (
@@ -610,6 +657,7 @@ class Dashboard:
                 result.as_of + pd.Timedelta(days=1),
                 result.period_end,
                 rates=self.rates,
+                blank_amounts=self.blank_amounts.value,
             )
             self._naive_cache[key] = naive
         self.time_aware, self.naive_position = result, naive
@@ -734,16 +782,15 @@ class Dashboard:
 
     def _render_range(self, mask: np.ndarray) -> None:
         r = self.range_
-        k = self.deals.stages.k
-        code = self.deals.frame["code"].to_numpy()
-        n_open = int((mask & (code < k)).sum())
-        n_won = int((mask & (code == k)).sum())
+        n_open = int((mask & self.priced.open).sum())
+        n_won = int((mask & self.priced.closed_in).sum())
         cur = self._currency or ""
         who = ""
         if self.group.value and self.filter.value != ALL:
             who = f" for {html.escape(self.filter.value)}"
         rows = [
-            ("Expected (mean)", fmt_money(r.mean), "range-mean"),
+            ("Already won in the period (closed so far)", fmt_money(r.closed), "range-closed"),
+            ("Expected from the open deals (mean)", fmt_money(r.mean), "range-mean"),
             ("P10 (9 in 10 chance of at least)", fmt_money(r.p10), "range-p10"),
             ("P50 (median)", fmt_money(r.p50), "range-p50"),
             ("P90 (1 in 10 chance of at least)", fmt_money(r.p90), "range-p90"),
@@ -753,10 +800,13 @@ class Dashboard:
             f'<tr><td>{label}</td><td id="{key}">{value}</td></tr>' for label, value, key in rows
         )
         self.range_html.value = (
-            f'<div class="pipesheet-note">Revenue in {html.escape(self.range_period.value)}{who} '
-            f"({cur}): {n_won:,} deals already won plus {n_open:,} open deals expected to close "
-            f"in it, each won with its stage's probability (method: {html.escape(str(r.method))})."
-            f'</div><table class="pipesheet-table" id="range-table"><tbody>{body}</tbody></table>'
+            f'<div class="pipesheet-note">Range of the {n_open:,} open deals expected to close '
+            f"in {html.escape(self.range_period.value)}{who} ({cur}) — the deals of the weighted "
+            "forecast's row for this period, so its mean is that row's weighted value — each "
+            f"won with its stage's probability (method: {html.escape(str(r.method))}). "
+            f"P(≥ quota) adds the {n_won:,} deals already won in the period: P(closed so far + "
+            "range ≥ quota).</div>"
+            f'<table class="pipesheet-table" id="range-table"><tbody>{body}</tbody></table>'
         )
 
     def _render_timeaware(self) -> None:
@@ -992,6 +1042,7 @@ class Dashboard:
             "group by": self.group.value or "(none)",
             "showing": self.filter.value,
             "quota": self.quota.value,
+            "blank amounts": self.blank_amounts.value,
             "currency": self._currency,
         }
         sheets["Settings"] = pd.DataFrame(
