@@ -294,7 +294,7 @@ def leads_needed(
             )
         later = stages[i]
     if deadline is not None:
-        due = parse_date_setting(deadline)
+        due = parse_date_setting(deadline, "deadline")
         if due is None:
             raise PipesheetError(
                 "deadline is not a date",
@@ -425,7 +425,7 @@ def quota_gap(
             f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
             f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
         )
-    start, end = parse_date_setting(today), parse_date_setting(period_end)
+    start, end = parse_date_setting(today, "today"), parse_date_setting(period_end, "period_end")
     if start is not None and end is not None:
         days_left = (pd.Timestamp(end) - pd.Timestamp(start)).days - cycle_days
         weeks = days_left / 7.0
