@@ -153,6 +153,16 @@ def test_another_address_requires_a_token():
     assert "?token=t0k3n" in first
 
 
+def test_a_reverse_proxy_name_can_be_allowed():
+    proc, port = _start("lead-planner", "--pool-size", "0", "--allow-host", "apps.example.com")
+    try:
+        assert _get(port, "/", "apps.example.com")[0] == 200
+        assert _get(port, "/", f"127.0.0.1:{port}")[0] == 200
+        assert _get(port, "/", "evil.example.com")[0] == 403
+    finally:
+        assert _stop(proc) == []
+
+
 def test_without_the_apps_extra_one_clear_line(monkeypatch, capsys):
     import pipesheet.apps.serve as serve
     from pipesheet.cli import main

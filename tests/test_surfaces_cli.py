@@ -306,3 +306,17 @@ def test_range_output_says_what_method_and_error_bound_mean(capsys):
     assert any(line.startswith("error_bound ") and ":" in line for line in out.splitlines())
     p_quota = next(line for line in out.splitlines() if line.strip().startswith("p_quota "))
     assert p_quota.strip().endswith("%")
+
+
+def test_the_demo_workbook_is_ignored_by_git():
+    """``pipesheet demo`` in a clone (the README's first command) leaves git status clean."""
+    import shutil
+
+    root = SRC.parent
+    lines = (root / ".gitignore").read_text().splitlines()
+    assert "/pipesheet-demo.xlsx" in lines or "pipesheet-demo.xlsx" in lines
+    if shutil.which("git") and (root / ".git").exists():
+        proc = subprocess.run(
+            ["git", "check-ignore", "-q", "pipesheet-demo.xlsx"], cwd=root, timeout=60
+        )
+        assert proc.returncode == 0

@@ -11,7 +11,8 @@ Runs ``python -m voila`` on the app notebooks with:
   ``config/voila.json``); a websocket from another origin is refused too (same-origin check);
 * bound to any other address (``--ip``), a token is required on every page and websocket
   (``PIPESHEET_APP_TOKEN``, or a random one printed in the address), and the ``Host`` check is
-  left to the token (the server's name is not known in advance);
+  left to the token (the server's name is not known in advance); ``--allow-host NAME`` adds the
+  public name of a reverse proxy in front to the names the ``Host`` check accepts;
 * tracebacks hidden from viewers (``--show_tracebacks=False``) and sources stripped
   (``--strip_sources=True``): viewers see the app, never the code or a Python traceback;
 * idle kernels culled (``cull_idle_timeout``): each page view starts a kernel, and a closed tab's
@@ -197,11 +198,21 @@ def voila_env(
     return env
 
 
-def remote_config(directory: str | os.PathLike) -> Path:
-    """A copy of the shipped configuration for a non-loopback address: the ``Host`` check is
-    left to the token (``allow_remote_access``), everything else as shipped."""
+def server_config(
+    directory: str | os.PathLike,
+    *,
+    allow_remote_access: bool = False,
+    hostnames: Sequence[str] = (),
+) -> Path:
+    """A copy of the shipped configuration in ``directory``: with ``allow_remote_access`` the
+    ``Host`` check is left to the token (another address than loopback); ``hostnames`` are added
+    to the names a request's ``Host`` may carry (a reverse proxy's public name)."""
     config = json.loads((CONFIG_DIR / "voila.json").read_text(encoding="utf-8"))
-    config["Voila"]["tornado_settings"]["allow_remote_access"] = True
+    settings = config["Voila"]["tornado_settings"]
+    settings["allow_remote_access"] = bool(allow_remote_access)
+    names = [*settings.get("local_hostnames", ["localhost"])]
+    names += [h.strip().casefold() for h in hostnames if h.strip() and h.strip() not in names]
+    settings["local_hostnames"] = names
     out = Path(directory)
     (out / "voila.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return out
@@ -233,6 +244,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help=f"address to listen on (default {DEFAULT_IP}: only this computer); any other "
         f"address requires a token ({TOKEN_ENV}, or a random one printed in the address)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="also serve requests whose Host header is NAME, e.g. the public name of a reverse "
+        "proxy in front (repeatable; default: only 127.0.0.1, ::1 and localhost)",
     )
     p.add_argument(
         "--pool-size",
@@ -297,10 +315,15 @@ def run(args: argparse.Namespace) -> int:
         urls = [f"{base}/voila/render/{n}{query}" for n in NOTEBOOKS]
     else:
         urls = [f"{base}/{query}"]
+    hostnames = list(getattr(args, "allow_host", None) or [])
     with contextlib.ExitStack() as stack:
         config_dir = None
-        if token:
-            config_dir = remote_config(stack.enter_context(tempfile.TemporaryDirectory()))
+        if token or hostnames:
+            config_dir = server_config(
+                stack.enter_context(tempfile.TemporaryDirectory()),
+                allow_remote_access=bool(token),
+                hostnames=hostnames,
+            )
         env = voila_env(token=token, config_dir=config_dir)
         print("pipesheet: serving " + ", ".join(urls) + "  (Ctrl+C to stop)", flush=True)
         return _serve(cmd, env)
