@@ -527,7 +527,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     pos = pipeline_position(deals, model, rates=rates)
     plan = leads_needed(args.target, pos.average_won_deal, model)
-    _emit(args, f"Lead plan for a target of {args.target:,.0f}", plan.table, extra=plan.explanation)
+    cur = f" {pos.currency}" if getattr(pos, "currency", None) else ""
+    _emit(
+        args,
+        f"Lead plan for a target of {args.target:,.0f}{cur} (average won deal "
+        f"{pos.average_won_deal:,.0f}{cur})",
+        plan.table,
+        extra=plan.explanation,
+    )
     write_workbook(
         out,
         {
