@@ -61,6 +61,7 @@ def _run(sandbox: Path, *args: str, **statuses: int) -> tuple[subprocess.Complet
         LOG=str(log),
         **{k: str(v) for k, v in statuses.items()},
     )
+    env.pop("PIPESHEET_CORE_ONLY", None)  # the script sets it itself (and this suite may run so)
     proc = subprocess.run(
         ["bash", "scripts/test.sh", *args],
         cwd=sandbox,
