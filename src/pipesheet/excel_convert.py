@@ -16,6 +16,11 @@ core's results back into arrays that spill cleanly:
 * an error cell, or a table, given where one value is expected is a ``PipesheetError``;
 * a result frame spills as a header row plus rows, with no index, and with NaN/None shown as an
   empty cell and ±infinity as the text ``"infinite"``/``"-infinite"`` (never ``#NUM!``).
+* arguments the core does not check itself are checked here and named in the message
+  (:func:`number_argument`, :func:`whole_argument`, :func:`date_argument`);
+* a result estimated above :data:`SPILL_LIMIT_BYTES` as sent to Excel (Office.js refuses a custom
+  function's result above 5 MB) is replaced by a message naming the cap
+  (:func:`spill_too_large`).
 
 Dates are *not* converted here: the core's readers already accept Excel serial numbers.
 """
