@@ -6,20 +6,37 @@ kernel sends the new state. Prints the median of several repeats, the ratio to t
 (≤ 1 passes) and, as a baseline measured in the same run, the core call alone behind it.
 
     .venv/bin/python benchmarks/bench_apps.py [--deals 10000] [--repeats 5]
+    .venv/bin/python benchmarks/bench_apps.py --browser [--repeats 3]
 
-First render in a browser (≤ 5 s) is measured by tests/e2e/test_voila_apps.py
-(artifacts/first_render.json); this script also prints the in-kernel construction time.
+``--browser`` measures the first render of each app in headless Chromium (Playwright, the
+``chromium`` on PATH) against a real ``pipesheet app`` server with a preheated kernel: from
+``page.goto`` to the app's result table on screen, median of fresh browser contexts, against the
+5 s target; written to ``artifacts/first_render.json``. (The end-to-end tests in tests/e2e check
+what the pages show, never how fast.) Without ``--browser`` this script also prints the in-kernel
+construction time.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 TARGET_S = 0.300
+FIRST_RENDER_TARGET_S = 5.0
+ROOT = Path(__file__).resolve().parents[1]
+#: app notebook → the element that shows once the app has rendered its results
+FIRST_RENDER = {"lead_planner.ipynb": "#kpi-won-needed", "dashboard.ipynb": "#range-table"}
 
 
 def _median(fn, repeats: int) -> float:
@@ -31,11 +48,87 @@ def _median(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser_first_render(repeats: int) -> int:
+    """First render of each app in headless Chromium against a real ``pipesheet app``."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("needs chromium on PATH", file=sys.stderr)
+        return 2
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    port = _free_port()
+    log_path = artifacts / "bench_voila.log"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    pool = ["--pool-size", str(max(repeats, 1)), "--notebooks", str(ROOT / "notebooks")]
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipesheet.cli", "app", "--port", str(port), *pool],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        pools = [f"Kernel pool of {n} is filled" for n in FIRST_RENDER]
+        deadline = time.monotonic() + 300
+        while not all(p in log_path.read_text() for p in pools):
+            if server.poll() is not None or time.monotonic() > deadline:
+                print(f"the server did not start; see {log_path}", file=sys.stderr)
+                return 2
+            time.sleep(0.3)
+        urllib.request.urlopen(base + "/", timeout=60).read()
+        results: dict[str, float] = {}
+        args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=args)
+            warm = browser.new_context()
+            warm.new_page().goto(base + "/")  # browser start-up is not part of a render
+            warm.close()
+            for notebook, selector in FIRST_RENDER.items():
+                times = []
+                for _ in range(repeats):
+                    ctx = browser.new_context(viewport={"width": 1300, "height": 2400})
+                    page = ctx.new_page()
+                    start = time.perf_counter()
+                    page.goto(f"{base}/voila/render/{notebook}", timeout=300_000)
+                    page.wait_for_selector(selector, timeout=300_000)
+                    times.append(time.perf_counter() - start)
+                    ctx.close()
+                results[notebook] = statistics.median(times)
+            browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=120)
+    print(f"{'app':<22}{'first render s':>16}{'vs 5 s':>9}")
+    for notebook, seconds in results.items():
+        ratio = seconds / FIRST_RENDER_TARGET_S
+        print(f"{notebook:<22}{seconds:>16.2f}{ratio:>8.2f}x")
+    (artifacts / "first_render.json").write_text(
+        json.dumps({k.removesuffix(".ipynb"): round(v, 3) for k, v in results.items()}, indent=1)
+    )
+    worst = max(results.values()) / FIRST_RENDER_TARGET_S
+    print(f"\nworst ratio to the 5 s target: {worst:.2f} ({'met' if worst <= 1 else 'NOT met'})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--browser", action="store_true", help="measure the first render in headless Chromium"
+    )
     args = parser.parse_args(argv)
+    if args.browser:
+        return browser_first_render(args.repeats)
 
     from pipesheet import StageProbabilities, weighted_forecast
     from pipesheet.apps import Dashboard, LeadPlanner

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,8 +39,13 @@ from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_table
-from pipesheet.files import write_workbook, written_by_pipesheet
-from pipesheet.forecast import BLANK_AMOUNTS, pipeline_position, pipeline_range, price_deals
+from pipesheet.files import check_output, write_workbook, written_by_pipesheet
+from pipesheet.forecast import (
+    BLANK_AMOUNTS,
+    pipeline_position,
+    pipeline_range,
+    price_deals,
+)
 from pipesheet.planning import days_in_stage_from_history, leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
@@ -204,6 +210,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _human(frame: pd.DataFrame) -> str:
     shown = frame.copy()
+    if list(shown.columns) == ["measure", "value"] and shown["value"].dtype.kind == "f":
+        shown["value"] = [
+            f"{v * 100:.1f}%" if m in PERCENT_MEASURES and not _blank(v) else _number_text(v)
+            for m, v in zip(shown["measure"], shown["value"], strict=True)
+        ]
+        return shown.to_string(index=False)
     for col in shown.columns:
         values = shown[col]
         if col in PERCENT_COLUMNS:
@@ -215,6 +227,36 @@ def _human(frame: pd.DataFrame) -> str:
         elif values.dtype == object:
             shown[col] = values.map(lambda v: "" if _blank(v) else v)
     return shown.to_string(index=False)
+
+
+#: Measures (rows of a ``measure``/``value`` table) shown as percentages.
+PERCENT_MEASURES = {"p_quota", "win_rate", "lead_to_win_rate"}
+
+
+def _range_words(rng: Any) -> list[str]:
+    """What the range's method and ``error_bound`` mean, in words, under the range table."""
+    bound = _number_text(float(rng.error_bound))
+    if rng.method == "exact":
+        how = "exact — every combination of wins and losses counted, nothing rounded"
+        err = f"error_bound {bound}: P10/P50/P90 are exact up to rounding of cents"
+    elif rng.method == "lattice":
+        how = (
+            "lattice — amounts rounded to a fine grid and the distribution computed exactly on "
+            "that grid"
+        )
+        err = f"error_bound {bound}: the most P10/P50/P90 can differ from the exact values"
+    else:
+        how = "monte_carlo — simulated pipelines (reproducible: fixed seed)"
+        err = f"error_bound {bound}: P10/P50/P90 are this close to the exact values (99% sure)"
+    lines = [
+        f"method: {how}",
+        err,
+        "mean = Σ amount × probability; P10/P50/P90: 10% / 50% / 90% chance the total won is at "
+        "most this",
+    ]
+    if rng.quota is not None and rng.p_quota is not None:
+        lines.append("p_quota: the chance the total won reaches the quota")
+    return lines
 
 
 def _blank(v: Any) -> bool:
@@ -229,6 +271,18 @@ def _number_text(v: float) -> str:
     if abs(v) >= 1000 or float(v).is_integer():
         return f"{v:,.0f}"
     return f"{v:,.4g}"
+
+
+def _as_read(raw: pd.DataFrame, table: Any) -> pd.DataFrame:
+    """``raw`` (a table as the file held it) with the amounts, probabilities and dates the
+    engine read from it, so that a workbook shows numbers and dates, not their text."""
+    out = raw.copy()
+    rows = pd.RangeIndex(2, 2 + len(raw))  # the engine's frame is indexed by spreadsheet row
+    for field, header in table.columns.items():
+        if field in ("amount", "probability") or field.endswith("_date"):
+            if field in table.frame and header in out:
+                out[header] = table.frame[field].reindex(rows).to_numpy()
+    return out
 
 
 def _emit(
@@ -326,7 +380,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             args,
             f"Forecast range{f' ({cur})' if cur else ''} (open deals, independent wins)",
             rng.to_frame(),
-            extra=extra,
+            extra=[*_range_words(rng), *extra[1:]],
         )
     return 0
 
@@ -532,6 +586,10 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pipesheet.sample import SAMPLE_AS_OF, sample_deals, sample_history, sample_rates
 
+    out = Path(args.output)
+    # replace an earlier demo workbook nobody has changed since, never a file of the user's
+    replace = args.force or written_by_pipesheet(out)
+    check_output(out, overwrite=replace)  # before the work, not after it
     deals, history, rates = sample_deals(), sample_history(), sample_rates()
     model = StageProbabilities().fit(history, deals)
     print(
@@ -554,17 +612,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args,
         f"Forecast range of the open pipeline (quota {quota:,.0f})",
         rng.to_frame(),
-        extra=[f"method: {rng.method}"],
+        extra=_range_words(rng),
     )
     pos = pipeline_position(deals, model, rates=rates)
     plan = leads_needed(args.target, pos.average_won_deal, model, currency=pos.currency)
+    cur = f" {pos.currency}" if pos.currency else ""
     _emit(
         args,
-        f"Lead plan for a target of {args.target:,.0f} {pos.currency or ''}".rstrip(),
+        f"Lead plan for a target of {args.target:,.0f}{cur} (average won deal "
+        f"{pos.average_won_deal:,.0f}{cur})",
         plan.table,
         extra=plan.explanation,
     )
-    out = Path(args.output)
     write_workbook(
         out,
         {
@@ -572,11 +631,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "Forecast": forecast,
             "Range": rng.to_frame(),
             "Lead plan": plan.table,
-            "Deals": deals,
-            "History": history,
+            "Deals": _as_read(deals, model.deals_),
+            "History": _as_read(history, model.history_),
         },
-        # replace an earlier demo workbook, never a file of the user's
-        overwrite=args.force or written_by_pipesheet(out),
+        overwrite=replace,
     )
     print(f"Wrote {out}")
     return 0
@@ -849,8 +907,16 @@ def _add_finance_parsers(sub: Any) -> None:
     _finance_common(p)
     p.add_argument("--start", required=True, metavar="DATE", help="first day of the first period")
     p.add_argument("--periods", type=int, default=4, metavar="N", help="number of periods (4)")
-    p.add_argument("--period", choices=["month", "quarter"], default="month")
-    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.add_argument(
+        "--period", choices=["month", "quarter"], default="month", help="period length (month)"
+    )
+    p.add_argument(
+        "--fiscal-year-start",
+        type=int,
+        default=1,
+        metavar="MONTH",
+        help="first month of the fiscal year, 1-12 (default 1)",
+    )
     p.add_argument(
         "--actual",
         choices=["pipeline", "all"],
@@ -929,8 +995,19 @@ def _add_finance_parsers(sub: Any) -> None:
     p.add_argument(
         "--all-deals", action="store_true", help="list every open deal, not only stale ones"
     )
-    p.add_argument("--period", choices=["month", "quarter", "year"], default="quarter")
-    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.add_argument(
+        "--period",
+        choices=["month", "quarter", "year"],
+        default="quarter",
+        help="cohort period of the bottleneck check (quarter)",
+    )
+    p.add_argument(
+        "--fiscal-year-start",
+        type=int,
+        default=1,
+        metavar="MONTH",
+        help="first month of the fiscal year, 1-12 (default 1)",
+    )
     p.add_argument("--trailing", type=int, default=4, help="periods averaged as the reference")
     p.add_argument("--min-deals", type=int, default=10, help="closed deals a cohort needs (10)")
     p.add_argument(
@@ -945,6 +1022,15 @@ def _add_finance_parsers(sub: Any) -> None:
 
 
 # ---- parser ----------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's one error prefix: a usage error is one line,
+    ``pipesheet: error: … (see 'pipesheet COMMAND --help')``, exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        _fail(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(EXIT_INPUT)
+
+
 def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
     p.add_argument(
         "files", nargs=files, metavar="FILE", help="deals and/or stage-history table (CSV or XLSX)"
@@ -970,13 +1056,19 @@ def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pipesheet", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("stages", help="stage probabilities learned from history")
     _common(p)
-    p.add_argument("--method", choices=["cohort", "markov"], default="cohort")
+    p.add_argument(
+        "--method",
+        choices=["cohort", "markov"],
+        default="cohort",
+        help="cohort: won ÷ closed among deals that reached the stage (default); markov: an "
+        "absorbing chain of the observed stage-to-stage transitions",
+    )
     p.add_argument(
         "--won-passes-all",
         action="store_true",
@@ -1003,8 +1095,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="quota for P(closed so far + range ≥ quota) (closed so far: with --period-start/end)",
     )
-    p.add_argument("--period", choices=["month", "quarter", "year", "none"], default="month")
-    p.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH")
+    p.add_argument(
+        "--period",
+        choices=["month", "quarter", "year", "none"],
+        default="month",
+        help="group the forecast by the close date's month (default), quarter or year; none: "
+        "one total",
+    )
+    p.add_argument(
+        "--fiscal-year-start",
+        type=int,
+        default=1,
+        metavar="MONTH",
+        help="first month of the fiscal year, 1-12 (default 1: quarters are calendar quarters)",
+    )
     p.add_argument(
         "--period-start",
         metavar="DATE",
@@ -1019,8 +1123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("leads", help="reverse funnel: deals and leads needed for a target")
     _common(p, files="*")
-    p.add_argument("--target", type=float, required=True)
-    p.add_argument("--average-deal", type=float)
+    p.add_argument("--target", type=float, required=True, help="revenue target to reach")
+    p.add_argument(
+        "--average-deal",
+        type=float,
+        help="average won deal (default: the mean of the deals file's won deals)",
+    )
     p.add_argument("--conversions", help="Stage=rate,... in funnel order, last stage to Won")
     p.add_argument("--deadline", help="date the target must be closed by")
     p.add_argument(
@@ -1037,20 +1145,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gap", help="quota gap: what must come from new pipeline")
     _common(p, files="*")
     _forecast_options(p)
-    p.add_argument("--quota", type=float, required=True)
-    p.add_argument("--closed", type=float)
-    p.add_argument("--expected-open", type=float)
-    p.add_argument("--open-pipeline", type=float)
-    p.add_argument("--average-deal", type=float)
+    p.add_argument("--quota", type=float, required=True, help="the period's quota")
+    p.add_argument(
+        "--closed", type=float, help="revenue already won in the period (default: from deals)"
+    )
+    p.add_argument(
+        "--expected-open",
+        type=float,
+        help="weighted value of open deals closing in the period (default: from deals)",
+    )
+    p.add_argument(
+        "--open-pipeline",
+        type=float,
+        help="unweighted open pipeline in the period, for coverage (default: from deals)",
+    )
+    p.add_argument(
+        "--average-deal", type=float, help="average won deal (default: from the won deals)"
+    )
     p.add_argument("--lead-to-win", type=float, help="share of leads that end up won")
-    p.add_argument("--cycle-days", type=float)
-    p.add_argument("--period-start", metavar="DATE")
-    p.add_argument("--period-end", metavar="DATE")
+    p.add_argument(
+        "--cycle-days",
+        type=float,
+        help="average days from lead to won (default: from the deals' created and closed dates)",
+    )
+    p.add_argument("--period-start", metavar="DATE", help="first day of the quota period")
+    p.add_argument("--period-end", metavar="DATE", help="last day of the quota period")
     p.set_defaults(func=cmd_gap, method="cohort")
 
     p = sub.add_parser("presets", help="CRM default stage probabilities")
-    p.add_argument("name", nargs="?", choices=list(PRESETS))
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", nargs="?", choices=list(PRESETS), help="one preset (default: all)")
+    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
     p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("demo", help="run everything on the bundled sample pipeline")
@@ -1058,9 +1182,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force", action="store_true", help="replace --output even if pipesheet did not write it"
     )
-    p.add_argument("--target", type=float, default=2_000_000)
-    p.add_argument("--quota", type=float, default=3_500_000)
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--target", type=float, default=2_000_000, help="target of the lead plan (2,000,000)"
+    )
+    p.add_argument(
+        "--quota", type=float, default=3_500_000, help="quota of the forecast range (3,500,000)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
     p.set_defaults(func=cmd_demo)
 
     _add_finance_parsers(sub)
@@ -1097,17 +1225,84 @@ def blank_amounts_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: Exit statuses: 0 done; 2 bad input, options or files (one ``pipesheet: error:`` line);
+#: 3 an internal error (a bug: one sentence saying where to report it); 130 interrupted (Ctrl+C);
+#: 141 the reader of the output went away (``| head``), like a program ended by SIGPIPE.
+EXIT_OK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 2, 3, 130, 141
+#: Set to 1 to see the Python traceback of an internal error (for a bug report).
+DEBUG_ENV = "PIPESHEET_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pipesheet`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the ``pipesheet`` command; returns the exit status.
+
+    The one guard of the command line: bad input (:class:`PipesheetError`, an unusable option,
+    a file the system cannot read or write) prints one ``pipesheet: error: …`` line on stderr
+    and returns 2; anything unexpected prints one sentence saying it is a bug and where to
+    report it, and returns 3 (the traceback only with ``PIPESHEET_DEBUG=1``); a closed output
+    pipe (``pipesheet … | head``) ends quietly with 141; Ctrl+C with 130. No Python exception
+    type or traceback reaches the user otherwise.
+    """
     try:
-        return int(args.func(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the guard, not at exit
+        return status
+    except SystemExit as done:  # argparse: --help, --version, usage errors (already printed)
+        return (
+            EXIT_OK
+            if done.code is None
+            else done.code
+            if isinstance(done.code, int)
+            else EXIT_INPUT
+        )
     except PipesheetError as err:
-        print(f"pipesheet: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # pragma: no cover
-        return 130
+        return _fail(str(err))
+    except BrokenPipeError:
+        return _broken_pipe()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except OSError as err:  # a file the system refuses (permissions, missing, full disk)
+        where = f"{err.filename}: " if err.filename else ""
+        return _fail(f"{where}{err.strerror or 'the operating system refused the operation'}.")
+    except MemoryError:
+        return _fail(
+            "not enough memory for this input; expected a smaller file or a machine with more "
+            "memory."
+        )
+    except Exception:
+        if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+            raise
+        print(
+            "pipesheet: internal error: something went wrong inside pipesheet — a bug, not a "
+            "problem with your files; please report it on the pipesheet issue tracker with the "
+            f"command you ran (run it again with {DEBUG_ENV}=1 to include the details).",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _fail(message: str) -> int:
+    """Print the one error line and return the bad-input status."""
+    text = " ".join(message.split())  # one line, whatever the message holds
+    try:
+        print(f"pipesheet: error: {text}", file=sys.stderr)
+    except (BrokenPipeError, ValueError):  # stderr gone too: nothing left to tell
+        pass
+    return EXIT_INPUT
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away: stop quietly. Point stdout at /dev/null so that the
+    interpreter's final flush does not report the same broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests, IDEs)
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

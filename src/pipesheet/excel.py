@@ -20,6 +20,7 @@ purpose: xlwings reads annotations as converters.
 """
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,9 @@ from pipesheet.calibration import calibration
 from pipesheet.diagnostics import bottlenecks, cycle_time, deal_cycle_times, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.excel_convert import (
+    date_argument,
     mapping_from_range,
+    number_argument,
     optional_bool,
     optional_number,
     optional_text,
@@ -40,8 +43,10 @@ from pipesheet.excel_convert import (
     scalar,
     spill_frame,
     spill_scalar,
+    spill_too_large,
     stage_list_from_range,
     table_from_range,
+    whole_argument,
 )
 from pipesheet.forecast import (
     forecast_categories,
@@ -131,33 +136,61 @@ _DOC_START = "Optional: only open deals expected to close on or after this date.
 _DOC_END = "Optional: only open deals expected to close on or before this date."
 
 
+#: The sentence a cell shows when something unexpected happens inside pipesheet (a bug).
+INTERNAL_ERROR = (
+    "pipesheet could not compute this: something went wrong inside pipesheet (a bug, not a "
+    "problem with your data); please report it on the pipesheet issue tracker with this formula "
+    "and its inputs."
+)
+
+
 def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Return the core's message text instead of raising (the cell shows it)."""
+    """The one guard of the Excel functions: the cell shows one clear sentence, never a
+    traceback or an exception type.
+
+    * bad input (:class:`PipesheetError`): the core's message (table, column, row, value and what
+      was expected; arguments are named);
+    * a result too large for Office.js (:func:`pipesheet.excel_convert.spill_too_large`, 5 MB):
+      a message naming the cap, instead of a cell stuck at #BUSY;
+    * not enough memory: a message saying so;
+    * anything else is a bug: :data:`INTERNAL_ERROR`, with the traceback in the log (the
+      xlwings Lite console, the server's log) for the bug report.
+    """
 
     @functools.wraps(f)
     def wrapper(*args: Any) -> Any:
         try:
-            return f(*args)
+            result = f(*args)
+            too_large = spill_too_large(result)
+            return result if too_large is None else [[too_large]]
         except PipesheetError as err:
             return [[str(err)]]
-        except Exception as err:  # a bug, not bad input: still no traceback in the cell
-            return [[f"pipesheet could not compute this ({type(err).__name__}: {err})."]]
+        except MemoryError:
+            return [["not enough memory to compute this; expected smaller tables."]]
+        except Exception:  # a bug, not bad input: still no traceback in the cell
+            logging.getLogger("pipesheet.excel").exception("%s failed", f.__name__)
+            return [[INTERNAL_ERROR]]
 
     return wrapper
 
 
 def _probabilities(value: Any) -> Any:
     """A stage → probability table (DataFrame) or a preset name / "configured" (text)."""
+    from pipesheet.presets import PRESETS
+
     rows = rows_from_value(value)
     if len(rows) > 1 or (rows and len(rows[0]) > 1):
         return table_from_range(value, "probabilities")
     text = optional_text(value, "probabilities")
-    if text is None:
+    if text is None or (text.casefold() not in PRESETS and text.casefold() != "configured"):
         raise PipesheetError(
-            "no stage probabilities given",
+            "no stage probabilities given" if text is None else "unknown stage probabilities",
             table="arguments",
             column="probabilities",
-            expected='a stage/probability table, a preset name or "configured"',
+            value=text,
+            expected="a stage/probability table (e.g. Stages[#All]), a preset name ("
+            + ", ".join(PRESETS)
+            + ') or "configured"',
         )
     return text
 
@@ -172,7 +205,7 @@ def _learn(history, deals, method, stages, won_passes_all, as_of) -> StageProbab
         optional_text(method, "method", "cohort"),
         stages=stage_list_from_range(stages),
         won_passes_all=optional_bool(won_passes_all, "won_passes_all"),
-        as_of=scalar(as_of, "as_of"),
+        as_of=date_argument(as_of, "as_of"),
     ).fit(
         table_from_range(history, "history") if not _blank_arg(history) else None,
         table_from_range(deals, "deals") if not _blank_arg(deals) else None,
@@ -222,9 +255,9 @@ def PIPE_STAGE_PROBABILITIES(
         optional_text(method, "method", "cohort"),
         stages=stage_list_from_range(stages),
         won_passes_all=optional_bool(won_passes_all, "won_passes_all"),
-        as_of=scalar(as_of, "as_of"),
+        as_of=date_argument(as_of, "as_of"),
         by=optional_text(by, "by"),
-        shrinkage=optional_number(shrinkage, "shrinkage", 0.0),
+        shrinkage=number_argument(shrinkage, "shrinkage", 0.0, minimum=0),
     ).fit(
         None if _blank_arg(history) else table_from_range(history, "history"),
         None if _blank_arg(deals) else table_from_range(deals, "deals"),
@@ -294,9 +327,9 @@ def PIPE_WEIGHTED_FORECAST(
         by=optional_text(by, "by"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
-        as_of=scalar(as_of, "as_of"),
-        start=scalar(start, "start"),
-        end=scalar(end, "end"),
+        as_of=date_argument(as_of, "as_of"),
+        start=date_argument(start, "start"),
+        end=date_argument(end, "end"),
         blank_amounts=_blank_amounts(blank_amounts),
         total=optional_bool(total, "total"),
     )
@@ -330,9 +363,9 @@ def PIPE_FORECAST_TOTAL(
         period=None,
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
-        as_of=scalar(as_of, "as_of"),
-        start=scalar(start, "start"),
-        end=scalar(end, "end"),
+        as_of=date_argument(as_of, "as_of"),
+        start=date_argument(start, "start"),
+        end=date_argument(end, "end"),
         blank_amounts=_blank_amounts(blank_amounts),
     )
     return spill_scalar(out["weighted"].iloc[0])
@@ -370,14 +403,14 @@ def PIPE_FORECAST_RANGE(
         table_from_range(deals, "deals"),
         _probabilities(probabilities),
         quota=optional_number(quota, "quota"),
-        start=scalar(start, "start"),
-        end=scalar(end, "end"),
-        as_of=scalar(as_of, "as_of"),
+        start=date_argument(start, "start"),
+        end=date_argument(end, "end"),
+        as_of=date_argument(as_of, "as_of"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
         blank_amounts=_blank_amounts(blank_amounts),
         method=optional_text(method, "method", "auto"),
-        seed=int(optional_number(seed, "seed", 0)),
+        seed=whole_argument(seed, "seed", 0, minimum=0, maximum=2**32 - 1),
     )
     return spill_frame(result.to_frame())
 
@@ -426,9 +459,9 @@ def PIPE_PIPELINE_POSITION(
     pos = pipeline_position(
         table_from_range(deals, "deals"),
         _probabilities(probabilities),
-        scalar(start, "start"),
-        scalar(end, "end"),
-        as_of=scalar(as_of, "as_of"),
+        date_argument(start, "start"),
+        date_argument(end, "end"),
+        as_of=date_argument(as_of, "as_of"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
         blank_amounts=_blank_amounts(blank_amounts),
@@ -479,10 +512,10 @@ def PIPE_LEADS_NEEDED(
     """Reverse funnel: won deals needed = ⌈target / average deal⌉, deals needed at each stage =
     ⌈won needed / conversion to Won⌉; with a deadline, the date deals must enter each stage."""
     days = mapping_from_range(days_in_stage, "days_in_stage")
-    when = scalar(deadline, "deadline")
+    when = date_argument(deadline, "deadline")
     if days is None and when is not None and not _blank_arg(history):
         days = days_in_stage_from_history(
-            table_from_range(history, "history"), as_of=scalar(as_of, "as_of")
+            table_from_range(history, "history"), as_of=date_argument(as_of, "as_of")
         )
     plan = leads_needed(
         scalar(target, "target"),
@@ -525,8 +558,8 @@ def PIPE_QUOTA_GAP(
         average_deal=optional_number(average_deal, "average_deal"),
         lead_to_win_rate=optional_number(lead_to_win_rate, "lead_to_win_rate"),
         open_pipeline=optional_number(open_pipeline, "open_pipeline"),
-        today=scalar(today, "today"),
-        period_end=scalar(period_end, "period_end"),
+        today=date_argument(today, "today"),
+        period_end=date_argument(period_end, "period_end"),
         cycle_days=optional_number(cycle_days, "cycle_days", 0.0),
     )
     return spill_frame(gap.to_frame())
@@ -571,13 +604,39 @@ def _optional_table(value: Any, name: str) -> pd.DataFrame | None:
     return None if _blank_arg(value) else table_from_range(value, name)
 
 
+#: Largest value of each whole-number argument (beyond it the dates or sizes involved are out
+#: of any range the engine computes in).
+_WHOLE_MAX = {
+    "periods": 600,
+    "buckets": 1_000,
+    "trailing": 1_000,
+    "min_deals": 10**9,
+    "top": 10**7,
+}
+
+
 def _whole(value: Any, name: str, default: int) -> Any:
-    """A whole-number argument (Excel numbers arrive as floats); others go to the core as given,
-    which names the argument in its message."""
-    cell = optional_number(value, name, default)
-    if isinstance(cell, float) and cell.is_integer():
-        return int(cell)
-    return cell
+    """A whole-number argument (Excel numbers arrive as floats). Text, TRUE/FALSE and numbers out
+    of range are refused here, naming the argument; a number that is not whole goes to the core
+    as given, which names the argument in its message."""
+    return whole_argument(value, name, default, maximum=_WHOLE_MAX.get(name), strict=False)
+
+
+def _period_end(value: Any) -> Any:
+    """A period end: a date, or "month", "quarter" or "year" (the end of that period)."""
+    cell = scalar(value, "period_end")
+    if isinstance(cell, str) and cell.strip().casefold() in ("month", "quarter", "year"):
+        return cell.strip().casefold()
+    try:
+        return date_argument(cell, "period_end")
+    except PipesheetError as err:
+        raise PipesheetError(
+            err.problem,
+            table="arguments",
+            column="period_end",
+            value=cell,
+            expected='a date, or "month", "quarter" or "year"',
+        ) from None
 
 
 def _choice(value: Any, name: str, options: tuple[str, ...]) -> str:
@@ -649,8 +708,8 @@ def PIPE_TIME_AWARE_FORECAST(
     result = time_aware_forecast(
         table_from_range(history, "history"),
         _optional_table(deals, "deals"),
-        period_end=scalar(period_end, "period_end") or "quarter",
-        as_of=scalar(as_of, "as_of"),
+        period_end=_period_end(period_end) or "quarter",
+        as_of=date_argument(as_of, "as_of"),
         quota=optional_number(quota, "quota"),
         rates=_optional_table(rates, "rates"),
         currency=optional_text(currency, "currency"),
@@ -704,7 +763,7 @@ def PIPE_BACKTEST(
     result = backtest(
         table_from_range(history, "history"),
         _optional_table(deals, "deals"),
-        scalar(start, "start"),
+        date_argument(start, "start"),
         periods=_whole(periods, "periods", 4),
         period=optional_text(period, "period", "month"),
         actual=optional_text(actual, "actual", "pipeline"),
@@ -757,9 +816,9 @@ def PIPE_CALIBRATION(
     result = calibration(
         table_from_range(history, "history"),
         _optional_table(deals, "deals"),
-        scalar(as_of, "as_of"),
+        date_argument(as_of, "as_of"),
         method=optional_text(method, "method", "stage"),
-        period_end=scalar(period_end, "period_end"),
+        period_end=_period_end(period_end),
         buckets=_whole(buckets, "buckets", 10),
         stages=stage_list_from_range(stages),
     )
@@ -799,8 +858,8 @@ def PIPE_WATERFALL(
     result = pipeline_waterfall(
         table_from_range(opening, "opening"),
         table_from_range(closing, "closing"),
-        start=scalar(start, "start"),
-        end=scalar(end, "end"),
+        start=date_argument(start, "start"),
+        end=date_argument(end, "end"),
         stages=stage_list_from_range(stages),
         rates=_optional_table(rates, "rates"),
         currency=optional_text(currency, "currency"),
@@ -840,11 +899,11 @@ def PIPE_WATERFALL_HISTORY(
     what = _choice(show, "show", ("steps", "deals"))
     result = waterfall_from_history(
         table_from_range(history, "history"),
-        scalar(opening_date, "opening_date"),
-        scalar(closing_date, "closing_date"),
+        date_argument(opening_date, "opening_date"),
+        date_argument(closing_date, "closing_date"),
         _optional_table(deals, "deals"),
-        start=scalar(start, "start"),
-        end=scalar(end, "end"),
+        start=date_argument(start, "start"),
+        end=date_argument(end, "end"),
         stages=stage_list_from_range(stages),
         rates=_optional_table(rates, "rates"),
         currency=optional_text(currency, "currency"),
@@ -883,7 +942,7 @@ def PIPE_STALE_DEALS(
         table_from_range(history, "history"),
         _optional_table(deals, "deals"),
         quantile=optional_number(quantile, "quantile", 0.80),
-        as_of=scalar(as_of, "as_of"),
+        as_of=date_argument(as_of, "as_of"),
         only_stale=optional_bool(only_stale, "only_stale"),
         stages=stage_list_from_range(stages),
     )
@@ -912,7 +971,7 @@ def PIPE_BOTTLENECKS(
         trailing=_whole(trailing, "trailing", 4),
         benchmark=mapping_from_range(benchmark, "benchmark"),
         min_deals=_whole(min_deals, "min_deals", 10),
-        as_of=scalar(as_of, "as_of"),
+        as_of=date_argument(as_of, "as_of"),
         stages=stage_list_from_range(stages),
     )
     return spill_frame(out)
@@ -929,7 +988,7 @@ def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None)
     """Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th percentile
     of the days from creation (or first history row) to Won/Lost."""
     args = (table_from_range(history, "history"), _optional_table(deals, "deals"))
-    opts = {"as_of": scalar(as_of, "as_of"), "stages": stage_list_from_range(stages)}
+    opts = {"as_of": date_argument(as_of, "as_of"), "stages": stage_list_from_range(stages)}
     if optional_bool(per_deal, "per_deal"):
         return spill_frame(deal_cycle_times(*args, **opts))
     return spill_frame(cycle_time(*args, **opts))
@@ -940,4 +999,10 @@ def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None)
 @_cell_errors
 def PIPE_PRESET(name):
     """A CRM's default (configured) stage probabilities: stage and probability."""
-    return spill_frame(preset(optional_text(name, "name", "")))
+    text = optional_text(name, "name", "")
+    try:
+        return spill_frame(preset(text))
+    except PipesheetError as err:
+        raise PipesheetError(
+            err.problem, table="arguments", column="name", value=text, expected=err.expected
+        ) from None

@@ -16,6 +16,11 @@ core's results back into arrays that spill cleanly:
 * an error cell, or a table, given where one value is expected is a ``PipesheetError``;
 * a result frame spills as a header row plus rows, with no index, and with NaN/None shown as an
   empty cell and ±infinity as the text ``"infinite"``/``"-infinite"`` (never ``#NUM!``).
+* arguments the core does not check itself are checked here and named in the message
+  (:func:`number_argument`, :func:`whole_argument`, :func:`date_argument`);
+* a result estimated above :data:`SPILL_LIMIT_BYTES` as sent to Excel (Office.js refuses a custom
+  function's result above 5 MB) is replaced by a message naming the cap
+  (:func:`spill_too_large`).
 
 Dates are *not* converted here: the core's readers already accept Excel serial numbers.
 """
@@ -36,18 +41,24 @@ from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
 
 __all__ = [
     "INFINITE",
+    "SPILL_LIMIT_BYTES",
+    "date_argument",
     "error_text",
     "is_blank",
     "mapping_from_range",
+    "number_argument",
     "optional_bool",
     "optional_number",
     "optional_text",
+    "payload_bytes",
     "rows_from_value",
     "scalar",
     "spill_frame",
     "spill_scalar",
+    "spill_too_large",
     "stage_list_from_range",
     "table_from_range",
+    "whole_argument",
 ]
 
 INFINITE = "infinite"
@@ -198,6 +209,125 @@ def optional_number(value: Any, name: str, default: float | None = None) -> Any:
     validates them and names the argument in its message)."""
     cell = scalar(value, name)
     return default if cell is None else cell
+
+
+def number_argument(
+    value: Any,
+    name: str,
+    default: float | None = None,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None:
+    """A numeric argument checked here (for arguments the core does not check itself): a number
+    or numeric text, finite, within [minimum, maximum]; blank → ``default``.
+
+    Raises:
+        PipesheetError: naming the argument, the value and what was expected.
+    """
+    cell = scalar(value, name)
+    if cell is None:
+        return default
+    x = _as_number(cell)
+    low = "" if minimum is None else f"{minimum:g}"
+    high = "" if maximum is None else f"{maximum:g}"
+    want = (
+        f"a number from {low} to {high}"
+        if low and high
+        else f"a number ≥ {low}"
+        if low
+        else f"a number ≤ {high}"
+        if high
+        else "a number"
+    )
+    if x is None or (minimum is not None and x < minimum) or (maximum is not None and x > maximum):
+        raise PipesheetError(
+            f"argument '{name}' is not valid",
+            table="arguments",
+            column=name,
+            value=cell,
+            expected=want,
+        )
+    return x
+
+
+def whole_argument(
+    value: Any,
+    name: str,
+    default: int | None = None,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    strict: bool = True,
+) -> Any:
+    """A whole-number argument (Excel numbers arrive as floats): a whole number or numeric text
+    within [minimum, maximum]; blank → ``default``.  With ``strict=False`` a finite number that is
+    not whole is handed to the core as given (the core names the argument in its message).
+
+    Raises:
+        PipesheetError: text that is not a number, TRUE/FALSE, a number out of the range — naming
+            the argument, the value and what was expected.
+    """
+    cell = scalar(value, name)
+    if cell is None:
+        return default
+    x = _as_number(cell)
+    low = "" if minimum is None else f"{minimum:,}"
+    high = "" if maximum is None else f"{maximum:,}"
+    want = (
+        f"a whole number from {low} to {high}"
+        if low and high
+        else f"a whole number ≥ {low}"
+        if low
+        else "a whole number"
+    )
+    bad = (
+        x is None or (minimum is not None and x < minimum) or (maximum is not None and x > maximum)
+    )
+    if not bad and x is not None and not float(x).is_integer():
+        if not strict:
+            return x
+        bad = True
+    if bad:
+        raise PipesheetError(
+            f"argument '{name}' is not valid",
+            table="arguments",
+            column=name,
+            value=cell,
+            expected=want,
+        )
+    return int(x)
+
+
+def _as_number(cell: Any) -> float | None:
+    """A finite number from a number cell or numeric text; None otherwise (TRUE/FALSE too)."""
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, (int, float, np.integer, np.floating)):
+        x = float(cell)
+    elif isinstance(cell, str):
+        try:
+            x = float(cell.strip().replace("\u2212", "-"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def date_argument(value: Any, name: str) -> Any:
+    """A date argument, checked with the core's date reader so that a bad value is reported
+    under the argument's own name; returns the cell as given (the core reads it the same way).
+
+    Raises:
+        PipesheetError: the value is not a date (naming the argument).
+    """
+    from pipesheet.tables import parse_date_setting
+
+    cell = scalar(value, name)
+    if cell is not None:
+        parse_date_setting(cell, name)
+    return cell
 
 
 def optional_bool(value: Any, name: str, default: bool = False) -> bool:
@@ -417,3 +547,44 @@ def spill_frame(frame: pd.DataFrame, headers: Sequence[str] | None = None) -> li
 def spill_scalar(x: Any) -> Any:
     """One result value for a single cell (NaN → empty, inf → ``"infinite"``)."""
     return _spill_value(x)
+
+
+#: Office.js (xlwings Lite, xlwings Server, Excel on the web) refuses a custom function's result
+#: above 5 MB; a result estimated above this (the cap less a margin for the message around it)
+#: is replaced by a message instead of leaving the cell at #BUSY.
+SPILL_CAP_MB = 5
+SPILL_LIMIT_BYTES = 4_500_000
+# how xlwings sends a date to Office.js (runtime 1.4+): a formatted serial number
+_DATE_AS_SENT = {"type": "FormattedNumber", "basicValue": 46022.0, "numberFormat": "yyyy-mm-dd"}
+
+
+def payload_bytes(result: Any) -> int:
+    """The size, in bytes of JSON, of a result as it is sent to Excel (dates as Office.js
+    formatted numbers, text as UTF-8)."""
+    import json
+
+    def default(value: Any) -> Any:
+        if isinstance(value, (dt.date, dt.datetime, pd.Timestamp, np.datetime64)):
+            return _DATE_AS_SENT
+        return str(value)
+
+    text = json.dumps(result, default=default, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8"))
+
+
+def spill_too_large(result: Any, limit: int | None = None) -> str | None:
+    """A message when ``result`` is too large to send to Excel (above ``limit``, default
+    :data:`SPILL_LIMIT_BYTES`), else None."""
+    limit = SPILL_LIMIT_BYTES if limit is None else limit
+    if not isinstance(result, list) or not result or not isinstance(result[0], list):
+        return None
+    size = payload_bytes(result)
+    if size <= limit:
+        return None
+    rows, cols = len(result) - 1, len(result[0])
+    return (
+        f"the result is too large to send to Excel: {rows:,} rows × {cols} columns, about "
+        f"{size / 1e6:.1f} MB, over the {SPILL_CAP_MB} MB Office.js allows a custom function's "
+        "result; expected a smaller result: a summary option (show), fewer rows (top, a period) "
+        "or pipesheet report / the command line for the full table."
+    )

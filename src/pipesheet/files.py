@@ -7,16 +7,31 @@ chosen from the column's meaning (money, percentages, counts, dates), and text t
 :func:`write_workbook` saves a *new* file atomically (a temporary file in the same folder, then a
 rename) and refuses to replace an existing one unless told; :func:`workbook_bytes` gives the
 bytes for a download. Reading files is :func:`pipesheet.exports.read_table`.
+
+Text a workbook cannot hold: XML 1.0 — and so an .xlsx cell — has no place for the control
+characters U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, for U+FFFE/U+FFFF or for lone surrogates.
+They are removed from text cells, headers, titles and sheet names (tab, line feed and carriage
+return are kept). Only text is touched: numbers and dates are written exactly as computed.
+
+A user's file is never lost: the output may not be any of the inputs (same resolved path or same
+file on disk, hard links included — even with ``overwrite``), a folder, or an existing file or
+link (dangling or not) unless ``overwrite``. Every workbook written here carries a fingerprint of
+its own content (SHA-256 of every part but ``docProps/custom.xml``, stored in the custom document
+property ``pipesheet_fingerprint``); :func:`written_by_pipesheet` recomputes it from the file's
+bytes, so a workbook somebody has since edited and saved (Excel keeps the property but rewrites
+the parts) is no longer taken for pipesheet's own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +41,31 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 
-__all__ = ["build_workbook", "workbook_bytes", "write_workbook", "written_by_pipesheet"]
+__all__ = [
+    "atomic_write_bytes",
+    "build_workbook",
+    "cell_text",
+    "check_output",
+    "workbook_bytes",
+    "write_workbook",
+    "written_by_pipesheet",
+]
 
-#: Author recorded in every workbook pipesheet writes (see :func:`written_by_pipesheet`).
+#: Author recorded in every workbook pipesheet writes.
 CREATOR = "pipesheet"
+#: Custom document property holding the content fingerprint (see :func:`written_by_pipesheet`).
+FINGERPRINT_PROPERTY = "pipesheet_fingerprint"
+_FINGERPRINT_PART = "docProps/custom.xml"
+_PLACEHOLDER = "0" * 64
+#: Largest workbook (sum of its uncompressed parts) whose fingerprint is checked.
+_FINGERPRINT_MAX_BYTES = 512 * 1024 * 1024
+#: The one money format of every workbook pipesheet writes (results and templates alike).
 MONEY = "#,##0.00"
 PERCENT = "0.0%"
 DATE = "yyyy-mm-dd"
 _INJECTION = ("=", "+", "-", "@")
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 _PERCENT_COLS = re.compile(
     r"(probability|conversion|interval_|win_rate|error|mape|bias|gap_share|reference|p_quota|"
     r"share)",
@@ -88,9 +120,29 @@ def cell_value(v: Any) -> Any:
         return v.to_pydatetime()
     if isinstance(v, np.datetime64):
         return None if np.isnat(v) else pd.Timestamp(v).to_pydatetime()
-    if isinstance(v, (datetime, date, str, int)):
+    if isinstance(v, str):
+        return cell_text(v)
+    if isinstance(v, (datetime, date, int)):
         return v
-    return str(v)
+    return cell_text(str(v))
+
+
+def cell_text(text: str) -> str:
+    """``text`` without the characters an .xlsx cannot hold (control characters other than tab,
+    line feed and carriage return; U+FFFE/U+FFFF; lone surrogates), which are removed."""
+    return _NOT_IN_XML.sub("", text)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unique worksheet name: no ``[]:*?/\\`` or control characters, at most 31
+    characters, not blank, not starting or ending with an apostrophe."""
+    base = _NOT_IN_SHEET_NAME.sub("_", cell_text(name)).strip().strip("'")[:31] or "Sheet"
+    title, i = base, 2
+    while title.casefold() in used:
+        suffix = f" ({i})"
+        title, i = base[: 31 - len(suffix)] + suffix, i + 1
+    used.add(title.casefold())
+    return title
 
 
 def number_format(header: str, values: pd.Series) -> str | None:
@@ -118,6 +170,21 @@ def number_format(header: str, values: pd.Series) -> str | None:
     return None
 
 
+def _measure_format(label: str, value: Any = 0.0) -> str:
+    """The format of a value in a measure/value table (Range, Quota gap, Summary), chosen from
+    the measure's name as :func:`number_format` chooses it from a header; whole numbers that are
+    not money are counts."""
+    key = "_".join(label.casefold().split())
+    if key in ("error_bound", "std_dev", "mean"):
+        return MONEY
+    if re.search(r"rate|P\(|probability|p_quota", label, re.IGNORECASE):
+        return PERCENT
+    fmt = number_format(key, pd.Series([], dtype=float))
+    if isinstance(value, int) and fmt in (None, "#,##0.00") and not _MONEY_COLS.search(key):
+        return "#,##0"
+    return fmt or MONEY
+
+
 def _table_name(text: str, used: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_]", "_", text)[:40] or "T"
     if not re.match(r"[A-Za-z_]", base):
@@ -140,26 +207,29 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
     wb.remove(wb.active)
     wb.properties.creator = CREATOR
     used: set[str] = set()
+    titles: set[str] = set()
     bold = Font(bold=True)
     for sheet_name, content in sheets.items():
-        ws = wb.create_sheet(sheet_name[:31])
+        ws = wb.create_sheet(_sheet_title(sheet_name, titles))
         titled = not isinstance(content, pd.DataFrame)
         tables = list(content) if titled else [(sheet_name, content)]
         row = 1
         anchors: list[tuple[str, int, pd.DataFrame]] = []
         for title, frame in tables:
             if titled:
-                ws.cell(row=row, column=1, value=title).font = bold
+                ws.cell(row=row, column=1, value=cell_text(str(title))).font = bold
                 row += 1
             header_row = row
             frame = frame.reset_index(drop=True)
-            headers = [str(c) for c in frame.columns]
+            headers = [cell_text(str(c)) for c in frame.columns]
             for j, h in enumerate(headers, start=1):
                 ws.cell(row=row, column=j, value=h).font = bold
             formats = [
                 number_format(h, frame[c]) for h, c in zip(headers, frame.columns, strict=True)
             ]
             columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
+            # two columns, "measure"/"item" then "value": each row's value formatted by its name
+            measures = len(headers) == 2 and headers[0] in ("measure", "item", "setting")
             for i in range(len(frame)):
                 r = row + 1 + i
                 for j, col in enumerate(columns):
@@ -175,9 +245,10 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
                     fmt = formats[j]
                     if isinstance(v, (datetime, date)):
                         fmt = DATE
+                    elif measures and j == 1 and not isinstance(v, bool):
+                        fmt = _measure_format(str(columns[0][i]), v)
                     elif fmt is None and isinstance(v, float):
-                        label = str(columns[0][i])
-                        fmt = PERCENT if re.search(r"rate|P\(|probability", label) else MONEY
+                        fmt = _measure_format(str(columns[0][i]), v)
                     if fmt:
                         c.number_format = fmt
             last = row + max(len(frame), 1)
@@ -185,7 +256,8 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
                 ws.cell(row=row + 1, column=1, value="(no rows)")
             if headers:
                 ref = f"A{header_row}:{get_column_letter(len(headers))}{last}"
-                tab = Table(displayName=_table_name(f"{sheet_name}_{title}", used), ref=ref)
+                label = sheet_name if str(title) == sheet_name else f"{sheet_name}_{title}"
+                tab = Table(displayName=_table_name(label, used), ref=ref)
                 tab.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
                 ws.add_table(tab)
             if not anchors:
@@ -208,24 +280,69 @@ def write_workbook(
     *,
     overwrite: bool = False,
     charts: ChartHook | None = None,
+    inputs: Iterable[str | os.PathLike | None] = (),
 ) -> Path:
-    """Write the tables to a new .xlsx atomically; refuse to replace a file unless ``overwrite``.
+    """Write the tables to a new .xlsx atomically (a temporary file in the same folder, then a
+    rename), with the permissions of a normal new file and a content fingerprint.
+
+    Args:
+        overwrite: Replace an existing file (never an input, never a folder).
+        inputs: The files this output was computed from; the output may be none of them.
 
     Raises:
-        PipesheetError: not an .xlsx name, the file exists (without ``overwrite``), or the folder
-            does not exist.
+        PipesheetError: see :func:`check_output`; or the file cannot be written (the operating
+            system's reason, e.g. a read-only folder or a full disk).
+    """
+    dest = check_output(path, inputs=inputs, overwrite=overwrite)
+    data = workbook_bytes(sheets, charts=charts)
+    check_output(dest, inputs=inputs, overwrite=overwrite)  # nothing appeared meanwhile
+    atomic_write_bytes(dest, data)
+    return dest
+
+
+def check_output(
+    path: str | os.PathLike,
+    *,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    overwrite: bool = False,
+    suffix: str = ".xlsx",
+) -> Path:
+    """The output path, checked before anything is computed or written.
+
+    Raises:
+        PipesheetError: the name does not end in ``suffix``; the output is one of ``inputs``
+            (same resolved path, or the same file on disk — a hard or symbolic link to it),
+            whatever ``overwrite`` says; it is a folder; it exists (a file or a link, even a
+            dangling one) and ``overwrite`` is false; or its folder does not exist.
     """
     dest = Path(path)
-    if dest.suffix.casefold() != ".xlsx":
+    if suffix and dest.suffix.casefold() != suffix:
         raise PipesheetError(
-            "the output must be an .xlsx file",
+            f"the output must be an {suffix} file",
             table="output",
             value=str(dest),
-            expected="a file name ending in .xlsx",
+            expected=f"a file name ending in {suffix}",
         )
-    if dest.exists() and not overwrite:
+    for given in inputs:
+        if given is not None and _same_file(dest, Path(given)):
+            raise PipesheetError(
+                "the output would overwrite an input file",
+                table="output",
+                value=str(dest),
+                expected=f"another file name than the input {Path(given).name!r} "
+                "(inputs are only read, never replaced, even with --force)",
+            )
+    if dest.is_dir():
         raise PipesheetError(
-            "the output file already exists",
+            "the output is a folder",
+            table="output",
+            value=str(dest),
+            expected="a file name ending in " + (suffix or "a file name"),
+        )
+    if os.path.lexists(dest) and not overwrite:
+        what = "a link" if dest.is_symlink() else "a file"
+        raise PipesheetError(
+            f"the output already exists ({what})",
             table="output",
             value=str(dest),
             expected="a new file name, or --force to replace it",
@@ -237,36 +354,124 @@ def write_workbook(
             value=str(dest.parent),
             expected="an existing folder",
         )
-    wb = build_workbook(sheets, charts=charts)
-    fd, tmp = tempfile.mkstemp(prefix=".pipesheet-", suffix=".xlsx", dir=dest.parent)
-    os.close(fd)
+    return dest
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name the same file: same resolved path, or same device and inode
+    (hard links)."""
     try:
-        wb.save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a normal file, not mkstemp's private 0600
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a symlink loop: not a file we could read
+        pass
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, made a normal
+    file (``0666`` minus the umask), then renamed over ``path`` (``os.replace``) — a reader sees
+    the old file or the new one, never half of one.
+
+    Raises:
+        PipesheetError: the folder cannot be written to (named, with the system's reason).
+    """
+    dest = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".pipesheet-", suffix=".tmp", dir=dest.parent)
+    except OSError as err:
+        raise _os_error(err, dest.parent, "cannot create a file in the output folder") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # a normal file, not mkstemp's private 0600
         os.replace(tmp, dest)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _os_error(err, dest, "cannot write the output file") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
 
 
-def workbook_bytes(sheets: Mapping[str, Sheet]) -> bytes:
-    """The .xlsx file's bytes (for a download link)."""
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _os_error(err: OSError, where: Path, problem: str) -> PipesheetError:
+    reason = err.strerror or type(err).__name__
+    return PipesheetError(
+        f"{problem}: {reason}",
+        table="output",
+        value=str(where),
+        expected="a folder you can write to, with free space",
+    )
+
+
+def workbook_bytes(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = None) -> bytes:
+    """The .xlsx file's bytes (what :func:`write_workbook` writes; also for a download link),
+    with the content fingerprint in the ``pipesheet_fingerprint`` document property."""
+    from openpyxl.packaging.custom import StringProperty
+
+    wb = build_workbook(sheets, charts=charts)
+    wb.custom_doc_props.append(StringProperty(name=FINGERPRINT_PROPERTY, value=_PLACEHOLDER))
     buf = io.BytesIO()
-    build_workbook(sheets).save(buf)
-    return buf.getvalue()
+    wb.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin:
+        infos = zin.infolist()
+        parts = {i.filename: zin.read(i) for i in infos}
+    stamp = _fingerprint(parts)
+    parts[_FINGERPRINT_PART] = parts[_FINGERPRINT_PART].replace(
+        _PLACEHOLDER.encode(), stamp.encode(), 1
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in infos:
+            zout.writestr(info, parts[info.filename], compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _fingerprint(parts: Mapping[str, bytes]) -> str:
+    """SHA-256 over every part (name and uncompressed bytes, in name order) except the one
+    holding the fingerprint."""
+    h = hashlib.sha256()
+    for name in sorted(parts):
+        if name == _FINGERPRINT_PART:
+            continue
+        data = parts[name]
+        h.update(name.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0")
+        h.update(data)
+    return h.hexdigest()
 
 
 def written_by_pipesheet(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a workbook pipesheet wrote (so replacing it loses nothing of the
-    user's); reads only the file's document properties, never re-saves it."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            core = z.read("docProps/core.xml").decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile):
+    """True when ``path`` is a workbook pipesheet wrote *and nobody has changed since*, so
+    replacing it loses nothing of the user's: its ``pipesheet_fingerprint`` property equals the
+    fingerprint recomputed from its bytes. A workbook edited and saved in Excel (which keeps
+    custom properties but rewrites the parts), a link, or any other file gives False. Only
+    reads the file."""
+    p = Path(path)
+    if p.is_symlink() or not p.is_file():
         return False
-    return f"<dc:creator>{CREATOR}</dc:creator>" in core
+    try:
+        with zipfile.ZipFile(p) as z:
+            infos = z.infolist()
+            if sum(i.file_size for i in infos) > _FINGERPRINT_MAX_BYTES:
+                return False
+            parts = {i.filename: z.read(i) for i in infos}
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, RuntimeError, EOFError):
+        return False
+    custom = parts.get(_FINGERPRINT_PART, b"").decode("utf-8", "replace")
+    found = re.search(
+        r'<property[^>]*name="' + FINGERPRINT_PROPERTY + r'"[^>]*>\s*<vt:lpwstr>([0-9a-f]{64})<',
+        custom,
+    )
+    return found is not None and found.group(1) == _fingerprint(parts)

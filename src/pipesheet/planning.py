@@ -57,8 +57,38 @@ __all__ = [
 ]
 
 
-def _ceil(x: float) -> int:
+#: Largest count of deals or leads computed: above 2⁵³ a float no longer holds every whole number.
+MAX_COUNT = 2**53
+
+
+def _ceil(x: float, what: str = "deals", inputs: str = "the inputs") -> int:
+    """⌈x⌉ of a count, after rounding to 9 decimals.
+
+    Raises:
+        PipesheetError: x is not finite or above :data:`MAX_COUNT` (the inputs are out of any
+            realistic scale, e.g. a target of 1e308 and an average deal of 1e-308).
+    """
+    if not math.isfinite(x) or x > MAX_COUNT:
+        raise PipesheetError(
+            f"the {what} needed are too many to count ({x:.3g})",
+            table="settings",
+            column=inputs,
+            expected=f"inputs of a realistic scale (at most {MAX_COUNT:,} {what}); check that "
+            "the amounts and rates are in the same units",
+        )
     return math.ceil(round(x, 9))
+
+
+def _finite(x: float, what: str, inputs: str) -> float:
+    """``x`` when finite; else a clear error (an overflow of the planning arithmetic)."""
+    if not math.isfinite(x):
+        raise PipesheetError(
+            f"the {what} is too large to compute",
+            table="settings",
+            column=inputs,
+            expected="inputs of a realistic scale (their product or quotient overflows)",
+        )
+    return x
 
 
 def _number(value: Any, name: str, *, positive: bool = False, allow_zero: bool = True) -> float:
@@ -248,11 +278,11 @@ def leads_needed(
     target = _number(target, "target")
     average_deal = _number(average_deal, "average_deal", positive=True)
     pairs = _conversions(conversions)
-    won_needed = _ceil(target / average_deal)
+    won_needed = _ceil(target / average_deal, "won deals", "target, average_deal")
     stages = [s for s, _ in pairs]
     rates = np.array([c for _, c in pairs], dtype=float)
     to_won = np.cumprod(rates[::-1])[::-1]
-    needed = [_ceil(won_needed / r) for r in to_won]
+    needed = [_ceil(won_needed / r, "deals", "target, conversions") for r in to_won]
     table = pd.DataFrame(
         {
             "stage": [*stages, won_label],
@@ -280,7 +310,7 @@ def leads_needed(
             )
         later = stages[i]
     if deadline is not None:
-        due = parse_date_setting(deadline)
+        due = parse_date_setting(deadline, "deadline")
         if due is None:
             raise PipesheetError(
                 "deadline is not a date",
@@ -471,10 +501,10 @@ def quota_gap(
     average_deal = _number(average_deal, "average_deal", positive=True)
     rate = _rate(lead_to_win_rate, "lead_to_win_rate")
     cycle_days = _number(cycle_days, "cycle_days")
-    gap = quota - closed - expected_open
+    gap = _finite(quota - closed - expected_open, "quota gap", "closed, expected_open")
     new_revenue = max(gap, 0.0)
-    new_won = _ceil(new_revenue / average_deal)
-    new_leads = _ceil(new_won / rate)
+    new_won = _ceil(new_revenue / average_deal, "new won deals", "quota, average_deal")
+    new_leads = _ceil(new_won / rate, "new leads", "quota, lead_to_win_rate")
     weeks = math.nan
     per_week = math.nan
     explanation = [
@@ -490,7 +520,7 @@ def quota_gap(
             f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
             f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
         )
-    start, end = parse_date_setting(today), parse_date_setting(period_end)
+    start, end = parse_date_setting(today, "today"), parse_date_setting(period_end, "period_end")
     if start is not None and end is not None:
         days_left = (pd.Timestamp(end) - pd.Timestamp(start)).days - cycle_days
         weeks = days_left / 7.0
@@ -541,7 +571,7 @@ def coverage_ratio(open_pipeline: float, quota: float, closed: float = 0.0) -> f
     remaining = _number(quota, "quota") - _number(closed, "closed")
     if remaining <= 0:
         return math.inf
-    return open_pipeline / remaining
+    return _finite(open_pipeline / remaining, "coverage ratio", "open_pipeline, quota")
 
 
 def sales_velocity(
@@ -554,4 +584,4 @@ def sales_velocity(
         rate = _rate(win_rate, "win_rate")
     deal = _number(average_won_deal, "average_won_deal")
     days = _number(cycle_days, "cycle_days", positive=True)
-    return n * rate * deal / days
+    return _finite(n * rate * deal / days, "sales velocity", "open_opportunities, average_won_deal")

@@ -30,7 +30,9 @@ the Forecast and Range sheets' totals. The backtest and calibration start where 
 rebuilt) and the Summary says what was skipped.
 
 The workbook has number formats, frozen header rows, one Excel Table per table and native Excel
-charts. The inputs are only read (never saved); an existing output is refused unless ``force``;
+charts. The inputs are only read (never saved) and never replaced (the output may not be an
+input, ``--previous``, ``--rates`` or ``--probabilities`` file, even with ``force``); an existing
+output is refused unless ``force``;
 the file is written to a temporary file in the same folder and renamed into place; text from the
 data that starts with ``=``, ``+``, ``-`` or ``@`` is stored as text (quote prefix) so Excel never
 runs it as a formula.  A progress bar (``tqdm``, the ``report`` extra) shows on long runs.
@@ -529,16 +531,23 @@ def _calibration(export, deals, window: _Window, stages):
 
 
 # ---- writing ---------------------------------------------------------------------------------
-def write_report(report: Report, path: str | Path, *, force: bool = False) -> Path:
-    """Write the report to a new .xlsx atomically; refuse to overwrite unless ``force``.
+def write_report(
+    report: Report,
+    path: str | Path,
+    *,
+    force: bool = False,
+    inputs: Sequence[str | Path] = (),
+) -> Path:
+    """Write the report to a new .xlsx atomically; refuse to overwrite unless ``force``, and
+    never overwrite one of ``inputs`` (the files the report was read from).
 
     Layout, number formats and formula-safe text come from :func:`pipesheet.files.build_workbook`;
     this adds the native charts.
 
     Raises:
-        PipesheetError: the file exists (without ``force``), or the folder does not exist.
+        PipesheetError: see :func:`pipesheet.files.check_output`.
     """
-    return write_workbook(path, report.sheets, overwrite=force, charts=_charts)
+    return write_workbook(path, report.sheets, overwrite=force, charts=_charts, inputs=inputs)
 
 
 def _charts(ws, sheet_name: str, anchors) -> None:
@@ -590,23 +599,56 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "report",
         help="finance workbook: probabilities, forecast, range, lead plan, waterfall, backtest",
-        description="Write a new workbook (Summary, Stage probabilities, Forecast, Range, Lead "
-        "plan, Waterfall, Backtest, Diagnostics) from CRM exports. Inputs are never modified.",
+        description="Write a new workbook (" + ", ".join(SHEETS) + ") from CRM exports. "
+        "Inputs are only read, never modified; the output may not be an input, even with "
+        "--force.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="deals and/or history export")
-    p.add_argument("-o", "--output", required=True, help="the .xlsx to write")
-    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("-o", "--output", required=True, help="the .xlsx to write (a new file)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing output file (never an input file)",
+    )
     p.add_argument("--previous", help="an earlier deals snapshot for the waterfall")
-    p.add_argument("--period", default="quarter", choices=("month", "quarter", "year"))
-    p.add_argument("--fiscal-year-start", type=int, default=1, help="first month (1-12)")
+    p.add_argument(
+        "--period",
+        default="quarter",
+        choices=("month", "quarter", "year"),
+        help="period of the forecast, waterfall and backtest (default quarter)",
+    )
+    p.add_argument(
+        "--fiscal-year-start",
+        type=int,
+        default=1,
+        metavar="MONTH",
+        help="first month of the fiscal year, 1-12 (default 1)",
+    )
     p.add_argument("--by", help="group the forecast: owner, product line, country, segment…")
-    p.add_argument("--as-of", help="report date (default: the latest history date)")
-    p.add_argument("--target", type=float, help="revenue target for the lead plan")
+    p.add_argument("--as-of", metavar="DATE", help="report date (default: the latest history date)")
+    p.add_argument(
+        "--target",
+        type=float,
+        help="revenue target for the lead plan (default: average won revenue of the last four "
+        "periods)",
+    )
     p.add_argument("--quota", type=float, help="quota for P(total ≥ quota)")
     p.add_argument("--rates", help="currency rates file (currency, rate)")
-    p.add_argument("--currency", help="reporting currency")
-    p.add_argument("--backtest-periods", type=int, default=4)
-    p.add_argument("--stale-quantile", type=float, default=0.8)
+    p.add_argument("--currency", help="reporting currency code")
+    p.add_argument(
+        "--backtest-periods",
+        type=int,
+        default=4,
+        metavar="N",
+        help="past periods in the backtest and calibration (default 4)",
+    )
+    p.add_argument(
+        "--stale-quantile",
+        type=float,
+        default=0.8,
+        metavar="Q",
+        help="stale = longer in stage than this quantile of won deals (default 0.8)",
+    )
     p.add_argument(
         "--probabilities",
         metavar="PRESET|configured|FILE",
@@ -630,26 +672,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _input_files(args: argparse.Namespace) -> list[str]:
+    """Every file the report reads (the output may be none of them)."""
+    files = [*args.inputs, args.previous, args.rates]
+    given = getattr(args, "probabilities", None)
+    if given and Path(given).exists():
+        files.append(given)
+    return [f for f in files if f]
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
-    """Run ``pipesheet report``: 0 on success, 2 with a clear message on bad input."""
+    """Run ``pipesheet report``: 0 on success, 2 with one ``pipesheet: error:`` line on bad
+    input (the output is checked before the long computation, and again when written)."""
+    from pipesheet.files import check_output
+
     say = out or (lambda s: print(s))
+    inputs = _input_files(args)
     try:
-        dest = Path(args.output)
-        if dest.exists() and not args.force:
-            raise PipesheetError(
-                "the output file already exists",
-                table="output",
-                value=str(dest),
-                expected="a new file name, or --force to replace it",
-            )
-        for given in args.inputs:
-            if Path(given).resolve() == dest.resolve():
-                raise PipesheetError(
-                    "the output would overwrite an input",
-                    table="output",
-                    value=str(dest),
-                    expected="another file name for the report",
-                )
+        dest = check_output(args.output, inputs=inputs, overwrite=args.force)
         report = build_report(
             *args.inputs,
             previous=args.previous,
@@ -670,21 +710,20 @@ def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> i
             progress=False if args.no_progress else None,
             blank_amounts=getattr(args, "blank_amounts", "error"),
         )
-        write_report(report, dest, force=args.force)
+        write_report(report, dest, force=args.force, inputs=inputs)
     except PipesheetError as err:
-        print(f"pipesheet report: {err}", file=sys.stderr)
+        print(f"pipesheet: error: {err}", file=sys.stderr)
         return 2
     say(f"wrote {dest} ({', '.join(report.sheets)})")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipesheet.report INPUT… -o report.xlsx``."""
-    parser = argparse.ArgumentParser(prog="pipesheet")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
-    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
+    """``python -m pipesheet.report INPUT… -o report.xlsx`` (the same as ``pipesheet report``,
+    with the command line's guard)."""
+    from pipesheet.cli import main as cli_main
+
+    return cli_main(["report", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -519,6 +519,8 @@ def write_sample(directory: str | Path = DATA_DIR) -> None:
 
     The bytes are the same on every run: 3,000 deals, seed 7, as of :data:`SAMPLE_AS_OF`.
     """
+    from pipesheet.files import atomic_write_bytes
+
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     deals, history = generate_pipeline(
@@ -530,7 +532,7 @@ def write_sample(directory: str | Path = DATA_DIR) -> None:
         (HISTORY_FILE, _csv_text(history)),
         (RATES_FILE, ",".join(RATE_COLUMNS) + "\n" + rates),
     ):
-        (out / name).write_bytes(text.encode("utf-8"))
+        atomic_write_bytes(out / name, text.encode("utf-8"))  # never half a file
 
 
 def sample_deals() -> pd.DataFrame:

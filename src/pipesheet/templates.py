@@ -39,6 +39,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from pipesheet.files import DATE, MONEY, PERCENT, atomic_write_bytes
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.sample import (
     SAMPLE_LOST,
@@ -63,9 +64,7 @@ __all__ = [
 ]
 
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
-DATE_FORMAT = "yyyy-mm-dd"
-MONEY = "#,##0"
-PERCENT = "0.0%"
+DATE_FORMAT = DATE  # the number formats of every workbook pipesheet writes (pipesheet.files)
 HEADER_FONT = Font(bold=True)
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 DEAL_COLUMNS = (
@@ -796,7 +795,7 @@ def save_deterministic(wb: Workbook, path: str | Path) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zout.writestr(info, files[n])
-    Path(path).write_bytes(out.getvalue())
+    atomic_write_bytes(path, out.getvalue())
 
 
 def write_workbooks(directory: str | Path = "workbooks") -> list[Path]:

@@ -1,12 +1,15 @@
 """End to end: a real Voila server (started as ``pipesheet app`` starts it) driven by headless
 Chromium through Playwright. Skipped locally without chromium; fails under CI=true.
 
-Screenshots and first-render timings are saved under ``artifacts/``.
+Pass/fail only: no timing is asserted (the first-render time is measured by
+``benchmarks/bench_apps.py --browser``). Every wait is on a condition, with a generous limit, so
+that a loaded machine is slower but never fails. Screenshots are saved under ``artifacts/``.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +23,10 @@ from conftest import in_ci, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-FIRST_RENDER_LIMIT_S = 5.0
+#: Generous limits of the condition waits (milliseconds): only a hang reaches them.
+RENDER_WAIT_MS = 180_000
+UPDATE_WAIT_MS = 120_000
+SERVER_START_S = 300
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -49,37 +55,51 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
+    """``pipesheet app`` itself, on a free port; stopped with SIGTERM (which stops its kernels)."""
     _need("voila")
-    from pipesheet.apps.serve import voila_command, voila_env
-
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "voila.log").open("w")
-    cmd = voila_command(ROOT / "notebooks", port=port, pool_size=1, cull_idle=300)
-    proc = subprocess.Popen(cmd, env=voila_env(), stdout=log, stderr=subprocess.STDOUT)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipesheet.cli",
+        "app",
+        "--port",
+        str(port),
+        "--pool-size",
+        "1",
+        "--cull-idle",
+        "300",
+        "--notebooks",
+        str(ROOT / "notebooks"),
+    ]
+    paths = [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + SERVER_START_S
     while True:
         try:
-            with urllib.request.urlopen(base + "/", timeout=2) as r:
+            with urllib.request.urlopen(base + "/", timeout=30) as r:
                 if r.status == 200:
                     break
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("Voila did not start; see artifacts/voila.log")
+            pytest.fail("pipesheet app did not start; see artifacts/voila.log")
         time.sleep(0.3)
-    # wait until the preheated kernel pools are filled (the first render is measured on them)
+    # wait until the preheated kernel pools are filled (a page then starts on a ready kernel)
     pools = [f"Kernel pool of {n} is filled" for n in ("lead_planner.ipynb", "dashboard.ipynb")]
     while not all(p in (ARTIFACTS / "voila.log").read_text() for p in pools):
-        if time.monotonic() > deadline + 60:
+        if time.monotonic() > deadline + SERVER_START_S:
             break
         time.sleep(0.3)
     yield base
-    proc.terminate()
+    proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
@@ -114,19 +134,17 @@ def page(browser, warm):
     ctx.close()
 
 
-def _open(page, url: str, selector: str) -> float:
-    start = time.monotonic()
-    page.goto(url)
-    page.wait_for_selector(selector, timeout=30_000)
-    return time.monotonic() - start
+def _open(page, url: str, selector: str) -> None:
+    """Open an app and wait until ``selector`` has rendered (no time limit but a hang's)."""
+    page.goto(url, timeout=RENDER_WAIT_MS)
+    page.wait_for_selector(selector, timeout=RENDER_WAIT_MS)
 
 
-def _record(name: str, seconds: float) -> None:
-    path = ARTIFACTS / "first_render.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = round(seconds, 3)
-    path.write_text(json.dumps(data, indent=1))
-    print(f"first render of {name}: {seconds:.2f} s", file=sys.stderr)
+def _images_loaded(page) -> None:
+    """Wait until every image on the page has decoded (before a screenshot)."""
+    page.wait_for_function(
+        "() => [...document.images].every(i => i.complete)", timeout=UPDATE_WAIT_MS
+    )
 
 
 def _input(page, label: str):
@@ -139,9 +157,7 @@ def _input(page, label: str):
 def test_lead_planner_in_the_browser(server, page):
     from pipesheet import leads_needed
 
-    seconds = _open(page, f"{server}/voila/render/lead_planner.ipynb", "#kpi-won-needed")
-    _record("lead_planner", seconds)
-    assert seconds <= FIRST_RENDER_LIMIT_S
+    _open(page, f"{server}/voila/render/lead_planner.ipynb", "#kpi-won-needed")
     assert page.locator("#kpi-won-needed .value").inner_text() == "40"
     page.screenshot(path=str(ARTIFACTS / "lead_planner.png"))
 
@@ -152,14 +168,14 @@ def test_lead_planner_in_the_browser(server, page):
     page.wait_for_function(
         "v => document.querySelector('#kpi-won-needed .value').innerText === v",
         arg=str(plan.won_needed),
-        timeout=10_000,
+        timeout=UPDATE_WAIT_MS,
     )
     leads = page.locator("#kpi-leads .value").inner_text()
     assert leads == f"{plan.leads:,}"
     table = page.locator("#funnel-table").inner_text()
     assert f"{plan.leads:,}" in table
     assert plan.explanation[1] in page.locator("#explanation").inner_text()
-    page.wait_for_timeout(500)  # let the new chart image decode before the screenshot
+    _images_loaded(page)  # the new chart image decoded before the screenshot
     page.screenshot(path=str(ARTIFACTS / "lead_planner_changed.png"))
 
 
@@ -183,9 +199,7 @@ def _dashboard_oracle(quota: float):
 
 
 def test_dashboard_in_the_browser(server, page):
-    seconds = _open(page, f"{server}/voila/render/dashboard.ipynb", "#range-table")
-    _record("dashboard", seconds)
-    assert seconds <= FIRST_RENDER_LIMIT_S
+    _open(page, f"{server}/voila/render/dashboard.ipynb", "#range-table")
     assert "bundled sample data" in page.locator("#source").inner_text()
     assert "Configured (CRM)" in page.locator("#probability-table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
@@ -200,7 +214,9 @@ def test_dashboard_in_the_browser(server, page):
     box.fill(str(quota))
     box.press("Enter")
     page.wait_for_function(
-        "v => document.querySelector('#p-quota').innerText === v", arg=expected, timeout=10_000
+        "v => document.querySelector('#p-quota').innerText === v",
+        arg=expected,
+        timeout=UPDATE_WAIT_MS,
     )
     assert "3,000,000" in page.locator("#range-table").inner_text()
 
@@ -220,7 +236,7 @@ def test_dashboard_bad_upload_shows_the_engine_message(server, page):
         files=[{"name": "bad_deals.csv", "mimeType": "text/csv", "buffer": bad}]
     )
     alert = page.locator(".pipesheet-error")
-    alert.wait_for(timeout=15_000)
+    alert.wait_for(timeout=UPDATE_WAIT_MS)
     text = alert.inner_text()
     assert message in text
     assert "Traceback" not in page.content()

@@ -1,4 +1,5 @@
-"""Shared presentation helpers of the apps: formatted HTML tables, PNG charts, error boxes, xlsx.
+"""Shared presentation helpers of the apps: formatted HTML tables, PNG charts, error boxes, xlsx,
+and the apps' one guard (:func:`guard`, :func:`guarded`).
 
 Presentation only: numbers arrive computed by the core and are formatted here, never derived.
 """
@@ -6,20 +7,29 @@ Presentation only: numbers arrive computed by the core and are formatted here, n
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
+import sys
+import traceback
 from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import pandas as pd
 
+from pipesheet.errors import PipesheetError
+
 __all__ = [
     "CSS",
+    "INTERNAL_ERROR",
     "error_html",
     "figure",
     "fmt_money",
     "fmt_number",
     "fmt_pct",
+    "guard",
+    "guarded",
     "html_table",
     "png",
     "xlsx_bytes",
@@ -110,6 +120,56 @@ def html_table(
         f'<table class="pipesheet-table"{ident}><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+#: What a viewer reads when something unexpected happens inside pipesheet (a bug).
+INTERNAL_ERROR = (
+    "Something went wrong inside pipesheet (a bug, not a problem with your data); the page keeps "
+    "the results it showed. Please report it on the pipesheet issue tracker, saying what you "
+    "clicked or typed."
+)
+MEMORY_ERROR = "Not enough memory on the server for this; try smaller files."
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guard(show: Callable[[str], None], action: F) -> F:
+    """``action`` (a widget callback) under the apps' one guard: a :class:`PipesheetError` the
+    callback did not handle is shown with ``show(message)``; anything else shows
+    :data:`INTERNAL_ERROR` (the traceback goes to the server's log, never to the viewer). An
+    exception escaping a callback would otherwise be lost: ipywidgets only logs it, and Voila
+    hides tracebacks, so the viewer would see nothing happen."""
+
+    @functools.wraps(action)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except PipesheetError as err:
+            show(str(err))
+        except MemoryError:
+            show(MEMORY_ERROR)
+        except Exception:
+            stream = sys.__stderr__ or sys.stderr
+            print(
+                f"pipesheet app: internal error in {getattr(action, '__qualname__', action)}:\n"
+                + traceback.format_exc(),
+                file=stream,
+                flush=True,
+            )
+            show(INTERNAL_ERROR)
+        return None
+
+    return run  # type: ignore[return-value]
+
+
+def guarded(method: F) -> F:
+    """Method decorator form of :func:`guard`: shows problems with ``self._show_problem``."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return guard(self._show_problem, functools.partial(method, self))(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def error_html(message: str, *, prefix: str = "") -> str:

@@ -31,6 +31,7 @@ the page keeps showing the data it had, saying which.
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any
 
@@ -45,6 +46,7 @@ from pipesheet.apps.common import (
     fmt_money,
     fmt_number,
     fmt_pct,
+    guard,
     html_table,
     png,
     xlsx_bytes,
@@ -233,19 +235,20 @@ class Dashboard:
         self.download_button = w.Button(description="Prepare .xlsx download", icon="download")
         self.download_link = w.HTML()
 
-        self.sample_button.on_click(lambda _b: self.use_sample())
-        self.apply_mapping.on_click(lambda _b: self._apply_pending())
-        self.download_button.on_click(lambda _b: self._prepare_download())
-        self.deals_upload.observe(lambda c: self._uploaded("deals", c), names="value")
-        self.history_upload.observe(lambda c: self._uploaded("history", c), names="value")
-        self.rates_upload.observe(lambda c: self._uploaded("rates", c), names="value")
-        self.method.observe(lambda _c: self._guard(self._refit), names="value")
-        self.period.observe(lambda _c: self._guard(self._reperiod), names="value")
-        self.group.observe(lambda _c: self._guard(self._regroup), names="value")
-        self.filter.observe(lambda _c: self._guard(self._reforecast), names="value")
-        self.quota.observe(lambda _c: self._guard(self._rerange), names="value")
-        self.range_period.observe(lambda _c: self._guard(self._rerange), names="value")
-        self.blank_amounts.observe(lambda _c: self._blank_amounts_changed(), names="value")
+        safe = functools.partial(guard, self._show_problem)  # the apps' one guard
+        self.sample_button.on_click(safe(lambda _b: self.use_sample()))
+        self.apply_mapping.on_click(safe(lambda _b: self._apply_pending()))
+        self.download_button.on_click(safe(lambda _b: self._prepare_download()))
+        self.deals_upload.observe(safe(lambda c: self._uploaded("deals", c)), names="value")
+        self.history_upload.observe(safe(lambda c: self._uploaded("history", c)), names="value")
+        self.rates_upload.observe(safe(lambda c: self._uploaded("rates", c)), names="value")
+        self.method.observe(safe(lambda _c: self._guard(self._refit)), names="value")
+        self.period.observe(safe(lambda _c: self._guard(self._reperiod)), names="value")
+        self.group.observe(safe(lambda _c: self._guard(self._regroup)), names="value")
+        self.filter.observe(safe(lambda _c: self._guard(self._reforecast)), names="value")
+        self.quota.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
+        self.range_period.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
+        self.blank_amounts.observe(safe(lambda _c: self._blank_amounts_changed()), names="value")
 
         limit = format_size(max_upload_bytes)
 
@@ -455,6 +458,11 @@ class Dashboard:
         still = getattr(self, "source", None)
         tail = f"\nThe page still shows {still}." if still else ""
         self.error_html.value = error_html(message + tail, prefix="Your file cannot be used: ")
+
+    def _show_problem(self, message: str) -> None:
+        """What the apps' guard shows (:func:`pipesheet.apps.common.guard`)."""
+        self.error = message
+        self.error_html.value = error_html(message)
 
     def _guard(self, step) -> None:
         if self._busy or getattr(self, "deals", None) is None:

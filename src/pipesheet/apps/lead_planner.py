@@ -27,6 +27,8 @@ from pipesheet.apps.common import (
     figure,
     fmt_number,
     fmt_pct,
+    guard,
+    guarded,
     html_table,
     png,
 )
@@ -139,7 +141,7 @@ class LeadPlanner:
         ):
             box.observe(self._changed, names="value")
         self.stage_names.observe(self._stages_changed, names="value")
-        self.learn_sample.on_click(lambda _b: self.learn_from_sample())
+        self.learn_sample.on_click(guard(self._show_problem, lambda _b: self.learn_from_sample()))
         self.learn_file.observe(self._file_uploaded, names="value")
 
         inputs = w.VBox(
@@ -215,10 +217,17 @@ class LeadPlanner:
         self._rate_inputs = inputs
         self.rate_box.children = tuple(inputs.values())
 
+    def _show_problem(self, message: str) -> None:
+        """What the apps' guard shows (:func:`pipesheet.apps.common.guard`)."""
+        self.error = message
+        self.status.value = error_html(message)
+
+    @guarded
     def _stages_changed(self, _change=None) -> None:
         self._build_rates()
         self.update()
 
+    @guarded
     def _changed(self, _change=None) -> None:
         if not self._hold:
             self.update()
@@ -284,6 +293,7 @@ class LeadPlanner:
         )
         self.set_conversions(rates)
 
+    @guarded
     def _file_uploaded(self, change) -> None:
         files = change["new"]
         if not files:
