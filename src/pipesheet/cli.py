@@ -34,10 +34,11 @@ import pandas as pd
 from pipesheet import __version__
 from pipesheet.backtest import backtest
 from pipesheet.calibration import calibration
-from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
-from pipesheet.exports import read_table
+from pipesheet.exports import read_export, read_table
+from pipesheet.exports.sources import table_role
 from pipesheet.files import write_workbook, written_by_pipesheet
 from pipesheet.forecast import pipeline_position, pipeline_range, weighted_forecast
 from pipesheet.planning import leads_needed, quota_gap
@@ -76,43 +77,33 @@ PERCENT_COLUMNS = {
 
 # ---- inputs ----------------------------------------------------------------------------------
 def _is_history(frame: pd.DataFrame) -> bool:
-    """A history table has a date-entered column and deal ids that repeat."""
-    norm = {normalise_header(c): c for c in frame.columns}
-    has_date = any(normalise_header(a) in norm for a in HISTORY_FIELDS["entered_date"])
-    has_close = any(normalise_header(a) in norm for a in DEAL_FIELDS["close_date"])
-    id_col = next(
-        (
-            norm[normalise_header(a)]
-            for a in HISTORY_FIELDS["deal_id"]
-            if normalise_header(a) in norm
-        ),
-        None,
-    )
-    repeats = id_col is not None and frame[id_col].duplicated().any()
-    return has_date and (repeats or not has_close)
+    """A table is read as a stage history by the readers' rule
+    (:func:`pipesheet.exports.sources.table_role`: the export's shape, else repeated deal ids)."""
+    return table_role(frame)[0] == "history"
 
 
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    deals = history = None
-    for path in args.files or []:
-        frame = read_table(path, sheet=args.sheet, table=args.table)
-        if _is_history(frame):
-            if history is not None:
-                raise PipesheetError(
-                    "two history files given",
-                    table=Path(path).name,
-                    expected="one deals file and/or one history file",
-                )
-            history = frame
-        else:
-            if deals is not None:
-                raise PipesheetError(
-                    "two deals files given",
-                    table=Path(path).name,
-                    expected="one deals file and/or one history file",
-                )
-            deals = frame
-    return deals, history
+    """The deals table and the stage history of ``args.files``, in any order, read by the one
+    loader every surface uses (:func:`pipesheet.exports.read_export`: CRM-aware, roles decided
+    from the export's shape and repeated ids).  What it noticed (encoding, roles…) is kept in
+    ``args`` and printed with the first result (human output only)."""
+    if not args.files:
+        return None, None
+    export = read_export(
+        *args.files,
+        sheet=args.sheet,
+        table=args.table,
+        columns=_mapping(args) if getattr(args, "col", None) else None,
+    )
+    args.read_notes = list(export.notes)
+    args.export_stages = export.stages
+    return export.deals, export.history
+
+
+def _take_read_notes(args: argparse.Namespace) -> list[str]:
+    notes = getattr(args, "read_notes", None) or []
+    args.read_notes = []
+    return notes
 
 
 def _stage_list(args: argparse.Namespace) -> StageList | None:
@@ -120,6 +111,9 @@ def _stage_list(args: argparse.Namespace) -> StageList | None:
     lost = tuple(args.lost) if args.lost else DEFAULT_LOST
     if args.stages:
         return StageList(tuple(s.strip() for s in args.stages.split(",") if s.strip()), won, lost)
+    order = getattr(args, "export_stages", None)
+    if order is not None:  # the export states its pipeline order (HubSpot's column order)
+        return StageList(order.open, won, lost, order.source)
     if args.won or args.lost:
         return _Pending(won, lost)  # type: ignore[return-value]
     return None
@@ -245,7 +239,7 @@ def _emit(
     print(_human(frame))
     for line in extra:
         print(line)
-    for note in notes:
+    for note in [*notes, *(() if getattr(args, "in_show", False) else _take_read_notes(args))]:
         print(f"note: {note}")
     print()
 
@@ -510,10 +504,11 @@ def _show(
             )
         )
         return
+    args.in_show = True  # the reader's notes go last, with the others
     for key, (title, frame) in tables.items():
         if key == chosen or (chosen is None and key not in on_request):
             _emit(args, title, frame)
-    for note in dict.fromkeys(notes):
+    for note in dict.fromkeys([*notes, *_take_read_notes(args)]):
         print(f"note: {note}")
 
 

@@ -76,7 +76,9 @@ def read_workbook(
             frame = pd.concat(
                 [pd.DataFrame([header], columns=range(len(header)), dtype=object), frame]
             )
-            return headers_from_first_row(frame.reset_index(drop=True), f"{name}[{table}]", first)
+            return headers_from_first_row(
+                frame.reset_index(drop=True), f"{name}[{table}]", first, int(t.start[1])
+            )
         sheets = list(wb.sheet_names)
         if sheet is None:
             target = sheets[0] if sheets else None
