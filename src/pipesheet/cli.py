@@ -41,6 +41,7 @@ from pipesheet.exports import read_export, read_table
 from pipesheet.exports.sources import table_role
 from pipesheet.files import write_workbook, written_by_pipesheet
 from pipesheet.forecast import pipeline_position, pipeline_range, weighted_forecast
+from pipesheet.labels import no_closed_label_message
 from pipesheet.planning import leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
@@ -245,9 +246,37 @@ def _emit(
 
 
 # ---- commands --------------------------------------------------------------------------------
+def _learned_something(model: StageProbabilities) -> None:
+    """Refuse a stage-probability table that could only be blank: no closed label at all, or a
+    deals snapshot (no history), which cannot identify P(win | stage) (GLOSSARY "Snapshot")."""
+    if model.table_["win_probability"].notna().any():
+        return
+    table = model.history_ if model.history_ is not None else model.deals_
+    frame = table.frame
+    if not (frame["code"] >= model.stages_.k).any():
+        which = "history" if model.history_ is not None else "deals table"
+        raise PipesheetError(
+            no_closed_label_message(pd.unique(frame["stage"].to_numpy()), which),
+            table=table.name,
+            column=table.columns.get("stage"),
+            expected="some deals in a Won or Lost stage",
+        )
+    if model.history_ is None:
+        raise PipesheetError(
+            "stage probabilities cannot be learned from a deals table alone: a closed deal's "
+            "row says Won or Lost but not how far it got, so P(win | stage) is not "
+            "identifiable from a snapshot",
+            table=table.name,
+            expected="a stage-history file beside the deals file (e.g. OpportunityHistory.csv), "
+            "or, to forecast without learning, forecast --probabilities "
+            "salesforce|hubspot|suitecrm|configured|FILE",
+        )
+
+
 def cmd_stages(args: argparse.Namespace) -> int:
     deals, history = _load(args)
     model = _fit(args, deals, history)
+    _learned_something(model)
     _emit(
         args,
         f"Stage probabilities ({model.method}; order {model.stages_.source})",

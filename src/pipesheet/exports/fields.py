@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipesheet.columns import collision_error, header_groups, normalise_header
 from pipesheet.errors import PipesheetError
-from pipesheet.stages import stage_key
+from pipesheet.labels import LabelMatcher
 
 __all__ = ["find_column", "is_terminal", "to_fields", "truth_flags", "truthy"]
 
@@ -117,8 +117,7 @@ def truth_flags(
 
 
 def is_terminal(stage: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
-    """True where the stage label is one of ``labels`` (folded once per distinct label)."""
-    keys = {stage_key(x) for x in labels}
-    codes, uniques = pd.factorize(stage, use_na_sentinel=True)
-    hit = np.array([isinstance(u, str) and stage_key(u) in keys for u in uniques] + [False])
-    return hit[codes]
+    """True where the stage label is one of ``labels``, compared as Won/Lost labels are
+    (:class:`~pipesheet.labels.LabelMatcher`: case, punctuation, accents where safe), once per
+    distinct label."""
+    return LabelMatcher(labels).matches(stage) == 0
