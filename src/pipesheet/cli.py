@@ -94,6 +94,7 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame |
         *args.files,
         sheet=args.sheet,
         table=args.table,
+        encoding=getattr(args, "encoding", None),
         columns=_mapping(args) if getattr(args, "col", None) else None,
     )
     args.read_notes = list(export.notes)
@@ -666,7 +667,10 @@ def cmd_waterfall(args: argparse.Namespace) -> int:
                 expected="OPENING CLOSING (two deals exports), or a history file with --from "
                 "DATE --to DATE",
             )
-        opening, closing = (read_table(f, sheet=args.sheet, table=args.table) for f in args.files)
+        opening, closing = (
+            read_table(f, sheet=args.sheet, table=args.table, encoding=args.encoding)
+            for f in args.files
+        )
         for path, frame in zip(args.files, (opening, closing), strict=True):
             if _is_history(frame):
                 raise PipesheetError(
@@ -767,6 +771,11 @@ def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = Tr
         )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
+    )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 
@@ -896,6 +905,11 @@ def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
     )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
+    )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 

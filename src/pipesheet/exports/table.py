@@ -106,7 +106,7 @@ def _read(
             value=Path(name).suffix,
             expected="a .csv or .xlsx file",
         )
-    notes: list[str] = []
+    notes: list[str] = list(info.pop("notes", None) or [])  # how the encoding was decided
     decimal_mark = typed_numbers(frame, name, decimal, info.get("delimiter"), notes)
     order = typed_dates(frame, name, dayfirst, decimal_mark, notes)
     frame.attrs.update(file=file, decimal=decimal_mark, date_order=order, notes=notes, **info)
