@@ -119,14 +119,8 @@ def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> tuple[st
             pass
     bare = utf16_without_bom(raw)
     if bare is not None:
-        return (
-            raw.decode(bare),
-            bare,
-            [
-                f"UTF-16 text without a byte-order mark ({'little' if bare.endswith('le') else 'big'}"
-                "-endian), read as such"
-            ],
-        )
+        order = "little" if bare.endswith("le") else "big"
+        return raw.decode(bare), bare, [f"UTF-16 text ({order}-endian) without a byte-order mark"]
     try:
         return raw.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError:
