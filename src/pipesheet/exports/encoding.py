@@ -114,7 +114,7 @@ def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> tuple[st
         return _utf8_with_strays(raw[3:], text, "utf-8-sig")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return raw.decode("utf-16"), "utf-16", ["UTF-16 text (with a byte-order mark)"]
+            return raw.decode("utf-16"), "utf-16", ["UTF-16 text with a byte-order mark"]
         except UnicodeDecodeError:
             pass
     bare = utf16_without_bom(raw)
@@ -191,12 +191,12 @@ def _code_page(raw: bytes) -> tuple[str, str, list[str]]:
             except (UnicodeDecodeError, LookupError):
                 text = None
             if text is not None:
-                return text, guess, [f"not UTF-8: encoding {guess} detected (charset-normalizer)"]
+                return text, guess, ["detected by charset-normalizer: not UTF-8"]
     text = raw.decode(page)
     name = page
     if page == "cp1252" and not _has_c1_bytes(raw):
         name = "latin-1"  # the same letters: call it what exports call it
-    note = f"not UTF-8: encoding {name} detected (its accented letters form one alphabet)"
+    note = "detected: not UTF-8, and its accented letters read as one alphabet in " + name
     if score < _PLAUSIBLE:
         note = f"not UTF-8, and no encoding fits well: read as {name} — check accented names"
     if other is not None:

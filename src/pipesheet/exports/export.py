@@ -177,8 +177,10 @@ def _file_notes(frame: pd.DataFrame) -> list[str]:
     a = frame.attrs
     out = []
     if a.get("encoding"):
+        how = "; ".join(a.get("encoding_notes") or [])
         out.append(
-            f"encoding {a['encoding']}, {delimiter_name(a.get('delimiter') or ',')}-separated, "
+            f"encoding {a['encoding']}{f' ({how})' if how else ''}, "
+            f"{delimiter_name(a.get('delimiter') or ',')}-separated, "
             f"decimal {'comma' if a.get('decimal') == ',' else 'point'}"
         )
     if a.get("date_order"):
