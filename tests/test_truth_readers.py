@@ -316,6 +316,9 @@ def test_no_closed_label_is_said_and_the_labels_listed(capsys, tmp_path):
     assert "labels seen: 'Lead', 'Signed', 'Dropped'" in err and "--won LABEL" in err
     rc, out, _ = cli(capsys, "stages", str(p), "--won", "Signed", "--lost", "Dropped", "--json")
     assert rc == 0 and json.loads(out)[0]["win_probability"] == pytest.approx(0.5)
+    for command in (("health",), ("calibration", "--as-of", "2026-01-15")):
+        rc, _, err = cli(capsys, *command, str(p))
+        assert rc == 2 and "table 'history.csv', column 'stage'" in err and "'Signed'" in err
 
 
 # ---- 8.7 encodings -----------------------------------------------------------------------------

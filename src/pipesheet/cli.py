@@ -34,7 +34,7 @@ import pandas as pd
 from pipesheet import __version__
 from pipesheet.backtest import backtest
 from pipesheet.calibration import calibration
-from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, resolve_columns
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_export, read_table
@@ -45,7 +45,7 @@ from pipesheet.labels import no_closed_label_message
 from pipesheet.planning import leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
 
 PERCENT_COLUMNS = {
@@ -99,7 +99,33 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame |
     )
     args.read_notes = list(export.notes)
     args.export_stages = export.stages
+    learns = not (
+        getattr(args, "command", None) == "waterfall"
+        or getattr(args, "probabilities", None)
+        or getattr(args, "conversions", None)
+    )
+    if export.history is not None and learns:
+        _need_closed_labels(args, export.history)
     return export.deals, export.history
+
+
+def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None:
+    """A history without any Won or Lost label (defaults, or --won/--lost) teaches nothing: every
+    deal is open.  Say so, listing the labels it has and how to declare them."""
+    mapping = _only(_mapping(args), HISTORY_FIELDS) if getattr(args, "col", None) else None
+    col = resolve_columns(
+        history, HISTORY_FIELDS, ("stage",), table_name="history", mapping=mapping
+    )["stage"]
+    won = tuple(args.won) if args.won else DEFAULT_WON
+    lost = tuple(args.lost) if args.lost else DEFAULT_LOST
+    if (terminal_matcher(won, lost).matches(history[col]) >= 0).any():
+        return
+    raise PipesheetError(
+        no_closed_label_message(pd.unique(history[col].dropna().to_numpy()), "history"),
+        table=history.attrs.get("label", "history"),
+        column=col,
+        expected="some deals that reached a Won or Lost stage",
+    )
 
 
 def _take_read_notes(args: argparse.Namespace) -> list[str]:

@@ -125,6 +125,9 @@ def read_export(
         if d is not None and h is not None and kind == "hubspot":
             reason += "; its Date entered columns are the stage history"
         notes.append(f"{label} read as the {what} ({reason})")
+        for t in (d, h):
+            if t is not None:
+                t.attrs["label"] = label  # the file it came from, for messages
         if d is not None:
             deals, deal_source = d, kind
         if h is not None:
