@@ -11,11 +11,12 @@
     pipesheet waterfall FILE FILE       how the pipeline moved between two snapshots / dates
     pipesheet health   FILE [FILE]      stale deals, bottleneck stages, cycle time
 
-FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order (a
-history file is recognised by having one row per deal, stage and date). Human-readable tables by
-default; ``--json`` prints a list of row objects whose keys are the table headers (commands with
-several tables print the one chosen with ``--show``). Bad input exits with status 2 and a clear
-message.
+FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order: they
+are read by :func:`pipesheet.exports.read_export`, which tells them apart by the export's known
+shape, else by whether deal ids repeat, and says which file was read as what in a note.
+Human-readable tables by default; ``--json`` prints a list of row objects whose keys are the
+table headers (commands with several tables print the one chosen with ``--show``). Bad input
+exits with status 2 and a clear message.
 """
 
 from __future__ import annotations
