@@ -562,3 +562,16 @@ def test_read_bytes_upload_path_is_bounded_too():
     with pytest.raises(PipesheetError, match="XFD1048576"):
         read_bytes(hw.far_cell("XFD1048576"), "upload.xlsx")
     assert np.isfinite(limits.SPARSE_FILL)
+
+
+def test_pipedrive_snapshot_needs_the_order_then_learns_from_the_status(capsys):
+    path = str(Path(__file__).parent / "fixtures" / "exports" / "pipedrive_deals.csv")
+    rc, _, err = cli(capsys, "stages", path)
+    assert rc == 2 and "--stages" in err and "order of the stages" in err
+    order = "Contact Made,Qualified,Proposal Made,Negotiations Started"
+    rc, out, err = cli(capsys, "stages", path, "--stages", order, "--json")
+    assert rc == 0, err
+    rows = {r["stage"]: r for r in json.loads(out)}
+    # the won deal was at Negotiations Started (kept by the reader in last_open_stage)
+    assert rows["Negotiations Started"]["won"] == 1
+    assert rows["Proposal Made"]["lost"] == 1

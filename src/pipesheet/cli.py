@@ -277,7 +277,9 @@ def _emit(
 def _learned_something(model: StageProbabilities) -> None:
     """Refuse a stage-probability table that could only be blank: no closed label at all, or a
     deals snapshot (no history), which cannot identify P(win | stage) (GLOSSARY "Snapshot")."""
-    if model.table_["win_probability"].notna().any():
+    snapshot = model.history_ is None
+    unordered = snapshot and model.stages_.source.startswith("inferred from the deals table")
+    if model.table_["win_probability"].notna().any() and not unordered:
         return
     table = model.history_ if model.history_ is not None else model.deals_
     frame = table.frame
@@ -289,7 +291,15 @@ def _learned_something(model: StageProbabilities) -> None:
             column=table.columns.get("stage"),
             expected="some deals in a Won or Lost stage",
         )
-    if model.history_ is None:
+    if snapshot and model.table_["win_probability"].notna().any():
+        raise PipesheetError(
+            "the deals table says how far closed deals got (a status column), but not the "
+            "order of the stages, which the estimate depends on (a deal is taken to have "
+            "passed every stage before the one it was at)",
+            table=table.name,
+            expected="the funnel order: --stages A,B,C (or a stage-history file)",
+        )
+    if snapshot:
         raise PipesheetError(
             "stage probabilities cannot be learned from a deals table alone: a closed deal's "
             "row says Won or Lost but not how far it got, so P(win | stage) is not "

@@ -128,6 +128,8 @@ DEAL_FIELDS: dict[str, tuple[str, ...]] = {
         "hs_deal_stage_probability",
     ),
     "status": ("status", "deal - status", "deal_status"),
+    # the stage a won/lost deal was at, where an export reader keeps it (Pipedrive, Odoo)
+    "last_open_stage": ("last_open_stage",),
 }
 
 HISTORY_FIELDS: dict[str, tuple[str, ...]] = {

@@ -632,7 +632,14 @@ def read_deals(
     check_confusable(labels, table=name, column=cols["stage"])
     inferred = stages is None
     if inferred:
-        stages = _infer_deal_stages(labels, probability, notes)
+        order_labels, order_p = labels, probability
+        if "last_open_stage" in cols:  # stages closed deals were at count as stages too
+            extra = raw[cols["last_open_stage"]]
+            order_labels = pd.concat([labels, extra], ignore_index=True)
+            if probability is not None:
+                blank = pd.Series(np.nan, index=extra.index)
+                order_p = pd.concat([probability, blank], ignore_index=True)
+        stages = _infer_deal_stages(order_labels, order_p, notes)
     frame["stage"] = clean_text_column(labels)
     frame["code"] = _stage_codes(labels, stages, name, cols["stage"])
     if inferred and not (frame["code"] >= stages.k).any():
@@ -656,6 +663,8 @@ def read_deals(
             frame[fld] = parse_dates(raw[cols[fld]], table=name, column=cols[fld])
     if probability is not None:
         frame["probability"] = probability
+    if "last_open_stage" in cols:
+        frame["last_open_stage"] = clean_text_column(raw[cols["last_open_stage"]])
     if "status" in cols:
         frame["status"] = clean_text_column(raw[cols["status"]]).map(
             lambda v: stage_key(v) if isinstance(v, str) else v
