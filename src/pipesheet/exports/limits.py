@@ -19,7 +19,8 @@ reader would allocate.  The limits, all module constants:
                             (:data:`SPARSE_FILL`) is refused too: a stray cell far from the table
 ==========================  ========================================================================
 
-Legacy .xls files (not zipped) are bounded by their file size only.
+Every worksheet of the file is checked, not only the one read.  .xlsb and .ods get the
+decompression limits only; legacy .xls files (not zipped) are bounded by their file size.
 """
 
 from __future__ import annotations
