@@ -117,8 +117,8 @@ def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None
     col = resolve_columns(
         history, HISTORY_FIELDS, ("stage",), table_name="history", mapping=mapping
     )["stage"]
-    won = tuple(args.won) if args.won else DEFAULT_WON
-    lost = tuple(args.lost) if args.lost else DEFAULT_LOST
+    won = tuple(getattr(args, "won", None) or DEFAULT_WON)
+    lost = tuple(getattr(args, "lost", None) or DEFAULT_LOST)
     if (terminal_matcher(won, lost).matches(history[col]) >= 0).any():
         return
     raise PipesheetError(
