@@ -118,12 +118,12 @@ def zeros_bomb(size: int) -> bytes:
     return workbook_bytes(head.encode() + b"<!--" + b" " * size + b"-->")
 
 
-def lying_sizes(real: int) -> bytes:
-    """A workbook whose sheet part declares a tiny uncompressed size in the zip directory but
-    inflates to ``real`` bytes."""
+def lying_sizes(real: int, declared: int = 1000) -> bytes:
+    """A workbook whose sheet part declares ``declared`` bytes uncompressed in the zip directory
+    but inflates to ``real`` bytes."""
     data = bytearray(zeros_bomb(real))
     # patch the declared uncompressed size of the sheet part in the local header and the
-    # central directory to 1000 bytes
+    # central directory
     name = b"xl/worksheets/sheet1.xml"
     for sig, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         start = 0
@@ -133,6 +133,6 @@ def lying_sizes(real: int) -> bytes:
                 break
             name_at = at + (30 if sig == b"PK\x03\x04" else 46)
             if data[name_at : name_at + len(name)] == name:
-                data[at + size_at : at + size_at + 4] = (1000).to_bytes(4, "little")
+                data[at + size_at : at + size_at + 4] = declared.to_bytes(4, "little")
             start = at + 4
     return bytes(data)

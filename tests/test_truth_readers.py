@@ -484,8 +484,12 @@ HOSTILE = {
     "far_cell_CV150000": (lambda: hw.far_cell("CV150000"), "15,000,000 cells"),
     "declared_range": (lambda: hw.declared_range("XFD1048576"), "declares its used range"),
     "sparse_far_cell": (lambda: hw.far_cell("Z60000"), "almost empty but reaches cell Z60000"),
-    "compressed_bomb": (lambda: hw.zeros_bomb(200_000_000), "compressed more than 100:1"),
-    "lying_sizes": (lambda: hw.lying_sizes(200_000_000), "compressed more than 100:1"),
+    "compressed_bomb": (lambda: hw.zeros_bomb(50_000_000), "compressed more than 100:1"),
+    "lying_sizes": (lambda: hw.lying_sizes(50_000_000), "compressed more than 100:1"),
+    "declared_sizes": (
+        lambda: hw.lying_sizes(10_000, declared=600 * 1024 * 1024),
+        "its parts declare 600 MiB",
+    ),
 }
 
 
