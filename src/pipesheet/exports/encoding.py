@@ -151,12 +151,12 @@ def utf16_without_bom(raw: bytes) -> str | None:
 def _utf8_with_strays(raw: bytes, text: str, utf8: str) -> tuple[str, str, list[str]]:
     """UTF-8 with some invalid bytes: keep UTF-8 when most non-ASCII text is valid UTF-8 and read
     only the invalid bytes in a one-byte code page; else the whole file in one."""
-    runs = list(_STRAY.finditer(text))
-    n_bad = sum(m.end() - m.start() for m in runs)
+    n_bad = len(raw) - len(text.encode("utf-8", "ignore"))  # invalid bytes (surrogates here)
     n_ascii = len(text.encode("ascii", "ignore"))
     n_valid = len(text) - n_ascii - n_bad  # valid multi-byte characters
     if n_valid == 0 or n_valid < n_bad:
         return _code_page(raw)
+    runs = list(_STRAY.finditer(text))
     stray = bytes(ord(c) - 0xDC00 for m in runs for c in m.group())
     page = _latin_choice(stray)[0]
     fixed = _STRAY.sub(lambda m: bytes(ord(c) - 0xDC00 for c in m.group()).decode(page), text)
@@ -219,15 +219,21 @@ def _detector_guess(raw: bytes) -> str | None:
     return codecs.lookup(best.encoding).name.replace("-", "_")
 
 
+def _high_byte_counts(raw: bytes) -> np.ndarray:
+    """How often each byte 0x80–0xFF occurs (index 0 = 0x80)."""
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    high = arr[arr >= 0x80]  # a small subset: bincount widens its input to int64
+    return np.bincount(high - 0x80, minlength=128)
+
+
 def _has_c1_bytes(raw: bytes) -> bool:
-    counts = np.bincount(np.frombuffer(raw, dtype=np.uint8), minlength=256)
-    return bool(counts[0x80:0xA0].any())
+    return bool(_high_byte_counts(raw)[: 0xA0 - 0x80].any())
 
 
 def _latin_choice(raw: bytes) -> tuple[str, str | None, tuple[str, str], float]:
     """``(code page, a tied code page giving other text or None, (a word as read, the same
     word in the other), plausibility)`` for the non-ASCII bytes of ``raw``."""
-    counts = np.bincount(np.frombuffer(raw, dtype=np.uint8), minlength=256)[0x80:]
+    counts = _high_byte_counts(raw)
     present = np.flatnonzero(counts)
     if not len(present):
         return "cp1252", None, ("", ""), 1.0
