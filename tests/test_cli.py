@@ -134,10 +134,10 @@ def test_latin1_semicolon_csv(tmp_path, capsys):
     path.write_bytes(
         "Deal ID;Étape;Amount\nA;Qualifié;100\nB;Gagné;200\nC;Perdu;50\n".encode("latin-1")
     )
-    # a snapshot (no history): the stage is read, the probability is honestly unknown
-    assert main(["stages", str(path), "--col", "stage=Étape", "--stages", "Qualifié"]) == 0
-    out = capsys.readouterr().out
-    assert "Qualifié" in out and "not identifiable" in out
+    # a snapshot (no history): the stage is read, but P(win | stage) cannot be learned from it
+    assert main(["stages", str(path), "--col", "stage=Étape", "--stages", "Qualifié"]) == 2
+    err = capsys.readouterr().err
+    assert "not identifiable" in err and "history" in err and "--probabilities" in err
 
 
 def test_demo_writes_a_workbook(tmp_path, capsys):

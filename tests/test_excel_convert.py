@@ -55,12 +55,23 @@ def test_numeric_columns_become_numbers():
         ([[None, None]], "empty"),
         ([["a", "b"]], "no data rows"),
         ([["a", None], [1, 2]], "no header"),
-        ([["Stage", "stage"], [1, 2]], "twice"),
     ],
 )
 def test_bad_ranges(rng, words):
     with pytest.raises(PipesheetError, match=words):
         table_from_range(rng, "deals")
+
+
+def test_same_header_twice_stops_only_a_field_that_needs_it():
+    from pipesheet import read_deals
+
+    frame = table_from_range(
+        [["Deal ID", "Note", "Stage", "note", "Amount"], [1, "a", "Lead", "b", 5]], "d"
+    )
+    assert read_deals(frame).frame["amount"].iloc[0] == 5  # the two notes are never read
+    clash = table_from_range([["Deal ID", "Stage", "stage", "Amount"], [1, "Lead", "Won", 5]], "d")
+    with pytest.raises(PipesheetError, match=r"same header for the stage.*'Stage' and 'stage'"):
+        read_deals(clash)
 
 
 def test_scalars():

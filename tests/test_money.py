@@ -78,16 +78,14 @@ def run_error(capsys, *argv: str) -> str:
 
 
 def sf_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The Salesforce export as its files hold it (latin-1, 55 columns, COP/MXN/PEN/USD, five
-    blank amounts on open deals; the history with its own Id), minus the colliding header."""
+    """The Salesforce export as its files hold it (latin-1, 55 columns with colliding custom-field
+    headers, COP/MXN/PEN/USD, five blank amounts on open deals; the history with its own Id)."""
     deals = pd.read_csv(
         SF / "Opportunity.csv", encoding="latin-1", dtype=str, keep_default_na=False
     )
-    deals = deals.drop(columns=["BudgetConfirmed__c"])  # collides with Budget_Confirmed__c
     history = pd.read_csv(
         SF / "OpportunityHistory.csv", encoding="latin-1", dtype=str, keep_default_na=False
     )
-    history = history.drop(columns=["Id"]).rename(columns={"CreatedDate": "Entered Date"})
     rates = pd.read_csv(SF / "rates_usd.csv")
     return deals, history, rates
 
@@ -261,7 +259,7 @@ def _won_oracle(history: pd.DataFrame, deals: pd.DataFrame, rates: pd.DataFrame,
     """Σ over deals open the day before ``start`` and won by ``end``: their latest history
     amount by ``end`` × their currency's rate (independent of the engine's code)."""
     h = history.copy()
-    h["day"] = pd.to_datetime(h["Entered Date"]).dt.tz_localize(None).dt.normalize()
+    h["day"] = pd.to_datetime(h["CreatedDate"]).dt.tz_localize(None).dt.normalize()
     h["amount"] = pd.to_numeric(h["Amount"].replace("", np.nan))
     h = h.reset_index().sort_values(["OpportunityId", "day", "index"])
     d = pd.Timestamp(start) - pd.Timedelta(days=1)

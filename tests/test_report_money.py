@@ -111,7 +111,7 @@ def test_backtest_sheet_converts_currencies():
     wide = report.sheets["Backtest"][0][1]
     first = pd.Timestamp(wide["period_start"].iloc[0])
     stages = StageList(SF_STAGES.open)
-    hist = history.drop(columns=["Id"]).rename(columns={"CreatedDate": "Entered Date"})
+    hist = history
     want = backtest(
         hist,
         deals,

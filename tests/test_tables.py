@@ -55,7 +55,7 @@ def deals_with(headers: dict[str, str]) -> pd.DataFrame:
         {
             "id": "ID",
             "stage": "Sales Stage",
-            "amount": "Expected Revenue",
+            "amount": "Opportunity Amount",
             "close": "date_deadline",
         },
     ],

@@ -11,11 +11,12 @@
     pipesheet waterfall FILE FILE       how the pipeline moved between two snapshots / dates
     pipesheet health   FILE [FILE]      stale deals, bottleneck stages, cycle time
 
-FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order (a
-history file is recognised by having one row per deal, stage and date). Human-readable tables by
-default; ``--json`` prints a list of row objects whose keys are the table headers (commands with
-several tables print the one chosen with ``--show``). Bad input exits with status 2 and a clear
-message.
+FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order: they
+are read by :func:`pipesheet.exports.read_export`, which tells them apart by the export's known
+shape, else by whether deal ids repeat, and says which file was read as what in a note.
+Human-readable tables by default; ``--json`` prints a list of row objects whose keys are the
+table headers (commands with several tables print the one chosen with ``--show``). Bad input
+exits with status 2 and a clear message.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ import pandas as pd
 from pipesheet import __version__
 from pipesheet.backtest import backtest
 from pipesheet.calibration import calibration
-from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, resolve_columns
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
-from pipesheet.exports import read_table
+from pipesheet.exports import read_export, read_table
+from pipesheet.exports.sources import table_role
 from pipesheet.files import check_output, write_workbook, written_by_pipesheet
 from pipesheet.forecast import (
     BLANK_AMOUNTS,
@@ -46,10 +48,11 @@ from pipesheet.forecast import (
     pipeline_range,
     price_deals,
 )
+from pipesheet.labels import no_closed_label_message
 from pipesheet.planning import days_in_stage_from_history, leads_needed, quota_gap
 from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
 
 PERCENT_COLUMNS = {
@@ -82,43 +85,60 @@ PERCENT_COLUMNS = {
 
 # ---- inputs ----------------------------------------------------------------------------------
 def _is_history(frame: pd.DataFrame) -> bool:
-    """A history table has a date-entered column and deal ids that repeat."""
-    norm = {normalise_header(c): c for c in frame.columns}
-    has_date = any(normalise_header(a) in norm for a in HISTORY_FIELDS["entered_date"])
-    has_close = any(normalise_header(a) in norm for a in DEAL_FIELDS["close_date"])
-    id_col = next(
-        (
-            norm[normalise_header(a)]
-            for a in HISTORY_FIELDS["deal_id"]
-            if normalise_header(a) in norm
-        ),
-        None,
-    )
-    repeats = id_col is not None and frame[id_col].duplicated().any()
-    return has_date and (repeats or not has_close)
+    """A table is read as a stage history by the readers' rule
+    (:func:`pipesheet.exports.sources.table_role`: the export's shape, else repeated deal ids)."""
+    return table_role(frame)[0] == "history"
 
 
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    deals = history = None
-    for path in args.files or []:
-        frame = read_table(path, sheet=args.sheet, table=args.table)
-        if _is_history(frame):
-            if history is not None:
-                raise PipesheetError(
-                    "two history files given",
-                    table=Path(path).name,
-                    expected="one deals file and/or one history file",
-                )
-            history = frame
-        else:
-            if deals is not None:
-                raise PipesheetError(
-                    "two deals files given",
-                    table=Path(path).name,
-                    expected="one deals file and/or one history file",
-                )
-            deals = frame
-    return deals, history
+    """The deals table and the stage history of ``args.files``, in any order, read by the one
+    loader every surface uses (:func:`pipesheet.exports.read_export`: CRM-aware, roles decided
+    from the export's shape and repeated ids).  What it noticed (encoding, roles…) is kept in
+    ``args`` and printed with the first result (human output only)."""
+    if not args.files:
+        return None, None
+    export = read_export(
+        *args.files,
+        sheet=args.sheet,
+        table=args.table,
+        encoding=getattr(args, "encoding", None),
+        columns=_mapping(args) if getattr(args, "col", None) else None,
+    )
+    args.read_notes = list(export.notes)
+    args.export_stages = export.stages
+    learns = not (
+        getattr(args, "command", None) == "waterfall"
+        or getattr(args, "probabilities", None)
+        or getattr(args, "conversions", None)
+    )
+    if export.history is not None and learns:
+        _need_closed_labels(args, export.history)
+    return export.deals, export.history
+
+
+def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None:
+    """A history without any Won or Lost label (defaults, or --won/--lost) teaches nothing: every
+    deal is open.  Say so, listing the labels it has and how to declare them."""
+    mapping = _only(_mapping(args), HISTORY_FIELDS) if getattr(args, "col", None) else None
+    col = resolve_columns(
+        history, HISTORY_FIELDS, ("stage",), table_name="history", mapping=mapping
+    )["stage"]
+    won = tuple(getattr(args, "won", None) or DEFAULT_WON)
+    lost = tuple(getattr(args, "lost", None) or DEFAULT_LOST)
+    if (terminal_matcher(won, lost).matches(history[col]) >= 0).any():
+        return
+    raise PipesheetError(
+        no_closed_label_message(pd.unique(history[col].dropna().to_numpy()), "history"),
+        table=history.attrs.get("label", "history"),
+        column=col,
+        expected="some deals that reached a Won or Lost stage",
+    )
+
+
+def _take_read_notes(args: argparse.Namespace) -> list[str]:
+    notes = getattr(args, "read_notes", None) or []
+    args.read_notes = []
+    return notes
 
 
 def _stage_list(args: argparse.Namespace) -> StageList | None:
@@ -126,6 +146,9 @@ def _stage_list(args: argparse.Namespace) -> StageList | None:
     lost = tuple(args.lost) if args.lost else DEFAULT_LOST
     if args.stages:
         return StageList(tuple(s.strip() for s in args.stages.split(",") if s.strip()), won, lost)
+    order = getattr(args, "export_stages", None)
+    if order is not None:  # the export states its pipeline order (HubSpot's column order)
+        return StageList(order.open, won, lost, order.source)
     if args.won or args.lost:
         return _Pending(won, lost)  # type: ignore[return-value]
     return None
@@ -299,15 +322,53 @@ def _emit(
     print(_human(frame))
     for line in extra:
         print(line)
-    for note in notes:
+    for note in [*notes, *(() if getattr(args, "in_show", False) else _take_read_notes(args))]:
         print(f"note: {note}")
     print()
 
 
 # ---- commands --------------------------------------------------------------------------------
+def _learned_something(model: StageProbabilities) -> None:
+    """Refuse a stage-probability table that could only be blank: no closed label at all, or a
+    deals snapshot (no history), which cannot identify P(win | stage) (GLOSSARY "Snapshot")."""
+    snapshot = model.history_ is None
+    unordered = snapshot and model.stages_.source.startswith("inferred from the deals table")
+    if model.table_["win_probability"].notna().any() and not unordered:
+        return
+    table = model.history_ if model.history_ is not None else model.deals_
+    frame = table.frame
+    if not (frame["code"] >= model.stages_.k).any():
+        which = "history" if model.history_ is not None else "deals table"
+        raise PipesheetError(
+            no_closed_label_message(pd.unique(frame["stage"].to_numpy()), which),
+            table=table.name,
+            column=table.columns.get("stage"),
+            expected="some deals in a Won or Lost stage",
+        )
+    if snapshot and model.table_["win_probability"].notna().any():
+        raise PipesheetError(
+            "the deals table says how far closed deals got (a status column), but not the "
+            "order of the stages, which the estimate depends on (a deal is taken to have "
+            "passed every stage before the one it was at)",
+            table=table.name,
+            expected="the funnel order: --stages A,B,C (or a stage-history file)",
+        )
+    if snapshot:
+        raise PipesheetError(
+            "stage probabilities cannot be learned from a deals table alone: a closed deal's "
+            "row says Won or Lost but not how far it got, so P(win | stage) is not "
+            "identifiable from a snapshot",
+            table=table.name,
+            expected="a stage-history file beside the deals file (e.g. OpportunityHistory.csv), "
+            "or, to forecast without learning, forecast --probabilities "
+            "salesforce|hubspot|suitecrm|configured|FILE",
+        )
+
+
 def cmd_stages(args: argparse.Namespace) -> int:
     deals, history = _load(args)
     model = _fit(args, deals, history)
+    _learned_something(model)
     _emit(
         args,
         f"Stage probabilities ({model.method}; order {model.stages_.source})",
@@ -657,10 +718,11 @@ def _show(
             )
         )
         return
+    args.in_show = True  # the reader's notes go last, with the others
     for key, (title, frame) in tables.items():
         if key == chosen or (chosen is None and key not in on_request):
             _emit(args, title, frame)
-    for note in dict.fromkeys(notes):
+    for note in dict.fromkeys([*notes, *_take_read_notes(args)]):
         print(f"note: {note}")
 
 
@@ -791,7 +853,10 @@ def cmd_waterfall(args: argparse.Namespace) -> int:
                 expected="OPENING CLOSING (two deals exports), or a history file with --from "
                 "DATE --to DATE",
             )
-        opening, closing = (read_table(f, sheet=args.sheet, table=args.table) for f in args.files)
+        opening, closing = (
+            read_table(f, sheet=args.sheet, table=args.table, encoding=args.encoding)
+            for f in args.files
+        )
         for path, frame in zip(args.files, (opening, closing), strict=True):
             if _is_history(frame):
                 raise PipesheetError(
@@ -893,6 +958,11 @@ def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = Tr
         )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
+    )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 
@@ -1052,6 +1122,11 @@ def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
     )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
+    )
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 

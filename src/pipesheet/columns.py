@@ -2,15 +2,24 @@
 
 Headers are compared after *normalising*: case-folded, with everything that is not a letter or a
 digit removed (``"Deal - Stage"`` → ``"dealstage"``, ``"Close_Date"`` → ``"closedate"``). Each field
-has a list of common aliases (Salesforce, HubSpot, Pipedrive, Odoo exports); an explicit mapping
-``{"stage": "Fase"}`` always wins.
+has a list of common aliases (Salesforce, HubSpot, Pipedrive, Odoo exports), specific names before
+generic ones (``opportunity_id`` before ``id``: a history row's own ``Id`` is not the deal); an
+explicit mapping ``{"stage": "Fase"}`` always wins.
+
+Only aliases with the *same meaning* are listed: ``ExpectedRevenue`` (Salesforce: amount ×
+probability) or ``Prorated Revenue`` (Odoo) are not amounts — reading them as the deal value would
+weight a deal twice — and Salesforce's ``Type`` (New/Existing Business) is not a product line.
+
+Two headers that normalise alike (``Budget_Confirmed__c`` and ``BudgetConfirmed__c``) are kept as
+they are; only when pipesheet needs one of them for a field is it an error, naming both
+(:func:`header_groups`, :func:`collision_error`).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -19,6 +28,9 @@ from pipesheet.errors import PipesheetError
 __all__ = [
     "DEAL_FIELDS",
     "HISTORY_FIELDS",
+    "NOT_THE_SAME",
+    "collision_error",
+    "header_groups",
     "mapping_only",
     "mapping_without",
     "normalise_header",
@@ -29,14 +41,14 @@ __all__ = [
 DEAL_FIELDS: dict[str, tuple[str, ...]] = {
     "deal_id": (
         "deal_id",
-        "id",
-        "deal",
         "opportunity_id",
-        "opportunity",
         "record_id",
         "deal - id",
-        "lead_id",
         "hs_object_id",
+        "id",
+        "deal",
+        "opportunity",
+        "lead_id",
     ),
     "stage": (
         "stage",
@@ -54,7 +66,6 @@ DEAL_FIELDS: dict[str, tuple[str, ...]] = {
         "deal_value",
         "deal - value",
         "deal_amount",
-        "expected_revenue",
         "revenue",
         "opportunity_amount",
     ),
@@ -117,19 +128,20 @@ DEAL_FIELDS: dict[str, tuple[str, ...]] = {
         "hs_deal_stage_probability",
     ),
     "status": ("status", "deal - status", "deal_status"),
+    # the stage a won/lost deal was at, where an export reader keeps it (Pipedrive, Odoo)
+    "last_open_stage": ("last_open_stage",),
 }
 
 HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
     "deal_id": (
         "deal_id",
-        "id",
-        "deal",
         "opportunity_id",
-        "opportunityid",
-        "opportunity",
         "record_id",
         "deal - id",
         "lead_id",
+        "deal",
+        "opportunity",
+        "id",  # last: in a history export, "Id" is usually the history row's own id
     ),
     "stage": (
         "stage",
@@ -159,12 +171,59 @@ HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
     "amount": ("amount", "value"),
 }
 
+#: Headers that look like a field but do not mean the same thing: field -> {normalised header:
+#: why it is not that field}.  Named in the error when the field itself is missing.
+NOT_THE_SAME: dict[str, dict[str, str]] = {
+    "amount": {
+        "expectedrevenue": "in Salesforce, Expected Revenue is the amount already multiplied by "
+        "the stage probability, so weighting it again would count the probability twice (an "
+        "Odoo export, whose Expected Revenue is the deal value, is recognised as Odoo when read "
+        "as an export)",
+        "proratedrevenue": "Prorated Revenue is the amount already multiplied by the "
+        "probability (Odoo), so weighting it again would count the probability twice",
+        "weightedamount": "a weighted amount already includes the probability",
+    },
+}
+
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 
 
 def normalise_header(header: object) -> str:
     """``"Deal - Stage"`` → ``"dealstage"``: case-folded letters and digits only."""
     return _NON_ALNUM.sub("", str(header).casefold())
+
+
+def header_groups(headers: Iterable[object]) -> dict[str, list[str]]:
+    """Headers grouped by their normalised form, in table order: ``{"budgetconfirmedc":
+    ["Budget_Confirmed__c", "BudgetConfirmed__c"], …}``."""
+    groups: dict[str, list[str]] = {}
+    for header in headers:
+        groups.setdefault(normalise_header(header), []).append(str(header))
+    return groups
+
+
+def collision_error(
+    field: str, headers: Sequence[str], table: pd.DataFrame | None, table_name: str
+) -> PipesheetError:
+    """The error for two (or more) headers that could each be ``field``: names them all, with
+    their column letters when the reader recorded them (``table.attrs["headers"]``)."""
+    known = (table.attrs.get("headers") or {}) if table is not None else {}
+
+    def shown(h: str) -> str:
+        text, letter = known.get(h, (h, None))
+        return f"{text!r} (column {letter})" if letter else repr(text)
+
+    names = " and ".join(shown(h) for h in headers)
+    what = field.replace("_", " ")
+    return PipesheetError(
+        f"two columns have the same header for the {what} (headers are compared without case, "
+        f"spaces and punctuation): {names}",
+        table=table_name,
+        rows=[1],
+        value=headers[0],
+        expected=f"one column for the {what}: rename or delete the other, or name the one to "
+        f"use with the column mapping {field}=HEADER (CLI: --col {field}=HEADER)",
+    )
 
 
 def resolve_columns(
@@ -177,6 +236,11 @@ def resolve_columns(
 ) -> dict[str, str]:
     """Map each pipesheet field to the user's column header.
 
+    A mapped header that an export reader already renamed to the field's name (recorded in
+    ``table.attrs["fields"]``, e.g. Salesforce ``StageName`` → ``stage``) is found under that name.
+    Headers that normalise alike are fine until a field needs one of them: then the error names
+    both (an exact header in the mapping picks one).
+
     Args:
         table: The user's table (headers as given).
         fields: Field → aliases (e.g. :data:`DEAL_FIELDS`).
@@ -188,13 +252,13 @@ def resolve_columns(
         ``{field: header}`` for every field found (required and optional).
 
     Raises:
-        PipesheetError: a mapped header does not exist, or a required field is missing (the message
-            lists the headers that are there and the names that would be recognised).
+        PipesheetError: a mapped header does not exist, two headers could be the same field, or
+            a required field is missing (the message lists the headers that are there, the names
+            that would be recognised, and a look-alike header that means something else).
     """
     headers = [str(c) for c in table.columns]
-    by_norm: dict[str, str] = {}
-    for header in headers:
-        by_norm.setdefault(normalise_header(header), header)
+    groups = header_groups(headers)
+    renamed = table.attrs.get("fields") or {}
     found: dict[str, str] = {}
     for field, header in (mapping or {}).items():
         if field not in fields:
@@ -204,34 +268,49 @@ def resolve_columns(
                 expected="one of " + ", ".join(fields),
             )
         if header not in headers:
-            norm = by_norm.get(normalise_header(header))
-            if norm is None:
+            if field in headers and normalise_header(renamed.get(field, "")) == normalise_header(
+                header
+            ):
+                found[field] = field  # an export reader already gave it the field's name
+                continue
+            hits = groups.get(normalise_header(header), [])
+            if not hits:
                 raise PipesheetError(
                     f"the column mapping says {field} is in column {header!r}, which is not there",
                     table=table_name,
                     expected="one of the headers " + ", ".join(repr(h) for h in headers),
                 )
-            header = norm
+            if len(hits) > 1:
+                raise collision_error(field, hits, table, table_name)
+            header = hits[0]
         found[field] = header
     taken = set(found.values())
     for field, aliases in fields.items():
         if field in found:
             continue
         for alias in aliases:
-            header = by_norm.get(normalise_header(alias))
-            if header is not None and header not in taken:
-                found[field] = header
-                taken.add(header)
+            hits = [h for h in groups.get(normalise_header(alias), []) if h not in taken]
+            if len(hits) > 1:
+                raise collision_error(field, hits, table, table_name)
+            if hits:
+                found[field] = hits[0]
+                taken.add(hits[0])
                 break
     missing = [f for f in required if f not in found]
     if missing:
         field = missing[0]
-        close = difflib.get_close_matches(normalise_header(field), list(by_norm), n=1, cutoff=0.6)
-        hint = (
-            f" (did you mean {by_norm[close[0]]!r}? map it with {field}={by_norm[close[0]]})"
-            if close
-            else ""
+        by_norm = {k: v[0] for k, v in groups.items()}
+        lookalike = next(
+            ((by_norm[k], why) for k, why in NOT_THE_SAME.get(field, {}).items() if k in by_norm),
+            None,
         )
+        close = difflib.get_close_matches(normalise_header(field), list(by_norm), n=1, cutoff=0.6)
+        if lookalike is not None:
+            hint = f" ({lookalike[0]!r} is not the {field}: {lookalike[1]})"
+        elif close:
+            hint = f" (did you mean {by_norm[close[0]]!r}? map it with {field}={by_norm[close[0]]})"
+        else:
+            hint = ""
         raise PipesheetError(
             f"missing required column for {field}{hint}",
             table=table_name,

@@ -37,6 +37,7 @@ import pandas as pd
 
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
+from pipesheet.labels import strip_invisible
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
 
 __all__ = [
@@ -409,18 +410,13 @@ def table_from_range(value: Any, name: str) -> pd.DataFrame:
             if isinstance(h, float) and h.is_integer()
             else h.isoformat()
             if isinstance(h, (dt.date, dt.datetime))
-            else " ".join(str(h).split())
+            else " ".join(strip_invisible(str(h)).split())
         )
-        key = normalise_header(text)
-        if key in seen:
-            raise PipesheetError(
-                "the same header appears twice",
-                table=name,
-                column=text,
-                rows=[1],
-                expected="one column per header",
-            )
-        seen[key] = j
+        # the same header twice is kept (an exact repeat gets "_", which compares equal): only
+        # a field that needs one of them stops, naming both (columns.resolve_columns)
+        while text in seen:
+            text += "_"
+        seen[text] = j
         headers.append(text)
     if n_body == 0:
         raise PipesheetError(

@@ -370,11 +370,14 @@ class StageProbabilities:
                 )
             outcome = st
             at = np.where(codes < k, codes, -1)
-            if ((outcome != OPEN) & (at < 0)).any() or (codes >= k).all():
+            if "last_open_stage" in frame:  # an export reader moved it there (Pipedrive, Odoo)
+                last = stages.codes(frame["last_open_stage"])
+                at = np.where((at < 0) & (last >= 0) & (last < k), last, at)
+            if ((outcome != OPEN) & (at < 0)).any() or (at < 0).all():
                 status = None
         if status is not None:
-            # stage column keeps the last open stage of closed deals (Pipedrive style)
-            reached = np.arange(k)[None, :] <= np.where(codes < k, codes, -1)[:, None]
+            # the last open stage of closed deals is known (Pipedrive style)
+            reached = np.arange(k)[None, :] <= at[:, None]
             notes.append(
                 "snapshot with a status column: a deal is taken to have reached every "
                 "stage up to the one it is (or was last) at — this assumes deals move "

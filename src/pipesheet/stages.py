@@ -1,9 +1,12 @@
 """The stage list: ordered open stages, and the labels that mean Won and Lost.
 
-Stage labels are compared after folding case and collapsing white space (``" proposal "`` is
-``"Proposal"``), so labels in any language work. Won and Lost are recognised from a default list
-of labels (English, German, French, Spanish, Italian, Portuguese, Dutch, Polish CRMs) unless the
-user gives their own.
+Stage labels are compared after dropping invisible characters, putting them in NFC form, folding
+case and collapsing white space (``" proposal "`` is ``"Proposal"``), so labels in any language
+work. Won and Lost are recognised from a default list of labels (English, German, French,
+Spanish, Italian, Portuguese, Catalan, Slovenian, Vietnamese, Dutch, Polish CRMs) unless the user
+gives their own; a label that is not one of them exactly is still Won/Lost when it matches one
+ignoring case and punctuation, and accents when it is written without any (``CERRADA GANADA``,
+``Closed-Won``, ``Gagne``): see :class:`pipesheet.labels.LabelMatcher`.
 
 When the order of the open stages is not given it can be inferred:
 
@@ -24,50 +27,31 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.labels import LOST_LABELS, WON_LABELS, LabelMatcher, strip_invisible
 
-__all__ = ["DEFAULT_LOST", "DEFAULT_WON", "StageList", "stage_key"]
+__all__ = ["DEFAULT_LOST", "DEFAULT_WON", "StageList", "stage_key", "terminal_matcher"]
 
-DEFAULT_WON: tuple[str, ...] = (
-    "Won",
-    "Closed Won",
-    "Closed - Won",
-    "Closed/Won",
-    "Deal Won",
-    "closedwon",
-    "Win",
-    "Gewonnen",
-    "Gagné",
-    "Gagnée",
-    "Ganado",
-    "Ganada",
-    "Vinto",
-    "Ganho",
-    "Wygrana",
-)
-DEFAULT_LOST: tuple[str, ...] = (
-    "Lost",
-    "Closed Lost",
-    "Closed - Lost",
-    "Closed/Lost",
-    "Deal Lost",
-    "closedlost",
-    "Verloren",
-    "Perdu",
-    "Perdue",
-    "Perdido",
-    "Perdida",
-    "Perso",
-    "Perdu/Abandonné",
-    "Przegrana",
-)
+#: Labels meaning Won / Lost when none are given: the common closed labels of the users'
+#: languages (en, de, fr, es, it, pt, ca, sl, vi, nl, pl; see :mod:`pipesheet.labels`).
+DEFAULT_WON: tuple[str, ...] = WON_LABELS
+DEFAULT_LOST: tuple[str, ...] = LOST_LABELS
 
 #: Status codes used in the engine's arrays: open stages are 0..k-1, then these two.
 WON, LOST = "won", "lost"
 
 
 def stage_key(label: object) -> str:
-    """Fold a stage label for comparison: case-folded, white space collapsed."""
-    return " ".join(str(label).split()).casefold()
+    """Fold a stage label for comparison: invisible characters dropped, NFC form, case-folded,
+    white space collapsed (:func:`pipesheet.labels.strip_invisible`)."""
+    return " ".join(strip_invisible(str(label)).split()).casefold()
+
+
+def terminal_matcher(
+    won: Iterable[str] = DEFAULT_WON, lost: Iterable[str] = DEFAULT_LOST, open_: Iterable[str] = ()
+) -> LabelMatcher:
+    """A :class:`~pipesheet.labels.LabelMatcher` of the Won (0) and Lost (1) labels, loosely
+    (case, punctuation, accents where safe); a label equal to an open stage matches neither."""
+    return LabelMatcher(won, lost, exclude=open_)
 
 
 @dataclass(frozen=True)
@@ -86,6 +70,7 @@ class StageList:
     lost: tuple[str, ...] = DEFAULT_LOST
     source: str = "given"
     _codes: dict[str, int] = field(init=False, repr=False, compare=False)
+    _terminal: LabelMatcher = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "open", tuple(str(s).strip() for s in self.open))
@@ -134,6 +119,7 @@ class StageList:
                     )
                 codes[key] = code
         object.__setattr__(self, "_codes", codes)
+        object.__setattr__(self, "_terminal", terminal_matcher(self.won, self.lost, self.open))
 
     @property
     def k(self) -> int:
@@ -151,8 +137,13 @@ class StageList:
         return self.lost[0]
 
     def code(self, label: object) -> int:
-        """0..k-1 for open stages, k for Won, k+1 for Lost, -1 if unknown."""
-        return self._codes.get(stage_key(label), -1)
+        """0..k-1 for open stages, k for Won, k+1 for Lost, -1 if unknown (Won/Lost labels are
+        also matched loosely, see :func:`terminal_matcher`)."""
+        code = self._codes.get(stage_key(label))
+        if code is not None:
+            return code
+        role = self._terminal.match(label) if isinstance(label, str) else -1
+        return self.k + role if role >= 0 else -1
 
     def codes(self, labels: pd.Series) -> np.ndarray:
         """Vectorised :meth:`code` over a column; -2 marks a blank cell.
@@ -199,8 +190,7 @@ class StageList:
 
         probs = probability_table(table)
         won, lost = tuple(won), tuple(lost)
-        terminal = {stage_key(x) for x in (*won, *lost)}
-        rows = probs[~probs["stage"].map(stage_key).isin(terminal)]
+        rows = probs[terminal_matcher(won, lost).matches(probs["stage"]) < 0]
         ordered = rows.sort_values("probability", kind="stable")["stage"].tolist()
         return cls(tuple(ordered), won, lost, "inferred from the probability table (ascending)")
 
@@ -229,7 +219,7 @@ class StageList:
                 the same key keep their table order.
         """
         won, lost = tuple(won), tuple(lost)
-        terminal = {stage_key(x) for x in (*won, *lost)}
+        matcher = terminal_matcher(won, lost)
         # per distinct label, not per row: a million rows have a handful of labels
         if isinstance(labels.dtype, pd.CategoricalDtype):  # already factorised
             values, uniques = labels.cat.codes.to_numpy(), labels.cat.categories
@@ -239,8 +229,8 @@ class StageList:
         key_codes, keys = pd.factorize(pd.Series(label_keys, dtype=object))
         display: dict[str, str] = {}
         for label, key in zip(uniques, label_keys, strict=True):
-            display.setdefault(key, " ".join(str(label).split()))
-        open_keys = [j for j, key in enumerate(keys) if key and key not in terminal]
+            display.setdefault(key, " ".join(strip_invisible(str(label)).split()))
+        open_keys = [j for j, key in enumerate(keys) if key and matcher.match(key) < 0]
         if not open_keys:
             raise PipesheetError(
                 "no open stages found in the history",

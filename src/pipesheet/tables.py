@@ -15,6 +15,7 @@ fields found (``owner``, ``product_line``, ``country``, ``segment``, ``currency`
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,20 @@ import pandas as pd
 
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, history_row_order, stage_key
+from pipesheet.labels import (
+    INVISIBLE,
+    check_confusable,
+    no_closed_label_message,
+    strip_invisible,
+)
+from pipesheet.stages import (
+    DEFAULT_LOST,
+    DEFAULT_WON,
+    StageList,
+    history_row_order,
+    stage_key,
+    terminal_matcher,
+)
 
 __all__ = [
     "Deals",
@@ -419,7 +433,7 @@ def _text_codes_as_given(values: pd.Series) -> tuple[np.ndarray, np.ndarray, boo
     if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # all text: the fast path
         if _already_clean(uniques):
             return codes, uniques, True  # the usual case: a few scans of the joined text
-        cleaned = [" ".join(u.split()) or None for u in uniques]
+        cleaned = [" ".join(strip_invisible(u).split()) or None for u in uniques]
     else:
         cleaned = [clean_text(u) for u in uniques]
     codes2, uniques2 = pd.factorize(pd.Series(cleaned, dtype=object), use_na_sentinel=True)
@@ -441,7 +455,11 @@ def _already_clean(texts: np.ndarray) -> bool:
         return False
     if joined.isascii():
         return not any(c in joined for c in _ASCII_OTHER_SPACE)
-    return _OTHER_SPACE.search(joined) is None
+    return (
+        _OTHER_SPACE.search(joined) is None
+        and INVISIBLE.search(joined) is None
+        and unicodedata.is_normalized("NFC", joined)
+    )
 
 
 def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -468,15 +486,16 @@ def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def clean_text(value: object) -> str | None:
-    """One cell as clean text: white space collapsed, whole numbers as ``'123'`` (Excel sends ids
-    as ``123.0``), None for a blank."""
+    """One cell as clean text: invisible characters (zero-width space, soft hyphen, BOM…)
+    dropped and NFC form (:func:`pipesheet.labels.strip_invisible`), white space collapsed,
+    whole numbers as ``'123'`` (Excel sends ids as ``123.0``), None for a blank."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
-    text = " ".join(str(value).split())
+    text = " ".join(strip_invisible(str(value)).split())
     return text or None
 
 
@@ -623,10 +642,21 @@ def read_deals(
             raw[cols["probability"]], table=name, column=cols["probability"]
         )
     labels = raw[cols["stage"]]
-    if stages is None:
-        stages = _infer_deal_stages(labels, probability, notes)
+    check_confusable(labels, table=name, column=cols["stage"])
+    inferred = stages is None
+    if inferred:
+        order_labels, order_p = labels, probability
+        if "last_open_stage" in cols:  # stages closed deals were at count as stages too
+            extra = raw[cols["last_open_stage"]]
+            order_labels = pd.concat([labels, extra], ignore_index=True)
+            if probability is not None:
+                blank = pd.Series(np.nan, index=extra.index)
+                order_p = pd.concat([probability, blank], ignore_index=True)
+        stages = _infer_deal_stages(order_labels, order_p, notes)
     frame["stage"] = clean_text_column(labels)
     frame["code"] = _stage_codes(labels, stages, name, cols["stage"])
+    if inferred and not (frame["code"] >= stages.k).any():
+        notes.append(no_closed_label_message(pd.unique(frame["stage"].to_numpy()), "deals table"))
     if "amount" in cols:
         frame["amount"] = parse_amounts(
             raw[cols["amount"]], table=name, column=cols["amount"], allow_blank=True
@@ -648,6 +678,8 @@ def read_deals(
             frame[fld] = parse_dates(raw[cols[fld]], table=name, column=cols[fld])
     if probability is not None:
         frame["probability"] = probability
+    if "last_open_stage" in cols:
+        frame["last_open_stage"] = clean_text_column(raw[cols["last_open_stage"]])
     if "status" in cols:
         frame["status"] = clean_text_column(raw[cols["status"]]).map(
             lambda v: stage_key(v) if isinstance(v, str) else v
@@ -684,11 +716,11 @@ def _infer_deal_stages(
     labels: pd.Series, probability: pd.Series | None, notes: list[str]
 ) -> StageList:
     keys = labels.map(lambda v: stage_key(v) if not pd.isna(v) else "")
-    terminal = {stage_key(x) for x in (*DEFAULT_WON, *DEFAULT_LOST)}
+    terminal = terminal_matcher(DEFAULT_WON, DEFAULT_LOST)
     present: dict[str, str] = {}
     for label, key in zip(labels.tolist(), keys.tolist(), strict=False):
-        if key and key not in terminal and key not in present:
-            present[key] = " ".join(str(label).split())
+        if key and key not in present and terminal.match(key) < 0:
+            present[key] = clean_text(label)
     if not present:
         raise PipesheetError(
             "no open stages found and no stage list given",
@@ -776,6 +808,7 @@ def read_history(
     labels = raw[cols["stage"]]
     # factorise the labels once; both the inference and the coding below reuse it
     label_codes, label_uniques = pd.factorize(labels.to_numpy(), use_na_sentinel=True)
+    check_confusable(labels, table=name, column=cols["stage"], uniques=label_uniques)
     categorical = pd.Series(
         pd.Categorical.from_codes(label_codes, categories=pd.Index(label_uniques, dtype=object)),
         index=labels.index,
@@ -788,6 +821,8 @@ def read_history(
         )
         notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
     codes = _stage_codes(categorical, stages, name, cols["stage"])
+    if not (codes >= stages.k).any():
+        notes.append(no_closed_label_message(label_uniques, "history"))
     frame = pd.DataFrame(
         {"deal_id": ids, "stage": labels, "code": codes, "entered_date": entered},
         index=raw.index,

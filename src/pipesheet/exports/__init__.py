@@ -4,10 +4,11 @@
 whose index is the *spreadsheet row number* (header = row 1), so every later error points at the
 row the user sees:
 
-* CSV (:mod:`~pipesheet.exports.csvfile`): encoding detected (UTF-8, UTF-8 with BOM, cp1252,
-  latin-1 — in that order: UTF-8 is strict, cp1252 rejects 5 byte values, latin-1 accepts
-  everything); delimiter ``,`` ``;`` tab or ``|`` detected from the first lines (the one that
-  splits the lines into the same number of fields).
+* CSV (:mod:`~pipesheet.exports.csvfile`): encoding detected by
+  :mod:`~pipesheet.exports.encoding` (UTF-8 with or without BOM, UTF-16, UTF-8 with a few stray
+  bytes, one-byte code pages such as cp1252/latin-1 and cp1250) and named in a note; delimiter
+  ``,`` ``;`` tab or ``|`` detected from the first lines (the one that splits the lines into the
+  same number of fields).
 * Numbers and dates (:mod:`~pipesheet.exports.values`): decimal mark detected from the numbers in
   the whole file (``1.250,50`` and ``12,5`` mean a decimal comma, ``1,250.50`` and ``12.5`` a
   decimal point; a ``;`` file with only ambiguous numbers such as ``1,250`` is read with a
@@ -18,12 +19,16 @@ row the user sees:
   leading zeros.
 * XLSX/XLSM/XLSB/XLS/ODS (:mod:`~pipesheet.exports.workbook`): read with the calamine engine
   (read only: the input is never saved); ``sheet=`` picks a worksheet, ``table=`` an Excel Table
-  by name.  Workbook XML that pipesheet itself inspects is parsed with ``defusedxml``.
+  by name.  Workbook XML that pipesheet itself inspects is parsed with ``defusedxml``; what a
+  workbook may make a reader decompress and allocate is bounded first
+  (:mod:`~pipesheet.exports.limits`).
 
-:func:`read_export` recognises the tool from the headers (:func:`detect_source`) and returns an
-:class:`Export` with a deals table and, when the files hold one, a stage history, both with
-pipesheet's field names (``deal_id``, ``stage``, ``amount``, ``close_date``…) ready for
-:func:`pipesheet.read_deals` and :func:`pipesheet.read_history`:
+:func:`read_export` — the one loader of the CLI and ``pipesheet report`` — recognises the tool
+from the headers (:func:`detect_source`), tells the deals table from the stage history by the
+export's shape or repeated deal ids (:func:`~pipesheet.exports.sources.table_role`, noted per
+file) and returns an :class:`Export` with a deals table and, when the files hold one, a stage
+history, both with pipesheet's field names (``deal_id``, ``stage``, ``amount``, ``close_date``…)
+ready for :func:`pipesheet.read_deals` and :func:`pipesheet.read_history`:
 
 * **Salesforce** (:mod:`~pipesheet.exports.salesforce`) Opportunity (report export or Data
   Loader API names) and OpportunityHistory (one row per change; rows keep the amount and close

@@ -20,7 +20,7 @@ from pipesheet.tables import clean_text, clean_text_column
 __all__ = ["ISSUE_COLUMNS", "check_export", "issue_frame", "issues_error", "row_issue", "set_aside"]
 
 ISSUE_COLUMNS = ("table", "row", "deal_id", "problem", "value")
-_ID = ("deal_id", "Deal ID", "id", "opportunity_id", "record_id")
+_ID = ("deal_id", "Deal ID", "opportunity_id", "record_id", "id")
 _STAGE = ("stage", "stage_name", "deal_stage", "to_stage", "new_stage")
 _DATE = ("entered_date", "date_entered", "date", "createddate")
 _LISTED = 1000  # rows listed per kind of contradiction
@@ -63,8 +63,8 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
     rows: list[tuple] = []
     d_ids = d_stage = None
     if deals is not None:
-        id_col = find_column(deals, _ID)
-        st_col = find_column(deals, _STAGE)
+        id_col = find_column(deals, _ID, "deal_id")
+        st_col = find_column(deals, _STAGE, "stage")
         if id_col is not None:
             d_ids = clean_text_column(deals[id_col])
             dup = d_ids.duplicated(keep=False) & d_ids.notna()
@@ -73,9 +73,9 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
         if st_col is not None:
             d_stage = deals[st_col]
     if history is not None:
-        h_id = find_column(history, _ID)
-        h_st = find_column(history, _STAGE)
-        h_dt = find_column(history, _DATE)
+        h_id = find_column(history, _ID, "deal_id")
+        h_st = find_column(history, _STAGE, "stage")
+        h_dt = find_column(history, _DATE, "entered_date")
         if h_id is None or h_st is None:
             return issue_frame(rows)
         h_ids = clean_text_column(history[h_id])
@@ -136,7 +136,7 @@ def set_aside(
     bad_ids = set(issues["deal_id"].dropna().astype(str))
 
     def keep(table: pd.DataFrame | None) -> pd.DataFrame | None:
-        col = find_column(table, _ID) if table is not None and bad_ids else None
+        col = find_column(table, _ID, "deal_id") if table is not None and bad_ids else None
         if col is None:
             return table
         return table[~clean_text_column(table[col]).isin(bad_ids).to_numpy()]

@@ -1,8 +1,8 @@
 """Bytes of a CSV file into a table of text cells: encoding, delimiter, quoting.
 
-* Encoding: UTF-8, UTF-8 with BOM, cp1252, latin-1 — in that order (UTF-8 is strict, cp1252
-  rejects 5 byte values, latin-1 accepts everything); ``encoding=`` overrides (``"utf-16"``
-  reads UTF-16 text, which is refused otherwise).
+* Encoding: detected by :mod:`~pipesheet.exports.encoding` (UTF-8, with or without BOM; UTF-16
+  with or without BOM; UTF-8 with a few stray bytes; a one-byte code page such as cp1252,
+  cp1250, latin-1) and named in a note; ``encoding=`` overrides.
 * Delimiter: ``,`` ``;`` tab or ``|``, the one that splits the first lines into the same number
   of fields.
 * Workbooks, encrypted Office files, binary files and web pages given as a CSV are refused with
@@ -20,13 +20,13 @@ import re
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.exports.encoding import decode_bytes, utf16_without_bom
 from pipesheet.exports.headers import headers_from_first_row
 
 __all__ = ["TEXT_SUFFIXES", "delimiter_name", "read_csv_bytes"]
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".tab", "")
 _DELIMITERS = (",", ";", "\t", "|")
-_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 _UTF16 = ("utf-16", "utf-16-le", "utf-16-be", "utf16")
 
 
@@ -34,13 +34,14 @@ def read_csv_bytes(
     raw: bytes, name: str, encoding: str | None = None, delimiter: str | None = None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Cells of a CSV file as text (blank = NaN), headers from its first row, index = spreadsheet
-    row numbers; with ``{"encoding": …, "delimiter": …}`` as detected or given."""
+    row numbers; with ``{"encoding": …, "delimiter": …, "notes": [...]}`` as detected or given
+    (the notes say how the encoding was decided when it took more than strict UTF-8)."""
     if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
         raise PipesheetError(
             "the file is empty", table=name, expected="a header row and at least one data row"
         )
     _sniff_bytes(raw, name, encoding)
-    text, enc = _decode(raw, name, encoding)
+    text, enc, notes = decode_bytes(raw, name, encoding)
     if text.lstrip()[:15].casefold().startswith(("<!doctype html", "<html", "<table")):
         raise PipesheetError(
             "this is a web page (HTML), not a CSV",
@@ -89,7 +90,7 @@ def read_csv_bytes(
             "the file is empty", table=name, expected="a header row and at least one data row"
         ) from None
     frame = headers_from_first_row(frame, name)
-    return frame, {"encoding": enc, "delimiter": delimiter}
+    return frame, {"encoding": enc, "delimiter": delimiter, "notes": notes}
 
 
 def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
@@ -110,12 +111,8 @@ def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
         )
     if encoding is not None and encoding.casefold().replace("_", "-") in _UTF16:
         return
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise PipesheetError(
-            "the file is UTF-16 text",
-            table=name,
-            expected="CSV saved as UTF-8 (Excel: Save As → CSV UTF-8)",
-        )
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or utf16_without_bom(raw) is not None:
+        return  # UTF-16 text: read as such
     sample = raw[:4096]
     if b"\x00" in sample:
         raise PipesheetError(
@@ -123,29 +120,6 @@ def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
             table=name,
             expected="a CSV file (text with one row per line)",
         )
-
-
-def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[str, str]:
-    if encoding:
-        try:
-            return raw.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as err:
-            raise PipesheetError(
-                f"cannot decode the file as {encoding}",
-                table=name,
-                value=str(err)[:80],
-                expected="the file's real encoding (utf-8, cp1252, latin-1)",
-            ) from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    high = {b for b in set(raw) if 0x80 <= b <= 0x9F}
-    if high and not (_CP1252_UNDEFINED & high):
-        return raw.decode("cp1252"), "cp1252"  # € ‚ „ … “ ” – — and friends
-    return raw.decode("latin-1"), "latin-1"  # same letters as cp1252 outside 0x80–0x9F
 
 
 def _pick_delimiter(text: str) -> str:

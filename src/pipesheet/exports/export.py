@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pandas as pd
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.checks import check_export, issue_frame, issues_error, set_aside
 from pipesheet.exports.csvfile import delimiter_name
-from pipesheet.exports.sources import SOURCES, convert, detect_source, looks_like_history
+from pipesheet.exports.hubspot import DATE_ENTERED
+from pipesheet.exports.sources import SOURCES, convert, detect_source, table_role
 from pipesheet.exports.table import read_table
 from pipesheet.stages import StageList
 
@@ -52,12 +54,17 @@ def read_export(
     decimal: str | None = None,
     encoding: str | None = None,
     on_issues: str = "raise",
+    columns: Mapping[str, str] | None = None,
 ) -> Export:
     """Read one or more CRM export files (or frames) into a deals table and a stage history.
 
-    Give the files in any order: e.g. a Salesforce Opportunity export and an OpportunityHistory
-    export; a HubSpot deals export (its ``Date entered`` columns become the history); a deals
-    CSV and a history CSV from any other tool.
+    The one loader of every surface (the CLI, ``pipesheet report``): give the files in any
+    order, e.g. a Salesforce Opportunity export and an OpportunityHistory export; a HubSpot deals
+    export (its ``Date entered`` columns become the history); a deals CSV and a history CSV from
+    any other tool.  Which file is which is decided by :func:`~pipesheet.exports.sources.table_role`
+    (the export's known shape, else whether deal ids repeat) and stated in a note per file, e.g.
+    "OpportunityHistory.csv read as the stage history (Salesforce OpportunityHistory;
+    OpportunityId repeats)", beside the encoding, delimiter and decimal mark used.
 
     Args:
         sources: File paths (CSV/XLSX) or frames.
@@ -65,9 +72,12 @@ def read_export(
         sheet, table, dayfirst, decimal, encoding: Passed to :func:`read_table`.
         on_issues: ``"raise"`` (default): contradicting rows raise a PipesheetError listing them;
             ``"report"``: they are set aside and returned in ``Export.issues``.
+        columns: The user's ``{field: header}`` column mapping: used to find the deal id when
+            deciding roles, and, in a known export, before the tool's own headers.
 
     Raises:
-        PipesheetError: unreadable files, two deals tables, contradicting rows (with "raise").
+        PipesheetError: unreadable files, two deals tables or two histories (naming both and
+            why each was read so), contradicting rows (with "raise").
     """
     if on_issues not in ("raise", "report"):
         raise PipesheetError(
@@ -88,6 +98,7 @@ def read_export(
     files: list[str] = []
     issues: list[tuple] = []
     stage_order: StageList | None = None
+    read: list[tuple[str, str, str, pd.DataFrame]] = []  # (label, kind, reason, frame)
     for item in sources:
         if isinstance(item, pd.DataFrame):
             frame, label = item.copy(), "table"
@@ -101,25 +112,25 @@ def read_export(
             files.append(str(item))
             notes += [f"{label}: {n}" for n in _file_notes(frame)]
         kind = source or detect_source(frame)
-        if kind == "generic":
-            kind = "generic_history" if looks_like_history(frame) else "generic"
-        notes.append(f"{label}: read as {kind.replace('_', ' ')} export")
-        d, h = convert(frame, kind, label, issues)
+        role, reason = table_role(frame, kind, columns)
+        if kind == "generic" and role == "history":
+            kind = "generic_history"
+        read.append((label, kind, reason, frame))
+    _check_roles(read)
+    for label, kind, reason, frame in read:
+        d, h = convert(frame, kind, label, issues, columns)
+        what = " and ".join(
+            w for w, t in (("deals table", d), ("stage history", h)) if t is not None
+        )
+        if d is not None and h is not None and kind == "hubspot":
+            reason += "; its Date entered columns are the stage history"
+        notes.append(f"{label} read as the {what} ({reason})")
+        for t in (d, h):
+            if t is not None:
+                t.attrs["label"] = label  # the file it came from, for messages
         if d is not None:
-            if deals is not None:
-                raise PipesheetError(
-                    "two deals tables given",
-                    table=label,
-                    expected="one deals export (plus, optionally, one history export)",
-                )
             deals, deal_source = d, kind
         if h is not None:
-            if history is not None:
-                raise PipesheetError(
-                    "two stage histories given",
-                    table=label,
-                    expected="one history export (plus, optionally, one deals export)",
-                )
             history = h
             stage_order = h.attrs.get("stages", stage_order)
     found = pd.concat([issue_frame(issues), check_export(deals, history)], ignore_index=True)
@@ -139,12 +150,40 @@ def read_export(
     )
 
 
+def _check_roles(read: list[tuple[str, str, str, pd.DataFrame]]) -> None:
+    """At most one deals table and one history: else an error naming both files and why each
+    was read as it was."""
+    histories = ("salesforce_history", "generic_history")
+    for role, plural, kinds in (
+        ("deals table", "deals tables", lambda k: k not in histories),
+        ("stage history", "stage histories", lambda k: k in (*histories, "hubspot")),
+    ):
+        same = [(lb, r) for lb, k, r, f in read if kinds(k) and _gives(k, f, role)]
+        if len(same) > 1:
+            (a, ra), (b, rb) = same[:2]
+            raise PipesheetError(
+                f"two {plural} given: {a} ({ra}) and {b} ({rb})",
+                table=b,
+                expected="one deals table (one row per deal: ids unique) and/or one stage "
+                "history (one row per deal, stage and date: deal ids repeat); for two "
+                "snapshots of the deals use pipesheet waterfall OPENING CLOSING",
+            )
+
+
+def _gives(kind: str, frame: pd.DataFrame, role: str) -> bool:
+    if kind == "hubspot" and role == "stage history":
+        return any(DATE_ENTERED.match(str(c)) for c in frame.columns)
+    return True
+
+
 def _file_notes(frame: pd.DataFrame) -> list[str]:
     a = frame.attrs
     out = []
     if a.get("encoding"):
+        how = "; ".join(a.get("encoding_notes") or [])
         out.append(
-            f"encoding {a['encoding']}, {delimiter_name(a.get('delimiter') or ',')}-separated, "
+            f"encoding {a['encoding']}{f' ({how})' if how else ''}, "
+            f"{delimiter_name(a.get('delimiter') or ',')}-separated, "
             f"decimal {'comma' if a.get('decimal') == ',' else 'point'}"
         )
     if a.get("date_order"):

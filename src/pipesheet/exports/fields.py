@@ -3,46 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipesheet.columns import normalise_header
+from pipesheet.columns import collision_error, header_groups, normalise_header
 from pipesheet.errors import PipesheetError
-from pipesheet.stages import stage_key
+from pipesheet.labels import LabelMatcher
 
 __all__ = ["find_column", "is_terminal", "to_fields", "truth_flags", "truthy"]
 
 
-def find_column(frame: pd.DataFrame, aliases: Sequence[str]) -> str | None:
+def find_column(
+    frame: pd.DataFrame,
+    aliases: Sequence[str],
+    field: str | None = None,
+    *,
+    exclude: Sequence[str] = (),
+) -> str | None:
     """The first of ``aliases`` that is a header of ``frame``: exactly, else loosely
-    (:func:`~pipesheet.columns.normalise_header`); None when none is."""
-    by_norm = {normalise_header(c): c for c in frame.columns}
+    (:func:`~pipesheet.columns.normalise_header`); None when none is.
+
+    Two headers that match an alias only loosely (``Budget_Confirmed__c``,
+    ``BudgetConfirmed__c``) are an error naming both — the export's meaning of that ``field``
+    would be a guess.  Headers in ``exclude`` (already taken) are not candidates.
+    """
+    groups = header_groups(c for c in frame.columns if c not in exclude)
     for a in aliases:
-        if a in frame.columns:
+        if a in frame.columns and a not in exclude:
             return a
-        hit = by_norm.get(normalise_header(a))
-        if hit is not None:
-            return hit
+        hits = groups.get(normalise_header(a), [])
+        if len(hits) > 1:
+            name = Path(str(frame.attrs.get("file") or "table")).name
+            raise collision_error(field or str(a), hits, frame, name)
+        if hits:
+            return hits[0]
     return None
 
 
 def to_fields(
-    frame: pd.DataFrame, columns: Mapping[str, Sequence[str]]
+    frame: pd.DataFrame,
+    columns: Mapping[str, Sequence[str]],
+    mapping: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename a tool's columns (``columns``: field → the tool's headers for it) to pipesheet field
-    names; other columns are kept as they are.  Returns the frame and field → header found."""
+    names; other columns are kept as they are.  ``mapping`` (``{field: header}``, the user's
+    column mapping) takes precedence.  Returns the frame and field → header found; the frame's
+    ``attrs["fields"]`` records the same, so a later column mapping naming the tool's header
+    still finds the renamed column."""
     found: dict[str, str] = {}
-    for fld, aliases in columns.items():
-        hit = find_column(frame, aliases)
-        if hit is not None and hit not in found.values():
+    for fld, header in (mapping or {}).items():
+        hit = find_column(frame, (header,), fld, exclude=list(found.values()))
+        if hit is not None:
             found[fld] = hit
-    out = frame.rename(columns={v: k for k, v in found.items()})
-    # keep other columns, but never let a leftover header shadow a field name
-    dupes = [c for c in out.columns if list(out.columns).count(c) > 1]
-    if dupes:
-        out = out.loc[:, ~out.columns.duplicated()]
+    for fld, aliases in columns.items():
+        if fld in found:
+            continue
+        hit = find_column(frame, aliases, fld, exclude=list(found.values()))
+        if hit is not None:
+            found[fld] = hit
+    # a leftover header that reads as one of the new field names would shadow it: drop it
+    produced = {normalise_header(f) for f in found}
+    renamed = set(found.values())
+    shadow = [c for c in frame.columns if c not in renamed and normalise_header(c) in produced]
+    out = frame.drop(columns=shadow).rename(columns={v: k for k, v in found.items()})
+    out.attrs["fields"] = {**(frame.attrs.get("fields") or {}), **found}
     return out, found
 
 
@@ -90,8 +117,7 @@ def truth_flags(
 
 
 def is_terminal(stage: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
-    """True where the stage label is one of ``labels`` (folded once per distinct label)."""
-    keys = {stage_key(x) for x in labels}
-    codes, uniques = pd.factorize(stage, use_na_sentinel=True)
-    hit = np.array([isinstance(u, str) and stage_key(u) in keys for u in uniques] + [False])
-    return hit[codes]
+    """True where the stage label is one of ``labels``, compared as Won/Lost labels are
+    (:class:`~pipesheet.labels.LabelMatcher`: case, punctuation, accents where safe), once per
+    distinct label."""
+    return LabelMatcher(labels).matches(stage) == 0

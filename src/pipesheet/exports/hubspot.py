@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 from pipesheet.tables import parse_dates
 
 __all__ = ["COLUMNS", "DATE_ENTERED", "stage_history"]
@@ -70,8 +70,8 @@ def stage_history(out: pd.DataFrame, label: str) -> pd.DataFrame | None:
     hist = pd.concat(parts, ignore_index=True)
     hist = hist.sort_values(["source_row", "entered_date"], kind="stable")
     hist.index = pd.RangeIndex(2, 2 + len(hist), name="row")
-    terminal = {stage_key(x) for x in (*DEFAULT_WON, *DEFAULT_LOST)}
-    open_stages = tuple(n for n in names if stage_key(n) not in terminal)
+    matcher = terminal_matcher(DEFAULT_WON, DEFAULT_LOST)
+    open_stages = tuple(n for n in names if matcher.match(n) < 0)
     if open_stages:
         hist.attrs["stages"] = StageList(
             open_stages, source="the export's column order (HubSpot pipeline order)"

@@ -15,7 +15,8 @@ __all__ = ["COLUMNS", "apply_active"]
 COLUMNS: dict[str, tuple[str, ...]] = {
     "deal_id": ("ID", "External ID", "id"),
     "stage": ("Stage", "stage_id"),
-    "amount": ("Expected Revenue", "expected_revenue", "Prorated Revenue"),
+    # Odoo's Expected Revenue is the deal value; Prorated Revenue (× probability) is not
+    "amount": ("Expected Revenue", "expected_revenue"),
     "close_date": ("Expected Closing", "date_deadline"),
     "owner": ("Salesperson", "user_id"),
     "created_date": ("Created on", "create_date"),

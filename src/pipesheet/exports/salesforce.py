@@ -10,6 +10,8 @@ that moment, so a waterfall can be rebuilt at any date.  The report form (``Fiel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -30,7 +32,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "forecast_category": ("Forecast Category", "ForecastCategoryName", "ForecastCategory"),
     "created_date": ("Created Date", "CreatedDate"),
     "currency": ("Opportunity Currency", "CurrencyIsoCode", "Amount Currency"),
-    "product_line": ("Product Family", "Product Name", "Type"),
+    # not "Type": it is New/Existing Business, not a product line
+    "product_line": ("Product Family", "Product Name"),
     "country": ("Billing Country", "Account.BillingCountry", "Region"),
     "segment": ("Segment", "Account Type"),
     "is_won": ("IsWon", "Won"),
@@ -53,6 +56,27 @@ HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def check_amount(found: dict[str, str], frame: pd.DataFrame, label: str) -> None:
+    """An Opportunity export with ``ExpectedRevenue`` but no ``Amount`` is refused: Expected
+    Revenue is Amount × Probability, so a weighted forecast of it would count the probability
+    twice (and a forecast range would be wrong too)."""
+    if "amount" in found:
+        return
+    expected = next(
+        (c for c in frame.columns if str(c).replace(" ", "").casefold() == "expectedrevenue"),
+        None,
+    )
+    if expected is not None:
+        raise PipesheetError(
+            f"the Salesforce export has {expected} but no Amount column: Expected Revenue is "
+            "already Amount × Probability, so pipesheet cannot use it as the deal value "
+            "(weighting it again would count the probability twice)",
+            table=label,
+            column=expected,
+            expected="the Amount column in the export (Data Loader: Amount; report: Amount)",
+        )
+
+
 def check_won_flags(
     out: pd.DataFrame, found: dict[str, str], label: str, issues: list[tuple]
 ) -> None:
@@ -73,10 +97,14 @@ def check_won_flags(
         issues.append(row_issue(label, out, r, problem, value))
 
 
-def stage_history(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+def stage_history(
+    frame: pd.DataFrame, label: str, mapping: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """An OpportunityHistory export as a stage history: ``deal_id``, ``stage``,
-    ``entered_date`` and, when exported, the ``amount`` and ``close_date`` of that moment."""
-    out, found = to_fields(frame, HISTORY_COLUMNS)
+    ``entered_date`` and, when exported, the ``amount`` and ``close_date`` of that moment.  The
+    row's own ``Id`` is not the deal: ``OpportunityId`` is."""
+    mapping = {k: v for k, v in (mapping or {}).items() if k in HISTORY_COLUMNS}
+    out, found = to_fields(frame, HISTORY_COLUMNS, mapping)
     if "field" in found:  # report form: one row per field change; keep the stage changes
         is_stage = out["field"].map(
             lambda v: (
@@ -101,4 +129,6 @@ def stage_history(frame: pd.DataFrame, label: str) -> pd.DataFrame:
                 expected="OpportunityId, StageName and CreatedDate (Data Loader) columns",
             )
     keep = [c for c in ("deal_id", "stage", "entered_date", "amount", "close_date") if c in out]
-    return out[keep]
+    history = out[keep]
+    history.attrs["fields"] = {k: v for k, v in found.items() if k in keep}
+    return history

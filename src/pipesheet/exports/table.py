@@ -43,7 +43,8 @@ def read_table(
 
     Returns:
         The table; index = spreadsheet row numbers (name ``"row"``).  ``attrs`` holds
-        ``file``, ``encoding``, ``delimiter``, ``decimal``, ``date_order`` and ``notes``.
+        ``file``, ``encoding``, ``delimiter``, ``decimal``, ``date_order``, ``notes`` and
+        ``encoding_notes`` (how the encoding was decided, when it took more than strict UTF-8).
 
     Raises:
         PipesheetError: missing/empty/undecodable file, ragged CSV rows, an encrypted or HTML
@@ -106,8 +107,16 @@ def _read(
             value=Path(name).suffix,
             expected="a .csv or .xlsx file",
         )
+    how = list(info.pop("notes", None) or [])  # how the encoding was decided
     notes: list[str] = []
     decimal_mark = typed_numbers(frame, name, decimal, info.get("delimiter"), notes)
     order = typed_dates(frame, name, dayfirst, decimal_mark, notes)
-    frame.attrs.update(file=file, decimal=decimal_mark, date_order=order, notes=notes, **info)
+    frame.attrs.update(
+        file=file,
+        decimal=decimal_mark,
+        date_order=order,
+        notes=notes,
+        encoding_notes=how,
+        **info,
+    )
     return frame

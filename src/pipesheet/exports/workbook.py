@@ -3,8 +3,10 @@
 Read with the calamine engine, read only (the input is never saved).  ``sheet=`` picks a
 worksheet by name (case-insensitive) or 0-based position, ``table=`` an Excel Table by name.
 The workbook XML that pipesheet itself inspects (the workbook part and the Excel Table parts) is
-parsed with ``defusedxml``, so entity tricks are refused.  Encrypted workbooks, web pages saved
-as ``.xls`` and damaged files are refused with a message saying what the file is.
+parsed with ``defusedxml``, so entity tricks are refused.  Before any reader opens a zipped
+workbook, :func:`pipesheet.exports.limits.check_workbook_bounds` bounds what it would decompress
+and the used range it would allocate.  Encrypted (password-protected) workbooks, web pages
+saved as ``.xls`` and damaged files are refused with a message saying what the file is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.headers import apply_headers, headers_from_first_row
+from pipesheet.exports.limits import check_workbook_bounds
 from pipesheet.tables import clean_text
 
 __all__ = ["WORKBOOK_SUFFIXES", "read_workbook"]
@@ -44,12 +47,9 @@ def read_workbook(
             expected="the report exported as .xlsx or .csv",
         )
     suffix = Path(name).suffix.casefold()
-    if raw_head.startswith(b"\xd0\xcf\x11\xe0") and suffix != ".xls":
-        raise PipesheetError(
-            "the workbook is encrypted (password-protected)",
-            table=name,
-            expected="a workbook saved without a password",
-        )
+    if raw_head.startswith(b"\xd0\xcf\x11\xe0") and (suffix != ".xls" or _encrypted(source)):
+        raise _encrypted_error(name)
+    check_workbook_bounds(source, name)  # before any reader allocates
     if suffix in (".xlsx", ".xlsm"):
         _check_workbook_xml(source, name)
     import python_calamine as cal
@@ -57,6 +57,15 @@ def read_workbook(
     try:
         wb = cal.CalamineWorkbook.from_object(_open(source), load_tables=table is not None)
     except Exception as err:  # calamine's zip/XML/password errors
+        if isinstance(err, cal.PasswordError) or "password" in str(err).casefold():
+            raise _encrypted_error(name) from None
+        if suffix == ".xls" and "cfb" in str(err).casefold():
+            raise PipesheetError(
+                "cannot read this .xls: it is not an Excel 97–2003 workbook pipesheet can open "
+                "(damaged, or an encrypted workbook)",
+                table=name,
+                expected="the workbook saved again as .xlsx without a password, or as CSV",
+            ) from None
         raise _unreadable(err, name, "a valid, unencrypted .xlsx file") from None
     try:
         if table is not None:
@@ -76,7 +85,9 @@ def read_workbook(
             frame = pd.concat(
                 [pd.DataFrame([header], columns=range(len(header)), dtype=object), frame]
             )
-            return headers_from_first_row(frame.reset_index(drop=True), f"{name}[{table}]", first)
+            return headers_from_first_row(
+                frame.reset_index(drop=True), f"{name}[{table}]", first, int(t.start[1])
+            )
         sheets = list(wb.sheet_names)
         if sheet is None:
             target = sheets[0] if sheets else None
@@ -138,6 +149,26 @@ def _read_sheet_fast(source: Path | bytes, sheet: str, header: list, name: str) 
     body = body.iloc[:, : len(names)]
     body.index = pd.RangeIndex(2, 2 + len(body), name="row")
     return apply_headers(names[: body.shape[1]], body, name, 1)
+
+
+_ENCRYPTION_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+
+
+def _encrypted(source: Path | bytes) -> bool:
+    """True for an Office file container (CFB) holding an encrypted workbook: its directory
+    names the EncryptedPackage/EncryptionInfo streams (password-protected .xlsx, even when
+    saved as .xls)."""
+    raw = source.read_bytes() if isinstance(source, Path) else source
+    return any(s in raw for s in _ENCRYPTION_STREAMS)
+
+
+def _encrypted_error(name: str) -> PipesheetError:
+    return PipesheetError(
+        "the workbook is encrypted (password-protected), so it cannot be read",
+        table=name,
+        expected="the workbook saved without a password (Excel: File → Info → Protect "
+        "Workbook → Encrypt with Password, clear the password, save), or the table saved as CSV",
+    )
 
 
 def _open(source: Path | bytes) -> str | io.BytesIO:
