@@ -54,10 +54,12 @@ __all__ = [
     "EXCEL_ERRORS",
     "MAX_AMOUNT",
     "DateTexts",
+    "NumberShapes",
     "NumberTexts",
     "date_order_evidence",
     "decimal_evidence",
     "is_excel_error",
+    "number_shapes",
     "read_date_order",
     "read_date_texts",
     "read_number_texts",
@@ -122,18 +124,19 @@ _ISO = (
 ).split()
 _LOCAL = ("kr", "Kč", "zł", "zl", "Ft", "lei", "лв", "Rs", "Rp", "RM", "Fr", "SFr", "руб", "din")
 _SYMBOLS = "$€£¥₹₩₽₺₫₪₱¢₴₦₲₵₡₸₼₾฿₭₮₨元円"
-_AFFIX = (
-    rf"(?:[A-Za-z]{{0,3}}\$|[{_SYMBOLS}]|S/\.?|(?:{'|'.join(_ISO + list(_LOCAL))})\.?(?![A-Za-z]))"
-)
+_AFFIXES = frozenset(c.casefold() for c in (*_ISO, *_LOCAL))
+# A currency beside the number: a sign, "US$"-style, "S/", or 1-3 letters (checked against
+# _AFFIXES afterwards: one cheap pattern instead of an alternation of 170 codes).
+_AFFIX = rf"(?:[^\W\d_]{{0,3}}\$|[{_SYMBOLS}]|S/\.?|[^\W\d_]{{1,3}}\.?)"
 _MINUS_SIGNS = ("-", "\u2212", "\u2013", "\ufe63", "\uff0d")  # minus, en dash, small, wide
 _MINUS = r"\-\u2212\u2013\ufe63\uff0d"  # the same, for a regex character class
 _NUMBER_SHAPE = re.compile(
     rf"^(?P<open>\()?\s*(?P<c1>{_AFFIX})?\s*(?P<sign>[+{_MINUS}])?\s*(?P<c2>{_AFFIX})?\s*"
     rf"(?P<core>[\d.,'\u00a0\u202f ]*\d(?:[eE][-+]?\d+)?)"
     rf"\s*(?P<c3>{_AFFIX})?\s*(?P<trail>[{_MINUS}])?\s*(?P<close>\))?\s*(?P<c4>{_AFFIX})?\s*"
-    r"(?P<pct>%)?$",
-    re.IGNORECASE,
+    r"(?P<pct>%)?$"
 )
+_PLAIN = re.compile(r"-?\d[\d.,]*")  # the usual cell: digits and separators, maybe a minus
 _SUFFIXED = re.compile(
     rf"^\(?[+{_MINUS}]?\s*(?:{_AFFIX})?\s*\d[\d.,'\u00a0\u202f ]*\s*"
     r"(?:k|K|m|M|mm|MM|mn|Mn|bn|Bn|BN|b|B|mil|mln|Mio\.?|Mrd\.?|tys\.?|lakh|crore|"
@@ -153,30 +156,86 @@ class NumberTexts:
         values: The number (negative when the text says so), NaN where the text is not one.
         percent: True where the text ends in ``%`` (the value is then the number before it).
         problems: Why a text is not a number (None where it is): ``"an Excel error value"``,
-            ``"TRUE/FALSE"``, ``"a magnitude suffix (k, M, bn)"`` or ``"not a number"``.
+            ``"TRUE/FALSE"``, ``"a magnitude suffix (k, M, bn)"``, ``"an ambiguous decimal
+            mark"`` or ``"not a number"``.
+        comma, point: True where the text can only have a decimal comma / a decimal point.
     """
 
     values: np.ndarray
     percent: np.ndarray
     problems: np.ndarray
+    comma: np.ndarray
+    point: np.ndarray
+
+
+@dataclass(frozen=True)
+class NumberShapes:
+    """What the number pattern finds in each text, computed once (:func:`number_shapes`):
+    ``shaped`` (the text has the shape of a number), ``percent``, and the decimal-mark evidence
+    ``comma`` / ``point``; :meth:`read` reads the texts with a decimal mark."""
+
+    texts: pd.Series
+    core: pd.Series  # "" where the text has no number shape
+    shaped: np.ndarray
+    negative: np.ndarray
+    percent: np.ndarray
+    comma: np.ndarray
+    point: np.ndarray
+
+    def read(self, decimal: str) -> NumberTexts:
+        """The numbers, read with ``decimal`` (``"."`` or ``","``) as the decimal mark."""
+        return _read_with(self, decimal)
+
+
+def number_shapes(texts: pd.Series) -> NumberShapes:
+    """:class:`NumberShapes` of stripped texts (pass distinct values)."""
+    texts = pd.Series(texts, dtype=object).reset_index(drop=True)
+    n = len(texts)
+    core = pd.Series("", index=texts.index, dtype=object)
+    shaped = np.zeros(n, dtype=bool)
+    negative = np.zeros(n, dtype=bool)
+    percent = np.zeros(n, dtype=bool)
+    plain = texts.str.fullmatch(_PLAIN).to_numpy(dtype=bool)  # the usual case: no regex groups
+    if plain.any():
+        p = texts[plain]
+        neg = p.str.startswith("-").to_numpy(dtype=bool)
+        core[plain] = p.str.lstrip("-")
+        shaped[plain] = True
+        negative[plain] = neg
+    rest = np.flatnonzero(~plain)
+    if len(rest):
+        parts = texts.iloc[rest].str.extract(_NUMBER_SHAPE)
+        ok = parts["core"].notna().to_numpy().copy()
+        for c in ("c1", "c2", "c3", "c4"):  # a letter code must be a currency, not "M" or "k"
+            code = parts[c].fillna("").str.rstrip(".").str.casefold()
+            letters = code.str.fullmatch(r"[^\W\d_]+").to_numpy(dtype=bool)
+            ok &= ~letters | code.isin(_AFFIXES).to_numpy()
+        opened = parts["open"].notna().to_numpy()
+        closed = parts["close"].notna().to_numpy()
+        minus = np.isin(parts["sign"].fillna("").to_numpy(dtype=object), _MINUS_SIGNS)
+        trail = parts["trail"].notna().to_numpy()
+        count = opened.astype(int) + minus.astype(int) + trail.astype(int)
+        ok &= (opened == closed) & (count <= 1)
+        core.iloc[rest[ok]] = parts["core"].to_numpy(dtype=object)[ok]
+        core = core.str.strip()
+        shaped[rest] = ok
+        negative[rest] = ok & (count > 0)
+        percent[rest] = ok & parts["pct"].notna().to_numpy()
+    comma = shaped & core.str.contains(_COMMA_EVIDENCE).to_numpy(dtype=bool)
+    point = shaped & core.str.contains(_POINT_EVIDENCE).to_numpy(dtype=bool)
+    return NumberShapes(texts, core, shaped, negative, percent, comma, point)
 
 
 def decimal_evidence(texts: pd.Series) -> tuple[Any, Any]:
     """The first text that can only have a decimal comma, and the first that can only have a
     decimal point (None when there is none): ``("12,5", "1,250.50")``."""
-    core = _number_cores(texts)
-    comma = core[core.str.contains(_COMMA_EVIDENCE, na=False)]
-    point = core[core.str.contains(_POINT_EVIDENCE, na=False)]
+    texts = pd.Series(texts, dtype=object).astype(str).str.strip().reset_index(drop=True)
+    shapes = number_shapes(texts)
+    comma, point = np.flatnonzero(shapes.comma), np.flatnonzero(shapes.point)
     return (
-        texts[comma.index[0]] if len(comma) else None,
-        texts[point.index[0]] if len(point) else None,
+        texts.iloc[comma[0]] if len(comma) else None,
+        texts.iloc[point[0]] if len(point) else None,
     )
-
-
-def _number_cores(texts: pd.Series) -> pd.Series:
-    """The digits-and-separators part of each text that has the shape of a number (NaN else)."""
-    parts = texts.astype(str).str.strip().str.extract(_NUMBER_SHAPE)
-    return parts["core"].str.strip()
 
 
 def read_number_texts(texts: pd.Series, decimal: str | None = None) -> NumberTexts:
@@ -192,16 +251,15 @@ def read_number_texts(texts: pd.Series, decimal: str | None = None) -> NumberTex
             (``"an ambiguous decimal mark"``).
     """
     texts = pd.Series(texts, dtype=object).astype(str).str.strip().reset_index(drop=True)
+    shapes = number_shapes(texts)
     if decimal is not None:
-        return _read_numbers_with(texts, decimal)
-    core = _number_cores(texts)
-    comma = core.str.contains(_COMMA_EVIDENCE, na=False).to_numpy(dtype=bool)
-    point = core.str.contains(_POINT_EVIDENCE, na=False).to_numpy(dtype=bool)
+        return _read_with(shapes, decimal)
+    comma, point = shapes.comma, shapes.point
     default = "," if comma.any() and not point.any() else "."
-    by_point = _read_numbers_with(texts, ".")
+    by_point = _read_with(shapes, ".")
     if not comma.any():
         return by_point
-    by_comma = _read_numbers_with(texts, ",")
+    by_comma = _read_with(shapes, ",")
     use_comma = comma | (~point & (default == ","))
     values = np.where(use_comma, by_comma.values, by_point.values)
     percent = np.where(use_comma, by_comma.percent, by_point.percent)
@@ -213,58 +271,53 @@ def read_number_texts(texts: pd.Series, decimal: str | None = None) -> NumberTex
         unsure = ~comma & ~point & both_ok & differ
         values = np.where(unsure, np.nan, values)
         problems[unsure] = "an ambiguous decimal mark"
-    return NumberTexts(values, percent, problems)
+    return NumberTexts(values, percent, problems, comma, point)
 
 
-def _read_numbers_with(texts: pd.Series, decimal: str) -> NumberTexts:
+def _read_with(shapes: NumberShapes, decimal: str) -> NumberTexts:
+    texts, core = shapes.texts, shapes.core
     n = len(texts)
     values = np.full(n, np.nan)
     percent = np.zeros(n, dtype=bool)
     problems = np.full(n, None, dtype=object)
-    if not n:
-        return NumberTexts(values, percent, problems)
     if decimal not in (",", "."):
         from pipesheet.errors import PipesheetError
 
         raise PipesheetError(
             "decimal mark must be ',' or '.'", table="settings", column="decimal", value=decimal
         )
-    thousands = "." if decimal == "," else ","
-    parts = texts.str.extract(_NUMBER_SHAPE)
-    shaped = parts["core"].notna().to_numpy()
-    opened = parts["open"].notna().to_numpy()
-    closed = parts["close"].notna().to_numpy()
-    sign = parts["sign"].fillna("").to_numpy(dtype=object)
-    minus = np.isin(sign, _MINUS_SIGNS)
-    trail = parts["trail"].notna().to_numpy()
-    negatives = opened.astype(int) + minus.astype(int) + trail.astype(int)
-    shaped = shaped & (opened == closed) & (negatives <= 1)
-    core = parts["core"].fillna("").str.strip()
-    t, d = re.escape(thousands), re.escape(decimal)
-    plain = core.str.fullmatch(rf"\d+(?:{d}\d+)?(?:[eE][-+]?\d+)?|{d}\d+")
-    grouped = core.str.fullmatch(rf"\d{{1,3}}(?:{t}\d{{3}})+(?:{d}\d+)?")
-    spaced = core.str.fullmatch(_SPACE_GROUPS) & (
-        ~core.str.contains(r"[.,]") | core.str.contains(rf"{d}\d+$")
-    )
-    ok = shaped & (plain | grouped | spaced).to_numpy(dtype=bool)
-    if ok.any():
-        digits = core[ok].str.replace(r"[\u00a0\u202f' ]", "", regex=True)
-        digits = digits.str.replace(thousands, "", regex=False)
-        if decimal == ",":
-            digits = digits.str.replace(",", ".", regex=False)
-        number = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=float)
-        number = np.where(negatives[ok] > 0, -number, number)
-        values[ok] = number
-        percent[ok] = parts["pct"].notna().to_numpy()[ok]
-    bad = np.flatnonzero(~ok)
-    if len(bad):
-        upper = texts.iloc[bad].str.upper()
-        problems[bad] = "not a number"
-        problems[bad[upper.isin(EXCEL_ERRORS).to_numpy()]] = "an Excel error value"
-        problems[bad[upper.isin(_TRUE_FALSE).to_numpy()]] = "TRUE/FALSE"
-        suffix = texts.iloc[bad].str.fullmatch(_SUFFIXED).to_numpy(dtype=bool)
-        problems[bad[suffix]] = "a magnitude suffix (k, M, bn)"
-    return NumberTexts(values, percent, problems)
+    if n:
+        thousands = "." if decimal == "," else ","
+        t, d = re.escape(thousands), re.escape(decimal)
+        plain = core.str.fullmatch(rf"\d+(?:{d}\d+)?(?:[eE][-+]?\d+)?|{d}\d+")
+        grouped = core.str.fullmatch(rf"\d{{1,3}}(?:{t}\d{{3}})+(?:{d}\d+)?")
+        ok = shapes.shaped & (plain | grouped).to_numpy(dtype=bool)
+        spaced_at = np.flatnonzero(shapes.shaped & ~ok & core.str.contains(r"[\u00a0\u202f' ]"))
+        if len(spaced_at):
+            c = core.iloc[spaced_at]
+            spaced = c.str.fullmatch(_SPACE_GROUPS) & (
+                ~c.str.contains(r"[.,]") | c.str.contains(rf"{d}\d+$")
+            )
+            ok[spaced_at] = spaced.to_numpy(dtype=bool)
+        if ok.any():
+            digits = core[ok]
+            if len(spaced_at):
+                digits = digits.str.replace(r"[\u00a0\u202f' ]", "", regex=True)
+            digits = digits.str.replace(thousands, "", regex=False)
+            if decimal == ",":
+                digits = digits.str.replace(",", ".", regex=False)
+            number = pd.to_numeric(digits, errors="coerce").to_numpy(dtype=float)
+            values[ok] = np.where(shapes.negative[ok], -number, number)
+            percent[ok] = shapes.percent[ok]
+        bad = np.flatnonzero(~ok)
+        if len(bad):
+            upper = texts.iloc[bad].str.upper()
+            problems[bad] = "not a number"
+            problems[bad[upper.isin(EXCEL_ERRORS).to_numpy()]] = "an Excel error value"
+            problems[bad[upper.isin(_TRUE_FALSE).to_numpy()]] = "TRUE/FALSE"
+            suffix = texts.iloc[bad].str.fullmatch(_SUFFIXED).to_numpy(dtype=bool)
+            problems[bad[suffix]] = "a magnitude suffix (k, M, bn)"
+    return NumberTexts(values, percent, problems, shapes.comma, shapes.point)
 
 
 # ---- dates ---------------------------------------------------------------------------------------
