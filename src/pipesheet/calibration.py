@@ -30,15 +30,10 @@ import pandas as pd
 from scipy import stats
 
 from pipesheet.errors import PipesheetError
+from pipesheet.periods import day_number, day_timestamp
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.timeaware import (
-    TimeAwareForecast,
-    day_number,
-    day_timestamp,
-    deal_states,
-    load_tables,
-)
+from pipesheet.timeaware import TimeAwareForecast, deal_states, load_tables
 
 __all__ = ["CalibrationResult", "brier_score", "calibration"]
 
@@ -198,7 +193,7 @@ def calibration(
     if method == "stage":
         model = StageProbabilities(
             stages=tables.hist.stages,
-            as_of=np.datetime64(day_timestamp(d_day + 1), "ns") - np.timedelta64(1, "ns"),
+            as_of=day_timestamp(d_day),  # the whole day
         ).fit(tables.hist)
         p_by = model.overall_["win_probability"].to_numpy(dtype=float)
         predicted = p_by[st_d.code[open_d]]

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import read_number_texts
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
@@ -371,13 +372,32 @@ def mapping_from_range(value: Any, name: str) -> dict[str, Any] | None:
         raise PipesheetError(
             "expected two columns", table=name, expected="a range of names and values"
         )
-    if not isinstance(rows[0][1], (int, float)) or isinstance(rows[0][1], bool):
-        rows = rows[1:]  # a header row
+    first = rows[0][1]
+    header = isinstance(first, bool) or not isinstance(first, (int, float))
+    if header and isinstance(first, str):  # "55%" or "1,5" is a value, not a header
+        header = bool(np.isnan(read_number_texts(pd.Series([first])).values[0]))
+    if header:
+        rows = rows[1:]
+    offset = 2 if header else 1
     out: dict[str, Any] = {}
+    seen: dict[str, int] = {}
     for i, r in enumerate(rows):
         if is_blank(r[0]):
-            raise PipesheetError("a name is blank", table=name, rows=[i + 2], expected="a name")
-        out[" ".join(str(r[0]).split())] = r[1]
+            raise PipesheetError(
+                "a name is blank", table=name, rows=[i + offset], expected="a name"
+            )
+        key = " ".join(str(r[0]).split())
+        folded = key.casefold()
+        if folded in seen:
+            raise PipesheetError(
+                "a name is listed twice",
+                table=name,
+                rows=[seen[folded], i + offset],
+                value=key,
+                expected="each name once (which value is meant cannot be guessed)",
+            )
+        seen[folded] = i + offset
+        out[key] = r[1]
     return out
 
 

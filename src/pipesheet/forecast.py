@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.periods import known_on, within_days
 from pipesheet.presets import probability_table
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
@@ -119,25 +120,72 @@ def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray
         for c, v in zip(codes_t, table["probability"].to_numpy(dtype=float), strict=True):
             if 0 <= c < k:
                 by_stage[c] = v
+        p[is_open] = by_stage[codes[is_open]]
+        label = (
+            f"preset {probabilities.strip().casefold()!r}"
+            if isinstance(probabilities, str)
+            else "probability table"
+        )
+        _check_known_p(deals, p, is_open, table, label)
+        return p
     p[is_open] = by_stage[codes[is_open]]
     _check_known_p(deals, p, is_open)
     return p
 
 
-def _check_known_p(deals: Deals, p: np.ndarray, is_open: np.ndarray) -> None:
+def _check_known_p(
+    deals: Deals,
+    p: np.ndarray,
+    is_open: np.ndarray,
+    given: pd.DataFrame | None = None,
+    label: str | None = None,
+) -> None:
+    """Refuse open deals without a probability, naming every such stage with its deals' rows;
+    with a given table or preset whose names match none of the deals' stages, say so and list
+    both sets of names."""
     missing = is_open & np.isnan(p)
-    if missing.any():
-        frame = deals.frame
-        stage = frame["stage"][missing].iloc[0]
+    if not missing.any():
+        return
+    frame = deals.frame
+    codes = frame["code"].to_numpy()
+    names = deals.stages.open
+    counts = np.bincount(codes[missing], minlength=deals.stages.k)
+    listed = ", ".join(
+        f"{names[c]!r} ({counts[c]} deal{'s' if counts[c] > 1 else ''})"
+        for c in range(len(names))
+        if counts[c]
+    )
+    rows = [int(r) for r in frame.index[missing][:50]]
+    if given is not None:
+        present = [names[c] for c in sorted(set(codes[is_open].tolist()))]
+        known = deals.stages.codes(given["stage"])
+        if not ((known >= 0) & (known < deals.stages.k)).any():
+            raise PipesheetError(
+                f"the deals' stage names do not match the {label}: the deals' open stages are "
+                f"{', '.join(map(repr, present))}; the {label} has "
+                f"{', '.join(map(repr, given['stage'].tolist()))}",
+                table=deals.name,
+                column=deals.columns["stage"],
+                rows=rows,
+                expected="probabilities for the deals' own stage names (a stage/probability "
+                "table), or learned probabilities from a history",
+            )
         raise PipesheetError(
-            f"no win probability is known for stage {stage!r} ({int(missing.sum())} open deal(s))",
+            f"the {label} has no probability for stage(s) {listed}",
             table=deals.name,
             column=deals.columns["stage"],
-            rows=[int(r) for r in frame.index[missing][:50]],
-            value=stage,
-            expected="learned probabilities with closed deals at that stage, or a table/preset "
-            "giving it a probability",
+            rows=rows,
+            expected="a probability for every open stage of the deals; the "
+            f"{label} has {', '.join(map(repr, given['stage'].tolist()))}",
         )
+    raise PipesheetError(
+        f"no win probability is known for stage(s) {listed}",
+        table=deals.name,
+        column=deals.columns["stage"],
+        rows=rows,
+        expected="learned probabilities with closed deals at that stage, or a table/preset "
+        "giving it a probability",
+    )
 
 
 # ---- currency ----------------------------------------------------------------------------------
@@ -314,9 +362,10 @@ def weighted_forecast(
     amount, cur = reporting_amounts(table, rates, currency)
     frame = table.frame
     is_open = (frame["code"] < table.stages.k).to_numpy()
-    when = parse_date_setting(as_of)
+    when = parse_date_setting(as_of)  # a day: deals created at any time of it are open then
     if when is not None and "created_date" in frame:
-        is_open = is_open & ~(frame["created_date"] > when).to_numpy()  # (to_numpy: read-only)
+        created = frame["created_date"]
+        is_open = is_open & (created.isna().to_numpy() | known_on(created, when))
     if when is not None:
         overdue = is_open & (frame["close_date"] < when).to_numpy()
         if overdue.any():
@@ -580,11 +629,6 @@ def _priced_deals(
 
 
 def _within(dates: pd.Series, start: Any, end: Any) -> np.ndarray:
-    """start ≤ date ≤ end (inclusive; a missing bound is open; a blank date is outside a bound)."""
-    lo, hi = parse_date_setting(start), parse_date_setting(end)
-    ok = np.ones(len(dates), dtype=bool)
-    if lo is not None:
-        ok &= (dates >= lo).to_numpy()
-    if hi is not None:
-        ok &= (dates <= hi).to_numpy()
-    return ok
+    """start ≤ date ≤ end in whole days (inclusive: any time of the end day; a missing bound is
+    open; a blank date is outside a bound)."""
+    return within_days(dates, start, end)

@@ -54,6 +54,7 @@ __all__ = [
     "parse_date_setting",
     "parse_dates",
     "parse_probabilities",
+    "parse_stage_values",
     "read_deals",
     "read_history",
     "read_rates",
@@ -386,6 +387,58 @@ def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Ser
         )
     scale = np.where(percent | percents.any(), 100.0, 1.0)
     return pd.Series(numbers / scale, index=values.index, dtype=float)
+
+
+def parse_stage_values(
+    pairs: Sequence[tuple[Any, Any]],
+    *,
+    table: str,
+    column: str = "probability",
+    rows: Sequence[int] | None = None,
+    stage_column: str = "stage",
+) -> list[tuple[str, float]]:
+    """``(stage, value)`` pairs — a probability table, conversions, benchmarks — with the values
+    read as :func:`parse_probabilities` reads a column (one scale for all of them) and each stage
+    listed once.
+
+    Args:
+        pairs: Stage label and value, in order.
+        table, column: Named in messages.
+        rows: Spreadsheet row of each pair (default 2, 3, … as in a table with a header).
+        stage_column: Header of the stage labels, named in messages.
+
+    Raises:
+        PipesheetError: a blank stage, a stage listed twice (compared as stage labels are:
+            case and spaces folded), or what :func:`parse_probabilities` refuses.
+    """
+    index = pd.Index(list(rows) if rows is not None else range(2, 2 + len(pairs)), name="row")
+    labels = clean_text_column(pd.Series([p[0] for p in pairs], index=index, dtype=object))
+    blank = labels.isna().to_numpy()
+    if blank.any():
+        raise PipesheetError(
+            "stage is blank",
+            table=table,
+            column=stage_column,
+            rows=_rows(index, blank),
+            expected="a stage name",
+        )
+    keys = labels.map(stage_key)
+    dup = keys.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = keys[dup].iloc[0]
+        same = (keys == first).to_numpy()
+        raise PipesheetError(
+            "stage listed twice",
+            table=table,
+            column=stage_column,
+            rows=_rows(index, same),
+            value=labels[same].iloc[0],
+            expected="each stage once (which value is meant cannot be guessed)",
+        )
+    values = parse_probabilities(
+        pd.Series([p[1] for p in pairs], index=index, dtype=object), table=table, column=column
+    )
+    return list(zip(labels.tolist(), values.tolist(), strict=True))
 
 
 def parse_date_setting(value: Any, name: str = "as_of") -> np.datetime64 | None:
