@@ -129,7 +129,7 @@ def test_ambiguous_dates_need_the_data_or_the_setting(tmp_path):
     t = read_table(p)  # no convention is guessed: left as text, with a note...
     assert t["Close Date"].iloc[0] == "03/04/2026"
     assert any("could be day/month or month/day" in n for n in t.attrs["notes"])
-    with pytest.raises(PipesheetError, match="Close Date.*day/month order is ambiguous"):
+    with pytest.raises(PipesheetError, match=r"Close Date.*day/month order is ambiguous"):
         read_deals(t)  # ... and refused, naming the column, when it is used
 
 
