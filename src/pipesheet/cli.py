@@ -34,6 +34,7 @@ import pandas as pd
 from pipesheet import __version__
 from pipesheet.backtest import backtest
 from pipesheet.calibration import calibration
+from pipesheet.cells import read_date_order
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
@@ -95,7 +96,9 @@ def _is_history(frame: pd.DataFrame) -> bool:
 def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     deals = history = None
     for path in args.files or []:
-        frame = read_table(path, sheet=args.sheet, table=args.table)
+        frame = read_table(
+            path, sheet=args.sheet, table=args.table, dayfirst=getattr(args, "dayfirst", None)
+        )
         if _is_history(frame):
             if history is not None:
                 raise PipesheetError(
@@ -642,7 +645,10 @@ def cmd_waterfall(args: argparse.Namespace) -> int:
                 expected="OPENING CLOSING (two deals exports), or a history file with --from "
                 "DATE --to DATE",
             )
-        opening, closing = (read_table(f, sheet=args.sheet, table=args.table) for f in args.files)
+        opening, closing = (
+            read_table(f, sheet=args.sheet, table=args.table, dayfirst=args.dayfirst)
+            for f in args.files
+        )
         for path, frame in zip(args.files, (opening, closing), strict=True):
             if _is_history(frame):
                 raise PipesheetError(
@@ -695,7 +701,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         only_stale=not args.all_deals,
     )
     shown = stale.head(args.top) if args.top else stale
-    benchmark = dict(_conversions_arg(args.benchmark)) if args.benchmark else None
+    benchmark = _conversions_arg(args.benchmark) if args.benchmark else None
     neck = bottlenecks(
         history,
         period=args.period,
@@ -725,6 +731,29 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def date_order_arg(value: str) -> bool | None:
+    """``--date-order dmy|mdy`` as ``dayfirst`` (True: day first; ``auto``: from the data)."""
+    try:
+        return read_date_order(value, "--date-order")
+    except PipesheetError:
+        raise argparse.ArgumentTypeError(
+            "expected dmy (day first: 25/03/2027) or mdy (month first: 03/25/2027)"
+        ) from None
+
+
+def add_date_order(p: argparse.ArgumentParser) -> None:
+    """The one day/month setting of every command that reads files (see pipesheet.cells)."""
+    p.add_argument(
+        "--date-order",
+        dest="dayfirst",
+        type=date_order_arg,
+        default=None,
+        metavar="dmy|mdy",
+        help="order of dates such as 03/04/2027 when no date in the file tells (a part above "
+        "12); without it such dates are refused",
+    )
+
+
 def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = True) -> None:
     p.add_argument(
         "files", nargs=files, metavar="FILE", help="deals and/or stage-history table (CSV or XLSX)"
@@ -743,6 +772,7 @@ def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = Tr
         )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
+    add_date_order(p)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 
@@ -872,6 +902,7 @@ def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
     )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
+    add_date_order(p)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 

@@ -116,7 +116,11 @@ _DOC_PROBS = (
 _DOC_STAGES = "Optional: open stages in funnel order (one column; Won/Lost labels allowed)."
 _DOC_RATES = "Optional: currency rates table (currency, rate) when deals mix currencies."
 _DOC_CURRENCY = "Optional: reporting currency code (default: the one whose rate is 1)."
-_DOC_AS_OF = "Optional: only what was known on this date."
+_DOC_AS_OF = "Optional: only what was known at the end of this day."
+_DOC_DATE_ORDER = (
+    'Optional: "dmy" or "mdy" — the order of text dates such as 03/04/2027 that no date of their '
+    "column decides (a part above 12); blank: such dates are refused."
+)
 
 
 def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,15 +159,17 @@ def _period(value: Any) -> str | None:
     return None if text.casefold() in ("none", "total", "all", "") else text
 
 
-def _learn(history, deals, method, stages, won_passes_all, as_of) -> StageProbabilities:
+def _learn(
+    history, deals, method, stages, won_passes_all, as_of, date_order=None
+) -> StageProbabilities:
     return StageProbabilities(
         optional_text(method, "method", "cohort"),
         stages=stage_list_from_range(stages),
         won_passes_all=optional_bool(won_passes_all, "won_passes_all"),
         as_of=scalar(as_of, "as_of"),
     ).fit(
-        table_from_range(history, "history") if not _blank_arg(history) else None,
-        table_from_range(deals, "deals") if not _blank_arg(deals) else None,
+        table_from_range(history, "history", date_order) if not _blank_arg(history) else None,
+        table_from_range(deals, "deals", date_order) if not _blank_arg(deals) else None,
     )
 
 
@@ -186,6 +192,7 @@ def _blank_arg(value: Any) -> bool:
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("by", doc="Optional: group column of the deals table (owner, segment…).", **CELL)
 @xw.arg("shrinkage", doc="Optional: weight m pulling small groups to the overall rate.", **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_STAGE_PROBABILITIES(
     history,
@@ -196,6 +203,7 @@ def PIPE_STAGE_PROBABILITIES(
     as_of=None,
     by=None,
     shrinkage=None,
+    date_order=None,
 ):
     """Win probability of each open stage learned from your history: p = won / (won + lost)
     among closed deals that reached the stage, with a 90% interval and the step conversion."""
@@ -207,8 +215,8 @@ def PIPE_STAGE_PROBABILITIES(
         by=optional_text(by, "by"),
         shrinkage=optional_number(shrinkage, "shrinkage", 0.0),
     ).fit(
-        None if _blank_arg(history) else table_from_range(history, "history"),
-        None if _blank_arg(deals) else table_from_range(deals, "deals"),
+        None if _blank_arg(history) else table_from_range(history, "history", date_order),
+        None if _blank_arg(deals) else table_from_range(deals, "deals", date_order),
     )
     return spill_frame(model.table_)
 
@@ -221,15 +229,23 @@ def PIPE_STAGE_PROBABILITIES(
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage.", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_STAGE_PROBABILITY(
-    stage, history, deals=None, method=None, stages=None, won_passes_all=None, as_of=None
+    stage,
+    history,
+    deals=None,
+    method=None,
+    stages=None,
+    won_passes_all=None,
+    as_of=None,
+    date_order=None,
 ):
     """Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown."""
     name = optional_text(stage, "stage")
     if name is None:
         raise PipesheetError("no stage given", table="arguments", column="stage")
-    model = _learn(history, deals, method, stages, won_passes_all, as_of)
+    model = _learn(history, deals, method, stages, won_passes_all, as_of, date_order)
     p = model.probability(name)
     if pd.isna(p):
         return f"unknown: no closed deals reached {name!r} to learn from."
@@ -247,6 +263,7 @@ def PIPE_STAGE_PROBABILITY(
 @xw.arg("fiscal_year_start", doc="Optional: first month of the fiscal year (1–12).", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("total", doc="Optional: TRUE adds a Total row.", **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_WEIGHTED_FORECAST(
     deals,
@@ -258,11 +275,12 @@ def PIPE_WEIGHTED_FORECAST(
     fiscal_year_start=None,
     as_of=None,
     total=None,
+    date_order=None,
 ):
     """Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the
     deal count, pipeline and standard deviation √Σ amount²·p(1−p)."""
     out = weighted_forecast(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         period=_period(period),
         fiscal_year_start=optional_number(fiscal_year_start, "fiscal_year_start", 1),
@@ -281,11 +299,14 @@ def PIPE_WEIGHTED_FORECAST(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
-def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=None):
+def PIPE_FORECAST_TOTAL(
+    deals, probabilities, rates=None, currency=None, as_of=None, date_order=None
+):
     """Weighted value of all open deals, one number: Σ amount × P(win | stage)."""
     out = weighted_forecast(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         period=None,
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
@@ -303,14 +324,22 @@ def PIPE_FORECAST_TOTAL(deals, probabilities, rates=None, currency=None, as_of=N
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("method", doc='Optional: "auto" (default), "exact", "lattice" or "monte_carlo".', **CELL)
 @xw.arg("seed", doc="Optional: random seed of the simulation (default 0).", **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_FORECAST_RANGE(
-    deals, probabilities, quota=None, rates=None, currency=None, method=None, seed=None
+    deals,
+    probabilities,
+    quota=None,
+    rates=None,
+    currency=None,
+    method=None,
+    seed=None,
+    date_order=None,
 ):
     """Range of the open pipeline's outcome, each deal won or lost independently: mean, P10,
     P50, P90 and P(total ≥ quota)."""
     result = pipeline_range(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         quota=optional_number(quota, "quota"),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
@@ -325,13 +354,14 @@ def PIPE_FORECAST_RANGE(
 @xw.arg("deals", doc=_DOC_DEALS, **TABLE)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
-def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None):
+def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, date_order=None):
     """Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the
     roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best Case +
     Pipeline."""
     out = forecast_categories(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
     )
@@ -345,12 +375,15 @@ def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None):
 @xw.arg("end", doc="Optional: last day of the period.", **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
-def PIPE_PIPELINE_POSITION(deals, probabilities, start=None, end=None, rates=None, currency=None):
+def PIPE_PIPELINE_POSITION(
+    deals, probabilities, start=None, end=None, rates=None, currency=None, date_order=None
+):
     """Where a period stands: closed so far, expected from open deals (weighted), open pipeline,
     average won deal, win rate and average cycle — the inputs of PIPE_QUOTA_GAP."""
     pos = pipeline_position(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         scalar(start, "start"),
         scalar(end, "end"),
@@ -470,8 +503,8 @@ def PIPE_VELOCITY(open_opportunities, win_rate, average_won_deal, cycle_days):
 
 
 # ---- time-aware forecast, backtest, calibration ------------------------------------------------
-def _optional_table(value: Any, name: str) -> pd.DataFrame | None:
-    return None if _blank_arg(value) else table_from_range(value, name)
+def _optional_table(value: Any, name: str, date_order: Any = None) -> pd.DataFrame | None:
+    return None if _blank_arg(value) else table_from_range(value, name, date_order)
 
 
 def _whole(value: Any, name: str, default: int) -> Any:
@@ -511,7 +544,7 @@ _DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "dea
 @xw.arg(
     "period_end",
     doc='Optional: last day of the forecast period, or "month", "quarter" (default) or "year" '
-    "(the end of that period containing as_of).",
+    "(the end of that period containing as_of; the next one when as_of is its last day).",
     **CELL,
 )
 @xw.arg("as_of", doc="Optional: forecast date (default: the latest date in the history).", **CELL)
@@ -530,6 +563,7 @@ _DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "dea
     **CELL,
 )
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_TIME_AWARE_FORECAST(
     history,
@@ -542,14 +576,15 @@ def PIPE_TIME_AWARE_FORECAST(
     conditioning=None,
     show=None,
     stages=None,
+    date_order=None,
 ):
     """Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period end
     | stage, days in stage), learned from cycle times with open deals censored; with its range
     P10/P50/P90 and P(≥ quota)."""
     what = _choice(show, "show", ("summary", "stages", "deals"))
     result = time_aware_forecast(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         period_end=scalar(period_end, "period_end") or "quarter",
         as_of=scalar(as_of, "as_of"),
         quota=optional_number(quota, "quota"),
@@ -582,6 +617,7 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_BACKTEST(
     history,
@@ -594,14 +630,15 @@ def PIPE_BACKTEST(
     rates=None,
     currency=None,
     stages=None,
+    date_order=None,
 ):
     """Backtest: rebuild the pipeline the day before each past period from the history, forecast
     the period with the time-aware and the weighted-pipeline methods, compare with what was won.
     Error = forecast/actual − 1; MAPE = mean |error|, bias = mean error."""
     what = _choice(show, "show", ("summary", "periods", "detail"))
     result = backtest(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         scalar(start, "start"),
         periods=_whole(periods, "periods", 4),
         period=optional_text(period, "period", "month"),
@@ -632,11 +669,13 @@ def PIPE_BACKTEST(
 )
 @xw.arg(
     "period_end",
-    doc='Optional (time-aware): a date, or "month", "quarter" or "year" containing as_of.',
+    doc='Optional (time-aware): a date, or "month", "quarter" or "year" containing as_of (the '
+    "next one when as_of is its last day).",
     **CELL,
 )
 @xw.arg("buckets", doc="Optional: number of equal-width probability buckets (default 10).", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_CALIBRATION(
     history,
@@ -647,13 +686,14 @@ def PIPE_CALIBRATION(
     period_end=None,
     buckets=None,
     stages=None,
+    date_order=None,
 ):
     """Calibration: predicted probability vs realised win rate of the deals open on as_of, per
     probability bucket or stage, and the Brier score mean((p − y)²)."""
     what = _choice(show, "show", ("buckets", "stages", "summary"))
     result = calibration(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         scalar(as_of, "as_of"),
         method=optional_text(method, "method", "stage"),
         period_end=scalar(period_end, "period_end"),
@@ -676,17 +716,26 @@ def PIPE_CALIBRATION(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_WATERFALL(
-    opening, closing, start=None, end=None, show=None, rates=None, currency=None, stages=None
+    opening,
+    closing,
+    start=None,
+    end=None,
+    show=None,
+    rates=None,
+    currency=None,
+    stages=None,
+    date_order=None,
 ):
     """Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased −
     decreased − pushed out − won − lost − removed = closing, in deals and value (reconciled to
     the cent)."""
     what = _choice(show, "show", ("steps", "deals"))
     result = pipeline_waterfall(
-        table_from_range(opening, "opening"),
-        table_from_range(closing, "closing"),
+        table_from_range(opening, "opening", date_order),
+        table_from_range(closing, "closing", date_order),
         start=scalar(start, "start"),
         end=scalar(end, "end"),
         stages=stage_list_from_range(stages),
@@ -707,6 +756,7 @@ def PIPE_WATERFALL(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_WATERFALL_HISTORY(
     history,
@@ -719,15 +769,16 @@ def PIPE_WATERFALL_HISTORY(
     rates=None,
     currency=None,
     stages=None,
+    date_order=None,
 ):
     """Pipeline waterfall between two dates of a stage history (each deal as it was on each
     date), reconciled to the cent like PIPE_WATERFALL."""
     what = _choice(show, "show", ("steps", "deals"))
     result = waterfall_from_history(
-        table_from_range(history, "history"),
+        table_from_range(history, "history", date_order),
         scalar(opening_date, "opening_date"),
         scalar(closing_date, "closing_date"),
-        _optional_table(deals, "deals"),
+        _optional_table(deals, "deals", date_order),
         start=scalar(start, "start"),
         end=scalar(end, "end"),
         stages=stage_list_from_range(stages),
@@ -747,9 +798,17 @@ def PIPE_WATERFALL_HISTORY(
 @xw.arg("only_stale", doc="Optional: TRUE lists only the stale deals.", **CELL)
 @xw.arg("top", doc="Optional: show only the first N rows (stale deals come first).", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_STALE_DEALS(
-    history, deals=None, quantile=None, as_of=None, only_stale=None, top=None, stages=None
+    history,
+    deals=None,
+    quantile=None,
+    as_of=None,
+    only_stale=None,
+    top=None,
+    stages=None,
+    date_order=None,
 ):
     """Open deals with their days in stage against the team's won deals: stale = days in stage >
     the 80th percentile (quantile) of the days won deals spent there; stale deals first, longest
@@ -764,8 +823,8 @@ def PIPE_STALE_DEALS(
             expected="e.g. 10 (blank = all)",
         )
     out = stale_deals(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         quantile=optional_number(quantile, "quantile", 0.80),
         as_of=scalar(as_of, "as_of"),
         only_stale=optional_bool(only_stale, "only_stale"),
@@ -784,14 +843,22 @@ def PIPE_STALE_DEALS(
 )
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_BOTTLENECKS(
-    history, period=None, trailing=None, benchmark=None, min_deals=None, as_of=None, stages=None
+    history,
+    period=None,
+    trailing=None,
+    benchmark=None,
+    min_deals=None,
+    as_of=None,
+    stages=None,
+    date_order=None,
 ):
     """Step conversion of each stage's latest mature cohort against its trailing average (or a
     benchmark): gap = conversion − reference; the most negative gap is the bottleneck."""
     out = bottlenecks(
-        table_from_range(history, "history"),
+        table_from_range(history, "history", date_order),
         period=optional_text(period, "period", "quarter"),
         trailing=_whole(trailing, "trailing", 4),
         benchmark=mapping_from_range(benchmark, "benchmark"),
@@ -808,11 +875,15 @@ def PIPE_BOTTLENECKS(
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("per_deal", doc="Optional: TRUE lists each closed deal's cycle instead.", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
-def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None):
+def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None, date_order=None):
     """Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th percentile
     of the days from creation (or first history row) to Won/Lost."""
-    args = (table_from_range(history, "history"), _optional_table(deals, "deals"))
+    args = (
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
+    )
     opts = {"as_of": scalar(as_of, "as_of"), "stages": stage_list_from_range(stages)}
     if optional_bool(per_deal, "per_deal"):
         return spill_frame(deal_cycle_times(*args, **opts))

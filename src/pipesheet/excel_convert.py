@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.cells import read_number_texts
+from pipesheet.cells import read_date_order, read_number_texts
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
@@ -225,12 +225,15 @@ def optional_bool(value: Any, name: str, default: bool = False) -> bool:
 
 
 # ---- tables -------------------------------------------------------------------------------------
-def table_from_range(value: Any, name: str) -> pd.DataFrame:
+def table_from_range(value: Any, name: str, date_order: Any = None) -> pd.DataFrame:
     """A range with its header row (e.g. ``Deals[#All]``) as a DataFrame.
 
     Trailing blank rows and blank columns without a header are dropped (ranges drawn larger than
     the data). Blank cells become None, error cells their text (``"#N/A"``). The index is the row
     within the range, header = row 1 (``index.name == "row"``), which the core keeps for messages.
+    ``date_order`` (``"dmy"``/``"mdy"``, blank: from the data) is the day/month order of text
+    dates such as ``03/04/2027`` that no date of their column decides; the frame carries it in
+    ``attrs["dayfirst"]`` for the core's readers.
 
     Raises:
         PipesheetError: no header row, a blank or repeated header, or no data rows.
@@ -301,7 +304,9 @@ def table_from_range(value: Any, name: str) -> pd.DataFrame:
         )
     body = data[1 : 1 + n_body]
     frame = pd.DataFrame(body, columns=headers, index=pd.RangeIndex(2, 2 + n_body, name="row"))
-    return frame.infer_objects()  # all-number columns become float; the rest stay as given
+    frame = frame.infer_objects()  # all-number columns become float; the rest stay as given
+    frame.attrs["dayfirst"] = read_date_order(scalar(date_order, "date_order"))
+    return frame
 
 
 def stage_list_from_range(value: Any, name: str = "stages") -> StageList | None:

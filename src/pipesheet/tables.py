@@ -48,6 +48,7 @@ __all__ = [
     "check_table",
     "clean_text",
     "clean_text_column",
+    "date_order_of",
     "group_field",
     "group_fields",
     "parse_amounts",
@@ -780,6 +781,16 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
     return codes
 
 
+def date_order_of(table: Any, dayfirst: bool | None = None) -> bool | None:
+    """The day/month order for a table's ambiguous text dates: ``dayfirst`` when given, else the
+    order the table carries in ``attrs["dayfirst"]`` (set by the file and Excel readers when the
+    user chose one), else None."""
+    if dayfirst is not None:
+        return bool(dayfirst)
+    carried = getattr(table, "attrs", {}).get("dayfirst") if hasattr(table, "attrs") else None
+    return None if carried is None else bool(carried)
+
+
 def check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> pd.DataFrame:
     """The user's table with spreadsheet row numbers as index, entirely blank rows dropped.
 
@@ -821,6 +832,7 @@ def read_deals(
     columns: Mapping[str, str] | None = None,
     skip_blank_amounts: bool = False,
     name: str = "deals",
+    dayfirst: bool | None = None,
 ) -> Deals:
     """Validate a deals table: one row per deal.
 
@@ -838,12 +850,16 @@ def read_deals(
         skip_blank_amounts: Skip deals whose amount is blank (counted in ``notes``) instead of
             raising an error.
         name: Table name used in messages.
+        dayfirst: Day/month order of text dates such as ``03/04/2027`` that no date of their
+            column decides (default: the table's ``attrs["dayfirst"]``, which
+            :func:`pipesheet.exports.read_table` and the Excel functions set; None: refused).
     """
     if isinstance(table, Deals):
         if stages is not None and stages != table.stages:
             return read_deals(_restore(table), stages=stages, name=table.name)
         return table
     raw = check_table(table, name)
+    dayfirst = date_order_of(table, dayfirst)
     cols = resolve_columns(
         raw, DEAL_FIELDS, ("deal_id", "stage", "amount"), table_name=name, mapping=columns
     )
@@ -888,7 +904,7 @@ def read_deals(
     frame["amount"] = amount
     if "close_date" in cols:
         frame["close_date"] = parse_dates(
-            raw[cols["close_date"]], table=name, column=cols["close_date"]
+            raw[cols["close_date"]], table=name, column=cols["close_date"], dayfirst=dayfirst
         )
     else:
         frame["close_date"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
@@ -898,7 +914,9 @@ def read_deals(
             frame[fld] = clean_text_column(raw[cols[fld]])
     for fld in ("created_date", "closed_date"):
         if fld in cols:
-            frame[fld] = parse_dates(raw[cols[fld]], table=name, column=cols[fld])
+            frame[fld] = parse_dates(
+                raw[cols[fld]], table=name, column=cols[fld], dayfirst=dayfirst
+            )
     if probability is not None:
         frame["probability"] = probability
     if "status" in cols:
@@ -970,6 +988,7 @@ def read_history(
     won: tuple[str, ...] = DEFAULT_WON,
     lost: tuple[str, ...] = DEFAULT_LOST,
     name: str = "history",
+    dayfirst: bool | None = None,
 ) -> History:
     """Validate a stage-history table: one row per (deal, stage, date entered).
 
@@ -985,6 +1004,7 @@ def read_history(
         deals: The deals table, when given: every history row must belong to one of its deals.
         won, lost: Won/Lost labels used when the stage list is inferred.
         name: Table name used in messages.
+        dayfirst: Day/month order of ambiguous text dates (see :func:`read_deals`).
     """
     if isinstance(table, History):
         return table
@@ -1013,7 +1033,11 @@ def read_history(
     else:
         ids = pd.Series(deal_uniques[deal_codes], index=raw.index, dtype=object)
     entered = parse_dates(
-        raw[cols["entered_date"]], table=name, column=cols["entered_date"], allow_blank=False
+        raw[cols["entered_date"]],
+        table=name,
+        column=cols["entered_date"],
+        allow_blank=False,
+        dayfirst=date_order_of(table, dayfirst),
     )
     labels = raw[cols["stage"]]
     # factorise the labels once; both the inference and the coding below reuse it

@@ -79,6 +79,7 @@ from pipesheet.tables import (
     History,
     check_history_deals,
     check_table,
+    date_order_of,
     parse_amounts,
     parse_dates,
     read_deals,
@@ -168,7 +169,10 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
             )
         if "close_date" in found and "close_date" not in out:
             out["close_date"] = parse_dates(
-                rest[found["close_date"]], table=hist.name, column=found["close_date"]
+                rest[found["close_date"]],
+                table=hist.name,
+                column=found["close_date"],
+                dayfirst=date_order_of(source),
             )
     return out
 

@@ -38,12 +38,15 @@ def read_table(
         sheet: Worksheet name or 0-based position (workbooks; default the first sheet).
         table: Excel Table name (workbooks); takes precedence over ``sheet``.
         encoding, delimiter, decimal: Override detection (CSV).
-        dayfirst: Day/month order of ambiguous dates such as 03/04/2026 (default: from the data,
-            else ``;`` files day first and ``,`` files month first).
+        dayfirst: Day/month order of dates such as 03/04/2026 that no date of the file decides
+            (default: from the data — a part above 12 — else such columns stay text and are
+            refused, naming the column, where they are used).
 
     Returns:
         The table; index = spreadsheet row numbers (name ``"row"``).  ``attrs`` holds
-        ``file``, ``encoding``, ``delimiter``, ``decimal``, ``date_order`` and ``notes``.
+        ``file``, ``encoding``, ``delimiter``, ``decimal``, ``date_order``, ``dayfirst`` (the
+        order given or found, which :func:`pipesheet.read_deals` uses for dates left as text)
+        and ``notes``.
 
     Raises:
         PipesheetError: missing/empty/undecodable file, ragged CSV rows, an encrypted or HTML
@@ -109,5 +112,10 @@ def _read(
     notes: list[str] = []
     decimal_mark = typed_numbers(frame, name, decimal, info.get("delimiter"), notes)
     order = typed_dates(frame, name, dayfirst, decimal_mark, notes)
-    frame.attrs.update(file=file, decimal=decimal_mark, date_order=order, notes=notes, **info)
+    chosen = (
+        dayfirst if dayfirst is not None else {"day first": True, "month first": False}.get(order)
+    )
+    frame.attrs.update(
+        file=file, decimal=decimal_mark, date_order=order, dayfirst=chosen, notes=notes, **info
+    )
     return frame
