@@ -528,7 +528,7 @@ _DATE_PROBLEMS = {
     "TRUE/FALSE": ("date is TRUE/FALSE", DATE_EXPECTED),
     "a number outside the date range": (
         f"number outside the supported date range {DATE_RANGE_TEXT} (Excel serial numbers "
-        f"{SERIAL_MIN:.0f} to {math.floor(SERIAL_MAX):.0f}; a year alone is not a date)",
+        f"{SERIAL_MIN:.0f} to {math.floor(SERIAL_MAX):.0f})",
         DATE_EXPECTED + "; leave the cell blank when there is no date",
     ),
     "ambiguous day/month order": (
@@ -621,6 +621,9 @@ def _unique_dates(
         days, outside = serial_dates(numbers)
         out[at] = np.where(blank, np.datetime64("NaT", "ns"), days)
         problems[at[outside & ~blank]] = "a number outside the date range"
+        with np.errstate(invalid="ignore"):
+            year = outside & (numbers >= 1000) & (numbers <= 2999) & (numbers % 1 == 0)
+        problems[at[year]] = "a year alone"
     return out, problems
 
 

@@ -17,6 +17,7 @@ from pipesheet.errors import PipesheetError
 from pipesheet.exports.csvfile import TEXT_SUFFIXES, read_csv_bytes
 from pipesheet.exports.values import typed_dates, typed_numbers
 from pipesheet.exports.workbook import WORKBOOK_SUFFIXES, read_workbook
+from pipesheet.exports.xlsxcells import hidden_cells, restore_cells
 
 __all__ = ["read_bytes", "read_table"]
 
@@ -91,6 +92,8 @@ def _read(
     suffix = Path(name).suffix.casefold()
     if suffix in WORKBOOK_SUFFIXES:
         frame = read_workbook(source, name, sheet, table)
+        if suffix in (".xlsx", ".xlsm"):  # error cells and TRUE/FALSE the fast reader changes
+            restore_cells(frame, *hidden_cells(source, sheet, table))
         info = {"encoding": None, "delimiter": None}
     elif suffix in TEXT_SUFFIXES:
         if table is not None or sheet not in (None, 0):
