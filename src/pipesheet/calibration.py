@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from pipesheet.errors import PipesheetError
-from pipesheet.periods import day_number, day_timestamp
+from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
 from pipesheet.timeaware import TimeAwareForecast, deal_states, load_tables
@@ -217,6 +217,12 @@ def calibration(
             stages=tables.hist.stages, as_of=day_timestamp(d_day), period=period_end, **time_aware
         )
         model.fit_loaded(tables, deals=False, forecast_range=False)
+        if isinstance(period_end, str) and period_end.strip().casefold() in PERIOD_WORDS:
+            _, note = window_end(
+                day_timestamp(d_day), period_end, time_aware.get("fiscal_year_start", 1)
+            )
+            if note:  # as-of is the period's last day: the next period is calibrated
+                notes.append(note)
         end_day = int(np.datetime64(model.period_end_, "D").astype(np.int64))
         if end_day > last_day:
             raise PipesheetError(

@@ -17,7 +17,8 @@ anything else that is not a number.  The decimal mark is taken from the values (
 period is the decimal mark (``1,250`` is 1250).
 
 **Amounts** must be finite, non-negative and at most :data:`MAX_AMOUNT` (10^15) in absolute
-value, so that sums over millions of deals stay finite and exact to the cent.
+value, so that sums over millions of deals stay finite and exact to the cent; currency rates at
+most :data:`MAX_RATE` (10^6 reporting-currency units per unit).
 
 **Dates** are supported from :data:`DATE_MIN` to :data:`DATE_MAX` (1980-01-01 to 2199-12-31);
 outside that range a date is refused — placeholders such as ``9999-12-31``, ``0001-01-01`` or
@@ -53,6 +54,7 @@ __all__ = [
     "DATE_RANGE_TEXT",
     "EXCEL_ERRORS",
     "MAX_AMOUNT",
+    "MAX_RATE",
     "DateTexts",
     "NumberShapes",
     "NumberTexts",
@@ -66,9 +68,12 @@ __all__ = [
     "serial_dates",
 ]
 
-#: Largest amount (and rate) accepted, in absolute value: sums of millions of such amounts stay
-#: finite and exact to the cent in float64.
+#: Largest amount accepted, in absolute value: sums of millions of such amounts stay finite and
+#: exact to the cent in float64.
 MAX_AMOUNT = 1e15
+#: Largest currency rate accepted (reporting-currency units per unit of a currency): an amount
+#: times a rate stays finite.
+MAX_RATE = 1e6
 #: The supported date range (inclusive); dates outside it are refused, never moved.
 DATE_MIN = pd.Timestamp("1980-01-01")
 DATE_MAX = pd.Timestamp("2199-12-31")

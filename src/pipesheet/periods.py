@@ -29,6 +29,7 @@ import pandas as pd
 from pipesheet.errors import PipesheetError
 
 __all__ = [
+    "PERIOD_WORDS",
     "as_of_cutoff",
     "day_number",
     "day_timestamp",
@@ -42,6 +43,8 @@ __all__ = [
 
 _DAY = np.timedelta64(1, "D")
 _PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+#: The words that name "the period containing as-of" (or the next one: :func:`window_end`).
+PERIOD_WORDS = tuple(_PERIOD_MONTHS)
 
 
 def read_date_setting(

@@ -30,6 +30,7 @@ from pipesheet.cells import (
     DATE_ORDER_SETTING,
     DATE_RANGE_TEXT,
     MAX_AMOUNT,
+    MAX_RATE,
     SERIAL_MAX,
     SERIAL_MIN,
     date_order_evidence,
@@ -1137,7 +1138,9 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
     codes = clean_text_column(raw[cols["currency"]]).map(
         lambda v: v.upper() if isinstance(v, str) else v
     )
-    rates = parse_amounts(raw[cols["rate"]], table=name, column=cols["rate"])
+    rates = parse_amounts(
+        raw[cols["rate"]], table=name, column=cols["rate"], what="rate", limit=MAX_RATE
+    )
     zero = (rates <= 0).to_numpy()
     if zero.any():
         raise PipesheetError(
