@@ -227,7 +227,7 @@ def restore_cells(frame: pd.DataFrame, cells: list[HiddenCell], columns: list[st
             if c.row not in current:
                 continue
             now = current[c.row]
-            blank = now is None or (isinstance(now, float) and np.isnan(now))
+            blank = now is None or (not now.strip() if isinstance(now, str) else bool(pd.isna(now)))
             if isinstance(c.value, bool) and isinstance(now, (bool, np.bool_)):
                 continue
             if not isinstance(c.value, bool) and not blank:
