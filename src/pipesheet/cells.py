@@ -58,6 +58,7 @@ __all__ = [
     "DateTexts",
     "NumberShapes",
     "NumberTexts",
+    "char_codes",
     "date_order_evidence",
     "decimal_evidence",
     "is_excel_error",
@@ -386,10 +387,29 @@ class DateTexts:
     form: np.ndarray
 
 
-def date_order_evidence(texts: pd.Series) -> tuple[Any, Any]:
+def date_order_evidence(texts: pd.Series, *, strip: bool = True) -> tuple[Any, Any]:
     """The first ``d/m/y`` text whose first part is above 12 (day first) and the first whose
     second part is (month first), None when there is none."""
-    texts = pd.Series(texts, dtype=object).astype(str).str.strip()
+    if strip:
+        texts = pd.Series(texts, dtype=object).astype(str).str.strip()
+    return _order_evidence(texts)
+
+
+def char_codes(texts: pd.Series, width: int) -> np.ndarray:
+    """The first ``width`` characters of each text as code points (0 past its end): an
+    ``(n, width)`` array for fast shape checks of millions of cells."""
+    arr = np.asarray(texts.to_numpy(dtype=object), dtype=f"U{width}")
+    return arr.view(np.uint32).reshape(len(arr), width)
+
+
+def _order_evidence(texts: pd.Series) -> tuple[Any, Any]:
+    if not len(texts):
+        return None, None
+    codes = char_codes(texts, 3)
+    sep = np.isin(codes[:, 1:3], (ord("/"), ord("-"))).any(axis=1)
+    texts = texts[sep]  # only d/m/y texts can tell (a cheap pre-filter)
+    if not len(texts):
+        return None, None
     parts = texts.str.extract(_FORMS["slash"])
     ok = parts["a"].notna()
     a = pd.to_numeric(parts["a"], errors="coerce")
@@ -399,7 +419,9 @@ def date_order_evidence(texts: pd.Series) -> tuple[Any, Any]:
     return (day.iloc[0] if len(day) else None, month.iloc[0] if len(month) else None)
 
 
-def read_date_texts(texts: pd.Series, dayfirst: bool | None = None) -> DateTexts:
+def read_date_texts(
+    texts: pd.Series, dayfirst: bool | None = None, *, strip: bool = True
+) -> DateTexts:
     """Read texts as dates (see the module docstring for the forms, range and order rule).
 
     Args:
@@ -407,14 +429,24 @@ def read_date_texts(texts: pd.Series, dayfirst: bool | None = None) -> DateTexts
         dayfirst: Order of ``d/m/y``-or-``m/d/y`` texts whose parts are both ≤ 12; None leaves
             them as ``"ambiguous day/month order"`` problems (the caller decides the order from
             the data first: :func:`date_order_evidence`).
+        strip: False when the texts are already stripped text (saves a pass on large columns).
     """
-    texts = pd.Series(texts, dtype=object).astype(str).str.strip().reset_index(drop=True)
+    if strip:
+        texts = pd.Series(texts, dtype=object).astype(str).str.strip()
+    return _read_dates(texts.reset_index(drop=True), dayfirst)
+
+
+def _read_dates(texts: pd.Series, dayfirst: bool | None) -> DateTexts:
+    """:func:`read_date_texts` of stripped texts with a 0..n-1 index."""
     n = len(texts)
     values = np.full(n, np.datetime64("NaT", "ns"))
     problems = np.full(n, "not a date", dtype=object)
     form = np.full(n, "", dtype=object)
     if not n:
         return DateTexts(values, problems, form)
+    fast = _iso_fast(texts)  # the usual export: ISO stamps, read by pandas' C parser
+    if fast is not None:
+        return fast
     year = pd.Series(np.nan, index=texts.index)
     month = pd.Series(np.nan, index=texts.index)
     day = pd.Series(np.nan, index=texts.index)
@@ -481,6 +513,45 @@ def read_date_texts(texts: pd.Series, dayfirst: bool | None = None) -> DateTexts
         values[parse] = parsed
         problems[parse[np.isnat(parsed)]] = "not a real date"
     return DateTexts(values, problems, form)
+
+
+def _iso_fast(texts: pd.Series) -> DateTexts | None:
+    """Every text ``YYYY-MM-DD`` with an optional ``THH:MM[:SS[.f]]`` and zone: read at once by
+    pandas' ISO parser (a zone dropped, the wall time kept); None when some text has another
+    shape (the general path reads it)."""
+    codes = char_codes(texts, 11)
+    digit = (codes[:, :4] >= ord("0")) & (codes[:, :4] <= ord("9"))
+    shape = (
+        digit.all(axis=1)
+        & (codes[:, 4] == ord("-"))
+        & (codes[:, 7] == ord("-"))
+        & (codes[:, 9] != 0)
+        & np.isin(codes[:, 10], (0, ord("T"), ord(" ")))
+    )
+    if not bool(shape.all()):
+        return None
+    n = len(texts)
+    year = ((codes[:, :4].astype(np.int64) - ord("0")) * np.array([1000, 100, 10, 1])).sum(axis=1)
+    outside = (year < DATE_MIN.year) | (year > DATE_MAX.year)
+    values = np.full(n, np.datetime64("NaT", "ns"))
+    ok = ~outside
+    if ok.any():
+        inside = texts[ok]
+        try:
+            parsed = pd.to_datetime(inside, format="ISO8601", errors="coerce")
+        except (ValueError, TypeError):  # zones that differ between cells
+            parsed = None
+        if parsed is not None and getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)  # the wall time in the cell's own zone
+        if parsed is None or parsed.dtype == object:
+            wall = inside.str.replace(r"(?<=\d)(?:Z|[+-]\d{2}(?::?\d{2})?)$", "", regex=True)
+            wall = wall.where(inside.str.len() > 10, inside)  # a bare date keeps its "-dd"
+            parsed = pd.to_datetime(wall, format="ISO8601", errors="coerce")
+        values[ok] = parsed.to_numpy(dtype="datetime64[ns]")
+    problems = np.full(n, None, dtype=object)
+    problems[outside] = "outside the supported date range"
+    problems[ok & np.isnat(values)] = "not a real date"
+    return DateTexts(values, problems, np.full(n, "iso", dtype=object))
 
 
 def _clock(time: pd.Series) -> pd.Series:

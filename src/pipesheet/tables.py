@@ -33,6 +33,7 @@ from pipesheet.cells import (
     MAX_RATE,
     SERIAL_MAX,
     SERIAL_MIN,
+    char_codes,
     date_order_evidence,
     read_date_texts,
     read_number_texts,
@@ -511,6 +512,7 @@ def parse_dates(
     return out
 
 
+_SERIAL_CHARS = np.array([ord(c) for c in "0123456789."] + [0], dtype=np.uint32)
 _DATE_END = DATE_MAX + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
 _DATE_PROBLEMS = {
     "not a date": ("not a date", DATE_EXPECTED),
@@ -590,12 +592,17 @@ def _unique_dates(
     if len(text_at):
         texts = uniques.iloc[text_at].astype(str).str.strip().reset_index(drop=True)
         empty = (texts == "").to_numpy()
-        digits = texts.str.fullmatch(r"\d+(?:\.\d+)?").to_numpy(dtype=bool)
+        codes = char_codes(texts, 5)
+        # serial numbers as text ("45930"): only texts of digits and a point need the full check
+        maybe = np.isin(codes, _SERIAL_CHARS).all(axis=1) & ~empty
+        digits = np.zeros(len(texts), dtype=bool)
+        if maybe.any():
+            digits[maybe] = texts[maybe].str.fullmatch(r"\d+(?:\.\d+)?").to_numpy(dtype=bool)
         serial_at += list(text_at[digits])
         words = ~empty & ~digits
         if words.any():
             filled = texts[words].reset_index(drop=True)
-            day_ev, month_ev = date_order_evidence(filled)
+            day_ev, month_ev = date_order_evidence(filled, strip=False)
             if day_ev is not None and month_ev is not None and dayfirst is None:
                 rows = [_first_row(values, v) for v in (day_ev, month_ev)]
                 raise PipesheetError(
@@ -609,7 +616,7 @@ def _unique_dates(
             order = dayfirst
             if order is None:
                 order = True if day_ev is not None else False if month_ev is not None else None
-            read = read_date_texts(filled, order)
+            read = read_date_texts(filled, order, strip=False)
             out[text_at[words]] = read.values
             problems[text_at[words]] = read.problems
     if serial_at:
