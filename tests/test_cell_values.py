@@ -511,3 +511,50 @@ def test_no_nan_or_inf_leaks_from_odd_cells():
 def test_read_date_texts_reports_forms():
     read = read_date_texts(pd.Series(["2026-09-30", "30/09/2026", "30.09.2026", "30 Sep 2026"]))
     assert read.form.tolist() == ["iso", "slash", "dot", "name"]
+
+
+# ---- the whole path: odd cells through the file reader, the engine and the CLI ----------------
+ODD_CELLS = st.sampled_from(
+    [
+        "(1,200)", "1,200-", "−1200", "1.5M", "250k", "50%", "TRUE", "FALSE", "#N/A", "#VALUE!",
+        "1e308", "", " ", "12,5", "1.250", "1,250", "3", "0", "9999-12-31", "0001-01-01",
+        "December", "today", "2026", "10:30", "03/04/2027", "25/03/2027", "03/25/2027",
+        "2026-10-01", "2026-10-01T23:30:00-05:00", "45930", "-5", "\x07", "Lead", "Won",
+        "Lost", "Proposal", "n/a", "€ 3.000,00",
+    ]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(ODD_CELLS, ODD_CELLS, ODD_CELLS), min_size=1, max_size=5))
+def test_property_odd_files_end_in_a_result_or_one_clear_error(tmp_path_factory, rows):
+    import csv
+    import io
+    import json
+    from contextlib import redirect_stderr, redirect_stdout
+
+    folder = tmp_path_factory.mktemp("odd")
+    deals = folder / "deals.csv"
+    with deals.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Deal ID", "Stage", "Amount", "Expected Close Date"])
+        for i, (stage, amount, close) in enumerate(rows):
+            w.writerow([f"D{i}", stage, amount, close])
+    probs = folder / "p.csv"
+    probs.write_text("Stage,Probability\nLead,10%\nProposal,50%\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(
+            ["forecast", str(deals), "--probabilities", str(probs), "--stages", "Lead,Proposal",
+             "--json", "--period", "quarter", "--date-order", "dmy"]
+        )  # fmt: skip
+    assert code in (0, 2)
+    if code == 2:
+        lines = [x for x in err.getvalue().splitlines() if x.strip()]
+        assert len(lines) == 1 and lines[0].startswith("pipesheet: error:")
+    else:
+        for row in json.loads(out.getvalue()):
+            for v in row.values():
+                assert not (isinstance(v, float) and not math.isfinite(v))
