@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -537,13 +538,17 @@ def _iso_fast(texts: pd.Series) -> DateTexts | None:
     ok = ~outside
     if ok.any():
         inside = texts[ok]
-        try:
-            parsed = pd.to_datetime(inside, format="ISO8601", errors="coerce")
-        except (ValueError, TypeError):  # zones that differ between cells
-            parsed = None
-        if parsed is not None and getattr(parsed.dt, "tz", None) is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pandas 2: mixed zones
+            try:
+                parsed = pd.to_datetime(inside, format="ISO8601", errors="coerce")
+            except (ValueError, TypeError):  # zones that differ between cells (pandas 3)
+                parsed = None
+        if parsed is not None and isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_localize(None)  # the wall time in the cell's own zone
-        if parsed is None or parsed.dtype == object:
+        elif parsed is not None and not pd.api.types.is_datetime64_dtype(parsed.dtype):
+            parsed = None  # pandas 2: mixed zones come back as objects
+        if parsed is None:
             wall = inside.str.replace(r"(?<=\d)(?:Z|[+-]\d{2}(?::?\d{2})?)$", "", regex=True)
             wall = wall.where(inside.str.len() > 10, inside)  # a bare date keeps its "-dd"
             parsed = pd.to_datetime(wall, format="ISO8601", errors="coerce")
