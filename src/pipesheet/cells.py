@@ -39,7 +39,6 @@ command line, ``date_order`` in Excel and the apps), else refused naming the col
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import warnings
 from dataclasses import dataclass
@@ -596,17 +595,6 @@ def serial_dates(serials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = (base.astype("datetime64[ms]") + ms).astype("datetime64[ns]")
     out[outside] = np.datetime64("NaT", "ns")
     return out, outside
-
-
-def stamp_outside(values: Any) -> bool:
-    """True when a date or datetime object lies outside the supported range."""
-    if isinstance(values, (dt.datetime, dt.date)):
-        return not (DATE_MIN.date() <= _as_date(values) <= DATE_MAX.date())
-    return False
-
-
-def _as_date(value: dt.date) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def read_date_order(value: Any, name: str = "date_order") -> bool | None:
