@@ -246,7 +246,7 @@ def test_dashboard_time_aware_and_health_equal_the_core(app, core):
     assert app.naive_position.expected_open == pytest.approx(naive.expected_open)
     assert app.time_aware.forecast == pytest.approx(want.forecast)  # independent of the method
     app.range_period.value = "2026-Q3"  # ends on the as-of date: nothing left to forecast
-    assert "nothing of it is left to forecast" in app.timeaware_html.value
+    assert "the forecast window would be empty" in app.timeaware_html.value
     assert app.error == ""
     # health: stale deals (most overdue first) and cycle times from the core
     stale = stale_deals(history, deals, only_stale=True)

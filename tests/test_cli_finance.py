@@ -186,9 +186,9 @@ def test_health_json_equals_core(capsys, tables):
     rows = run_json(capsys, "health", HISTORY, "--show", "bottlenecks", "--period", "month")
     assert_rows_equal(rows, bottlenecks(history, period="month"))
     bench = run_json(
-        capsys, "health", HISTORY, "--show", "bottlenecks", "--benchmark", "Lead=0.6,Proposal=70"
+        capsys, "health", HISTORY, "--show", "bottlenecks", "--benchmark", "Lead=60,Proposal=70"
     )
-    assert_rows_equal(bench, bottlenecks(history, benchmark={"Lead": 0.6, "Proposal": 70}))
+    assert_rows_equal(bench, bottlenecks(history, benchmark={"Lead": 60, "Proposal": 70}))
     rows = run_json(capsys, "health", HISTORY, DEALS, "--show", "cycle")
     assert_rows_equal(rows, cycle_time(history, deals))
 
@@ -231,7 +231,7 @@ def test_report_probabilities_for_an_export_without_closed_deals(tmp_path, capsy
     out = tmp_path / "report.xlsx"
     assert main(["report", str(deals), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "no win probability is known for stage 'Prospecting'" in err
+    assert "no win probability is known for stage(s) 'Prospecting'" in err
     assert not out.exists()
 
     assert main(["report", str(deals), "-o", str(out), "--probabilities", "salesforce"]) == 0

@@ -121,7 +121,7 @@ def test_ambiguous_day_month_date_is_not_guessed():
 def test_serial_out_of_range():
     dates = ["2026-10-01", "2026-10-01", 99999999, "2026-09-01"]
     text = message(lambda: read_deals(deals(**{"Close Date": dates}), stages=STAGES))
-    assert_names(text, "column 'Close Date'", "row 4", "outside Excel's date range")
+    assert_names(text, "column 'Close Date'", "row 4", "outside the supported date range")
 
 
 def test_blank_history_date():

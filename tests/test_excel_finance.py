@@ -340,13 +340,13 @@ def test_stale_deals_bad_input(ranges, history):
 def test_bottlenecks_equal_core(ranges, history):
     got = call("PIPE_BOTTLENECKS", ranges["history"])
     assert_spill_equals(got, bottlenecks(history))
-    bench = [["Stage", "Benchmark"], ["Qualified", 0.7], ["Proposal", 75]]
+    bench = [["Stage", "Benchmark"], ["Qualified", 70], ["Proposal", 75]]
     got = call("PIPE_BOTTLENECKS", ranges["history"], "month", 3, bench, 5)
     core = bottlenecks(
         history,
         period="month",
         trailing=3,
-        benchmark={"Qualified": 0.7, "Proposal": 75},
+        benchmark={"Qualified": 70, "Proposal": 75},
         min_deals=5,
     )
     assert_spill_equals(got, core)

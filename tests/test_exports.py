@@ -127,12 +127,16 @@ def test_row_numbers_are_spreadsheet_rows(tmp_path):
         read_deals(read_table(p))
 
 
-def test_ambiguous_dates_follow_convention_and_override(tmp_path):
+def test_ambiguous_dates_need_the_data_or_the_setting(tmp_path):
     p = tmp_path / "d.csv"
     p.write_text("Deal ID,Stage,Amount,Close Date\nD1,Lead,10,03/04/2026\n")
-    assert read_table(p)["Close Date"].iloc[0] == pd.Timestamp("2026-03-04")
     assert read_table(p, dayfirst=True)["Close Date"].iloc[0] == pd.Timestamp("2026-04-03")
-    assert any("month/day" in n for n in read_table(p).attrs["notes"])
+    assert read_table(p, dayfirst=False)["Close Date"].iloc[0] == pd.Timestamp("2026-03-04")
+    t = read_table(p)  # no convention is guessed: left as text, with a note...
+    assert t["Close Date"].iloc[0] == "03/04/2026"
+    assert any("could be day/month or month/day" in n for n in t.attrs["notes"])
+    with pytest.raises(PipesheetError, match=r"Close Date.*day/month order is ambiguous"):
+        read_deals(t)  # ... and refused, naming the column, when it is used
 
 
 def test_detect_source_generic():

@@ -151,7 +151,7 @@ def test_probability_sources():
     table = pd.DataFrame({"Stage": ["Lead", "Qualified", "Proposal"], "Probability": [5, 10, 25]})
     from_table = weighted_forecast(sample_deals(), table, stages=STAGES, period=None)
     assert from_table["weighted"].iloc[0] == pytest.approx(8_000)
-    with pytest.raises(PipesheetError, match="no win probability is known for stage 'Lead'"):
+    with pytest.raises(PipesheetError, match=r"has no probability for stage.s. 'Lead'"):
         weighted_forecast(sample_deals(), {"Qualified": 0.1, "Proposal": 0.2}, stages=STAGES)
 
 

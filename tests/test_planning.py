@@ -40,7 +40,7 @@ def test_glossary_reverse_funnel():
 def test_rounding_up_without_compounding():
     # 1,000 / 300 = 3.33 -> 4 won; Proposal 4 / .3 = 13.3 -> 14; Lead 4 / (.3 · .3) = 44.4 -> 45
     # (rounding stage by stage would give ⌈14 / .3⌉ = 47: it must not compound)
-    plan = leads_needed(1_000, 300, [("Lead", 30), ("Proposal", 0.3)])  # 30 read as 30%
+    plan = leads_needed(1_000, 300, [("Lead", 30), ("Proposal", "30%")])  # 30 read as 30%
     assert plan.table["deals_needed"].tolist() == [45, 14, 4]
     # exact quotients are not pushed up by floating point: 40 / 0.1 is 400, not 401
     assert leads_needed(40, 1, {"A": 0.1}).table["deals_needed"].tolist() == [400, 40]
@@ -67,9 +67,9 @@ def test_deadline_gives_enter_by_dates():
 
 def test_conversions_from_a_table_and_from_learned_probabilities():
     table = pd.DataFrame(
-        {"Stage": ["Lead", "Qualified", "Proposal"], "Conversion": ["50%", 40, 0.25]}
+        {"Stage": ["Lead", "Qualified", "Proposal"], "Conversion": ["50%", 40, 25]}
     )
-    # "50%" as text, 40 as a percentage, 0.25 as a rate: all read the same way
+    # "50%" as text, 40 and 25 as percentages (one scale for the table): all read the same way
     assert leads_needed(1_000_000, 25_000, table).leads == 800
     table["Conversion"] = ["half", 40, 25]
     with pytest.raises(PipesheetError, match="row 2"):

@@ -101,11 +101,19 @@ def test_explicit_mapping_wins():
 
 
 def test_amounts_as_numeric_text():
-    values = pd.Series(["12,500", "12.500,50", "1 250", "$ 3,000.00", "12,5", "EUR 99", "7", 8.25])
-    # "12,500" US thousands; "12.500,50" EU thousands + decimal comma; "1 250" space thousands;
-    # "12,5" can only be a decimal comma; symbols and codes around the number are ignored
+    values = pd.Series(["12.500,50", "1 250", "$ 3,000.00", "12,5", "EUR 99", "7", 8.25])
+    # "12.500,50" EU thousands + decimal comma; "1 250" space thousands; "12,5" can only be a
+    # decimal comma; "3,000.00" only a decimal point; symbols and codes around are ignored
     got = parse_amounts(values, table="deals", column="Amount").tolist()
-    assert got == [12500.0, 12500.5, 1250.0, 3000.0, 12.5, 99.0, 7.0, 8.25]
+    assert got == [12500.5, 1250.0, 3000.0, 12.5, 99.0, 7.0, 8.25]
+    # "12,500" takes the column's mark: thousands beside "3,000.00", a decimal comma beside "12,5"
+    assert parse_amounts(pd.Series(["12,500", "3,000.00"]), table="d", column="A")[0] == 12500
+    assert parse_amounts(pd.Series(["12,500", "12,5"]), table="d", column="A")[0] == 12.5
+    # ... and is refused, naming the cell, when the column has both marks
+    with pytest.raises(PipesheetError, match="row 2: amount could have a decimal comma"):
+        parse_amounts(
+            pd.Series(["12,500", "12,5", "3,000.00"], index=[2, 3, 4]), table="d", column="A"
+        )
 
 
 def test_dates_iso_datetime_serial_and_string_serial():

@@ -124,7 +124,7 @@ def test_period_end_and_errors():
         "2026-10-31"
     )
     assert period_end_for("2026-08-15", "year", fiscal_year_start=7) == pd.Timestamp("2027-06-30")
-    with pytest.raises(PipesheetError, match="ends before the as-of date"):
+    with pytest.raises(PipesheetError, match="ends on or before the as-of date"):
         time_aware_forecast(history(), None, "2026-01-15", as_of="2026-01-31")
     with pytest.raises(PipesheetError, match="conditioning"):
         time_aware_forecast(history(), None, "2026-02-15", conditioning="magic")

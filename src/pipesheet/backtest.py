@@ -55,13 +55,12 @@ from pipesheet.forecast import (
     period_labels,
     reporting_amounts,
 )
+from pipesheet.periods import day_timestamp, read_date_setting, within_days
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.tables import parse_date_setting
 from pipesheet.timeaware import (
     LoadedTables,
     TimeAwareForecast,
-    day_timestamp,
     deal_states,
     history_in_reporting_currency,
     latest_values,
@@ -160,15 +159,12 @@ class BacktestResult:
 
 
 def _periods(start: Any, periods: int, period: str, fiscal_year_start: int):
-    when = parse_date_setting(start, "start")
-    if when is None:
-        raise PipesheetError(
-            "a start date is needed",
-            table="settings",
-            column="start",
-            value=start,
-            expected="the first day of the first period to backtest, e.g. 2026-01-01",
-        )
+    when = read_date_setting(
+        start,
+        "start",
+        required=True,
+        expected="the first day of the first period to backtest, e.g. 2026-01-01",
+    )
     key = str(period).strip().casefold()
     months = {"month": 1, "quarter": 3}.get(key)
     if months is None:
@@ -318,12 +314,12 @@ def backtest(
             notes.append(f"{label}: {n}" if "probability unknown" in n else n)
         naive = StageProbabilities(
             stages=tables.hist.stages,
-            as_of=np.datetime64(p_start, "ns") - np.timedelta64(1, "ns"),
+            as_of=day_timestamp(d_day),  # the whole day before the period
         ).fit(tables.hist)
         p_stage = naive.overall_.set_index("stage")["win_probability"]
         stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
         close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
-        in_period = (close >= np.datetime64(p_start, "ns")) & (close <= np.datetime64(p_end, "ns"))
+        in_period = within_days(close, p_start, p_end)  # any time of the last day
         open_ids = pd.Index(a.ids)
         won_here = pd.Series(from_pipeline, index=open_ids).reindex(frame["deal_id"]).to_numpy()
         amount = frame["amount"].to_numpy(dtype=float)

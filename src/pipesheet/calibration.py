@@ -30,15 +30,10 @@ import pandas as pd
 from scipy import stats
 
 from pipesheet.errors import PipesheetError
+from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.timeaware import (
-    TimeAwareForecast,
-    day_number,
-    day_timestamp,
-    deal_states,
-    load_tables,
-)
+from pipesheet.timeaware import TimeAwareForecast, deal_states, load_tables
 
 __all__ = ["CalibrationResult", "brier_score", "calibration"]
 
@@ -198,7 +193,7 @@ def calibration(
     if method == "stage":
         model = StageProbabilities(
             stages=tables.hist.stages,
-            as_of=np.datetime64(day_timestamp(d_day + 1), "ns") - np.timedelta64(1, "ns"),
+            as_of=day_timestamp(d_day),  # the whole day
         ).fit(tables.hist)
         p_by = model.overall_["win_probability"].to_numpy(dtype=float)
         predicted = p_by[st_d.code[open_d]]
@@ -222,6 +217,12 @@ def calibration(
             stages=tables.hist.stages, as_of=day_timestamp(d_day), period=period_end, **time_aware
         )
         model.fit_loaded(tables, deals=False, forecast_range=False)
+        if isinstance(period_end, str) and period_end.strip().casefold() in PERIOD_WORDS:
+            _, note = window_end(
+                day_timestamp(d_day), period_end, time_aware.get("fiscal_year_start", 1)
+            )
+            if note:  # as-of is the period's last day: the next period is calibrated
+                notes.append(note)
         end_day = int(np.datetime64(model.period_end_, "D").astype(np.int64))
         if end_day > last_day:
             raise PipesheetError(

@@ -36,6 +36,7 @@ import pandas as pd
 from pipesheet import __version__
 from pipesheet.backtest import backtest
 from pipesheet.calibration import calibration
+from pipesheet.cells import read_date_order
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, resolve_columns
 from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
@@ -102,6 +103,7 @@ def _load(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFrame |
         sheet=args.sheet,
         table=args.table,
         encoding=getattr(args, "encoding", None),
+        dayfirst=getattr(args, "dayfirst", None),
         columns=_mapping(args) if getattr(args, "col", None) else None,
     )
     args.read_notes = list(export.notes)
@@ -854,7 +856,13 @@ def cmd_waterfall(args: argparse.Namespace) -> int:
                 "DATE --to DATE",
             )
         opening, closing = (
-            read_table(f, sheet=args.sheet, table=args.table, encoding=args.encoding)
+            read_table(
+                f,
+                sheet=args.sheet,
+                table=args.table,
+                encoding=args.encoding,
+                dayfirst=args.dayfirst,
+            )
             for f in args.files
         )
         for path, frame in zip(args.files, (opening, closing), strict=True):
@@ -910,7 +918,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         only_stale=not args.all_deals,
     )
     shown = stale.head(args.top) if args.top else stale
-    benchmark = dict(_conversions_arg(args.benchmark)) if args.benchmark else None
+    benchmark = _conversions_arg(args.benchmark) if args.benchmark else None
     neck = bottlenecks(
         history,
         period=args.period,
@@ -940,6 +948,29 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
+def date_order_arg(value: str) -> bool | None:
+    """``--date-order dmy|mdy`` as ``dayfirst`` (True: day first; ``auto``: from the data)."""
+    try:
+        return read_date_order(value, "--date-order")
+    except PipesheetError:
+        raise argparse.ArgumentTypeError(
+            "expected dmy (day first: 25/03/2027) or mdy (month first: 03/25/2027)"
+        ) from None
+
+
+def add_date_order(p: argparse.ArgumentParser) -> None:
+    """The one day/month setting of every command that reads files (see pipesheet.cells)."""
+    p.add_argument(
+        "--date-order",
+        dest="dayfirst",
+        type=date_order_arg,
+        default=None,
+        metavar="dmy|mdy",
+        help="order of dates such as 03/04/2027 when no date in the file tells (a part above "
+        "12); without it such dates are refused",
+    )
+
+
 def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = True) -> None:
     p.add_argument(
         "files", nargs=files, metavar="FILE", help="deals and/or stage-history table (CSV or XLSX)"
@@ -963,6 +994,7 @@ def _finance_common(p: argparse.ArgumentParser, files: str = "+", col: bool = Tr
         metavar="NAME",
         help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
     )
+    add_date_order(p)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 
@@ -1127,6 +1159,7 @@ def _common(p: argparse.ArgumentParser, files: str = "+") -> None:
         metavar="NAME",
         help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
     )
+    add_date_order(p)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
 
 

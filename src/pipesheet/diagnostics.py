@@ -1,13 +1,15 @@
 """Pipeline health from the stage history: time in stage, stale deals, bottlenecks, cycle time.
 
 All functions take a stage history (a table or a validated :class:`~pipesheet.tables.History`)
-and use only rows entered on or before ``as_of`` (default: the latest date in the history), so
-they describe the pipeline exactly as it was known that day.
+and use only rows entered on or before the day ``as_of`` (at any time of it; default: the day of
+the latest row in the history), so they describe the pipeline exactly as it was known at the end
+of that day.
 
 * **Stage visit**: a deal entering stage s on date e and leaving it (its next row with another
   stage) on date l; consecutive rows repeating a stage continue the same visit.
   Days in the visit = l − e (in days, fractional when times are given).
-* **Time in stage** of an open deal: as_of − date it entered its current stage.
+* **Time in stage** of an open deal: as_of (the start of that day) − date it entered its current
+  stage; 0 for a deal that entered it during the as-of day.
 * **Stale**: time in stage > the q-quantile (default q = 0.80) of the completed visits to that
   stage by the team's *won* deals.  A stage with no completed visits by won deals has no
   threshold and flags nothing (said in the notes).
@@ -24,7 +26,7 @@ they describe the pipeline exactly as it was known that day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,8 +34,9 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import period_labels
+from pipesheet.periods import known_on, read_date_setting
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, History, parse_date_setting, read_deals, read_history
+from pipesheet.tables import Deals, History, parse_stage_values, read_deals, read_history
 
 __all__ = [
     "DAY",
@@ -71,10 +74,11 @@ def _history(
 
 
 def _as_of_date(hist: History, as_of: Any) -> np.datetime64:
-    value = parse_date_setting(as_of)
+    """The as-of day (midnight): the setting, or the day of the latest history row."""
+    value = read_date_setting(as_of)
     if value is None:
-        return hist.frame["entered_date"].max().to_datetime64()
-    return value
+        value = hist.frame["entered_date"].max().normalize()
+    return value.to_datetime64().astype("datetime64[ns]")
 
 
 def _visits(hist: History, as_of: np.datetime64) -> pd.DataFrame:
@@ -83,7 +87,7 @@ def _visits(hist: History, as_of: np.datetime64) -> pd.DataFrame:
     ``outcome`` is the deal's status as of ``as_of``: "won", "lost" or "open".
     """
     frame = hist.frame
-    frame = frame[frame["entered_date"].to_numpy() <= as_of]
+    frame = frame[known_on(frame["entered_date"], as_of)]  # any time of the as-of day
     if frame.empty:
         raise PipesheetError(
             "no history rows on or before the as-of date",
@@ -237,7 +241,8 @@ def time_in_stage(
 def _current(visits: pd.DataFrame, stages: StageList, as_of: np.datetime64) -> pd.DataFrame:
     last = visits[visits["left_date"].isna() & (visits["code"] < stages.k)]
     out = last[["deal_id", "stage", "entered_date"]].copy()
-    out["days_in_stage"] = (as_of - last["entered_date"].to_numpy()) / DAY
+    # measured to the start of the as-of day; a deal that entered during that day has 0 days
+    out["days_in_stage"] = np.maximum((as_of - last["entered_date"].to_numpy()) / DAY, 0.0)
     out.index = last["row"].to_numpy()
     out.index.name = "row"
     return out
@@ -398,7 +403,7 @@ def bottlenecks(
     *,
     period: str = "quarter",
     trailing: int = 4,
-    benchmark: Mapping[str, float] | None = None,
+    benchmark: Mapping[str, float] | Sequence[tuple[str, Any]] | None = None,
     min_deals: int = 10,
     min_closed_share: float = 0.8,
     fiscal_year_start: int = 1,
@@ -412,7 +417,8 @@ def bottlenecks(
     and at least ``min_closed_share`` of the deals that entered already closed (a young cohort has
     closed mostly its fast losses, which would look like a drop) — gives
     ``step_conversion``; ``reference`` is the pooled conversion (Σ converted ÷ Σ closed) of the
-    ``trailing`` periods before it, or ``benchmark[stage]`` when given (0–1 or percent);
+    ``trailing`` periods before it, or the benchmark of the stage when given (read as
+    probabilities are: one scale for all values, each stage once);
     gap = step_conversion − reference.  ``bottleneck`` marks the stage with the most negative gap.
 
     Returns:
@@ -489,11 +495,17 @@ def bottlenecks(
     return out
 
 
-def _benchmark(benchmark: Mapping[str, float] | None, stages: StageList) -> dict[str, float] | None:
+def _benchmark(
+    benchmark: Mapping[str, float] | Sequence[tuple[str, Any]] | None, stages: StageList
+) -> dict[str, float] | None:
+    """Benchmark step conversions per open stage, read as probabilities are (one scale for all
+    values: 0.55, 55 or 55%; each stage once)."""
     if benchmark is None:
         return None
+    pairs = list(benchmark.items()) if isinstance(benchmark, Mapping) else list(benchmark)
+    read = parse_stage_values(pairs, table="benchmark", column="conversion")
     out = {}
-    for label, value in benchmark.items():
+    for i, (label, v) in enumerate(read):
         code = stages.code(label)
         if not 0 <= code < stages.k:
             raise PipesheetError(
@@ -502,18 +514,13 @@ def _benchmark(benchmark: Mapping[str, float] | None, stages: StageList) -> dict
                 value=label,
                 expected="one of " + ", ".join(stages.open),
             )
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            v = np.nan
-        if v > 1:
-            v /= 100
-        if not 0 <= v <= 1:
+        if np.isnan(v):
             raise PipesheetError(
-                "benchmark conversion must be between 0 and 1 (or 0 and 100%)",
+                "benchmark conversion is blank",
                 table="benchmark",
-                value=value,
-                expected="a rate such as 0.55 or 55",
+                rows=[i + 2],
+                value=label,
+                expected="a rate such as 0.55 or 55%",
             )
         out[stages.open[code]] = v
     return out

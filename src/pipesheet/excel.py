@@ -127,13 +127,17 @@ _DOC_PROBS = (
 _DOC_STAGES = "Optional: open stages in funnel order (one column; Won/Lost labels allowed)."
 _DOC_RATES = "Optional: currency rates table (currency, rate) when deals mix currencies."
 _DOC_CURRENCY = "Optional: reporting currency code (default: the one whose rate is 1)."
-_DOC_AS_OF = "Optional: only what was known on this date."
+_DOC_AS_OF = "Optional: only what was known at the end of this day."
 _DOC_BLANK = (
     'Optional: what a blank amount means: "error" (default: a message naming the rows), "skip" '
     '(leave those deals out) or "zero" (count them as 0).'
 )
 _DOC_START = "Optional: only open deals expected to close on or after this date."
 _DOC_END = "Optional: only open deals expected to close on or before this date."
+_DOC_DATE_ORDER = (
+    'Optional: "dmy" or "mdy" — the order of text dates such as 03/04/2027 that no date of their '
+    "column decides (a part above 12); blank: such dates are refused."
+)
 
 
 #: The sentence a cell shows when something unexpected happens inside pipesheet (a bug).
@@ -200,15 +204,17 @@ def _period(value: Any) -> str | None:
     return None if text.casefold() in ("none", "total", "all", "") else text
 
 
-def _learn(history, deals, method, stages, won_passes_all, as_of) -> StageProbabilities:
+def _learn(
+    history, deals, method, stages, won_passes_all, as_of, date_order=None
+) -> StageProbabilities:
     return StageProbabilities(
         optional_text(method, "method", "cohort"),
         stages=stage_list_from_range(stages),
         won_passes_all=optional_bool(won_passes_all, "won_passes_all"),
         as_of=date_argument(as_of, "as_of"),
     ).fit(
-        table_from_range(history, "history") if not _blank_arg(history) else None,
-        table_from_range(deals, "deals") if not _blank_arg(deals) else None,
+        table_from_range(history, "history", date_order) if not _blank_arg(history) else None,
+        table_from_range(deals, "deals", date_order) if not _blank_arg(deals) else None,
     )
 
 
@@ -238,6 +244,7 @@ def _blank_arg(value: Any) -> bool:
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("by", doc="Optional: group column of the deals table (owner, segment…).", **CELL)
 @xw.arg("shrinkage", doc="Optional: weight m pulling small groups to the overall rate.", **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_STAGE_PROBABILITIES(
     history,
@@ -248,6 +255,7 @@ def PIPE_STAGE_PROBABILITIES(
     as_of=None,
     by=None,
     shrinkage=None,
+    date_order=None,
 ):
     """Win probability of each open stage learned from your history: p = won / (won + lost)
     among closed deals that reached the stage, with a 90% interval and the step conversion."""
@@ -259,8 +267,8 @@ def PIPE_STAGE_PROBABILITIES(
         by=optional_text(by, "by"),
         shrinkage=number_argument(shrinkage, "shrinkage", 0.0, minimum=0),
     ).fit(
-        None if _blank_arg(history) else table_from_range(history, "history"),
-        None if _blank_arg(deals) else table_from_range(deals, "deals"),
+        None if _blank_arg(history) else table_from_range(history, "history", date_order),
+        None if _blank_arg(deals) else table_from_range(deals, "deals", date_order),
     )
     return spill_frame(model.table_)
 
@@ -273,15 +281,23 @@ def PIPE_STAGE_PROBABILITIES(
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage.", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_STAGE_PROBABILITY(
-    stage, history, deals=None, method=None, stages=None, won_passes_all=None, as_of=None
+    stage,
+    history,
+    deals=None,
+    method=None,
+    stages=None,
+    won_passes_all=None,
+    as_of=None,
+    date_order=None,
 ):
     """Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown."""
     name = optional_text(stage, "stage")
     if name is None:
         raise PipesheetError("no stage given", table="arguments", column="stage")
-    model = _learn(history, deals, method, stages, won_passes_all, as_of)
+    model = _learn(history, deals, method, stages, won_passes_all, as_of, date_order)
     p = model.probability(name)
     if pd.isna(p):
         return f"unknown: no closed deals reached {name!r} to learn from."
@@ -302,6 +318,7 @@ def PIPE_STAGE_PROBABILITY(
 @xw.arg("start", doc=_DOC_START, **CELL)
 @xw.arg("end", doc=_DOC_END, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_WEIGHTED_FORECAST(
     deals,
@@ -316,11 +333,12 @@ def PIPE_WEIGHTED_FORECAST(
     start=None,
     end=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the
     deal count, pipeline and standard deviation √Σ amount²·p(1−p)."""
     out = weighted_forecast(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         period=_period(period),
         fiscal_year_start=optional_number(fiscal_year_start, "fiscal_year_start", 1),
@@ -345,6 +363,7 @@ def PIPE_WEIGHTED_FORECAST(
 @xw.arg("start", doc=_DOC_START, **CELL)
 @xw.arg("end", doc=_DOC_END, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_FORECAST_TOTAL(
     deals,
@@ -355,10 +374,11 @@ def PIPE_FORECAST_TOTAL(
     start=None,
     end=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Weighted value of all open deals, one number: Σ amount × P(win | stage)."""
     out = weighted_forecast(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         period=None,
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
@@ -383,6 +403,7 @@ def PIPE_FORECAST_TOTAL(
 @xw.arg("start", doc=_DOC_START + " With start/end, P(≥ quota) adds what is closed so far.", **CELL)
 @xw.arg("end", doc=_DOC_END, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_FORECAST_RANGE(
     deals,
@@ -396,11 +417,12 @@ def PIPE_FORECAST_RANGE(
     start=None,
     end=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Range of the open deals' outcome, each deal won or lost independently: mean (= the
     weighted forecast of the same deals), P10, P50, P90 and P(closed so far + range ≥ quota)."""
     result = pipeline_range(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         quota=optional_number(quota, "quota"),
         start=date_argument(start, "start"),
@@ -420,13 +442,14 @@ def PIPE_FORECAST_RANGE(
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
-def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=None):
+def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=None, date_order=None):
     """Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the
     roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best Case +
     Pipeline."""
     out = forecast_categories(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
         blank_amounts=_blank_amounts(blank_amounts),
@@ -443,6 +466,7 @@ def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=Non
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_PIPELINE_POSITION(
     deals,
@@ -453,11 +477,12 @@ def PIPE_PIPELINE_POSITION(
     currency=None,
     as_of=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Where a period stands: closed so far, expected from open deals (weighted), open pipeline,
     average won deal, win rate and average cycle — the inputs of PIPE_QUOTA_GAP."""
     pos = pipeline_position(
-        table_from_range(deals, "deals"),
+        table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
         date_argument(start, "start"),
         date_argument(end, "end"),
@@ -600,8 +625,8 @@ def PIPE_VELOCITY(open_opportunities, win_rate, average_won_deal, cycle_days):
 
 
 # ---- time-aware forecast, backtest, calibration ------------------------------------------------
-def _optional_table(value: Any, name: str) -> pd.DataFrame | None:
-    return None if _blank_arg(value) else table_from_range(value, name)
+def _optional_table(value: Any, name: str, date_order: Any = None) -> pd.DataFrame | None:
+    return None if _blank_arg(value) else table_from_range(value, name, date_order)
 
 
 #: Largest value of each whole-number argument (beyond it the dates or sizes involved are out
@@ -667,7 +692,7 @@ _DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "dea
 @xw.arg(
     "period_end",
     doc='Optional: last day of the forecast period, or "month", "quarter" (default) or "year" '
-    "(the end of that period containing as_of).",
+    "(the end of that period containing as_of; the next one when as_of is its last day).",
     **CELL,
 )
 @xw.arg("as_of", doc="Optional: forecast date (default: the latest date in the history).", **CELL)
@@ -687,6 +712,7 @@ _DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "dea
 )
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_TIME_AWARE_FORECAST(
     history,
@@ -700,14 +726,15 @@ def PIPE_TIME_AWARE_FORECAST(
     show=None,
     stages=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period end
     | stage, days in stage), learned from cycle times with open deals censored; with its range
     P10/P50/P90 and P(≥ quota)."""
     what = _choice(show, "show", ("summary", "stages", "deals"))
     result = time_aware_forecast(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         period_end=_period_end(period_end) or "quarter",
         as_of=date_argument(as_of, "as_of"),
         quota=optional_number(quota, "quota"),
@@ -742,6 +769,7 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_BACKTEST(
     history,
@@ -755,14 +783,15 @@ def PIPE_BACKTEST(
     currency=None,
     stages=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Backtest: rebuild the pipeline the day before each past period from the history, forecast
     the period with the time-aware and the weighted-pipeline methods, compare with what was won.
     Error = forecast/actual − 1; MAPE = mean |error|, bias = mean error."""
     what = _choice(show, "show", ("summary", "periods", "detail"))
     result = backtest(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         date_argument(start, "start"),
         periods=_whole(periods, "periods", 4),
         period=optional_text(period, "period", "month"),
@@ -794,11 +823,13 @@ def PIPE_BACKTEST(
 )
 @xw.arg(
     "period_end",
-    doc='Optional (time-aware): a date, or "month", "quarter" or "year" containing as_of.',
+    doc='Optional (time-aware): a date, or "month", "quarter" or "year" containing as_of (the '
+    "next one when as_of is its last day).",
     **CELL,
 )
 @xw.arg("buckets", doc="Optional: number of equal-width probability buckets (default 10).", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_CALIBRATION(
     history,
@@ -809,13 +840,14 @@ def PIPE_CALIBRATION(
     period_end=None,
     buckets=None,
     stages=None,
+    date_order=None,
 ):
     """Calibration: predicted probability vs realised win rate of the deals open on as_of, per
     probability bucket or stage, and the Brier score mean((p − y)²)."""
     what = _choice(show, "show", ("buckets", "stages", "summary"))
     result = calibration(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         date_argument(as_of, "as_of"),
         method=optional_text(method, "method", "stage"),
         period_end=_period_end(period_end),
@@ -839,6 +871,7 @@ def PIPE_CALIBRATION(
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_WATERFALL(
     opening,
@@ -850,14 +883,15 @@ def PIPE_WATERFALL(
     currency=None,
     stages=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased −
     decreased − pushed out − won − lost − removed = closing, in deals and value (reconciled to
     the cent)."""
     what = _choice(show, "show", ("steps", "deals"))
     result = pipeline_waterfall(
-        table_from_range(opening, "opening"),
-        table_from_range(closing, "closing"),
+        table_from_range(opening, "opening", date_order),
+        table_from_range(closing, "closing", date_order),
         start=date_argument(start, "start"),
         end=date_argument(end, "end"),
         stages=stage_list_from_range(stages),
@@ -880,6 +914,7 @@ def PIPE_WATERFALL(
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_WATERFALL_HISTORY(
     history,
@@ -893,15 +928,16 @@ def PIPE_WATERFALL_HISTORY(
     currency=None,
     stages=None,
     blank_amounts=None,
+    date_order=None,
 ):
     """Pipeline waterfall between two dates of a stage history (each deal as it was on each
     date), reconciled to the cent like PIPE_WATERFALL."""
     what = _choice(show, "show", ("steps", "deals"))
     result = waterfall_from_history(
-        table_from_range(history, "history"),
+        table_from_range(history, "history", date_order),
         date_argument(opening_date, "opening_date"),
         date_argument(closing_date, "closing_date"),
-        _optional_table(deals, "deals"),
+        _optional_table(deals, "deals", date_order),
         start=date_argument(start, "start"),
         end=date_argument(end, "end"),
         stages=stage_list_from_range(stages),
@@ -922,9 +958,17 @@ def PIPE_WATERFALL_HISTORY(
 @xw.arg("only_stale", doc="Optional: TRUE lists only the stale deals.", **CELL)
 @xw.arg("top", doc="Optional: show only the first N rows (stale deals come first).", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_STALE_DEALS(
-    history, deals=None, quantile=None, as_of=None, only_stale=None, top=None, stages=None
+    history,
+    deals=None,
+    quantile=None,
+    as_of=None,
+    only_stale=None,
+    top=None,
+    stages=None,
+    date_order=None,
 ):
     """Open deals with their days in stage against the team's won deals: stale = days in stage >
     the 80th percentile (quantile) of the days won deals spent there; stale deals first, longest
@@ -939,8 +983,8 @@ def PIPE_STALE_DEALS(
             expected="e.g. 10 (blank = all)",
         )
     out = stale_deals(
-        table_from_range(history, "history"),
-        _optional_table(deals, "deals"),
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
         quantile=optional_number(quantile, "quantile", 0.80),
         as_of=date_argument(as_of, "as_of"),
         only_stale=optional_bool(only_stale, "only_stale"),
@@ -959,14 +1003,22 @@ def PIPE_STALE_DEALS(
 )
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
 def PIPE_BOTTLENECKS(
-    history, period=None, trailing=None, benchmark=None, min_deals=None, as_of=None, stages=None
+    history,
+    period=None,
+    trailing=None,
+    benchmark=None,
+    min_deals=None,
+    as_of=None,
+    stages=None,
+    date_order=None,
 ):
     """Step conversion of each stage's latest mature cohort against its trailing average (or a
     benchmark): gap = conversion − reference; the most negative gap is the bottleneck."""
     out = bottlenecks(
-        table_from_range(history, "history"),
+        table_from_range(history, "history", date_order),
         period=optional_text(period, "period", "quarter"),
         trailing=_whole(trailing, "trailing", 4),
         benchmark=mapping_from_range(benchmark, "benchmark"),
@@ -983,11 +1035,15 @@ def PIPE_BOTTLENECKS(
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("per_deal", doc="Optional: TRUE lists each closed deal's cycle instead.", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
+@xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @_cell_errors
-def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None):
+def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None, date_order=None):
     """Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th percentile
     of the days from creation (or first history row) to Won/Lost."""
-    args = (table_from_range(history, "history"), _optional_table(deals, "deals"))
+    args = (
+        table_from_range(history, "history", date_order),
+        _optional_table(deals, "deals", date_order),
+    )
     opts = {"as_of": date_argument(as_of, "as_of"), "stages": stage_list_from_range(stages)}
     if optional_bool(per_deal, "per_deal"):
         return spill_frame(deal_cycle_times(*args, **opts))

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import read_date_order, read_number_texts
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.labels import strip_invisible
@@ -355,12 +356,15 @@ def optional_bool(value: Any, name: str, default: bool = False) -> bool:
 
 
 # ---- tables -------------------------------------------------------------------------------------
-def table_from_range(value: Any, name: str) -> pd.DataFrame:
+def table_from_range(value: Any, name: str, date_order: Any = None) -> pd.DataFrame:
     """A range with its header row (e.g. ``Deals[#All]``) as a DataFrame.
 
     Trailing blank rows and blank columns without a header are dropped (ranges drawn larger than
     the data). Blank cells become None, error cells their text (``"#N/A"``). The index is the row
     within the range, header = row 1 (``index.name == "row"``), which the core keeps for messages.
+    ``date_order`` (``"dmy"``/``"mdy"``, blank: from the data) is the day/month order of text
+    dates such as ``03/04/2027`` that no date of their column decides; the frame carries it in
+    ``attrs["dayfirst"]`` for the core's readers.
 
     Raises:
         PipesheetError: no header row, a blank or repeated header, or no data rows.
@@ -426,7 +430,9 @@ def table_from_range(value: Any, name: str) -> pd.DataFrame:
         )
     body = data[1 : 1 + n_body]
     frame = pd.DataFrame(body, columns=headers, index=pd.RangeIndex(2, 2 + n_body, name="row"))
-    return frame.infer_objects()  # all-number columns become float; the rest stay as given
+    frame = frame.infer_objects()  # all-number columns become float; the rest stay as given
+    frame.attrs["dayfirst"] = read_date_order(scalar(date_order, "date_order"))
+    return frame
 
 
 def stage_list_from_range(value: Any, name: str = "stages") -> StageList | None:
@@ -497,13 +503,32 @@ def mapping_from_range(value: Any, name: str) -> dict[str, Any] | None:
         raise PipesheetError(
             "expected two columns", table=name, expected="a range of names and values"
         )
-    if not isinstance(rows[0][1], (int, float)) or isinstance(rows[0][1], bool):
-        rows = rows[1:]  # a header row
+    first = rows[0][1]
+    header = isinstance(first, bool) or not isinstance(first, (int, float))
+    if header and isinstance(first, str):  # "55%" or "1,5" is a value, not a header
+        header = bool(np.isnan(read_number_texts(pd.Series([first])).values[0]))
+    if header:
+        rows = rows[1:]
+    offset = 2 if header else 1
     out: dict[str, Any] = {}
+    seen: dict[str, int] = {}
     for i, r in enumerate(rows):
         if is_blank(r[0]):
-            raise PipesheetError("a name is blank", table=name, rows=[i + 2], expected="a name")
-        out[" ".join(str(r[0]).split())] = r[1]
+            raise PipesheetError(
+                "a name is blank", table=name, rows=[i + offset], expected="a name"
+            )
+        key = " ".join(str(r[0]).split())
+        folded = key.casefold()
+        if folded in seen:
+            raise PipesheetError(
+                "a name is listed twice",
+                table=name,
+                rows=[seen[folded], i + offset],
+                value=key,
+                expected="each name once (which value is meant cannot be guessed)",
+            )
+        seen[folded] = i + offset
+        out[key] = r[1]
     return out
 
 

@@ -42,10 +42,11 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.periods import as_of_cutoff, read_date_setting, within_days
 from pipesheet.presets import probability_table
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, group_fields, parse_date_setting, read_deals, read_rates
+from pipesheet.tables import Deals, group_fields, read_deals, read_rates
 
 __all__ = [
     "BLANK_AMOUNTS",
@@ -155,25 +156,72 @@ def _probabilities_of(deals: Deals, probabilities: Probabilities, check: np.ndar
         for c, v in zip(codes_t, table["probability"].to_numpy(dtype=float), strict=True):
             if 0 <= c < k:
                 by_stage[c] = v
+        p[is_open] = by_stage[codes[is_open]]
+        label = (
+            f"preset {probabilities.strip().casefold()!r}"
+            if isinstance(probabilities, str)
+            else "probability table"
+        )
+        _check_known_p(deals, p, check, table, label)
+        return p
     p[is_open] = by_stage[codes[is_open]]
     _check_known_p(deals, p, check)
     return p
 
 
-def _check_known_p(deals: Deals, p: np.ndarray, check: np.ndarray) -> None:
+def _check_known_p(
+    deals: Deals,
+    p: np.ndarray,
+    check: np.ndarray,
+    given: pd.DataFrame | None = None,
+    label: str | None = None,
+) -> None:
+    """Refuse open deals without a probability, naming every such stage with its deals' rows;
+    with a given table or preset whose names match none of the deals' stages, say so and list
+    both sets of names."""
     missing = check & np.isnan(p)
-    if missing.any():
-        frame = deals.frame
-        stage = frame["stage"][missing].iloc[0]
+    if not missing.any():
+        return
+    frame = deals.frame
+    codes = frame["code"].to_numpy()
+    names = deals.stages.open
+    counts = np.bincount(codes[missing], minlength=deals.stages.k)
+    listed = ", ".join(
+        f"{names[c]!r} ({counts[c]} deal{'s' if counts[c] > 1 else ''})"
+        for c in range(len(names))
+        if counts[c]
+    )
+    rows = [int(r) for r in frame.index[missing][:50]]
+    if given is not None:
+        present = [names[c] for c in sorted(set(codes[check].tolist()))]
+        known = deals.stages.codes(given["stage"])
+        if not ((known >= 0) & (known < deals.stages.k)).any():
+            raise PipesheetError(
+                f"the deals' stage names do not match the {label}: the deals' open stages are "
+                f"{', '.join(map(repr, present))}; the {label} has "
+                f"{', '.join(map(repr, given['stage'].tolist()))}",
+                table=deals.name,
+                column=deals.columns["stage"],
+                rows=rows,
+                expected="probabilities for the deals' own stage names (a stage/probability "
+                "table), or learned probabilities from a history",
+            )
         raise PipesheetError(
-            f"no win probability is known for stage {stage!r} ({int(missing.sum())} open deal(s))",
+            f"the {label} has no probability for stage(s) {listed}",
             table=deals.name,
             column=deals.columns["stage"],
-            rows=[int(r) for r in frame.index[missing][:50]],
-            value=stage,
-            expected="learned probabilities with closed deals at that stage, or a table/preset "
-            "giving it a probability",
+            rows=rows,
+            expected="a probability for every open stage of the deals; the "
+            f"{label} has {', '.join(map(repr, given['stage'].tolist()))}",
         )
+    raise PipesheetError(
+        f"no win probability is known for stage(s) {listed}",
+        table=deals.name,
+        column=deals.columns["stage"],
+        rows=rows,
+        expected="learned probabilities with closed deals at that stage, or a table/preset "
+        "giving it a probability",
+    )
 
 
 # ---- currency and blank amounts ---------------------------------------------------------------
@@ -426,36 +474,6 @@ def period_labels(dates: pd.Series, period: str = "month", fiscal_year_start: in
 
 
 # ---- the priced deals: one path for the forecast, its range, the position --------------------
-def _end_of_day(value: Any, name: str) -> np.datetime64 | None:
-    """The first instant *after* a date setting: a bare date covers its whole day (so rows
-    stamped later that day count); a date with a time of day is that instant."""
-    when = parse_date_setting(value, name)
-    if when is None:
-        return None
-    day = when.astype("datetime64[D]")
-    if when == day.astype(when.dtype):
-        return (day + _DAY).astype("datetime64[ns]")
-    return when.astype("datetime64[ns]") + np.timedelta64(1, "ns")
-
-
-def _within(dates: pd.Series, start: Any, end: Any) -> np.ndarray:
-    """start ≤ date ≤ end (inclusive, a bare end date covering its whole day; a missing bound is
-    open; a blank date is outside a bound)."""
-    lo = parse_date_setting(start, "start")
-    hi = _end_of_day(end, "end")
-    ok = np.ones(len(dates), dtype=bool)
-    if lo is not None:
-        ok &= (dates >= lo).to_numpy()
-    if hi is not None:
-        ok &= (dates < hi).to_numpy()
-    return ok
-
-
-def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
-    when = parse_date_setting(value, name)
-    return None if when is None else pd.Timestamp(when)
-
-
 @dataclass
 class PricedDeals:
     """The deals priced once, for every money figure of a forecast (see :func:`price_deals`).
@@ -635,7 +653,8 @@ def price_deals(
     frame = table.frame
     k = table.stages.k
     code = frame["code"].to_numpy()
-    cut = _end_of_day(as_of, "as_of")
+    day = read_date_setting(as_of, "as_of")
+    cut = None if day is None else as_of_cutoff(day)
     close = frame["close_date"]
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
     amount, cur, _, note = _amounts_in(table, rates, currency, choice, None)
@@ -644,9 +663,7 @@ def price_deals(
     known = ~np.isnan(amount)
     created_by = np.ones(len(frame), dtype=bool)
     closed_by = np.ones(len(frame), dtype=bool)
-    day = None
     if cut is not None:
-        day = pd.Timestamp(parse_date_setting(as_of, "as_of")).normalize()
         if "created_date" in frame:
             created_by = ~(frame["created_date"] >= cut).to_numpy()
         closed_by = ~(closed_on >= cut).to_numpy()  # a blank date: taken as closed by then
@@ -661,10 +678,10 @@ def price_deals(
         if new.any():
             notes.append(f"{int(new.sum())} deal(s) created after {day.date()} are left out")
     open_now = (code < k) & created_by
-    open_sel = open_now & _within(close, start, end) & known
+    open_sel = open_now & within_days(close, start, end) & known
     won = (code == k) & closed_by & created_by & known
     lost = (code == k + 1) & closed_by & created_by
-    closed_in = won & _within(closed_on, start, end)
+    closed_in = won & within_days(closed_on, start, end)
     if probabilities is None:
         p = np.full(len(frame), np.nan)
     else:
@@ -687,8 +704,8 @@ def price_deals(
         lost=lost,
         closed_by=(code >= k) & closed_by & created_by,
         as_of=day,
-        start=_timestamp(start, "start"),
-        end=_timestamp(end, "end"),
+        start=read_date_setting(start, "start"),
+        end=read_date_setting(end, "end"),
         notes=notes,
     )
 

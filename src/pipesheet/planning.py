@@ -43,8 +43,9 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.periods import read_date_setting
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.tables import parse_date_setting
+from pipesheet.tables import parse_probabilities, parse_stage_values
 
 __all__ = [
     "LeadPlan",
@@ -109,23 +110,26 @@ def _number(value: Any, name: str, *, positive: bool = False, allow_zero: bool =
 
 
 def _rate(value: Any, name: str) -> float:
-    if isinstance(value, str) and value.strip().endswith("%"):
-        try:
-            value = float(value.strip()[:-1].replace(",", ".")) / 100.0
-        except ValueError:
-            pass
-    x = _number(value, name)
-    if x > 1:
-        if x <= 100:
-            x = x / 100.0  # a percentage such as 25 → 0.25
-        else:
-            raise PipesheetError(
-                f"{name.replace('_', ' ')} is above 100%",
-                table="settings",
-                column=name,
-                value=value,
-                expected="a rate between 0 and 1",
-            )
+    """One rate setting, read as a probability (:func:`pipesheet.tables.parse_probabilities`):
+    ``0.25``, ``25`` or ``25%``; above 100% is refused."""
+    if isinstance(value, (list, tuple, dict, set)) or value is None:
+        raise PipesheetError(
+            f"{name.replace('_', ' ')} is not valid",
+            table="settings",
+            column=name,
+            value=value,
+            expected="a rate between 0 and 1 (or 0% and 100%)",
+        )
+    x = float(
+        parse_probabilities(pd.Series([value], dtype=object), table="settings", column=name)[0]
+    )
+    if math.isnan(x):
+        raise PipesheetError(
+            f"{name.replace('_', ' ')} is blank",
+            table="settings",
+            column=name,
+            expected="a rate between 0 and 1 (or 0% and 100%)",
+        )
     if x == 0:
         raise PipesheetError(
             f"{name.replace('_', ' ')} is zero: no number of deals reaches the target through it",
@@ -216,7 +220,6 @@ def _conversions(conversions: Any) -> list[tuple[str, float]]:
             table="conversions",
             expected="at least one stage with its conversion rate",
         )
-    out = []
     for i, (stage, c) in enumerate(pairs):
         if c is None or (isinstance(c, float) and math.isnan(c)):
             raise PipesheetError(
@@ -226,18 +229,18 @@ def _conversions(conversions: Any) -> list[tuple[str, float]]:
                 value=stage,
                 expected="a rate between 0 and 1 (learn it from more closed deals or type it in)",
             )
-        try:
-            rate = _rate(c, "conversion")
-        except PipesheetError as err:
+    out = parse_stage_values(pairs, table="conversions", column="conversion")
+    for i, (stage, rate) in enumerate(out):
+        if rate == 0:
             raise PipesheetError(
-                err.problem + f" for stage {stage!r}",
+                f"conversion is zero for stage {stage!r}: no number of deals reaches the target "
+                "through it",
                 table="conversions",
                 column="conversion",
                 rows=[i + 2],
-                value=c,
-                expected=err.expected,
-            ) from None
-        out.append((str(stage), rate))
+                value=pairs[i][1],
+                expected="a rate above 0",
+            )
     return out
 
 
@@ -310,15 +313,7 @@ def leads_needed(
             )
         later = stages[i]
     if deadline is not None:
-        due = parse_date_setting(deadline, "deadline")
-        if due is None:
-            raise PipesheetError(
-                "deadline is not a date",
-                table="settings",
-                column="deadline",
-                value=deadline,
-                expected="a date",
-            )
+        due = read_date_setting(deadline, "deadline", required=True)
         days, source = _days_in_stage(days_in_stage)
         missing = [s for s in stages if s not in days]
         if missing:
@@ -520,7 +515,7 @@ def quota_gap(
             f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
             f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
         )
-    start, end = parse_date_setting(today, "today"), parse_date_setting(period_end, "period_end")
+    start, end = read_date_setting(today, "today"), read_date_setting(period_end, "period_end")
     if start is not None and end is not None:
         days_left = (pd.Timestamp(end) - pd.Timestamp(start)).days - cycle_days
         weeks = days_left / 7.0

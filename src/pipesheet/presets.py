@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from pipesheet.columns import resolve_columns
@@ -90,13 +91,15 @@ def probability_table(
 
     Accepts a preset name, a mapping ``{stage: p}``, or a table with a stage column and a
     probability column (also ``win_probability`` as produced by
-    :func:`~pipesheet.stage_probabilities`). Probabilities may be 0–1 or 0–100 (if any value is
-    above 1 all are read as percentages).
+    :func:`~pipesheet.stage_probabilities`). Probabilities are read as
+    :func:`~pipesheet.tables.parse_probabilities` reads them: 0–1 or 0–100, one scale for the whole
+    table (a value with ``%`` is a percent; 0.1 beside 25 is refused, naming the cells); each
+    stage once (a stage listed twice is refused).
 
     Returns:
         Columns ``stage`` and ``probability`` (0–1, blank where unknown).
     """
-    from pipesheet.tables import check_table, clean_text_column, parse_probabilities
+    from pipesheet.tables import check_table, parse_stage_values
 
     if isinstance(table, str):
         return preset(table)
@@ -104,11 +107,20 @@ def probability_table(
         table = pd.DataFrame({"stage": list(table), "probability": list(table.values())})
     raw = check_table(table, name)
     cols = resolve_columns(raw, _FIELDS, ("stage", "probability"), table_name=name)
-    probs = parse_probabilities(raw[cols["probability"]], table=name, column=cols["probability"])
-    stages = clean_text_column(raw[cols["stage"]])
-    if stages.isna().any():
-        rows = [int(r) for r in raw.index[stages.isna().to_numpy()]]
-        raise PipesheetError(
-            "stage is blank", table=name, column=cols["stage"], rows=rows, expected="a stage name"
+    pairs = list(
+        zip(
+            raw[cols["stage"]].to_numpy(dtype=object),
+            raw[cols["probability"]].to_numpy(dtype=object),
+            strict=True,
         )
-    return pd.DataFrame({"stage": stages.to_numpy(), "probability": probs.to_numpy()})
+    )
+    read = parse_stage_values(
+        pairs,
+        table=name,
+        column=cols["probability"],
+        rows=[int(r) for r in raw.index],
+        stage_column=cols["stage"],
+    )
+    return pd.DataFrame(
+        {"stage": [s for s, _ in read], "probability": np.array([p for _, p in read], dtype=float)}
+    )

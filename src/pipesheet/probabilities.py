@@ -34,8 +34,9 @@ and that prior is used for the group's interval too. m = ``shrinkage`` (0 = off)
 **Step conversion** s → next: among closed deals that reached s, the share that also reached the
 next open stage or Won.
 
-**as_of**: only history rows entered on or before that date are used — the pipeline exactly as it
-was known then (deals won later are still open at as_of). This is what makes backtests honest.
+**as_of**: only history rows entered on or before that day (at any time of it: a bare date means
+the whole day, :mod:`pipesheet.periods`) are used — the pipeline exactly as it was known then
+(deals won later are still open at as_of). This is what makes backtests honest.
 
 **Snapshot only** (a deals table, no history): the current stage of open deals is known, but a
 closed deal's row says only Won or Lost, not how far it got, so p_s is *not identifiable* and is
@@ -56,13 +57,13 @@ from scipy import stats
 
 from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
+from pipesheet.periods import known_on, read_date_setting
 from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import (
     Deals,
     History,
     check_history_deals,
     group_field,
-    parse_date_setting,
     read_deals,
     read_history,
 )
@@ -95,7 +96,8 @@ class StageProbabilities:
         prior: (a, b) of the Beta prior; default Jeffreys (½, ½).
         interval: Credible mass of the reported interval (0.90 → 5% and 95% quantiles).
         shrinkage: m, the weight of the overall rate when estimating groups (``by``).
-        as_of: Use only what was known on this date (history rows entered on or before it).
+        as_of: Use only what was known at the end of this day (history rows entered on or
+            before it, at any time of the day).
         by: A deals-table field or header (owner, product line, country, segment…): one table
             per group. Needs a deals table.
         columns: Explicit ``{field: header}`` column mapping (applies to both tables).
@@ -169,7 +171,7 @@ class StageProbabilities:
             raise PipesheetError(
                 "no data to learn from", expected="a stage-history table and/or a deals table"
             )
-        as_of = parse_date_setting(self.as_of)
+        as_of = read_date_setting(self.as_of)  # a day: rows of any time that day are known
         by_field = group_field(self.by, deal_table)
         self.stages_ = stages
         self.deals_ = deal_table
@@ -259,7 +261,7 @@ class StageProbabilities:
         deal_codes, deal_ids = index.deal_codes, index.deal_ids
         sort = index.sorted_positions()
         if as_of is not None:
-            keep = frame["entered_date"].to_numpy() <= as_of
+            keep = known_on(frame["entered_date"], as_of)
             dropped = int((~keep).sum())
             if dropped:
                 notes.append(
@@ -345,7 +347,8 @@ class StageProbabilities:
         k = stages.k
         if as_of is not None:
             if "created_date" in frame:
-                frame = frame[~(frame["created_date"] > as_of).to_numpy()]
+                created = frame["created_date"]
+                frame = frame[created.isna().to_numpy() | known_on(created, as_of)]
             notes.append(
                 "a snapshot cannot be rewound to an earlier date: deals created after "
                 "the as-of date were dropped, the rest are as they are now"

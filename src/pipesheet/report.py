@@ -53,6 +53,7 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.files import MONEY, PERCENT, write_workbook
+from pipesheet.periods import period_bounds, read_date_setting
 
 __all__ = ["SHEETS", "Report", "add_parser", "build_report", "run", "write_report"]
 
@@ -181,7 +182,7 @@ def build_report(
                 else pd.Timestamp(date.today())
             )
         else:
-            as_of_ts = pd.Timestamp(as_of)
+            as_of_ts = read_date_setting(as_of, "as_of")  # a day: the whole day is meant
         model = StageProbabilities(stages=stages, as_of=as_of_ts).fit(
             history if history is not None else None, deals
         )
@@ -402,15 +403,7 @@ def _overall_rate(deals, stages) -> float:
 
 
 def _period_bounds(as_of: pd.Timestamp, period: str, fys: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    months = {"month": 1, "quarter": 3, "year": 12}.get(str(period).casefold())
-    if months is None:
-        raise PipesheetError(
-            "unknown period", table="settings", value=period, expected="month, quarter or year"
-        )
-    offset = (as_of.month - fys) % months if months > 1 else 0
-    start = pd.Timestamp(as_of.year, as_of.month, 1) - pd.DateOffset(months=offset)
-    end = start + pd.DateOffset(months=months) - pd.Timedelta(days=1)
-    return pd.Timestamp(start), pd.Timestamp(end)
+    return period_bounds(as_of, period, fys)
 
 
 @dataclass
@@ -658,11 +651,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--sheet", help="worksheet to read from XLSX inputs")
     p.add_argument("--table", help="Excel Table to read from XLSX inputs")
+    from pipesheet.cli import add_date_order
+
+    add_date_order(p)
     p.add_argument(
         "--dayfirst",
         action="store_true",
         default=None,
-        help="ambiguous dates such as 03/04/2026 are day first",
+        help="the same as --date-order dmy",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     from pipesheet.cli import blank_amounts_option

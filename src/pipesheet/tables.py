@@ -14,6 +14,8 @@ fields found (``owner``, ``product_line``, ``country``, ``segment``, ``currency`
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import (
+    DATE_MAX,
+    DATE_MIN,
+    DATE_ORDER_SETTING,
+    DATE_RANGE_TEXT,
+    MAX_AMOUNT,
+    MAX_RATE,
+    SERIAL_MAX,
+    SERIAL_MIN,
+    char_codes,
+    date_order_evidence,
+    read_date_texts,
+    read_number_texts,
+    serial_dates,
+)
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.labels import (
@@ -47,27 +64,26 @@ __all__ = [
     "check_table",
     "clean_text",
     "clean_text_column",
+    "date_order_of",
     "group_field",
     "group_fields",
     "parse_amounts",
     "parse_date_setting",
     "parse_dates",
     "parse_probabilities",
+    "parse_stage_values",
     "read_deals",
     "read_history",
     "read_rates",
 ]
 
 TEXT_FIELDS = ("owner", "product_line", "country", "segment", "currency", "forecast_category")
-DATE_EXPECTED = "a date: a spreadsheet date, ISO text like 2026-09-30, or an Excel serial number"
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-_SERIAL_RANGE = (1.0, 2958465.0)  # 1900-01-01 .. 9999-12-31
-_US_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-_EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d{1,2}$")
+DATE_EXPECTED = (
+    f"a date from {DATE_RANGE_TEXT}: a date cell, ISO text like 2026-09-30, or an Excel serial "
+    "number"
+)
 _OTHER_SPACE = re.compile(r"[^\S ]")  # white space other than a plain space
 _ASCII_OTHER_SPACE = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
-_SPACE_THOUSANDS = re.compile(r"^-?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d+)?$")
 
 
 @dataclass
@@ -160,151 +176,345 @@ def _rows(index: pd.Index, mask: np.ndarray) -> list[int]:
     return [int(r) for r in index[mask][:50]]
 
 
-def parse_amounts(
-    values: pd.Series, *, table: str, column: str, allow_blank: bool = False
-) -> pd.Series:
-    """Amounts as float: numbers, or numeric text like ``"12,500"``, ``"12.500,50"``, ``"1 250"``.
+_NUMBER_PROBLEMS = {
+    "an Excel error value": (
+        "{what} is an Excel error value",
+        "{expected}; the cell shows a formula's error — fix it where the data comes from",
+    ),
+    "TRUE/FALSE": ("{what} is TRUE/FALSE, not a number", "{expected}"),
+    "a magnitude suffix (k, M, bn)": (
+        "{what} has a magnitude suffix (k, M, bn)",
+        "the whole number, e.g. 1500000 for 1.5M ({expected})",
+    ),
+    "a date": ("{what} is a date, not a number", "{expected}"),
+    "not a number": ("{what} is not a number", "{expected}"),
+    "a percentage": ("{what} is a percentage", "{expected}"),
+    "an ambiguous decimal mark": (
+        "{what} could have a decimal comma or a decimal point (the column has both)",
+        "the number without a thousands separator, e.g. 1250 or 1.25",
+    ),
+}
 
-    Text is read with a period as the decimal mark unless it can only be a decimal comma
-    (``"12,5"``, ``"1.250,00"``). Currency symbols and codes around the number are ignored.
+
+def _read_numbers(
+    values: pd.Series, table: str, column: str, what: str, expected: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers of a column as :mod:`pipesheet.cells` reads them: ``(numbers, percent, problems,
+    blank)`` per row (``problems[i]`` None where the cell is a number or blank)."""
+    n = len(values)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        blank = values.isna().to_numpy()
+        problems = np.where(blank, None, "TRUE/FALSE").astype(object)
+        return np.full(n, np.nan), np.zeros(n, dtype=bool), problems, blank
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        blank = np.isnan(numbers)
+        return numbers, np.zeros(n, dtype=bool), np.full(n, None, dtype=object), blank
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    m = len(uniques)
+    numbers = np.full(m, np.nan)
+    percent = np.zeros(m, dtype=bool)
+    problems = np.full(m, None, dtype=object)
+    blank_u = np.zeros(m, dtype=bool)
+    kinds = pd.Series(uniques, dtype=object).map(_number_kind).to_numpy(dtype=object)
+    is_num = kinds == "number"
+    if is_num.any():
+        numbers[is_num] = np.array([float(u) for u in uniques[is_num]], dtype=float)
+        blank_u[is_num] = np.isnan(numbers[is_num])
+    problems[kinds == "bool"] = "TRUE/FALSE"
+    problems[kinds == "date"] = "a date"
+    text_at = np.flatnonzero(kinds == "text")
+    if len(text_at):
+        texts = pd.Series([str(uniques[i]).strip() for i in text_at], dtype=object)
+        empty = (texts == "").to_numpy()
+        blank_u[text_at[empty]] = True
+        filled = texts[~empty].reset_index(drop=True)
+        at = text_at[~empty]
+        read = read_number_texts(filled)
+        numbers[at] = read.values
+        percent[at] = read.percent
+        problems[at] = read.problems
+    blank = np.append(blank_u, True)[codes]
+    return (
+        np.append(numbers, np.nan)[codes],
+        np.append(percent, False)[codes],
+        np.append(problems, None)[codes],
+        blank,
+    )
+
+
+def _first_row(values: pd.Series, text: Any) -> int:
+    """The spreadsheet row of the first cell whose stripped text is ``text``."""
+    hit = (values.astype(str).str.strip() == text).to_numpy()
+    return int(values.index[hit][0]) if hit.any() else int(values.index[0])
+
+
+def _number_kind(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "number"  # blank (NaN below)
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(value, (dt.date, dt.time, np.datetime64, pd.Timestamp)):
+        return "date"
+    return "text"
+
+
+def _raise_number_problem(
+    values: pd.Series,
+    problems: np.ndarray,
+    mask: np.ndarray,
+    table: str,
+    column: str,
+    what: str,
+    expected: str,
+) -> None:
+    """Raise for the first row in ``mask``, naming every row with the same problem."""
+    first = int(np.flatnonzero(mask)[0])
+    kind = problems[first]
+    same = mask & (problems == kind)
+    problem, want = _NUMBER_PROBLEMS[kind]
+    raise PipesheetError(
+        problem.format(what=what),
+        table=table,
+        column=column,
+        rows=_rows(values.index, same),
+        value=values.iloc[first],
+        expected=want.format(expected=expected),
+    )
+
+
+def parse_amounts(
+    values: pd.Series,
+    *,
+    table: str,
+    column: str,
+    allow_blank: bool = False,
+    what: str = "amount",
+    limit: float = MAX_AMOUNT,
+) -> pd.Series:
+    """Amounts as float, read by the one rule for numbers in cells (:mod:`pipesheet.cells`).
+
+    Numbers, or numeric text like ``"12,500"``, ``"12.500,50"``, ``"1 250"``, ``"$ 3,000"``.  The
+    decimal mark is taken from the column's texts (a decimal comma only when some text can only
+    have one — ``"12,5"``, ``"1.250,00"`` — and none can only have a decimal point; both in one
+    column is an error).  ``(1,200)``, ``1,200-`` and ``−1200`` are negative, so refused.
+
+    Args:
+        values: The column.
+        table, column: Named in messages.
+        allow_blank: Blanks come back as NaN for the caller to count, instead of an error.
+        what: The word for one value in messages (``"amount"``, ``"rate"``…).
+        limit: Largest accepted absolute value (:data:`~pipesheet.cells.MAX_AMOUNT`).
 
     Raises:
-        PipesheetError: non-numeric text, negative or infinite amounts, or blanks (unless
-            ``allow_blank``, in which case blanks come back as NaN for the caller to count).
+        PipesheetError: naming the cell(s): text that is not a number (with why: an Excel error
+            value, TRUE/FALSE, a magnitude suffix such as ``250k``, a percent sign), a blank
+            (unless ``allow_blank``), a value above ``limit`` or a negative one.
     """
-    if pd.api.types.is_bool_dtype(values.dtype):
-        raise PipesheetError(
-            "amounts are TRUE/FALSE", table=table, column=column, expected="a non-negative number"
-        )
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        out = values.astype(float)
-    else:
-        out = pd.to_numeric(values, errors="coerce").astype(float)
-        todo = out.isna().to_numpy() & ~values.isna().to_numpy()
-        if todo.any():
-            text = values[todo].astype(str).str.strip()
-            # Excel error cells (#DIV/0!, #N/A, #VALUE!) are not numbers: without this the
-            # symbol stripping below would read "#DIV/0!" as 0.
-            excel_error = text.str.startswith("#").to_numpy()
-            text = text.str.replace(r"^[^\d\-.,]*|[^\d.,]*$", "", regex=True)
-            text[excel_error] = ""
-            fixed = text.copy()
-            us = text.str.match(_US_THOUSANDS)
-            fixed[us] = text[us].str.replace(",", "", regex=False)
-            eu = text.str.match(_EU_THOUSANDS) | text.str.match(_DECIMAL_COMMA)
-            fixed[eu] = (
-                text[eu].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-            )
-            sp = text.str.match(_SPACE_THOUSANDS)
-            fixed[sp] = (
-                text[sp]
-                .str.replace(r"[ \u00a0\u202f']", "", regex=True)
-                .str.replace(",", ".", regex=False)
-            )
-            out[todo] = pd.to_numeric(fixed, errors="coerce").to_numpy()
-    blank = _blank(values)
-    bad = out.isna().to_numpy() & ~blank
+    expected = f"a non-negative number such as 12500 or 12,500.00 (at most {limit:.0e})"
+    numbers, percent, problems, blank = _read_numbers(values, table, column, what, expected)
+    problems = np.where(percent, "a percentage", problems).astype(object)
+    bad = problems != None  # noqa: E711 - element-wise
     if bad.any():
-        first = values[bad].iloc[0]
-        raise PipesheetError(
-            "amount is not a number",
-            table=table,
-            column=column,
-            rows=_rows(values.index, bad),
-            value=first,
-            expected="a non-negative number such as 12500 or 12,500.00",
-        )
+        _raise_number_problem(values, problems, bad, table, column, what, expected)
     if blank.any() and not allow_blank:
         raise PipesheetError(
-            "amount is blank",
+            f"{what} is blank",
             table=table,
             column=column,
             rows=_rows(values.index, blank),
-            expected="a non-negative number (or skip blank amounts explicitly)",
+            expected=f"a non-negative number (or skip blank {what}s explicitly)",
         )
-    arr = out.to_numpy()
-    bad = ~np.isfinite(arr) & ~blank
-    neg = (arr < 0) & ~blank
-    for mask, what in ((bad, "amount is not finite"), (neg, "amount is negative")):
+    with np.errstate(invalid="ignore"):
+        infinite = ~blank & ~np.isfinite(numbers)
+        big = ~blank & ~infinite & ~(np.abs(numbers) <= limit)
+        neg = ~blank & (numbers < 0)
+    for mask, problem, want in (
+        (infinite, f"{what} is not finite", f"a number of at most {limit:.0e}"),
+        (big, f"{what} is too large", f"at most {limit:,.0f} ({limit:.0e}) in absolute value"),
+        (
+            neg,
+            f"{what} is negative",
+            "a non-negative number ((1,200), 1,200- and −1200 are negatives)",
+        ),
+    ):
         if mask.any():
             raise PipesheetError(
-                what,
+                problem,
                 table=table,
                 column=column,
                 rows=_rows(values.index, mask),
                 value=values[mask].iloc[0],
-                expected="a non-negative number",
+                expected=want,
             )
-    return out
+    return pd.Series(numbers, index=values.index, dtype=float)
 
 
 def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Series:
-    """Probabilities as 0–1 floats (blank = NaN), read as :func:`parse_amounts` reads numbers.
+    """Probabilities as 0–1 floats (blank = NaN).
 
-    A column is read as percentages when any value is above 1 (``25`` → 0.25), else as shares.
+    The scale is decided only when every value agrees: a value written with ``%`` is a percent;
+    among the others, one strictly between 0 and 1 says shares and one above 1 says percent;
+    0 and 1 fit both (read as shares unless another value says percent).  Values on both scales
+    in one column are refused, naming the disagreeing cells: write ``0.5%`` or ``50%`` to say
+    which is meant.
 
     Raises:
-        PipesheetError: what :func:`parse_amounts` refuses, or a value above 100.
+        PipesheetError: naming the cell(s): not a number, negative, above 100 (or 100%), or
+            values on two scales.
     """
-    p = parse_amounts(values, table=table, column=column, allow_blank=True)
-    above = (p > 100).to_numpy()
-    if above.any():
-        rows = _rows(values.index, above)
+    expected = "a probability such as 0.25 or 25%"
+    numbers, percent, problems, blank = _read_numbers(
+        values, table, column, "probability", expected
+    )
+    bad = problems != None  # noqa: E711 - element-wise
+    if bad.any():
+        _raise_number_problem(values, problems, bad, table, column, "probability", expected)
+    with np.errstate(invalid="ignore"):
+        checks = (
+            (~blank & ~np.isfinite(numbers), "probability is not finite"),
+            (~blank & (numbers < 0), "probability is negative"),
+            (~blank & (numbers > 100), "probability above 100%"),
+        )
+    for mask, problem in checks:
+        if mask.any():
+            rows = _rows(values.index, mask)
+            raise PipesheetError(
+                problem,
+                table=table,
+                column=column,
+                rows=rows,
+                value=values[mask].iloc[0],
+                expected="a probability between 0 and 1, or 0% and 100%",
+            )
+    plain = ~blank & ~percent
+    with np.errstate(invalid="ignore"):
+        shares = plain & (numbers > 0) & (numbers < 1)
+        percents = plain & (numbers > 1)
+    if shares.any() and percents.any():
+        few = shares if shares.sum() <= percents.sum() else percents
+        a, b = int(np.flatnonzero(shares)[0]), int(np.flatnonzero(percents)[0])
         raise PipesheetError(
-            "probability above 100",
+            f"probabilities on two scales: {values.iloc[a]!r} (row {values.index[a]}) reads as "
+            f"a share of 1, {values.iloc[b]!r} (row {values.index[b]}) as a percent",
             table=table,
             column=column,
-            rows=rows,
-            value=values.loc[rows[0]],
-            expected="a probability between 0 and 100 (or 0 and 1)",
+            rows=_rows(values.index, few),
+            expected="one scale for the whole column: shares (0.25) or percents (25); write "
+            "0.5% or 50% to say which is meant",
         )
-    return p / 100.0 if p.max(skipna=True) > 1 else p
+    scale = np.where(percent | percents.any(), 100.0, 1.0)
+    return pd.Series(numbers / scale, index=values.index, dtype=float)
+
+
+def parse_stage_values(
+    pairs: Sequence[tuple[Any, Any]],
+    *,
+    table: str,
+    column: str = "probability",
+    rows: Sequence[int] | None = None,
+    stage_column: str = "stage",
+) -> list[tuple[str, float]]:
+    """``(stage, value)`` pairs — a probability table, conversions, benchmarks — with the values
+    read as :func:`parse_probabilities` reads a column (one scale for all of them) and each stage
+    listed once.
+
+    Args:
+        pairs: Stage label and value, in order.
+        table, column: Named in messages.
+        rows: Spreadsheet row of each pair (default 2, 3, … as in a table with a header).
+        stage_column: Header of the stage labels, named in messages.
+
+    Raises:
+        PipesheetError: a blank stage, a stage listed twice (compared as stage labels are:
+            case and spaces folded), or what :func:`parse_probabilities` refuses.
+    """
+    index = pd.Index(list(rows) if rows is not None else range(2, 2 + len(pairs)), name="row")
+    labels = clean_text_column(pd.Series([p[0] for p in pairs], index=index, dtype=object))
+    blank = labels.isna().to_numpy()
+    if blank.any():
+        raise PipesheetError(
+            "stage is blank",
+            table=table,
+            column=stage_column,
+            rows=_rows(index, blank),
+            expected="a stage name",
+        )
+    keys = labels.map(stage_key)
+    dup = keys.duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = keys[dup].iloc[0]
+        same = (keys == first).to_numpy()
+        raise PipesheetError(
+            "stage listed twice",
+            table=table,
+            column=stage_column,
+            rows=_rows(index, same),
+            value=labels[same].iloc[0],
+            expected="each stage once (which value is meant cannot be guessed)",
+        )
+    values = parse_probabilities(
+        pd.Series([p[1] for p in pairs], index=index, dtype=object), table=table, column=column
+    )
+    return list(zip(labels.tolist(), values.tolist(), strict=True))
 
 
 def parse_date_setting(value: Any, name: str = "as_of") -> np.datetime64 | None:
-    """A date setting (as of, start, end, a deadline…) read as :func:`parse_dates` reads a cell,
-    as numpy datetime64; None when blank.  A bad value is reported under ``name`` (no row: it is
-    a setting, not a table cell)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        parsed = parse_dates(pd.Series([value]), table="settings", column=name)
-    except PipesheetError as err:
-        raise PipesheetError(
-            err.problem, table="settings", column=name, value=err.value, expected=err.expected
-        ) from None
-    if parsed.isna().iloc[0]:
-        return None
-    return parsed.to_numpy()[0]
+    """A date setting as ``np.datetime64`` (the day, midnight); None when blank.
 
+    Kept for callers of earlier versions: :func:`pipesheet.periods.read_date_setting` is the one
+    reader of date settings (a bare date means the whole day: see :mod:`pipesheet.periods`)."""
+    from pipesheet.periods import read_date_setting
 
-def _from_serial(serials: np.ndarray) -> np.ndarray:
-    days = np.floor(serials)
-    frac = serials - days
-    base = _EXCEL_EPOCH.to_datetime64() + days.astype("timedelta64[D]")
-    return (base + (frac * 86_400_000).round().astype("timedelta64[ms]")).astype("datetime64[ns]")
+    day = read_date_setting(value, name)
+    return None if day is None else day.to_datetime64()
 
 
 def parse_dates(
-    values: pd.Series, *, table: str, column: str, allow_blank: bool = True
+    values: pd.Series,
+    *,
+    table: str,
+    column: str,
+    allow_blank: bool = True,
+    dayfirst: bool | None = None,
 ) -> pd.Series:
-    """Dates from spreadsheet dates, ISO text, or Excel serial numbers (1900 date system).
+    """Dates read by the one rule for dates in cells (:mod:`pipesheet.cells`).
 
-    Distinct values are parsed once (a history of a million rows usually has a few hundred
-    distinct dates), so this is fast on large tables. Time zones are dropped (local wall time).
+    Date cells, ISO text, other common text forms, or Excel serial numbers (1900 date system),
+    from :data:`~pipesheet.cells.DATE_MIN` to :data:`~pipesheet.cells.DATE_MAX`.  Distinct
+    values are read once (a history of a million rows usually has a few hundred distinct dates).
+    Time zones are dropped: the local wall time is kept.  The day/month order of ``03/04/2027``
+    texts comes from the column (a part above 12), else from ``dayfirst``, else they are refused.
 
     Raises:
-        PipesheetError: text that is not a date, a serial number out of Excel's range, or a blank
+        PipesheetError: naming the cell(s): not a date (a word, a time alone, a year alone, an
+            Excel error value, TRUE/FALSE, an impossible day), outside the supported range,
+            ambiguous day/month order with no setting, both orders in the column, or a blank
             when ``allow_blank`` is false.
     """
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         out = values
         if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(None)
-        out = out.astype("datetime64[ns]")
+            out = out.dt.tz_localize(None)  # local wall time
+        raw = out.to_numpy()
+        with np.errstate(invalid="ignore"):
+            outside = ~np.isnat(raw) & (
+                (raw < DATE_MIN.to_datetime64()) | (raw > _DATE_END.to_datetime64())
+            )
+        if outside.any():
+            _raise_date(values, outside, "outside the supported date range", table, column)
+        out = pd.Series(raw.astype("datetime64[ns]"), index=values.index)
     else:
-        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
-        parsed = _parse_unique_dates(pd.Series(uniques, dtype=object), table, column, values, codes)
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        parsed, problems = _unique_dates(
+            pd.Series(uniques, dtype=object), dayfirst, values, table, column
+        )
+        row_problems = np.append(problems, None)[codes]
+        bad = row_problems != None  # noqa: E711 - element-wise
+        if bad.any():
+            _raise_date(values, bad, row_problems, table, column)
         arr = np.append(parsed, np.datetime64("NaT", "ns"))[codes]
         out = pd.Series(arr, index=values.index, dtype="datetime64[ns]")
     blank = out.isna().to_numpy()
@@ -319,101 +529,171 @@ def parse_dates(
     return out
 
 
-def _parse_unique_dates(
-    uniques: pd.Series, table: str, column: str, values: pd.Series, codes: np.ndarray
-) -> np.ndarray:
-    out = np.full(len(uniques), np.datetime64("NaT", "ns"))
-    if not len(uniques):
-        return out
-    all_text = pd.api.types.infer_dtype(uniques.to_numpy(), skipna=False) == "string"
-    if all_text:  # the usual CSV case: no per-value type checks
-        is_ts = np.zeros(len(uniques), dtype=bool)
-    else:
-        is_ts = uniques.map(
-            lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")
-        ).to_numpy(dtype=bool)
-    if is_ts.any():
-        stamps = pd.to_datetime(uniques[is_ts], utc=False)
-        out[is_ts] = pd.DatetimeIndex(
-            [s.tz_localize(None) if getattr(s, "tzinfo", None) else s for s in stamps]
-        ).to_numpy(dtype="datetime64[ns]")
-    rest = ~is_ts
-    if all_text:  # serial numbers sent as text ("45930"): digits, maybe a fraction
-        text = uniques.astype(object).str.strip()
-        digits = text.str.fullmatch(r"\d+(\.\d+)?").to_numpy(dtype=bool)
-        numbers = np.full(len(uniques), np.nan)
-        if digits.any():
-            numbers[digits] = pd.to_numeric(text[digits], errors="coerce").to_numpy(dtype=float)
-    else:
-        numbers = pd.to_numeric(uniques[rest].map(_maybe_number), errors="coerce").to_numpy(
-            dtype=float
-        )
-    is_num = np.zeros(len(uniques), dtype=bool)
-    is_num[np.flatnonzero(rest)] = ~np.isnan(numbers)
-    serials = numbers[~np.isnan(numbers)]
-    if len(serials):
-        out_of_range = (serials < _SERIAL_RANGE[0]) | (serials > _SERIAL_RANGE[1])
-        if out_of_range.any():
-            bad_value = serials[out_of_range][0]
-            _raise_bad_date(
-                uniques,
-                np.flatnonzero(is_num)[out_of_range][0],
-                values,
-                codes,
-                table,
-                column,
-                f"number {bad_value:g} is outside Excel's date range",
-            )
-        out[is_num] = _from_serial(serials)
-    text_idx = np.flatnonzero(rest & ~is_num)
-    if len(text_idx):
-        text = uniques.iloc[text_idx].astype(str).str.strip()
-        empty = (text == "").to_numpy()
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-        parsed = parsed.dt.tz_convert(None) if parsed.dt.tz is not None else parsed
-        parsed_arr = parsed.to_numpy(dtype="datetime64[ns]")
-        failed = np.isnat(parsed_arr) & ~empty
-        if failed.any():
-            # a second chance for common unambiguous spellings (2026/09/30, 30 Sep 2026...)
-            retry = pd.to_datetime(text[failed], format="mixed", errors="coerce", dayfirst=False)
-            ok = ~retry.isna().to_numpy()
-            ambiguous = text[failed].str.match(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$").to_numpy()
-            ok &= ~ambiguous
-            fixed = parsed_arr[failed]
-            fixed[ok] = retry[ok].to_numpy(dtype="datetime64[ns]")
-            parsed_arr[failed] = fixed
-            failed = np.isnat(parsed_arr) & ~empty
-            if failed.any():
-                _raise_bad_date(
-                    uniques, text_idx[failed][0], values, codes, table, column, "not a date"
-                )
-        out[text_idx] = parsed_arr
-    return out
+_SERIAL_CHARS = np.array([ord(c) for c in "0123456789."] + [0], dtype=np.uint32)
+_DATE_END = DATE_MAX + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+_DATE_PROBLEMS = {
+    "not a date": ("not a date", DATE_EXPECTED),
+    "not a real date": ("not a real date", "a calendar date such as 2026-09-30"),
+    "outside the supported date range": (
+        f"date outside the supported range {DATE_RANGE_TEXT}",
+        "a date in that range; leave the cell blank when there is no date (placeholders such "
+        "as 9999-12-31 or 0001-01-01 are not dates)",
+    ),
+    "a time without a date": ("a time without a date", DATE_EXPECTED),
+    "a year alone": ("a year alone is not a date", DATE_EXPECTED),
+    "an Excel error value": (
+        "date is an Excel error value",
+        DATE_EXPECTED + "; the cell shows a formula's error — fix it where the data comes from",
+    ),
+    "TRUE/FALSE": ("date is TRUE/FALSE", DATE_EXPECTED),
+    "a number outside the date range": (
+        f"number outside the supported date range {DATE_RANGE_TEXT} (Excel serial numbers "
+        f"{SERIAL_MIN:.0f} to {math.floor(SERIAL_MAX):.0f})",
+        DATE_EXPECTED + "; leave the cell blank when there is no date",
+    ),
+    "ambiguous day/month order": (
+        "day/month order is ambiguous: this date could be day/month or month/day, and no value "
+        "of the column has a part above 12 to tell",
+        DATE_ORDER_SETTING,
+    ),
+}
 
 
-def _maybe_number(value: object) -> object:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, np.number)):
-        return value
-    text = str(value).strip()
-    return text if re.fullmatch(r"\d+(\.\d+)?", text) else None
-
-
-def _raise_bad_date(uniques, position, values, codes, table, column, problem) -> None:
-    rows = _rows(values.index, codes == position)
-    hint = ""
-    text = str(uniques.iloc[position])
-    if re.match(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$", text):
-        hint = " (day/month order is ambiguous; use ISO 2026-09-30 or a real date cell)"
+def _raise_date(
+    values: pd.Series, mask: np.ndarray, problems: Any, table: str, column: str
+) -> None:
+    """Raise for the first bad row (an ambiguous order only when nothing else is wrong)."""
+    kinds = np.broadcast_to(np.asarray(problems, dtype=object), mask.shape)
+    other = mask & (kinds != "ambiguous day/month order")
+    pick = other if other.any() else mask
+    first = int(np.flatnonzero(pick)[0])
+    kind = kinds[first]
+    same = pick & (kinds == kind)
+    problem, want = _DATE_PROBLEMS[kind]
     raise PipesheetError(
-        problem + hint,
+        problem,
         table=table,
         column=column,
-        rows=rows,
-        value=uniques.iloc[position],
-        expected=DATE_EXPECTED,
+        rows=_rows(values.index, same),
+        value=values.iloc[first],
+        expected=want,
     )
+
+
+def _unique_dates(
+    uniques: pd.Series, dayfirst: bool | None, values: pd.Series, table: str, column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(dates, problems)`` of distinct cells (NaT/None where blank)."""
+    n = len(uniques)
+    out = np.full(n, np.datetime64("NaT", "ns"))
+    problems = np.full(n, None, dtype=object)
+    if not n:
+        return out, problems
+    if pd.api.types.infer_dtype(uniques.to_numpy(), skipna=False) == "string":
+        kinds = np.full(n, "text", dtype=object)  # the usual CSV case: no per-value checks
+    else:
+        kinds = uniques.map(_date_kind).to_numpy(dtype=object)
+    for kind, problem in (
+        ("time", "a time without a date"),
+        ("bool", "TRUE/FALSE"),
+        ("other", "not a date"),
+    ):
+        problems[kinds == kind] = problem
+    stamp_at = np.flatnonzero(kinds == "stamp")
+    if len(stamp_at):
+        days, outside = _stamps(uniques.iloc[stamp_at].tolist())
+        out[stamp_at] = days
+        problems[stamp_at[outside]] = "outside the supported date range"
+    serial_at = list(np.flatnonzero(kinds == "number"))
+    text_at = np.flatnonzero(kinds == "text")
+    if len(text_at):
+        texts = uniques.iloc[text_at].astype(str).str.strip().reset_index(drop=True)
+        empty = (texts == "").to_numpy()
+        codes = char_codes(texts, 5)
+        # serial numbers as text ("45930"): only texts of digits and a point need the full check
+        maybe = np.isin(codes, _SERIAL_CHARS).all(axis=1) & ~empty
+        digits = np.zeros(len(texts), dtype=bool)
+        if maybe.any():
+            digits[maybe] = texts[maybe].str.fullmatch(r"\d+(?:\.\d+)?").to_numpy(dtype=bool)
+        serial_at += list(text_at[digits])
+        words = ~empty & ~digits
+        if words.any():
+            filled = texts[words].reset_index(drop=True)
+            day_ev, month_ev = date_order_evidence(filled, strip=False)
+            if day_ev is not None and month_ev is not None and dayfirst is None:
+                rows = [_first_row(values, v) for v in (day_ev, month_ev)]
+                raise PipesheetError(
+                    f"dates in both day/month and month/day order: {day_ev!r} (row {rows[0]}) "
+                    f"is day first, {month_ev!r} (row {rows[1]}) month first",
+                    table=table,
+                    column=column,
+                    rows=rows,
+                    expected="one date order in the column (or ISO dates like 2026-09-30)",
+                )
+            order = dayfirst
+            if order is None:
+                order = True if day_ev is not None else False if month_ev is not None else None
+            read = read_date_texts(filled, order, strip=False)
+            out[text_at[words]] = read.values
+            problems[text_at[words]] = read.problems
+    if serial_at:
+        at = np.asarray(serial_at, dtype=np.int64)
+        numbers = pd.to_numeric(
+            uniques.iloc[at].map(lambda v: str(v).strip() if isinstance(v, str) else v),
+            errors="coerce",
+        ).to_numpy(dtype=float)
+        blank = np.isnan(numbers)
+        days, outside = serial_dates(numbers)
+        out[at] = np.where(blank, np.datetime64("NaT", "ns"), days)
+        problems[at[outside & ~blank]] = "a number outside the date range"
+        with np.errstate(invalid="ignore"):
+            year = outside & (numbers >= 1000) & (numbers <= 2999) & (numbers % 1 == 0)
+        problems[at[year]] = "a year alone"
+    return out, problems
+
+
+def _date_kind(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "number"  # blank
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "number"
+    if isinstance(value, (dt.datetime, dt.date, np.datetime64, pd.Timestamp)):
+        return "stamp"
+    if isinstance(value, dt.time):
+        return "time"
+    return "other"
+
+
+def _stamps(values: list) -> tuple[np.ndarray, np.ndarray]:
+    """Date/datetime objects as ``datetime64[ns]`` (time zone dropped: wall time), and True
+    where one is outside the supported range (then NaT)."""
+    out = np.full(len(values), np.datetime64("NaT", "ns"))
+    outside = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):  # per distinct value
+        if isinstance(v, np.datetime64):
+            if np.isnat(v):
+                continue
+            v = pd.Timestamp(v.astype("datetime64[us]")) if _in_range(v) else None
+            if v is None:
+                outside[i] = True
+                continue
+        if getattr(v, "tzinfo", None) is not None:
+            v = v.replace(tzinfo=None)
+        day = v.date() if isinstance(v, dt.datetime) else v
+        if not DATE_MIN.date() <= day <= DATE_MAX.date():
+            outside[i] = True
+            continue
+        out[i] = np.datetime64(pd.Timestamp(v).to_datetime64(), "ns")
+    return out, outside
+
+
+def _in_range(value: np.datetime64) -> bool:
+    day = value.astype("datetime64[D]")
+    return bool(np.datetime64(DATE_MIN.date(), "D") <= day <= np.datetime64(DATE_MAX.date(), "D"))
 
 
 def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -534,6 +814,16 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
     return codes
 
 
+def date_order_of(table: Any, dayfirst: bool | None = None) -> bool | None:
+    """The day/month order for a table's ambiguous text dates: ``dayfirst`` when given, else the
+    order the table carries in ``attrs["dayfirst"]`` (set by the file and Excel readers when the
+    user chose one), else None."""
+    if dayfirst is not None:
+        return bool(dayfirst)
+    carried = getattr(table, "attrs", {}).get("dayfirst") if hasattr(table, "attrs") else None
+    return None if carried is None else bool(carried)
+
+
 def check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> pd.DataFrame:
     """The user's table with spreadsheet row numbers as index, entirely blank rows dropped.
 
@@ -575,6 +865,7 @@ def read_deals(
     columns: Mapping[str, str] | None = None,
     skip_blank_amounts: bool = False,
     name: str = "deals",
+    dayfirst: bool | None = None,
 ) -> Deals:
     """Validate a deals table: one row per deal.
 
@@ -596,6 +887,9 @@ def read_deals(
         skip_blank_amounts: Deprecated: drop the deals whose amount is blank here (counted in
             ``notes``). Use ``blank_amounts="skip"`` where the money is computed instead.
         name: Table name used in messages.
+        dayfirst: Day/month order of text dates such as ``03/04/2027`` that no date of their
+            column decides (default: the table's ``attrs["dayfirst"]``, which
+            :func:`pipesheet.exports.read_table` and the Excel functions set; None: refused).
     """
     if isinstance(table, Deals):
         if stages is not None and stages != table.stages:
@@ -604,6 +898,7 @@ def read_deals(
             return again
         return table
     raw = check_table(table, name)
+    dayfirst = date_order_of(table, dayfirst)
     cols = resolve_columns(raw, DEAL_FIELDS, ("deal_id", "stage"), table_name=name, mapping=columns)
     missing_amount = None
     if "amount" not in cols:
@@ -665,7 +960,7 @@ def read_deals(
         frame["amount"] = np.full(len(raw.index), np.nan)
     if "close_date" in cols:
         frame["close_date"] = parse_dates(
-            raw[cols["close_date"]], table=name, column=cols["close_date"]
+            raw[cols["close_date"]], table=name, column=cols["close_date"], dayfirst=dayfirst
         )
     else:
         frame["close_date"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
@@ -675,7 +970,9 @@ def read_deals(
             frame[fld] = clean_text_column(raw[cols[fld]])
     for fld in ("created_date", "closed_date"):
         if fld in cols:
-            frame[fld] = parse_dates(raw[cols[fld]], table=name, column=cols[fld])
+            frame[fld] = parse_dates(
+                raw[cols[fld]], table=name, column=cols[fld], dayfirst=dayfirst
+            )
     if probability is not None:
         frame["probability"] = probability
     if "last_open_stage" in cols:
@@ -760,6 +1057,7 @@ def read_history(
     won: tuple[str, ...] = DEFAULT_WON,
     lost: tuple[str, ...] = DEFAULT_LOST,
     name: str = "history",
+    dayfirst: bool | None = None,
 ) -> History:
     """Validate a stage-history table: one row per (deal, stage, date entered).
 
@@ -775,6 +1073,7 @@ def read_history(
         deals: The deals table, when given: every history row must belong to one of its deals.
         won, lost: Won/Lost labels used when the stage list is inferred.
         name: Table name used in messages.
+        dayfirst: Day/month order of ambiguous text dates (see :func:`read_deals`).
     """
     if isinstance(table, History):
         return table
@@ -803,7 +1102,11 @@ def read_history(
     else:
         ids = pd.Series(deal_uniques[deal_codes], index=raw.index, dtype=object)
     entered = parse_dates(
-        raw[cols["entered_date"]], table=name, column=cols["entered_date"], allow_blank=False
+        raw[cols["entered_date"]],
+        table=name,
+        column=cols["entered_date"],
+        allow_blank=False,
+        dayfirst=date_order_of(table, dayfirst),
     )
     labels = raw[cols["stage"]]
     # factorise the labels once; both the inference and the coding below reuse it
@@ -903,7 +1206,9 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
     codes = clean_text_column(raw[cols["currency"]]).map(
         lambda v: v.upper() if isinstance(v, str) else v
     )
-    rates = parse_amounts(raw[cols["rate"]], table=name, column=cols["rate"])
+    rates = parse_amounts(
+        raw[cols["rate"]], table=name, column=cols["rate"], what="rate", limit=MAX_RATE
+    )
     zero = (rates <= 0).to_numpy()
     if zero.any():
         raise PipesheetError(

@@ -75,17 +75,17 @@ from pipesheet.forecast import (
     blank_amount_rows,
     blank_amounts_choice,
     deal_rates,
-    fiscal_year_month,
     reporting_amounts,
 )
+from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end
 from pipesheet.stages import StageList
 from pipesheet.tables import (
     Deals,
     History,
     check_history_deals,
     check_table,
+    date_order_of,
     parse_amounts,
-    parse_date_setting,
     parse_dates,
     read_deals,
 )
@@ -122,19 +122,6 @@ class HistoryArrays:
 def _day_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
     arr = np.asarray(values, dtype="datetime64[ns]")
     return arr.astype("datetime64[D]").astype(np.int64)
-
-
-def day_number(value: Any) -> int | None:
-    """A date setting as a whole day number (days since 1970-01-01); None when blank."""
-    when = parse_date_setting(value)
-    if when is None:
-        return None
-    return int(np.datetime64(when, "D").astype(np.int64))
-
-
-def day_timestamp(day: int) -> pd.Timestamp:
-    """The date of a day number."""
-    return pd.Timestamp(np.datetime64(int(day), "D"))
 
 
 def _arrays(hist: History, extras: dict[str, pd.Series]) -> HistoryArrays:
@@ -187,7 +174,10 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
             )
         if "close_date" in found and "close_date" not in out:
             out["close_date"] = parse_dates(
-                rest[found["close_date"]], table=hist.name, column=found["close_date"]
+                rest[found["close_date"]],
+                table=hist.name,
+                column=found["close_date"],
+                dayfirst=date_order_of(source),
             )
     return out
 
@@ -490,36 +480,18 @@ def _probabilities(
 
 
 # ---- periods -----------------------------------------------------------------------------------
-def period_end_for(as_of: Any, period: str = "quarter", fiscal_year_start: int = 1) -> pd.Timestamp:
-    """The last day of the month / quarter / year containing ``as_of`` (fiscal quarters and years
-    start in month ``fiscal_year_start``)."""
-    when = parse_date_setting(as_of)
-    if when is None:
-        raise PipesheetError("a date is needed", table="settings", column="as_of", value=as_of)
-    ts = pd.Timestamp(when).normalize()
-    key = str(period).strip().casefold()
-    months = {"month": 1, "quarter": 3, "year": 12}.get(key)
-    if months is None:
-        raise PipesheetError(
-            "unknown period",
-            table="settings",
-            column="period",
-            value=period,
-            expected="month, quarter, year, or a period end date",
-        )
-    if months == 1:
-        return ts + pd.offsets.MonthEnd(0)
-    m0 = fiscal_year_month(fiscal_year_start)
-    offset = (ts.month - m0) % months  # months since the period began
-    start = (ts - pd.offsets.MonthBegin(1) if ts.day != 1 else ts) - pd.DateOffset(months=offset)
-    return (start + pd.DateOffset(months=months)) - pd.Timedelta(days=1)
-
-
-def _period_end(period: Any, as_of_day: int, fiscal_year_start: int) -> int:
+def _period_end(
+    period: Any, as_of_day: int, fiscal_year_start: int, notes: list[str] | None = None
+) -> int:
+    """The last day of the window (as-of, end]: a period end date, or "month" / "quarter" /
+    "year" — the end of that period containing as-of, or of the next one when as-of is its last
+    day (a note in ``notes`` says so: the window is never empty)."""
     if isinstance(period, str) and period.strip().casefold() in ("month", "quarter", "year"):
-        end = period_end_for(day_timestamp(as_of_day), period, fiscal_year_start)
-        return int(np.datetime64(end, "D").astype(np.int64))
-    day = day_number(period)
+        end, note = window_end(day_timestamp(as_of_day), period, fiscal_year_start)
+        if note and notes is not None:
+            notes.append(note)
+        return int(end.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    day = day_number(period, "period_end")
     if day is None:
         raise PipesheetError(
             "a period end is needed",
@@ -528,13 +500,13 @@ def _period_end(period: Any, as_of_day: int, fiscal_year_start: int) -> int:
             value=period,
             expected="a date, or month / quarter / year",
         )
-    if day < as_of_day:
+    if day <= as_of_day:
         raise PipesheetError(
-            "the period ends before the as-of date",
+            "the period ends on or before the as-of date: the forecast window would be empty",
             table="settings",
             column="period_end",
             value=str(day_timestamp(day).date()),
-            expected=f"a date on or after {day_timestamp(as_of_day).date()}",
+            expected=f"a date after {day_timestamp(as_of_day).date()}",
         )
     return day
 
@@ -627,7 +599,8 @@ class TimeAwareForecast:
         as_of: Forecast date D: only history rows dated on or before it are used. Default: the
             latest date in the history (pass the export date for exact ages).
         period: ``"month"``, ``"quarter"`` (default) or ``"year"`` — the end of that period
-            containing D — or a period end date. The forecast covers (D, period end].
+            containing D, or of the next one when D is its last day (with a note) — or a period
+            end date after D. The forecast covers (D, period end].
         fiscal_year_start: First month of the fiscal year for quarters and years.
         conditioning: ``"age"`` (default): the conditional cumulative incidence of Won given the
             deal is still open at its age. ``"stage"``: p_s × the same timing (≤ p_s).
@@ -762,7 +735,7 @@ class TimeAwareForecast:
                 value=str(day_timestamp(as_of_day).date()),
                 expected="an as-of date after the first history row",
             )
-        end_day = _period_end(self.period, as_of_day, self.fiscal_year_start)
+        end_day = _period_end(self.period, as_of_day, self.fiscal_year_start, notes)
         later = int((a.day > as_of_day).sum())
         if later:
             notes.append(

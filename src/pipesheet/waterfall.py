@@ -44,8 +44,9 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import blank_amount_rows, blank_amounts_choice, reporting_amounts
+from pipesheet.periods import known_on, read_date_setting, within_days
 from pipesheet.stages import StageList, stage_key
-from pipesheet.tables import Deals, History, parse_date_setting, read_deals, read_history
+from pipesheet.tables import Deals, History, read_deals, read_history
 
 __all__ = ["STEPS", "Waterfall", "pipeline_waterfall", "snapshot_at", "waterfall_from_history"]
 
@@ -128,12 +129,8 @@ def _snapshot_cents(deals: Deals, amounts: np.ndarray) -> pd.DataFrame:
 
 
 def _date(value: Any, name: str) -> pd.Timestamp | None:
-    v = parse_date_setting(value, name)
-    if value is not None and v is None:
-        raise PipesheetError(
-            "not a date", table="settings", column=name, value=value, expected="e.g. 2026-10-01"
-        )
-    return None if v is None else pd.Timestamp(v)
+    """A date setting as a day (:func:`pipesheet.periods.read_date_setting`)."""
+    return read_date_setting(value, name)
 
 
 def pipeline_waterfall(
@@ -328,17 +325,7 @@ def _both_orders(opening: Any, closing: Any, notes: list[str]) -> StageList:
 
 
 def _in_period(close: pd.Series, s: pd.Timestamp | None, e: pd.Timestamp | None) -> np.ndarray:
-    d = pd.to_datetime(close)
-    if s is None and e is None:
-        return np.ones(len(d), dtype=bool)
-    ok = d.notna().to_numpy().copy()
-    if s is not None:
-        ok &= (d >= s).to_numpy()
-    if e is not None:
-        # an end date without a time covers the whole day
-        end = e + pd.Timedelta(days=1) if e == e.normalize() else e
-        ok &= (d < end).to_numpy()
-    return ok
+    return within_days(close, s, e)  # whole days: any time of the end day is in
 
 
 def snapshot_at(
@@ -369,8 +356,7 @@ def snapshot_at(
 def _snapshot(hist: History, raw: pd.DataFrame | None, when: pd.Timestamp, deals) -> pd.DataFrame:
     frame = hist.frame
     cols = hist.columns
-    end = when + pd.Timedelta(days=1) if when == when.normalize() else when
-    mask = (frame["entered_date"] < end).to_numpy()
+    mask = known_on(frame["entered_date"], when)  # any time of that day
     sub = frame[mask]
     order = np.lexsort((sub.index.to_numpy(), sub["entered_date"].to_numpy()))
     latest = sub.iloc[order].drop_duplicates("deal_id", keep="last")

@@ -169,6 +169,13 @@ class Dashboard:
         for up in (self.deals_upload, self.history_upload, self.rates_upload):
             up.layout = w.Layout(width="200px")
         self.sample_button = w.Button(description="Back to the sample data", icon="undo")
+        self.date_order = w.Dropdown(  # order of 03/04/2027-style dates no date decides
+            options=[("from the data", None), ("day/month", "dmy"), ("month/day", "mdy")],
+            value=None,
+            description="Dates like 03/04",
+            style=_STYLE,
+            layout=w.Layout(width="260px"),
+        )
         self.source_html = w.HTML()
         self.error_html = w.HTML()
         self.upload_status = w.HTML()
@@ -276,6 +283,7 @@ class Dashboard:
                             self.sample_button,
                         ]
                     ),
+                    self.date_order,
                     self.upload_status,
                     self.mapping_box,
                 ),
@@ -402,7 +410,12 @@ class Dashboard:
         f = files[0]
         name = str(f["name"])
         try:
-            frame = read_upload(bytes(f["content"]), name, max_bytes=self.max_upload_bytes)
+            frame = read_upload(
+                bytes(f["content"]),
+                name,
+                max_bytes=self.max_upload_bytes,
+                date_order=self.date_order.value,
+            )
         except PipesheetError as err:
             self._show_error(str(err))
             return

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipesheet.cells import read_date_order
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_bytes
 
@@ -45,6 +46,7 @@ def read_upload(
     *,
     max_bytes: int = MAX_UPLOAD_BYTES,
     sheet: str | None = None,
+    date_order: str | bool | None = None,
 ) -> pd.DataFrame:
     """Read an uploaded CSV or XLSX file into a DataFrame (headers in row 1).
 
@@ -53,6 +55,9 @@ def read_upload(
         name: The file name as uploaded (its extension decides the format).
         max_bytes: Size limit; larger files are refused.
         sheet: Worksheet name for workbooks (default: the first sheet).
+        date_order: ``"dmy"`` / ``"mdy"`` (or ``dayfirst`` True/False): the order of dates such
+            as 03/04/2027 that no date of the file decides; None: from the data, else such
+            dates are refused where they are used.
 
     Returns:
         The table as :func:`pipesheet.exports.read_bytes` reads it (numbers and dates typed,
@@ -70,7 +75,8 @@ def read_upload(
             expected=f"a file of at most {format_size(max_bytes)}",
         )
     encoding = "utf-16" if data.startswith(_UTF16_BOMS) else None
-    frame = read_bytes(data, name, sheet, encoding=encoding)
+    dayfirst = read_date_order(date_order)
+    frame = read_bytes(data, name, sheet, encoding=encoding, dayfirst=dayfirst)
     if frame.attrs.get("delimiter") and frame.columns.size < 2:
         raise PipesheetError(
             "the file has a single column: its cells are not separated by , ; tab or |",

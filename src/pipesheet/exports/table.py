@@ -17,6 +17,7 @@ from pipesheet.errors import PipesheetError
 from pipesheet.exports.csvfile import TEXT_SUFFIXES, read_csv_bytes
 from pipesheet.exports.values import typed_dates, typed_numbers
 from pipesheet.exports.workbook import WORKBOOK_SUFFIXES, read_workbook
+from pipesheet.exports.xlsxcells import hidden_cells, restore_cells
 
 __all__ = ["read_bytes", "read_table"]
 
@@ -38,13 +39,16 @@ def read_table(
         sheet: Worksheet name or 0-based position (workbooks; default the first sheet).
         table: Excel Table name (workbooks); takes precedence over ``sheet``.
         encoding, delimiter, decimal: Override detection (CSV).
-        dayfirst: Day/month order of ambiguous dates such as 03/04/2026 (default: from the data,
-            else ``;`` files day first and ``,`` files month first).
+        dayfirst: Day/month order of dates such as 03/04/2026 that no date of the file decides
+            (default: from the data — a part above 12 — else such columns stay text and are
+            refused, naming the column, where they are used).
 
     Returns:
         The table; index = spreadsheet row numbers (name ``"row"``).  ``attrs`` holds
-        ``file``, ``encoding``, ``delimiter``, ``decimal``, ``date_order``, ``notes`` and
-        ``encoding_notes`` (how the encoding was decided, when it took more than strict UTF-8).
+        ``file``, ``encoding``, ``delimiter``, ``decimal``, ``date_order``, ``dayfirst`` (the
+        order given or found, which :func:`pipesheet.read_deals` uses for dates left as text),
+        ``notes`` and ``encoding_notes`` (how the encoding was decided, when it took more than
+        strict UTF-8).
 
     Raises:
         PipesheetError: missing/empty/undecodable file, ragged CSV rows, an encrypted or HTML
@@ -89,6 +93,8 @@ def _read(
     suffix = Path(name).suffix.casefold()
     if suffix in WORKBOOK_SUFFIXES:
         frame = read_workbook(source, name, sheet, table)
+        if suffix in (".xlsx", ".xlsm"):  # error cells and TRUE/FALSE the fast reader changes
+            restore_cells(frame, *hidden_cells(source, sheet, table))
         info = {"encoding": None, "delimiter": None}
     elif suffix in TEXT_SUFFIXES:
         if table is not None or sheet not in (None, 0):
@@ -111,10 +117,14 @@ def _read(
     notes: list[str] = []
     decimal_mark = typed_numbers(frame, name, decimal, info.get("delimiter"), notes)
     order = typed_dates(frame, name, dayfirst, decimal_mark, notes)
+    chosen = (
+        dayfirst if dayfirst is not None else {"day first": True, "month first": False}.get(order)
+    )
     frame.attrs.update(
         file=file,
         decimal=decimal_mark,
         date_order=order,
+        dayfirst=chosen,
         notes=notes,
         encoding_notes=how,
         **info,

@@ -1,16 +1,25 @@
 """Numbers and dates written as text in a file, turned into floats and datetimes.
 
+Each cell is read by the one rule for cell values (:mod:`pipesheet.cells`); this module decides
+what only a whole file can tell:
+
 * Numbers: the decimal mark is taken from the numbers in the whole file (``1.250,50`` and
   ``12,5`` mean a decimal comma, ``1,250.50`` and ``12.5`` a decimal point; a ``;`` file with
   only ambiguous numbers such as ``1,250`` is read with a decimal comma, the European
-  convention); thousands separators (``,`` ``.`` space ``'``) and currency signs are dropped.
-  Plain whole numbers stay text so ids keep their leading zeros.
-* Dates: ISO, ``d/m/y`` or ``m/d/y`` with ``/`` or ``-``, and ``d.m.y``, with optional times.
-  The day/month order comes from the values (a first part above 12 means day first) or, when
-  every date is ambiguous, from the file's convention (decimal comma: day first);
-  ``dayfirst=`` overrides; ``30.09.2026`` is always day first.
+  convention); thousands separators (``,`` ``.`` space ``'``) and currency signs are dropped;
+  ``(1,200)``, ``1,200-`` and ``−1200`` are negative.  Plain whole numbers stay text so ids keep
+  their leading zeros.  A column with any cell that is not a number (``250k``, ``50%``,
+  ``#N/A``, ``TRUE``…) stays text: the engine names that cell if the column is used.
+* Dates: ISO, ``d/m/y`` or ``m/d/y`` with ``/`` or ``-``, ``d.m.y`` (always day first) and
+  English month names, with optional times (a time zone is dropped: local wall time).  The
+  day/month order comes from the values (a first part above 12 means day first, a second part
+  above 12 month first) or, when every date is ambiguous, from ``dayfirst=``; with neither, the
+  ambiguous columns stay text (a note says so) and the engine refuses them, naming the column
+  and the setting, if they are used.  A column with a date outside the supported range
+  (1980-01-01 to 2199-12-31, e.g. a ``9999-12-31`` placeholder), an impossible date or an Excel
+  error value stays text the same way.
 
-A file mixing decimal marks or date orders, or holding a date that does not exist, is an error.
+A file mixing decimal marks or date orders, or one column mixing date formats, is an error.
 """
 
 from __future__ import annotations
@@ -21,25 +30,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import (
+    EXCEL_ERRORS,
+    NumberShapes,
+    date_order_evidence,
+    number_shapes,
+    read_date_texts,
+)
 from pipesheet.errors import PipesheetError
 
 __all__ = ["typed_dates", "typed_numbers"]
 
-_CUR = r"[^\d\-+.,]{0,4}"  # a currency sign or code around the number
-_NUM_POINT = re.compile(rf"^{_CUR}[-+]?(\d{{1,3}}(,\d{{3}})+|\d+)(\.\d+)?{_CUR}$")
-_NUM_COMMA = re.compile(rf"^{_CUR}[-+]?(\d{{1,3}}(\.\d{{3}})+|\d+)(,\d+)?{_CUR}$")
-_NUM_SPACE = re.compile(rf"^{_CUR}[-+]?\d{{1,3}}([ \u00a0\u202f']\d{{3}})+([.,]\d+)?{_CUR}$")
 _SEPARATED = re.compile(r"\d[.,\u00a0\u202f' ]\d")
-_COMMA_EVIDENCE = re.compile(r"^[^,]*\d,\d{1,2}\D*$|^[^,]*\d,\d{4,}\D*$|\d\.\d{3},\d|\d\.\d{3}\.\d")
-_POINT_EVIDENCE = re.compile(r"^[^.]*\d\.\d{1,2}\D*$|^[^.]*\d\.\d{4,}\D*$|\d,\d{3}\.\d|\d,\d{3},\d")
-_TIME = (
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?)?"
-    r"(?:\s?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
-)
-_ISO = re.compile(rf"^\d{{4}}-\d{{1,2}}-\d{{1,2}}{_TIME}$")
-_SLASH = re.compile(rf"^(\d{{1,2}})[/-](\d{{1,2}})[/-](\d{{2}}|\d{{4}}){_TIME}$")
-_DOT = re.compile(rf"^(\d{{1,2}})\.(\d{{1,2}})\.(\d{{2}}|\d{{4}}){_TIME}$")
-_YMD_SLASH = re.compile(rf"^\d{{4}}/\d{{1,2}}/\d{{1,2}}{_TIME}$")
 _SAMPLE = 1000  # cells looked at before a whole column is
 
 
@@ -78,24 +80,24 @@ def typed_numbers(
     frame: pd.DataFrame, name: str, decimal: str | None, delimiter: str | None, notes: list[str]
 ) -> str:
     """Turn text columns of separated numbers into floats; returns the decimal mark used."""
-    candidates: dict[str, pd.Series] = {}
+    candidates: dict[str, tuple[pd.Series, NumberShapes]] = {}
     comma_ev: tuple[str, Any] | None = None
     point_ev: tuple[str, Any] | None = None
     for c in _text_columns(frame):
-        if not _all_numbers(_distinct(frame[c], _SAMPLE)):
+        if _numbers(_distinct(frame[c], _SAMPLE)) is None:
             continue  # a sample decides most text columns at a fraction of the cost
         uniq = _distinct(frame[c])
+        uniq = uniq[uniq != ""].reset_index(drop=True)
         if len(uniq) == 0 or not uniq.str.contains(_SEPARATED).any():
             continue
-        if not _all_numbers(uniq):
+        shapes = _numbers(uniq)
+        if shapes is None:
             continue
-        candidates[c] = uniq
-        ce = uniq[uniq.str.contains(_COMMA_EVIDENCE)]
-        pe = uniq[uniq.str.contains(_POINT_EVIDENCE)]
-        if len(ce) and comma_ev is None:
-            comma_ev = (c, ce.iloc[0])
-        if len(pe) and point_ev is None:
-            point_ev = (c, pe.iloc[0])
+        candidates[c] = (uniq, shapes)
+        if shapes.comma.any() and comma_ev is None:
+            comma_ev = (c, uniq[shapes.comma].iloc[0])
+        if shapes.point.any() and point_ev is None:
+            point_ev = (c, uniq[shapes.point].iloc[0])
     if decimal is None:
         if comma_ev and point_ev:
             raise PipesheetError(
@@ -113,7 +115,7 @@ def typed_numbers(
             decimal = "," if delimiter == ";" else "."
             if candidates:
                 notes.append(
-                    f"numbers such as {next(iter(candidates.values())).iloc[0]!r} read with "
+                    f"numbers such as {next(iter(candidates.values()))[0].iloc[0]!r} read with "
                     f"{'a decimal comma' if decimal == ',' else 'a decimal point'} "
                     f"({'semicolon' if delimiter == ';' else 'default'} convention)"
                 )
@@ -121,80 +123,68 @@ def typed_numbers(
         raise PipesheetError(
             "decimal mark must be ',' or '.'", table="settings", column="decimal", value=decimal
         )
-    thousands = "." if decimal == "," else ","
-    for c, uniq in candidates.items():
-        text = uniq.str.replace(r"^[^\d\-+]*|[^\d]*$", "", regex=True)
-        text = text.str.replace(r"[ \u00a0\u202f']", "", regex=True)
-        text = text.str.replace(thousands, "", regex=False)
-        if decimal == ",":
-            text = text.str.replace(",", ".", regex=False)
-        values = pd.to_numeric(text, errors="coerce")
-        if values.isna().any():
-            continue  # not a number column after all (e.g. "1.2.3" versions): leave as text
-        frame[c] = _per_cell(frame[c], uniq, values.to_numpy(dtype=float), np.nan)
+    for c, (uniq, shapes) in candidates.items():
+        read = shapes.read(decimal)
+        if np.isnan(read.values).any():
+            continue  # a cell that is not a number (e.g. "1.2.3"): leave the column as text
+        frame[c] = _per_cell(frame[c], uniq, read.values, np.nan)
     return decimal
 
 
-def _all_numbers(uniq: pd.Series) -> bool:
-    return bool(
-        (uniq.str.match(_NUM_POINT) | uniq.str.match(_NUM_COMMA) | uniq.str.match(_NUM_SPACE)).all()
-    )
-
-
-def _all_dates(uniq: pd.Series) -> bool:
-    return bool(
-        (
-            uniq.str.match(_ISO)
-            | uniq.str.match(_YMD_SLASH)
-            | uniq.str.match(_SLASH)
-            | uniq.str.match(_DOT)
-        ).all()
-    )
+def _numbers(uniq: pd.Series) -> NumberShapes | None:
+    """The shapes of the texts when every one has the shape of a number (no percent sign, no
+    suffix, no word), else None."""
+    uniq = uniq[uniq != ""]
+    if not len(uniq):
+        return None
+    shapes = number_shapes(uniq)
+    return shapes if bool((shapes.shaped & ~shapes.percent).all()) else None
 
 
 def typed_dates(
     frame: pd.DataFrame, name: str, dayfirst: bool | None, decimal: str, notes: list[str]
 ) -> str | None:
-    """Turn text columns of dates into datetime64; returns "day first"/"month first"/None."""
+    """Turn text columns of dates into datetime64; returns "day first"/"month first"/None.
+
+    ``decimal`` is not used (the day/month order is never guessed from the file's convention);
+    it is kept so that callers of earlier versions keep working."""
+    del decimal
     slash_cols: dict[str, pd.Series] = {}
     other_cols: dict[str, pd.Series] = {}
     day_ev = month_ev = None
     for c in _text_columns(frame):
         sample = _distinct(frame[c], _SAMPLE)
-        if not _all_dates(sample[sample != ""][:200]):
+        sample = sample[sample != ""]
+        if not len(sample) or not _all_dates(sample[:200]):
             continue
         uniq = _distinct(frame[c])
         uniq = uniq[uniq != ""]
-        if not len(uniq) or not _all_dates(uniq[:200]):
+        forms = read_date_texts(uniq, True).form
+        errors = uniq.str.upper().isin(EXCEL_ERRORS).to_numpy()
+        if not ((forms != "") | errors).all() or (forms == "").all():
             continue
-        iso = uniq.str.match(_ISO) | uniq.str.match(_YMD_SLASH)
-        slash = uniq.str.match(_SLASH)
-        dot = uniq.str.match(_DOT)
-        if not (iso | slash | dot).all() or (
-            iso.sum() == 0 and slash.sum() == 0 and dot.sum() == 0
-        ):
-            continue
-        if not (iso.all() or slash.all() or dot.all()):
+        kinds = set(forms[forms != ""])
+        if len(kinds) > 1:
+            first = uniq[forms != forms[forms != ""][0]].iloc[0]
             raise PipesheetError(
                 "dates written in different formats in one column",
                 table=name,
                 column=c,
-                value=uniq[~iso].iloc[0] if iso.any() else uniq.iloc[0],
+                value=first,
                 expected="one date format per column",
             )
-        if slash.all():
-            parts = uniq.str.extract(_SLASH)
-            a, b = parts[0].astype(int), parts[1].astype(int)
-            if (a > 12).any() and day_ev is None:
-                day_ev = (c, uniq[a > 12].iloc[0])
-            if (b > 12).any() and month_ev is None:
-                month_ev = (c, uniq[b > 12].iloc[0])
+        if kinds == {"slash"}:
+            d_ev, m_ev = date_order_evidence(uniq)
+            if d_ev is not None and day_ev is None:
+                day_ev = (c, d_ev)
+            if m_ev is not None and month_ev is None:
+                month_ev = (c, m_ev)
             slash_cols[c] = uniq
         else:
             other_cols[c] = uniq
     order = None
     if slash_cols:
-        if day_ev and month_ev:
+        if day_ev and month_ev and dayfirst is None:
             raise PipesheetError(
                 f"dates in both day/month and month/day order: {day_ev[1]!r} in column "
                 f"{day_ev[0]!r} is day first, {month_ev[1]!r} in column {month_ev[0]!r} "
@@ -203,57 +193,26 @@ def typed_dates(
                 expected="one date order in the whole file (or ISO dates like 2026-09-30)",
             )
         if dayfirst is None:
-            if day_ev:
-                dayfirst = True
-            elif month_ev:
-                dayfirst = False
-            else:
-                dayfirst = decimal == ","
-                notes.append(
-                    "every date could be day/month or month/day; read as "
-                    + ("day/month (European convention)" if dayfirst else "month/day (US)")
-                    + " — pass dayfirst to change it"
-                )
-        order = "day first" if dayfirst else "month first"
-    for c, uniq in {**slash_cols, **other_cols}.items():
-        parsed = _parse_date_text(uniq, c in slash_cols, bool(dayfirst))
-        bad = parsed.isna().to_numpy()
-        if bad.any():
-            value = uniq[bad].iloc[0]
-            rows = frame.index[frame[c].astype(str).str.strip().to_numpy() == value]
-            raise PipesheetError(
-                "not a real date",
-                table=name,
-                column=c,
-                rows=[int(r) for r in rows[:20]],
-                value=value,
-                expected="a calendar date such as 2026-09-30",
+            dayfirst = True if day_ev else False if month_ev else None
+        if dayfirst is None:
+            example = next(iter(slash_cols.values())).iloc[0]
+            notes.append(
+                f"dates such as {example!r} (column(s) {', '.join(map(repr, slash_cols))}) "
+                "could be day/month or month/day and no date in the file tells: left as text "
+                "(give the date order: --date-order dmy or mdy, dayfirst=True or False)"
             )
-        frame[c] = _per_cell(frame[c], uniq, parsed.to_numpy(), np.datetime64("NaT", "ns"))
+            slash_cols = {}
+        else:
+            order = "day first" if dayfirst else "month first"
+    for c, uniq in {**slash_cols, **other_cols}.items():
+        read = read_date_texts(uniq, dayfirst)
+        if np.isnat(read.values).any():
+            continue  # a cell that is not a supported date: the engine names it if it is used
+        frame[c] = _per_cell(frame[c], uniq, read.values, np.datetime64("NaT", "ns"))
     return order
 
 
-def _parse_date_text(uniq: pd.Series, slash: bool, dayfirst: bool) -> pd.Series:
-    text = uniq.str.replace(r"\s?(UTC|GMT)$", "", regex=True)
-    text = text.str.replace(r"(\d)\s?([AaPp])\.?([Mm])\.?$", r"\1 \2M", regex=True).str.upper()
-    if slash:
-        parts = text.str.extract(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{2,4})(.*)$")
-        day, month = (parts[0], parts[1]) if dayfirst else (parts[1], parts[0])
-        year = parts[2].where(parts[2].str.len() == 4, "20" + parts[2])
-        text = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3]
-    elif text.str.match(_DOT).all():
-        parts = text.str.extract(r"^(\d{1,2})\.(\d{1,2})\.(\d{2,4})(.*)$")
-        year = parts[2].where(parts[2].str.len() == 4, "20" + parts[2])
-        text = year + "-" + parts[1].str.zfill(2) + "-" + parts[0].str.zfill(2) + parts[3]
-    text = text.str.replace("/", "-", regex=False)
-    ampm = text.str.contains(r"[AP]M$")
-    out = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[ns]")
-    if (~ampm).any():
-        iso = pd.to_datetime(text[~ampm], format="ISO8601", errors="coerce", utc=True)
-        out[~ampm] = iso.dt.tz_convert(None).to_numpy()
-    if ampm.any():
-        for fmt in ("%Y-%m-%d %I:%M %p", "%Y-%m-%d %I:%M:%S %p"):
-            todo = ampm & out.isna()
-            if todo.any():
-                out[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce").to_numpy()
-    return out
+def _all_dates(uniq: pd.Series) -> bool:
+    forms = read_date_texts(uniq, True).form
+    errors = uniq.str.upper().isin(EXCEL_ERRORS).to_numpy()
+    return bool(((forms != "") | errors).all() and (forms != "").any())
