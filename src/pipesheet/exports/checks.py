@@ -76,6 +76,8 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
         h_id = find_column(history, _ID, "deal_id")
         h_st = find_column(history, _STAGE, "stage")
         h_dt = find_column(history, _DATE, "entered_date")
+        if h_dt is not None and not pd.api.types.is_datetime64_any_dtype(history[h_dt].dtype):
+            h_dt = None  # unreadable dates: the reader names the cell; order can't be checked
         if h_id is None or h_st is None:
             return issue_frame(rows)
         h_ids = clean_text_column(history[h_id])
