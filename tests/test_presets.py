@@ -10,7 +10,6 @@ import pytest
 
 from pipesheet import (
     PipesheetError,
-    StageList,
     StageProbabilities,
     coverage_ratio,
     forecast_categories,
@@ -23,6 +22,7 @@ from pipesheet import (
     read_history,
     sales_velocity,
     stage_probabilities,
+    stages_from_probabilities,
     weighted_forecast,
 )
 
@@ -84,7 +84,7 @@ def test_unknown_preset():
 
 
 def test_preset_drives_a_forecast_and_a_stage_order():
-    stages = StageList.from_probabilities("hubspot")
+    stages = stages_from_probabilities("hubspot")
     assert stages.open[0] == "Appointment Scheduled" and stages.open[-1] == "Contract Sent"
     deals = pd.DataFrame(
         {

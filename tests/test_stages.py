@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipesheet import PipesheetError, StageList, read_history
+from pipesheet.presets import stages_from_probabilities
 from pipesheet.stages import history_row_order, stage_key
 
 
@@ -101,7 +102,7 @@ def test_same_date_rows_keep_table_order():
 
 
 def test_order_inferred_from_probability_table():
-    s = StageList.from_probabilities({"Proposal": 0.5, "Lead": 0.1, "Won": 1.0, "Lost": 0})
+    s = stages_from_probabilities({"Proposal": 0.5, "Lead": 0.1, "Won": 1.0, "Lost": 0})
     assert s.open == ("Lead", "Proposal")
     assert "probability table" in s.source
 

@@ -26,7 +26,7 @@ from pipesheet.planning import (
     quota_gap,
     sales_velocity,
 )
-from pipesheet.presets import PRESETS, preset, probability_table
+from pipesheet.presets import PRESETS, preset, probability_table, stages_from_probabilities
 from pipesheet.probabilities import StageProbabilities, stage_probabilities
 from pipesheet.stages import StageList
 from pipesheet.tables import Deals, History, read_deals, read_history, read_rates
@@ -70,6 +70,7 @@ __all__ = [
     "reporting_amounts",
     "sales_velocity",
     "stage_probabilities",
+    "stages_from_probabilities",
     "time_aware_forecast",
     "weighted_forecast",
 ]

@@ -12,15 +12,17 @@ silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from pipesheet.columns import resolve_columns
 from pipesheet.errors import PipesheetError
+from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
+from pipesheet.tables import check_table, parse_stage_values
 
-__all__ = ["PRESETS", "preset", "probability_table"]
+__all__ = ["PRESETS", "preset", "probability_table", "stages_from_probabilities"]
 
 PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
     "salesforce": (
@@ -99,8 +101,6 @@ def probability_table(
     Returns:
         Columns ``stage`` and ``probability`` (0–1, blank where unknown).
     """
-    from pipesheet.tables import check_table, parse_stage_values
-
     if isinstance(table, str):
         return preset(table)
     if isinstance(table, Mapping):
@@ -124,3 +124,21 @@ def probability_table(
     return pd.DataFrame(
         {"stage": [s for s, _ in read], "probability": np.array([p for _, p in read], dtype=float)}
     )
+
+
+def stages_from_probabilities(
+    table: pd.DataFrame | Mapping[str, float] | str,
+    *,
+    won: Iterable[str] = DEFAULT_WON,
+    lost: Iterable[str] = DEFAULT_LOST,
+) -> StageList:
+    """The open-stage order of a stage → probability table (or preset): ascending probability.
+
+    Stages whose label is a Won/Lost label are terminal; the rest are open, ordered by their
+    probability (ties keep the table's order).  (Formerly ``StageList.from_probabilities``.)
+    """
+    probs = probability_table(table)
+    won, lost = tuple(won), tuple(lost)
+    rows = probs[terminal_matcher(won, lost).matches(probs["stage"]) < 0]
+    ordered = rows.sort_values("probability", kind="stable")["stage"].tolist()
+    return StageList(tuple(ordered), won, lost, "inferred from the probability table (ascending)")

@@ -12,7 +12,8 @@ When the order of the open stages is not given it can be inferred:
 
 * from a stage history — stage *a* comes before *b* when more deals first entered *a* before *b*
   than the other way round (pairwise first-entry order, ties broken by average first-entry rank);
-* from a stage → probability table — ascending configured probability.
+* from a stage → probability table — ascending configured probability
+  (:func:`pipesheet.presets.stages_from_probabilities`).
 
 The :class:`StageList` records which way it was made in :attr:`StageList.source`.
 """
@@ -174,26 +175,6 @@ class StageList:
         return StageList(tuple(open_stages), self.won, self.lost, source)
 
     # ---- inference -------------------------------------------------------------------------
-    @classmethod
-    def from_probabilities(
-        cls,
-        table: pd.DataFrame | dict,
-        *,
-        won: Iterable[str] = DEFAULT_WON,
-        lost: Iterable[str] = DEFAULT_LOST,
-    ) -> StageList:
-        """Infer the open-stage order from a stage → probability table (ascending probability).
-
-        Stages whose label is a Won/Lost label are terminal; the rest are open.
-        """
-        from pipesheet.presets import probability_table
-
-        probs = probability_table(table)
-        won, lost = tuple(won), tuple(lost)
-        rows = probs[terminal_matcher(won, lost).matches(probs["stage"]) < 0]
-        ordered = rows.sort_values("probability", kind="stable")["stage"].tolist()
-        return cls(tuple(ordered), won, lost, "inferred from the probability table (ascending)")
-
     @classmethod
     def from_history(
         cls,
