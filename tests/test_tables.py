@@ -19,12 +19,12 @@ from pipesheet import (
     reporting_amounts,
 )
 from pipesheet.columns import normalise_header
-from pipesheet.tables import (
+from pipesheet.cells import (
     _already_clean,
     _factorize_runs,
-    _text_codes,
     parse_amounts,
     parse_dates,
+    text_codes,
 )
 
 STAGES = StageList(("Lead", "Qualified", "Proposal"))
@@ -230,7 +230,7 @@ def test_factorize_runs_and_clean_text_match_plain(values):
     plain_codes, plain_uniques = pd.factorize(series.to_numpy(), use_na_sentinel=True)
     assert codes.tolist() == plain_codes.tolist()
     assert list(uniques) == list(plain_uniques)
-    codes, uniques = _text_codes(series)
+    codes, uniques, _ = text_codes(series)
     cleaned = [None if c < 0 else uniques[c] for c in codes]
     expected = []
     for v in values:

@@ -24,19 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import clean_text_column, parse_amounts, parse_dates
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import period_labels, reporting_amounts, weighted_forecast
 from pipesheet.stages import StageList
-from pipesheet.tables import (
-    Deals,
-    check_table,
-    clean_text_column,
-    group_fields,
-    parse_amounts,
-    parse_dates,
-    read_deals,
-)
+from pipesheet.tables import Deals, check_table, group_fields, read_deals
 
 __all__ = ["AccuracyResult", "forecast_accuracy", "forecasts_from_snapshots"]
 

@@ -1,7 +1,7 @@
 """Date settings and what they mean: one reader for every as-of, period start/end and deadline.
 
 * **A date setting is a day.**  :func:`read_date_setting` reads it as a table cell is read
-  (:func:`pipesheet.tables.parse_dates`: a date, ISO text, an Excel serial number; the supported
+  (:func:`pipesheet.cells.parse_dates`: a date, ISO text, an Excel serial number; the supported
   range; refused when it is not a date) and returns that day as a midnight ``pd.Timestamp``.  A
   time of day, when given, is not used: the whole day is meant.
 * **As of D** means *what was known at the end of day D* (the glossary: a bare date means the
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import DATE_EXPECTED, parse_dates
 from pipesheet.errors import PipesheetError
 
 __all__ = [
@@ -68,8 +69,6 @@ def read_date_setting(
     Raises:
         PipesheetError: not a date, outside the supported range, or blank when ``required``.
     """
-    from pipesheet.tables import DATE_EXPECTED, parse_dates
-
     blank = value is None or (isinstance(value, str) and not value.strip())
     if not blank and not isinstance(value, str):
         try:

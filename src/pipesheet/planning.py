@@ -42,10 +42,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import parse_probabilities
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import read_date_setting
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.tables import parse_probabilities, parse_stage_values
+from pipesheet.tables import parse_stage_values
 
 __all__ = [
     "LeadPlan",

@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import parse_amounts, parse_dates
 from pipesheet.columns import HISTORY_FIELDS, mapping_only, mapping_without, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import (
@@ -85,8 +86,6 @@ from pipesheet.tables import (
     check_history_deals,
     check_table,
     date_order_of,
-    parse_amounts,
-    parse_dates,
     read_deals,
 )
 from pipesheet.tables import read_history as _read_history

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import clean_text, clean_text_column
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.fields import find_column, is_terminal
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON
-from pipesheet.tables import clean_text, clean_text_column
 
 __all__ = ["ISSUE_COLUMNS", "check_export", "issue_frame", "issues_error", "row_issue", "set_aside"]
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import clean_text
 from pipesheet.errors import PipesheetError
-from pipesheet.tables import clean_text
 
 __all__ = ["apply_headers", "headers_from_first_row"]
 

@@ -7,9 +7,9 @@ import re
 
 import pandas as pd
 
+from pipesheet.cells import parse_dates
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
-from pipesheet.tables import parse_dates
 
 __all__ = ["COLUMNS", "DATE_ENTERED", "stage_history"]
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pipesheet.cells import clean_text
 from pipesheet.errors import PipesheetError, format_rows
-from pipesheet.tables import clean_text
 
 __all__ = ["LookupResult", "lookup"]
 

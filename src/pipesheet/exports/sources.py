@@ -14,11 +14,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from pipesheet.cells import clean_text_column
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import hubspot, odoo, pipedrive, salesforce
 from pipesheet.exports.fields import find_column, to_fields
-from pipesheet.tables import clean_text_column
 
 __all__ = [
     "PROFILES",

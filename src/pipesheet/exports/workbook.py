@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipesheet.cells import clean_text
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.headers import apply_headers, headers_from_first_row
 from pipesheet.exports.limits import check_workbook_bounds
-from pipesheet.tables import clean_text
 
 __all__ = ["WORKBOOK_SUFFIXES", "read_workbook"]
 
