@@ -18,7 +18,6 @@ from pipesheet import (
     read_rates,
     reporting_amounts,
 )
-from pipesheet.columns import normalise_header
 from pipesheet.cells import (
     _already_clean,
     _factorize_runs,
@@ -26,6 +25,7 @@ from pipesheet.cells import (
     parse_dates,
     text_codes,
 )
+from pipesheet.columns import normalise_header
 
 STAGES = StageList(("Lead", "Qualified", "Proposal"))
 
