@@ -51,11 +51,9 @@ from pipesheet.forecast import (
     blank_amount_rows,
     blank_amounts_choice,
     deal_rates,
-    fiscal_year_month,
-    period_labels,
     reporting_amounts,
 )
-from pipesheet.periods import day_timestamp, read_date_setting, within_days
+from pipesheet.periods import day_timestamp, period_windows, within_days
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
 from pipesheet.timeaware import (
@@ -158,46 +156,6 @@ class BacktestResult:
         return base
 
 
-def _periods(start: Any, periods: int, period: str, fiscal_year_start: int):
-    when = read_date_setting(
-        start,
-        "start",
-        required=True,
-        expected="the first day of the first period to backtest, e.g. 2026-01-01",
-    )
-    key = str(period).strip().casefold()
-    months = {"month": 1, "quarter": 3}.get(key)
-    if months is None:
-        raise PipesheetError(
-            "unknown period",
-            table="settings",
-            column="period",
-            value=period,
-            expected="month or quarter",
-        )
-    if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
-        raise PipesheetError(
-            "the number of periods must be a whole number ≥ 1",
-            table="settings",
-            column="periods",
-            value=periods,
-            expected="e.g. 4",
-        )
-    first = pd.Timestamp(when).normalize()
-    starts = [first + pd.DateOffset(months=months * i) for i in range(int(periods) + 1)]
-    m0 = fiscal_year_month(fiscal_year_start)
-    aligned = first.day == 1 and (months == 1 or (first.month - m0) % 3 == 0)
-    out = []
-    for i in range(int(periods)):
-        p_start, p_end = starts[i], starts[i + 1] - pd.Timedelta(days=1)
-        if aligned:
-            label = period_labels(pd.Series([p_start]), key, fiscal_year_start).iloc[0]
-        else:
-            label = f"{p_start.date()} – {p_end.date()}"
-        out.append((label, p_start, p_end))
-    return out
-
-
 def backtest(
     history: Any,
     deals: Any,
@@ -250,7 +208,7 @@ def backtest(
             expected="'pipeline' (won from the pipeline open on the as-of date) or 'all'",
         )
     choice = blank_amounts_choice(blank_amounts)
-    windows = _periods(start, periods, period, fiscal_year_start)
+    windows = period_windows(start, periods, period, fiscal_year_start)
     tables = load_tables(history, deals, stages, columns)
     a = tables.arrays
     notes: list[str] = [n for n in tables.notes]

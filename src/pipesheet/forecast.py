@@ -42,7 +42,14 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.periods import as_of_cutoff, read_date_setting, within_days
+from pipesheet.periods import (
+    NO_CLOSE_DATE,
+    as_of_cutoff,
+    fiscal_year_month,
+    period_labels,
+    read_date_setting,
+    within_days,
+)
 from pipesheet.presets import probability_table
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
@@ -70,7 +77,6 @@ __all__ = [
 
 FORECAST_COLUMNS = ("period", "deals", "pipeline", "weighted", "std_dev")
 CATEGORIES = ("Closed", "Commit", "Best Case", "Pipeline", "Omitted")
-NO_CLOSE_DATE = "(no close date)"
 Probabilities = StageProbabilities | pd.DataFrame | Mapping[str, float] | str
 Rates = pd.DataFrame | Mapping[str, float] | None
 #: What a blank amount means where money is computed (the first is the default).
@@ -412,65 +418,6 @@ def reporting_amounts(
     """
     amount, cur, _, _ = _amounts_in(deals, rates, currency, blank_amounts, scope)
     return amount, cur
-
-
-# ---- periods -----------------------------------------------------------------------------------
-def fiscal_year_month(fiscal_year_start: Any) -> int:
-    """The first month of the fiscal year as a number 1–12 (a setting; anything else is an
-    error)."""
-    try:
-        month = int(fiscal_year_start)
-    except (TypeError, ValueError):
-        month = 0
-    if not 1 <= month <= 12:
-        raise PipesheetError(
-            "fiscal year start must be a month number",
-            table="settings",
-            column="fiscal_year_start",
-            value=fiscal_year_start,
-            expected="a whole number from 1 (January) to 12 (December)",
-        )
-    return month
-
-
-def period_labels(dates: pd.Series, period: str = "month", fiscal_year_start: int = 1) -> pd.Series:
-    """Label each date with its period: ``2026-10`` (month), ``2026-Q4`` (quarter), ``2026`` (year).
-
-    With a fiscal year starting in month m ≠ 1, quarters and years are fiscal and named by the
-    calendar year in which the fiscal year *ends*: with m = 7, 2026-08-15 is in ``FY2027-Q1``.
-    Blank dates get ``"(no close date)"``.
-    """
-    period = str(period).strip().casefold()
-    if period not in ("month", "quarter", "year"):
-        raise PipesheetError(
-            "unknown period",
-            table="settings",
-            column="period",
-            value=period,
-            expected="month, quarter or year",
-        )
-    m0 = fiscal_year_month(fiscal_year_start)
-    d = pd.to_datetime(dates)
-    blank = d.isna().to_numpy()
-    year = d.dt.year.fillna(0).to_numpy(dtype=np.int64)
-    month = d.dt.month.fillna(1).to_numpy(dtype=np.int64)
-    if period == "month":
-        key = year * 100 + month
-        fmt = lambda v: f"{v // 100:04d}-{v % 100:02d}"  # noqa: E731
-    else:
-        fy = year + ((month >= m0) & (m0 != 1))
-        q = (month - m0) % 12 // 3 + 1
-        prefix = "FY" if m0 != 1 else ""
-        if period == "quarter":
-            key = fy * 10 + q
-            fmt = lambda v: f"{prefix}{v // 10:04d}-Q{v % 10}"  # noqa: E731
-        else:
-            key = fy
-            fmt = lambda v: f"{prefix}{v:04d}"  # noqa: E731
-    key = np.where(blank, -1, key)
-    codes, uniques = pd.factorize(key)
-    names = np.array([NO_CLOSE_DATE if u < 0 else fmt(int(u)) for u in uniques], dtype=object)
-    return pd.Series(names[codes], index=dates.index, dtype=object)
 
 
 # ---- the priced deals: one path for the forecast, its range, the position --------------------

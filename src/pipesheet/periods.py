@@ -14,7 +14,10 @@
   containing a day.  "The end of the current period" as a forecast window (the time-aware
   forecast and calibration's ``period="quarter"``) is :func:`window_end`: when as-of is the
   period's last day, the window (as-of, end] would be empty, so the *next* period is meant and a
-  note says so.
+  note says so; :func:`window_end_day` reads a window end given as a date or one of those words.
+* **Labels** (:func:`period_labels`): ``2026-10``, ``2026-Q4``, ``2026``, or ``FY2027-Q1`` with a
+  fiscal year starting in another month (:func:`fiscal_year_month`); the backtest's consecutive
+  periods are :func:`period_windows`.
 * **Whole days in ranges**: a period from ``start`` to ``end`` includes every moment of the end
   day (:func:`within_days`).
 """
@@ -30,15 +33,20 @@ from pipesheet.cells import DATE_EXPECTED, parse_dates
 from pipesheet.errors import PipesheetError
 
 __all__ = [
+    "NO_CLOSE_DATE",
     "PERIOD_WORDS",
     "as_of_cutoff",
     "day_number",
     "day_timestamp",
+    "fiscal_year_month",
     "known_on",
     "period_bounds",
     "period_end_for",
+    "period_labels",
+    "period_windows",
     "read_date_setting",
     "window_end",
+    "window_end_day",
     "within_days",
 ]
 
@@ -162,8 +170,6 @@ def period_bounds(
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last day of the month / quarter / year containing the day ``as_of`` (fiscal
     quarters and years start in month ``fiscal_year_start``)."""
-    from pipesheet.forecast import fiscal_year_month
-
     day = read_date_setting(as_of, "as_of", required=True)
     months = _months(period)
     m0 = fiscal_year_month(fiscal_year_start) if months > 1 else 1
@@ -196,3 +202,146 @@ def window_end(
         f"as of {day.date()}, the last day of its {key}: the window runs to the end of the "
         f"next {key} ({nxt.date()})"
     )
+
+
+# ---- period labels and fiscal years ------------------------------------------------------------
+NO_CLOSE_DATE = "(no close date)"
+
+
+def fiscal_year_month(fiscal_year_start: Any) -> int:
+    """The first month of the fiscal year as a number 1–12 (a setting; anything else is an
+    error)."""
+    try:
+        month = int(fiscal_year_start)
+    except (TypeError, ValueError):
+        month = 0
+    if not 1 <= month <= 12:
+        raise PipesheetError(
+            "fiscal year start must be a month number",
+            table="settings",
+            column="fiscal_year_start",
+            value=fiscal_year_start,
+            expected="a whole number from 1 (January) to 12 (December)",
+        )
+    return month
+
+
+def period_labels(dates: pd.Series, period: str = "month", fiscal_year_start: int = 1) -> pd.Series:
+    """Label each date with its period: ``2026-10`` (month), ``2026-Q4`` (quarter), ``2026`` (year).
+
+    With a fiscal year starting in month m ≠ 1, quarters and years are fiscal and named by the
+    calendar year in which the fiscal year *ends*: with m = 7, 2026-08-15 is in ``FY2027-Q1``.
+    Blank dates get ``"(no close date)"``.
+    """
+    _months(period)  # refuses anything but month, quarter or year
+    period = str(period).strip().casefold()
+    m0 = fiscal_year_month(fiscal_year_start)
+    d = pd.to_datetime(dates)
+    blank = d.isna().to_numpy()
+    year = d.dt.year.fillna(0).to_numpy(dtype=np.int64)
+    month = d.dt.month.fillna(1).to_numpy(dtype=np.int64)
+    if period == "month":
+        key = year * 100 + month
+        fmt = lambda v: f"{v // 100:04d}-{v % 100:02d}"  # noqa: E731
+    else:
+        fy = year + ((month >= m0) & (m0 != 1))
+        q = (month - m0) % 12 // 3 + 1
+        prefix = "FY" if m0 != 1 else ""
+        if period == "quarter":
+            key = fy * 10 + q
+            fmt = lambda v: f"{prefix}{v // 10:04d}-Q{v % 10}"  # noqa: E731
+        else:
+            key = fy
+            fmt = lambda v: f"{prefix}{v:04d}"  # noqa: E731
+    key = np.where(blank, -1, key)
+    codes, uniques = pd.factorize(key)
+    names = np.array([NO_CLOSE_DATE if u < 0 else fmt(int(u)) for u in uniques], dtype=object)
+    return pd.Series(names[codes], index=dates.index, dtype=object)
+
+
+# ---- forecast windows and backtest periods ---------------------------------------------------
+def window_end_day(
+    period_end: Any, as_of_day: int, fiscal_year_start: int = 1, notes: list[str] | None = None
+) -> int:
+    """The day number (:func:`day_number`) of the last day of the window (as-of, end]:
+    ``period_end`` is a date after as-of, or "month" / "quarter" / "year" — the end of that
+    period containing as-of, or of the next one when as-of is its last day (a note in ``notes``
+    says so: the window is never empty).
+
+    Raises:
+        PipesheetError: blank, not a date, or a date on or before as-of.
+    """
+    if isinstance(period_end, str) and period_end.strip().casefold() in PERIOD_WORDS:
+        end, note = window_end(day_timestamp(as_of_day), period_end, fiscal_year_start)
+        if note and notes is not None:
+            notes.append(note)
+        return int(end.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    day = day_number(period_end, "period_end")
+    if day is None:
+        raise PipesheetError(
+            "a period end is needed",
+            table="settings",
+            column="period_end",
+            value=period_end,
+            expected="a date, or month / quarter / year",
+        )
+    if day <= as_of_day:
+        raise PipesheetError(
+            "the period ends on or before the as-of date: the forecast window would be empty",
+            table="settings",
+            column="period_end",
+            value=str(day_timestamp(day).date()),
+            expected=f"a date after {day_timestamp(as_of_day).date()}",
+        )
+    return day
+
+
+def period_windows(
+    start: Any, periods: int, period: str = "month", fiscal_year_start: int = 1
+) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """``periods`` consecutive months or quarters from the day ``start``: ``(label, first day,
+    last day)`` each — the periods a backtest forecasts.  A period starting on the first of a
+    (fiscal) month or quarter is labelled as :func:`period_labels` labels it (``2026-Q1``),
+    any other by its dates (``2026-01-15 – 2026-04-14``).
+
+    Raises:
+        PipesheetError: ``start`` blank or not a date, ``period`` not month or quarter,
+            ``periods`` not a whole number ≥ 1, or a bad ``fiscal_year_start``.
+    """
+    when = read_date_setting(
+        start,
+        "start",
+        required=True,
+        expected="the first day of the first period to backtest, e.g. 2026-01-01",
+    )
+    key = str(period).strip().casefold()
+    months = {"month": 1, "quarter": 3}.get(key)
+    if months is None:
+        raise PipesheetError(
+            "unknown period",
+            table="settings",
+            column="period",
+            value=period,
+            expected="month or quarter",
+        )
+    if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
+        raise PipesheetError(
+            "the number of periods must be a whole number ≥ 1",
+            table="settings",
+            column="periods",
+            value=periods,
+            expected="e.g. 4",
+        )
+    first = pd.Timestamp(when).normalize()
+    starts = [first + pd.DateOffset(months=months * i) for i in range(int(periods) + 1)]
+    m0 = fiscal_year_month(fiscal_year_start)
+    aligned = first.day == 1 and (months == 1 or (first.month - m0) % 3 == 0)
+    out = []
+    for i in range(int(periods)):
+        p_start, p_end = starts[i], starts[i + 1] - pd.Timedelta(days=1)
+        if aligned:
+            label = period_labels(pd.Series([p_start]), key, fiscal_year_start).iloc[0]
+        else:
+            label = f"{p_start.date()} – {p_end.date()}"
+        out.append((label, p_start, p_end))
+    return out

@@ -78,7 +78,7 @@ from pipesheet.forecast import (
     deal_rates,
     reporting_amounts,
 )
-from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end
+from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end_day
 from pipesheet.stages import StageList
 from pipesheet.tables import (
     Deals,
@@ -478,38 +478,6 @@ def _probabilities(
     return within, eventual, (age + horizon) > last_day[inverse]
 
 
-# ---- periods -----------------------------------------------------------------------------------
-def _period_end(
-    period: Any, as_of_day: int, fiscal_year_start: int, notes: list[str] | None = None
-) -> int:
-    """The last day of the window (as-of, end]: a period end date, or "month" / "quarter" /
-    "year" — the end of that period containing as-of, or of the next one when as-of is its last
-    day (a note in ``notes`` says so: the window is never empty)."""
-    if isinstance(period, str) and period.strip().casefold() in ("month", "quarter", "year"):
-        end, note = window_end(day_timestamp(as_of_day), period, fiscal_year_start)
-        if note and notes is not None:
-            notes.append(note)
-        return int(end.to_datetime64().astype("datetime64[D]").astype(np.int64))
-    day = day_number(period, "period_end")
-    if day is None:
-        raise PipesheetError(
-            "a period end is needed",
-            table="settings",
-            column="period_end",
-            value=period,
-            expected="a date, or month / quarter / year",
-        )
-    if day <= as_of_day:
-        raise PipesheetError(
-            "the period ends on or before the as-of date: the forecast window would be empty",
-            table="settings",
-            column="period_end",
-            value=str(day_timestamp(day).date()),
-            expected=f"a date after {day_timestamp(as_of_day).date()}",
-        )
-    return day
-
-
 # ---- results -----------------------------------------------------------------------------------
 DEAL_COLUMNS = (
     "deal_id",
@@ -734,7 +702,7 @@ class TimeAwareForecast:
                 value=str(day_timestamp(as_of_day).date()),
                 expected="an as-of date after the first history row",
             )
-        end_day = _period_end(self.period, as_of_day, self.fiscal_year_start, notes)
+        end_day = window_end_day(self.period, as_of_day, self.fiscal_year_start, notes)
         later = int((a.day > as_of_day).sum())
         if later:
             notes.append(
