@@ -33,7 +33,6 @@ won deals (a lost deal's amount is never summed).  Stage probabilities need no a
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +52,15 @@ from pipesheet.periods import (
 from pipesheet.presets import probability_table
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, group_fields, read_deals, read_rates
+from pipesheet.tables import (
+    BLANK_AMOUNTS,
+    Deals,
+    blank_amount_rows,
+    blank_amounts_choice,
+    group_fields,
+    read_deals,
+    read_rates,
+)
 
 __all__ = [
     "BLANK_AMOUNTS",
@@ -79,14 +86,6 @@ FORECAST_COLUMNS = ("period", "deals", "pipeline", "weighted", "std_dev")
 CATEGORIES = ("Closed", "Commit", "Best Case", "Pipeline", "Omitted")
 Probabilities = StageProbabilities | pd.DataFrame | Mapping[str, float] | str
 Rates = pd.DataFrame | Mapping[str, float] | None
-#: What a blank amount means where money is computed (the first is the default).
-BLANK_AMOUNTS = ("error", "skip", "zero")
-_BLANK_CHOICES = (
-    "an amount; or choose what blank amounts mean: skip (leave those deals out of the money "
-    "figures, counted in a note) or zero (count them as 0) — --blank-amounts skip|zero on the "
-    "command line, the blank_amounts argument in Excel and Python, 'Blank amounts' in the "
-    "dashboard (the default, error, stops here)"
-)
 _DAY = np.timedelta64(1, "D")
 
 
@@ -297,76 +296,6 @@ def deal_rates(
             expected="a currency listed in the rates table: " + ", ".join(table.index),
         )
     return rate, currency
-
-
-def blank_amounts_choice(blank_amounts: Any = "error", skip_blank_amounts: Any = None) -> str:
-    """The blank-amount choice as one of :data:`BLANK_AMOUNTS` (case-insensitive; blank →
-    "error"). ``skip_blank_amounts=True`` is the deprecated spelling of "skip"."""
-    if skip_blank_amounts:
-        warnings.warn(
-            "skip_blank_amounts=True is deprecated: use blank_amounts='skip'",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-        return "skip"
-    if blank_amounts is None or (isinstance(blank_amounts, str) and not blank_amounts.strip()):
-        return "error"
-    key = str(blank_amounts).strip().casefold()
-    if key not in BLANK_AMOUNTS:
-        raise PipesheetError(
-            "unknown choice for blank amounts",
-            table="settings",
-            column="blank_amounts",
-            value=blank_amounts,
-            expected="error (stop and name the rows), skip (leave those deals out, counted in a "
-            "note) or zero (count them as 0)",
-        )
-    return key
-
-
-def blank_amount_rows(
-    frame: pd.DataFrame,
-    blank_amounts: str,
-    *,
-    table: str = "deals",
-    column: str = "amount",
-    scope: np.ndarray | None = None,
-) -> tuple[np.ndarray, str]:
-    """Apply the blank-amount choice — the one place it is decided.
-
-    Args:
-        frame: A deals frame (``amount`` NaN where blank; index = spreadsheet row).
-        blank_amounts: "error", "skip" or "zero" (see :func:`blank_amounts_choice`).
-        table, column: Named in the message.
-        scope: The deals whose amount is money in the computation (default: all).
-
-    Returns:
-        (mask of the blank amounts in scope, the note counting them — "" when there are none).
-
-    Raises:
-        PipesheetError: blank amounts in scope and the choice is "error" (naming the rows and
-            the three choices).
-    """
-    blank = frame["amount"].isna().to_numpy()
-    if scope is not None:
-        blank = blank & scope
-    if not blank.any():
-        return blank, ""
-    rows = [int(r) for r in frame.index[blank][:50]]
-    choice = blank_amounts_choice(blank_amounts)
-    if choice == "error":
-        raise PipesheetError(
-            f"amount is blank ({int(blank.sum())} deal(s))",
-            table=table,
-            column=column,
-            rows=rows,
-            expected=_BLANK_CHOICES,
-        )
-    from pipesheet.errors import format_rows
-
-    what = "skipped" if choice == "skip" else "counted as 0"
-    where = format_rows([int(r) for r in frame.index[blank]])
-    return blank, f"{int(blank.sum())} deal(s) with a blank amount {what} ({where})"
 
 
 def _money_scope(deals: Deals) -> np.ndarray:

@@ -14,6 +14,7 @@ fields found (``owner``, ``product_line``, ``country``, ``segment``, ``currency`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ from pipesheet.cells import (
     text_codes,
 )
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header, resolve_columns
-from pipesheet.errors import PipesheetError
+from pipesheet.errors import PipesheetError, format_rows
 from pipesheet.labels import (
     check_confusable,
     no_closed_label_message,
@@ -47,8 +48,11 @@ from pipesheet.stages import (
 )
 
 __all__ = [
+    "BLANK_AMOUNTS",
     "Deals",
     "History",
+    "blank_amount_rows",
+    "blank_amounts_choice",
     "check_history_deals",
     "check_table",
     "clean_text",
@@ -406,8 +410,6 @@ def read_deals(
     if "currency" in frame:
         frame["currency"] = frame["currency"].map(lambda v: v.upper() if isinstance(v, str) else v)
     if skip_blank_amounts:
-        import warnings
-
         warnings.warn(
             "read_deals(skip_blank_amounts=True) is deprecated: pass blank_amounts='skip' to "
             "the computation (weighted_forecast, pipeline_range, price_deals…) instead",
@@ -416,19 +418,11 @@ def read_deals(
         )
         if missing_amount is not None:
             raise missing_amount
-        from pipesheet.forecast import blank_amount_rows
-
         skipped, note = blank_amount_rows(frame, "skip", table=name, column=cols["amount"])
         if note:
             notes.append(note)
             frame = frame[~skipped]
     return Deals(frame, stages, dict(cols), notes, name, missing_amount)
-
-
-def _fmt_rows(rows: list[int]) -> str:
-    from pipesheet.errors import format_rows
-
-    return format_rows(rows)
 
 
 def _infer_deal_stages(
@@ -652,3 +646,82 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
             expected="one rate per currency",
         )
     return pd.Series(rates.to_numpy(), index=codes.to_numpy(), name="rate")
+
+
+# ---- blank amounts: the one place the choice is made -------------------------------------------
+#: What a blank amount means where money is computed (the first is the default).
+BLANK_AMOUNTS = ("error", "skip", "zero")
+_BLANK_CHOICES = (
+    "an amount; or choose what blank amounts mean: skip (leave those deals out of the money "
+    "figures, counted in a note) or zero (count them as 0) — --blank-amounts skip|zero on the "
+    "command line, the blank_amounts argument in Excel and Python, 'Blank amounts' in the "
+    "dashboard (the default, error, stops here)"
+)
+
+
+def blank_amounts_choice(blank_amounts: Any = "error", skip_blank_amounts: Any = None) -> str:
+    """The blank-amount choice as one of :data:`BLANK_AMOUNTS` (case-insensitive; blank →
+    "error"). ``skip_blank_amounts=True`` is the deprecated spelling of "skip"."""
+    if skip_blank_amounts:
+        warnings.warn(
+            "skip_blank_amounts=True is deprecated: use blank_amounts='skip'",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return "skip"
+    if blank_amounts is None or (isinstance(blank_amounts, str) and not blank_amounts.strip()):
+        return "error"
+    key = str(blank_amounts).strip().casefold()
+    if key not in BLANK_AMOUNTS:
+        raise PipesheetError(
+            "unknown choice for blank amounts",
+            table="settings",
+            column="blank_amounts",
+            value=blank_amounts,
+            expected="error (stop and name the rows), skip (leave those deals out, counted in a "
+            "note) or zero (count them as 0)",
+        )
+    return key
+
+
+def blank_amount_rows(
+    frame: pd.DataFrame,
+    blank_amounts: str,
+    *,
+    table: str = "deals",
+    column: str = "amount",
+    scope: np.ndarray | None = None,
+) -> tuple[np.ndarray, str]:
+    """Apply the blank-amount choice — the one place it is decided.
+
+    Args:
+        frame: A deals frame (``amount`` NaN where blank; index = spreadsheet row).
+        blank_amounts: "error", "skip" or "zero" (see :func:`blank_amounts_choice`).
+        table, column: Named in the message.
+        scope: The deals whose amount is money in the computation (default: all).
+
+    Returns:
+        (mask of the blank amounts in scope, the note counting them — "" when there are none).
+
+    Raises:
+        PipesheetError: blank amounts in scope and the choice is "error" (naming the rows and
+            the three choices).
+    """
+    blank = frame["amount"].isna().to_numpy()
+    if scope is not None:
+        blank = blank & scope
+    if not blank.any():
+        return blank, ""
+    rows = [int(r) for r in frame.index[blank][:50]]
+    choice = blank_amounts_choice(blank_amounts)
+    if choice == "error":
+        raise PipesheetError(
+            f"amount is blank ({int(blank.sum())} deal(s))",
+            table=table,
+            column=column,
+            rows=rows,
+            expected=_BLANK_CHOICES,
+        )
+    what = "skipped" if choice == "skip" else "counted as 0"
+    where = format_rows([int(r) for r in frame.index[blank]])
+    return blank, f"{int(blank.sum())} deal(s) with a blank amount {what} ({where})"
