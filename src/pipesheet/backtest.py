@@ -53,17 +53,17 @@ from pipesheet.forecast import (
     deal_rates,
     reporting_amounts,
 )
-from pipesheet.periods import day_timestamp, period_windows, within_days
-from pipesheet.probabilities import StageProbabilities
-from pipesheet.stages import StageList
-from pipesheet.timeaware import (
+from pipesheet.history import (
     LoadedTables,
-    TimeAwareForecast,
     deal_states,
     history_in_reporting_currency,
     latest_values,
     load_tables,
 )
+from pipesheet.periods import day_timestamp, period_windows, within_days
+from pipesheet.probabilities import StageProbabilities
+from pipesheet.stages import StageList
+from pipesheet.timeaware import TimeAwareForecast
 
 __all__ = ["METHODS", "BacktestResult", "backtest"]
 

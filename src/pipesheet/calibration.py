@@ -30,10 +30,11 @@ import pandas as pd
 from scipy import stats
 
 from pipesheet.errors import PipesheetError
+from pipesheet.history import deal_states, load_tables
 from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
-from pipesheet.timeaware import TimeAwareForecast, deal_states, load_tables
+from pipesheet.timeaware import TimeAwareForecast
 
 __all__ = ["CalibrationResult", "brier_score", "calibration"]
 

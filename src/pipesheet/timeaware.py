@@ -69,8 +69,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.cells import parse_amounts, parse_dates
-from pipesheet.columns import HISTORY_FIELDS, mapping_only, mapping_without, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import (
     blank_amount_rows,
@@ -78,17 +76,17 @@ from pipesheet.forecast import (
     deal_rates,
     reporting_amounts,
 )
+from pipesheet.history import (
+    DealStates,
+    HistoryArrays,
+    LoadedTables,
+    deal_states,
+    history_in_reporting_currency,
+    latest_values,
+    load_tables,
+)
 from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end_day
 from pipesheet.stages import StageList
-from pipesheet.tables import (
-    Deals,
-    History,
-    check_history_deals,
-    check_table,
-    date_order_of,
-    read_deals,
-)
-from pipesheet.tables import read_history as _read_history
 
 __all__ = [
     "CONDITIONING",
@@ -99,214 +97,7 @@ __all__ = [
 ]
 
 CONDITIONING = ("age", "stage")
-HISTORY_CLOSE_ALIASES = ("close_date", "closedate", "expected_close_date", "expected_close")
 _NS_PER_DAY = 86_400_000_000_000
-
-
-# ---- the history as arrays -------------------------------------------------------------------
-@dataclass
-class HistoryArrays:
-    """History rows sorted by (deal, date, table position), as plain arrays."""
-
-    ids: np.ndarray  # deal id per deal code
-    deal: np.ndarray  # deal code per row
-    code: np.ndarray  # stage code per row (0..k-1 open, k Won, k+1 Lost)
-    day: np.ndarray  # whole day number (days since 1970-01-01) per row
-    row: np.ndarray  # spreadsheet row of each history row
-    amount: np.ndarray | None  # history amount per row (NaN when blank), if the history has one
-    close: np.ndarray | None  # history expected close date per row (NaT when blank), if any
-    k: int
-
-
-def _day_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
-    arr = np.asarray(values, dtype="datetime64[ns]")
-    return arr.astype("datetime64[D]").astype(np.int64)
-
-
-def _arrays(hist: History, extras: dict[str, pd.Series]) -> HistoryArrays:
-    frame = hist.frame
-    deal_codes, ids = pd.factorize(frame["deal_id"])
-    day = _day_numbers(frame["entered_date"])
-    position = np.arange(len(frame), dtype=np.int64)
-    exact = frame["entered_date"].to_numpy().astype("datetime64[ns]").astype(np.int64)
-    sort = np.lexsort((position, exact, deal_codes))
-    amount = extras.get("amount")
-    close = extras.get("close_date")
-    return HistoryArrays(
-        ids=np.asarray(ids, dtype=object),
-        deal=deal_codes[sort],
-        code=frame["code"].to_numpy()[sort],
-        day=day[sort],
-        row=frame.index.to_numpy()[sort],
-        amount=None if amount is None else amount.to_numpy(dtype=float)[sort],
-        close=None if close is None else close.to_numpy(dtype="datetime64[ns]")[sort],
-        k=hist.stages.k,
-    )
-
-
-def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
-    """Optional per-row amount and expected close date of the history (Salesforce
-    OpportunityHistory carries both), aligned with ``hist.frame``."""
-    out: dict[str, pd.Series] = {}
-    for fld in ("amount", "close_date"):
-        if fld in hist.frame:
-            out[fld] = hist.frame[fld]
-    if isinstance(source, pd.DataFrame) and len(out) < 2:
-        raw = check_table(source, hist.name)
-        if len(raw) != len(hist.frame):  # pragma: no cover - the reader keeps every row
-            return out
-        raw.index = hist.frame.index
-        taken = {h for f, h in hist.columns.items() if f != "amount"}
-        rest = raw[[c for c in raw.columns if str(c) not in taken]]
-        found = resolve_columns(
-            rest,
-            {
-                "amount": HISTORY_FIELDS.get("amount", ("amount",)),
-                "close_date": HISTORY_CLOSE_ALIASES,
-            },
-            (),
-            table_name=hist.name,
-        )
-        if "amount" in found and "amount" not in out:
-            out["amount"] = parse_amounts(
-                rest[found["amount"]], table=hist.name, column=found["amount"], allow_blank=True
-            )
-        if "close_date" in found and "close_date" not in out:
-            out["close_date"] = parse_dates(
-                rest[found["close_date"]],
-                table=hist.name,
-                column=found["close_date"],
-                dayfirst=date_order_of(source),
-            )
-    return out
-
-
-@dataclass
-class LoadedTables:
-    """The history and the deals table read once (see :func:`load_tables`), the history also as
-    arrays, and the notes of reading them."""
-
-    hist: History
-    deals: Deals | None
-    arrays: HistoryArrays
-    notes: list[str]
-
-
-def load_tables(
-    history: Any,
-    deals: Any,
-    stages: StageList | None,
-    columns: Mapping[str, str] | None,
-) -> LoadedTables:
-    """Read and cross-check the history (required) and the deals table (optional)."""
-    if history is None:
-        raise PipesheetError(
-            "a stage history is needed: time-aware probabilities are learned from the dates "
-            "deals entered each stage",
-            table="history",
-            expected="a table with deal id, stage and date entered",
-        )
-    hist = _read_history(
-        history,
-        stages=stages,
-        columns=mapping_only(columns, ("deal_id", "stage", "entered_date", "amount")),
-    )
-    notes = list(hist.notes)
-    table = None
-    if deals is not None:
-        table = read_deals(
-            deals, stages=hist.stages, columns=mapping_without(columns, ("entered_date",))
-        )
-        notes += [n for n in table.notes if n not in notes]
-        check_history_deals(hist, table)
-    return LoadedTables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
-
-
-def history_in_reporting_currency(
-    amounts: np.ndarray, rate: np.ndarray | None, rates: Any, tables: LoadedTables
-) -> np.ndarray:
-    """Amounts recorded in the history, converted like the deals' own: a history row's amount
-    is in its deal's currency (the deals table's), so it takes that deal's rate (``rate``,
-    aligned with ``amounts``; None without a deals table).
-
-    Raises:
-        PipesheetError: rates are given but there is no deals table to tell each deal's
-            currency (the history has none).
-    """
-    if rate is not None:
-        return amounts * rate
-    if rates is not None:
-        raise PipesheetError(
-            "the history's amounts carry no currency, so the rates cannot convert them",
-            table=tables.hist.name,
-            column=tables.hist.columns.get("amount", "amount"),
-            expected="the deals table as well (its currency column says each deal's currency)",
-        )
-    return amounts
-
-
-# ---- the pipeline on a date ------------------------------------------------------------------
-@dataclass
-class DealStates:
-    """Every deal's state at the end of day ``cut`` (deal codes index the arrays).
-
-    A *visit* to a stage is a run of consecutive rows of one deal at that stage.
-    """
-
-    code: np.ndarray  # stage code at cut, -1 when the deal had no row yet
-    last: np.ndarray  # index (into the sorted rows) of the deal's last row on or before cut
-    entry: np.ndarray  # day the deal's current visit began (open deals), else -1
-    first_keys: np.ndarray  # sorted keys deal*(k+2)+stage of (deal, stage) pairs seen by cut
-    first_days: np.ndarray  # day of the first entry of each pair
-    first_leave: np.ndarray  # day that first visit ended (next row at another stage), -1 if not
-
-
-def deal_states(a: HistoryArrays, cut: int) -> DealStates:
-    """Every deal's state at the end of day ``cut``: stage, current visit, first entries."""
-    n = len(a.ids)
-    width = a.k + 2
-    known = np.flatnonzero(a.day <= cut)
-    d, c, day = a.deal[known], a.code[known], a.day[known]
-    nk = len(known)
-    pos = np.arange(nk)
-    change = np.ones(nk, dtype=bool)
-    change[1:] = (d[1:] != d[:-1]) | (c[1:] != c[:-1])
-    run_first = np.maximum.accumulate(np.where(change, pos, 0)) if nk else pos
-    starts = np.flatnonzero(change)
-    nxt_i = np.searchsorted(starts, pos, side="right")
-    next_start = np.where(nxt_i < len(starts), starts[np.minimum(nxt_i, len(starts) - 1)], nk)
-    is_last = np.ones(nk, dtype=bool)
-    is_last[:-1] = d[1:] != d[:-1]
-    last = np.full(n, -1, dtype=np.int64)
-    last[d[is_last]] = known[is_last]
-    code = np.full(n, -1, dtype=np.int64)
-    has = last >= 0
-    code[has] = a.code[last[has]]
-    entry = np.full(n, -1, dtype=np.int64)
-    entry[d[is_last]] = day[run_first[is_last]]
-    entry[code >= a.k] = -1
-    keys = d * width + c
-    first_keys, first_pos = np.unique(keys, return_index=True)  # rows are in date order per deal
-    first_days = day[first_pos]
-    nxt = next_start[first_pos]
-    nxt_c = np.minimum(nxt, max(nk - 1, 0))
-    same = (nxt < nk) & (d[nxt_c] == d[first_pos]) if nk else np.zeros(0, dtype=bool)
-    first_leave = np.where(same, day[nxt_c], -1)
-    return DealStates(code, last, entry, first_keys, first_days, first_leave)
-
-
-def latest_values(a: HistoryArrays, values: np.ndarray, cut: int, blank: np.ndarray) -> np.ndarray:
-    """Per deal: the last non-blank value among its rows on or before ``cut`` (NaN/NaT if none)."""
-    keep = np.flatnonzero((a.day <= cut) & ~blank)
-    d = a.deal[keep]
-    is_last = np.ones(len(keep), dtype=bool)
-    is_last[:-1] = d[1:] != d[:-1]
-    if values.dtype.kind == "M":
-        out = np.full(len(a.ids), np.datetime64("NaT", "ns"))
-    else:
-        out = np.full(len(a.ids), np.nan)
-    out[d[is_last]] = values[keep[is_last]]
-    return out
 
 
 # ---- competing-risks curves, by landmark age ---------------------------------------------------
