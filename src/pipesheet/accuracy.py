@@ -27,7 +27,9 @@ import pandas as pd
 from pipesheet.cells import clean_text_column, parse_amounts, parse_dates
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import period_labels, reporting_amounts, weighted_forecast
+from pipesheet.forecast import weighted_forecast
+from pipesheet.periods import period_labels
+from pipesheet.pricing import reporting_amounts
 from pipesheet.stages import StageList
 from pipesheet.tables import Deals, check_table, group_fields, read_deals
 

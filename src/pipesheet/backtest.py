@@ -47,12 +47,6 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import (
-    blank_amount_rows,
-    blank_amounts_choice,
-    deal_rates,
-    reporting_amounts,
-)
 from pipesheet.history import (
     LoadedTables,
     deal_states,
@@ -61,8 +55,10 @@ from pipesheet.history import (
     load_tables,
 )
 from pipesheet.periods import day_timestamp, period_windows, within_days
+from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
+from pipesheet.tables import blank_amount_rows, blank_amounts_choice
 from pipesheet.timeaware import TimeAwareForecast
 
 __all__ = ["METHODS", "BacktestResult", "backtest"]

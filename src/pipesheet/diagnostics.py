@@ -33,8 +33,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import period_labels
-from pipesheet.periods import known_on, read_date_setting
+from pipesheet.periods import known_on, period_labels, read_date_setting
 from pipesheet.stages import StageList
 from pipesheet.tables import Deals, History, parse_stage_values, read_deals, read_history
 

@@ -70,12 +70,6 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import (
-    blank_amount_rows,
-    blank_amounts_choice,
-    deal_rates,
-    reporting_amounts,
-)
 from pipesheet.history import (
     DealStates,
     HistoryArrays,
@@ -86,7 +80,9 @@ from pipesheet.history import (
     load_tables,
 )
 from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end_day
+from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.stages import StageList
+from pipesheet.tables import blank_amount_rows, blank_amounts_choice
 
 __all__ = [
     "CONDITIONING",

@@ -43,10 +43,17 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import blank_amount_rows, blank_amounts_choice, reporting_amounts
 from pipesheet.periods import known_on, read_date_setting, within_days
+from pipesheet.pricing import reporting_amounts
 from pipesheet.stages import StageList, stage_key
-from pipesheet.tables import Deals, History, read_deals, read_history
+from pipesheet.tables import (
+    Deals,
+    History,
+    blank_amount_rows,
+    blank_amounts_choice,
+    read_deals,
+    read_history,
+)
 
 __all__ = ["STEPS", "Waterfall", "pipeline_waterfall", "snapshot_at", "waterfall_from_history"]
 

@@ -1,0 +1,575 @@
+"""The priced deals: one path from a deals table to every money figure of a forecast.
+
+:func:`price_deals` reads the deals, converts their amounts into the reporting currency
+(:func:`deal_rates`), applies the blank-amount choice
+(:func:`pipesheet.tables.blank_amount_rows`), attaches each deal's probability
+(:func:`deal_probabilities`) and selects the open deals of the forecast (open at the as-of date,
+expected to close in the period window).  The weighted forecast, its range and the pipeline
+position (:mod:`pipesheet.forecast`), the dashboard and the report all price through it, so the
+forecast range always covers the same open deals as the weighted pipeline and its mean equals it.
+
+For each open deal d with amount a_d (in the reporting currency) and win probability p_d:
+
+    weighted  = Σ a_d · p_d
+    variance  = Σ a_d² · p_d · (1 − p_d)        (deals assumed independent)
+
+**Multi-currency**: amounts are converted with a user-given rates table (reporting-currency units
+per unit).  Mixing currencies without rates is an error, never a silent sum.
+
+**Blank amounts** (``blank_amounts``): "error" (default: stop, naming the rows and the choices),
+"skip" (leave those deals out of every money figure, counted in a note) or "zero" (count them as
+0, counted in a note).  It applies to the deals whose amount is money in the figures: open and
+won deals (a lost deal's amount is never summed).  Stage probabilities need no amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+from pipesheet.periods import (
+    NO_CLOSE_DATE,
+    as_of_cutoff,
+    period_labels,
+    read_date_setting,
+    within_days,
+)
+from pipesheet.presets import probability_table
+from pipesheet.probabilities import StageProbabilities
+from pipesheet.stages import StageList
+from pipesheet.tables import (
+    Deals,
+    blank_amount_rows,
+    blank_amounts_choice,
+    group_fields,
+    read_deals,
+    read_rates,
+)
+
+__all__ = [
+    "PricedDeals",
+    "Probabilities",
+    "Rates",
+    "deal_probabilities",
+    "deal_rates",
+    "money_amounts",
+    "price_deals",
+    "reporting_amounts",
+]
+
+#: What a forecast takes as probabilities: learned ones, a stage → probability table or mapping,
+#: a preset name, or "configured" (the deals' own probability column).
+
+Probabilities = StageProbabilities | pd.DataFrame | Mapping[str, float] | str
+#: Currency rates: a (currency, rate) table or a mapping, reporting-currency units per unit.
+Rates = pd.DataFrame | Mapping[str, float] | None
+
+
+# ---- probabilities per deal ------------------------------------------------------------------
+
+
+def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray:
+    """P(win) of each deal from its stage: Won → 1, Lost → 0, open stages from ``probabilities``.
+
+    Args:
+        deals: Validated deals.
+        probabilities: A fitted :class:`StageProbabilities` (per group when fitted with ``by`` and
+            the deals carry that column), a stage → probability table or mapping, a preset name,
+            or ``"configured"`` to use the deals' own configured probability column.
+
+    Raises:
+        PipesheetError: an open deal's stage has no known probability.
+    """
+    is_open = (deals.frame["code"] < deals.stages.k).to_numpy()
+    return _probabilities_of(deals, probabilities, is_open)
+
+
+def _probabilities_of(deals: Deals, probabilities: Probabilities, check: np.ndarray) -> np.ndarray:
+    """Each deal's P(win) (see :func:`deal_probabilities`); only the deals in ``check`` must have
+    a known one (an unknown one elsewhere is NaN)."""
+    stages = deals.stages
+    frame = deals.frame
+    codes = frame["code"].to_numpy()
+    k = stages.k
+    p = np.where(codes == k, 1.0, 0.0)
+    is_open = codes < k
+    if isinstance(probabilities, str) and probabilities.strip().casefold() == "configured":
+        if "probability" not in frame:
+            raise PipesheetError(
+                "the deals table has no configured probability column",
+                table=deals.name,
+                expected="a Probability column, learned probabilities or a preset",
+            )
+        conf = frame["probability"].to_numpy(dtype=float)
+        missing = check & np.isnan(conf)
+        if missing.any():
+            raise PipesheetError(
+                "configured probability is blank",
+                table=deals.name,
+                column=deals.columns["probability"],
+                rows=[int(r) for r in frame.index[missing][:50]],
+                expected="a probability for every open deal",
+            )
+        p[is_open] = conf[is_open]
+        return p
+    if isinstance(probabilities, StageProbabilities):
+        by = probabilities.by
+        table = probabilities.table_
+        if by is not None:
+            fld = table.columns[0]
+            if fld in frame:
+                key = pd.MultiIndex.from_arrays([table[fld].astype(str), table["stage"]])
+                lookup = pd.Series(table["win_probability"].to_numpy(), index=key)
+                stage_names = np.array(stages.open, dtype=object)[np.clip(codes, 0, k - 1)]
+                want = pd.MultiIndex.from_arrays(
+                    [frame[fld].fillna("(blank)").astype(str), stage_names]
+                )
+                per_group = lookup.reindex(want).to_numpy(dtype=float)
+                overall = probabilities.overall_["win_probability"].to_numpy()
+                fallback = overall[np.clip(codes, 0, k - 1)]
+                values = np.where(np.isnan(per_group), fallback, per_group)
+                p[is_open] = values[is_open]
+                _check_known_p(deals, p, check)
+                return p
+        by_stage = probabilities.overall_["win_probability"].to_numpy(dtype=float)
+    else:
+        table = probability_table(probabilities)
+        by_stage = np.full(k, np.nan)
+        codes_t = stages.codes(table["stage"])
+        for c, v in zip(codes_t, table["probability"].to_numpy(dtype=float), strict=True):
+            if 0 <= c < k:
+                by_stage[c] = v
+        p[is_open] = by_stage[codes[is_open]]
+        label = (
+            f"preset {probabilities.strip().casefold()!r}"
+            if isinstance(probabilities, str)
+            else "probability table"
+        )
+        _check_known_p(deals, p, check, table, label)
+        return p
+    p[is_open] = by_stage[codes[is_open]]
+    _check_known_p(deals, p, check)
+    return p
+
+
+def _check_known_p(
+    deals: Deals,
+    p: np.ndarray,
+    check: np.ndarray,
+    given: pd.DataFrame | None = None,
+    label: str | None = None,
+) -> None:
+    """Refuse open deals without a probability, naming every such stage with its deals' rows;
+    with a given table or preset whose names match none of the deals' stages, say so and list
+    both sets of names."""
+    missing = check & np.isnan(p)
+    if not missing.any():
+        return
+    frame = deals.frame
+    codes = frame["code"].to_numpy()
+    names = deals.stages.open
+    counts = np.bincount(codes[missing], minlength=deals.stages.k)
+    listed = ", ".join(
+        f"{names[c]!r} ({counts[c]} deal{'s' if counts[c] > 1 else ''})"
+        for c in range(len(names))
+        if counts[c]
+    )
+    rows = [int(r) for r in frame.index[missing][:50]]
+    if given is not None:
+        present = [names[c] for c in sorted(set(codes[check].tolist()))]
+        known = deals.stages.codes(given["stage"])
+        if not ((known >= 0) & (known < deals.stages.k)).any():
+            raise PipesheetError(
+                f"the deals' stage names do not match the {label}: the deals' open stages are "
+                f"{', '.join(map(repr, present))}; the {label} has "
+                f"{', '.join(map(repr, given['stage'].tolist()))}",
+                table=deals.name,
+                column=deals.columns["stage"],
+                rows=rows,
+                expected="probabilities for the deals' own stage names (a stage/probability "
+                "table), or learned probabilities from a history",
+            )
+        raise PipesheetError(
+            f"the {label} has no probability for stage(s) {listed}",
+            table=deals.name,
+            column=deals.columns["stage"],
+            rows=rows,
+            expected="a probability for every open stage of the deals; the "
+            f"{label} has {', '.join(map(repr, given['stage'].tolist()))}",
+        )
+    raise PipesheetError(
+        f"no win probability is known for stage(s) {listed}",
+        table=deals.name,
+        column=deals.columns["stage"],
+        rows=rows,
+        expected="learned probabilities with closed deals at that stage, or a table/preset "
+        "giving it a probability",
+    )
+
+
+# ---- currency and blank amounts ---------------------------------------------------------------
+
+
+def deal_rates(
+    deals: Deals, rates: Rates = None, currency: str | None = None
+) -> tuple[np.ndarray, str | None]:
+    """Each deal's rate into the reporting currency (1 when nothing is converted), and that
+    currency's code.
+
+    With one currency (or no currency column) nothing is converted. With several, ``rates`` is
+    required: rate = reporting-currency units per unit. The reporting currency is ``currency``,
+    or the one whose rate is 1. Amounts recorded elsewhere for a deal (a stage history's amount
+    column) are in the deal's currency and convert with the same rate.
+
+    Raises:
+        PipesheetError: several currencies and no rates, or a deal's currency missing from rates.
+    """
+    frame = deals.frame
+    ones = np.ones(len(frame))
+    if "currency" not in frame:
+        return ones, currency
+    cur = frame["currency"]
+    present = sorted(c for c in cur.dropna().unique())
+    if rates is None:
+        if len(present) > 1:
+            raise PipesheetError(
+                "the deals are in several currencies (" + ", ".join(present) + ") and no "
+                "exchange rates were given",
+                table=deals.name,
+                column=deals.columns["currency"],
+                expected="a rates table (currency, rate) to convert into one reporting currency",
+            )
+        if cur.isna().any() and present:
+            blank = cur.isna().to_numpy()
+            raise PipesheetError(
+                "currency is blank",
+                table=deals.name,
+                column=deals.columns["currency"],
+                rows=[int(r) for r in frame.index[blank][:50]],
+                expected=f"a currency code (the others are {present[0]})",
+            )
+        return ones, (present[0] if present else currency)
+    table = read_rates(rates)
+    if currency is None:
+        unit = [c for c, r in table.items() if r == 1.0]
+        if len(unit) != 1:
+            raise PipesheetError(
+                "cannot tell the reporting currency from the rates",
+                table="rates",
+                expected="exactly one currency with rate 1, or name the reporting currency",
+            )
+        currency = unit[0]
+    currency = currency.upper()
+    if currency not in table.index:
+        table.loc[currency] = 1.0
+    rate = cur.map(table).to_numpy(dtype=float)
+    missing = np.isnan(rate)
+    if missing.any():
+        value = cur[missing].iloc[0]
+        without = sorted({str(c) for c in cur[missing].dropna()})
+        raise PipesheetError(
+            ("no exchange rate for " + ", ".join(without) if without else "currency is blank"),
+            table=deals.name,
+            column=deals.columns["currency"],
+            rows=[int(r) for r in frame.index[missing][:50]],
+            value=value,
+            expected="a currency listed in the rates table: " + ", ".join(table.index),
+        )
+    return rate, currency
+
+
+def _money_scope(deals: Deals) -> np.ndarray:
+    """Open and won deals: the ones whose amount enters a money figure."""
+    return (deals.frame["code"] <= deals.stages.k).to_numpy()
+
+
+def money_amounts(
+    deals: Deals,
+    rates: Rates,
+    currency: str | None,
+    blank_amounts: str,
+    scope: np.ndarray | None,
+) -> tuple[np.ndarray, str | None, np.ndarray, str]:
+    """Amounts in the reporting currency with the blank-amount choice applied: (amounts — NaN
+    where a blank is skipped or out of scope, 0 where counted as 0 —, currency, blanks, note).
+
+    ``scope``: the deals whose amount is money here (default: open and won deals)."""
+    if deals.missing_amount is not None:
+        raise deals.missing_amount
+    scope = _money_scope(deals) if scope is None else scope
+    rate, cur = deal_rates(deals, rates, currency)
+    column = deals.columns.get("amount", "amount")
+    blank, note = blank_amount_rows(
+        deals.frame, blank_amounts, table=deals.name, column=column, scope=scope
+    )
+    amount = deals.frame["amount"].to_numpy(dtype=float) * rate
+    if note and blank_amounts_choice(blank_amounts) == "zero":
+        amount = np.where(blank, 0.0, amount)
+    return amount, cur, blank, note
+
+
+def reporting_amounts(
+    deals: Deals,
+    rates: Rates = None,
+    currency: str | None = None,
+    *,
+    blank_amounts: str = "error",
+    scope: np.ndarray | None = None,
+) -> tuple[np.ndarray, str | None]:
+    """Each deal's amount in the reporting currency, and that currency's code.
+
+    Amount × :func:`deal_rates`. The blank-amount choice applies to the deals in ``scope``
+    (default: open and won deals): "error" raises naming the rows, "zero" gives 0, "skip" leaves
+    NaN for the caller to leave out (:func:`price_deals` does, and counts them in a note). A
+    blank amount out of scope (a lost deal's) is NaN.
+
+    Raises:
+        PipesheetError: several currencies and no rates, a deal's currency missing from rates,
+            blank amounts with ``blank_amounts="error"``, or no amount column.
+    """
+    amount, cur, _, _ = money_amounts(deals, rates, currency, blank_amounts, scope)
+    return amount, cur
+
+
+# ---- the priced deals: one path for the forecast, its range, the position --------------------
+
+
+@dataclass
+class PricedDeals:
+    """The deals priced once, for every money figure of a forecast (see :func:`price_deals`).
+
+    Attributes:
+        deals: The deals read (every row of the table).
+        amount: Each deal's amount in the reporting currency (NaN where a blank amount was
+            skipped, and for a lost deal's blank amount; 0 where counted as 0).
+        probability: Each deal's P(win) (Won 1, Lost 0; NaN without probabilities).
+        currency: The reporting currency, when known.
+        open: The priced open deals — open at the as-of date (not closed since, as far as the
+            table tells, and created on or before it), expected close date in the window
+            [start, end], amount known. The weighted pipeline and the range are over these.
+        won: Won deals closed on or before the as-of date, amount known.
+        closed_in: Those of ``won`` closed in the window (closed date, or the expected close date
+            when no closed date is recorded): "closed so far".
+        lost: Lost deals closed on or before the as-of date.
+        closed_by: Won or lost deals closed on or before the as-of date, amount known or not
+            (win rates and cycles are about deals, not money).
+        as_of, start, end: The settings used (None when not given).
+        notes: What the user should know (blank amounts, overdue deals, deals left out).
+    """
+
+    deals: Deals
+    amount: np.ndarray
+    probability: np.ndarray
+    currency: str | None
+    open: np.ndarray
+    won: np.ndarray
+    closed_in: np.ndarray
+    lost: np.ndarray
+    closed_by: np.ndarray
+    as_of: pd.Timestamp | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def windowed(self) -> bool:
+        """True when the deals are of a period window (start and/or end given)."""
+        return self.start is not None or self.end is not None
+
+    @property
+    def weighted(self) -> float:
+        """Σ amount · p over the priced open deals (NaN without probabilities)."""
+        return float((self.amount * self.probability)[self.open].sum())
+
+    @property
+    def pipeline(self) -> float:
+        """Σ amount over the priced open deals."""
+        return float(self.amount[self.open].sum())
+
+    @property
+    def closed(self) -> float:
+        """Σ amount of the won deals closed in the window by the as-of date."""
+        return float(self.amount[self.closed_in].sum())
+
+    def forecast(
+        self,
+        period: str | None = "month",
+        fiscal_year_start: int = 1,
+        by: str | Sequence[str] | None = None,
+        total: bool = False,
+    ) -> pd.DataFrame:
+        """The weighted forecast table of the priced open deals (see :func:`weighted_forecast`)."""
+        table = self.deals
+        frame = table.frame
+        notes = list(self.notes)
+        amount, p = self.amount, self.probability
+        keys = group_fields(table, by)
+        work = pd.DataFrame({k: frame[k] for k in keys})
+        if period is not None:
+            work["period"] = period_labels(frame["close_date"], period, fiscal_year_start)
+        work["deals"] = 1
+        work["pipeline"] = amount
+        work["weighted"] = amount * p
+        work["variance"] = amount**2 * p * (1 - p)
+        work = work[self.open]
+        group_cols = [*keys, *(["period"] if period is not None else [])]
+        for col in keys:
+            work[col] = work[col].fillna("(blank)")
+        sums = ["deals", "pipeline", "weighted", "variance"]
+        if group_cols:
+            out = work.groupby(group_cols, sort=True, dropna=False)[sums].sum().reset_index()
+            if period is not None:
+                late = out["period"] == NO_CLOSE_DATE
+                out = pd.concat([out[~late], out[late]], ignore_index=True)
+                if late.any():
+                    notes.append(
+                        f"{int(out.loc[out['period'] == NO_CLOSE_DATE, 'deals'].sum())} open "
+                        "deal(s) have no expected close date"
+                    )
+                if keys:
+                    out = out.sort_values(keys, kind="stable", ignore_index=True)
+        else:
+            out = pd.DataFrame({c: [work[c].sum()] for c in sums})
+            out["deals"] = len(work)
+        if total and group_cols:
+            tot: dict[str, Any] = {c: "" for c in group_cols}
+            tot[group_cols[0]] = "Total"
+            tot.update({c: work[c].sum() for c in sums})
+            out = pd.concat([out, pd.DataFrame([tot])], ignore_index=True)
+        out["deals"] = out["deals"].astype(int)
+        out["std_dev"] = np.sqrt(out.pop("variance").to_numpy())
+        out.attrs["currency"] = self.currency
+        out.attrs["notes"] = notes
+        return out
+
+    def range(
+        self,
+        quota: float | None = None,
+        *,
+        where: np.ndarray | None = None,
+        closed: float | None = None,
+        **options: Any,
+    ):
+        """The forecast range of the priced open deals (those also in ``where``, when given):
+        Σ amount_d · Bernoulli(p_d), whose mean is :attr:`weighted`.
+
+        ``closed`` (closed so far, added for P(≥ quota)) defaults to :attr:`closed` — of the
+        won deals also in ``where`` — when the deals are of a window or ``where`` selects them,
+        else None (no period: P(S ≥ quota)). ``options``: see
+        :func:`pipesheet.ranges.forecast_range`.
+        """
+        from pipesheet.ranges import forecast_range
+
+        chosen = self.open if where is None else self.open & np.asarray(where, dtype=bool)
+        if closed is None and (self.windowed or where is not None):
+            won = self.closed_in if where is None else self.closed_in & where
+            closed = float(self.amount[won].sum())
+        return forecast_range(
+            self.amount[chosen], self.probability[chosen], quota=quota, closed=closed, **options
+        )
+
+
+def price_deals(
+    deals: pd.DataFrame | Deals,
+    probabilities: Probabilities | None = None,
+    *,
+    start: Any = None,
+    end: Any = None,
+    as_of: Any = None,
+    rates: Rates = None,
+    currency: str | None = None,
+    blank_amounts: str = "error",
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    skip_blank_amounts: bool | None = None,
+) -> PricedDeals:
+    """Read, convert and price the deals once: the one path every money figure of a forecast
+    takes (weighted forecast, range, pipeline position, dashboard, report).
+
+    * **Amounts** in the reporting currency (:func:`deal_rates`), with the ``blank_amounts``
+      choice applied to open and won deals: "error" (default) stops naming the rows, "skip"
+      leaves those deals out of every money figure, "zero" counts them as 0 — both counted in a
+      note.  ``skip_blank_amounts=True`` is the deprecated spelling of "skip".
+    * **As of** (a bare date covers its whole day): a deal created after it is left out; a deal
+      won or lost after it is neither open nor closed then (the deals table shows only its final
+      stage; a stage history rebuilds that day's pipeline — :func:`pipesheet.backtest.backtest`).
+      Both are counted in notes; open deals expected to close before it are counted as overdue.
+    * **Window** [start, end] (inclusive; a bare end date covers its day): the open deals
+      expected to close in it, and the won deals closed in it ("closed so far": closed date, or
+      the expected close date when no closed date is recorded). No bound: every open deal.
+    * **Probabilities** from :func:`deal_probabilities` (an unknown one is an error only for a
+      priced open deal); None: NaN (money figures only).
+
+    Returns:
+        A :class:`PricedDeals`.
+    """
+    if isinstance(stages, StageList) and isinstance(deals, Deals) and deals.stages != stages:
+        deals = read_deals(deals, stages=stages)
+    if isinstance(probabilities, StageProbabilities) and stages is None:
+        stages = probabilities.stages_
+    choice = blank_amounts_choice(blank_amounts, skip_blank_amounts)
+    table = read_deals(deals, stages=stages, columns=columns)
+    notes = list(table.notes)
+    frame = table.frame
+    k = table.stages.k
+    code = frame["code"].to_numpy()
+    day = read_date_setting(as_of, "as_of")
+    cut = None if day is None else as_of_cutoff(day)
+    close = frame["close_date"]
+    closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
+    amount, cur, _, note = money_amounts(table, rates, currency, choice, None)
+    if note:
+        notes.append(note)
+    known = ~np.isnan(amount)
+    created_by = np.ones(len(frame), dtype=bool)
+    closed_by = np.ones(len(frame), dtype=bool)
+    if cut is not None:
+        if "created_date" in frame:
+            created_by = ~(frame["created_date"] >= cut).to_numpy()
+        closed_by = ~(closed_on >= cut).to_numpy()  # a blank date: taken as closed by then
+        later = (code >= k) & ~closed_by & created_by
+        if later.any():
+            notes.append(
+                f"{int(later.sum())} deal(s) won or lost after {day.date()} are left out: a "
+                "deals table shows only their final stage (a stage history rebuilds the "
+                "pipeline of that day: see backtest)"
+            )
+        new = ~created_by
+        if new.any():
+            notes.append(f"{int(new.sum())} deal(s) created after {day.date()} are left out")
+    open_now = (code < k) & created_by
+    open_sel = open_now & within_days(close, start, end) & known
+    won = (code == k) & closed_by & created_by & known
+    lost = (code == k + 1) & closed_by & created_by
+    closed_in = won & within_days(closed_on, start, end)
+    if probabilities is None:
+        p = np.full(len(frame), np.nan)
+    else:
+        p = _probabilities_of(table, probabilities, open_sel)
+    if day is not None:
+        overdue = open_sel & (close < day).to_numpy()
+        if overdue.any():
+            notes.append(
+                f"{int(overdue.sum())} open deal(s) have an expected close date before "
+                f"{day.date()} (overdue); they are kept in their period"
+            )
+    return PricedDeals(
+        deals=table,
+        amount=amount,
+        probability=p,
+        currency=cur,
+        open=open_sel,
+        won=won,
+        closed_in=closed_in,
+        lost=lost,
+        closed_by=(code >= k) & closed_by & created_by,
+        as_of=day,
+        start=read_date_setting(start, "start"),
+        end=read_date_setting(end, "end"),
+        notes=notes,
+    )
