@@ -38,8 +38,8 @@ from pipesheet import (
     weighted_forecast,
 )
 from pipesheet.cli import main
-from pipesheet.files import workbook_bytes
 from pipesheet.report import build_report
+from pipesheet.writer import workbook_bytes
 
 STAGES = ["Lead", "Qualified", "Proposal", "Closed Won", "Closed Lost"]
 FUNNEL = StageList(("Lead", "Qualified", "Proposal"))

@@ -19,8 +19,8 @@ import pytest
 
 import pipesheet.cli as cli
 from pipesheet.cli import build_parser, main
-from pipesheet.files import written_by_pipesheet
 from pipesheet.report import SHEETS
+from pipesheet.writer import written_by_pipesheet
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 DATA = SRC / "pipesheet" / "data"
@@ -260,12 +260,12 @@ def test_demo_workbook_numbers_dates_percentages_and_table_names(tmp_path, capsy
 
 
 def test_one_money_format_for_every_workbook():
-    from pipesheet import files, templates
+    from pipesheet import templates, writer
 
-    assert templates.MONEY == files.MONEY == "#,##0.00"
+    assert templates.MONEY == writer.MONEY == "#,##0.00"
     wb = openpyxl.load_workbook(Path(__file__).resolve().parents[1] / "workbooks/pipeline.xlsx")
     header = [c.value for c in wb["Deals"][1]]
-    assert wb["Deals"].cell(2, header.index("Amount") + 1).number_format == files.MONEY
+    assert wb["Deals"].cell(2, header.index("Amount") + 1).number_format == writer.MONEY
 
 
 def _walk(parser: argparse.ArgumentParser, path: list[str]):

@@ -1,4 +1,4 @@
-"""The one workbook writer (pipesheet.files): any text is written safely, numbers never change,
+"""The one workbook writer (pipesheet.writer): any text is written safely, numbers never change,
 a user's file is never lost (issue 10.6, 10.7)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pipesheet.errors import PipesheetError
-from pipesheet.files import (
+from pipesheet.writer import (
     build_workbook,
     cell_text,
     check_output,

@@ -42,7 +42,6 @@ from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_export, read_table
 from pipesheet.exports.sources import table_role
-from pipesheet.files import check_output, write_workbook, written_by_pipesheet
 from pipesheet.forecast import (
     BLANK_AMOUNTS,
     pipeline_position,
@@ -55,6 +54,7 @@ from pipesheet.presets import PRESETS, preset
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
+from pipesheet.writer import check_output, write_workbook, written_by_pipesheet
 
 PERCENT_COLUMNS = {
     "win_probability",

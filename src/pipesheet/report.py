@@ -52,8 +52,8 @@ from typing import Any
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
-from pipesheet.files import MONEY, PERCENT, write_workbook
 from pipesheet.periods import period_bounds, read_date_setting
+from pipesheet.writer import MONEY, PERCENT, write_workbook
 
 __all__ = ["SHEETS", "Report", "add_parser", "build_report", "run", "write_report"]
 
@@ -534,11 +534,11 @@ def write_report(
     """Write the report to a new .xlsx atomically; refuse to overwrite unless ``force``, and
     never overwrite one of ``inputs`` (the files the report was read from).
 
-    Layout, number formats and formula-safe text come from :func:`pipesheet.files.build_workbook`;
+    Layout, number formats and formula-safe text come from :func:`pipesheet.writer.build_workbook`;
     this adds the native charts.
 
     Raises:
-        PipesheetError: see :func:`pipesheet.files.check_output`.
+        PipesheetError: see :func:`pipesheet.writer.check_output`.
     """
     return write_workbook(path, report.sheets, overwrite=force, charts=_charts, inputs=inputs)
 
@@ -680,7 +680,7 @@ def _input_files(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
     """Run ``pipesheet report``: 0 on success, 2 with one ``pipesheet: error:`` line on bad
     input (the output is checked before the long computation, and again when written)."""
-    from pipesheet.files import check_output
+    from pipesheet.writer import check_output
 
     say = out or (lambda s: print(s))
     inputs = _input_files(args)

@@ -519,7 +519,7 @@ def write_sample(directory: str | Path = DATA_DIR) -> None:
 
     The bytes are the same on every run: 3,000 deals, seed 7, as of :data:`SAMPLE_AS_OF`.
     """
-    from pipesheet.files import atomic_write_bytes
+    from pipesheet.writer import atomic_write_bytes
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from pipesheet.files import DATE, MONEY, PERCENT, atomic_write_bytes
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.sample import (
     SAMPLE_LOST,
@@ -50,6 +49,7 @@ from pipesheet.sample import (
 )
 from pipesheet.tables import read_deals, read_history
 from pipesheet.waterfall import snapshot_at
+from pipesheet.writer import DATE, MONEY, PERCENT, atomic_write_bytes
 
 __all__ = [
     "FIXED_TIME",
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
-DATE_FORMAT = DATE  # the number formats of every workbook pipesheet writes (pipesheet.files)
+DATE_FORMAT = DATE  # the number formats of every workbook pipesheet writes (pipesheet.writer)
 HEADER_FONT = Font(bold=True)
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 DEAL_COLUMNS = (

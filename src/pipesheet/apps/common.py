@@ -197,7 +197,7 @@ def png(fig) -> bytes:
 
 def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     """The results as .xlsx bytes, written by the same writer as every other surface."""
-    from pipesheet.files import workbook_bytes
+    from pipesheet.writer import workbook_bytes
 
     return workbook_bytes(sheets)
 
