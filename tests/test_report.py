@@ -14,8 +14,9 @@ import pytest
 
 from conftest import require_tool
 from pipesheet import StageProbabilities, read_deals, weighted_forecast
+from pipesheet.cli.report import add_parsers, run
 from pipesheet.diagnostics import bottlenecks
-from pipesheet.report import SHEETS, add_parser, build_report, run, write_report
+from pipesheet.report import SHEETS, build_report, write_report
 from pipesheet.sample import generate_pipeline
 from pipesheet.waterfall import waterfall_from_history
 
@@ -132,7 +133,7 @@ def test_refuses_to_overwrite_and_force_replaces_atomically(report, tmp_path):
 def test_cli_run_never_touches_inputs(inputs, tmp_path, capsys):
     before = [(p.read_bytes(), os.stat(p).st_mtime_ns) for p in inputs]
     parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
+    add_parsers(parser.add_subparsers())
     out = tmp_path / "cli.xlsx"
     args = parser.parse_args(["report", *map(str, inputs), "-o", str(out), "--no-progress"])
     assert run(args) == 0

@@ -113,7 +113,7 @@ def test_an_internal_error_is_one_sentence_with_where_to_report(monkeypatch, cap
     def broken(name):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(cli, "preset", broken)
+    monkeypatch.setattr(cli.demo, "preset", broken)
     monkeypatch.delenv("PIPESHEET_DEBUG", raising=False)
     assert main(["presets", "hubspot"]) == cli.EXIT_INTERNAL
     err = capsys.readouterr().err
@@ -272,7 +272,11 @@ def _walk(parser: argparse.ArgumentParser, path: list[str]):
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             helps = {a.dest: a.help for a in action._choices_actions}
+            seen: set[int] = set()
             for name, sub in action.choices.items():
+                if id(sub) in seen:  # an alias (``stages`` of ``stage-probabilities``)
+                    continue
+                seen.add(id(sub))
                 yield [*path, name], "(the command itself)", helps.get(name)
                 yield from _walk(sub, [*path, name])
         else:
@@ -287,7 +291,7 @@ def test_every_option_of_every_command_has_help():
     ]
     assert missing == []
     commands = {p[-1] for p, o, _ in _walk(build_parser(), ["pipesheet"]) if len(p) == 2}
-    assert {"report", "app", "demo", "forecast", "health"} <= commands
+    assert {"report", "app", "demo", "forecast", "diagnostics"} <= commands
 
 
 def test_report_help_names_every_sheet(capsys):

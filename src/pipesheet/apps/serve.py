@@ -55,9 +55,7 @@ __all__ = [
     "CONFIG_DIR",
     "NOTEBOOKS",
     "TOKEN_ENV",
-    "add_parser",
     "is_loopback",
-    "main",
     "notebook_json",
     "run",
     "voila_command",
@@ -223,54 +221,6 @@ def missing_modules() -> list[str]:
     return [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``app`` command to the ``pipesheet`` CLI's subparsers."""
-    p = subparsers.add_parser(
-        "app",
-        help="serve the web apps (lead planner, forecast dashboard) with Voila",
-        description="Serve the pipesheet web apps with Voila on 127.0.0.1 (no browser opened).",
-    )
-    p.add_argument(
-        "which",
-        nargs="?",
-        default="all",
-        choices=("all", *APPS),
-        help="serve one app at / or both (default: all, listed at /)",
-    )
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    p.add_argument(
-        "--ip",
-        default=DEFAULT_IP,
-        metavar="ADDRESS",
-        help=f"address to listen on (default {DEFAULT_IP}: only this computer); any other "
-        f"address requires a token ({TOKEN_ENV}, or a random one printed in the address)",
-    )
-    p.add_argument(
-        "--allow-host",
-        action="append",
-        metavar="NAME",
-        help="also serve requests whose Host header is NAME, e.g. the public name of a reverse "
-        "proxy in front (repeatable; default: only 127.0.0.1, ::1 and localhost)",
-    )
-    p.add_argument(
-        "--pool-size",
-        type=int,
-        default=1,
-        help="kernels kept preheated per notebook for fast first pages (0 = off; default 1)",
-    )
-    p.add_argument(
-        "--cull-idle",
-        type=int,
-        default=900,
-        metavar="SECONDS",
-        help="shut down a page's kernel after this long idle (default 900)",
-    )
-    p.add_argument("--notebooks", metavar="DIR", help="folder of app notebooks to serve")
-    p.add_argument("--print-command", action="store_true", help="print the Voila command and exit")
-    p.set_defaults(func=run)
-    return p
-
-
 def run(args: argparse.Namespace) -> int:
     """Start Voila and wait for it; returns its exit status (0 after Ctrl+C or SIGTERM, once
     everything started is stopped).
@@ -412,15 +362,3 @@ def _become_subreaper() -> None:
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipesheet.apps.serve [which] [--port N]`` (the same as ``pipesheet app``,
-    with the command line's guard)."""
-    from pipesheet.cli import main as cli_main
-
-    return cli_main(["app", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

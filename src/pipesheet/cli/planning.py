@@ -1,0 +1,243 @@
+"""``pipesheet leads`` (the reverse funnel for a target) and ``pipesheet quota-gap`` (alias
+``gap``: what must come from new pipeline)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from pipesheet.cli.inputs import (
+    column_mapping,
+    conversions_arg,
+    days_arg,
+    fit_probabilities,
+    forecast_probabilities,
+    given_stages,
+    history_stages,
+    load_files,
+    only_fields,
+    rates_file,
+)
+from pipesheet.cli.options import add_file_options, add_forecast_options, add_money_options
+from pipesheet.cli.output import emit
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
+from pipesheet.errors import PipesheetError
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``leads`` and ``quota-gap`` to the ``pipesheet`` subparsers."""
+    p = sub.add_parser("leads", help="reverse funnel: deals and leads needed for a target")
+    add_file_options(p, files="*")
+    p.add_argument("--target", type=float, required=True, help="revenue target to reach")
+    p.add_argument(
+        "--average-deal",
+        type=float,
+        help="average won deal (default: the mean of the deals file's won deals)",
+    )
+    p.add_argument("--conversions", help="Stage=rate,... in funnel order, last stage to Won")
+    p.add_argument("--deadline", help="date the target must be closed by")
+    p.add_argument(
+        "--days-in-stage",
+        metavar="STAGE=DAYS,…",
+        help="days a deal spends in each stage, for --deadline (default: learned from the "
+        "history: median days of won deals' visits)",
+    )
+    add_money_options(p)
+    p.set_defaults(func=cmd_leads, method="cohort")
+
+    p = sub.add_parser(
+        "quota-gap", aliases=["gap"], help="quota gap: what must come from new pipeline"
+    )
+    add_file_options(p, files="*")
+    add_forecast_options(p)
+    p.add_argument("--quota", type=float, required=True, help="the period's quota")
+    p.add_argument(
+        "--closed", type=float, help="revenue already won in the period (default: from deals)"
+    )
+    p.add_argument(
+        "--expected-open",
+        type=float,
+        help="weighted value of open deals closing in the period (default: from deals)",
+    )
+    p.add_argument(
+        "--open-pipeline",
+        type=float,
+        help="unweighted open pipeline in the period, for coverage (default: from deals)",
+    )
+    p.add_argument(
+        "--average-deal", type=float, help="average won deal (default: from the won deals)"
+    )
+    p.add_argument("--lead-to-win", type=float, help="share of leads that end up won")
+    p.add_argument(
+        "--cycle-days",
+        type=float,
+        help="average days from lead to won (default: from the deals' created and closed dates)",
+    )
+    p.add_argument("--period-start", metavar="DATE", help="first day of the quota period")
+    p.add_argument("--period-end", metavar="DATE", help="last day of the quota period")
+    p.set_defaults(func=cmd_gap, method="cohort")
+
+
+def cmd_leads(args: argparse.Namespace) -> int:
+    """The reverse funnel: deals and leads needed at each stage for ``--target``."""
+    from pipesheet.planning import leads_needed
+
+    deals, history = load_files(args)
+    model = None
+    if args.conversions:
+        conversions: Any = conversions_arg(args.conversions)
+    else:
+        if history is None:
+            raise PipesheetError(
+                "the reverse funnel needs conversion rates",
+                table="options",
+                expected="--conversions Lead=0.5,... or a history file",
+            )
+        model = fit_probabilities(args, deals, history, by=None)
+        conversions = model
+    average = args.average_deal
+    if average is None:
+        if deals is None:
+            raise PipesheetError(
+                "the reverse funnel needs an average deal",
+                table="options",
+                expected="--average-deal N, or a deals file to learn it from",
+            )
+    currency = args.currency.upper() if args.currency else None
+    notes: list[str] = []
+    if average is None:
+        from pipesheet.forecast import pipeline_position
+
+        rates = rates_file(args)
+        pos = pipeline_position(
+            deals,
+            None,
+            as_of=args.as_of,
+            rates=rates,
+            currency=args.currency,
+            stages=model.stages_ if model else given_stages(args),
+            columns=only_fields(column_mapping(args), DEAL_FIELDS),
+            blank_amounts=args.blank_amounts,
+        )
+        notes = [n for n in pos.notes if "blank amount" in n]
+        if math.isnan(pos.average_won_deal):
+            raise PipesheetError(
+                "no won deals to learn the average deal from",
+                table="deals",
+                expected="--average-deal N",
+            )
+        average, currency = pos.average_won_deal, pos.currency
+    days = None
+    if args.deadline is not None:
+        if args.days_in_stage:
+            days = days_arg(args.days_in_stage)
+        elif history is not None:
+            from pipesheet.planning import days_in_stage_from_history
+
+            days = days_in_stage_from_history(
+                history,
+                as_of=args.as_of,
+                stages=model.stages_ if model else history_stages(args, history),
+                columns=only_fields(column_mapping(args), HISTORY_FIELDS),
+            )
+    plan = leads_needed(
+        args.target,
+        average,
+        conversions,
+        deadline=args.deadline,
+        days_in_stage=days,
+        currency=currency,
+    )
+    title = f"Lead requirements (reverse funnel{f', {currency}' if currency else ''})"
+    emit(args, title, plan.table, notes, extra=plan.explanation)
+    return 0
+
+
+def cmd_gap(args: argparse.Namespace) -> int:
+    """The quota gap and the new leads it takes per week."""
+    from pipesheet.planning import quota_gap
+
+    deals, history = load_files(args)
+    closed, expected, pipeline = args.closed, args.expected_open, args.open_pipeline
+    average, rate, cycle = args.average_deal, args.lead_to_win, args.cycle_days
+    notes: list[str] = []
+    currency = args.currency.upper() if args.currency else None
+    cycle_source = "given (--cycle-days)" if cycle is not None else None
+    model = None
+    if deals is not None:
+        probs, model = forecast_probabilities(args, deals, history)
+        from pipesheet.forecast import pipeline_position
+
+        rates = rates_file(args)
+        pos = pipeline_position(
+            deals,
+            probs,
+            args.period_start,
+            args.period_end,
+            as_of=args.as_of,
+            rates=rates,
+            currency=args.currency,
+            stages=model.stages_ if model else given_stages(args),
+            columns=only_fields(column_mapping(args), DEAL_FIELDS),
+            blank_amounts=args.blank_amounts,
+        )
+        notes = list(pos.notes)
+        currency = pos.currency
+        closed = pos.closed if closed is None else closed
+        expected = pos.expected_open if expected is None else expected
+        pipeline = pos.open_pipeline if pipeline is None else pipeline
+        average = pos.average_won_deal if average is None else average
+        if rate is None and model is not None:
+            rate = model.overall_["win_probability"].iloc[0]
+        if cycle is None and not math.isnan(pos.average_cycle_days):
+            cycle = pos.average_cycle_days
+            cycle_source = "mean days from created to closed over the won deals in the deals file"
+    if cycle is None and history is not None:
+        # the deals carry no created date: the history knows when each deal started
+        from pipesheet.diagnostics import cycle_time
+
+        stages = model.stages_ if model is not None else history_stages(args, history)
+        ct = cycle_time(
+            history,
+            deals,
+            as_of=args.as_of,
+            stages=stages,
+            columns=only_fields(column_mapping(args), HISTORY_FIELDS),
+        )
+        won = ct[ct["outcome"] == "won"].iloc[0]
+        if won["deals"] > 0:
+            cycle = float(won["mean_days"])
+            cycle_source = (
+                f"mean days to Won over the {int(won['deals']):,} won deals in the stage history "
+                "(from each deal's first history row, as pipesheet health shows)"
+            )
+    if cycle is None and args.as_of is not None and args.period_end is not None:
+        cycle_source = "unknown (no created dates, no stage history): taken as 0 days"
+    if average is None or rate is None:
+        raise PipesheetError(
+            "the quota gap needs an average deal and a lead-to-win rate",
+            table="options",
+            expected="--average-deal and --lead-to-win, or deals + history files",
+        )
+    gap = quota_gap(
+        args.quota,
+        closed or 0.0,
+        expected or 0.0,
+        average_deal=average,
+        lead_to_win_rate=rate,
+        open_pipeline=pipeline,
+        today=args.as_of,
+        period_end=args.period_end,
+        cycle_days=cycle or 0.0,
+        cycle_source=cycle_source,
+        currency=currency,
+    )
+    emit(
+        args,
+        f"Quota gap{f' ({currency})' if currency else ''}",
+        gap.to_frame(),
+        notes,
+        extra=gap.explanation,
+    )
+    return 0
