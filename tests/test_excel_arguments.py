@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("xlwings")
 
 import pipesheet.excel as excel
-import pipesheet.excel_convert as convert
+import pipesheet.excel.convert as convert
 from pipesheet.sample import sample_deals, sample_history, sample_rates
 from test_excel import ERROR_NA, call, excel_range, message_of, serial
 

@@ -19,7 +19,7 @@ import xlwings.server as xls  # noqa: E402
 
 import pipesheet.excel as excel  # noqa: E402
 from pipesheet.errors import PipesheetError  # noqa: E402
-from pipesheet.excel_convert import mapping_from_range, table_from_range  # noqa: E402
+from pipesheet.excel.convert import mapping_from_range, table_from_range  # noqa: E402
 
 ERROR_NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
 DEALS = [

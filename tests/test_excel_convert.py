@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipesheet import PipesheetError
-from pipesheet.excel_convert import (
+from pipesheet.excel.convert import (
     mapping_from_range,
     optional_bool,
     scalar,

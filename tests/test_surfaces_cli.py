@@ -260,7 +260,9 @@ def test_demo_workbook_numbers_dates_percentages_and_table_names(tmp_path, capsy
 
 
 def test_one_money_format_for_every_workbook():
-    from pipesheet import templates, writer
+    pytest.importorskip("xlwings")  # pipesheet.excel is the Excel surface (the excel extra)
+    from pipesheet import writer
+    from pipesheet.excel import templates
 
     assert templates.MONEY == writer.MONEY == "#,##0.00"
     wb = openpyxl.load_workbook(Path(__file__).resolve().parents[1] / "workbooks/pipeline.xlsx")

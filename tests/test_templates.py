@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from pipesheet import leads_needed, pipeline_position, quota_gap, weighted_forecast
-from pipesheet.excel_convert import stage_list_from_range
-from pipesheet.templates import (
+from pipesheet.excel.convert import stage_list_from_range
+from pipesheet.excel.templates import (
     FUNCTION_CELLS,
     NATIVE_SETTINGS,
     build_native_workbook,
@@ -87,7 +87,7 @@ def test_checked_in_workbooks_are_up_to_date(generated):
     for name in NAMES:
         assert (CHECKED_IN / name).exists(), f"workbooks/{name} is missing"
         assert _content(CHECKED_IN / name) == _content(generated / name), (
-            f"workbooks/{name} is stale: run python -m pipesheet.templates"
+            f"workbooks/{name} is stale: run python -m pipesheet.excel.templates"
         )
 
 

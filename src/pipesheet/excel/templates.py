@@ -14,7 +14,7 @@ probabilities and step conversions the core learns from the sample history; they
 user may overwrite.
 
 Deterministic: the same code and data give the same bytes (fixed document timestamps, fixed zip
-entry dates). Run ``python -m pipesheet.templates [--out DIR]`` (default ``workbooks/``).
+entry dates). Run ``python -m pipesheet.excel.templates [--out DIR]`` (default ``workbooks/``).
 """
 
 from __future__ import annotations
@@ -810,8 +810,10 @@ def write_workbooks(directory: str | Path = "workbooks") -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipesheet.templates [--out DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m pipesheet.templates", description=__doc__)
+    """``python -m pipesheet.excel.templates [--out DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipesheet.excel.templates", description=__doc__
+    )
     parser.add_argument("--out", default="workbooks", help="output folder (default: workbooks)")
     args = parser.parse_args(argv)
     for path in write_workbooks(args.out):

@@ -1,7 +1,7 @@
 """pipesheet as Excel functions (xlwings): classic Windows add-in, xlwings Lite, xlwings Server.
 
 Every function is a thin wrapper over the core engine: it turns cell ranges into frames
-(:mod:`pipesheet.excel_convert`), calls one core function, and spills the core's result with its
+(:mod:`pipesheet.excel.convert`), calls one core function, and spills the core's result with its
 header row. Nothing here computes pipeline numbers.
 
 * Tables are passed with their header row (``Deals[#All]``, ``History[#All]``); scalars as cells or
@@ -32,7 +32,7 @@ from pipesheet.backtest import backtest
 from pipesheet.calibration import calibration
 from pipesheet.diagnostics import bottlenecks, cycle_time, deal_cycle_times, stale_deals
 from pipesheet.errors import PipesheetError
-from pipesheet.excel_convert import (
+from pipesheet.excel.convert import (
     date_argument,
     mapping_from_range,
     number_argument,
@@ -154,7 +154,7 @@ def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
     * bad input (:class:`PipesheetError`): the core's message (table, column, row, value and what
       was expected; arguments are named);
-    * a result too large for Office.js (:func:`pipesheet.excel_convert.spill_too_large`, 5 MB):
+    * a result too large for Office.js (:func:`pipesheet.excel.convert.spill_too_large`, 5 MB):
       a message naming the cap, instead of a cell stuck at #BUSY;
     * not enough memory: a message saying so;
     * anything else is a bug: :data:`INTERNAL_ERROR`, with the traceback in the log (the
