@@ -147,7 +147,7 @@ def test_diagnostics_count_the_rows_of_the_as_of_day(history):
 
 
 def test_time_aware_uses_the_whole_day(history):
-    model = TimeAwareForecast(as_of=AS_OF, period="2023-12-31").fit(history)
+    model = TimeAwareForecast(as_of=AS_OF, period_end="2023-12-31").fit(history)
     assert set(model.deals_["deal_id"]) == {"C"}
     assert model.as_of_ == pd.Timestamp(AS_OF)
 
@@ -214,13 +214,15 @@ def test_window_end_moves_to_the_next_period_on_its_last_day():
 def test_time_aware_quarter_on_its_last_day_forecasts_the_next_quarter():
     history, deals = sample_history(), sample_deals()
     rates = sample_rates()
-    model = TimeAwareForecast(as_of="2025-12-31", period="quarter", rates=rates)
+    model = TimeAwareForecast(as_of="2025-12-31", period_end="quarter", rates=rates)
     model.fit(history, deals)
     assert model.period_end_ == pd.Timestamp("2026-03-31")
     assert model.forecast_ > 0
     assert any("the last day of its quarter" in n for n in model.notes_)
     with pytest.raises(PipesheetError, match="forecast window would be empty"):
-        TimeAwareForecast(as_of="2025-12-31", period="2025-12-31", rates=rates).fit(history, deals)
+        TimeAwareForecast(as_of="2025-12-31", period_end="2025-12-31", rates=rates).fit(
+            history, deals
+        )
 
 
 def test_calibration_quarter_on_its_last_day_is_not_a_zero_brier():

@@ -75,7 +75,7 @@ def test_hand_worked_probability_and_forecast():
 
 
 def test_open_deals_are_censored_not_lost():
-    model = TimeAwareForecast(as_of="2026-01-31", period="2026-12-31", **EXACT).fit(history())
+    model = TimeAwareForecast(as_of="2026-01-31", period_end="2026-12-31", **EXACT).fit(history())
     row = model.table_.iloc[0]
     assert (row["won"], row["lost"], row["censored"]) == (3, 1, 2)
     assert row["stage_probability"] == pytest.approx(0.75)
@@ -160,7 +160,7 @@ def test_properties(hist, bin_days, min_at_risk):
         model = TimeAwareForecast(
             stages=stages,
             as_of="2026-03-15",
-            period="2026-06-30",
+            period_end="2026-06-30",
             conditioning=conditioning,
             bin_days=bin_days,
             min_at_risk=min_at_risk,

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.cells import clean_text_column, parse_amounts, parse_dates
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
@@ -42,8 +43,8 @@ _FORECAST_FIELDS = {
 }
 
 
-@dataclass
-class AccuracyResult:
+@dataclass(repr=False)
+class AccuracyResult(Result):
     """Forecast vs actual.
 
     Attributes:
@@ -59,6 +60,20 @@ class AccuracyResult:
     summary: pd.DataFrame
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Forecast vs actual per period (and group): see :attr:`table`."""
+        return self.table.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        one = self.summary.iloc[0] if len(self.summary) == 1 else None
+        return {
+            "periods": len(self.table),
+            "mape": None if one is None else float(one["mape"]),
+            "bias": None if one is None else float(one["bias"]),
+            "groups": len(self.summary) if one is None else None,
+            "currency": self.currency,
+        }
 
 
 def _period_keys(values: pd.Series, period: str, fys: int, table: str, column: str) -> pd.Series:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.history import (
     LoadedTables,
@@ -104,8 +105,8 @@ PREDICTION_COLUMNS = (
 )
 
 
-@dataclass
-class BacktestResult:
+@dataclass(repr=False)
+class BacktestResult(Result):
     """The backtest, per period and per method.
 
     Attributes:
@@ -134,6 +135,18 @@ class BacktestResult:
     actual_basis: str
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table: one row per (period, method) (see :attr:`table`)."""
+        return self.table.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "periods": int(self.table["period"].nunique()),
+            "best": self.best,
+            "actual_basis": self.actual_basis,
+            "currency": self.currency,
+        }
 
     @property
     def wide(self) -> pd.DataFrame:
@@ -252,7 +265,7 @@ def backtest(
             continue
         model = TimeAwareForecast(
             as_of=as_of,
-            period=p_end,
+            period_end=p_end,
             conditioning=conditioning,
             bin_days=bin_days,
             min_at_risk=min_at_risk,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.history import deal_states, load_tables
 from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
@@ -66,8 +67,8 @@ def brier_score(predicted: Any, outcome: Any) -> float:
     return float(np.mean((p - y) ** 2)) if p.size else float("nan")
 
 
-@dataclass
-class CalibrationResult:
+@dataclass(repr=False)
+class CalibrationResult(Result):
     """Predicted vs realised win rates.
 
     Attributes:
@@ -93,6 +94,20 @@ class CalibrationResult:
     as_of: pd.Timestamp
     period_end: pd.Timestamp | None = None
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Predicted vs realised per probability bucket (see :attr:`by_bucket`)."""
+        return self.by_bucket.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "as_of": self.as_of,
+            "period_end": self.period_end,
+            "deals": int(self.deals["outcome"].notna().sum()),
+            "brier": self.brier,
+            "brier_reference": self.brier_reference,
+        }
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -215,7 +230,10 @@ def calibration(
                 expected="a date after as_of, on or before the end of the history",
             )
         model = TimeAwareForecast(
-            stages=tables.hist.stages, as_of=day_timestamp(d_day), period=period_end, **time_aware
+            stages=tables.hist.stages,
+            as_of=day_timestamp(d_day),
+            period_end=period_end,
+            **time_aware,
         )
         model.fit_loaded(tables, deals=False, forecast_range=False)
         if isinstance(period_end, str) and period_end.strip().casefold() in PERIOD_WORDS:

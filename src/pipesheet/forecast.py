@@ -27,12 +27,13 @@ as before.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import fiscal_year_month, period_labels
@@ -216,8 +217,8 @@ def forecast_categories(
 
 
 # ---- where the period stands -------------------------------------------------------------------
-@dataclass(frozen=True)
-class PipelinePosition:
+@dataclass(repr=False)
+class PipelinePosition(Result):
     """Where a period stands: what is closed, what is open, and what the open deals are worth.
 
     Attributes:
@@ -241,7 +242,29 @@ class PipelinePosition:
     win_rate: float
     average_cycle_days: float
     currency: str | None
-    notes: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Two columns, ``measure`` and ``value``: the figures above."""
+        names = [
+            "closed",
+            "expected_open",
+            "open_pipeline",
+            "open_deals",
+            "average_won_deal",
+            "win_rate",
+            "average_cycle_days",
+        ]
+        return pd.DataFrame({"measure": names, "value": [float(getattr(self, n)) for n in names]})
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "closed": self.closed,
+            "expected_open": self.expected_open,
+            "open_pipeline": self.open_pipeline,
+            "open_deals": self.open_deals,
+            "currency": self.currency,
+        }
 
 
 def pipeline_position(
@@ -301,7 +324,7 @@ def pipeline_position(
         win_rate=float(n_won / n_closed) if n_closed else np.nan,
         average_cycle_days=cycle,
         currency=priced.currency,
-        notes=tuple(priced.notes),
+        notes=list(priced.notes),
     )
 
 

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.cells import parse_probabilities
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import read_date_setting
@@ -151,8 +152,8 @@ def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
 
 
-@dataclass(frozen=True)
-class LeadPlan:
+@dataclass(repr=False)
+class LeadPlan(Result):
     """The reverse funnel for a target.
 
     Attributes:
@@ -164,6 +165,7 @@ class LeadPlan:
             ``enter_by`` and ``days_in_stage``.
         explanation: The arithmetic in plain words, one sentence per step.
         currency: Currency of the target and the average deal, when known.
+        notes: What the user should know.
     """
 
     target: float
@@ -172,6 +174,20 @@ class LeadPlan:
     table: pd.DataFrame
     explanation: list[str] = field(default_factory=list)
     currency: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The plan: one row per stage, then Won (see :attr:`table`)."""
+        return self.table.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "average_deal": self.average_deal,
+            "won_needed": self.won_needed,
+            "leads": self.leads,
+            "currency": self.currency,
+        }
 
     @property
     def leads(self) -> int:
@@ -413,8 +429,8 @@ def days_in_stage_from_history(
     return out
 
 
-@dataclass(frozen=True)
-class QuotaGap:
+@dataclass(repr=False)
+class QuotaGap(Result):
     """Where a quota stands and what must come from new pipeline.
 
     Attributes:
@@ -427,6 +443,7 @@ class QuotaGap:
         leads_per_week: new leads ÷ selling weeks (inf when no selling time is left).
         coverage: Open pipeline ÷ (quota − closed), when the open pipeline is given.
         explanation: The arithmetic in plain words.
+        notes: What the user should know.
     """
 
     quota: float
@@ -442,6 +459,17 @@ class QuotaGap:
     leads_per_week: float
     coverage: float
     explanation: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "quota": self.quota,
+            "closed": self.closed,
+            "expected_open": self.expected_open,
+            "gap": self.gap,
+            "new_leads": self.new_leads,
+            "leads_per_week": self.leads_per_week,
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """Two columns, ``measure`` and ``value``."""

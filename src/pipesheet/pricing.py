@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import (
     NO_CLOSE_DATE,
@@ -339,8 +340,8 @@ def reporting_amounts(
 # ---- the priced deals: one path for the forecast, its range, the position --------------------
 
 
-@dataclass
-class PricedDeals:
+@dataclass(repr=False)
+class PricedDeals(Result):
     """The deals priced once, for every money figure of a forecast (see :func:`price_deals`).
 
     Attributes:
@@ -375,6 +376,35 @@ class PricedDeals:
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per deal read: ``deal_id``, ``stage``, ``amount`` (reporting currency),
+        ``probability``, and which figures it is in: ``open`` (the priced open deals), ``won``,
+        ``closed_in``, ``lost``.  Index: the spreadsheet row."""
+        frame = self.deals.frame
+        return pd.DataFrame(
+            {
+                "deal_id": frame["deal_id"].to_numpy(),
+                "stage": frame["stage"].to_numpy(),
+                "amount": self.amount,
+                "probability": self.probability,
+                "open": self.open,
+                "won": self.won,
+                "closed_in": self.closed_in,
+                "lost": self.lost,
+            },
+            index=frame.index,
+        )
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "open_deals": int(self.open.sum()),
+            "pipeline": self.pipeline,
+            "weighted": self.weighted,
+            "closed": self.closed,
+            "currency": self.currency,
+            "as_of": self.as_of,
+        }
 
     @property
     def windowed(self) -> bool:

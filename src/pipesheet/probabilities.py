@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from pipesheet.base import Estimator
 from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, read_date_setting
@@ -84,7 +85,7 @@ TABLE_COLUMNS = (
 OPEN, WIN, LOSS = 0, 1, 2
 
 
-class StageProbabilities:
+class StageProbabilities(Estimator):
     """Learn P(win | stage) from stage history (or a snapshot), scikit-learn style.
 
     Configure in the constructor, :meth:`fit` on the tables, read the results in attributes.
@@ -114,6 +115,9 @@ class StageProbabilities:
         notes_: What the user should know (inferred settings, skipped rows, unidentifiable values).
         deals_, history_: The validated tables.
     """
+
+    _fitted_attribute = "table_"
+    _unfitted = "the probabilities have not been learned yet"
 
     def __init__(
         self,
@@ -218,7 +222,7 @@ class StageProbabilities:
 
         Won is 1 and Lost is 0. Unknown values are NaN.
         """
-        self._check_fitted()
+        self.check_fitted()
         code = self.stages_.code(stage)
         if code < 0:
             raise PipesheetError(
@@ -247,7 +251,7 @@ class StageProbabilities:
 
     def probabilities(self) -> dict[str, float]:
         """``{stage: P(win | stage)}`` over the open stages (overall), plus Won=1 and Lost=0."""
-        self._check_fitted()
+        self.check_fitted()
         out = dict(zip(self.overall_["stage"], self.overall_["win_probability"], strict=True))
         out[self.stages_.won_label] = 1.0
         out[self.stages_.lost_label] = 0.0
@@ -532,13 +536,6 @@ class StageProbabilities:
                 "shrinkage must be non-negative",
                 value=self.shrinkage,
                 expected="a weight m ≥ 0 (0 = no shrinkage)",
-            )
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "table_"):
-            raise PipesheetError(
-                "the probabilities have not been learned yet",
-                expected="call fit(history, deals) first",
             )
 
 

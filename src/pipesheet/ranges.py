@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from scipy import fft as sp_fft
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 
 __all__ = ["ForecastRange", "forecast_range"]
@@ -142,8 +143,8 @@ class _SampleCDF:
         return self.values[np.clip(i, 0, n - 1)]
 
 
-@dataclass(frozen=True)
-class ForecastRange:
+@dataclass(repr=False)
+class ForecastRange(Result):
     """The forecast range of the open pipeline: S = Σ_d amount_d · Bernoulli(p_d), independent.
 
     Attributes:
@@ -162,6 +163,7 @@ class ForecastRange:
             monte_carlo: the DKW ε, sup_x |F_draws(x) − F(x)| ≤ ε with 99% confidence.
         closed: revenue already won in the period ("closed so far"), added to S for
             ``p_quota``; None when the range is not of a period (then P(S ≥ quota)).
+        notes: What the user should know.
     """
 
     mean: float
@@ -176,7 +178,20 @@ class ForecastRange:
     deals: int
     cdf_error_bound: float = 0.0
     closed: float | None = None
+    notes: list[str] = field(default_factory=list)
     _dist: Any = field(default=None, repr=False, compare=False)
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "mean": self.mean,
+            "p10": self.p10,
+            "p50": self.p50,
+            "p90": self.p90,
+            "quota": self.quota,
+            "p_quota": self.p_quota,
+            "method": self.method,
+            "deals": self.deals,
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """One row per measure: mean, std_dev, p10, p50, p90, with a quota ``closed`` (when the

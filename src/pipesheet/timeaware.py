@@ -62,6 +62,7 @@ from the deals table as currently recorded.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import DEPRECATED, Estimator, Result, renamed
 from pipesheet.errors import PipesheetError
 from pipesheet.history import (
     DealStates,
@@ -293,8 +295,8 @@ STAGE_COLUMNS = (
 )
 
 
-@dataclass
-class TimeAwareResult:
+@dataclass(repr=False)
+class TimeAwareResult(Result):
     """A time-aware period forecast.
 
     Attributes:
@@ -342,8 +344,18 @@ class TimeAwareResult:
                 row[name] = getattr(self.range, name, np.nan)
         return pd.DataFrame([row])
 
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "period_end": self.period_end,
+            "deals": int(self.deals["probability"].notna().sum()),
+            "pipeline": self.pipeline,
+            "forecast": self.forecast,
+            "currency": self.currency,
+        }
 
-class TimeAwareForecast:
+
+class TimeAwareForecast(Estimator):
     """Learn P(won by the period end | stage, age) from the stage history; forecast the period.
 
     scikit-learn style: configure in the constructor, :meth:`fit`, read the ``*_`` attributes.
@@ -352,9 +364,10 @@ class TimeAwareForecast:
         stages: Stage list; inferred from the history when not given.
         as_of: Forecast date D: only history rows dated on or before it are used. Default: the
             latest date in the history (pass the export date for exact ages).
-        period: ``"month"``, ``"quarter"`` (default) or ``"year"`` — the end of that period
+        period_end: ``"month"``, ``"quarter"`` (default) or ``"year"`` — the end of that period
             containing D, or of the next one when D is its last day (with a note) — or a period
-            end date after D. The forecast covers (D, period end].
+            end date after D. The forecast covers (D, period end].  (``period=`` is its old
+            name, accepted with a DeprecationWarning for one release.)
         fiscal_year_start: First month of the fiscal year for quarters and years.
         conditioning: ``"age"`` (default): the conditional cumulative incidence of Won given the
             deal is still open at its age. ``"stage"``: p_s × the same timing (≤ p_s).
@@ -366,7 +379,7 @@ class TimeAwareForecast:
             (amounts from the history are in each deal's currency — the deals table's — and
             are converted too).
         blank_amounts: "error" (default), "skip" or "zero": what a blank amount of a deal open
-            on D means (see :func:`pipesheet.forecast.price_deals`).
+            on D means (see :func:`pipesheet.pricing.price_deals`).
         quota: Target for P(forecast ≥ quota) in the range.
         columns: Explicit ``{field: header}`` column mapping.
         range_method, draws, seed: Passed to :func:`pipesheet.ranges.forecast_range`.
@@ -389,7 +402,7 @@ class TimeAwareForecast:
         *,
         stages: StageList | None = None,
         as_of: Any = None,
-        period: Any = "quarter",
+        period_end: Any = "quarter",
         fiscal_year_start: int = 1,
         conditioning: str = "age",
         bin_days: int = 7,
@@ -402,10 +415,11 @@ class TimeAwareForecast:
         draws: int = 20000,
         seed: int = 0,
         blank_amounts: str = "error",
+        period: Any = DEPRECATED,
     ) -> None:
         self.stages = stages
         self.as_of = as_of
-        self.period = period
+        self.period_end = renamed("period", "period_end", period, period_end, "quarter")
         self.fiscal_year_start = fiscal_year_start
         self.conditioning = conditioning
         self.bin_days = bin_days
@@ -418,6 +432,16 @@ class TimeAwareForecast:
         self.draws = draws
         self.seed = seed
         self.blank_amounts = blank_amounts
+
+    _unfitted = "the time-aware model has not been fitted yet"
+
+    @property
+    def period(self) -> Any:
+        """Deprecated: the old name of :attr:`period_end`."""
+        warnings.warn(
+            "TimeAwareForecast.period is deprecated: use period_end", DeprecationWarning, 2
+        )
+        return self.period_end
 
     # ---- public --------------------------------------------------------------------------------
     def fit(self, history: Any, deals: Any = None) -> TimeAwareForecast:
@@ -451,7 +475,7 @@ class TimeAwareForecast:
         Uses the curves learned in :meth:`fit` (and this model's ``conditioning``). Unknown
         stages (no closed deal in their cohort) give NaN.
         """
-        self._check_fitted()
+        self.check_fitted()
         codes = np.atleast_1d(self.stages_.codes(pd.Series(np.atleast_1d(stage), dtype=object)))
         if (codes < 0).any() or (codes >= self.stages_.k).any():
             bad = np.atleast_1d(stage)[(codes < 0) | (codes >= self.stages_.k)][0]
@@ -489,7 +513,7 @@ class TimeAwareForecast:
                 value=str(day_timestamp(as_of_day).date()),
                 expected="an as-of date after the first history row",
             )
-        end_day = window_end_day(self.period, as_of_day, self.fiscal_year_start, notes)
+        end_day = window_end_day(self.period_end, as_of_day, self.fiscal_year_start, notes)
         later = int((a.day > as_of_day).sum())
         if later:
             notes.append(
@@ -751,13 +775,6 @@ class TimeAwareForecast:
                 expected="e.g. 7 (a week) or 1 (no pooling)",
             )
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "_curves"):
-            raise PipesheetError(
-                "the time-aware model has not been fitted yet",
-                expected="call fit(history, deals) first",
-            )
-
 
 def time_aware_forecast(
     history: Any,
@@ -780,5 +797,5 @@ def time_aware_forecast(
     Returns:
         A :class:`TimeAwareResult` (per-deal probabilities, forecast, range, per-stage table).
     """
-    model = TimeAwareForecast(as_of=as_of, period=period_end, **options)
+    model = TimeAwareForecast(as_of=as_of, period_end=period_end, **options)
     return model.fit(history, deals).result_

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, read_date_setting, within_days
 from pipesheet.pricing import reporting_amounts
@@ -76,8 +77,8 @@ STEPS: tuple[tuple[str, int], ...] = (
 )
 
 
-@dataclass
-class Waterfall:
+@dataclass(repr=False)
+class Waterfall(Result):
     """A reconciled waterfall.
 
     Attributes:
@@ -112,6 +113,15 @@ class Waterfall:
     def to_frame(self) -> pd.DataFrame:
         """The step table."""
         return self.table.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "opening": self.opening,
+            "closing": self.closing,
+            "start": self.start,
+            "end": self.end,
+            "currency": self.currency,
+        }
 
 
 def _cents(amounts: np.ndarray) -> np.ndarray:

@@ -55,10 +55,12 @@ from pipesheet.apps.common import (
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
-from pipesheet.forecast import period_labels, pipeline_position, price_deals
+from pipesheet.forecast import pipeline_position
+from pipesheet.periods import period_end_for, period_labels
+from pipesheet.pricing import price_deals
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.tables import History, read_deals, read_history, read_rates
-from pipesheet.timeaware import period_end_for, time_aware_forecast
+from pipesheet.timeaware import time_aware_forecast
 
 __all__ = ["DEAL_MAPPING_FIELDS", "HISTORY_MAPPING_FIELDS", "Dashboard"]
 

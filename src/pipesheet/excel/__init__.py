@@ -220,7 +220,7 @@ def _learn(
 
 def _blank_amounts(value: Any) -> str:
     """The blank_amounts argument: error (default), skip or zero."""
-    from pipesheet.forecast import blank_amounts_choice
+    from pipesheet.tables import blank_amounts_choice
 
     return blank_amounts_choice(optional_text(value, "blank_amounts", "error"))
 

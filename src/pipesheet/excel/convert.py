@@ -39,6 +39,7 @@ from pipesheet.cells import read_date_order, read_number_texts
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.labels import strip_invisible
+from pipesheet.periods import read_date_setting
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
 
 __all__ = [
@@ -324,11 +325,9 @@ def date_argument(value: Any, name: str) -> Any:
     Raises:
         PipesheetError: the value is not a date (naming the argument).
     """
-    from pipesheet.tables import parse_date_setting
-
     cell = scalar(value, name)
     if cell is not None:
-        parse_date_setting(cell, name)
+        read_date_setting(cell, name)
     return cell
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.checks import check_export, issue_frame, issues_error, set_aside
 from pipesheet.exports.csvfile import delimiter_name
@@ -19,8 +21,8 @@ from pipesheet.stages import StageList
 __all__ = ["Export", "read_export"]
 
 
-@dataclass
-class Export:
+@dataclass(repr=False)
+class Export(Result):
     """What :func:`read_export` recognised.
 
     Attributes:
@@ -43,6 +45,19 @@ class Export:
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     stages: StageList | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The deals table (the stage history when only a history was read)."""
+        table = self.deals if self.deals is not None else self.history
+        return pd.DataFrame() if table is None else table.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "deals": None if self.deals is None else len(self.deals),
+            "history": None if self.history is None else len(self.history),
+            "issues": len(self.issues),
+        }
 
 
 def read_export(

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.cells import clean_text
 from pipesheet.errors import PipesheetError, format_rows
 
 __all__ = ["LookupResult", "lookup"]
 
 
-@dataclass
-class LookupResult:
+@dataclass(repr=False)
+class LookupResult(Result):
     """Result of :func:`lookup`.
 
     Attributes:
@@ -23,11 +25,20 @@ class LookupResult:
             index; unmatched rows have blanks there).
         unmatched: Rows whose key was not found: ``row``, ``key``.
         matched: Number of rows that found their key.
+        notes: What the user should know.
     """
 
     table: pd.DataFrame
     unmatched: pd.DataFrame
     matched: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table with the looked-up columns added."""
+        return self.table.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {"rows": len(self.table), "matched": self.matched, "unmatched": len(self.unmatched)}
 
 
 def lookup(

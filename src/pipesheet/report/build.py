@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import period_bounds, read_date_setting
 
@@ -31,8 +32,8 @@ SHEETS = (
 )
 
 
-@dataclass
-class Report:
+@dataclass(repr=False)
+class Report(Result):
     """Everything the workbook shows, as frames (``sheets[name]`` is a list of titled tables).
 
     Attributes:
@@ -44,6 +45,13 @@ class Report:
     sheets: dict[str, list[tuple[str, pd.DataFrame]]]
     summary: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The Summary sheet's rows (``item``, ``value``)."""
+        return self.summary.copy()
+
+    def _figures(self) -> dict[str, Any]:
+        return {"sheets": len(self.sheets), "items": len(self.summary)}
 
 
 def _progress(total: int, enabled: bool):
@@ -99,10 +107,11 @@ def build_report(
             won deal means (see :func:`pipesheet.forecast.price_deals`).
     """
     from pipesheet.exports import read_export, read_table
-    from pipesheet.forecast import blank_amounts_choice, period_labels, price_deals
+    from pipesheet.periods import period_labels
     from pipesheet.planning import leads_needed
+    from pipesheet.pricing import price_deals
     from pipesheet.probabilities import StageProbabilities
-    from pipesheet.tables import read_deals, read_history
+    from pipesheet.tables import blank_amounts_choice, read_deals, read_history
 
     steps = 9
     blank_amounts = blank_amounts_choice(blank_amounts)
