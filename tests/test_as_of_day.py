@@ -227,7 +227,7 @@ def test_time_aware_quarter_on_its_last_day_forecasts_the_next_quarter():
 
 def test_calibration_quarter_on_its_last_day_is_not_a_zero_brier():
     cal = calibration(
-        sample_history(), None, "2025-12-31", method="time-aware", period_end="quarter"
+        sample_history(), None, "2025-12-31", probabilities="time-aware", period_end="quarter"
     )
     row = cal.summary.iloc[0]
     assert row["period_end"] == pd.Timestamp("2026-03-31")

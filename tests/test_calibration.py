@@ -58,7 +58,12 @@ def test_stage_calibration_censors_open_deals():
 
 def test_time_aware_calibration_scores_every_open_deal():
     res = calibration(
-        history(), None, "2026-02-28", method="time-aware", period_end="2026-03-31", stages=STAGES
+        history(),
+        None,
+        "2026-02-28",
+        probabilities="time-aware",
+        period_end="2026-03-31",
+        stages=STAGES,
     )
     # won by 03-31: x1 only; x2 lost, x3 won later, x4 open -> all scored as 0
     assert res.deals.set_index("deal_id")["outcome"].to_dict() == {
@@ -75,8 +80,10 @@ def test_calibration_errors():
     with pytest.raises(PipesheetError, match="past as-of date"):
         calibration(history(), None, "2026-05-01", stages=STAGES)
     with pytest.raises(PipesheetError, match="needs a period end"):
-        calibration(history(), None, "2026-02-28", method="time-aware", stages=STAGES)
+        calibration(history(), None, "2026-02-28", probabilities="time-aware", stages=STAGES)
     with pytest.raises(PipesheetError, match="after the history"):
-        calibration(history(), None, "2026-02-28", method="time-aware", period_end="2026-06-30")
-    with pytest.raises(PipesheetError, match="calibration method"):
-        calibration(history(), None, "2026-02-28", method="isotonic")
+        calibration(
+            history(), None, "2026-02-28", probabilities="time-aware", period_end="2026-06-30"
+        )
+    with pytest.raises(PipesheetError, match="probabilities to calibrate"):
+        calibration(history(), None, "2026-02-28", probabilities="isotonic")

@@ -108,9 +108,9 @@ def test_calibration_json_equals_core(capsys, tables):
 def test_calibration_time_aware_json_equals_core(capsys, tables):
     deals, history, _ = tables
     core = calibration(
-        history, deals, "2026-03-31", method="time-aware", period_end="quarter", buckets=5
+        history, deals, "2026-03-31", probabilities="time-aware", period_end="quarter", buckets=5
     )
-    argv = ["calibration", HISTORY, DEALS, "--as-of", "2026-03-31", "--method", "time-aware"]
+    argv = ["calibration", HISTORY, DEALS, "--as-of", "2026-03-31", "--probabilities", "time-aware"]
     rows = run_json(capsys, *argv, "--period-end", "quarter", "--buckets", "5")
     assert_rows_equal(rows, core.by_bucket)
 

@@ -212,7 +212,7 @@ def test_calibration_time_aware_equals_core(ranges, history, deals):
         5,
     )
     core = calibration(
-        history, deals, "2026-03-31", method="time-aware", period_end="quarter", buckets=5
+        history, deals, "2026-03-31", probabilities="time-aware", period_end="quarter", buckets=5
     )
     assert_spill_equals(got, core.summary)
 
@@ -224,7 +224,7 @@ def test_calibration_bad_input(ranges, history):
     got = message_of(
         call("PIPE_CALIBRATION", ranges["history"], serial("2026-03-31"), None, None, "guess")
     )
-    assert got == core_error(calibration, history, None, "2026-03-31", method="guess")
+    assert got == core_error(calibration, history, None, "2026-03-31", probabilities="guess")
 
 
 # ---- waterfall ---------------------------------------------------------------------------------

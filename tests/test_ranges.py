@@ -47,8 +47,8 @@ def test_two_deals_by_hand(method):
     # mean = 50 + 75 = 125; variance = 100²·0.25 + 300²·0.1875 = 2500 + 16875 = 19375.
     # P10: first CDF ≥ 0.1 is at 0; P50: 0.375 < 0.5 ≤ 0.75 → 100; P90: 0.875 < 0.9 → 400.
     # P(S ≥ 300) = 0.125 + 0.125 = 0.25.
-    r = forecast_range([100, 300], [0.5, 0.25], quota=300, method=method)
-    assert r.method == ("exact" if method == "auto" else method)
+    r = forecast_range([100, 300], [0.5, 0.25], quota=300, range_method=method)
+    assert r.range_method == ("exact" if method == "auto" else method)
     assert r.mean == pytest.approx(125)
     assert r.std_dev == pytest.approx(math.sqrt(19375))
     assert quantiles(r) == pytest.approx((0, 100, 400))
@@ -67,7 +67,7 @@ def test_glossary_worked_example():
     #   S = 140,000 : 0.25 · 0.1 = 0.025   CDF 1.000
     # P10 = P50 = 0 (0.675 ≥ 0.5); P90 = 100,000; P(S ≥ 40,000) = 0.325; P(S ≥ 100,000) = 0.25.
     r = forecast_range([100_000, 40_000], [0.25, 0.10], quota=40_000)
-    assert r.method == "exact"
+    assert r.range_method == "exact"
     assert r.mean == pytest.approx(29_000)
     assert r.std_dev**2 == pytest.approx(2_019_000_000)
     assert quantiles(r) == pytest.approx((0, 0, 100_000))
@@ -81,7 +81,7 @@ def test_tie_at_the_quantile_level_uses_the_inverse_cdf_convention():
     # 100 @ 0.5 and 200 @ 0.5: S ∈ {0, 100, 200, 300} each 1/4; CDF(100) = 0.5 exactly,
     # so P50 = 100 (smallest x with P(S ≤ x) ≥ 0.5), not 200.
     for method in ("exact", "lattice"):
-        r = forecast_range([100, 200], [0.5, 0.5], method=method)
+        r = forecast_range([100, 200], [0.5, 0.5], range_method=method)
         assert quantiles(r) == pytest.approx((0, 100, 300))
 
 
@@ -93,13 +93,13 @@ def test_sure_and_impossible_deals():
     assert r.p_quota == pytest.approx(0.5)
     only_sure = forecast_range([500, 100], [1.0, 0.0], quota=500)
     assert quantiles(only_sure) == (500, 500, 500)
-    assert only_sure.std_dev == 0 and only_sure.p_quota == 1.0 and only_sure.method == "exact"
+    assert only_sure.std_dev == 0 and only_sure.p_quota == 1.0 and only_sure.range_method == "exact"
 
 
 def test_empty_pipeline_is_all_zeros():
     r = forecast_range([], [])
     assert (r.mean, r.std_dev, *quantiles(r), r.error_bound) == (0, 0, 0, 0, 0, 0)
-    assert r.method == "exact" and r.deals == 0 and r.p_quota is None
+    assert r.range_method == "exact" and r.deals == 0 and r.p_quota is None
     frame = r.to_frame()
     assert list(frame.columns) == ["measure", "value"]
     assert list(frame["measure"]) == ["mean", "std_dev", "p10", "p50", "p90", "error_bound"]
@@ -132,7 +132,7 @@ def test_quantile_method_matches_fields():
 
 
 def test_sub_cent_amounts_report_the_rounding_in_the_exact_bound():
-    r = forecast_range([100.004, 300.0], [0.5, 0.25], method="exact")
+    r = forecast_range([100.004, 300.0], [0.5, 0.25], range_method="exact")
     assert r.error_bound == pytest.approx(0.004)
     assert quantiles(r) == pytest.approx((0, 100.0, 400.0), abs=0.01)
 
@@ -143,8 +143,8 @@ def test_few_large_deals_lattice_agrees_with_monte_carlo():
     amounts = np.concatenate([rng.lognormal(np.log(8000), 1.0, 3000), [2e6, 2e6, 2e6]])
     probs = np.concatenate([rng.choice([0.1, 0.25, 0.5, 0.75], 3000), [0.2, 0.4, 0.6]])
     lat = forecast_range(amounts, probs, quota=5e6)
-    assert lat.method == "lattice"
-    mc = forecast_range(amounts, probs, quota=5e6, method="monte_carlo", draws=4000, seed=3)
+    assert lat.range_method == "lattice"
+    mc = forecast_range(amounts, probs, quota=5e6, range_method="monte_carlo", draws=4000, seed=3)
     for a, b in zip(quantiles(lat), quantiles(mc), strict=True):
         assert abs(a - b) <= lat.error_bound + mc.error_bound
     assert abs(lat.p_quota - mc.p_quota) <= mc.cdf_error_bound + lat.cdf_error_bound
@@ -158,7 +158,7 @@ def test_many_distinct_probabilities_and_low_probability_deals():
     amounts = rng.lognormal(np.log(5000), 1.2, 4000)
     probs = np.concatenate([rng.uniform(0.001, 0.999, 2000), np.full(2000, 0.01)])
     lat = forecast_range(amounts, probs)
-    mc = forecast_range(amounts, probs, method="monte_carlo", draws=4000, seed=1)
+    mc = forecast_range(amounts, probs, range_method="monte_carlo", draws=4000, seed=1)
     for a, b in zip(quantiles(lat), quantiles(mc), strict=True):
         assert abs(a - b) <= lat.error_bound + mc.error_bound
 
@@ -213,7 +213,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @given(pipelines, st.sampled_from(["auto", "exact", "lattice", "monte_carlo"]))
 def test_quantiles_ordered_within_range_and_mean_exact(pipeline, method):
     amounts, probs = pipeline
-    r = forecast_range(amounts, probs, method=method, draws=500)
+    r = forecast_range(amounts, probs, range_method=method, draws=500)
     total = sum(a for a, p in zip(amounts, probs, strict=True) if p > 0)
     assert 0 - 1e-9 <= r.p10 <= r.p50 <= r.p90 <= total + 1e-6
     assert r.mean == pytest.approx(sum(a * p for a, p in zip(amounts, probs, strict=True)))
@@ -224,7 +224,7 @@ def test_quantiles_ordered_within_range_and_mean_exact(pipeline, method):
 @given(pipelines)
 def test_exact_matches_enumeration(pipeline):
     amounts, probs = pipeline
-    r = forecast_range(amounts, probs, method="exact")
+    r = forecast_range(amounts, probs, range_method="exact")
     xs, cdf = brute_force(amounts, probs)
     # Pq is the smallest x with P(S ≤ x) ≥ q − QUANTILE_TIE (a CDF within 1e-9 below q counts
     # as reaching it, so floating-point noise cannot flip an exact tie): with a deal whose p is
@@ -238,13 +238,13 @@ def test_exact_matches_enumeration(pipeline):
 @given(pipelines, st.sampled_from([64, 256, 4096]))
 def test_lattice_within_its_error_bound(pipeline, grid_points):
     amounts, probs = pipeline
-    lat = forecast_range(amounts, probs, method="lattice", grid_points=grid_points)
+    lat = forecast_range(amounts, probs, range_method="lattice", grid_points=grid_points)
     xs, cdf = brute_force(amounts, probs)
     # The bound covers the true quantile at every level in [q − QUANTILE_TIE, q].
     for got, q in zip(quantiles(lat), LEVELS, strict=True):
         candidates = {brute_quantile(xs, cdf, q), brute_quantile(xs, cdf, q + QUANTILE_TIE)}
         assert min(abs(got - c) for c in candidates) <= lat.error_bound + 1e-6 * (1 + abs(got))
-    exact = forecast_range(amounts, probs, method="exact")
+    exact = forecast_range(amounts, probs, range_method="exact")
     for a, b in zip(quantiles(lat), quantiles(exact), strict=True):
         assert abs(a - b) <= lat.error_bound + 1e-6 * (1 + abs(b))
 
@@ -254,8 +254,8 @@ def test_lattice_within_its_error_bound(pipeline, grid_points):
 def test_monte_carlo_within_dkw_bound_of_exact(pipeline):
     # DKW at 99%: sup |F_draws − F| ≤ ε.  Derandomized so that the test is deterministic.
     amounts, probs = pipeline
-    exact = forecast_range(amounts, probs, method="exact")
-    mc = forecast_range(amounts, probs, method="monte_carlo", draws=20_000, seed=2)
+    exact = forecast_range(amounts, probs, range_method="exact")
+    mc = forecast_range(amounts, probs, range_method="monte_carlo", draws=20_000, seed=2)
     assert mc.cdf_error_bound == pytest.approx(math.sqrt(math.log(2 / 0.01) / 40_000))
     points = [*quantiles(exact), exact.mean, exact.mean + exact.std_dev, 0.0]
     for x in points:
@@ -271,7 +271,7 @@ def test_p_quota_is_a_probability_and_decreases_with_quota(pipeline, quotas):
     quotas = sorted(quotas)
     for method in ("exact", "lattice", "monte_carlo"):
         values = [
-            forecast_range(amounts, probs, quota=q, method=method, draws=300).p_quota
+            forecast_range(amounts, probs, quota=q, range_method=method, draws=300).p_quota
             for q in quotas
         ]
         assert all(0.0 <= v <= 1.0 for v in values)
@@ -287,7 +287,7 @@ def test_exact_p_quota_matches_enumeration(pipeline, quota):
     assume(np.all(xs[near] == quota))  # no floating-point near-ties with the quota
     below = xs < quota
     expected = 1.0 - (cdf[below][-1] if below.any() else 0.0)
-    r = forecast_range(amounts, probs, quota=quota, method="exact")
+    r = forecast_range(amounts, probs, quota=quota, range_method="exact")
     assert r.p_quota == pytest.approx(expected, abs=1e-9)
 
 
@@ -295,8 +295,12 @@ def test_exact_p_quota_matches_enumeration(pipeline, quota):
 @given(pipelines, st.integers(0, 2**32))
 def test_monte_carlo_reproducible_with_the_same_seed(pipeline, seed):
     amounts, probs = pipeline
-    one = forecast_range(amounts, probs, quota=1000, method="monte_carlo", draws=300, seed=seed)
-    two = forecast_range(amounts, probs, quota=1000, method="monte_carlo", draws=300, seed=seed)
+    one = forecast_range(
+        amounts, probs, quota=1000, range_method="monte_carlo", draws=300, seed=seed
+    )
+    two = forecast_range(
+        amounts, probs, quota=1000, range_method="monte_carlo", draws=300, seed=seed
+    )
     assert one == two
 
 
@@ -350,9 +354,9 @@ def test_text_amount_names_the_text():
 
 def test_bad_options():
     with pytest.raises(PipesheetError, match="method"):
-        forecast_range([100], [0.5], method="normal")
+        forecast_range([100], [0.5], range_method="normal")
     with pytest.raises(PipesheetError, match="draws"):
-        forecast_range([100], [0.5], method="monte_carlo", draws=0)
+        forecast_range([100], [0.5], range_method="monte_carlo", draws=0)
     with pytest.raises(PipesheetError, match="quota"):
         forecast_range([100], [0.5], quota=float("nan"))
     with pytest.raises(PipesheetError, match="single value"):
@@ -361,6 +365,6 @@ def test_bad_options():
 
 def test_exact_refused_when_the_lattice_is_too_large():
     with pytest.raises(PipesheetError) as e:
-        forecast_range([1e9 + 0.01, 3e9], [0.5, 0.5], method="exact")
+        forecast_range([1e9 + 0.01, 3e9], [0.5, 0.5], range_method="exact")
     assert e.value.column == "amount" and "lattice" in message(e)
-    assert forecast_range([1e9 + 0.01, 3e9], [0.5, 0.5]).method == "lattice"
+    assert forecast_range([1e9 + 0.01, 3e9], [0.5, 0.5]).range_method == "lattice"

@@ -3,12 +3,12 @@
 Predictions are made as of a past date D with only the history known then, for every deal open on
 D; outcomes are read from the rest of the history:
 
-* ``method="stage"`` (default): predicted p = P(win | stage on D), learned by
+* ``probabilities="learned"`` (default): predicted p = P(win | stage on D), learned by
   ``StageProbabilities(as_of=D)``; realised y = 1 if the deal ended Won, 0 if Lost, by the end of
   the history. Deals still open at the end are *censored*: left out (never counted as lost), and
   counted in ``open_excluded``. Leaving them out favours deals that close fast, so read the result
   with the share left out in mind.
-* ``method="time-aware"``: predicted p = P(won by ``period_end`` | stage, age on D)
+* ``probabilities="time-aware"``: predicted p = P(won by ``period_end`` | stage, age on D)
   (:class:`~pipesheet.timeaware.TimeAwareForecast`); y = 1 if the deal was Won by
   ``period_end``, else 0 — a deal still open then was, by definition, not won within the period,
   so nothing is censored. ``period_end`` must not be after the end of the history.
@@ -17,10 +17,16 @@ Per stage and per probability bucket (equal-width, ``buckets`` of them): deals, 
 realised rate (with its Jeffreys 90% interval), and the **Brier score** mean((p − y)²) (0 is
 perfect; always predicting the realised base rate r scores r(1 − r), reported as
 ``brier_reference``).
+
+``probabilities`` names which probabilities are checked, as ``weighted_forecast(probabilities=)``
+names which ones a forecast uses; its old name ``method=`` (values ``"stage"`` and
+``"time-aware"``) and the old value ``"stage"`` are accepted with a DeprecationWarning for one
+release.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipesheet.base import Result
+from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.errors import PipesheetError
 from pipesheet.history import deal_states, load_tables
 from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
@@ -81,7 +87,8 @@ class CalibrationResult(Result):
             ``outcome`` (1 won, 0 lost, NaN censored).
         brier: Brier score over the scored deals.
         brier_reference: The score of always predicting the realised base rate.
-        method, as_of, period_end: What was calibrated, and when.
+        probabilities, as_of, period_end: What was calibrated (``"learned"`` or
+            ``"time-aware"``), and when.
         notes: What the user should know.
     """
 
@@ -90,10 +97,18 @@ class CalibrationResult(Result):
     deals: pd.DataFrame
     brier: float
     brier_reference: float
-    method: str
+    probabilities: str
     as_of: pd.Timestamp
     period_end: pd.Timestamp | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def method(self) -> str:
+        """Deprecated: the old name of :attr:`probabilities` (``"stage"`` for ``"learned"``)."""
+        warnings.warn(
+            "CalibrationResult.method is deprecated: use probabilities", DeprecationWarning, 2
+        )
+        return "stage" if self.probabilities == "learned" else self.probabilities
 
     def to_frame(self) -> pd.DataFrame:
         """Predicted vs realised per probability bucket (see :attr:`by_bucket`)."""
@@ -101,7 +116,7 @@ class CalibrationResult(Result):
 
     def _figures(self) -> dict[str, Any]:
         return {
-            "method": self.method,
+            "probabilities": self.probabilities,
             "as_of": self.as_of,
             "period_end": self.period_end,
             "deals": int(self.deals["outcome"].notna().sum()),
@@ -111,12 +126,13 @@ class CalibrationResult(Result):
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row: method, as_of, period_end, deals scored, open excluded, Brier scores."""
+        """One row: probabilities, as_of, period_end, deals scored, open excluded, Brier
+        scores."""
         scored = self.deals["outcome"].notna()
         return pd.DataFrame(
             [
                 {
-                    "method": self.method,
+                    "probabilities": self.probabilities,
                     "as_of": self.as_of,
                     "period_end": self.period_end,
                     "deals": int(scored.sum()),
@@ -144,16 +160,40 @@ def _measures(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
     }
 
 
+#: What :func:`calibration` can check; ``"stage"`` is the old name of ``"learned"``.
+CALIBRATED = ("learned", "time-aware")
+
+
+def _which_probabilities(value: Any) -> str:
+    """``"learned"`` or ``"time-aware"`` (``"stage"``, the old value, with a warning)."""
+    key = str(value).strip().casefold() if isinstance(value, str) else value
+    if key == "stage":
+        warnings.warn(
+            "probabilities 'stage' is deprecated: use 'learned'", DeprecationWarning, stacklevel=3
+        )
+        return "learned"
+    if key not in CALIBRATED:
+        raise PipesheetError(
+            "unknown probabilities to calibrate",
+            table="settings",
+            column="probabilities",
+            value=value,
+            expected="'learned' (the stage probabilities) or 'time-aware'",
+        )
+    return key
+
+
 def calibration(
     history: Any,
     deals: Any = None,
     as_of: Any = None,
     *,
-    method: str = "stage",
+    probabilities: str = "learned",
     period_end: Any = None,
     buckets: int = 10,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    method: str = DEPRECATED,
     **time_aware: Any,
 ) -> CalibrationResult:
     """Calibrate stage (or time-aware) probabilities predicted on ``as_of`` against outcomes.
@@ -162,8 +202,9 @@ def calibration(
         history: Stage history.
         deals: Deals table (optional; checked against the history when given).
         as_of: Prediction date D (required: a date before the end of the history).
-        method: ``"stage"`` (p_s, outcome by the end of the history, open deals censored) or
-            ``"time-aware"`` (P(won by ``period_end``), outcome = won by ``period_end``).
+        probabilities: ``"learned"`` (the stage probabilities p_s, outcome by the end of the
+            history, open deals censored) or ``"time-aware"`` (P(won by ``period_end``),
+            outcome = won by ``period_end``).  ``method=`` is its old name.
         period_end: End of the forecast window for ``"time-aware"`` (a date or month / quarter /
             year: the end of that period containing D).
         buckets: Number of equal-width probability buckets.
@@ -174,14 +215,9 @@ def calibration(
     Returns:
         A :class:`CalibrationResult`.
     """
-    if method not in ("stage", "time-aware"):
-        raise PipesheetError(
-            "unknown calibration method",
-            table="settings",
-            column="method",
-            value=method,
-            expected="'stage' or 'time-aware'",
-        )
+    method = _which_probabilities(
+        renamed("method", "probabilities", method, probabilities, "learned")
+    )
     if isinstance(buckets, bool) or not isinstance(buckets, (int, np.integer)) or buckets < 1:
         raise PipesheetError(
             "buckets must be a whole number ≥ 1",
@@ -206,7 +242,7 @@ def calibration(
     st_d = deal_states(a, d_day)
     open_d = np.flatnonzero((st_d.code >= 0) & (st_d.code < a.k))
     end_ts = None
-    if method == "stage":
+    if method == "learned":
         model = StageProbabilities(
             stages=tables.hist.stages,
             as_of=day_timestamp(d_day),  # the whole day
@@ -298,7 +334,7 @@ def calibration(
         deals=frame,
         brier=brier_score(p, y),
         brier_reference=rate * (1 - rate) if len(y) else np.nan,
-        method=method,
+        probabilities=method,
         as_of=day_timestamp(d_day),
         period_end=end_ts,
         notes=notes,

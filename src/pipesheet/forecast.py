@@ -353,8 +353,8 @@ def pipeline_range(
     equals the weighted forecast. With a quota, P(≥ quota) = P(closed so far + S ≥ quota), where
     closed so far is ``closed`` when given, else — for a window (start and/or end) — the won
     amount closed in it by the as-of date; without a window it is P(S ≥ quota). The
-    distribution comes from :func:`pipesheet.ranges.forecast_range` (``options``: method, draws,
-    seed, grid_points).
+    distribution comes from :func:`pipesheet.ranges.forecast_range` (``options``:
+    range_method, draws, seed, grid_points).
 
     Returns:
         A :class:`pipesheet.ranges.ForecastRange` (mean, std_dev, P10/P50/P90, closed,

@@ -47,6 +47,7 @@ How the pmf on a lattice of M points is computed (exact and lattice), whichever 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import fft as sp_fft
 
-from pipesheet.base import Result
+from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.errors import PipesheetError
 
 __all__ = ["ForecastRange", "forecast_range"]
@@ -154,7 +155,7 @@ class ForecastRange(Result):
         quota: the quota asked about, or None.
         p_quota: P(closed + S ≥ quota), or None without a quota (glossary: P(≥ quota) =
             P(closed so far + range ≥ quota)).
-        method: "exact", "lattice" or "monte_carlo".
+        range_method: "exact", "lattice" or "monte_carlo" (``method`` is its old name).
         error_bound: bound, in currency units, on |reported Pq − true Pq| for q = 0.1, 0.5, 0.9
             (exact: 0 up to floating point; lattice: proven; monte_carlo: at 99% confidence).
         deals: number of deals given.
@@ -173,7 +174,7 @@ class ForecastRange(Result):
     p90: float
     quota: float | None
     p_quota: float | None
-    method: str
+    range_method: str
     error_bound: float
     deals: int
     cdf_error_bound: float = 0.0
@@ -189,7 +190,7 @@ class ForecastRange(Result):
             "p90": self.p90,
             "quota": self.quota,
             "p_quota": self.p_quota,
-            "method": self.method,
+            "range_method": self.range_method,
             "deals": self.deals,
         }
 
@@ -211,6 +212,12 @@ class ForecastRange(Result):
         return pd.DataFrame(
             {"measure": [m for m, _ in rows], "value": np.array([v for _, v in rows], float)}
         )
+
+    @property
+    def method(self) -> str:
+        """Deprecated: the old name of :attr:`range_method`."""
+        warnings.warn("ForecastRange.method is deprecated: use range_method", DeprecationWarning, 2)
+        return self.range_method
 
     def quantile(self, q: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
         """Pq = min{x : P(S ≤ x) ≥ q} of the computed distribution, for q in [0, 1]."""
@@ -317,7 +324,7 @@ def _check_options(quota: Any, method: Any, draws: Any, grid_points: Any) -> flo
     if method not in METHODS:
         raise PipesheetError(
             "unknown forecast range method",
-            column="method",
+            column="range_method",
             value=method,
             expected="one of " + ", ".join(repr(m) for m in METHODS),
         )
@@ -956,10 +963,11 @@ def forecast_range(
     quota: float | None = None,
     *,
     closed: float | None = None,
-    method: str = "auto",
+    range_method: str = "auto",
     draws: int = 20_000,
     seed: int = 0,
     grid_points: int = 2**16,
+    method: str = DEPRECATED,
 ) -> ForecastRange:
     """Distribution of S = Σ_d amount_d · Bernoulli(p_d) over the open deals (independent wins).
 
@@ -970,8 +978,9 @@ def forecast_range(
         closed: revenue already won in the period ("closed so far"; None or 0: nothing), so
             that P(≥ quota) = P(closed + S ≥ quota) = P(S ≥ quota − closed).  The quantiles and
             the mean stay those of S, the open deals' revenue.
-        method: "auto" (exact when feasible and cheap, else lattice), "exact", "lattice" or
-            "monte_carlo".
+        range_method: "auto" (exact when feasible and cheap, else lattice), "exact", "lattice"
+            or "monte_carlo".  (``method=`` is its old name, accepted with a DeprecationWarning
+            for one release.)
         draws, seed: Monte Carlo draws and PCG64 seed (results reproducible from the seed).
         grid_points: lattice size M for "lattice"; the rounding part of the bound scales as
             1/M (2**16: about 0.06 standard deviations for 100,000 lognormal deals; 2**18 is
@@ -980,7 +989,7 @@ def forecast_range(
     Returns a :class:`ForecastRange`.  mean = Σ a·p and std_dev = sqrt(Σ a²·p·(1 − p)) exactly.
     Pq = min{x : P(S ≤ x) ≥ q}, a CDF value within 1e-9 below q counting as reaching q.  Deals with
     p = 1 add their amount for sure; deals with p = 0 or amount 0 add nothing.  Empty input gives
-    all zeros (method "exact").
+    all zeros (range method "exact").
 
     Error bounds (``error_bound``, currency units; it bounds |Pq − Q(q′)| for the true quantile
     Q(q′) at every level q′ in [q − 1e-9, q], for q = 0.1, 0.5, 0.9):
@@ -1013,8 +1022,9 @@ def forecast_range(
     Raises:
         PipesheetError: bad amounts/probabilities (naming table "open deals", the column, the
             spreadsheet rows — header is row 1 — and the value), bad options, or
-            ``method="exact"`` on amounts whose lattice is too large.
+            ``range_method="exact"`` on amounts whose lattice is too large.
     """
+    method = renamed("method", "range_method", method, range_method, "auto")
     q = _check_options(quota, method, draws, grid_points)
     done = _check_closed(closed)
     a, p = _validate(amounts, probabilities)
@@ -1045,7 +1055,7 @@ def forecast_range(
                     f"{EXACT_MAX_POINTS:,} points; these amounts need more",
                     table=TABLE,
                     column=AMOUNT_COLUMN,
-                    expected="method='lattice' (or 'auto') for this pipeline",
+                    expected="range_method='lattice' (or 'auto') for this pipeline",
                 )
             out = _run_lattice(deals, q_open, int(grid_points), cents)
         else:
@@ -1063,7 +1073,7 @@ def forecast_range(
         p90=float(out["p90"]),
         quota=q,
         p_quota=None if out["p_quota"] is None else float(out["p_quota"]),
-        method=out["method"],
+        range_method=out["method"],
         error_bound=float(out["error_bound"]),
         deals=n_deals,
         cdf_error_bound=float(out["cdf_error_bound"]),

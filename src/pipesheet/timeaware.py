@@ -684,7 +684,7 @@ class TimeAwareForecast(Estimator):
             amounts,
             probabilities,
             quota=self.quota,
-            method=self.range_method,
+            range_method=self.range_method,
             draws=self.draws,
             seed=self.seed,
         )

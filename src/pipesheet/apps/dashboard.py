@@ -826,7 +826,7 @@ class Dashboard:
             f'<div class="pipesheet-note">Range of the {n_open:,} open deals expected to close '
             f"in {html.escape(self.range_period.value)}{who} ({cur}) — the deals of the weighted "
             "forecast's row for this period, so its mean is that row's weighted value — each "
-            f"won with its stage's probability (method: {html.escape(str(r.method))}). "
+            f"won with its stage's probability (method: {html.escape(str(r.range_method))}). "
             f"P(≥ quota) adds the {n_won:,} deals already won in the period: P(closed so far + "
             "range ≥ quota).</div>"
             f'<table class="pipesheet-table" id="range-table"><tbody>{body}</tbody></table>'

@@ -80,7 +80,7 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         history,
         deals,
         args.as_of,
-        method=args.method,
+        probabilities="learned" if args.calibrated == "stage" else args.calibrated,
         period_end=args.period_end,
         buckets=args.buckets,
         stages=history_stages(args, history),
@@ -273,10 +273,13 @@ def add_parsers(sub: Any) -> None:
     add_file_options(p, as_of=False, by=False)
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="prediction date (required)")
     p.add_argument(
+        "--probabilities",
         "--method",
-        choices=["stage", "time-aware"],
-        default="stage",
-        help="stage: P(win | stage); time-aware: P(won by --period-end)",
+        dest="calibrated",
+        choices=["learned", "time-aware", "stage"],
+        default="learned",
+        help="learned: the stage probabilities P(win | stage); time-aware: P(won by "
+        "--period-end) (--method stage|time-aware is the older spelling)",
     )
     p.add_argument(
         "--period-end", metavar="DATE|month|quarter|year", help="window end for time-aware"

@@ -92,7 +92,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if with_range:
         rng = priced.range(args.quota)
         extra = [
-            f"method: {rng.method}",
+            f"method: {rng.range_method}",
             f"the same {rng.deals:,} open deals as the weighted forecast (mean = its total "
             f"weighted {priced.weighted:,.0f})",
         ]

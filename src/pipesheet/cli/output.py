@@ -102,10 +102,10 @@ PERCENT_MEASURES = {"p_quota", "win_rate", "lead_to_win_rate"}
 def range_words(rng: Any) -> list[str]:
     """What the range's method and ``error_bound`` mean, in words, under the range table."""
     bound = _number_text(float(rng.error_bound))
-    if rng.method == "exact":
+    if rng.range_method == "exact":
         how = "exact — every combination of wins and losses counted, nothing rounded"
         err = f"error_bound {bound}: P10/P50/P90 are exact up to rounding of cents"
-    elif rng.method == "lattice":
+    elif rng.range_method == "lattice":
         how = (
             "lattice — amounts rounded to a fine grid and the distribution computed exactly on "
             "that grid"

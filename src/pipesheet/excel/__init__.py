@@ -397,7 +397,9 @@ def PIPE_FORECAST_TOTAL(
 @xw.arg("quota", doc="Optional: quota; adds P(total ≥ quota).", **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
-@xw.arg("method", doc='Optional: "auto" (default), "exact", "lattice" or "monte_carlo".', **CELL)
+@xw.arg(
+    "range_method", doc='Optional: "auto" (default), "exact", "lattice" or "monte_carlo".', **CELL
+)
 @xw.arg("seed", doc="Optional: random seed of the simulation (default 0).", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF + " The same open deals as PIPE_WEIGHTED_FORECAST's.", **CELL)
 @xw.arg("start", doc=_DOC_START + " With start/end, P(≥ quota) adds what is closed so far.", **CELL)
@@ -411,7 +413,7 @@ def PIPE_FORECAST_RANGE(
     quota=None,
     rates=None,
     currency=None,
-    method=None,
+    range_method=None,
     seed=None,
     as_of=None,
     start=None,
@@ -431,7 +433,7 @@ def PIPE_FORECAST_RANGE(
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
         currency=optional_text(currency, "currency"),
         blank_amounts=_blank_amounts(blank_amounts),
-        method=optional_text(method, "method", "auto"),
+        range_method=optional_text(range_method, "range_method", "auto"),
         seed=whole_argument(seed, "seed", 0, minimum=0, maximum=2**32 - 1),
     )
     return spill_frame(result.to_frame())
@@ -816,9 +818,9 @@ def PIPE_BACKTEST(
     **CELL,
 )
 @xw.arg(
-    "method",
-    doc='Optional: "stage" (default: P(win | stage), outcome by the end of the history) or '
-    '"time-aware" (P(won by period_end)).',
+    "probabilities",
+    doc='Optional: "learned" (default: the stage probabilities P(win | stage), outcome by the '
+    'end of the history) or "time-aware" (P(won by period_end)).',
     **CELL,
 )
 @xw.arg(
@@ -836,7 +838,7 @@ def PIPE_CALIBRATION(
     as_of,
     deals=None,
     show=None,
-    method=None,
+    probabilities=None,
     period_end=None,
     buckets=None,
     stages=None,
@@ -849,7 +851,7 @@ def PIPE_CALIBRATION(
         table_from_range(history, "history", date_order),
         _optional_table(deals, "deals", date_order),
         date_argument(as_of, "as_of"),
-        method=optional_text(method, "method", "stage"),
+        probabilities=optional_text(probabilities, "probabilities", "learned"),
         period_end=_period_end(period_end),
         buckets=_whole(buckets, "buckets", 10),
         stages=stage_list_from_range(stages),
