@@ -71,6 +71,9 @@ if [ -x .venv/bin/ruff ]; then
   step "ruff check" .venv/bin/ruff check src tests benchmarks
   step "ruff format" .venv/bin/ruff format --check src tests benchmarks
 fi
+if [ -x .venv/bin/lint-imports ]; then  # the import contracts of pyproject.toml
+  step "import contracts" .venv/bin/lint-imports --no-logo
+fi
 if [ -x .venv/bin/python ]; then
   step "tests" run_pytest .venv/bin/python -m pytest "$@"
 fi

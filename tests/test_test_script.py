@@ -23,12 +23,17 @@ if [ "$1" = "-m" ] && [ "$2" = "pytest" ]; then
 fi
 if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
   mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && cp "$(dirname "$0")/ruff" "$3/bin/ruff"
+  cp "$(dirname "$0")/lint-imports" "$3/bin/lint-imports"
 fi
 exit 0
 """
 FAKE_RUFF = """#!/usr/bin/env bash
 echo "ruff $*" >> "$LOG"
 exit "${RUFF_STATUS:-0}"
+"""
+FAKE_LINT_IMPORTS = """#!/usr/bin/env bash
+echo "lint-imports $*" >> "$LOG"
+exit "${IMPORTS_STATUS:-0}"
 """
 
 
@@ -43,6 +48,7 @@ def sandbox(tmp_path: Path) -> Path:
     for name, text in {
         "python3": FAKE_PYTHON,
         "ruff": FAKE_RUFF,
+        "lint-imports": FAKE_LINT_IMPORTS,
         "soffice": "",
         "chromium": "",
     }.items():
@@ -78,6 +84,14 @@ def test_all_steps_pass(sandbox):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "== all steps passed" in proc.stdout
     assert "pytest -q -p no:cacheprovider core_only=1" in calls
+    assert "lint-imports --no-logo" in calls
+
+
+def test_broken_import_contracts_fail_the_script(sandbox):
+    proc, _ = _run(sandbox, IMPORTS_STATUS=1)
+    assert proc.returncode != 0
+    assert "== import contracts: FAILED" in proc.stdout
+    assert proc.stdout.strip().endswith("== FAILED: import contracts")
 
 
 def test_a_failing_suite_still_runs_the_lowest_pandas_step(sandbox):
