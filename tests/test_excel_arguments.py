@@ -136,7 +136,7 @@ def test_an_internal_error_is_one_sentence(monkeypatch, tables):
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
-    monkeypatch.setattr(excel, "forecast_categories", broken)
+    monkeypatch.setattr("pipesheet.forecast.forecast_categories", broken)  # where it runs
     text = message_of(call("PIPE_FORECAST_CATEGORIES", *tables["PIPE_FORECAST_CATEGORIES"]))
     assert text == excel.INTERNAL_ERROR
     assert "KeyError" not in text and "boom" not in text

@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.errors import PipesheetError
 from pipesheet.history import deal_states, load_tables
 from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
-from pipesheet.probabilities import StageProbabilities
+from pipesheet.probabilities import StageProbabilities, beta_quantile
 from pipesheet.stages import StageList
 from pipesheet.timeaware import TimeAwareForecast
 
@@ -149,7 +148,7 @@ class CalibrationResult(Result):
 def _measures(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
     n = len(p)
     won = float(y.sum())
-    lo, hi = stats.beta.ppf([0.05, 0.95], won + 0.5, n - won + 0.5) if n else (np.nan, np.nan)
+    lo, hi = beta_quantile([0.05, 0.95], won + 0.5, n - won + 0.5) if n else (np.nan, np.nan)
     return {
         "deals": n,
         "predicted": float(p.mean()) if n else np.nan,

@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pipesheet.base import Estimator
 from pipesheet.columns import mapping_only, mapping_without
@@ -69,7 +68,7 @@ from pipesheet.tables import (
     read_history,
 )
 
-__all__ = ["TABLE_COLUMNS", "StageProbabilities", "stage_probabilities"]
+__all__ = ["TABLE_COLUMNS", "StageProbabilities", "beta_quantile", "stage_probabilities"]
 
 TABLE_COLUMNS = (
     "stage",
@@ -457,8 +456,8 @@ class StageProbabilities(Estimator):
             ok = (aa > 0) & (bb > 0) & ~np.isnan(p)
             lo = np.full(k, np.nan)
             hi = np.full(k, np.nan)
-            lo[ok] = stats.beta.ppf(lo_q, aa[ok], bb[ok])
-            hi[ok] = stats.beta.ppf(hi_q, aa[ok], bb[ok])
+            lo[ok] = beta_quantile(lo_q, aa[ok], bb[ok])
+            hi[ok] = beta_quantile(hi_q, aa[ok], bb[ok])
             # a rate of exactly 0 or 1 with a zero parameter: the interval collapses to it
             lo[~ok & ~np.isnan(p)] = p[~ok & ~np.isnan(p)]
             hi[~ok & ~np.isnan(p)] = p[~ok & ~np.isnan(p)]
@@ -537,6 +536,15 @@ class StageProbabilities(Estimator):
                 value=self.shrinkage,
                 expected="a weight m ≥ 0 (0 = no shrinkage)",
             )
+
+
+def beta_quantile(q: Any, a: Any, b: Any) -> np.ndarray:
+    """The q-quantile of Beta(a, b) (vectorised): the inverse of the regularised incomplete beta
+    function, I_x(a, b) = q.  scipy.special is imported here, when an interval is computed, so
+    that importing pipesheet does not load scipy."""
+    from scipy.special import betaincinv
+
+    return betaincinv(a, b, q)
 
 
 def _absorb(counts: np.ndarray, k: int) -> np.ndarray:

@@ -54,7 +54,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import fft as sp_fft
 
 from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.errors import PipesheetError
@@ -98,6 +97,14 @@ _EXACT_BUDGET = 0.25
 # ---------------------------------------------------------------------------------------------
 # Result
 # ---------------------------------------------------------------------------------------------
+def _fft() -> Any:
+    """scipy.fft, imported when a range is first computed (importing pipesheet loads no
+    scipy)."""
+    from scipy import fft
+
+    return fft
+
+
 def _tolerance(scale: float, step: float = math.inf) -> float:
     """Totals this close are the same amount (floating-point noise of sums up to ``scale``)."""
     return min(1e-12 * max(1.0, abs(scale)), 0.25 * step)
@@ -464,7 +471,7 @@ def _prepare(k: np.ndarray, p: np.ndarray, m: int, k_lo: int) -> _Lattice:
     km = k % m
     w = 2.0 * p * (1.0 - p)
     w_tot = float(w.sum())
-    spectrum = sp_fft.rfft(np.bincount(km, weights=w, minlength=m), workers=-1)
+    spectrum = _fft().rfft(np.bincount(km, weights=w, minlength=m), workers=-1)
     # |φ_j| ≤ exp(−(Σw − Re H_j)/2); the margin covers the FFT's rounding.
     log_bound = -(w_tot - spectrum.real) / 2.0 + 1e-10 * (w_tot + 1.0)
     log_bound[0] = 0.0
@@ -570,7 +577,7 @@ def _series_log_phi(
     half = m // 2
     for n in range(1, terms + 1):
         weight *= ratio
-        spectrum = sp_fft.rfft(np.bincount(gk, weights=weight, minlength=m), workers=-1)
+        spectrum = _fft().rfft(np.bincount(gk, weights=weight, minlength=m), workers=-1)
         idx = (j * n) % m
         fold = idx > half
         vals = spectrum[np.where(fold, m - idx, idx)]
@@ -619,7 +626,7 @@ def _evaluate(plan: _Lattice) -> tuple[np.ndarray, float]:
     phi[j == 0] = 1.0
     spectrum = np.zeros(m // 2 + 1, dtype=complex)
     spectrum[j] = phi
-    pmf = sp_fft.irfft(spectrum, n=m, workers=-1)
+    pmf = _fft().irfft(spectrum, n=m, workers=-1)
     if plan.k_lo % m:
         pmf = np.roll(pmf, -(plan.k_lo % m))
     # CDF error: dropped frequencies + series truncation + first-order rounding estimate.
@@ -853,7 +860,7 @@ def _lattice_unit(
         if g > 0 and width / g <= 4 * grid_points:  # the amounts' own lattice: no rounding
             k = cents[0] // round(g * 100)
             klo, khi, tail = _k_window(k, p)
-            return k, g, int(sp_fft.next_fast_len(khi - klo + 1, real=True)), klo, tail
+            return k, g, int(_fft().next_fast_len(khi - klo + 1, real=True)), klo, tail
     m = grid_points
     unit = width / (0.98 * (m - 1))
     for _ in range(60):
@@ -1059,7 +1066,7 @@ def forecast_range(
                 )
             out = _run_lattice(deals, q_open, int(grid_points), cents)
         else:
-            m = int(sp_fft.next_fast_len(lattice.points, real=True))
+            m = int(_fft().next_fast_len(lattice.points, real=True))
             cost, solver = _pmf_solver(lattice.k, deals.p, m, lattice.k_lo)
             if method == "auto" and cost > _EXACT_BUDGET:
                 out = _run_lattice(deals, q_open, int(grid_points), cents)

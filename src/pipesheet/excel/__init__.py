@@ -28,9 +28,6 @@ import pandas as pd
 import xlwings as xw
 from xlwings import conversion as _xlconv
 
-from pipesheet.backtest import backtest
-from pipesheet.calibration import calibration
-from pipesheet.diagnostics import bottlenecks, cycle_time, deal_cycle_times, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.excel.convert import (
     date_argument,
@@ -48,23 +45,6 @@ from pipesheet.excel.convert import (
     table_from_range,
     whole_argument,
 )
-from pipesheet.forecast import (
-    forecast_categories,
-    pipeline_position,
-    pipeline_range,
-    weighted_forecast,
-)
-from pipesheet.planning import (
-    coverage_ratio,
-    days_in_stage_from_history,
-    leads_needed,
-    quota_gap,
-    sales_velocity,
-)
-from pipesheet.presets import preset
-from pipesheet.probabilities import StageProbabilities
-from pipesheet.timeaware import time_aware_forecast
-from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
 
 __all__ = [
     "PIPE_BACKTEST",
@@ -204,9 +184,9 @@ def _period(value: Any) -> str | None:
     return None if text.casefold() in ("none", "total", "all", "") else text
 
 
-def _learn(
-    history, deals, method, stages, won_passes_all, as_of, date_order=None
-) -> StageProbabilities:
+def _learn(history, deals, method, stages, won_passes_all, as_of, date_order=None) -> Any:
+    from pipesheet.probabilities import StageProbabilities
+
     return StageProbabilities(
         optional_text(method, "method", "cohort"),
         stages=stage_list_from_range(stages),
@@ -259,6 +239,8 @@ def PIPE_STAGE_PROBABILITIES(
 ):
     """Win probability of each open stage learned from your history: p = won / (won + lost)
     among closed deals that reached the stage, with a 90% interval and the step conversion."""
+    from pipesheet.probabilities import StageProbabilities
+
     model = StageProbabilities(
         optional_text(method, "method", "cohort"),
         stages=stage_list_from_range(stages),
@@ -337,6 +319,8 @@ def PIPE_WEIGHTED_FORECAST(
 ):
     """Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the
     deal count, pipeline and standard deviation √Σ amount²·p(1−p)."""
+    from pipesheet.forecast import weighted_forecast
+
     out = weighted_forecast(
         table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
@@ -377,6 +361,8 @@ def PIPE_FORECAST_TOTAL(
     date_order=None,
 ):
     """Weighted value of all open deals, one number: Σ amount × P(win | stage)."""
+    from pipesheet.forecast import weighted_forecast
+
     out = weighted_forecast(
         table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
@@ -423,6 +409,8 @@ def PIPE_FORECAST_RANGE(
 ):
     """Range of the open deals' outcome, each deal won or lost independently: mean (= the
     weighted forecast of the same deals), P10, P50, P90 and P(closed so far + range ≥ quota)."""
+    from pipesheet.forecast import pipeline_range
+
     result = pipeline_range(
         table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
@@ -450,6 +438,8 @@ def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=Non
     """Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the
     roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best Case +
     Pipeline."""
+    from pipesheet.forecast import forecast_categories
+
     out = forecast_categories(
         table_from_range(deals, "deals", date_order),
         rates=None if _blank_arg(rates) else table_from_range(rates, "rates"),
@@ -483,6 +473,8 @@ def PIPE_PIPELINE_POSITION(
 ):
     """Where a period stands: closed so far, expected from open deals (weighted), open pipeline,
     average won deal, win rate and average cycle — the inputs of PIPE_QUOTA_GAP."""
+    from pipesheet.forecast import pipeline_position
+
     pos = pipeline_position(
         table_from_range(deals, "deals", date_order),
         _probabilities(probabilities),
@@ -538,6 +530,8 @@ def PIPE_LEADS_NEEDED(
 ):
     """Reverse funnel: won deals needed = ⌈target / average deal⌉, deals needed at each stage =
     ⌈won needed / conversion to Won⌉; with a deadline, the date deals must enter each stage."""
+    from pipesheet.planning import days_in_stage_from_history, leads_needed
+
     days = mapping_from_range(days_in_stage, "days_in_stage")
     when = date_argument(deadline, "deadline")
     if days is None and when is not None and not _blank_arg(history):
@@ -578,6 +572,8 @@ def PIPE_QUOTA_GAP(
 ):
     """Quota gap = quota − closed − expected from open deals, turned into new won deals, new
     leads and leads per week over the selling time left."""
+    from pipesheet.planning import quota_gap
+
     gap = quota_gap(
         optional_number(quota, "quota"),
         optional_number(closed, "closed", 0.0),
@@ -599,6 +595,8 @@ def PIPE_QUOTA_GAP(
 @_cell_errors
 def PIPE_COVERAGE(open_pipeline, quota, closed=None):
     """Coverage ratio = open pipeline ÷ (quota − closed so far)."""
+    from pipesheet.planning import coverage_ratio
+
     return spill_scalar(
         coverage_ratio(
             optional_number(open_pipeline, "open_pipeline"),
@@ -616,6 +614,8 @@ def PIPE_COVERAGE(open_pipeline, quota, closed=None):
 @_cell_errors
 def PIPE_VELOCITY(open_opportunities, win_rate, average_won_deal, cycle_days):
     """Sales velocity per day = open opportunities × win rate × average won deal ÷ cycle days."""
+    from pipesheet.planning import sales_velocity
+
     return spill_scalar(
         sales_velocity(
             optional_number(open_opportunities, "open_opportunities"),
@@ -733,6 +733,8 @@ def PIPE_TIME_AWARE_FORECAST(
     """Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period end
     | stage, days in stage), learned from cycle times with open deals censored; with its range
     P10/P50/P90 and P(≥ quota)."""
+    from pipesheet.timeaware import time_aware_forecast
+
     what = _choice(show, "show", ("summary", "stages", "deals"))
     result = time_aware_forecast(
         table_from_range(history, "history", date_order),
@@ -790,6 +792,8 @@ def PIPE_BACKTEST(
     """Backtest: rebuild the pipeline the day before each past period from the history, forecast
     the period with the time-aware and the weighted-pipeline methods, compare with what was won.
     Error = forecast/actual − 1; MAPE = mean |error|, bias = mean error."""
+    from pipesheet.backtest import backtest
+
     what = _choice(show, "show", ("summary", "periods", "detail"))
     result = backtest(
         table_from_range(history, "history", date_order),
@@ -846,6 +850,8 @@ def PIPE_CALIBRATION(
 ):
     """Calibration: predicted probability vs realised win rate of the deals open on as_of, per
     probability bucket or stage, and the Brier score mean((p − y)²)."""
+    from pipesheet.calibration import calibration
+
     what = _choice(show, "show", ("buckets", "stages", "summary"))
     result = calibration(
         table_from_range(history, "history", date_order),
@@ -890,6 +896,8 @@ def PIPE_WATERFALL(
     """Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased −
     decreased − pushed out − won − lost − removed = closing, in deals and value (reconciled to
     the cent)."""
+    from pipesheet.waterfall import pipeline_waterfall
+
     what = _choice(show, "show", ("steps", "deals"))
     result = pipeline_waterfall(
         table_from_range(opening, "opening", date_order),
@@ -934,6 +942,8 @@ def PIPE_WATERFALL_HISTORY(
 ):
     """Pipeline waterfall between two dates of a stage history (each deal as it was on each
     date), reconciled to the cent like PIPE_WATERFALL."""
+    from pipesheet.waterfall import waterfall_from_history
+
     what = _choice(show, "show", ("steps", "deals"))
     result = waterfall_from_history(
         table_from_range(history, "history", date_order),
@@ -975,6 +985,8 @@ def PIPE_STALE_DEALS(
     """Open deals with their days in stage against the team's won deals: stale = days in stage >
     the 80th percentile (quantile) of the days won deals spent there; stale deals first, longest
     over their threshold first."""
+    from pipesheet.diagnostics import stale_deals
+
     n = _whole(top, "top", 0)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise PipesheetError(
@@ -1019,6 +1031,8 @@ def PIPE_BOTTLENECKS(
 ):
     """Step conversion of each stage's latest mature cohort against its trailing average (or a
     benchmark): gap = conversion − reference; the most negative gap is the bottleneck."""
+    from pipesheet.diagnostics import bottlenecks
+
     out = bottlenecks(
         table_from_range(history, "history", date_order),
         period=optional_text(period, "period", "quarter"),
@@ -1042,6 +1056,8 @@ def PIPE_BOTTLENECKS(
 def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None, date_order=None):
     """Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th percentile
     of the days from creation (or first history row) to Won/Lost."""
+    from pipesheet.diagnostics import cycle_time, deal_cycle_times
+
     args = (
         table_from_range(history, "history", date_order),
         _optional_table(deals, "deals", date_order),
@@ -1057,6 +1073,8 @@ def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None,
 @_cell_errors
 def PIPE_PRESET(name):
     """A CRM's default (configured) stage probabilities: stage and probability."""
+    from pipesheet.presets import preset
+
     text = optional_text(name, "name", "")
     try:
         return spill_frame(preset(text))
