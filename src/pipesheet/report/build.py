@@ -64,6 +64,26 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="pipesheet report", unit="step", file=sys.stderr, leave=False)
 
 
+@dataclass
+class _Run:
+    """What the report's steps share: the settings, the tables read once, and the notes."""
+
+    export: Any  # pipesheet.exports.Export
+    deals: Any  # pipesheet.tables.Deals
+    history: Any  # pipesheet.tables.History | None
+    stages: Any  # pipesheet.stages.StageList
+    as_of: pd.Timestamp
+    period: str
+    fiscal_year_start: int
+    rates: Any
+    blank_amounts: str
+    notes: list[str]
+
+    def note(self, more: Any) -> None:
+        """Add the notes not said yet."""
+        self.notes += [n for n in more if n not in self.notes]
+
+
 def build_report(
     *inputs: str | Path | pd.DataFrame,
     previous: str | Path | pd.DataFrame | None = None,
@@ -86,6 +106,9 @@ def build_report(
 ) -> Report:
     """Compute every sheet of the report from export files (or frames).
 
+    One step per sheet, in order: read the inputs, stage probabilities, forecast and range (one
+    priced-deal set), lead plan, waterfall, backtest and calibration, diagnostics, summary.
+
     Args:
         inputs: Deals export and/or stage-history export (any tool :mod:`pipesheet.exports` reads).
         previous: An earlier deals snapshot; the waterfall then runs from it to ``inputs``.
@@ -104,16 +127,11 @@ def build_report(
             (a file path or a frame). For exports whose stages have no closed deals yet.
         progress: Show a progress bar (default: on for 50,000+ deals when stderr is a terminal).
         blank_amounts: "error" (default), "skip" or "zero": what a blank amount on an open or
-            won deal means (see :func:`pipesheet.forecast.price_deals`).
+            won deal means (see :func:`pipesheet.pricing.price_deals`).
     """
-    from pipesheet.exports import read_export, read_table
-    from pipesheet.periods import period_labels
-    from pipesheet.planning import leads_needed
-    from pipesheet.pricing import price_deals
-    from pipesheet.probabilities import StageProbabilities
-    from pipesheet.tables import blank_amounts_choice, read_deals, read_history
+    from pipesheet.exports import read_export
+    from pipesheet.tables import blank_amounts_choice
 
-    steps = 9
     blank_amounts = blank_amounts_choice(blank_amounts)
     export = read_export(*inputs, sheet=sheet, table=table, dayfirst=dayfirst)
     if export.deals is None:
@@ -123,7 +141,7 @@ def build_report(
         )
     if progress is None:
         progress = len(export.deals) >= 50_000 and sys.stderr.isatty()
-    bar = _progress(steps, bool(progress))
+    bar = _progress(9, bool(progress))
 
     def tick(label: str) -> None:
         if bar is not None:
@@ -131,199 +149,48 @@ def build_report(
             bar.update(1)
 
     try:
-        if isinstance(rates, (str, Path)):
-            rates = read_table(rates)
-        notes = list(export.notes)
-        stages = export.stages
-        history = None
-        if export.history is not None:
-            history = read_history(export.history, stages=stages)
-            stages = history.stages
-        deals = read_deals(export.deals, stages=stages)
-        stages = deals.stages
-        if history is not None and history.stages != stages:
-            history = read_history(export.history, stages=stages)
-        notes += [n for n in (*deals.notes, *(history.notes if history else [])) if n not in notes]
+        run = _read_inputs(export, as_of, period, fiscal_year_start, rates, blank_amounts)
         tick("read")
-        if as_of is None:
-            as_of_ts = (
-                history.frame["entered_date"].max().normalize()
-                if history is not None
-                else pd.Timestamp(date.today())
-            )
-        else:
-            as_of_ts = read_date_setting(as_of, "as_of")  # a day: the whole day is meant
-        model = StageProbabilities(stages=stages, as_of=as_of_ts).fit(
-            history if history is not None else None, deals
-        )
-        notes += [n for n in model.notes_ if n not in notes]
-        probs = model.table_.copy()
+        model, probs, source, given = _stage_probabilities(run, probabilities)
         tick("stage probabilities")
-        source: Any = model
-        given: pd.DataFrame | None = None
-        unknown = probs.loc[probs["win_probability"].isna(), "stage"].tolist()
-        open_stages = set(deals.frame.loc[deals.frame["code"] < stages.k, "stage"].map(str))
-        if probabilities is not None:
-            source, given, label = _given_probabilities(probabilities)
-            notes.append(f"the forecast and range use the given stage probabilities ({label})")
-        elif set(unknown) & open_stages and "probability" in deals.frame:
-            source = "configured"
-            notes.append(
-                "no learned win probability for " + ", ".join(unknown) + ": the forecast, range "
-                "and lead plan use the CRM's configured probabilities instead"
-            )
-        # one priced-deal set for the forecast, the range and the Summary (same deals, as of)
-        priced = price_deals(
-            deals,
-            source,
-            as_of=as_of_ts,
-            rates=rates,
-            currency=currency,
-            blank_amounts=blank_amounts,
-        )
+        priced = _price(run, source, currency)
         forecast = priced.forecast(period, fiscal_year_start, by, total=True)
-        cur = priced.currency
-        notes += [n for n in forecast.attrs.get("notes", []) if n not in notes]
+        run.note(forecast.attrs.get("notes", []))
         tick("forecast")
-        amounts = priced.amount
         rng = priced.range(quota)
-        range_frame = rng.to_frame()
         tick("range")
-        won = priced.won
-        average_deal = float(amounts[won].mean()) if won.any() else math.nan
-        closed_on = (
-            deals.frame["closed_date"]
-            if "closed_date" in deals.frame
-            else deals.frame["close_date"]
-        )
-        won_periods = period_labels(closed_on[won], period, fiscal_year_start)
-        won_by_period = pd.Series(amounts[won]).groupby(won_periods.to_numpy()).sum()
-        current_label = period_labels(pd.Series([as_of_ts]), period, fiscal_year_start).iloc[0]
-        past = won_by_period[won_by_period.index < current_label].sort_index().tail(4)
-        target_note = ""
-        if target is None and len(past):
-            target = float(past.mean())
-            target_note = f"target = average won revenue of the last {len(past)} {period}(s)"
-        lead_tables: list[tuple[str, pd.DataFrame]] = []
-        lead_explanation: list[str] = []
-        if target is not None and not math.isnan(average_deal):
-            try:
-                plan = leads_needed(target, average_deal, model, currency=cur)
-                lead_tables.append(("Lead plan", plan.table))
-                lead_explanation = list(plan.explanation)
-            except PipesheetError as err:
-                lead_explanation = [str(err)]
-        else:
-            lead_explanation = ["no won deals yet: the lead plan needs an average won deal"]
-        if target_note:
-            lead_explanation.insert(0, target_note)
-        lead_tables.append(("Explanation", pd.DataFrame({"explanation": lead_explanation})))
+        lead_tables, target, average_deal = _lead_plan(run, priced, model, target)
         tick("lead plan")
-        start, end = _period_bounds(as_of_ts, period, fiscal_year_start)
-        waterfall_tables: list[tuple[str, pd.DataFrame]] = []
-        from pipesheet import waterfall as wf
-
-        if previous is not None:
-            prev_export = read_export(previous, sheet=sheet, table=table, dayfirst=dayfirst)
-            w = wf.pipeline_waterfall(
-                prev_export.deals,
-                export.deals,
-                start=start,
-                end=end,
-                stages=stages,
-                rates=rates,
-                currency=cur,
-                blank_amounts=blank_amounts,
-            )
-        elif history is not None:
-            w = wf.waterfall_from_history(
-                export.history,
-                start - pd.Timedelta(days=1),
-                as_of_ts,
-                deals,
-                start=start,
-                end=end,
-                stages=stages,
-                rates=rates,
-                currency=cur,
-                blank_amounts=blank_amounts,
-            )
-        else:
-            w = None
-        if w is not None:
-            moved = w.deals[w.deals["step"] != "unchanged"].reset_index(drop=True)
-            waterfall_tables = [
-                (f"Pipeline closing {start.date()} – {end.date()}", w.table),
-                ("Deals that moved", moved),
-            ]
-            notes += [n for n in w.notes if n not in notes]
-        else:
-            waterfall_tables = [
-                ("Waterfall", pd.DataFrame({"note": ["needs a stage history or --previous"]}))
-            ]
+        waterfall_tables, w = _waterfall(run, previous, priced.currency, sheet, table, dayfirst)
         tick("waterfall")
-        window = _backtest_window(history, as_of_ts, period, fiscal_year_start, backtest_periods)
-        backtest_tables, backtest_rows = _backtest(
-            export, deals, window, period, fiscal_year_start, rates, cur, stages, blank_amounts
+        window = _backtest_window(
+            run.history, run.as_of, period, fiscal_year_start, backtest_periods
         )
-        calibration_tables, calibration_rows = _calibration(export, deals, window, stages)
-        notes += [n for n in window.notes if n not in notes]
+        backtest_tables, backtest_rows = _backtest(
+            export,
+            run.deals,
+            window,
+            period,
+            fiscal_year_start,
+            run.rates,
+            priced.currency,
+            run.stages,
+            blank_amounts,
+        )
+        calibration_tables, calibration_rows = _calibration(export, run.deals, window, run.stages)
+        run.note(window.notes)
         tick("backtest")
-        diag_tables: list[tuple[str, pd.DataFrame]] = []
-        bottleneck = stale_n = None
-        if history is not None:
-            from pipesheet import diagnostics as dg
-
-            b = dg.bottlenecks(
-                history, period=period, fiscal_year_start=fiscal_year_start, as_of=as_of_ts
-            )
-            ct = dg.cycle_time(history, deals, as_of=as_of_ts)
-            stale = dg.stale_deals(
-                history, deals, quantile=stale_quantile, as_of=as_of_ts, only_stale=True
-            )
-            thresholds = dg.stale_thresholds(history, quantile=stale_quantile, as_of=as_of_ts)
-            diag_tables = [
-                ("Bottlenecks", b),
-                ("Cycle time (days)", ct),
-                ("Stale thresholds (days in stage)", thresholds),
-                ("Stale deals", stale.reset_index(drop=True)),
-            ]
-            hit = b[b["bottleneck"]]
-            bottleneck = hit["stage"].iloc[0] if len(hit) else "none"
-            stale_n = len(stale)
-            notes += [n for n in (*b.attrs.get("notes", []), *stale.attrs.get("notes", []))]
-        else:
-            diag_tables = [("Diagnostics", pd.DataFrame({"note": ["needs a stage history"]}))]
+        diag_tables, diag_rows = _diagnostics(run, stale_quantile)
         tick("diagnostics")
-        summary_rows: list[tuple[str, Any]] = [
-            ("Source", export.source),
-            ("Files", ", ".join(Path(f).name for f in export.files) or "tables"),
-            ("As of", as_of_ts.to_pydatetime()),
-            ("Reporting currency", cur or ""),
-            ("Stage order", " → ".join(stages.open) + f" ({stages.source})"),
-            ("Deals", len(deals.frame)),
-            ("Open deals", int(priced.open.sum())),
-            ("Open pipeline", priced.pipeline),
-            ("Weighted forecast", priced.weighted),
-            ("Range mean", rng.mean),
-            ("Range P10", rng.p10),
-            ("Range P50", rng.p50),
-            ("Range P90", rng.p90),
-            ("Average won deal", average_deal),
-            ("Overall win rate", _overall_rate(deals, stages)),
-            ("Lead plan target", target if target is not None else ""),
-        ]
-        if quota is not None:
-            summary_rows.append(("P(total ≥ quota)", rng.p_quota))
-        if w is not None:
-            summary_rows += [("Waterfall opening", w.opening), ("Waterfall closing", w.closing)]
-        summary_rows += [*backtest_rows, *calibration_rows]
-        if bottleneck is not None:
-            summary_rows += [("Bottleneck stage", bottleneck), ("Stale deals", stale_n)]
-        summary = pd.DataFrame(summary_rows, columns=["item", "value"])
-        notes_frame = pd.DataFrame({"note": notes or ["(none)"]})
+        summary = _summary(run, priced, rng, average_deal, target, quota, w)
+        summary = pd.DataFrame(
+            [*summary, *backtest_rows, *calibration_rows, *diag_rows], columns=["item", "value"]
+        )
         sheets = {
-            "Summary": [("Summary", summary), ("Notes", notes_frame)],
+            "Summary": [
+                ("Summary", summary),
+                ("Notes", pd.DataFrame({"note": run.notes or ["(none)"]})),
+            ],
             "Stage probabilities": [("Stage probabilities", probs)]
             + ([("Probabilities used for the forecast", given)] if given is not None else []),
             "Forecast": [(f"Weighted forecast by {period}", forecast)],
@@ -331,7 +198,7 @@ def build_report(
                 (
                     f"Forecast range of the {rng.deals:,} open deals of the forecast "
                     "(mean = its total)",
-                    range_frame,
+                    rng.to_frame(),
                 )
             ],
             "Lead plan": lead_tables,
@@ -341,10 +208,225 @@ def build_report(
             "Diagnostics": diag_tables,
         }
         tick("summary")
-        return Report(sheets, summary, notes)
+        return Report(sheets, summary, run.notes)
     finally:
         if bar is not None:
             bar.close()
+
+
+# ---- the steps, in the order of the sheets --------------------------------------------------
+def _read_inputs(
+    export: Any, as_of: Any, period: str, fiscal_year_start: int, rates: Any, blank_amounts: str
+) -> _Run:
+    """The deals and the history read once against one stage list, the rates file read, and
+    the report's day: ``as_of`` (a whole day), else the latest history date, else today."""
+    from pipesheet.exports import read_table
+    from pipesheet.tables import read_deals, read_history
+
+    if isinstance(rates, (str, Path)):
+        rates = read_table(rates)
+    notes = list(export.notes)
+    stages = export.stages
+    history = None
+    if export.history is not None:
+        history = read_history(export.history, stages=stages)
+        stages = history.stages
+    deals = read_deals(export.deals, stages=stages)
+    stages = deals.stages
+    if history is not None and history.stages != stages:
+        history = read_history(export.history, stages=stages)
+    if as_of is None:
+        day = (
+            history.frame["entered_date"].max().normalize()
+            if history is not None
+            else pd.Timestamp(date.today())
+        )
+    else:
+        day = read_date_setting(as_of, "as_of")  # a day: the whole day is meant
+    run = _Run(
+        export, deals, history, stages, day, period, fiscal_year_start, rates, blank_amounts, notes
+    )
+    run.note([*deals.notes, *(history.notes if history else [])])
+    return run
+
+
+def _stage_probabilities(run: _Run, probabilities: Any) -> tuple[Any, pd.DataFrame, Any, Any]:
+    """The learned stage probabilities (sheet "Stage probabilities"), and what the forecast
+    prices with: the given ones, else the learned ones — or the CRM's configured ones when an
+    open stage has no learned probability.  Returns (model, table, source, given table)."""
+    from pipesheet.probabilities import StageProbabilities
+
+    model = StageProbabilities(stages=run.stages, as_of=run.as_of).fit(run.history, run.deals)
+    run.note(model.notes_)
+    probs = model.table_.copy()
+    source: Any = model
+    given: pd.DataFrame | None = None
+    unknown = probs.loc[probs["win_probability"].isna(), "stage"].tolist()
+    frame = run.deals.frame
+    open_stages = set(frame.loc[frame["code"] < run.stages.k, "stage"].map(str))
+    if probabilities is not None:
+        source, given, label = _given_probabilities(probabilities)
+        run.notes.append(f"the forecast and range use the given stage probabilities ({label})")
+    elif set(unknown) & open_stages and "probability" in frame:
+        source = "configured"
+        run.notes.append(
+            "no learned win probability for " + ", ".join(unknown) + ": the forecast, range "
+            "and lead plan use the CRM's configured probabilities instead"
+        )
+    return model, probs, source, given
+
+
+def _price(run: _Run, source: Any, currency: str | None) -> Any:
+    """One priced-deal set for the forecast, the range and the Summary (same deals, as of)."""
+    from pipesheet.pricing import price_deals
+
+    return price_deals(
+        run.deals,
+        source,
+        as_of=run.as_of,
+        rates=run.rates,
+        currency=currency,
+        blank_amounts=run.blank_amounts,
+    )
+
+
+def _lead_plan(
+    run: _Run, priced: Any, model: Any, target: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], float | None, float]:
+    """The "Lead plan" sheet for ``target`` (default: the average won revenue of the last four
+    periods) at the average won deal.  Returns (tables, target, average won deal)."""
+    from pipesheet.periods import period_labels
+    from pipesheet.planning import leads_needed
+
+    amounts, won = priced.amount, priced.won
+    average_deal = float(amounts[won].mean()) if won.any() else math.nan
+    frame = run.deals.frame
+    closed_on = frame["closed_date"] if "closed_date" in frame else frame["close_date"]
+    won_periods = period_labels(closed_on[won], run.period, run.fiscal_year_start)
+    won_by_period = pd.Series(amounts[won]).groupby(won_periods.to_numpy()).sum()
+    current = period_labels(pd.Series([run.as_of]), run.period, run.fiscal_year_start).iloc[0]
+    past = won_by_period[won_by_period.index < current].sort_index().tail(4)
+    target_note = ""
+    if target is None and len(past):
+        target = float(past.mean())
+        target_note = f"target = average won revenue of the last {len(past)} {run.period}(s)"
+    tables: list[tuple[str, pd.DataFrame]] = []
+    if target is not None and not math.isnan(average_deal):
+        try:
+            plan = leads_needed(target, average_deal, model, currency=priced.currency)
+            tables.append(("Lead plan", plan.table))
+            explanation = list(plan.explanation)
+        except PipesheetError as err:
+            explanation = [str(err)]
+    else:
+        explanation = ["no won deals yet: the lead plan needs an average won deal"]
+    if target_note:
+        explanation.insert(0, target_note)
+    tables.append(("Explanation", pd.DataFrame({"explanation": explanation})))
+    return tables, target, average_deal
+
+
+def _waterfall(
+    run: _Run, previous: Any, currency: str | None, sheet: Any, table: Any, dayfirst: Any
+) -> tuple[list[tuple[str, pd.DataFrame]], Any]:
+    """The "Waterfall" sheet: the current period so far (from the history), or from the
+    ``previous`` snapshot to now.  Returns (tables, the waterfall or None)."""
+    from pipesheet.exports import read_export
+    from pipesheet.waterfall import pipeline_waterfall, waterfall_from_history
+
+    start, end = _period_bounds(run.as_of, run.period, run.fiscal_year_start)
+    money = {"rates": run.rates, "currency": currency, "blank_amounts": run.blank_amounts}
+    if previous is not None:
+        prev_export = read_export(previous, sheet=sheet, table=table, dayfirst=dayfirst)
+        w = pipeline_waterfall(
+            prev_export.deals, run.export.deals, start=start, end=end, stages=run.stages, **money
+        )
+    elif run.history is not None:
+        w = waterfall_from_history(
+            run.export.history,
+            start - pd.Timedelta(days=1),
+            run.as_of,
+            run.deals,
+            start=start,
+            end=end,
+            stages=run.stages,
+            **money,
+        )
+    else:
+        note = pd.DataFrame({"note": ["needs a stage history or --previous"]})
+        return [("Waterfall", note)], None
+    moved = w.deals[w.deals["step"] != "unchanged"].reset_index(drop=True)
+    run.note(w.notes)
+    return [
+        (f"Pipeline closing {start.date()} – {end.date()}", w.table),
+        ("Deals that moved", moved),
+    ], w
+
+
+def _diagnostics(
+    run: _Run, stale_quantile: float
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Diagnostics" sheet (bottlenecks, cycle time, stale thresholds and deals) and the
+    Summary's rows about it."""
+    if run.history is None:
+        return [("Diagnostics", pd.DataFrame({"note": ["needs a stage history"]}))], []
+    from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals, stale_thresholds
+
+    history, as_of = run.history, run.as_of
+    b = bottlenecks(
+        history, period=run.period, fiscal_year_start=run.fiscal_year_start, as_of=as_of
+    )
+    ct = cycle_time(history, run.deals, as_of=as_of)
+    stale = stale_deals(history, run.deals, quantile=stale_quantile, as_of=as_of, only_stale=True)
+    thresholds = stale_thresholds(history, quantile=stale_quantile, as_of=as_of)
+    hit = b[b["bottleneck"]]
+    run.notes += [*b.attrs.get("notes", []), *stale.attrs.get("notes", [])]
+    tables = [
+        ("Bottlenecks", b),
+        ("Cycle time (days)", ct),
+        ("Stale thresholds (days in stage)", thresholds),
+        ("Stale deals", stale.reset_index(drop=True)),
+    ]
+    rows = [
+        ("Bottleneck stage", hit["stage"].iloc[0] if len(hit) else "none"),
+        ("Stale deals", len(stale)),
+    ]
+    return tables, rows
+
+
+def _summary(
+    run: _Run,
+    priced: Any,
+    rng: Any,
+    average_deal: float,
+    target: float | None,
+    quota: float | None,
+    w: Any,
+) -> list[tuple[str, Any]]:
+    """The Summary's key figures (its totals are the other sheets' totals)."""
+    rows: list[tuple[str, Any]] = [
+        ("Source", run.export.source),
+        ("Files", ", ".join(Path(f).name for f in run.export.files) or "tables"),
+        ("As of", run.as_of.to_pydatetime()),
+        ("Reporting currency", priced.currency or ""),
+        ("Stage order", " → ".join(run.stages.open) + f" ({run.stages.source})"),
+        ("Deals", len(run.deals.frame)),
+        ("Open deals", int(priced.open.sum())),
+        ("Open pipeline", priced.pipeline),
+        ("Weighted forecast", priced.weighted),
+        ("Range mean", rng.mean),
+        ("Range P10", rng.p10),
+        ("Range P50", rng.p50),
+        ("Range P90", rng.p90),
+        ("Average won deal", average_deal),
+        ("Overall win rate", _overall_rate(run.deals, run.stages)),
+        ("Lead plan target", target if target is not None else ""),
+    ]
+    if quota is not None:
+        rows.append(("P(total ≥ quota)", rng.p_quota))
+    if w is not None:
+        rows += [("Waterfall opening", w.opening), ("Waterfall closing", w.closing)]
+    return rows
 
 
 def _given_probabilities(value: Any) -> tuple[Any, pd.DataFrame | None, str]:
