@@ -498,76 +498,14 @@ class TimeAwareForecast(Estimator):
 
     # ---- internals (also used by the backtest and calibration) ---------------------------------
     def _fit_tables(self, tables: LoadedTables, *, forecast_range: bool = True) -> None:
-        a = tables.arrays
+        """Fit on tables read once: the window, the curves as of D, the deals open on D and
+        their probabilities, the forecast (and its range), the per-stage table."""
         notes = list(tables.notes)
-        last_day = int(a.day.max())
-        as_of_day = day_number(self.as_of)
-        if as_of_day is None:
-            as_of_day = last_day
-            latest = day_timestamp(as_of_day).date()
-            notes.append(f"as of {latest} (the latest date in the history)")
-        if as_of_day < int(a.day.min()):
-            raise PipesheetError(
-                "no history on or before the as-of date",
-                table=tables.hist.name,
-                value=str(day_timestamp(as_of_day).date()),
-                expected="an as-of date after the first history row",
-            )
-        end_day = window_end_day(self.period_end, as_of_day, self.fiscal_year_start, notes)
-        later = int((a.day > as_of_day).sum())
-        if later:
-            notes.append(
-                f"as of {day_timestamp(as_of_day).date()}: {later} later history row(s) not used"
-            )
-        st = deal_states(a, as_of_day)
-        stage, stay, time, outcome = _visits(a, st, as_of_day)
-        curves = _curves(stage, stay, time, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
-        self.stages_ = tables.hist.stages
-        self._curves = curves
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self._p_stage = np.where(
-                curves.known,
-                curves.cohort[:, 0] / (curves.cohort[:, 0] + curves.cohort[:, 1]),
-                np.nan,
-            )
-        # the pipeline on D
-        open_codes = np.flatnonzero((st.code >= 0) & (st.code < a.k))
-        codes = st.code[open_codes]
-        age = as_of_day - st.entry[open_codes]
-        horizon = np.full(len(codes), end_day - as_of_day, dtype=np.int64)
-        prob, eventual, beyond = self._apply(codes, age, horizon)
-        ids = a.ids[open_codes]
-        amount, close, index, currency = self._amounts(tables, a, open_codes, as_of_day, notes)
-        frame = pd.DataFrame(
-            {
-                "deal_id": ids,
-                "stage": np.asarray(self.stages_.open, dtype=object)[codes],
-                "entered_stage": pd.to_datetime(st.entry[open_codes].astype("datetime64[D]")),
-                "age_days": age.astype(np.int64),
-                "amount": amount,
-                "close_date": close,
-                "stage_probability": self._p_stage[codes],
-                "win_probability": eventual,
-                "probability": prob,
-            },
-            index=index,
-        )
-        frame["weighted"] = frame["amount"] * frame["probability"]
-        if len(frame):
-            frame = frame.sort_index(kind="stable")
-        unknown = frame["probability"].isna()
-        if unknown.any():
-            names = sorted(set(frame.loc[unknown, "stage"]), key=self.stages_.open.index)
-            notes.append(
-                f"{int(unknown.sum())} open deal(s) at stage(s) with no closed deal in their "
-                f"history ({', '.join(names)}): probability unknown, left out of the forecast "
-                f"(pipeline {frame.loc[unknown, 'amount'].sum():,.0f})"
-            )
-        if beyond.any():
-            notes.append(
-                f"{int(beyond.sum())} deal(s) reach beyond the longest time observed in their "
-                "stage within the period: the hazards there are held at their late-stage average"
-            )
+        as_of_day, end_day = self._window(tables.arrays, tables.hist.name, notes)
+        states = deal_states(tables.arrays, as_of_day)
+        self._learn_curves(tables, states, as_of_day)
+        frame, beyond, currency = self._open_deals(tables, states, as_of_day, end_day, notes)
+        self._note_unknown(frame, beyond, notes)
         ok = frame["probability"].notna() & frame["amount"].notna()
         forecast = float(frame.loc[ok, "weighted"].sum())
         pipeline = float(frame.loc[ok, "amount"].sum())
@@ -576,8 +514,8 @@ class TimeAwareForecast(Estimator):
             rng = self._range(
                 frame.loc[ok, "amount"].to_numpy(), frame.loc[ok, "probability"].to_numpy(), notes
             )
-        self.curves_ = self._curve_frame(curves)
-        table = self._stage_table(frame, curves)
+        self.curves_ = self._curve_frame(self._curves)
+        table = self._stage_table(frame, self._curves)
         self.as_of_ = day_timestamp(as_of_day)
         self.period_end_ = day_timestamp(end_day)
         self.deals_ = frame
@@ -597,6 +535,92 @@ class TimeAwareForecast(Estimator):
             currency=currency,
             notes=notes,
         )
+
+    def _window(self, a: HistoryArrays, table: str, notes: list[str]) -> tuple[int, int]:
+        """The day numbers of D (the setting, else the latest history date) and of the period
+        end; the history rows after D are counted in a note (they are not used)."""
+        as_of_day = day_number(self.as_of)
+        if as_of_day is None:
+            as_of_day = int(a.day.max())
+            notes.append(
+                f"as of {day_timestamp(as_of_day).date()} (the latest date in the history)"
+            )
+        if as_of_day < int(a.day.min()):
+            raise PipesheetError(
+                "no history on or before the as-of date",
+                table=table,
+                value=str(day_timestamp(as_of_day).date()),
+                expected="an as-of date after the first history row",
+            )
+        end_day = window_end_day(self.period_end, as_of_day, self.fiscal_year_start, notes)
+        later = int((a.day > as_of_day).sum())
+        if later:
+            notes.append(
+                f"as of {day_timestamp(as_of_day).date()}: {later} later history row(s) not used"
+            )
+        return as_of_day, end_day
+
+    def _learn_curves(self, tables: LoadedTables, states: DealStates, as_of_day: int) -> None:
+        """The competing-risks curves of each stage's cohort as known on D, and p_s."""
+        a = tables.arrays
+        stage, stay, time, outcome = _visits(a, states, as_of_day)
+        curves = _curves(stage, stay, time, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
+        self.stages_ = tables.hist.stages
+        self._curves = curves
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._p_stage = np.where(
+                curves.known,
+                curves.cohort[:, 0] / (curves.cohort[:, 0] + curves.cohort[:, 1]),
+                np.nan,
+            )
+
+    def _open_deals(
+        self, tables: LoadedTables, states: DealStates, as_of_day: int, end_day: int, notes
+    ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
+        """The pipeline on D: one row per open deal with its age, amount and probabilities
+        (see :class:`TimeAwareResult`); also which deals reach beyond the observed range, and
+        the reporting currency."""
+        a = tables.arrays
+        open_codes = np.flatnonzero((states.code >= 0) & (states.code < a.k))
+        codes = states.code[open_codes]
+        age = as_of_day - states.entry[open_codes]
+        horizon = np.full(len(codes), end_day - as_of_day, dtype=np.int64)
+        prob, eventual, beyond = self._apply(codes, age, horizon)
+        amount, close, index, currency = self._amounts(tables, a, open_codes, as_of_day, notes)
+        frame = pd.DataFrame(
+            {
+                "deal_id": a.ids[open_codes],
+                "stage": np.asarray(self.stages_.open, dtype=object)[codes],
+                "entered_stage": pd.to_datetime(states.entry[open_codes].astype("datetime64[D]")),
+                "age_days": age.astype(np.int64),
+                "amount": amount,
+                "close_date": close,
+                "stage_probability": self._p_stage[codes],
+                "win_probability": eventual,
+                "probability": prob,
+            },
+            index=index,
+        )
+        frame["weighted"] = frame["amount"] * frame["probability"]
+        if len(frame):
+            frame = frame.sort_index(kind="stable")
+        return frame, beyond, currency
+
+    def _note_unknown(self, frame: pd.DataFrame, beyond: np.ndarray, notes: list[str]) -> None:
+        """Say which open deals have no probability, and which reach past the observed range."""
+        unknown = frame["probability"].isna()
+        if unknown.any():
+            names = sorted(set(frame.loc[unknown, "stage"]), key=self.stages_.open.index)
+            notes.append(
+                f"{int(unknown.sum())} open deal(s) at stage(s) with no closed deal in their "
+                f"history ({', '.join(names)}): probability unknown, left out of the forecast "
+                f"(pipeline {frame.loc[unknown, 'amount'].sum():,.0f})"
+            )
+        if beyond.any():
+            notes.append(
+                f"{int(beyond.sum())} deal(s) reach beyond the longest time observed in their "
+                "stage within the period: the hazards there are held at their late-stage average"
+            )
 
     def _apply(
         self, codes: np.ndarray, age: np.ndarray, horizon: np.ndarray
