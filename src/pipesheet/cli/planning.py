@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipesheet.cli.inputs import (
@@ -154,67 +155,46 @@ def cmd_leads(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class _GapFigures:
+    """The figures of a quota gap: given as options, else measured on the files."""
+
+    closed: float | None
+    expected: float | None
+    pipeline: float | None
+    average: float | None
+    rate: float | None
+    cycle: float | None
+    cycle_source: str | None
+    currency: str | None
+    notes: list[str] = field(default_factory=list)
+    model: Any = None
+
+
 def cmd_gap(args: argparse.Namespace) -> int:
-    """The quota gap and the new leads it takes per week."""
+    """The quota gap and the new leads it takes per week: the figures given as options, the
+    rest measured on the deals (closed, expected, pipeline, average deal, win rate, cycle) and,
+    for the cycle, on the stage history."""
     from pipesheet.planning import quota_gap
 
     deals, history = load_files(args)
-    closed, expected, pipeline = args.closed, args.expected_open, args.open_pipeline
-    average, rate, cycle = args.average_deal, args.lead_to_win, args.cycle_days
-    notes: list[str] = []
-    currency = args.currency.upper() if args.currency else None
-    cycle_source = "given (--cycle-days)" if cycle is not None else None
-    model = None
+    fig = _GapFigures(
+        closed=args.closed,
+        expected=args.expected_open,
+        pipeline=args.open_pipeline,
+        average=args.average_deal,
+        rate=args.lead_to_win,
+        cycle=args.cycle_days,
+        cycle_source="given (--cycle-days)" if args.cycle_days is not None else None,
+        currency=args.currency.upper() if args.currency else None,
+    )
     if deals is not None:
-        probs, model = forecast_probabilities(args, deals, history)
-        from pipesheet.forecast import pipeline_position
-
-        rates = rates_file(args)
-        pos = pipeline_position(
-            deals,
-            probs,
-            args.period_start,
-            args.period_end,
-            as_of=args.as_of,
-            rates=rates,
-            currency=args.currency,
-            stages=model.stages_ if model else given_stages(args),
-            columns=only_fields(column_mapping(args), DEAL_FIELDS),
-            blank_amounts=args.blank_amounts,
-        )
-        notes = list(pos.notes)
-        currency = pos.currency
-        closed = pos.closed if closed is None else closed
-        expected = pos.expected_open if expected is None else expected
-        pipeline = pos.open_pipeline if pipeline is None else pipeline
-        average = pos.average_won_deal if average is None else average
-        if rate is None and model is not None:
-            rate = model.overall_["win_probability"].iloc[0]
-        if cycle is None and not math.isnan(pos.average_cycle_days):
-            cycle = pos.average_cycle_days
-            cycle_source = "mean days from created to closed over the won deals in the deals file"
-    if cycle is None and history is not None:
-        # the deals carry no created date: the history knows when each deal started
-        from pipesheet.diagnostics import cycle_time
-
-        stages = model.stages_ if model is not None else history_stages(args, history)
-        ct = cycle_time(
-            history,
-            deals,
-            as_of=args.as_of,
-            stages=stages,
-            columns=only_fields(column_mapping(args), HISTORY_FIELDS),
-        )
-        won = ct[ct["outcome"] == "won"].iloc[0]
-        if won["deals"] > 0:
-            cycle = float(won["mean_days"])
-            cycle_source = (
-                f"mean days to Won over the {int(won['deals']):,} won deals in the stage history "
-                "(from each deal's first history row, as pipesheet health shows)"
-            )
-    if cycle is None and args.as_of is not None and args.period_end is not None:
-        cycle_source = "unknown (no created dates, no stage history): taken as 0 days"
-    if average is None or rate is None:
+        _figures_from_deals(args, deals, history, fig)
+    if fig.cycle is None and history is not None:
+        _cycle_from_history(args, deals, history, fig)
+    if fig.cycle is None and args.as_of is not None and args.period_end is not None:
+        fig.cycle_source = "unknown (no created dates, no stage history): taken as 0 days"
+    if fig.average is None or fig.rate is None:
         raise PipesheetError(
             "the quota gap needs an average deal and a lead-to-win rate",
             table="options",
@@ -222,22 +202,70 @@ def cmd_gap(args: argparse.Namespace) -> int:
         )
     gap = quota_gap(
         args.quota,
-        closed or 0.0,
-        expected or 0.0,
-        average_deal=average,
-        lead_to_win_rate=rate,
-        open_pipeline=pipeline,
+        fig.closed or 0.0,
+        fig.expected or 0.0,
+        average_deal=fig.average,
+        lead_to_win_rate=fig.rate,
+        open_pipeline=fig.pipeline,
         today=args.as_of,
         period_end=args.period_end,
-        cycle_days=cycle or 0.0,
-        cycle_source=cycle_source,
-        currency=currency,
+        cycle_days=fig.cycle or 0.0,
+        cycle_source=fig.cycle_source,
+        currency=fig.currency,
     )
-    emit(
-        args,
-        f"Quota gap{f' ({currency})' if currency else ''}",
-        gap.to_frame(),
-        notes,
-        extra=gap.explanation,
-    )
+    cur = f" ({fig.currency})" if fig.currency else ""
+    emit(args, f"Quota gap{cur}", gap.to_frame(), fig.notes, extra=gap.explanation)
     return 0
+
+
+def _figures_from_deals(args: argparse.Namespace, deals, history, fig: _GapFigures) -> None:
+    """Where the period stands on the deals file (:func:`pipesheet.pipeline_position`), for the
+    figures not given; the lead-to-win rate from the learned probabilities."""
+    from pipesheet.forecast import pipeline_position
+
+    probs, fig.model = forecast_probabilities(args, deals, history)
+    pos = pipeline_position(
+        deals,
+        probs,
+        args.period_start,
+        args.period_end,
+        as_of=args.as_of,
+        rates=rates_file(args),
+        currency=args.currency,
+        stages=fig.model.stages_ if fig.model else given_stages(args),
+        columns=only_fields(column_mapping(args), DEAL_FIELDS),
+        blank_amounts=args.blank_amounts,
+    )
+    fig.notes = list(pos.notes)
+    fig.currency = pos.currency
+    fig.closed = pos.closed if fig.closed is None else fig.closed
+    fig.expected = pos.expected_open if fig.expected is None else fig.expected
+    fig.pipeline = pos.open_pipeline if fig.pipeline is None else fig.pipeline
+    fig.average = pos.average_won_deal if fig.average is None else fig.average
+    if fig.rate is None and fig.model is not None:
+        fig.rate = fig.model.overall_["win_probability"].iloc[0]
+    if fig.cycle is None and not math.isnan(pos.average_cycle_days):
+        fig.cycle = pos.average_cycle_days
+        fig.cycle_source = "mean days from created to closed over the won deals in the deals file"
+
+
+def _cycle_from_history(args: argparse.Namespace, deals, history, fig: _GapFigures) -> None:
+    """The cycle from the stage history when the deals carry no created date: it knows when
+    each deal started (mean days to Won, as ``pipesheet diagnostics`` shows)."""
+    from pipesheet.diagnostics import cycle_time
+
+    stages = fig.model.stages_ if fig.model is not None else history_stages(args, history)
+    ct = cycle_time(
+        history,
+        deals,
+        as_of=args.as_of,
+        stages=stages,
+        columns=only_fields(column_mapping(args), HISTORY_FIELDS),
+    )
+    won = ct[ct["outcome"] == "won"].iloc[0]
+    if won["deals"] > 0:
+        fig.cycle = float(won["mean_days"])
+        fig.cycle_source = (
+            f"mean days to Won over the {int(won['deals']):,} won deals in the stage history "
+            "(from each deal's first history row, as pipesheet diagnostics shows)"
+        )
