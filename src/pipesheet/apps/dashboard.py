@@ -163,7 +163,19 @@ class Dashboard:
         self._auto_note = ""
         self._fits: dict[str, StageProbabilities] = {}
 
-        # ---- data widgets
+        self._data_widgets()
+        self._settings_widgets(quota, period, method, blank_amounts)
+        self._output_widgets()
+        self._wire()
+        self.widget = self._layout(max_upload_bytes)
+        self._first_load(deals, history, rates, source)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ---- building the app: widgets, events, layout, first data ---------------------------------
+    def _data_widgets(self) -> None:
+        """The uploads, the date order, the column mapping."""
         accept = ".csv,.xlsx,.xlsm,.txt,.tsv"
         self.deals_upload = w.FileUpload(accept=accept, description="Deals file")
         self.history_upload = w.FileUpload(accept=accept, description="Stage history file")
@@ -206,7 +218,8 @@ class Dashboard:
             selected_index=None,
         )
 
-        # ---- settings widgets
+    def _settings_widgets(self, quota: float, period: str, method: str, blank_amounts: str) -> None:
+        """Probabilities, period, group, filter, quota, range period, blank amounts."""
         self.method = w.Dropdown(
             options=METHODS, value=method, description="Probabilities", style=_STYLE, layout=_FIELD
         )
@@ -231,7 +244,8 @@ class Dashboard:
             layout=_FIELD,
         )
 
-        # ---- outputs
+    def _output_widgets(self) -> None:
+        """Where the results show."""
         self.notes_html = w.HTML()
         self.prob_table = w.HTML()
         self.prob_chart = w.Image(format="png", layout=w.Layout(max_width="620px"))
@@ -244,6 +258,8 @@ class Dashboard:
         self.download_button = w.Button(description="Prepare .xlsx download", icon="download")
         self.download_link = w.HTML()
 
+    def _wire(self) -> None:
+        """Every button and setting, through the apps' one guard."""
         safe = functools.partial(guard, self._show_problem)  # the apps' one guard
         self.sample_button.on_click(safe(lambda _b: self.use_sample()))
         self.apply_mapping.on_click(safe(lambda _b: self._apply_pending()))
@@ -259,12 +275,14 @@ class Dashboard:
         self.range_period.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
         self.blank_amounts.observe(safe(lambda _c: self._blank_amounts_changed()), names="value")
 
+    def _layout(self, max_upload_bytes: int) -> w.VBox:
+        """The page: data, settings, notes, then one section per result."""
         limit = format_size(max_upload_bytes)
 
         def section(title: str, *children: w.Widget) -> w.VBox:
             return w.VBox([w.HTML(f"<h3>{title}</h3>"), *children])
 
-        self.widget = w.VBox(
+        return w.VBox(
             [
                 w.HTML(CSS + "<h2>Pipeline forecast dashboard</h2>"),
                 self.source_html,
@@ -311,6 +329,9 @@ class Dashboard:
             ],
             layout=w.Layout(padding="0 12px"),
         )
+
+    def _first_load(self, deals, history, rates, source: str | None) -> None:
+        """The sample, or the tables given (kept as pending when they fail to load)."""
         if deals is None:
             self.use_sample()
         else:
@@ -325,9 +346,6 @@ class Dashboard:
                         self._pending[kind] = (frame, kind)
                 self._pending_failed = True
                 self._show_error(str(err))
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
 
     # ---- data ------------------------------------------------------------------------------------
     def use_sample(self) -> None:
