@@ -49,6 +49,7 @@ import pandas as pd
 from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
 from pipesheet.history import (
+    DealStates,
     LoadedTables,
     deal_states,
     history_in_reporting_currency,
@@ -219,10 +220,61 @@ def backtest(
     choice = blank_amounts_choice(blank_amounts)
     windows = period_windows(start, periods, period, fiscal_year_start)
     tables = load_tables(history, deals, stages, columns)
-    a = tables.arrays
     notes: list[str] = [n for n in tables.notes]
-    first_day = int(a.day.min())
-    last_day = day_timestamp(int(a.day.max()))
+    _check_history_covers(windows, tables)
+    days = [(_day(p_start) - 1, _day(p_end)) for _, p_start, p_end in windows]
+    amount_now, cur, rate_now = _current_amounts(tables, rates, currency, choice, days, notes)
+    settings = {
+        "conditioning": conditioning,
+        "bin_days": bin_days,
+        "min_at_risk": min_at_risk,
+        "rates": rates,
+        "currency": currency,
+        "blank_amounts": choice,
+    }
+    rows: list[dict[str, Any]] = []
+    preds: list[pd.DataFrame] = []
+    for window, (d_day, end_day) in zip(windows, days, strict=True):
+        # a loop over periods; everything inside is vectorised
+        won = _won_in_period(tables, amount_now, rate_now, rates, d_day, end_day, actual)
+        period_row = {
+            "period": window[0],
+            "period_start": window[1],
+            "period_end": window[2],
+            "as_of": day_timestamp(d_day),
+            **won.figures,
+        }
+        if d_day < int(tables.arrays.day.min()):  # nothing known on D: neither can forecast
+            why = f"no history on or before {period_row['as_of'].date()}"
+            rows += [_row(period_row, method, 0, 0.0, np.nan, why) for method in METHODS]
+            continue
+        period_rows, pred = _forecast_period(tables, period_row, won, settings, notes)
+        rows += period_rows
+        preds.append(pred)
+    table = _scored_table(rows, notes)
+    summary = _summary(table)
+    best = None
+    if summary["mape"].notna().any():
+        best = str(summary.loc[summary["mape"].idxmin(), "method"])
+    _note_amounts(tables, cur, notes)
+    return BacktestResult(
+        table=table,
+        summary=summary,
+        predictions=(
+            pd.concat(preds, ignore_index=True)
+            if preds
+            else pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+        ),
+        best=best,
+        actual_basis=actual,
+        currency=cur,
+        notes=notes,
+    )
+
+
+def _check_history_covers(windows: list, tables: LoadedTables) -> None:
+    """Refuse a period that ends after the history does: what was won in it is not known."""
+    last_day = day_timestamp(int(tables.arrays.day.max()))
     if windows[-1][2] > last_day:
         late = next(w for w in windows if w[2] > last_day)
         raise PipesheetError(
@@ -233,108 +285,124 @@ def backtest(
             value=str(windows[0][1].date()),
             expected=f"periods that end on or before {last_day.date()}",
         )
-    days = [(_day(p_start) - 1, _day(p_end)) for _, p_start, p_end in windows]
-    amount_now, cur, rate_now = _current_amounts(tables, rates, currency, choice, days, notes)
-    rows: list[dict[str, Any]] = []
-    preds: list[pd.DataFrame] = []
-    for (label, p_start, p_end), (d_day, end_day) in zip(windows, days, strict=True):
-        # a loop over periods; everything inside is vectorised
-        st_d, st_end = deal_states(a, d_day), deal_states(a, end_day)
-        won = (st_end.code == a.k) & (st_d.code != a.k)
-        from_pipeline = won & (st_d.code >= 0) & (st_d.code < a.k)
-        won_amount = _won_amounts(a, amount_now, rate_now, end_day, rates, tables)
-        actual_pipe = float(np.nansum(won_amount[from_pipeline]))
-        new = won & ~from_pipeline
-        actual_new = float(np.nansum(won_amount[new]))
-        value = actual_pipe + (actual_new if actual == "all" else 0.0)
-        n_won = int(from_pipeline.sum() + (new.sum() if actual == "all" else 0))
-        as_of = day_timestamp(d_day)
-        period_row = {
-            "period": label,
-            "period_start": p_start,
-            "period_end": p_end,
-            "as_of": as_of,
-            "actual": value,
-            "won_deals": n_won,
-            "won_new": actual_new,
-        }
-        if d_day < first_day:  # nothing was known on D: neither method can forecast
-            why = f"no history on or before {as_of.date()}"
-            for method in METHODS:
-                rows.append(_row(period_row, method, 0, 0.0, np.nan, why))
+
+
+@dataclass
+class _Won:
+    """What was won in a period: the deals won from the pipeline open on D (``from_pipeline``),
+    the states at the period's end, and the period's ``actual``, ``won_deals``, ``won_new``."""
+
+    from_pipeline: np.ndarray
+    at_end: DealStates
+    figures: dict[str, Any]
+
+
+def _won_in_period(
+    tables: LoadedTables,
+    amount_now: np.ndarray,
+    rate_now: np.ndarray | None,
+    rates: Any,
+    d_day: int,
+    end_day: int,
+    actual: str,
+) -> _Won:
+    """The actual of the period (d_day, end_day]: won from the pipeline open on D, plus (with
+    ``actual="all"``) the deals won that were not open on D."""
+    a = tables.arrays
+    st_d, st_end = deal_states(a, d_day), deal_states(a, end_day)
+    won = (st_end.code == a.k) & (st_d.code != a.k)
+    from_pipeline = won & (st_d.code >= 0) & (st_d.code < a.k)
+    won_amount = _won_amounts(a, amount_now, rate_now, end_day, rates, tables)
+    actual_pipe = float(np.nansum(won_amount[from_pipeline]))
+    new = won & ~from_pipeline
+    actual_new = float(np.nansum(won_amount[new]))
+    figures = {
+        "actual": actual_pipe + (actual_new if actual == "all" else 0.0),
+        "won_deals": int(from_pipeline.sum() + (new.sum() if actual == "all" else 0)),
+        "won_new": actual_new,
+    }
+    return _Won(from_pipeline, st_end, figures)
+
+
+def _forecast_period(
+    tables: LoadedTables,
+    period_row: dict[str, Any],
+    won: _Won,
+    settings: dict[str, Any],
+    notes: list[str],
+) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Both forecasts of one period made on D: the time-aware one (fitted on the history known
+    on D) and the weighted pipeline (stage probabilities learned on D, deals expected to close
+    in the period).  Returns the two rows of the table and the per-deal predictions."""
+    a = tables.arrays
+    label, p_start, p_end, as_of = (
+        period_row[k] for k in ("period", "period_start", "period_end", "as_of")
+    )
+    model = TimeAwareForecast(as_of=as_of, period_end=p_end, **settings)
+    model.fit_loaded(tables, forecast_range=False)
+    frame = model.deals_
+    for n in model.notes_:
+        if "later history row" in n or "blank amount" in n or n in notes:
             continue
-        model = TimeAwareForecast(
-            as_of=as_of,
-            period_end=p_end,
-            conditioning=conditioning,
-            bin_days=bin_days,
-            min_at_risk=min_at_risk,
-            rates=rates,
-            currency=currency,
-            blank_amounts=choice,
+        notes.append(f"{label}: {n}" if "probability unknown" in n else n)
+    naive = StageProbabilities(
+        stages=tables.hist.stages,
+        as_of=as_of,  # the whole day before the period
+    ).fit(tables.hist)
+    p_stage = naive.overall_.set_index("stage")["win_probability"]
+    stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
+    close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
+    in_period = within_days(close, p_start, p_end)  # any time of the last day
+    open_ids = pd.Index(a.ids)
+    won_here = pd.Series(won.from_pipeline, index=open_ids).reindex(frame["deal_id"]).to_numpy()
+    amount = frame["amount"].to_numpy(dtype=float)
+    priced = ~np.isnan(amount)  # a blank amount skipped on purpose is not forecast
+    ta_ok = ~np.isnan(frame["probability"].to_numpy(dtype=float)) & priced
+    nv_ok = in_period & ~np.isnan(stage_p) & priced
+    unknown_naive = in_period & np.isnan(stage_p) & priced
+    if unknown_naive.any() and nv_ok.any():
+        notes.append(
+            f"{label}: {int(unknown_naive.sum())} deal(s) at stages with no learned "
+            "probability are left out of the weighted-pipeline forecast"
         )
-        model.fit_loaded(tables, forecast_range=False)
-        frame = model.deals_
-        for n in model.notes_:
-            if "later history row" in n or "blank amount" in n or n in notes:
-                continue
-            notes.append(f"{label}: {n}" if "probability unknown" in n else n)
-        naive = StageProbabilities(
-            stages=tables.hist.stages,
-            as_of=day_timestamp(d_day),  # the whole day before the period
-        ).fit(tables.hist)
-        p_stage = naive.overall_.set_index("stage")["win_probability"]
-        stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
-        close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
-        in_period = within_days(close, p_start, p_end)  # any time of the last day
-        open_ids = pd.Index(a.ids)
-        won_here = pd.Series(from_pipeline, index=open_ids).reindex(frame["deal_id"]).to_numpy()
-        amount = frame["amount"].to_numpy(dtype=float)
-        priced = ~np.isnan(amount)  # a blank amount skipped on purpose is not forecast
-        ta_ok = ~np.isnan(frame["probability"].to_numpy(dtype=float)) & priced
-        nv_ok = in_period & ~np.isnan(stage_p) & priced
-        unknown_naive = in_period & np.isnan(stage_p) & priced
-        if unknown_naive.any() and nv_ok.any():
-            notes.append(
-                f"{label}: {int(unknown_naive.sum())} deal(s) at stages with no learned "
-                "probability are left out of the weighted-pipeline forecast"
-            )
-        if a.close is None and tables.deals is not None:
-            _note_look_ahead(label, frame, a, st_end, in_period, notes)
-        candidates = {METHODS[0]: priced, METHODS[1]: in_period & priced}
-        learned = {  # did the method learn any probability by D?
-            METHODS[0]: bool(np.isfinite(model._p_stage).any()),
-            METHODS[1]: bool(p_stage.notna().any()),
+    if a.close is None and tables.deals is not None:
+        _note_look_ahead(label, frame, a, won.at_end, in_period, notes)
+    candidates = {METHODS[0]: priced, METHODS[1]: in_period & priced}
+    learned = {  # did the method learn any probability by D?
+        METHODS[0]: bool(np.isfinite(model._p_stage).any()),
+        METHODS[1]: bool(p_stage.notna().any()),
+    }
+    forecasts = {
+        METHODS[0]: (frame["weighted"].to_numpy()[ta_ok].sum(), ta_ok),
+        METHODS[1]: ((amount * stage_p)[nv_ok].sum(), nv_ok),
+    }
+    rows = []
+    for method, (fc, used) in forecasts.items():
+        why = ""
+        if not learned[method] or (candidates[method].any() and not used.any()):
+            # nothing learned to forecast with: a blank forecast, not a −100% error
+            why = f"no learned probability on {as_of.date()} for its deals' stages"
+            fc = np.nan
+        rows.append(_row(period_row, method, int(used.sum()), float(amount[used].sum()), fc, why))
+    pred = pd.DataFrame(
+        {
+            "period": label,
+            "deal_id": frame["deal_id"].to_numpy(),
+            "stage": frame["stage"].to_numpy(),
+            "age_days": frame["age_days"].to_numpy(),
+            "amount": amount,
+            "close_date": frame["close_date"].to_numpy(),
+            "stage_probability": stage_p,
+            "in_period": in_period,
+            "time_aware_probability": frame["probability"].to_numpy(),
+            "won": won_here.astype(bool),
         }
-        forecasts = {
-            METHODS[0]: (frame["weighted"].to_numpy()[ta_ok].sum(), ta_ok),
-            METHODS[1]: ((amount * stage_p)[nv_ok].sum(), nv_ok),
-        }
-        for method, (fc, used) in forecasts.items():
-            why = ""
-            if not learned[method] or (candidates[method].any() and not used.any()):
-                # nothing learned to forecast with: a blank forecast, not a −100% error
-                why = f"no learned probability on {as_of.date()} for its deals' stages"
-                fc = np.nan
-            rows.append(
-                _row(period_row, method, int(used.sum()), float(amount[used].sum()), fc, why)
-            )
-        preds.append(
-            pd.DataFrame(
-                {
-                    "period": label,
-                    "deal_id": frame["deal_id"].to_numpy(),
-                    "stage": frame["stage"].to_numpy(),
-                    "age_days": frame["age_days"].to_numpy(),
-                    "amount": amount,
-                    "close_date": frame["close_date"].to_numpy(),
-                    "stage_probability": stage_p,
-                    "in_period": in_period,
-                    "time_aware_probability": frame["probability"].to_numpy(),
-                    "won": won_here.astype(bool),
-                }
-            )
-        )
+    )
+    return rows, pred
+
+
+def _scored_table(rows: list[dict[str, Any]], notes: list[str]) -> pd.DataFrame:
+    """The tidy table, with why a period has no error (nothing won, or no forecast) noted."""
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     empty = (table["actual"] <= 0) & table["forecast"].notna()
     table.loc[empty & (table["note"] == ""), "note"] = "nothing was won: error undefined"
@@ -351,10 +419,12 @@ def backtest(
             f"{method}: {', '.join(part['period'])} not scored ({reasons}): left out of its "
             "MAPE, bias and totals"
         )
-    summary = _summary(table)
-    best = None
-    if summary["mape"].notna().any():
-        best = str(summary.loc[summary["mape"].idxmin(), "method"])
+    return table
+
+
+def _note_amounts(tables: LoadedTables, cur: str | None, notes: list[str]) -> None:
+    """Say where the amounts came from."""
+    a = tables.arrays
     if tables.deals is not None and a.amount is None:
         notes.append("amounts as currently recorded in the deals table (the history has none)")
     elif a.amount is not None and tables.deals is not None and "currency" in tables.deals.frame:
@@ -362,19 +432,6 @@ def backtest(
             "amounts recorded in the history are in each deal's currency; they are converted "
             f"into {cur} like the deals table's"
         )
-    return BacktestResult(
-        table=table,
-        summary=summary,
-        predictions=(
-            pd.concat(preds, ignore_index=True)
-            if preds
-            else pd.DataFrame(columns=list(PREDICTION_COLUMNS))
-        ),
-        best=best,
-        actual_basis=actual,
-        currency=cur,
-        notes=notes,
-    )
 
 
 def _day(when: pd.Timestamp) -> int:
