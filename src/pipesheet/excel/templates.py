@@ -230,8 +230,19 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
     """The native-formula workbook (no Python): forecast, quota gap, reverse funnel, chart."""
     tables = tables or sample_tables()
     deals, stages, rates = tables["deals"], tables["stages"], tables["rates"]
-    s = NATIVE_SETTINGS
     wb = Workbook()
+    _native_readme(wb)
+    _native_deals(wb, deals)
+    _native_inputs(wb, stages, rates)
+    _native_forecast(wb, deals, stages, NATIVE_SETTINGS)
+    _native_gap(wb, NATIVE_SETTINGS)
+    _native_funnel(wb, stages, NATIVE_SETTINGS)
+    wb.calculation.fullCalcOnLoad = True
+    return wb
+
+
+def _native_readme(wb: Workbook) -> None:
+    """The README sheet: what each sheet computes, in words."""
     readme = wb.active
     readme.title = "README"
     _readme(
@@ -275,7 +286,11 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
             ("Yellow cells", "Inputs. Everything else is calculated."),
         ],
     )
-    # Deals with calculated columns
+
+
+def _native_deals(wb: Workbook, deals: pd.DataFrame) -> None:
+    """The Deals table with its calculated columns (stage type, probability, reporting amount,
+    weighted, variance, close month, closed on, cycle days)."""
     ws = wb.create_sheet("Deals")
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
     t = _table(ws, "Deals", deals, formats={"Amount": MONEY, **dates})
@@ -311,6 +326,9 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
     )
     ws.freeze_panes = "B2"
 
+
+def _native_inputs(wb: Workbook, stages: pd.DataFrame, rates: pd.DataFrame) -> None:
+    """The Stages (probabilities and conversions: inputs) and Rates tables."""
     ws = wb.create_sheet("Stages")
     _table(ws, "Stages", stages, formats={"Probability": PERCENT, "Step Conversion": PERCENT})
     for r in range(2, 2 + len(stages)):
@@ -319,7 +337,9 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
     ws = wb.create_sheet("Rates")
     _table(ws, "Rates", rates)
 
-    # Forecast by month
+
+def _native_forecast(wb: Workbook, deals: pd.DataFrame, stages: pd.DataFrame, s: dict) -> None:
+    """The weighted forecast by month of expected close (SUMIFS over the Deals table)."""
     ws = wb.create_sheet("Forecast")
     _label(ws, "A1", "Weighted forecast of open deals by month of expected close", True)
     _label(ws, "A3", "First month")
@@ -332,37 +352,38 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
     heads = ["Month", "Key", "Deals", "Pipeline", "Weighted", "Std Dev"]
     for j, h in enumerate(heads):
         ws.cell(5, 1 + j, h).font = HEADER_FONT
-    crit = 'Deals[Close Month],B{r},Deals[Stage Type],"Open"'
     for i in range(FORECAST_MONTHS):
         r = 6 + i
         ws[f"A{r}"] = f"=EDATE($B$3,{i})"
         ws[f"A{r}"].number_format = "yyyy-mm"
         ws[f"B{r}"] = f"=YEAR(A{r})*100+MONTH(A{r})"
-        ws[f"C{r}"] = f"=COUNTIFS({crit.format(r=r)})"
-        ws[f"D{r}"] = f"=SUMIFS(Deals[Reporting Amount],{crit.format(r=r)})"
-        ws[f"E{r}"] = f"=SUMIFS(Deals[Weighted],{crit.format(r=r)})"
-        ws[f"F{r}"] = f"=SQRT(SUMIFS(Deals[Variance],{crit.format(r=r)}))"
+        _forecast_sums(ws, r, f'Deals[Close Month],B{r},Deals[Stage Type],"Open"')
     r = 6 + FORECAST_MONTHS
     ws[f"A{r}"] = "(no close date)"
     ws[f"B{r}"] = 0
-    ws[f"C{r}"] = f"=COUNTIFS({crit.format(r=r)})"
-    ws[f"D{r}"] = f"=SUMIFS(Deals[Reporting Amount],{crit.format(r=r)})"
-    ws[f"E{r}"] = f"=SUMIFS(Deals[Weighted],{crit.format(r=r)})"
-    ws[f"F{r}"] = f"=SQRT(SUMIFS(Deals[Variance],{crit.format(r=r)}))"
+    _forecast_sums(ws, r, f'Deals[Close Month],B{r},Deals[Stage Type],"Open"')
     r += 1
     ws[f"A{r}"] = "Total (all open deals)"
     ws[f"A{r}"].font = HEADER_FONT
-    ws[f"C{r}"] = '=COUNTIFS(Deals[Stage Type],"Open")'
-    ws[f"D{r}"] = '=SUMIFS(Deals[Reporting Amount],Deals[Stage Type],"Open")'
-    ws[f"E{r}"] = '=SUMIFS(Deals[Weighted],Deals[Stage Type],"Open")'
-    ws[f"F{r}"] = '=SQRT(SUMIFS(Deals[Variance],Deals[Stage Type],"Open"))'
+    _forecast_sums(ws, r, 'Deals[Stage Type],"Open"')
     for row in ws.iter_rows(min_row=6, max_row=r, min_col=4, max_col=6):
         for c in row:
             c.number_format = MONEY
     for col, w in zip("ABCDEF", (24, 10, 8, 14, 14, 14), strict=True):
         ws.column_dimensions[col].width = w
 
-    # Quota gap
+
+def _forecast_sums(ws, r: int, criteria: str) -> None:
+    """Row ``r`` of the forecast: deals, pipeline, weighted and std dev of the open deals that
+    meet ``criteria``."""
+    ws[f"C{r}"] = f"=COUNTIFS({criteria})"
+    ws[f"D{r}"] = f"=SUMIFS(Deals[Reporting Amount],{criteria})"
+    ws[f"E{r}"] = f"=SUMIFS(Deals[Weighted],{criteria})"
+    ws[f"F{r}"] = f"=SQRT(SUMIFS(Deals[Variance],{criteria}))"
+
+
+def _native_gap(wb: Workbook, s: dict) -> None:
+    """The quota gap of a period (inputs in yellow)."""
     ws = wb.create_sheet("Gap")
     _label(ws, "A1", "Quota gap for a period", True)
     rows = [
@@ -421,7 +442,9 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 16
 
-    # Reverse funnel
+
+def _native_funnel(wb: Workbook, stages: pd.DataFrame, s: dict) -> None:
+    """The reverse funnel for a target, with its bar chart."""
     ws = wb.create_sheet("Funnel")
     _label(ws, "A1", "Reverse funnel: deals needed at each stage to reach a target", True)
     ws["A3"] = "Target"
@@ -459,8 +482,6 @@ def build_native_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Work
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     ws.add_chart(chart, "F3")
-    wb.calculation.fullCalcOnLoad = True
-    return wb
 
 
 # ---- pipeline.xlsx ------------------------------------------------------------------------------
