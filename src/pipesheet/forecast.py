@@ -245,7 +245,8 @@ class PipelinePosition(Result):
     notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
-        """Two columns, ``measure`` and ``value``: the figures above."""
+        """Two columns, ``measure`` and ``value``: the figures above and the currency (as
+        ``PIPE_PIPELINE_POSITION`` spills them)."""
         names = [
             "closed",
             "expected_open",
@@ -254,8 +255,9 @@ class PipelinePosition(Result):
             "average_won_deal",
             "win_rate",
             "average_cycle_days",
+            "currency",
         ]
-        return pd.DataFrame({"measure": names, "value": [float(getattr(self, n)) for n in names]})
+        return pd.DataFrame({"measure": names, "value": [getattr(self, n) for n in names]})
 
     def _figures(self) -> dict[str, Any]:
         return {

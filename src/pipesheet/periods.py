@@ -152,17 +152,18 @@ def day_timestamp(day: int) -> pd.Timestamp:
     return pd.Timestamp(np.datetime64(int(day), "D"))
 
 
-def _months(period: Any) -> int:
-    months = _PERIOD_MONTHS.get(str(period).strip().casefold())
-    if months is None:
+def _months(period: Any, words: tuple[str, ...] = PERIOD_WORDS) -> int:
+    """The months of a period word (one of ``words``); anything else is refused."""
+    key = str(period).strip().casefold()
+    if key not in words:
         raise PipesheetError(
             "unknown period",
             table="settings",
             column="period",
             value=period,
-            expected="month, quarter or year",
+            expected=", ".join(words[:-1]) + " or " + words[-1],
         )
-    return months
+    return _PERIOD_MONTHS[key]
 
 
 def period_bounds(
@@ -314,16 +315,8 @@ def period_windows(
         required=True,
         expected="the first day of the first period to backtest, e.g. 2026-01-01",
     )
+    months = _months(period, ("month", "quarter"))
     key = str(period).strip().casefold()
-    months = {"month": 1, "quarter": 3}.get(key)
-    if months is None:
-        raise PipesheetError(
-            "unknown period",
-            table="settings",
-            column="period",
-            value=period,
-            expected="month or quarter",
-        )
     if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
         raise PipesheetError(
             "the number of periods must be a whole number ≥ 1",

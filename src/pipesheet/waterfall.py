@@ -145,11 +145,6 @@ def _snapshot_cents(deals: Deals, amounts: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _date(value: Any, name: str) -> pd.Timestamp | None:
-    """A date setting as a day (:func:`pipesheet.periods.read_date_setting`)."""
-    return read_date_setting(value, name)
-
-
 def pipeline_waterfall(
     opening: pd.DataFrame | Deals,
     closing: pd.DataFrame | Deals,
@@ -174,7 +169,7 @@ def pipeline_waterfall(
         PipesheetError: bad tables, a period that ends before it starts, mixed currencies without
             rates.
     """
-    s, e = _date(start, "start"), _date(end, "end")
+    s, e = read_date_setting(start, "start"), read_date_setting(end, "end")
     if s is not None and e is not None and e < s:
         raise PipesheetError(
             "the period ends before it starts",
@@ -363,7 +358,7 @@ def snapshot_at(
         A deals table (``deal_id``, ``stage``, ``amount``, ``close_date`` and the deals' other
         fields) that :func:`pipesheet.read_deals` accepts.
     """
-    when = _date(date, "date")
+    when = read_date_setting(date, "date")
     if when is None:
         raise PipesheetError("a snapshot needs a date", table="settings", expected="a date")
     hist = read_history(history, stages=stages)
@@ -431,7 +426,10 @@ def waterfall_from_history(
 ) -> Waterfall:
     """Waterfall between two dates of a stage history (see :func:`snapshot_at`); amounts of the
     history are in each deal's currency (the deals table's) and are converted with ``rates``."""
-    d0, d1 = _date(opening_date, "opening_date"), _date(closing_date, "closing_date")
+    d0, d1 = (
+        read_date_setting(opening_date, "opening_date"),
+        read_date_setting(closing_date, "closing_date"),
+    )
     if d0 is None or d1 is None or d1 < d0:
         raise PipesheetError(
             "the closing date must be on or after the opening date",

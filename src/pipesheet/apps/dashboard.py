@@ -58,6 +58,7 @@ from pipesheet.errors import PipesheetError
 from pipesheet.forecast import pipeline_position
 from pipesheet.periods import period_end_for, period_labels
 from pipesheet.pricing import price_deals
+from pipesheet.probabilities import TABLE_COLUMNS as PROBABILITY_COLUMNS
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.tables import History, read_deals, read_history, read_rates
 from pipesheet.timeaware import time_aware_forecast
@@ -707,16 +708,7 @@ class Dashboard:
     # ---- rendering -------------------------------------------------------------------------------
     def _render_probabilities(self) -> None:
         t = self.fitted.overall_
-        cols = [
-            "stage",
-            "reached",
-            "won",
-            "lost",
-            "open",
-            "win_probability",
-            "interval_low",
-            "interval_high",
-        ]
+        cols = [c for c in PROBABILITY_COLUMNS if c != "step_conversion"]
         if "configured_probability" in t:
             cols.append("configured_probability")
         count = lambda v: fmt_number(v)  # noqa: E731

@@ -485,18 +485,7 @@ def PIPE_PIPELINE_POSITION(
         currency=optional_text(currency, "currency"),
         blank_amounts=_blank_amounts(blank_amounts),
     )
-    names = [
-        "closed",
-        "expected_open",
-        "open_pipeline",
-        "open_deals",
-        "average_won_deal",
-        "win_rate",
-        "average_cycle_days",
-        "currency",
-    ]
-    frame = pd.DataFrame({"measure": names, "value": [getattr(pos, n) for n in names]})
-    return spill_frame(frame)
+    return spill_frame(pos.to_frame())
 
 
 # ---- planning -----------------------------------------------------------------------------------

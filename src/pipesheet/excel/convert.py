@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.cells import read_date_order, read_number_texts
+from pipesheet.cells import is_excel_error, read_date_order, read_number_texts
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.labels import strip_invisible
@@ -65,25 +65,6 @@ __all__ = [
 ]
 
 INFINITE = "infinite"
-_ERROR_TEXTS = frozenset(
-    {
-        "#N/A",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#NULL!",
-        "#SPILL!",
-        "#CALC!",
-        "#GETTING_DATA",
-        "#BUSY!",
-        "#FIELD!",
-        "#CONNECT!",
-        "#BLOCKED!",
-        "#UNKNOWN!",
-    }
-)
 
 
 # ---- single cells -------------------------------------------------------------------------------
@@ -93,7 +74,7 @@ def error_text(value: Any) -> str | None:
         if value.get("type") == "Error":
             return str(value.get("basicValue") or "#" + str(value.get("errorType", "ERROR")))
         return None
-    if isinstance(value, str) and value.strip().upper() in _ERROR_TEXTS:
+    if is_excel_error(value):  # the one list of Excel error values (pipesheet.cells)
         return value.strip().upper()
     return None
 
@@ -232,26 +213,38 @@ def number_argument(
     if cell is None:
         return default
     x = _as_number(cell)
-    low = "" if minimum is None else f"{minimum:g}"
-    high = "" if maximum is None else f"{maximum:g}"
-    want = (
-        f"a number from {low} to {high}"
-        if low and high
-        else f"a number ≥ {low}"
-        if low
-        else f"a number ≤ {high}"
-        if high
-        else "a number"
-    )
-    if x is None or (minimum is not None and x < minimum) or (maximum is not None and x > maximum):
-        raise PipesheetError(
-            f"argument '{name}' is not valid",
-            table="arguments",
-            column=name,
-            value=cell,
-            expected=want,
-        )
+    if not _within(x, minimum, maximum):
+        _refuse(name, cell, _wanted("a number", minimum, maximum, "g"))
     return x
+
+
+def _within(x: float | None, minimum: float | None, maximum: float | None) -> bool:
+    """True for a number within [minimum, maximum] (a missing bound is open)."""
+    return x is not None and not (
+        (minimum is not None and x < minimum) or (maximum is not None and x > maximum)
+    )
+
+
+def _wanted(what: str, minimum: float | None, maximum: float | None, fmt: str) -> str:
+    """What an argument must be: ``what`` from/≥/≤ its bounds."""
+    low = "" if minimum is None else format(minimum, fmt)
+    high = "" if maximum is None else format(maximum, fmt)
+    if low and high:
+        return f"{what} from {low} to {high}"
+    if low:
+        return f"{what} ≥ {low}"
+    return f"{what} ≤ {high}" if high else what
+
+
+def _refuse(name: str, cell: Any, wanted: str) -> None:
+    """Refuse an argument, naming it, its value and what it must be."""
+    raise PipesheetError(
+        f"argument '{name}' is not valid",
+        table="arguments",
+        column=name,
+        value=cell,
+        expected=wanted,
+    )
 
 
 def whole_argument(
@@ -275,30 +268,13 @@ def whole_argument(
     if cell is None:
         return default
     x = _as_number(cell)
-    low = "" if minimum is None else f"{minimum:,}"
-    high = "" if maximum is None else f"{maximum:,}"
-    want = (
-        f"a whole number from {low} to {high}"
-        if low and high
-        else f"a whole number ≥ {low}"
-        if low
-        else "a whole number"
-    )
-    bad = (
-        x is None or (minimum is not None and x < minimum) or (maximum is not None and x > maximum)
-    )
+    bad = not _within(x, minimum, maximum)
     if not bad and x is not None and not float(x).is_integer():
         if not strict:
             return x
         bad = True
     if bad:
-        raise PipesheetError(
-            f"argument '{name}' is not valid",
-            table="arguments",
-            column=name,
-            value=cell,
-            expected=want,
-        )
+        _refuse(name, cell, _wanted("a whole number", minimum, maximum, ","))
     return int(x)
 
 

@@ -40,6 +40,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from pipesheet.probabilities import StageProbabilities
+from pipesheet.sample import DEAL_COLUMNS as SAMPLE_COLUMNS
 from pipesheet.sample import (
     SAMPLE_LOST,
     SAMPLE_WON,
@@ -67,20 +68,9 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 DATE_FORMAT = DATE  # the number formats of every workbook pipesheet writes (pipesheet.writer)
 HEADER_FONT = Font(bold=True)
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-DEAL_COLUMNS = (
-    "Deal ID",
-    "Stage",
-    "Amount",
-    "Currency",
-    "Expected Close Date",
-    "Owner",
-    "Product Line",
-    "Country",
-    "Segment",
-    "Forecast Category",
-    "Created Date",
-    "Closed Date",
-)
+#: The deals columns of the workbooks: the sample's (:data:`pipesheet.sample.DEAL_COLUMNS`)
+#: without the deal name and the CRM's own probability.
+DEAL_COLUMNS = tuple(c for c in SAMPLE_COLUMNS if c not in ("Deal Name", "Probability (%)"))
 #: Inputs of the native workbook's Gap and Funnel sheets (the tests use the same values).
 NATIVE_SETTINGS: dict[str, Any] = {
     "quota": 4_000_000,
@@ -104,23 +94,12 @@ def sample_tables() -> dict[str, pd.DataFrame]:
     model = StageProbabilities().fit(raw_history, raw_deals)
     stages = model.stages_
     labels = np.array([*stages.open, SAMPLE_WON, SAMPLE_LOST], dtype=object)
-    frame = read_deals(raw_deals, stages=stages).frame
-    deals = pd.DataFrame(
-        {
-            "Deal ID": frame["deal_id"].to_numpy(),
-            "Stage": labels[frame["code"].to_numpy()],
-            "Amount": frame["amount"].to_numpy(dtype=float),
-            "Currency": frame["currency"].to_numpy(),
-            "Expected Close Date": frame["close_date"].to_numpy(),
-            "Owner": frame["owner"].to_numpy(),
-            "Product Line": frame["product_line"].to_numpy(),
-            "Country": frame["country"].to_numpy(),
-            "Segment": frame["segment"].to_numpy(),
-            "Forecast Category": frame["forecast_category"].to_numpy(),
-            "Created Date": frame["created_date"].to_numpy(),
-            "Closed Date": frame["closed_date"].to_numpy(),
-        }
-    )
+    read = read_deals(raw_deals, stages=stages)
+    field_of = {header: field for field, header in read.columns.items()}
+    # the cells as the engine read them (numbers, dates, clean text), stages as the workbook
+    # labels them
+    deals = pd.DataFrame({h: read.frame[field_of[h]].to_numpy() for h in DEAL_COLUMNS})
+    deals["Stage"] = labels[read.frame["code"].to_numpy()]
     hist = read_history(raw_history, stages=stages).frame
     history = pd.DataFrame(
         {
