@@ -67,7 +67,7 @@ def test_lead_planner_matches_the_worked_example():
         average_deal=25_000,
         lead_to_win_rate=0.05,
         open_pipeline=140_000,
-        today=TODAY,
+        as_of=TODAY,
         period_end=dt.date(2026, 12, 31),
         cycle_days=30,
     )

@@ -361,7 +361,7 @@ def test_quota_gap_equals_core():
         average_deal=25_000,
         lead_to_win_rate=0.2,
         open_pipeline=900_000,
-        today="2026-10-01",
+        as_of="2026-10-01",
         period_end="2026-12-31",
         cycle_days=30,
     )

@@ -104,3 +104,12 @@ def test_excel_arguments_follow_the_engine():
     assert "range_method" in inspect.signature(excel.PIPE_FORECAST_RANGE).parameters
     assert "probabilities" in inspect.signature(excel.PIPE_CALIBRATION).parameters
     assert "period_end" in inspect.signature(excel.PIPE_TIME_AWARE_FORECAST).parameters
+
+
+def test_quota_gap_takes_as_of_and_its_old_name():
+    args = (1_000_000, 200_000, 300_000)
+    kw = {"average_deal": 25_000, "lead_to_win_rate": 0.1, "period_end": "2026-12-31"}
+    new = ps.quota_gap(*args, as_of="2026-09-30", **kw)
+    with pytest.warns(DeprecationWarning, match="as_of"):
+        old = ps.quota_gap(*args, today="2026-09-30", **kw)
+    assert old.leads_per_week == new.leads_per_week and new.selling_weeks > 0

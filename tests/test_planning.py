@@ -140,7 +140,7 @@ def test_quota_gap_hand_worked():
         average_deal=25_000,
         lead_to_win_rate=0.05,
         open_pipeline=900_000,
-        today="2026-07-01",
+        as_of="2026-07-01",
         period_end="2026-09-30",
         cycle_days=35,
     )
@@ -163,7 +163,7 @@ def test_quota_gap_covered_and_no_time_left():
         0,
         average_deal=10,
         lead_to_win_rate=0.1,
-        today="2026-09-20",
+        as_of="2026-09-20",
         period_end="2026-09-30",
         cycle_days=30,
     )

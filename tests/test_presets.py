@@ -146,7 +146,7 @@ def test_sample_through_every_function():
         average_deal=pos.average_won_deal,
         lead_to_win_rate=model.overall_["win_probability"].iloc[0],
         open_pipeline=pos.open_pipeline,
-        today=SAMPLE_AS_OF,
+        as_of=SAMPLE_AS_OF,
         period_end="2026-12-31",
         cycle_days=pos.average_cycle_days,
     )

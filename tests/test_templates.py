@@ -206,7 +206,7 @@ def test_libreoffice_quota_gap_equals_engine(recalculated, inputs):
         average_deal=pos.average_won_deal,
         lead_to_win_rate=s["lead_to_win_rate"],
         open_pipeline=pos.open_pipeline,
-        today=s["today"],
+        as_of=s["today"],
         period_end=s["period_end"],
         cycle_days=pos.average_cycle_days,
     )

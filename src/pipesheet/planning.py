@@ -21,7 +21,7 @@ naming it: give its days).
 **Quota gap.** gap = quota − closed so far − expected from open deals (weighted). The part that must
 come from new pipeline is max(gap, 0); it needs ⌈gap / A⌉ new won deals and
 ⌈new won deals / lead-to-win rate⌉ new leads, paced per week over the selling time left:
-weeks = (period end − today − average cycle length) / 7. The cycle length is given, or the mean
+weeks = (period end − as-of − average cycle length) / 7. The cycle length is given, or the mean
 days from created to won over the deals table's won deals, or — when the deals carry no created
 date — the mean cycle of the won deals in the stage history
 (:func:`pipesheet.diagnostics.cycle_time`); the explanation says which.
@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.cells import parse_probabilities
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import read_date_setting
@@ -439,7 +439,8 @@ class QuotaGap(Result):
         new_revenue_needed: max(gap, 0).
         new_won_deals: ⌈new revenue needed / average deal⌉.
         new_leads: ⌈new won deals / lead-to-win rate⌉.
-        selling_weeks: Weeks left to create those leads (period end − today − cycle) / 7, or NaN.
+        selling_weeks: Weeks left to create those leads (period end − as-of − cycle) / 7, or
+            NaN.
         leads_per_week: new leads ÷ selling weeks (inf when no selling time is left).
         coverage: Open pipeline ÷ (quota − closed), when the open pipeline is given.
         explanation: The arithmetic in plain words.
@@ -498,11 +499,12 @@ def quota_gap(
     average_deal: float,
     lead_to_win_rate: float,
     open_pipeline: float | None = None,
-    today: Any = None,
+    as_of: Any = None,
     period_end: Any = None,
     cycle_days: float = 0.0,
     cycle_source: str | None = None,
     currency: str | None = None,
+    today: Any = DEPRECATED,
 ) -> QuotaGap:
     """Quota − closed so far − expected from open deals, turned into new leads per week.
 
@@ -513,12 +515,15 @@ def quota_gap(
         average_deal: Average won deal.
         lead_to_win_rate: Share of new leads that end up won (0–1 or a percentage).
         open_pipeline: Unweighted open pipeline in the period (for the coverage ratio).
-        today, period_end: Dates bounding the time left; with ``cycle_days`` give leads per week.
+        as_of, period_end: The days bounding the time left (as-of: the whole day, as
+            everywhere); with ``cycle_days`` they give leads per week.  ``today=`` is the old
+            name of ``as_of`` (accepted with a DeprecationWarning for one release).
         cycle_days: Average days from lead to won.
         cycle_source: Where ``cycle_days`` came from, quoted in the explanation (e.g. "mean of
             112 won deals in the stage history").
         currency: Currency of the money figures, shown in the explanation.
     """
+    as_of = renamed("today", "as_of", today, as_of, None)
     quota = _number(quota, "quota")
     closed = _number(closed, "closed")
     expected_open = _number(expected_open, "expected_open")
@@ -544,7 +549,7 @@ def quota_gap(
             f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
             f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
         )
-    start, end = read_date_setting(today, "today"), read_date_setting(period_end, "period_end")
+    start, end = read_date_setting(as_of, "as_of"), read_date_setting(period_end, "period_end")
     if start is not None and end is not None:
         days_left = (pd.Timestamp(end) - pd.Timestamp(start)).days - cycle_days
         weeks = days_left / 7.0

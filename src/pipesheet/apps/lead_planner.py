@@ -318,7 +318,7 @@ class LeadPlanner:
                 average_deal=self.average_deal.value,
                 lead_to_win_rate=float(plan.table["conversion_to_won"].iloc[0]),
                 open_pipeline=self.open_pipeline.value,
-                today=self.today.value,
+                as_of=self.today.value,
                 period_end=end,
                 cycle_days=self.cycle_days.value,
             )

@@ -207,7 +207,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
         average_deal=fig.average,
         lead_to_win_rate=fig.rate,
         open_pipeline=fig.pipeline,
-        today=args.as_of,
+        as_of=args.as_of,
         period_end=args.period_end,
         cycle_days=fig.cycle or 0.0,
         cycle_source=fig.cycle_source,

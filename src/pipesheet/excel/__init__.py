@@ -544,7 +544,9 @@ def PIPE_LEADS_NEEDED(
 @xw.arg("average_deal", doc="Average won deal.", **CELL)
 @xw.arg("lead_to_win_rate", doc="Share of new leads that end up won (0–1 or %).", **CELL)
 @xw.arg("open_pipeline", doc="Optional: unweighted open pipeline (for coverage).", **CELL)
-@xw.arg("today", doc="Optional: today's date (with period_end: leads per week).", **CELL)
+@xw.arg(
+    "as_of", doc="Optional: the as-of date, e.g. TODAY() (with period_end: leads per week).", **CELL
+)
 @xw.arg("period_end", doc="Optional: last day of the period.", **CELL)
 @xw.arg("cycle_days", doc="Optional: average days from lead to won (default 0).", **CELL)
 @_cell_errors
@@ -555,7 +557,7 @@ def PIPE_QUOTA_GAP(
     average_deal,
     lead_to_win_rate,
     open_pipeline=None,
-    today=None,
+    as_of=None,
     period_end=None,
     cycle_days=None,
 ):
@@ -570,7 +572,7 @@ def PIPE_QUOTA_GAP(
         average_deal=optional_number(average_deal, "average_deal"),
         lead_to_win_rate=optional_number(lead_to_win_rate, "lead_to_win_rate"),
         open_pipeline=optional_number(open_pipeline, "open_pipeline"),
-        today=date_argument(today, "today"),
+        as_of=date_argument(as_of, "as_of"),
         period_end=date_argument(period_end, "period_end"),
         cycle_days=optional_number(cycle_days, "cycle_days", 0.0),
     )
