@@ -29,7 +29,7 @@ is D = the day before the period starts, and only history rows dated on or befor
   ``rates``; a currency without a rate is refused, naming it.
 * **Blank amounts** (``blank_amounts``): they matter on the deals the backtest prices — open on
   some D or won during a period — unless the history recorded the amount; "skip" / "zero" are
-  counted in a note (see :func:`pipesheet.forecast.price_deals`).
+  counted in a note (see :func:`pipesheet.pricing.price_deals`).
 
 Look-ahead: the time-aware forecast uses nothing after D. The weighted-pipeline forecast needs
 expected close dates as they were on D; without a close-date column in the history it uses the

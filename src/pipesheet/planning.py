@@ -112,7 +112,7 @@ def _number(value: Any, name: str, *, positive: bool = False, allow_zero: bool =
 
 
 def _rate(value: Any, name: str) -> float:
-    """One rate setting, read as a probability (:func:`pipesheet.tables.parse_probabilities`):
+    """One rate setting, read as a probability (:func:`pipesheet.cells.parse_probabilities`):
     ``0.25``, ``25`` or ``25%``; above 100% is refused."""
     if isinstance(value, (list, tuple, dict, set)) or value is None:
         raise PipesheetError(

@@ -94,7 +94,7 @@ def probability_table(
     Accepts a preset name, a mapping ``{stage: p}``, or a table with a stage column and a
     probability column (also ``win_probability`` as produced by
     :func:`~pipesheet.stage_probabilities`). Probabilities are read as
-    :func:`~pipesheet.tables.parse_probabilities` reads them: 0–1 or 0–100, one scale for the whole
+    :func:`~pipesheet.cells.parse_probabilities` reads them: 0–1 or 0–100, one scale for the whole
     table (a value with ``%`` is a percent; 0.1 beside 25 is refused, naming the cells); each
     stage once (a stage listed twice is refused).
 

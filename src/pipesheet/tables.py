@@ -298,7 +298,7 @@ def read_deals(
     Required: deal id, stage. Amount is needed wherever money is computed (forecasts, ranges,
     quota gap, backtest, waterfall): a blank amount is kept as NaN here and the computation
     applies its ``blank_amounts`` choice ("error" by default; see
-    :func:`pipesheet.forecast.price_deals`); a table without an amount column reads (stage
+    :func:`pipesheet.pricing.price_deals`); a table without an amount column reads (stage
     probabilities need no amount) and money computations raise the missing-column message.
     Expected close date is needed for forecasts by period (blank close dates are kept and
     reported as "no close date"). Optional: owner, product line, country, segment, currency,

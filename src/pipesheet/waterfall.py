@@ -23,7 +23,7 @@ with stages seen only in the closing one — new early-stage deals — placed wh
 snapshot puts them). In the per-deal table a deal missing from a snapshot shows ``(new)`` as its
 opening stage or ``(removed)`` as its closing stage.
 
-Blank amounts (``blank_amounts``, see :func:`pipesheet.forecast.price_deals`): they matter on the
+Blank amounts (``blank_amounts``, see :func:`pipesheet.pricing.price_deals`): they matter on the
 deals open in either snapshot; "skip" leaves such a deal out of *both* snapshots (so it is not
 mistaken for a new or removed deal), "zero" counts it as 0; either is counted in a note.
 

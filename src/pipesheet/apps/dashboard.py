@@ -12,7 +12,7 @@ their columns. Every number comes from the core:
   row for that period (and group), so its mean is that row's weighted value; P(≥ quota) =
   P(closed so far + range ≥ quota), closed so far being the won deals closed in the period:
   :meth:`pipesheet.forecast.PricedDeals.range` — the deals are priced once by
-  :func:`pipesheet.forecast.price_deals`, which the weighted forecast also uses;
+  :func:`pipesheet.pricing.price_deals`, which the weighted forecast also uses;
 * what a blank amount means ("Blank amounts": stop with a message, leave those deals out, or count
   them as 0 — the same choice as ``--blank-amounts`` and the Excel functions' ``blank_amounts``);
 * the time-aware forecast to the end of the selected period —
