@@ -1,4 +1,4 @@
-"""Pipeline balance: does each stage hold what a steady flow of won deals at the target's pace needs?
+"""Pipeline balance: does each stage hold what a steady flow of won deals at the target pace needs?
 
 The methods pipesheet follows say: know how many prospects sit at each stage; when many deals are
 about to close but no new meetings are booked, prospect now; in the opposite case, stop cold
@@ -22,7 +22,8 @@ learned from the history as of ``as_of``, nothing after it):
   median, because Little's law is about means) and ``v_s`` the visits per deal that reached s
   (1 when deals never come back to a stage);
 * **Little's law** ``L = λ · W``: the open deals stage s should hold today
-  ``needed_s = λ_s · W_s`` (an expected count, not rounded); their value
+  ``needed_s = λ_s · W_s`` (an expected count: not rounded to whole deals, only to 9
+  decimals so that float noise does not show); their value
   ``needed_value_s = needed_s · A_s`` with ``A_s`` the mean amount of the deals that reached s
   (any outcome; ``A`` when none has a known amount);
 * compared with the deals open at s on the as-of day (from the history: each deal's latest row on
@@ -183,14 +184,14 @@ class BalanceResult:
         ]
         cols = ["stage", "needed", "open", "gap", "noise", "status", "needed_value", "open_value"]
         view = self.table[cols].copy()
-        for c in ("needed", "gap", "noise"):
-            view[c] = view[c].map(lambda x: "" if pd.isna(x) else f"{x:,.1f}")
+        for c, digits in (("needed", 1), ("gap", 1), ("noise", 2)):
+            view[c] = view[c].map(lambda x, d=digits: "" if pd.isna(x) else f"{x:,.{d}f}")
         for c in ("needed_value", "open_value"):
             view[c] = view[c].map(lambda x: "" if pd.isna(x) else f"{x:,.0f}")
         view["starves_won_week"] = self.table["starves_won_week"].map(
             lambda d: "" if pd.isna(d) else f"week of {d.date()}"
         )
-        lines = [*head, view.to_string(index=False)]
+        lines = [*head, *(line.rstrip() for line in view.to_string(index=False).splitlines())]
         lines += [f"- {a}" for a in self.advice]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -330,7 +331,7 @@ def pipeline_balance(
     extra_won = np.array([], dtype=object)
     if deal_table is not None:
         open_code, open_ids, extra_won = _deals_without_history(
-            deal_table, ids, day, open_code, open_ids, notes
+            deal_table, hist, day, open_code, open_ids, notes
         )
     open_n = np.bincount(open_code, minlength=k).astype(float)
     open_amount = _lookup(amount_of, open_ids)
@@ -377,7 +378,7 @@ def pipeline_balance(
     with np.errstate(invalid="ignore", divide="ignore"):
         per_day = np.where(usable, won_per_day / np.where(p > 0, p, np.nan), np.nan)
         w_total = flow["mean_days"] * flow["visits_per_deal"]
-        needed = per_day * w_total
+        needed = np.round(per_day * w_total, 9)  # 3.0000000000000004 deals is 3
         noise = np.sqrt(needed)
         gap = open_n - needed
         zscore = np.where(noise > 0, gap / noise, np.where(gap == 0, 0.0, np.sign(gap) * np.inf))
@@ -398,7 +399,7 @@ def pipeline_balance(
         offsets = pd.to_timedelta(np.where(starve_ok, days_to_won, np.nan), unit="D")
         starve_date = pd.Series((day + offsets).normalize(), index=range(k))
         starve_date = starve_date.where(starve_ok)
-    weekday = starve_date.dt.weekday.fillna(0).to_numpy()
+    weekday = starve_date.dt.day_of_week.fillna(0).to_numpy()
     starve_week = (starve_date - pd.to_timedelta(weekday, unit="D")).where(starve_ok)
     shortfall_won = np.where(thin, -gap * p, np.nan)
     shortfall_revenue = shortfall_won * a
@@ -466,7 +467,7 @@ def _flow(visits: pd.DataFrame, k: int) -> dict[str, Any]:
         outcome=("outcome", "last"), closed=("entered_date", "last")
     )
     won_date = last.loc[last["outcome"] == "won", "closed"]
-    to_won = reached.assign(won=reached["deal"].map(won_date))
+    to_won = reached.assign(won=won_date.reindex(reached["deal"].to_numpy()).to_numpy())
     to_won = to_won[to_won["won"].notna()]
     span = (to_won["won"] - to_won["entered_date"]) / _DAY
     days_to_won = span.groupby(to_won["code"].to_numpy()).mean().reindex(range(k))
@@ -477,7 +478,6 @@ def _flow(visits: pd.DataFrame, k: int) -> dict[str, Any]:
         "reached": reached,
         "won_date": won_date,
         "days_to_won": days_to_won.to_numpy(dtype=float),
-        "won_n": int(len(won_date)),
     }
 
 
@@ -515,18 +515,19 @@ def _lookup(amount_of: pd.Series | None, ids: np.ndarray) -> np.ndarray:
 
 def _deals_without_history(
     deal_table: Deals,
-    ids: pd.Series,
+    hist: History,
     day: pd.Timestamp,
     open_code: np.ndarray,
     open_ids: np.ndarray,
     notes: list[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Deals of the deals table with no history row by the day: open ones (created by then) at
-    their current stage; won ones closed by then (for the average won deal)."""
+    """Deals of the deals table with no history row at all: open ones (created by the day) at
+    their current stage; won ones closed by then (for the average won deal). A deal whose first
+    history row is after the day did not exist yet."""
     frame = deal_table.frame
     k = deal_table.stages.k
     cut = day + _DAY
-    alone = ~frame["deal_id"].isin(pd.Index(ids.to_numpy())).to_numpy()
+    alone = ~frame["deal_id"].isin(pd.Index(hist.frame["deal_id"].to_numpy())).to_numpy()
     created = (
         ~(frame["created_date"] >= cut).to_numpy()
         if "created_date" in frame
@@ -539,8 +540,8 @@ def _deals_without_history(
     extra_won = alone & created & (code == k) & closed_by
     if extra_open.any():
         notes.append(
-            f"{int(extra_open.sum())} open deal(s) of the deals table have no history row by "
-            f"{day.date()}: counted at their current stage"
+            f"{int(extra_open.sum())} open deal(s) of the deals table have no history row: "
+            "counted at their current stage"
         )
     return (
         np.concatenate([open_code, code[extra_open]]).astype(np.int64),
@@ -628,7 +629,12 @@ def _summary(result: BalanceResult) -> list[str]:
             f"Bloated at the top ({top}) and thin further down ({', '.join(lower_thin)}): stop "
             "cold calling for now and work the deals you have — move them on and close them."
         )
-    elif lower_thin:
+    elif status[0] == "bloated":
+        out.append(
+            f"More at the top ({top}) than a steady flow needs: prospect less for now, qualify "
+            "these deals and move them on."
+        )
+    if lower_thin and status[0] != "bloated":
         out.append(
             f"Thin further down ({', '.join(lower_thin)}): move and close deals further down."
         )
