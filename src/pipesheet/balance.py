@@ -621,7 +621,7 @@ def _summary(result: BalanceResult) -> list[str]:
     lower_thin = [s for s, st in zip(stages[1:], status[1:], strict=True) if st == "thin"]
     if status[0] == "thin":
         out.append(
-            f"Thin at the top ({top}: {t['open'].iloc[0]:,} open, {t['needed'].iloc[0]:.1f} "
+            f"Thin at the top ({top}: {t['open'].iloc[0]:,} open, {t['needed'].iloc[0]:,.1f} "
             "needed): prospect now — book meetings, add leads."
         )
     elif status[0] == "bloated" and lower_thin:

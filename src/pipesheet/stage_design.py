@@ -105,7 +105,7 @@ class StageDesignResult:
 
     def __repr__(self) -> str:
         k = len(self.evidence)
-        head = f"Stage design check as of {self.as_of.date()}: {k} open stages, "
+        head = f"Stage design check as of {self.as_of.date()}: {k} open stage{'s' * (k != 1)}, "
         if self.flags.empty:
             lines = [head + "no flag raised"]
         else:
@@ -370,8 +370,9 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
                     "value": float(r["closed"]),
                     "threshold": float(th["min_closed"]),
                     "deals": int(r["closed"]),
-                    "evidence": f"{int(r['closed'])} closed deals reached it ({int(r['won'])} "
-                    f"won, {int(r['lost'])} lost): too few to learn a win probability",
+                    "evidence": f"{int(r['closed'])} closed deal"
+                    f"{'' if r['closed'] == 1 else 's'} reached it ({int(r['won'])} won, "
+                    f"{int(r['lost'])} lost): too few to learn a win probability",
                     "suggestion": f"{pool}give it a prior (a preset's probability, or "
                     "shrinkage) until more deals close",
                 }
