@@ -131,6 +131,7 @@ def test_zero_target_needs_nothing():
     t = r.to_frame()
     assert t["needed"].tolist() == [0, 0, 0]
     assert t["status"].tolist() == ["bloated", "bloated", "bloated"]
+    assert t["z"].isna().all()  # gap ÷ 0 noise: blank, not infinite
 
 
 # ---- steady-state simulations -----------------------------------------------------------------

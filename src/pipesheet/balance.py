@@ -109,8 +109,9 @@ class BalanceResult:
         table: One row per open stage, in funnel order (:data:`TABLE_COLUMNS`): ``stage``,
             ``win_probability`` (p_s), ``deals_per_day`` (λ_s), ``days_in_stage`` (mean days per
             completed visit), ``visits_per_deal``, ``needed``, ``open``, ``gap``, ``noise``,
-            ``z`` (gap ÷ noise), ``average_amount`` (A_s), ``needed_value``, ``open_value``,
-            ``gap_value``, ``status`` (thin / balanced / bloated / unknown), ``advice``,
+            ``z`` (gap ÷ noise; blank when the noise is 0), ``average_amount`` (A_s),
+            ``needed_value``, ``open_value``, ``gap_value``, ``status`` (thin / balanced /
+            bloated / unknown), ``advice``,
             ``days_to_won``, ``starves_won_date``, ``starves_won_week``, ``shortfall_won``,
             ``shortfall_revenue`` (the last four only for thin stages).
         target: The revenue target of the period.
@@ -381,7 +382,8 @@ def pipeline_balance(
         needed = np.round(per_day * w_total, 9)  # 3.0000000000000004 deals is 3
         noise = np.sqrt(needed)
         gap = open_n - needed
-        zscore = np.where(noise > 0, gap / noise, np.where(gap == 0, 0.0, np.sign(gap) * np.inf))
+        # gap ÷ noise; with nothing needed (noise 0) it is 0 for an empty stage, else blank
+        zscore = np.where(noise > 0, gap / noise, np.where(gap == 0, 0.0, np.nan))
     status = np.where(
         ~usable,
         "unknown",
