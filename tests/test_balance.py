@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from pipeline_sim import Flow, simulate
 from pipesheet import PipesheetError, StageList
@@ -376,3 +378,60 @@ def test_the_bundled_sample():
     assert set(t["status"]) <= {"thin", "balanced", "bloated"}
     assert np.isfinite(t["needed"]).all() and (t["needed"] > 0).all()
     assert (t["gap"] == t["open"] - t["needed"]).all()
+
+
+# ---- any small history ends in a result or one clear error ------------------------------------
+_paths = st.tuples(
+    st.lists(st.tuples(st.sampled_from(STAGES.open), st.integers(0, 9)), min_size=1, max_size=4),
+    st.sampled_from([None, "Won", "Lost"]),
+    st.integers(0, 9),
+).map(lambda p: p[0] + ([(p[1], p[2])] if p[1] else []))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    paths=st.lists(_paths, min_size=1, max_size=25),
+    amounts=st.lists(st.one_of(st.none(), st.floats(1, 1e6)), min_size=25, max_size=25),
+    target=st.floats(0, 1e7),
+    as_of_day=st.integers(5, 120),
+    noise_z=st.floats(0.5, 4),
+)
+def test_any_small_history(paths, amounts, target, as_of_day, noise_z):
+    rows, deals = [], []
+    for i, path in enumerate(paths):
+        t = pd.Timestamp("2026-01-01") + i * DAY
+        for stage, gap in path:
+            t += gap * DAY
+            rows.append((f"d{i}", stage, t))
+        deals.append((f"d{i}", path[-1][0], amounts[i]))
+    history = pd.DataFrame(rows, columns=["Deal ID", "Stage", "Entered Date"])
+    table = pd.DataFrame(deals, columns=["Deal ID", "Stage", "Amount"])
+    as_of = pd.Timestamp("2026-01-01") + as_of_day * DAY
+    try:
+        r = pipeline_balance(
+            history, table, target, "2026-04-01", "2026-06-30", as_of=as_of, stages=STAGES,
+            blank_amounts="skip", noise_z=noise_z,
+        )  # fmt: skip
+    except PipesheetError as err:
+        event(f"refused: {err.problem[:30]}")
+        return
+    event("computed")
+    t = r.to_frame()
+    known = t["status"] != "unknown"
+    assert (t.loc[known, "gap"] == t.loc[known, "open"] - t.loc[known, "needed"]).all()
+    assert (t.loc[known, "noise"] == np.sqrt(t.loc[known, "needed"])).all()
+    thin = t["gap"] < -noise_z * t["noise"]
+    bloated = t["gap"] > noise_z * t["noise"]
+    assert (t.loc[known & thin, "status"] == "thin").all()
+    assert (t.loc[known & bloated, "status"] == "bloated").all()
+    assert (t.loc[known & ~thin & ~bloated, "status"] == "balanced").all()
+    assert t.loc[t["status"] == "thin", "shortfall_won"].ge(0).all()
+    assert t.loc[t["status"] != "thin", "starves_won_date"].isna().all()
+    # every deal open on the day is counted once, at its stage on the day
+    known_rows = history[history["Entered Date"] < as_of + DAY].sort_values(
+        "Entered Date", kind="stable"
+    )
+    last = known_rows.groupby("Deal ID")["Stage"].last()
+    assert t["open"].sum() == last.isin(STAGES.open).sum()
+    assert r.average_deal > 0 and np.isfinite(r.won_per_day)
+    repr(r)

@@ -376,12 +376,21 @@ def pipeline_balance(
     pace = target / period_days
     won_per_day = pace / a
     usable = np.isfinite(p) & (p > 0) & np.isfinite(flow["mean_days"])
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         per_day = np.where(usable, won_per_day / np.where(p > 0, p, np.nan), np.nan)
         w_total = flow["mean_days"] * flow["visits_per_deal"]
         needed = np.round(per_day * w_total, 9)  # 3.0000000000000004 deals is 3
         noise = np.sqrt(needed)
         gap = open_n - needed
+    if not np.isfinite(needed[usable]).all():
+        raise PipesheetError(
+            "the deals needed are too many to count",
+            table="settings",
+            column="target",
+            value=target,
+            expected="a target and amounts of a realistic scale, in the same currency",
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
         # gap ÷ noise; with nothing needed (noise 0) it is 0 for an empty stage, else blank
         zscore = np.where(noise > 0, gap / noise, np.where(gap == 0, 0.0, np.nan))
     status = np.where(
