@@ -94,5 +94,5 @@ def test_bottleneck_on_sample_uses_mature_cohorts():
 
 
 def test_needs_history():
-    with pytest.raises(PipesheetError, match="need a stage history"):
+    with pytest.raises(PipesheetError, match="a stage history is needed for diagnostics"):
         dg.stale_deals(None)

@@ -62,6 +62,10 @@ def build(cls: type, deals, history, rates, model):
             history, "2025-09-30", SAMPLE_AS_OF, deals, rates=rates
         ),
         ps.Export: lambda: ps.read_export(DATA_DIR / DEALS_FILE, DATA_DIR / HISTORY_FILE),
+        ps.BalanceResult: lambda: ps.pipeline_balance(
+            history, deals, 1_500_000, "2026-10-01", "2026-12-31", as_of=SAMPLE_AS_OF, rates=rates
+        ),
+        ps.StageDesignResult: lambda: ps.stage_design_check(history, deals),
         ps.LookupResult: lambda: ps.lookup(
             deals, rates, "Currency", "Rate", other_on="Currency", on_unmatched="report"
         ),

@@ -24,7 +24,8 @@ Forecasts and ranges
     (→ :class:`TimeAwareResult`).
 Planning
     :func:`leads_needed` (→ :class:`LeadPlan`), :func:`quota_gap` (→ :class:`QuotaGap`),
-    :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`.
+    :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`;
+    pipeline balance: :func:`pipeline_balance` (→ :class:`BalanceResult`).
 Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
     (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`forecast_accuracy`
@@ -32,7 +33,8 @@ Checking the forecast
 Diagnostics and changes
     :func:`stale_deals`, :func:`stale_thresholds`, :func:`bottlenecks`, :func:`cycle_time`,
     :func:`deal_cycle_times`, :func:`conversion_by_stage`, :func:`stage_durations`,
-    :func:`time_in_stage`; the waterfall: :func:`pipeline_waterfall`,
+    :func:`time_in_stage`; the stage design check: :func:`stage_design_check`
+    (→ :class:`StageDesignResult`); the waterfall: :func:`pipeline_waterfall`,
     :func:`waterfall_from_history`, :func:`snapshot_at` (→ :class:`Waterfall`).
 Samples
     :func:`sample_deals`, :func:`sample_history`, :func:`sample_rates`,
@@ -83,6 +85,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "quota_gap",
         "sales_velocity",
     ),
+    "pipesheet.balance": ("BalanceResult", "pipeline_balance"),
     # checking the forecast
     "pipesheet.backtest": ("BacktestResult", "backtest"),
     "pipesheet.calibration": ("CalibrationResult", "brier_score", "calibration"),
@@ -98,6 +101,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "stale_thresholds",
         "time_in_stage",
     ),
+    "pipesheet.stage_design": ("StageDesignResult", "stage_design_check"),
     "pipesheet.waterfall": (
         "Waterfall",
         "pipeline_waterfall",
@@ -113,6 +117,7 @@ __all__ = [
     "PRESETS",
     "AccuracyResult",
     "BacktestResult",
+    "BalanceResult",
     "CalibrationResult",
     "Deals",
     "Export",
@@ -124,6 +129,7 @@ __all__ = [
     "PipesheetError",
     "PricedDeals",
     "QuotaGap",
+    "StageDesignResult",
     "StageList",
     "StageProbabilities",
     "TimeAwareForecast",
@@ -148,6 +154,7 @@ __all__ = [
     "leads_needed",
     "lookup",
     "period_labels",
+    "pipeline_balance",
     "pipeline_position",
     "pipeline_range",
     "pipeline_waterfall",
@@ -166,6 +173,7 @@ __all__ = [
     "sample_history",
     "sample_rates",
     "snapshot_at",
+    "stage_design_check",
     "stage_durations",
     "stage_probabilities",
     "stages_from_probabilities",
@@ -209,6 +217,7 @@ sys.modules[__name__].__class__ = _Package
 if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.accuracy import AccuracyResult, forecast_accuracy, forecasts_from_snapshots
     from pipesheet.backtest import BacktestResult, backtest
+    from pipesheet.balance import BalanceResult, pipeline_balance
     from pipesheet.calibration import CalibrationResult, brier_score, calibration
     from pipesheet.diagnostics import (
         bottlenecks,
@@ -244,6 +253,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.probabilities import StageProbabilities, stage_probabilities
     from pipesheet.ranges import ForecastRange, forecast_range
     from pipesheet.sample import generate_pipeline, sample_deals, sample_history, sample_rates
+    from pipesheet.stage_design import StageDesignResult, stage_design_check
     from pipesheet.stages import StageList
     from pipesheet.tables import Deals, History, read_deals, read_history, read_rates
     from pipesheet.timeaware import TimeAwareForecast, TimeAwareResult, time_aware_forecast

@@ -35,15 +35,22 @@ import pandas as pd
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, period_labels, read_date_setting
 from pipesheet.stages import StageList
-from pipesheet.tables import Deals, History, parse_stage_values, read_deals, read_history
+from pipesheet.tables import (
+    Deals,
+    History,
+    parse_stage_values,
+    read_history_and_deals,
+)
 
 __all__ = [
     "DAY",
+    "as_of_day",
     "bottlenecks",
     "conversion_by_stage",
     "cycle_time",
     "deal_cycle_times",
     "stage_durations",
+    "stage_visits",
     "stale_deals",
     "stale_thresholds",
     "time_in_stage",
@@ -59,20 +66,13 @@ def _history(
     columns: Mapping[str, str] | None,
     deals: pd.DataFrame | Deals | None = None,
 ) -> tuple[History, Deals | None]:
-    if history is None:
-        raise PipesheetError(
-            "diagnostics need a stage history",
-            table="history",
-            expected="a table with deal id, stage and date entered (e.g. OpportunityHistory)",
-        )
-    hist = read_history(history, stages=stages, columns=columns)
-    deal_table = None
-    if deals is not None:
-        deal_table = read_deals(deals, stages=hist.stages)
+    hist, deal_table, _ = read_history_and_deals(
+        history, deals, stages=stages, columns=columns, needed_for="diagnostics"
+    )
     return hist, deal_table
 
 
-def _as_of_date(hist: History, as_of: Any) -> np.datetime64:
+def as_of_day(hist: History, as_of: Any) -> np.datetime64:
     """The as-of day (midnight): the setting, or the day of the latest history row."""
     value = read_date_setting(as_of)
     if value is None:
@@ -80,7 +80,7 @@ def _as_of_date(hist: History, as_of: Any) -> np.datetime64:
     return value.to_datetime64().astype("datetime64[ns]")
 
 
-def _visits(hist: History, as_of: np.datetime64) -> pd.DataFrame:
+def stage_visits(hist: History, as_of: np.datetime64) -> pd.DataFrame:
     """One row per stage visit: deal_id, deal (int code), stage, code, entered, left, outcome.
 
     ``outcome`` is the deal's status as of ``as_of``: "won", "lost" or "open".
@@ -154,8 +154,8 @@ def stage_durations(
         :func:`pipesheet.leads_needed` takes as ``days_in_stage``.
     """
     hist, _ = _history(history, stages, columns)
-    as_of_v = _as_of_date(hist, as_of)
-    visits = _visits(hist, as_of_v)
+    as_of_v = as_of_day(hist, as_of)
+    visits = stage_visits(hist, as_of_v)
     done = visits[(visits["code"] < hist.stages.k) & visits["left_date"].notna()]
     if outcome is not None:
         done = done[done["outcome"] == outcome]
@@ -186,7 +186,7 @@ def stale_thresholds(
     """
     q = _quantile(quantile)
     hist, _ = _history(history, stages, columns)
-    visits = _visits(hist, _as_of_date(hist, as_of))
+    visits = stage_visits(hist, as_of_day(hist, as_of))
     return _thresholds(visits, hist.stages, q)
 
 
@@ -233,8 +233,8 @@ def time_in_stage(
         ``deal_id``, ``stage``, ``entered_date``, ``days_in_stage`` (= as_of − entered date).
     """
     hist, _ = _history(history, stages, columns)
-    as_of_v = _as_of_date(hist, as_of)
-    return _current(_visits(hist, as_of_v), hist.stages, as_of_v)
+    as_of_v = as_of_day(hist, as_of)
+    return _current(stage_visits(hist, as_of_v), hist.stages, as_of_v)
 
 
 def _current(visits: pd.DataFrame, stages: StageList, as_of: np.datetime64) -> pd.DataFrame:
@@ -274,8 +274,8 @@ def stale_deals(
     """
     q = _quantile(quantile)
     hist, deal_table = _history(history, stages, columns, deals)
-    as_of_v = _as_of_date(hist, as_of)
-    visits = _visits(hist, as_of_v)
+    as_of_v = as_of_day(hist, as_of)
+    visits = stage_visits(hist, as_of_v)
     thresholds = _thresholds(visits, hist.stages, q)
     current = _current(visits, hist.stages, as_of_v)
     threshold = thresholds.set_index("stage")["threshold_days"]
@@ -345,7 +345,7 @@ def conversion_by_stage(
         time order.
     """
     hist, _ = _history(history, stages, columns)
-    visits = _visits(hist, _as_of_date(hist, as_of))
+    visits = stage_visits(hist, as_of_day(hist, as_of))
     return _conversion(visits, hist.stages, period, fiscal_year_start)
 
 
@@ -434,7 +434,7 @@ def bottlenecks(
             expected="e.g. 4",
         )
     hist, _ = _history(history, stages, columns)
-    visits = _visits(hist, _as_of_date(hist, as_of))
+    visits = stage_visits(hist, as_of_day(hist, as_of))
     conv = _conversion(visits, hist.stages, period, fiscal_year_start)
     bench = _benchmark(benchmark, hist.stages)
     rows, notes = [], []
@@ -538,7 +538,7 @@ def deal_cycle_times(
     ``cycle_days`` = closed date (entry into Won/Lost) − start date (created date from the deals
     table when there is one, else the deal's first history date)."""
     hist, deal_table = _history(history, stages, columns, deals)
-    visits = _visits(hist, _as_of_date(hist, as_of))
+    visits = stage_visits(hist, as_of_day(hist, as_of))
     k = hist.stages.k
     start = visits.groupby("deal")["entered_date"].min()
     closing = (

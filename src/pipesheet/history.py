@@ -26,17 +26,15 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.cells import parse_amounts, parse_dates
-from pipesheet.columns import HISTORY_FIELDS, mapping_only, mapping_without, resolve_columns
+from pipesheet.columns import HISTORY_FIELDS, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import StageList
 from pipesheet.tables import (
     Deals,
     History,
-    check_history_deals,
     check_table,
     date_order_of,
-    read_deals,
-    read_history,
+    read_history_and_deals,
 )
 
 __all__ = [
@@ -151,26 +149,13 @@ def load_tables(
     columns: Mapping[str, str] | None,
 ) -> LoadedTables:
     """Read and cross-check the history (required) and the deals table (optional)."""
-    if history is None:
-        raise PipesheetError(
-            "a stage history is needed: time-aware probabilities are learned from the dates "
-            "deals entered each stage",
-            table="history",
-            expected="a table with deal id, stage and date entered",
-        )
-    hist = read_history(
+    hist, table, notes = read_history_and_deals(
         history,
+        deals,
         stages=stages,
-        columns=mapping_only(columns, ("deal_id", "stage", "entered_date", "amount")),
+        columns=columns,
+        needed_for="time-aware probabilities (learned from the dates deals entered each stage)",
     )
-    notes = list(hist.notes)
-    table = None
-    if deals is not None:
-        table = read_deals(
-            deals, stages=hist.stages, columns=mapping_without(columns, ("entered_date",))
-        )
-        notes += [n for n in table.notes if n not in notes]
-        check_history_deals(hist, table)
     return LoadedTables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
 
 

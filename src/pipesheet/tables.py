@@ -32,7 +32,14 @@ from pipesheet.cells import (
     row_numbers,
     text_codes,
 )
-from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header, resolve_columns
+from pipesheet.columns import (
+    DEAL_FIELDS,
+    HISTORY_FIELDS,
+    mapping_only,
+    mapping_without,
+    normalise_header,
+    resolve_columns,
+)
 from pipesheet.errors import PipesheetError, format_rows
 from pipesheet.labels import (
     check_confusable,
@@ -67,6 +74,7 @@ __all__ = [
     "parse_stage_values",
     "read_deals",
     "read_history",
+    "read_history_and_deals",
     "read_rates",
 ]
 
@@ -550,6 +558,40 @@ def read_history(
     index = _HistoryIndex(frame, deal_codes, deal_uniques, sort)
     history = History(frame, stages, dict(cols), notes, name, _index=index)
     return history if deals is None else check_history_deals(history, deals)
+
+
+def read_history_and_deals(
+    history: Any,
+    deals: Any = None,
+    *,
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    needed_for: str = "this",
+) -> tuple[History, Deals | None, list[str]]:
+    """The stage history (required) and the deals table (optional), read against one stage list
+    and cross-checked (every history row belongs to a deal of the table), with the notes of
+    reading them. ``columns`` may map fields of both tables; ``needed_for`` says in the message
+    what needs the history when none is given."""
+    if history is None:
+        raise PipesheetError(
+            f"a stage history is needed for {needed_for}",
+            table="history",
+            expected="a table with deal id, stage and date entered (e.g. OpportunityHistory)",
+        )
+    hist = read_history(
+        history,
+        stages=stages,
+        columns=mapping_only(columns, ("deal_id", "stage", "entered_date", "amount")),
+    )
+    notes = list(hist.notes)
+    table = None
+    if deals is not None:
+        table = read_deals(
+            deals, stages=hist.stages, columns=mapping_without(columns, ("entered_date",))
+        )
+        notes += [n for n in table.notes if n not in notes]
+        check_history_deals(hist, table)
+    return hist, table, notes
 
 
 def check_history_deals(history: History, deals: Deals) -> History:
