@@ -333,43 +333,78 @@ def _visits(a: HistoryArrays, st: DealStates, cut: int):
     return stage, stay, time, outcome
 
 
+#: Landmark rows have a resolution of one day for stays up to this many days, then of one bin.
+DAILY_LANDMARKS = 180
+
+
+def _row_of(stay: np.ndarray, b: int) -> np.ndarray:
+    """Landmark row holding a visit that stayed ``stay`` days: one row per day up to
+    :data:`DAILY_LANDMARKS`, one per bin after."""
+    stay = np.asarray(stay, dtype=np.int64)
+    d1 = DAILY_LANDMARKS
+    return np.where(stay <= d1, stay, d1 + (stay - d1 - 1) // b + 1)
+
+
+def _row_start(row: np.ndarray, b: int) -> np.ndarray:
+    """The shortest stay in landmark row ``row`` (the first day its risk set is at risk)."""
+    row = np.asarray(row, dtype=np.int64)
+    d1 = DAILY_LANDMARKS
+    return np.where(row <= d1, row, d1 + (row - d1 - 1) * b + 1)
+
+
 @dataclass
 class _Curves:
     """Pooled counts per (stage, landmark row, bin of days since entry).
 
-    Row 0 = every first visit (the cohort that entered the stage); row r ≥ 1 = the visits still
-    at the stage through day (r − 1)·bin_days (the landmark risk set of a deal of that age).
+    Row r is the landmark risk set of a deal that has been at the stage for r − 1 days (so is
+    still there on day r − 1 and at risk from day r on): the visits that stayed at least r days
+    (one row per day up to :data:`DAILY_LANDMARKS`, then one per bin). Row 0 = every first visit
+    (the cohort that entered the stage). A row's exposure starts on its first day at risk: the
+    days before it, which its visits all survived by construction, are not counted (they would
+    dilute the hazards of the landmark bin).
     """
 
     exposure: np.ndarray  # (k, rows, bins) deal-days at risk (still open) in each bin
     won: np.ndarray  # (k, rows, bins) wins in each bin
     lost: np.ndarray  # (k, rows, bins)
     visits: np.ndarray  # (k, rows) visits in the risk set
-    cohort: np.ndarray  # (k, 3) won, lost, censored of row 0
+    cohort: np.ndarray  # (k, 3) won, lost, censored of row 0 (weighted when weights are given)
     known: np.ndarray  # (k,) at least one closed visit
     bin_days: int
     min_at_risk: int
 
 
-def _curves(stage, stay, time, outcome, k: int, bin_days: int, min_at_risk: int = 1) -> _Curves:
+def _curves(
+    stage,
+    stay,
+    time,
+    outcome,
+    k: int,
+    bin_days: int,
+    min_at_risk: int = 1,
+    weights: np.ndarray | None = None,
+) -> _Curves:
+    """Counts of :class:`_Curves`; ``weights`` (one per visit, mean 1) weigh recent visits more
+    (see ``half_life``): exposure and events are weighted, the risk-set sizes are not."""
     b = int(bin_days)
     nb = int(time.max()) // b + 1 if len(time) else 1
-    nq = nb + 1
+    qi = _row_of(stay, b)
+    nq = int(qi.max()) + 2 if len(qi) else 2
     tb = time // b
     part = (time % b + 1).astype(float)
-    qi = np.where(stay > 0, (stay - 1) // b + 1, 0)
     flat = (stage * nq + qi) * nb + tb
     size = k * nq * nb
+    w = np.ones(len(flat)) if weights is None else np.asarray(weights, dtype=float)
 
-    def count(mask, weights=None):
-        w = None if weights is None else weights[mask]
-        return np.bincount(flat[mask], weights=w, minlength=size).reshape(k, nq, nb)
+    def count(mask, extra=None):
+        wt = w[mask] if extra is None else (w * extra)[mask]
+        return np.bincount(flat[mask], weights=wt, minlength=size).reshape(k, nq, nb)
 
     every = np.ones(len(flat), dtype=bool)
-    cnt = count(every).astype(float)
+    cnt = count(every)
     partial = count(every, part)
-    won = count(outcome == 1).astype(float)
-    lost = count(outcome == 2).astype(float)
+    won = count(outcome == 1)
+    lost = count(outcome == 2)
     # deal-days at risk in bin j: bin_days for each visit lasting past the bin, plus the part
     # of the bin a visit that ends in it was at risk
     after = np.cumsum(cnt[:, :, ::-1], axis=2)[:, :, ::-1] - cnt
@@ -379,19 +414,28 @@ def _curves(stage, stay, time, outcome, k: int, bin_days: int, min_at_risk: int 
         return np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
 
     exposure, won_r, lost_r = from_row(exposure), from_row(won), from_row(lost)
-    visits = from_row(cnt.sum(axis=2))
-    cohort = np.stack(
-        [won_r[:, 0].sum(axis=1), lost_r[:, 0].sum(axis=1), visits[:, 0].astype(float)], axis=1
-    )
+    weighted_visits = from_row(cnt.sum(axis=2))
+    plain = np.bincount(stage * nq + qi, minlength=k * nq).reshape(k, nq).astype(float)
+    visits = from_row(plain)
+    # left truncation: row r's visits are all at risk from its first day s_r on; remove the
+    # s_r − L·b days before it in its landmark bin L = s_r // b (every visit of the row lived them)
+    start = _row_start(np.arange(nq), b)
+    land = np.minimum(start // b, nb - 1)
+    before = (start - land * b).astype(float)
+    rows = np.arange(nq)
+    exposure[:, rows, land] -= weighted_visits[:, rows] * before[None, :]
+    np.maximum(exposure, 0.0, out=exposure)
+    cohort = np.stack([won_r[:, 0].sum(axis=1), lost_r[:, 0].sum(axis=1), weighted_visits[:, 0]], 1)
     cohort[:, 2] -= cohort[:, 0] + cohort[:, 1]
-    known = (cohort[:, 0] + cohort[:, 1]) > 0
+    known = (won_r[:, 0].sum(axis=1) + lost_r[:, 0].sum(axis=1)) > 0
     return _Curves(exposure, won_r, lost_r, visits, cohort, known, b, int(min_at_risk))
 
 
 def _row_for(c: _Curves, stage: np.ndarray, age: np.ndarray) -> np.ndarray:
-    """Landmark row of each (stage, age): the deal's own, or the oldest one with enough visits."""
+    """Landmark row of each (stage, age) — the visits that stayed at least age + 1 days — or the
+    oldest row with at least ``min_at_risk`` visits when the deal's own has fewer."""
     nq = c.visits.shape[1]
-    row = np.clip(np.floor_divide(age, c.bin_days) + 1, 0, nq - 1)
+    row = np.clip(_row_of(np.asarray(age) + 1, c.bin_days), 0, nq - 1)
     ok = c.visits >= max(c.min_at_risk, 1)
     ok[:, 0] = True
     best = np.maximum.accumulate(np.where(ok, np.arange(nq)[None, :], 0), axis=1)
@@ -410,7 +454,7 @@ def _daily_hazards(c: _Curves, stage: np.ndarray, row: np.ndarray, length: int):
     expo, won, lost = c.exposure[stage, row], c.won[stage, row], c.lost[stage, row]
     nb = expo.shape[1]
     bins = np.arange(nb)[None, :]
-    land = np.maximum(row - 1, 0)[:, None]
+    land = (_row_start(row, b) // b)[:, None]  # the bin of the row's first day at risk
     has = expo > 0
     last = np.where(has.any(axis=1), nb - 1 - np.argmax(has[:, ::-1], axis=1), -1)[:, None]
     thin = (expo < c.min_at_risk * b) & (bins >= land) & (bins <= last)
