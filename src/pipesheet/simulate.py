@@ -234,3 +234,114 @@ def simulate_pipeline(
         }
     )
     return deals, history
+
+
+# ---- measuring pipesheet's forecasts on them ------------------------------------------------
+METHODS = ("weighted pipeline", "time-aware", "calibrated")
+
+
+def evaluate_forecasts(
+    scenario: Scenario | str = "baseline",
+    seeds: tuple[int, ...] = (1, 2, 3),
+    *,
+    period: str = "quarter",
+    periods: int = 6,
+    **calibration: object,
+) -> pd.DataFrame:
+    """Forecast the last ``periods`` whole periods of generated pipelines with each method, as of
+    the day before each period starts, and compare with what the process then did.
+
+    Methods: the weighted pipeline (p_stage of the deals expected to close in the period, close
+    dates as known then), the time-aware forecast, and the calibrated forecast
+    (:class:`pipesheet.calibrated.CalibratedForecast`, ``calibration`` passed to it). Actual =
+    revenue won in the period from the deals open the day before (what a pipeline forecast
+    predicts).
+
+    Returns one row per (seed, period, method): ``scenario``, ``seed``, ``period``, ``method``,
+    ``forecast``, ``actual``, ``p10``, ``p50``, ``p90`` (the method's range: the deals' coin flips
+    for the first two, the calibrated range for the third), ``brier`` and ``brier_reference``
+    (sums over the deals of (p − y)² and of (r − y)², y = won in the period, r = the period's
+    base rate), ``deals``.
+    """
+    from pipesheet.backtest import backtest
+    from pipesheet.calibrated import CalibratedForecast
+    from pipesheet.ranges import forecast_range
+    from pipesheet.timeaware import load_tables
+
+    s = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+    months = {"month": 1, "quarter": 3}[period]
+    export = pd.Timestamp(s.end)
+    last_end = (export + pd.offsets.MonthEnd(0)) if export.is_month_end else export
+    last_end = last_end if last_end.is_month_end else last_end - pd.offsets.MonthEnd(1)
+    while last_end.month % months:
+        last_end = last_end - pd.offsets.MonthEnd(1)
+    first_start = (last_end - pd.DateOffset(months=months * periods)) + pd.Timedelta(days=1)
+    rows: list[dict] = []
+    for seed in seeds:
+        deals, history = simulate_pipeline(s, seed)
+        tables = load_tables(history, deals, None, None)
+        result = backtest(tables.hist, tables.deals, first_start, periods, period)
+        wide = result.table.set_index(["period", "method"])
+        cache: dict = {}
+        for label, pred in result.predictions.groupby("period", sort=False):
+            start = pd.Timestamp(wide.xs(label, level="period")["period_start"].iloc[0])
+            end = pd.Timestamp(wide.xs(label, level="period")["period_end"].iloc[0])
+            actual = float(wide.xs(label, level="period")["actual"].iloc[0])
+            y = pred["won"].to_numpy(dtype=float)
+            amount = pred["amount"].to_numpy(dtype=float)
+            naive = np.where(pred["in_period"], pred["stage_probability"], 0.0)
+            timed = pred["time_aware_probability"].to_numpy(dtype=float)
+            cal = CalibratedForecast(
+                stages=tables.hist.stages,
+                as_of=start - pd.Timedelta(days=1),
+                period_end=end,
+                **calibration,  # type: ignore[arg-type]
+            ).fit_loaded(tables, cache=cache)
+            calibrated = (
+                cal.deals_.set_index("deal_id")["calibrated_probability"]
+                .reindex(pred["deal_id"])
+                .to_numpy(dtype=float)
+            )
+            for method, p in zip(METHODS, (naive, timed, calibrated), strict=True):
+                ok = ~np.isnan(p)
+                rate = y[ok].mean() if ok.any() else np.nan
+                row = {
+                    "scenario": s.name,
+                    "seed": seed,
+                    "period": label,
+                    "method": method,
+                    "forecast": float(np.sum(amount[ok] * p[ok])),
+                    "actual": actual,
+                    "brier": float(np.sum((p[ok] - y[ok]) ** 2)),
+                    "brier_reference": float(np.sum((rate - y[ok]) ** 2)),
+                    "deals": int(ok.sum()),
+                }
+                if method == "calibrated":
+                    row.update(forecast=cal.forecast_, p10=cal.p10_, p50=cal.p50_, p90=cal.p90_)
+                else:
+                    rng = forecast_range(amount[ok], p[ok])
+                    row.update(p10=rng.p10, p50=rng.p50, p90=rng.p90)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(evaluated: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and method: ``periods``, ``mape`` (mean |forecast/actual − 1|), ``bias``
+    (mean of forecast/actual − 1), ``coverage`` (share of periods whose actual fell inside
+    P10–P90), ``above_p50`` (share above P50) and ``brier_skill`` (1 − Σ Brier / Σ Brier of the
+    base rate, pooled over the periods' deals; below 0: worse than the base rate)."""
+    frame = evaluated[evaluated["actual"] > 0].copy()
+    frame["error"] = frame["forecast"] / frame["actual"] - 1.0
+    frame["inside"] = (frame["actual"] >= frame["p10"]) & (frame["actual"] <= frame["p90"])
+    frame["above"] = frame["actual"] > frame["p50"]
+    g = frame.groupby(["scenario", "method"], sort=False)
+    return pd.DataFrame(
+        {
+            "periods": g.size(),
+            "mape": g["error"].apply(lambda e: e.abs().mean()),
+            "bias": g["error"].mean(),
+            "coverage": g["inside"].mean(),
+            "above_p50": g["above"].mean(),
+            "brier_skill": 1.0 - g["brier"].sum() / g["brier_reference"].sum(),
+        }
+    ).reset_index()

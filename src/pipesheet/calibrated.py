@@ -1,0 +1,567 @@
+"""The calibrated forecast: the time-aware forecast corrected by its own past errors.
+
+A forecast is only as good as its record. On the as-of date D, for the window (D, E], pipesheet
+first **backtests itself on the history before D**: it goes back one fiscal quarter at a time
+(``step_months``) to the dates c_j = D − j quarters, rebuilds the pipeline of c_j from the history
+known then, forecasts the window (c_j, e_j] of the same length and the same place in the quarter
+(e_j = E − j quarters, so quarter-end pushes line up), and compares with what was won in it —
+only windows that ended by D, so nothing after D is used. That gives n past periods with the
+model's forecast F_j, its own variance V_j, and the actual A_j.
+
+**Errors on the log scale.** e_j = log(A_j / F_j) (a forecast twice too high and one half too
+low are equally wrong). Periods where nothing was forecast or won are left out (noted).
+
+**Which model.** The time-aware model is fitted with each ``half_lives`` candidate (None: every
+past visit counts the same; 365: a year-old visit counts half), and the one whose errors are the
+most predictable — the smallest leave-one-out squared error of e_j around the mean of the others
+— is kept (recency helps when win rates drift; it costs noise when they don't).
+
+**Correction (bias).** b = Σ w_j e_j / Σ w_j with recency weights w_j = 0.5^((D − c_j) /
+``recency``): the calibrated forecast is F · e^b, where F is the model's forecast on D.
+
+**Range.** The revenue of the window is modelled as R = X · e^Z:
+
+* X = Σ amount_d · Bernoulli(p_d): the deals' own coin flips (exact or lattice, see
+  :func:`pipesheet.ranges.forecast_range`) — the part that depends on how many and how large
+  the deals are now (a few very large deals make it lumpy);
+* Z = b + s_Z · T, T ~ Student t with n − 1 degrees of freedom: what moves many deals at once.
+  s_Z² = σ_c² + v_p + s²/n_eff, where σ_c² = max(0, s² − mean(V_j / F_j²)) is the common-shock
+  variance left in the past errors once their coin-flip part is taken out (s² = the weighted
+  variance of e_j, n/(n − 1) corrected), v_p the relative variance the forecast gets from the
+  uncertainty of the learned stage probabilities (Beta posteriors with the Jeffreys prior), and
+  s²/n_eff the uncertainty of b itself (n_eff = (Σw)²/Σw²).
+
+So the range is honestly wider when few past periods exist (t quantiles, s²/n_eff), when the past
+errors were large, and when the pipeline is lumpy. P10/P50/P90 and P(≥ quota) = P(closed so far
++ R ≥ quota) are computed from the mixture P(R ≤ x) = E_T[P(X ≤ x·e^−Z)] (quadrature over 401
+quantiles of T). With fewer than ``min_periods`` usable past periods there is nothing to calibrate
+on: the result is the model's forecast with its coin-flip and parameter range, and says so.
+
+Per deal, the calibrated probability is min(1, p_d · e^b).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.errors import PipesheetError
+from pipesheet.forecast import blank_amounts_choice
+from pipesheet.periods import day_number, day_timestamp
+from pipesheet.stages import StageList
+from pipesheet.timeaware import (
+    LoadedTables,
+    TimeAwareForecast,
+    _period_end,
+    deal_states,
+    load_tables,
+)
+
+__all__ = ["CalibratedForecast", "CalibratedResult", "calibrated_forecast"]
+
+EVIDENCE_COLUMNS = (
+    "as_of",
+    "period_end",
+    "forecast",
+    "actual",
+    "error",
+    "log_error",
+    "model_sd",
+    "weight",
+)
+_T_NODES = 401
+PERIOD_NAMES = ("month", "quarter", "year")
+
+
+@dataclass
+class CalibratedResult:
+    """A calibrated forecast and the evidence it rests on.
+
+    Attributes:
+        forecast: The calibrated forecast F · e^b (the model's when not calibrated).
+        model_forecast: The time-aware model's forecast F on the as-of date.
+        p10, p50, p90: Quantiles of the calibrated range (revenue won in the window).
+        quota, p_quota: The quota asked about and P(closed so far + range ≥ quota).
+        closed: Revenue already won in the period before the window ("closed so far").
+        bias: b, the mean log error of the past periods (F · e^b is the forecast).
+        spread: s_Z, the standard deviation of the common shock Z.
+        periods: Number of past periods the calibration rests on.
+        method: What was done, in words.
+        half_life: The time-aware model's half-life chosen (None: all history weighs the same).
+        evidence: One row per past period (:data:`EVIDENCE_COLUMNS`).
+        deals: The open deals with the model's probability and the calibrated one.
+        as_of, period_end: The window (as_of, period_end].
+        currency: Reporting currency, when known.
+        notes: What the user should know.
+    """
+
+    forecast: float
+    model_forecast: float
+    p10: float
+    p50: float
+    p90: float
+    quota: float | None
+    p_quota: float | None
+    closed: float
+    bias: float
+    spread: float
+    periods: int
+    method: str
+    half_life: float | None
+    evidence: pd.DataFrame
+    deals: pd.DataFrame
+    as_of: pd.Timestamp
+    period_end: pd.Timestamp
+    currency: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def calibrated(self) -> bool:
+        """True when the forecast was corrected by past periods."""
+        return self.periods > 0 and self.method.startswith("calibrated")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: method, as_of, period_end, model_forecast, forecast, p10, p50, p90, quota,
+        p_quota, periods, bias_factor (e^b), spread."""
+        return pd.DataFrame(
+            [
+                {
+                    "method": self.method,
+                    "as_of": self.as_of,
+                    "period_end": self.period_end,
+                    "model_forecast": self.model_forecast,
+                    "forecast": self.forecast,
+                    "p10": self.p10,
+                    "p50": self.p50,
+                    "p90": self.p90,
+                    "quota": self.quota,
+                    "p_quota": self.p_quota,
+                    "periods": self.periods,
+                    "bias_factor": float(np.exp(self.bias)),
+                    "spread": self.spread,
+                }
+            ]
+        )
+
+    def __repr__(self) -> str:
+        cur = f" {self.currency}" if self.currency else ""
+        return (
+            f"CalibratedResult({self.method}; {self.as_of.date()} → {self.period_end.date()}: "
+            f"forecast {self.forecast:,.0f}{cur}, P10–P90 {self.p10:,.0f}–{self.p90:,.0f}, "
+            f"{self.periods} past periods)"
+        )
+
+
+def _shift(day: int, months: int) -> int:
+    """The day ``months`` months earlier, keeping a month's last day its last day."""
+    ts = day_timestamp(day)
+    month_end = ts == ts + pd.offsets.MonthEnd(0)
+    out = ts - pd.DateOffset(months=months)
+    if month_end:
+        out = out + pd.offsets.MonthEnd(0)
+    return int(out.to_datetime64().astype("datetime64[D]").astype(np.int64))
+
+
+def _model_variance(model: TimeAwareForecast) -> tuple[float, float]:
+    """(coin-flip variance Σ a²p(1−p), variance from the learned stage probabilities) of the
+    model's forecast. The second: per stage s, (Σ_{d at s} a·p)² · (1 − p̂)/(p̂ (W + L + 2)), the
+    relative variance of a Beta(W + ½, L + ½) posterior mean p̂."""
+    frame = model.deals_
+    ok = frame["probability"].notna() & frame["amount"].notna()
+    a = frame.loc[ok, "amount"].to_numpy(dtype=float)
+    p = frame.loc[ok, "probability"].to_numpy(dtype=float)
+    coin = float(np.sum(a * a * p * (1 - p)))
+    cohort = model._curves.cohort
+    w, lost = cohort[:, 0], cohort[:, 1]
+    p_hat = (w + 0.5) / (w + lost + 1.0)
+    rel = (1.0 - p_hat) / (p_hat * (w + lost + 2.0))
+    stage = frame.loc[ok, "stage"].to_numpy()
+    per_stage = pd.Series(a * p).groupby(stage).sum()
+    codes = {name: i for i, name in enumerate(model.stages_.open)}
+    param = float(sum(v * v * rel[codes[s]] for s, v in per_stage.items()))
+    return coin, param
+
+
+class CalibratedForecast:
+    """The time-aware forecast, calibrated by its own backtests on the history before as-of.
+
+    scikit-learn style: configure in the constructor, :meth:`fit`, read the ``*_`` attributes.
+
+    Args:
+        stages: Stage list (inferred from the history when not given).
+        as_of: Forecast date D (default: the latest date in the history).
+        period_end: "month", "quarter" (default) or "year" — the end of that period containing
+            D — or a date: the forecast covers (D, period_end].
+        fiscal_year_start: First month of the fiscal year.
+        quota: Quota for P(closed so far + revenue ≥ quota).
+        half_lives: Candidate half-lives (days) of the time-aware model, None meaning no decay;
+            the one with the most predictable past errors is used.
+        recency: Half-life (days) of the weights of past periods' errors.
+        step_months: Months between past periods (3: the same place in each fiscal quarter).
+        min_periods: Past periods needed to calibrate (fewer: the model's forecast, said so).
+        warmup_days: Days of history needed before the first past period.
+        conditioning, bin_days, min_at_risk: Settings of the time-aware model.
+        rates, currency, blank_amounts, columns: As for :class:`TimeAwareForecast`.
+
+    Attributes (after ``fit``): ``forecast_``, ``p10_``, ``p50_``, ``p90_``, ``p_quota_``,
+    ``model_forecast_``, ``bias_``, ``spread_``, ``periods_``, ``method_``, ``half_life_``,
+    ``evidence_``, ``deals_``, ``notes_``, ``result_`` (a :class:`CalibratedResult`).
+    """
+
+    def __init__(
+        self,
+        *,
+        stages: StageList | None = None,
+        as_of: Any = None,
+        period_end: Any = "quarter",
+        fiscal_year_start: int = 1,
+        quota: float | None = None,
+        half_lives: tuple[float | None, ...] = (None, 365.0),
+        recency: float = 365.0,
+        step_months: int = 3,
+        min_periods: int = 4,
+        warmup_days: int = 180,
+        conditioning: str = "age",
+        bin_days: int = 7,
+        min_at_risk: int = 10,
+        rates: pd.DataFrame | Mapping[str, float] | None = None,
+        currency: str | None = None,
+        blank_amounts: str = "error",
+        columns: Mapping[str, str] | None = None,
+    ) -> None:
+        self.stages = stages
+        self.as_of = as_of
+        self.period_end = period_end
+        self.fiscal_year_start = fiscal_year_start
+        self.quota = quota
+        self.half_lives = half_lives
+        self.recency = recency
+        self.step_months = step_months
+        self.min_periods = min_periods
+        self.warmup_days = warmup_days
+        self.conditioning = conditioning
+        self.bin_days = bin_days
+        self.min_at_risk = min_at_risk
+        self.rates = rates
+        self.currency = currency
+        self.blank_amounts = blank_amounts
+        self.columns = columns
+
+    # ---- public ------------------------------------------------------------------------------
+    def fit(self, history: Any, deals: Any = None) -> CalibratedForecast:
+        """Backtest the time-aware model on the history before as-of, then forecast and
+        calibrate (see the module docstring)."""
+        return self.fit_loaded(load_tables(history, deals, self.stages, self.columns))
+
+    def fit_loaded(self, tables: LoadedTables, *, cache: dict | None = None) -> CalibratedForecast:
+        """:meth:`fit` on tables read once; ``cache`` (a dict) keeps the model fits of past
+        periods so that forecasts on several as-of dates share them."""
+        self._check_params()
+        cache = {} if cache is None else cache
+        a = tables.arrays
+        notes: list[str] = []
+        first_day, last_day = int(a.day.min()), int(a.day.max())
+        d_day = day_number(self.as_of)
+        if d_day is None:
+            d_day = last_day
+            notes.append(f"as of {day_timestamp(d_day).date()} (the latest date in the history)")
+        e_day = _period_end(self.period_end, d_day, self.fiscal_year_start, notes)
+        windows = self._past_windows(d_day, e_day, first_day)
+        fits = {
+            h: [self._past(tables, c, e, h, cache) for c, e in windows] for h in self.half_lives
+        }
+        usable = {h: [f for f in rows if f is not None] for h, rows in fits.items()}
+        best = self._choose(usable, d_day)
+        evidence = self._evidence(usable[best], d_day)
+        model = self._model(tables, d_day, e_day, best, cache)
+        self._finish(model, evidence, best, len(windows), notes, tables, d_day, e_day)
+        return self
+
+    # ---- steps -------------------------------------------------------------------------------
+    def _past_windows(self, d_day: int, e_day: int, first_day: int) -> list[tuple[int, int]]:
+        """(c_j, e_j): the window shifted back j·step_months months, ended by D, with enough
+        history before it."""
+        out = []
+        for j in range(1, 1000):
+            c, e = _shift(d_day, j * self.step_months), _shift(e_day, j * self.step_months)
+            if c < first_day + self.warmup_days:
+                break
+            if e <= d_day:
+                out.append((c, e))
+        return out
+
+    def _model(
+        self, tables: LoadedTables, c: int, e: int, half_life: float | None, cache: dict
+    ) -> TimeAwareForecast:
+        key = ("model", c, e, half_life)
+        if key not in cache:
+            model = TimeAwareForecast(
+                stages=tables.hist.stages,
+                as_of=day_timestamp(c),
+                period=day_timestamp(e),
+                conditioning=self.conditioning,
+                bin_days=self.bin_days,
+                min_at_risk=self.min_at_risk,
+                half_life=half_life,
+                rates=self.rates,
+                currency=self.currency,
+                blank_amounts=self.blank_amounts,
+            )
+            cache[key] = model.fit_loaded(tables, forecast_range=False)
+        return cache[key]
+
+    def _past(
+        self, tables: LoadedTables, c: int, e: int, half_life: float | None, cache: dict
+    ) -> dict | None:
+        """The model's forecast of (c, e] with what was known on c, and what was won in it."""
+        key = ("past", c, e, half_life)
+        if key in cache:
+            return cache[key]
+        model = self._model(tables, c, e, half_life, cache)
+        frame = model.deals_
+        ok = frame["probability"].notna() & frame["amount"].notna()
+        forecast = float(frame.loc[ok, "weighted"].sum())
+        a = tables.arrays
+        won_ids = set(
+            a.ids[(deal_states(a, e).code == a.k) & _open_on(a, c)]
+        )  # won in (c, e] from the pipeline of c
+        won = frame["deal_id"].isin(won_ids).to_numpy()
+        actual = float(frame.loc[won & frame["amount"].notna().to_numpy(), "amount"].sum())
+        coin, _ = _model_variance(model)
+        out = None
+        if forecast > 0 and actual > 0:
+            out = {
+                "c": c,
+                "e": e,
+                "forecast": forecast,
+                "actual": actual,
+                "v": coin / forecast**2,
+            }
+        cache[key] = out
+        return out
+
+    def _choose(self, usable: dict, d_day: int) -> float | None:
+        """The half-life whose past errors are the most predictable (leave-one-out)."""
+        scores = {}
+        for h, rows in usable.items():
+            if len(rows) < max(self.min_periods, 3):
+                continue
+            e = np.log([r["actual"] / r["forecast"] for r in rows])
+            w = self._weights(np.array([r["c"] for r in rows]), d_day)
+            total, wsum = np.sum(w * e), np.sum(w)
+            loo = (total - w * e) / (wsum - w)
+            scores[h] = float(np.sum(w * (e - loo) ** 2) / wsum)
+        if not scores:
+            return self.half_lives[0]
+        return min(scores, key=lambda h: (scores[h], 0 if h is None else 1))
+
+    def _weights(self, cutoffs: np.ndarray, d_day: int) -> np.ndarray:
+        return np.exp2(-(d_day - cutoffs.astype(float)) / float(self.recency))
+
+    def _evidence(self, rows: list[dict], d_day: int) -> pd.DataFrame:
+        if not rows:
+            return pd.DataFrame(columns=list(EVIDENCE_COLUMNS))
+        c = np.array([r["c"] for r in rows])
+        forecast = np.array([r["forecast"] for r in rows])
+        actual = np.array([r["actual"] for r in rows])
+        return pd.DataFrame(
+            {
+                "as_of": [day_timestamp(x) for x in c],
+                "period_end": [day_timestamp(r["e"]) for r in rows],
+                "forecast": forecast,
+                "actual": actual,
+                "error": forecast / actual - 1.0,
+                "log_error": np.log(actual / forecast),
+                "model_sd": np.sqrt([r["v"] for r in rows]),
+                "weight": self._weights(c, d_day),
+            }
+        )
+
+    def _finish(
+        self,
+        model: TimeAwareForecast,
+        evidence: pd.DataFrame,
+        half_life: float | None,
+        windows: int,
+        notes: list[str],
+        tables: LoadedTables,
+        d_day: int,
+        e_day: int,
+    ) -> None:
+        from pipesheet.ranges import forecast_range
+
+        notes = [*notes, *[n for n in model.notes_ if n not in notes]]
+        frame = model.deals_
+        ok = (frame["probability"].notna() & frame["amount"].notna()).to_numpy()
+        amounts = frame["amount"].to_numpy(dtype=float)[ok]
+        probs = frame["probability"].to_numpy(dtype=float)[ok]
+        forecast = float(np.sum(amounts * probs))
+        _, param = _model_variance(model)
+        closed = _closed_so_far(tables, d_day, self.period_end, self.fiscal_year_start, model)
+        n = len(evidence)
+        dropped = windows - n
+        if dropped:
+            notes.append(
+                f"{dropped} past period(s) left out of the calibration: nothing was forecast or "
+                "won in them"
+            )
+        coins = forecast_range(amounts, probs)
+        v_param = param / forecast**2 if forecast > 0 else 0.0
+        if n >= self.min_periods:
+            e = evidence["log_error"].to_numpy()
+            w = evidence["weight"].to_numpy()
+            b = float(np.sum(w * e) / np.sum(w))
+            s2 = float(np.sum(w * (e - b) ** 2) / np.sum(w) * n / (n - 1))
+            v_past = float(np.sum(w * evidence["model_sd"].to_numpy() ** 2) / np.sum(w))
+            sigma_c2 = max(0.0, s2 - v_past)
+            n_eff = float(np.sum(w) ** 2 / np.sum(w**2))
+            spread = float(np.sqrt(sigma_c2 + v_param + s2 / n_eff))
+            df = n - 1
+            decay = (
+                "all history weighs the same"
+                if half_life is None
+                else (f"half-life {half_life:g} days")
+            )
+            method = (
+                f"calibrated time-aware: forecast × {np.exp(b):.3f} (its mean error over {n} past "
+                f"periods), range widened by their spread ({decay})"
+            )
+        else:
+            b, spread, df = 0.0, float(np.sqrt(v_param)), None
+            method = (
+                f"time-aware, not calibrated: {n} usable past period(s), {self.min_periods} "
+                "needed (the range holds the deals' coin flips and the uncertainty of the learned "
+                "probabilities only: likely too narrow)"
+            )
+        shocks = _shock_nodes(b, spread, df)
+        p10, p50, p90 = _mixture_quantiles(coins, shocks, (0.1, 0.5, 0.9))
+        p_quota = None
+        if self.quota is not None:
+            need = float(self.quota) - closed
+            p_quota = float(1.0 - _mixture_cdf(coins, shocks, np.array([need]))[0])
+            if need <= 0:
+                p_quota = 1.0
+        deals = frame.copy()
+        deals["calibrated_probability"] = np.minimum(1.0, deals["probability"] * np.exp(b))
+        currency = model.result_.currency
+        result = CalibratedResult(
+            forecast=forecast * float(np.exp(b)),
+            model_forecast=forecast,
+            p10=p10,
+            p50=p50,
+            p90=p90,
+            quota=None if self.quota is None else float(self.quota),
+            p_quota=p_quota,
+            closed=closed,
+            bias=b,
+            spread=spread,
+            periods=n,
+            method=method,
+            half_life=half_life,
+            evidence=evidence,
+            deals=deals,
+            as_of=day_timestamp(d_day),
+            period_end=day_timestamp(e_day),
+            currency=currency,
+            notes=notes,
+        )
+        self.result_ = result
+        self.model_ = model
+        self.forecast_, self.model_forecast_ = result.forecast, forecast
+        self.p10_, self.p50_, self.p90_, self.p_quota_ = p10, p50, p90, p_quota
+        self.bias_, self.spread_, self.periods_ = b, spread, n
+        self.method_, self.half_life_ = method, half_life
+        self.evidence_, self.deals_, self.notes_ = evidence, deals, notes
+
+    def _check_params(self) -> None:
+        for name in ("recency", "warmup_days", "step_months", "min_periods"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise PipesheetError(
+                    f"{name} must be a number", table="settings", column=name, value=value
+                )
+            if value <= 0 and name != "warmup_days":
+                raise PipesheetError(
+                    f"{name} must be above 0", table="settings", column=name, value=value
+                )
+        if not self.half_lives:
+            raise PipesheetError(
+                "at least one half-life candidate is needed",
+                table="settings",
+                column="half_lives",
+                expected="e.g. (None, 365)",
+            )
+        blank_amounts_choice(self.blank_amounts)
+
+
+def _open_on(a: Any, day: int) -> np.ndarray:
+    code = deal_states(a, day).code
+    return (code >= 0) & (code < a.k)
+
+
+def _closed_so_far(
+    tables: LoadedTables, d_day: int, period_end: Any, fys: int, model: TimeAwareForecast
+) -> float:
+    """Revenue won from the start of the period containing D through D, when the window is a
+    named period ("month", "quarter", "year"); 0 for an explicit end date."""
+    from pipesheet.periods import period_bounds
+
+    if not (
+        isinstance(period_end, str)
+        and period_end.strip().casefold() in ("month", "quarter", "year")
+    ):
+        return 0.0
+    start, _ = period_bounds(day_timestamp(d_day), period_end.strip().casefold(), fys)
+    s_day = int(start.to_datetime64().astype("datetime64[D]").astype(np.int64)) - 1
+    a = tables.arrays
+    won = (deal_states(a, d_day).code == a.k) & (deal_states(a, s_day).code != a.k)
+    if not won.any() or tables.deals is None:
+        return 0.0
+    from pipesheet.forecast import reporting_amounts
+
+    amounts, _ = reporting_amounts(tables.deals, model.rates, model.currency, blank_amounts="zero")
+    by_id = pd.Series(amounts, index=tables.deals.frame["deal_id"].to_numpy())
+    return float(np.nansum(by_id.reindex(a.ids[won]).to_numpy(dtype=float)))
+
+
+def _shock_nodes(b: float, spread: float, df: int | None) -> np.ndarray:
+    """Z = b + spread·T at 401 equally likely quantiles of T (Student t with ``df`` degrees of
+    freedom; normal when ``df`` is None)."""
+    from scipy.special import ndtri, stdtrit
+
+    levels = (np.arange(_T_NODES) + 0.5) / _T_NODES
+    t = ndtri(levels) if df is None else stdtrit(df, levels)
+    return b + spread * t
+
+
+def _mixture_cdf(coins: Any, shocks: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(X · e^Z ≤ x) = mean over the shock nodes of P(X ≤ x · e^−Z)."""
+    scaled = np.asarray(x, dtype=float)[:, None] * np.exp(-shocks)[None, :]
+    return np.asarray(coins.cdf(scaled.ravel()), dtype=float).reshape(scaled.shape).mean(axis=1)
+
+
+def _mixture_quantiles(coins: Any, shocks: np.ndarray, levels: tuple[float, ...]) -> list[float]:
+    """min{x : P(R ≤ x) ≥ q} by bisection on x (60 halvings: far below a cent)."""
+    if coins.mean <= 0:
+        return [0.0 for _ in levels]
+    hi = float(coins.quantile(0.999999) * np.exp(shocks.max())) + 1.0
+    lo_arr = np.zeros(len(levels))
+    hi_arr = np.full(len(levels), hi)
+    q = np.asarray(levels)
+    for _ in range(60):
+        mid = (lo_arr + hi_arr) / 2
+        below = _mixture_cdf(coins, shocks, mid) < q
+        lo_arr = np.where(below, mid, lo_arr)
+        hi_arr = np.where(below, hi_arr, mid)
+    return [float(v) for v in hi_arr]
+
+
+def calibrated_forecast(
+    history: Any, deals: Any = None, period_end: Any = "quarter", **options: Any
+) -> CalibratedResult:
+    """:class:`CalibratedForecast` ``(period_end=…, **options).fit(history, deals).result_``."""
+    return CalibratedForecast(period_end=period_end, **options).fit(history, deals).result_
