@@ -166,15 +166,17 @@ def _shift(day: int, months: int) -> int:
     return int(out.to_datetime64().astype("datetime64[D]").astype(np.int64))
 
 
-def _model_variance(model: TimeAwareForecast) -> tuple[float, float]:
-    """(coin-flip variance Σ a²p(1−p), variance from the learned stage probabilities) of the
-    model's forecast. The second: per stage s, (Σ_{d at s} a·p)² · (1 − p̂)/(p̂ (W + L + 2)), the
-    relative variance of a Beta(W + ½, L + ½) posterior mean p̂."""
-    frame = model.deals_
+def _model_variance(frame: pd.DataFrame, model: TimeAwareForecast | None) -> tuple[float, float]:
+    """(coin-flip variance Σ a²p(1−p), variance from the learned stage probabilities) of a
+    forecast over ``frame``'s deals. The second (0 without the model): per stage s,
+    (Σ_{d at s} a·p)² · (1 − p̂)/(p̂ (W + L + 2)), the relative variance of a Beta(W + ½, L + ½)
+    posterior mean p̂."""
     ok = frame["probability"].notna() & frame["amount"].notna()
     a = frame.loc[ok, "amount"].to_numpy(dtype=float)
     p = frame.loc[ok, "probability"].to_numpy(dtype=float)
     coin = float(np.sum(a * a * p * (1 - p)))
+    if model is None:
+        return coin, 0.0
     cohort = model._curves.cohort
     w, lost = cohort[:, 0], cohort[:, 1]
     p_hat = (w + 0.5) / (w + lost + 1.0)
@@ -271,14 +273,16 @@ class CalibratedForecast:
             notes.append(f"as of {day_timestamp(d_day).date()} (the latest date in the history)")
         e_day = _period_end(self.period_end, d_day, self.fiscal_year_start, notes)
         windows = self._past_windows(d_day, e_day, first_day)
-        fits = {
-            h: [self._past(tables, c, e, h, cache) for c, e in windows] for h in self.half_lives
-        }
-        usable = {h: [f for f in rows if f is not None] for h, rows in fits.items()}
-        best = self._choose(usable, d_day)
+        variants = self._variants(tables)
+        fits = {v: [self._past(tables, c, e, v, cache) for c, e in windows] for v in variants}
+        usable = {v: [f for f in rows if f is not None] for v, rows in fits.items()}
+        best, correction = self._choose(usable, d_day)
         evidence = self._evidence(usable[best], d_day)
-        model = self._model(tables, d_day, e_day, best, cache)
-        self._finish(model, evidence, best, len(windows), notes, tables, d_day, e_day)
+        model = self._model(tables, d_day, e_day, best[0], cache)
+        frame = self._deals(tables, d_day, e_day, best, cache)
+        self._finish(
+            model, frame, evidence, best, correction, len(windows), notes, tables, d_day, e_day
+        )
         return self
 
     # ---- steps -------------------------------------------------------------------------------
@@ -314,15 +318,33 @@ class CalibratedForecast:
             cache[key] = model.fit_loaded(tables, forecast_range=False)
         return cache[key]
 
+    def _variants(self, tables: LoadedTables) -> list[tuple[float | None, bool]]:
+        """(half-life, by owner) of each model tried: every half-life candidate, with and
+        without the owners' own win rates when the deals table names owners."""
+        owners = tables.deals is not None and "owner" in tables.deals.frame
+        return [(h, o) for h in self.half_lives for o in ((False, True) if owners else (False,))]
+
+    def _deals(
+        self, tables: LoadedTables, c: int, e: int, variant: tuple[float | None, bool], cache: dict
+    ) -> pd.DataFrame:
+        """The open deals on c with the variant's probability of being won by e."""
+        key = ("deals", c, e, variant)
+        if key not in cache:
+            model = self._model(tables, c, e, variant[0], cache)
+            frame = model.deals_
+            if variant[1]:
+                frame = _by_owner(frame, tables, model, c)
+            cache[key] = frame
+        return cache[key]
+
     def _past(
-        self, tables: LoadedTables, c: int, e: int, half_life: float | None, cache: dict
+        self, tables: LoadedTables, c: int, e: int, variant: tuple[float | None, bool], cache: dict
     ) -> dict | None:
         """The model's forecast of (c, e] with what was known on c, and what was won in it."""
-        key = ("past", c, e, half_life)
+        key = ("past", c, e, variant)
         if key in cache:
             return cache[key]
-        model = self._model(tables, c, e, half_life, cache)
-        frame = model.deals_
+        frame = self._deals(tables, c, e, variant, cache)
         ok = frame["probability"].notna() & frame["amount"].notna()
         forecast = float(frame.loc[ok, "weighted"].sum())
         a = tables.arrays
@@ -331,7 +353,7 @@ class CalibratedForecast:
         )  # won in (c, e] from the pipeline of c
         won = frame["deal_id"].isin(won_ids).to_numpy()
         actual = float(frame.loc[won & frame["amount"].notna().to_numpy(), "amount"].sum())
-        coin, _ = _model_variance(model)
+        coin, _ = _model_variance(frame, None)
         out = None
         if forecast > 0 and actual > 0:
             out = {
@@ -344,20 +366,38 @@ class CalibratedForecast:
         cache[key] = out
         return out
 
-    def _choose(self, usable: dict, d_day: int) -> float | None:
-        """The half-life whose past errors are the most predictable (leave-one-out)."""
-        scores = {}
-        for h, rows in usable.items():
-            if len(rows) < max(self.min_periods, 3):
+    def _choose(self, usable: dict, d_day: int) -> tuple[tuple, _Correction | None]:
+        """The model variant and the correction to use.
+
+        The default — the first variant (all history weighs the same, the team's rates) with the
+        mean correction — is kept unless another predicts the past periods clearly better:
+        its leave-one-out squared errors lower on average by more than one standard error of
+        the paired difference (a small sample of noisy periods makes most differences luck)."""
+        fits: dict[tuple, tuple[_Correction, np.ndarray]] = {}
+        for variant, rows in usable.items():
+            if len(rows) < self.min_periods:
                 continue
+            c = np.array([r["c"] for r in rows], dtype=float)
             e = np.log([r["actual"] / r["forecast"] for r in rows])
-            w = self._weights(np.array([r["c"] for r in rows]), d_day)
-            total, wsum = np.sum(w * e), np.sum(w)
-            loo = (total - w * e) / (wsum - w)
-            scores[h] = float(np.sum(w * (e - loo) ** 2) / wsum)
-        if not scores:
-            return self.half_lives[0]
-        return min(scores, key=lambda h: (scores[h], 0 if h is None else 1))
+            w = self._weights(c, d_day)
+            for kind in CORRECTIONS:
+                fit = _correction(kind, (c - d_day) / 365.0, e, w)
+                if fit is not None:
+                    fits[(variant, kind)] = (fit, w)
+        default = (next(iter(usable)), CORRECTIONS[0])
+        if default not in fits:
+            return default[0], None
+        base, w = fits[default]
+        best, gain = default, 0.0
+        for key, (fit, _) in fits.items():
+            if key == default or len(fit.misses) != len(base.misses):
+                continue
+            d = fit.misses**2 - base.misses**2
+            mean = float(np.sum(w * d) / np.sum(w))
+            se = float(np.sqrt(np.sum(w**2 * (d - mean) ** 2)) / np.sum(w))
+            if mean < -se and mean < gain:
+                best, gain = key, mean
+        return best[0], fits[best][0]
 
     def _weights(self, cutoffs: np.ndarray, d_day: int) -> np.ndarray:
         return np.exp2(-(d_day - cutoffs.astype(float)) / float(self.recency))
@@ -384,8 +424,10 @@ class CalibratedForecast:
     def _finish(
         self,
         model: TimeAwareForecast,
+        frame: pd.DataFrame,
         evidence: pd.DataFrame,
-        half_life: float | None,
+        variant: tuple[float | None, bool],
+        correction: _Correction | None,
         windows: int,
         notes: list[str],
         tables: LoadedTables,
@@ -395,12 +437,12 @@ class CalibratedForecast:
         from pipesheet.ranges import forecast_range
 
         notes = [*notes, *[n for n in model.notes_ if n not in notes]]
-        frame = model.deals_
+        half_life, by_owner = variant
         ok = (frame["probability"].notna() & frame["amount"].notna()).to_numpy()
         amounts = frame["amount"].to_numpy(dtype=float)[ok]
         probs = frame["probability"].to_numpy(dtype=float)[ok]
         forecast = float(np.sum(amounts * probs))
-        _, param = _model_variance(model)
+        _, param = _model_variance(frame, model)
         closed = _closed_so_far(tables, d_day, self.period_end, self.fiscal_year_start, model)
         n = len(evidence)
         dropped = windows - n
@@ -411,24 +453,27 @@ class CalibratedForecast:
             )
         coins = forecast_range(amounts, probs)
         v_param = param / forecast**2 if forecast > 0 else 0.0
-        if n >= self.min_periods:
-            e = evidence["log_error"].to_numpy()
+        if correction is not None:
             w = evidence["weight"].to_numpy()
-            b = float(np.sum(w * e) / np.sum(w))
-            s2 = float(np.sum(w * (e - b) ** 2) / np.sum(w) * n / (n - 1))
             v_past = float(np.sum(w * evidence["model_sd"].to_numpy() ** 2) / np.sum(w))
-            sigma_c2 = max(0.0, s2 - v_past)
-            n_eff = float(np.sum(w) ** 2 / np.sum(w**2))
-            spread = float(np.sqrt(sigma_c2 + v_param + s2 / n_eff))
-            df = n - 1
+            # the common shock left once the past periods' coin flips are taken out, and the
+            # uncertainty of the correction itself
+            common = max(0.0, correction.s2 - v_past) + correction.b_var
+            b, df = correction.b, correction.df
+            spread = float(np.sqrt(common + v_param))
             decay = (
                 "all history weighs the same"
                 if half_life is None
-                else (f"half-life {half_life:g} days")
-            )
+                else f"half-life {half_life:g} days"
+            ) + ("; each owner's own win rate" if by_owner else "")
+            what = {
+                "mean": f"forecast × {np.exp(b):.3f} (its mean error, shrunk by its noise)",
+                "trend": f"forecast × {np.exp(b):.3f} (the trend of its errors, shrunk by its "
+                "noise)",
+            }[correction.kind]
             method = (
-                f"calibrated time-aware: forecast × {np.exp(b):.3f} (its mean error over {n} past "
-                f"periods), range widened by their spread ({decay})"
+                f"calibrated time-aware: {what} over {n} past periods, range widened by their "
+                f"spread ({decay})"
             )
         else:
             b, spread, df = 0.0, float(np.sqrt(v_param)), None
@@ -474,7 +519,7 @@ class CalibratedForecast:
         self.forecast_, self.model_forecast_ = result.forecast, forecast
         self.p10_, self.p50_, self.p90_, self.p_quota_ = p10, p50, p90, p_quota
         self.bias_, self.spread_, self.periods_ = b, spread, n
-        self.method_, self.half_life_ = method, half_life
+        self.method_, self.half_life_, self.by_owner_ = method, half_life, by_owner
         self.evidence_, self.deals_, self.notes_ = evidence, deals, notes
 
     def _check_params(self) -> None:
@@ -496,6 +541,119 @@ class CalibratedForecast:
                 expected="e.g. (None, 365)",
             )
         blank_amounts_choice(self.blank_amounts)
+
+
+CORRECTIONS = ("mean", "trend")
+#: How hard a correction is shrunk toward none: b·max(0, 1 − SHRINK·var(b)/b²); with 3 a bias
+#: is corrected only beyond about 1.7 standard errors, and then only in part.
+SHRINK = 3.0
+
+
+@dataclass(frozen=True)
+class _Correction:
+    """A correction of the log errors: ``b`` is the log error predicted on the as-of date
+    (shrunk toward 0 by its own uncertainty), ``s2`` the variance of the errors around the fit,
+    ``b_var`` the variance of ``b``'s estimate, ``loo`` the weighted mean squared leave-one-out
+    error (what predicting a past period from the others missed by), ``df`` the degrees of
+    freedom left."""
+
+    kind: str
+    b: float
+    s2: float
+    b_var: float
+    loo: float
+    df: int
+    misses: np.ndarray = field(repr=False, compare=False)
+
+
+def _fit(
+    kind: str, t: np.ndarray, e: np.ndarray, w: np.ndarray, at: float
+) -> tuple[float, float, float]:
+    """(prediction at ``at``, residual variance, variance of the prediction) of a weighted mean
+    or a weighted straight line through (t, e), the prediction shrunk toward 0 by its
+    uncertainty (positive-part: b·max(0, 1 − var(b)/b²), so a bias within its noise is not
+    corrected)."""
+    n = len(e)
+    x = np.ones((n, 1)) if kind == "mean" else np.stack([np.ones_like(t), t], axis=1)
+    sw = np.sqrt(w)
+    beta, *_ = np.linalg.lstsq(x * sw[:, None], e * sw, rcond=None)
+    resid = e - x @ beta
+    params = x.shape[1]
+    s2 = float(np.sum(w * resid**2) / np.sum(w) * n / max(n - params, 1))
+    xtwx = np.linalg.pinv((x * w[:, None]).T @ x)
+    cov = xtwx @ ((x * (w**2)[:, None]).T @ x) @ xtwx * s2  # sandwich: weights are not 1/var
+    x0 = np.array([1.0] if kind == "mean" else [1.0, at])
+    pred = float(x0 @ beta)
+    var = float(x0 @ cov @ x0)
+    shrink = max(0.0, 1.0 - SHRINK * var / pred**2) if pred != 0 else 0.0
+    return pred * shrink, s2, var
+
+
+def _correction(kind: str, t: np.ndarray, e: np.ndarray, w: np.ndarray) -> _Correction | None:
+    """Fit one correction kind; None when too few periods for it (n − parameters < 2)."""
+    n = len(e)
+    params = {"mean": 1, "trend": 2}[kind]
+    if n - params < 2:
+        return None
+    every = np.arange(n)
+    misses = np.array(
+        [e[j] - _fit(kind, t[every != j], e[every != j], w[every != j], t[j])[0] for j in every]
+    )
+    loo = float(np.sum(w * misses**2) / np.sum(w))
+    b, s2, b_var = _fit(kind, t, e, w, 0.0)
+    return _Correction(kind, b, s2, b_var, loo, n - params, misses)
+
+
+#: Prior standard deviation (log-odds) of an owner's shift from the team: shrinks owners with
+#: few closed deals toward the team.
+OWNER_PRIOR_SD = 0.5
+
+
+def _by_owner(
+    frame: pd.DataFrame, tables: LoadedTables, model: TimeAwareForecast, c: int
+) -> pd.DataFrame:
+    """The deals with each owner's own win rate: a log-odds shift θ_o learned from the owner's
+    deals closed by c — y = won, against the team's probability p of the first stage each
+    entered — by a penalised logistic fit (prior N(0, OWNER_PRIOR_SD²): few closed deals, little
+    shift). A deal's eventual probability E becomes E' = σ(logit E + θ_o) and its probability
+    in the window p·E'/E."""
+    a = tables.arrays
+    deals = tables.deals.frame
+    owner_of = pd.Series(deals["owner"].to_numpy(), index=deals["deal_id"].to_numpy())
+    st = deal_states(a, c)
+    width = a.k + 2
+    deal = st.first_keys // width
+    stage = st.first_keys % width
+    open_stage = stage < a.k
+    first = pd.DataFrame({"deal": deal[open_stage], "stage": stage[open_stage]})
+    first = first.groupby("deal", sort=False)["stage"].min()  # the first stage it entered
+    closed = (st.code[first.index] >= a.k) & (st.code[first.index] >= 0)
+    idx = first.index.to_numpy()[closed]
+    p = model._p_stage[first.to_numpy()[closed]]
+    y = (st.code[idx] == a.k).astype(float)
+    owners = owner_of.reindex(a.ids[idx]).to_numpy()
+    keep = ~np.isnan(p) & pd.notna(owners) & (p > 0) & (p < 1)
+    codes, names = pd.factorize(owners[keep])
+    z = np.log(p[keep] / (1 - p[keep]))
+    y = y[keep]
+    theta = np.zeros(len(names))
+    prior = 1.0 / OWNER_PRIOR_SD**2
+    for _ in range(25):  # Newton steps on each owner's one parameter, all owners at once
+        q = 1.0 / (1.0 + np.exp(-(z + theta[codes])))
+        grad = np.bincount(codes, y - q, len(names)) - prior * theta
+        hess = np.bincount(codes, q * (1 - q), len(names)) + prior
+        theta = theta + grad / hess
+    shift = pd.Series(theta, index=names).reindex(owner_of.reindex(frame["deal_id"]).to_numpy())
+    t = np.nan_to_num(shift.to_numpy(dtype=float))
+    out = frame.copy()
+    e = out["win_probability"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e_new = 1.0 / (1.0 + np.exp(-(np.log(e / (1 - e)) + t)))
+        ratio = np.where(e > 0, e_new / e, 1.0)
+    out["probability"] = np.minimum(out["probability"].to_numpy(dtype=float) * ratio, e_new)
+    out["win_probability"] = np.where(np.isnan(e), e, e_new)
+    out["weighted"] = out["amount"] * out["probability"]
+    return out
 
 
 def _open_on(a: Any, day: int) -> np.ndarray:

@@ -275,7 +275,9 @@ def evaluate_forecasts(
     last_end = last_end if last_end.is_month_end else last_end - pd.offsets.MonthEnd(1)
     while last_end.month % months:
         last_end = last_end - pd.offsets.MonthEnd(1)
-    first_start = (last_end - pd.DateOffset(months=months * periods)) + pd.Timedelta(days=1)
+    first_start = (
+        last_end - pd.DateOffset(months=months * periods) + pd.offsets.MonthEnd(0)
+    ) + pd.Timedelta(days=1)
     rows: list[dict] = []
     for seed in seeds:
         deals, history = simulate_pipeline(s, seed)
