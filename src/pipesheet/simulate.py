@@ -93,7 +93,10 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("skipping", "a third of the moves skip a stage", skip=0.3),
         Scenario("drift", "win rates falling over time (−0.2 logit a year per step)", drift=-0.2),
         Scenario(
-            "whales", "1% of deals forty times the usual size", whale_share=0.01, whale_factor=40
+            "whales",
+            "a few very large deals: 0.3% of deals fifty times the usual size",
+            whale_share=0.003,
+            whale_factor=50,
         ),
         Scenario(
             "everything",
