@@ -144,3 +144,24 @@ def test_range_coverage_over_hundreds_of_simulated_periods():
     above = (cal["actual"] > cal["p50"]).mean()
     assert 0.70 <= inside <= 0.90, inside
     assert 0.35 <= above <= 0.65, above
+
+
+def test_closed_so_far_is_of_the_windows_period():
+    from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+    args = (sample_history(), sample_deals(), "quarter")
+    opts = {"rates": sample_rates(), "quota": 2_500_000}
+    mid = calibrated_forecast(*args, as_of="2026-08-15", **opts)
+    # won 2026-07-01 .. 2026-08-15 in EUR, by hand from the deals table
+    deals = sample_deals()
+    closed = pd.to_datetime(deals["Closed Date"], errors="coerce")
+    won = (deals["Stage"].str.strip().str.casefold() == "closed won") & closed.between(
+        "2026-07-01", "2026-08-15"
+    )
+    amount = pd.to_numeric(deals["Amount"].astype(str).str.replace(",", ""), errors="coerce")
+    rate = deals["Currency"].map({"EUR": 1.0, "USD": 0.92})
+    assert mid.closed == pytest.approx(float((amount * rate)[won].sum()))
+    # as of a quarter's last day the window is the next quarter: nothing closed in it yet
+    last_day = calibrated_forecast(*args, as_of="2026-06-30", **opts)
+    assert last_day.closed == 0.0
+    assert last_day.period_end == pd.Timestamp("2026-09-30")

@@ -443,7 +443,9 @@ class CalibratedForecast:
         probs = frame["probability"].to_numpy(dtype=float)[ok]
         forecast = float(np.sum(amounts * probs))
         _, param = _model_variance(frame, model)
-        closed = _closed_so_far(tables, d_day, self.period_end, self.fiscal_year_start, model)
+        closed = _closed_so_far(
+            tables, d_day, e_day, self.period_end, self.fiscal_year_start, model
+        )
         n = len(evidence)
         dropped = windows - n
         if dropped:
@@ -662,10 +664,16 @@ def _open_on(a: Any, day: int) -> np.ndarray:
 
 
 def _closed_so_far(
-    tables: LoadedTables, d_day: int, period_end: Any, fys: int, model: TimeAwareForecast
+    tables: LoadedTables,
+    d_day: int,
+    e_day: int,
+    period_end: Any,
+    fys: int,
+    model: TimeAwareForecast,
 ) -> float:
-    """Revenue won from the start of the period containing D through D, when the window is a
-    named period ("month", "quarter", "year"); 0 for an explicit end date."""
+    """Revenue won from the start of the window's period (the named period — "month",
+    "quarter", "year" — that ends on E) through D; 0 when that period starts after D (as-of on
+    the last day of the previous one) or for an explicit end date."""
     from pipesheet.periods import period_bounds
 
     if not (
@@ -673,8 +681,10 @@ def _closed_so_far(
         and period_end.strip().casefold() in ("month", "quarter", "year")
     ):
         return 0.0
-    start, _ = period_bounds(day_timestamp(d_day), period_end.strip().casefold(), fys)
+    start, _ = period_bounds(day_timestamp(e_day), period_end.strip().casefold(), fys)
     s_day = int(start.to_datetime64().astype("datetime64[D]").astype(np.int64)) - 1
+    if s_day >= d_day:
+        return 0.0
     a = tables.arrays
     won = (deal_states(a, d_day).code == a.k) & (deal_states(a, s_day).code != a.k)
     if not won.any() or tables.deals is None:
