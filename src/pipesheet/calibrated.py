@@ -473,6 +473,8 @@ class CalibratedForecast:
                 "trend": f"forecast × {np.exp(b):.3f} (the trend of its errors, shrunk by its "
                 "noise)",
             }[correction.kind]
+            if b == 0.0:
+                what = "no correction (its past errors show no bias beyond their noise)"
             method = (
                 f"calibrated time-aware: {what} over {n} past periods, range widened by their "
                 f"spread ({decay})"
