@@ -41,7 +41,7 @@ def test_bouncing_deals_make_the_estimates_disagree_and_it_is_said_why():
     assert "go back to an earlier stage" in row["why"]
     # Qualified: markov 2/3 · 3/4 = 1/2, the cohort's too — not listed; half its deals came back
     assert "Qualified" not in set(table["stage"])
-    back, revisit, skip = _move_shares(model.history_, None)
+    _, revisit, skip = _move_shares(model.history_, None)
     assert list(revisit) == pytest.approx([0.5, 0.0]) and list(skip) == pytest.approx([0.0, 0.0])
     notes = model.disagreement_notes()
     assert any(n.startswith("cohort and Markov disagree at Proposal: 50.0% vs 75") for n in notes)
