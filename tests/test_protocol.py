@@ -66,6 +66,9 @@ def build(cls: type, deals, history, rates, model):
             history, deals, 1_500_000, "2026-10-01", "2026-12-31", as_of=SAMPLE_AS_OF, rates=rates
         ),
         ps.StageDesignResult: lambda: ps.stage_design_check(history, deals),
+        ps.CalibratedResult: lambda: ps.calibrated_forecast(
+            history, deals, "quarter", as_of="2026-08-15", rates=rates
+        ),
         ps.LookupResult: lambda: ps.lookup(
             deals, rates, "Currency", "Rate", other_on="Currency", on_unmatched="report"
         ),

@@ -29,7 +29,9 @@ Planning
 Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
     (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`forecast_accuracy`
-    (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`.
+    (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`; pipelines from known
+    processes: :func:`simulate_pipeline`, :data:`SCENARIOS`, :func:`evaluate_forecasts`,
+    :func:`accuracy_table`.
 Diagnostics and changes
     :func:`stale_deals`, :func:`stale_thresholds`, :func:`bottlenecks`, :func:`cycle_time`,
     :func:`deal_cycle_times`, :func:`conversion_by_stage`, :func:`stage_durations`,
@@ -75,6 +77,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pipesheet.pricing": ("PricedDeals", "deal_probabilities", "price_deals", "reporting_amounts"),
     "pipesheet.periods": ("period_labels",),
     "pipesheet.timeaware": ("TimeAwareForecast", "TimeAwareResult", "time_aware_forecast"),
+    "pipesheet.calibrated": ("CalibratedForecast", "CalibratedResult", "calibrated_forecast"),
     # planning
     "pipesheet.planning": (
         "LeadPlan",
@@ -90,6 +93,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pipesheet.backtest": ("BacktestResult", "backtest"),
     "pipesheet.calibration": ("CalibrationResult", "brier_score", "calibration"),
     "pipesheet.accuracy": ("AccuracyResult", "forecast_accuracy", "forecasts_from_snapshots"),
+    "pipesheet.simulate": (
+        "SCENARIOS",
+        "accuracy_table",
+        "evaluate_forecasts",
+        "simulate_pipeline",
+    ),
     # diagnostics and changes
     "pipesheet.diagnostics": (
         "bottlenecks",
@@ -115,9 +124,12 @@ _HOME = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "PRESETS",
+    "SCENARIOS",
     "AccuracyResult",
     "BacktestResult",
     "BalanceResult",
+    "CalibratedForecast",
+    "CalibratedResult",
     "CalibrationResult",
     "Deals",
     "Export",
@@ -136,9 +148,11 @@ __all__ = [
     "TimeAwareResult",
     "Waterfall",
     "__version__",
+    "accuracy_table",
     "backtest",
     "bottlenecks",
     "brier_score",
+    "calibrated_forecast",
     "calibration",
     "conversion_by_stage",
     "coverage_ratio",
@@ -146,6 +160,7 @@ __all__ = [
     "days_in_stage_from_history",
     "deal_cycle_times",
     "deal_probabilities",
+    "evaluate_forecasts",
     "forecast_accuracy",
     "forecast_categories",
     "forecast_range",
@@ -172,6 +187,7 @@ __all__ = [
     "sample_deals",
     "sample_history",
     "sample_rates",
+    "simulate_pipeline",
     "snapshot_at",
     "stage_design_check",
     "stage_durations",
@@ -218,6 +234,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.accuracy import AccuracyResult, forecast_accuracy, forecasts_from_snapshots
     from pipesheet.backtest import BacktestResult, backtest
     from pipesheet.balance import BalanceResult, pipeline_balance
+    from pipesheet.calibrated import CalibratedForecast, CalibratedResult, calibrated_forecast
     from pipesheet.calibration import CalibrationResult, brier_score, calibration
     from pipesheet.diagnostics import (
         bottlenecks,
@@ -253,6 +270,12 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.probabilities import StageProbabilities, stage_probabilities
     from pipesheet.ranges import ForecastRange, forecast_range
     from pipesheet.sample import generate_pipeline, sample_deals, sample_history, sample_rates
+    from pipesheet.simulate import (
+        SCENARIOS,
+        accuracy_table,
+        evaluate_forecasts,
+        simulate_pipeline,
+    )
     from pipesheet.stage_design import StageDesignResult, stage_design_check
     from pipesheet.stages import StageList
     from pipesheet.tables import Deals, History, read_deals, read_history, read_rates

@@ -256,6 +256,90 @@ class StageProbabilities(Estimator):
         out[self.stages_.lost_label] = 0.0
         return out
 
+    def disagreements(self, threshold: float = 0.10) -> pd.DataFrame:
+        """Stages where the cohort and the Markov estimates differ strongly, and why.
+
+        Both are learned from the same history (as of the same date). A stage is listed when the
+        two differ by at least ``threshold`` (absolute) and their intervals do not overlap.
+        ``why`` names what makes them differ, measured on the history: the cohort counts every
+        deal that ever reached the stage once (W/(W+L)), the Markov estimate follows each move —
+        so moves back from the stage (``backward_share``: of the moves out of it), deals that
+        come back to it (``revisit_share``: of the deals that reached it, those with two visits
+        or more) and deals that pass by it (``skip_share``: of the closed deals that reached a
+        later stage, those that never entered it) pull them apart.
+
+        Returns columns ``stage``, ``cohort``, ``markov``, ``difference`` (markov − cohort),
+        ``backward_share``, ``revisit_share``, ``skip_share``, ``why``; empty without a history.
+        """
+        self.check_fitted()
+        columns = [
+            "stage",
+            "cohort",
+            "markov",
+            "difference",
+            "backward_share",
+            "revisit_share",
+            "skip_share",
+            "why",
+        ]
+        if self.history_ is None:
+            return pd.DataFrame(columns=columns)
+        params = {
+            "stages": self.stages_,
+            "as_of": self.as_of,
+            "won_passes_all": self.won_passes_all,
+            "prior": self.prior,
+            "interval": self.interval,
+            "draws": self.draws,
+            "seed": self.seed,
+        }
+        other = "markov" if self.method == "cohort" else "cohort"
+        fitted = StageProbabilities(method=other, **params).fit(self.history_, self.deals_)
+        both = {self.method: self.overall_, other: fitted.overall_}
+        co, mk = both["cohort"], both["markov"]
+        diff = mk["win_probability"].to_numpy() - co["win_probability"].to_numpy()
+        apart = (mk["interval_low"].to_numpy() > co["interval_high"].to_numpy()) | (
+            co["interval_low"].to_numpy() > mk["interval_high"].to_numpy()
+        )
+        flagged = (np.abs(diff) >= threshold) & apart
+        back, revisit, skip = _move_shares(self.history_, self.as_of)
+        rows = []
+        for s in np.flatnonzero(flagged):
+            reasons = []
+            if back[s] >= 0.05:
+                reasons.append(f"{back[s]:.0%} of the moves out of it go back to an earlier stage")
+            if revisit[s] >= 0.05:
+                reasons.append(f"{revisit[s]:.0%} of its deals come back to it")
+            if skip[s] >= 0.05:
+                reasons.append(f"{skip[s]:.0%} of the closed deals past it never entered it")
+            why = (
+                "; ".join(reasons)
+                + " — the cohort counts each deal that reached the stage once, the Markov "
+                "estimate follows every move"
+                if reasons
+                else "few closed deals behind one of the two estimates (see their intervals)"
+            )
+            rows.append(
+                {
+                    "stage": self.stages_.open[s],
+                    "cohort": float(co["win_probability"].iloc[s]),
+                    "markov": float(mk["win_probability"].iloc[s]),
+                    "difference": float(diff[s]),
+                    "backward_share": float(back[s]),
+                    "revisit_share": float(revisit[s]),
+                    "skip_share": float(skip[s]),
+                    "why": why,
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def disagreement_notes(self, threshold: float = 0.10) -> list[str]:
+        """:meth:`disagreements` as sentences for the notes."""
+        return [
+            f"cohort and Markov disagree at {r.stage}: {r.cohort:.1%} vs {r.markov:.1%} — {r.why}"
+            for r in self.disagreements(threshold).itertuples()
+        ]
+
     # ---- counting ------------------------------------------------------------------------------
     def _counts_from_history(self, hist: History, deals: Deals | None, as_of, by_field, notes):
         frame = hist.frame
@@ -584,6 +668,54 @@ def _status_code(value: object, stages: StageList) -> int:
     if key == "lost" or stages.code(value) == stages.k + 1:
         return LOSS
     return -1
+
+
+def _move_shares(hist: History, as_of: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per open stage: the share of moves out of it that go back to an earlier open stage, the
+    share of the deals that reached it with two visits or more, and the share of the closed deals
+    that reached a later stage (or Won) without ever entering it."""
+    k = hist.stages.k
+    frame = hist.frame
+    index = hist.deal_index()
+    order = index.sorted_positions()
+    deal, code = index.deal_codes[order], frame["code"].to_numpy()[order]
+    when = read_date_setting(as_of)
+    if when is not None:
+        keep = known_on(frame["entered_date"].to_numpy()[order], when)
+        deal, code = deal[keep], code[keep]
+    same = deal[1:] == deal[:-1]
+    src, dst = code[:-1][same], code[1:][same]
+    moved = (src != dst) & (src < k)
+    out = np.bincount(src[moved], minlength=k)[:k].astype(float)
+    backward = np.bincount(src[moved & (dst < src)], minlength=k)[:k].astype(float)
+    # visits: a run of rows at one stage
+    start = np.ones(len(code), dtype=bool)
+    start[1:] = (deal[1:] != deal[:-1]) | (code[1:] != code[:-1])
+    visits = pd.DataFrame({"deal": deal[start], "code": code[start]})
+    visits = visits[visits["code"] < k]
+    per = visits.groupby(["deal", "code"]).size()
+    reached = per.groupby(level="code").size().reindex(range(k), fill_value=0).to_numpy()
+    again = (per >= 2).groupby(level="code").sum().reindex(range(k), fill_value=0).to_numpy()
+    n = int(deal.max()) + 1 if len(deal) else 0
+    at = np.zeros((n, k + 2), dtype=bool)
+    at[deal, code] = True
+    final = np.full(n, -1)
+    last = np.ones(len(deal), dtype=bool)
+    last[:-1] = deal[1:] != deal[:-1]
+    final[deal[last]] = code[last]
+    closed = final >= k
+    later = np.zeros((n, k), dtype=bool)  # reached a later open stage or Won
+    reach_won = at[:, k]
+    for s in range(k):  # a loop over stages
+        later[:, s] = at[:, s + 1 : k].any(axis=1) | reach_won
+    past = closed[:, None] & later
+    skipped = (past & ~at[:, :k]).sum(axis=0).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (
+            np.where(out > 0, backward / out, 0.0),
+            np.where(reached > 0, again / reached, 0.0),
+            np.where(past.sum(axis=0) > 0, skipped / past.sum(axis=0), 0.0),
+        )
 
 
 def _configured(deals: Deals, stages: StageList) -> dict[str, float]:

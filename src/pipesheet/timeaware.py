@@ -102,8 +102,9 @@ _NS_PER_DAY = 86_400_000_000_000
 def _visits(a: HistoryArrays, st: DealStates, cut: int):
     """First visit of each deal to each open stage, on the clock of days since entering it.
 
-    Returns (stage, stay m, time T, outcome): the visit lasted m days at the stage (m = T when
-    it is still there); T = days to Won/Lost (outcome 1/2) or to ``cut`` (outcome 0, censored).
+    Returns (stage, stay m, time T, outcome, start): the visit lasted m days at the stage (m = T
+    when it is still there); T = days to Won/Lost (outcome 1/2) or to ``cut`` (outcome 0,
+    censored); start = the day it entered the stage.
     """
     width = a.k + 2
     deal = st.first_keys // width
@@ -118,46 +119,91 @@ def _visits(a: HistoryArrays, st: DealStates, cut: int):
     time = np.maximum(end - start, 0)
     stay = np.where(leave >= 0, np.minimum(np.maximum(leave - start, 0), time), time)
     outcome = np.where(won, 1, np.where(lost, 2, 0))
-    return stage, stay, time, outcome
+    return stage, stay, time, outcome, start
+
+
+def recency_weights(start: np.ndarray, cut: int, half_life: float | None) -> np.ndarray | None:
+    """Weight of each visit by how long ago it entered its stage: 0.5 ** ((cut − start) /
+    half_life), scaled to mean 1 (so thresholds on counts keep their meaning); None without a
+    half-life (every visit counts the same)."""
+    if half_life is None or not len(start):
+        return None
+    w = np.exp2(-(cut - np.asarray(start, dtype=float)) / float(half_life))
+    return w / w.mean()
+
+
+#: Landmark rows have a resolution of one day for stays up to this many days, then of one bin.
+DAILY_LANDMARKS = 180
+
+
+def _row_of(stay: np.ndarray, b: int) -> np.ndarray:
+    """Landmark row holding a visit that stayed ``stay`` days: one row per day up to
+    :data:`DAILY_LANDMARKS`, one per bin after."""
+    stay = np.asarray(stay, dtype=np.int64)
+    d1 = DAILY_LANDMARKS
+    return np.where(stay <= d1, stay, d1 + (stay - d1 - 1) // b + 1)
+
+
+def _row_start(row: np.ndarray, b: int) -> np.ndarray:
+    """The shortest stay in landmark row ``row`` (the first day its risk set is at risk)."""
+    row = np.asarray(row, dtype=np.int64)
+    d1 = DAILY_LANDMARKS
+    return np.where(row <= d1, row, d1 + (row - d1 - 1) * b + 1)
 
 
 @dataclass
 class _Curves:
     """Pooled counts per (stage, landmark row, bin of days since entry).
 
-    Row 0 = every first visit (the cohort that entered the stage); row r ≥ 1 = the visits still
-    at the stage through day (r − 1)·bin_days (the landmark risk set of a deal of that age).
+    Row r is the landmark risk set of a deal that has been at the stage for r − 1 days (so is
+    still there on day r − 1 and at risk from day r on): the visits that stayed at least r days
+    (one row per day up to :data:`DAILY_LANDMARKS`, then one per bin). Row 0 = every first visit
+    (the cohort that entered the stage). A row's exposure starts on its first day at risk: the
+    days before it, which its visits all survived by construction, are not counted (they would
+    dilute the hazards of the landmark bin).
     """
 
     exposure: np.ndarray  # (k, rows, bins) deal-days at risk (still open) in each bin
     won: np.ndarray  # (k, rows, bins) wins in each bin
     lost: np.ndarray  # (k, rows, bins)
     visits: np.ndarray  # (k, rows) visits in the risk set
-    cohort: np.ndarray  # (k, 3) won, lost, censored of row 0
+    cohort: np.ndarray  # (k, 3) won, lost, censored of row 0 (weighted when weights are given)
     known: np.ndarray  # (k,) at least one closed visit
     bin_days: int
     min_at_risk: int
 
 
-def _curves(stage, stay, time, outcome, k: int, bin_days: int, min_at_risk: int = 1) -> _Curves:
+def _curves(
+    stage,
+    stay,
+    time,
+    outcome,
+    k: int,
+    bin_days: int,
+    min_at_risk: int = 1,
+    weights: np.ndarray | None = None,
+) -> _Curves:
+    """Counts of :class:`_Curves`; ``weights`` (one per visit, mean 1) weigh recent visits more
+    (see ``half_life``): exposure and events are weighted, the risk-set sizes are not."""
     b = int(bin_days)
     nb = int(time.max()) // b + 1 if len(time) else 1
-    nq = nb + 1
+    qi = _row_of(stay, b)
+    nq = int(qi.max()) + 2 if len(qi) else 2
     tb = time // b
     part = (time % b + 1).astype(float)
-    qi = np.where(stay > 0, (stay - 1) // b + 1, 0)
     flat = (stage * nq + qi) * nb + tb
     size = k * nq * nb
+    w = np.ones(len(flat)) if weights is None else np.asarray(weights, dtype=float)
 
-    def count(mask, weights=None):
-        w = None if weights is None else weights[mask]
-        return np.bincount(flat[mask], weights=w, minlength=size).reshape(k, nq, nb)
+    def count(mask, extra=None):
+        wt = w[mask] if extra is None else (w * extra)[mask]
+        return np.bincount(flat[mask], weights=wt, minlength=size).reshape(k, nq, nb)
 
     every = np.ones(len(flat), dtype=bool)
-    cnt = count(every).astype(float)
+    cnt = count(every)
     partial = count(every, part)
-    won = count(outcome == 1).astype(float)
-    lost = count(outcome == 2).astype(float)
+    won = count(outcome == 1)
+    lost = count(outcome == 2)
     # deal-days at risk in bin j: bin_days for each visit lasting past the bin, plus the part
     # of the bin a visit that ends in it was at risk
     after = np.cumsum(cnt[:, :, ::-1], axis=2)[:, :, ::-1] - cnt
@@ -167,19 +213,28 @@ def _curves(stage, stay, time, outcome, k: int, bin_days: int, min_at_risk: int 
         return np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
 
     exposure, won_r, lost_r = from_row(exposure), from_row(won), from_row(lost)
-    visits = from_row(cnt.sum(axis=2))
-    cohort = np.stack(
-        [won_r[:, 0].sum(axis=1), lost_r[:, 0].sum(axis=1), visits[:, 0].astype(float)], axis=1
-    )
+    weighted_visits = from_row(cnt.sum(axis=2))
+    plain = np.bincount(stage * nq + qi, minlength=k * nq).reshape(k, nq).astype(float)
+    visits = from_row(plain)
+    # left truncation: row r's visits are all at risk from its first day s_r on; remove the
+    # s_r − L·b days before it in its landmark bin L = s_r // b (every visit of the row lived them)
+    start = _row_start(np.arange(nq), b)
+    land = np.minimum(start // b, nb - 1)
+    before = (start - land * b).astype(float)
+    rows = np.arange(nq)
+    exposure[:, rows, land] -= weighted_visits[:, rows] * before[None, :]
+    np.maximum(exposure, 0.0, out=exposure)
+    cohort = np.stack([won_r[:, 0].sum(axis=1), lost_r[:, 0].sum(axis=1), weighted_visits[:, 0]], 1)
     cohort[:, 2] -= cohort[:, 0] + cohort[:, 1]
-    known = (cohort[:, 0] + cohort[:, 1]) > 0
+    known = (won_r[:, 0].sum(axis=1) + lost_r[:, 0].sum(axis=1)) > 0
     return _Curves(exposure, won_r, lost_r, visits, cohort, known, b, int(min_at_risk))
 
 
 def _row_for(c: _Curves, stage: np.ndarray, age: np.ndarray) -> np.ndarray:
-    """Landmark row of each (stage, age): the deal's own, or the oldest one with enough visits."""
+    """Landmark row of each (stage, age) — the visits that stayed at least age + 1 days — or the
+    oldest row with at least ``min_at_risk`` visits when the deal's own has fewer."""
     nq = c.visits.shape[1]
-    row = np.clip(np.floor_divide(age, c.bin_days) + 1, 0, nq - 1)
+    row = np.clip(_row_of(np.asarray(age) + 1, c.bin_days), 0, nq - 1)
     ok = c.visits >= max(c.min_at_risk, 1)
     ok[:, 0] = True
     best = np.maximum.accumulate(np.where(ok, np.arange(nq)[None, :], 0), axis=1)
@@ -189,45 +244,68 @@ def _row_for(c: _Curves, stage: np.ndarray, age: np.ndarray) -> np.ndarray:
 def _daily_hazards(c: _Curves, stage: np.ndarray, row: np.ndarray, length: int):
     """Daily hazards (won, lost) on days 0..length-1 for each (stage, row), tail included.
 
-    Bins from the first one whose average number at risk falls below ``min_at_risk`` (at or
-    after the landmark) to the last with exposure share one pooled hazard, which also
-    continues beyond the observed range. Without a thin bin the tail is pooled over the second
-    half of the observed bins after the landmark. Returns (hw, hl, last observed day).
+    * Up to the last bin with a close (won or lost) in the risk set: the observed hazards, with
+      the bins from the first one whose average number at risk falls below ``min_at_risk`` (at
+      or after the landmark) pooled into one hazard (so one late event among two survivors
+      cannot send a probability to 1).
+    * After the last close — ages at which no deal of the risk set ever closed — the evidence is
+      exposure without events. Where that exposure is at least ``min_at_risk`` deal-bins (deals
+      did sit there, and none closed), it is taken as it is: hazard 0, also beyond the last day
+      with exposure. So a long-open deal gets what the history says about deals of its age —
+      they do not close — never a younger deal's hazards (pooling the late range with earlier
+      closes gave deals far older than any closed deal a good chance). When old deals did close
+      (revived, or cleaned up as lost), those closes are in the risk set and count. With less
+      exposure than that after the last close, the pooled late hazard continues over the whole
+      tail, as before.
+    * Beyond the last day with exposure: the late hazard above.
+
+    Returns (hw, hl, last observed day, tail hw, tail hl, last day with a close).
     """
     b = c.bin_days
     expo, won, lost = c.exposure[stage, row], c.won[stage, row], c.lost[stage, row]
     nb = expo.shape[1]
     bins = np.arange(nb)[None, :]
-    land = np.maximum(row - 1, 0)[:, None]
+    land = (_row_start(row, b) // b)[:, None]  # the bin of the row's first day at risk
     has = expo > 0
     last = np.where(has.any(axis=1), nb - 1 - np.argmax(has[:, ::-1], axis=1), -1)[:, None]
-    thin = (expo < c.min_at_risk * b) & (bins >= land) & (bins <= last)
+    ev = (won + lost) > 0
+    last_ev = np.where(ev.any(axis=1), nb - 1 - np.argmax(ev[:, ::-1], axis=1), -1)[:, None]
+    after = (bins > last_ev) & (bins >= land) & (bins <= last)
+    e_after = (expo * after).sum(axis=1)
+    quiet = e_after >= max(c.min_at_risk, 1) * b  # enough exposure without a close to say so
+    upto = np.where(quiet[:, None], np.minimum(last, last_ev), last)
+    thin = (expo < c.min_at_risk * b) & (bins >= land) & (bins <= upto)
     first_thin = np.where(thin.any(axis=1), np.argmax(thin, axis=1), -1)[:, None]
-    t_start = np.where(first_thin >= 0, first_thin, land + (last - land + 1) // 2)
-    tail = (bins >= t_start) & (bins <= last)
+    t_start = np.where(first_thin >= 0, first_thin, land + (upto - land + 1) // 2)
+    tail = (bins >= t_start) & (bins <= upto)
     t_exp = (expo * tail).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         tail_w = np.where(t_exp > 0, (won * tail).sum(axis=1) / t_exp, 0.0)
         tail_l = np.where(t_exp > 0, (lost * tail).sum(axis=1) / t_exp, 0.0)
         hw_b = np.where(has, won / expo, 0.0)
         hl_b = np.where(has, lost / expo, 0.0)
-    pooled = bins >= np.where(first_thin >= 0, first_thin, last + 1)
-    pooled |= bins > last
+    pooled = (bins >= np.where(first_thin >= 0, first_thin, upto + 1)) & (bins <= upto)
     hw_b = np.where(pooled, tail_w[:, None], hw_b)
     hl_b = np.where(pooled, tail_l[:, None], hl_b)
+    late_w = np.where(quiet, 0.0, tail_w)  # after the last close (when that says something)
+    late_l = np.where(quiet, 0.0, tail_l)
+    hw_b = np.where(bins > last, late_w[:, None], hw_b)  # no exposure there: extrapolate
+    hl_b = np.where(bins > last, late_l[:, None], hl_b)
     days = np.arange(length)
     day_bin = np.minimum(days // b, nb - 1)
     beyond = (days // b)[None, :] > last
-    hw = np.where(beyond, tail_w[:, None], hw_b[:, day_bin])
-    hl = np.where(beyond, tail_l[:, None], hl_b[:, day_bin])
-    return hw, hl, (last[:, 0] + 1) * b - 1, tail_w, tail_l
+    hw = np.where(beyond, late_w[:, None], hw_b[:, day_bin])
+    hl = np.where(beyond, late_l[:, None], hl_b[:, day_bin])
+    last_close = np.where(quiet, (last_ev[:, 0] + 1) * b - 1, np.iinfo(np.int64).max)
+    return hw, hl, (last[:, 0] + 1) * b - 1, late_w, late_l, last_close
 
 
 def _probabilities(
     c: _Curves, stage: np.ndarray, age: np.ndarray, horizon: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P(won within ``horizon`` days | at the stage, aged ``age``), eventual P(won | same),
-    whether the window reaches beyond the observed range), vectorised over deals.
+    whether the window reaches beyond the observed range, whether the deal is older than any
+    close in its risk set — a long-open deal), vectorised over deals.
 
     With the landmark hazards of the deal's age, E(j) = P(won eventually | open at the start of
     day j) by the backward recursion E(j) = hW(j) + (1 − hW(j) − hL(j))·E(j+1) (the tail's ratio
@@ -236,12 +314,13 @@ def _probabilities(
         P(won in (a, a+Δ]) = E(a+1) − S(a+1 → a+Δ) · E(a+Δ+1).
     """
     if not len(stage):
-        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+        none = np.zeros(0, dtype=bool)
+        return np.zeros(0), np.zeros(0), none, none
     row = _row_for(c, stage, age)
     pairs, inverse = np.unique(np.stack([stage, row]), axis=1, return_inverse=True)
     inverse = inverse.ravel()
     length = max(int((age + horizon).max()) + 2, c.exposure.shape[2] * c.bin_days + 1)
-    hw, hl, last_day, tail_w, tail_l = _daily_hazards(c, pairs[0], pairs[1], length)
+    hw, hl, last_day, tail_w, tail_l, last_close = _daily_hazards(c, pairs[0], pairs[1], length)
     u = len(pairs[0])
     ht = np.clip(hw + hl, 0.0, 1.0)
     tail_t = tail_w + tail_l
@@ -264,7 +343,26 @@ def _probabilities(
     )
     eventual = np.clip(e[inverse, lo], 0.0, 1.0)
     within = np.clip(e[inverse, lo] - surv * e[inverse, hi], 0.0, eventual)
-    return within, eventual, (age + horizon) > last_day[inverse]
+    return within, eventual, (age + horizon) > last_day[inverse], age + 1 > last_close[inverse]
+
+
+def _long_open_note(frame: pd.DataFrame, long_open: np.ndarray, order: tuple[str, ...]) -> str:
+    """What the forecast did with the deals older than any close in their stage's history."""
+    sel = frame.loc[long_open]
+    p = sel["probability"].to_numpy(dtype=float)
+    per_stage = ", ".join(
+        f"{stage} {n} (oldest {int(age)} days)"
+        for stage, n, age in sorted(
+            ((st, len(g), g["age_days"].max()) for st, g in sel.groupby("stage", sort=False)),
+            key=lambda t: order.index(t[0]),
+        )
+    )
+    return (
+        f"{int(long_open.sum())} open deal(s) are older than any deal of their stage that ever "
+        f"closed ({per_stage}): the history shows no close at those ages over the time such "
+        f"deals stayed open, so each gets at most {np.nanmax(p) * 100:.1f}% "
+        f"(pipeline {sel['amount'].sum():,.0f}, weighted {np.nansum(sel['weighted']):,.0f})"
+    )
 
 
 # ---- results -----------------------------------------------------------------------------------
@@ -375,6 +473,9 @@ class TimeAwareForecast(Estimator):
         min_at_risk: From the first day fewer deals than this are still open in a stage's
             cohort, one constant hazard pooled over the rest of the observed range is used
             (1 = never pool; with ``bin_days=1`` that is the exact estimator).
+        half_life: Weigh each stage visit by 0.5 ** (its age in days / half_life), so that recent
+            visits count more when win rates or cycles drift (None, the default: every visit
+            counts the same). The calibrated forecast picks it from its own past errors.
         rates, currency: Currency rates / reporting currency when the deals mix currencies
             (amounts from the history are in each deal's currency — the deals table's — and
             are converted too).
@@ -407,6 +508,7 @@ class TimeAwareForecast(Estimator):
         conditioning: str = "age",
         bin_days: int = 7,
         min_at_risk: int = 10,
+        half_life: float | None = None,
         rates: pd.DataFrame | Mapping[str, float] | None = None,
         currency: str | None = None,
         quota: float | None = None,
@@ -424,6 +526,7 @@ class TimeAwareForecast(Estimator):
         self.conditioning = conditioning
         self.bin_days = bin_days
         self.min_at_risk = min_at_risk
+        self.half_life = half_life
         self.rates = rates
         self.currency = currency
         self.quota = quota
@@ -493,7 +596,7 @@ class TimeAwareForecast(Estimator):
                 table="settings",
                 expected="age_days ≥ 0 and horizon_days ≥ 0",
             )
-        p, _, _ = self._apply(codes, age, horizon)
+        p, _, _, _ = self._apply(codes, age, horizon)
         return p
 
     # ---- internals (also used by the backtest and calibration) ---------------------------------
@@ -504,8 +607,10 @@ class TimeAwareForecast(Estimator):
         as_of_day, end_day = self._window(tables.arrays, tables.hist.name, notes)
         states = deal_states(tables.arrays, as_of_day)
         self._learn_curves(tables, states, as_of_day)
-        frame, beyond, currency = self._open_deals(tables, states, as_of_day, end_day, notes)
-        self._note_unknown(frame, beyond, notes)
+        frame, beyond, long_open, currency = self._open_deals(
+            tables, states, as_of_day, end_day, notes
+        )
+        self._note_unknown(frame, beyond, long_open, notes)
         ok = frame["probability"].notna() & frame["amount"].notna()
         forecast = float(frame.loc[ok, "weighted"].sum())
         pipeline = float(frame.loc[ok, "amount"].sum())
@@ -563,8 +668,17 @@ class TimeAwareForecast(Estimator):
     def _learn_curves(self, tables: LoadedTables, states: DealStates, as_of_day: int) -> None:
         """The competing-risks curves of each stage's cohort as known on D, and p_s."""
         a = tables.arrays
-        stage, stay, time, outcome = _visits(a, states, as_of_day)
-        curves = _curves(stage, stay, time, outcome, a.k, int(self.bin_days), int(self.min_at_risk))
+        stage, stay, time, outcome, start = _visits(a, states, as_of_day)
+        curves = _curves(
+            stage,
+            stay,
+            time,
+            outcome,
+            a.k,
+            int(self.bin_days),
+            int(self.min_at_risk),
+            weights=recency_weights(start, as_of_day, self.half_life),
+        )
         self.stages_ = tables.hist.stages
         self._curves = curves
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -576,16 +690,16 @@ class TimeAwareForecast(Estimator):
 
     def _open_deals(
         self, tables: LoadedTables, states: DealStates, as_of_day: int, end_day: int, notes
-    ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, str | None]:
         """The pipeline on D: one row per open deal with its age, amount and probabilities
-        (see :class:`TimeAwareResult`); also which deals reach beyond the observed range, and
-        the reporting currency."""
+        (see :class:`TimeAwareResult`); also which deals reach beyond the observed range and
+        which are long-open (aligned with the frame's rows), and the reporting currency."""
         a = tables.arrays
         open_codes = np.flatnonzero((states.code >= 0) & (states.code < a.k))
         codes = states.code[open_codes]
         age = as_of_day - states.entry[open_codes]
         horizon = np.full(len(codes), end_day - as_of_day, dtype=np.int64)
-        prob, eventual, beyond = self._apply(codes, age, horizon)
+        prob, eventual, beyond, long_open = self._apply(codes, age, horizon)
         amount, close, index, currency = self._amounts(tables, a, open_codes, as_of_day, notes)
         frame = pd.DataFrame(
             {
@@ -603,11 +717,15 @@ class TimeAwareForecast(Estimator):
         )
         frame["weighted"] = frame["amount"] * frame["probability"]
         if len(frame):
-            frame = frame.sort_index(kind="stable")
-        return frame, beyond, currency
+            order = np.argsort(frame.index.to_numpy(), kind="stable")
+            frame, beyond, long_open = frame.iloc[order], beyond[order], long_open[order]
+        return frame, beyond, long_open, currency
 
-    def _note_unknown(self, frame: pd.DataFrame, beyond: np.ndarray, notes: list[str]) -> None:
-        """Say which open deals have no probability, and which reach past the observed range."""
+    def _note_unknown(
+        self, frame: pd.DataFrame, beyond: np.ndarray, long_open: np.ndarray, notes: list[str]
+    ) -> None:
+        """Say which open deals have no probability, which are long-open and what they got, and
+        which reach past the observed range."""
         unknown = frame["probability"].isna()
         if unknown.any():
             names = sorted(set(frame.loc[unknown, "stage"]), key=self.stages_.open.index)
@@ -616,6 +734,8 @@ class TimeAwareForecast(Estimator):
                 f"history ({', '.join(names)}): probability unknown, left out of the forecast "
                 f"(pipeline {frame.loc[unknown, 'amount'].sum():,.0f})"
             )
+        if long_open.any():
+            notes.append(_long_open_note(frame, long_open, self.stages_.open))
         if beyond.any():
             notes.append(
                 f"{int(beyond.sum())} deal(s) reach beyond the longest time observed in their "
@@ -624,9 +744,9 @@ class TimeAwareForecast(Estimator):
 
     def _apply(
         self, codes: np.ndarray, age: np.ndarray, horizon: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         c = self._curves
-        within, eventual, beyond = _probabilities(c, codes, age, horizon)
+        within, eventual, beyond, long_open = _probabilities(c, codes, age, horizon)
         if self.conditioning == "stage":
             p_s = self._p_stage[codes]
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -636,7 +756,7 @@ class TimeAwareForecast(Estimator):
         unknown = ~c.known[codes]
         within = np.where(unknown, np.nan, within)
         eventual = np.where(unknown, np.nan, eventual)
-        return within, eventual, beyond & ~unknown
+        return within, eventual, beyond & ~unknown & ~long_open, long_open & ~unknown
 
     def _amounts(self, tables: LoadedTables, a: HistoryArrays, open_codes, as_of_day, notes):
         n = len(open_codes)
@@ -718,7 +838,7 @@ class TimeAwareForecast(Estimator):
         curves = self.curves_
         half = curves[curves["survival_end"] <= 0.5].groupby("stage", sort=False)["day_to"].min()
         median = pd.Series(list(self.stages_.open)).map(half).to_numpy(dtype=float)
-        _, eventual, _ = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
+        _, eventual, _, _ = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
         grouped = frame.groupby("stage", sort=False)
         stats = pd.DataFrame(
             {
@@ -785,6 +905,20 @@ class TimeAwareForecast(Estimator):
                 column="conditioning",
                 value=self.conditioning,
                 expected="'age' (default) or 'stage'",
+            )
+        if self.half_life is not None and (
+            isinstance(self.half_life, bool)
+            or not isinstance(self.half_life, (int, float, np.integer, np.floating))
+            or not np.isfinite(self.half_life)
+            or self.half_life <= 0
+        ):
+            raise PipesheetError(
+                "half_life must be a number of days above 0 (or blank: every visit counts "
+                "the same)",
+                table="settings",
+                column="half_life",
+                value=self.half_life,
+                expected="e.g. 365 (a visit a year old counts half as much as one today)",
             )
         if (
             isinstance(self.bin_days, bool)
