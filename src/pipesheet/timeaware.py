@@ -197,7 +197,8 @@ def _curves(
 
     def count(mask, extra=None):
         wt = w[mask] if extra is None else (w * extra)[mask]
-        return np.bincount(flat[mask], weights=wt, minlength=size).reshape(k, nq, nb)
+        counts = np.bincount(flat[mask], weights=wt, minlength=size)  # int64 when empty
+        return counts.astype(np.float64, copy=False).reshape(k, nq, nb)
 
     every = np.ones(len(flat), dtype=bool)
     cnt = count(every)
