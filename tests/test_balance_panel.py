@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
+from demo_stage import with_demo_stage
 from pipesheet import PipesheetError
 from pipesheet.apps.dashboard import Dashboard
 from pipesheet.balance import pipeline_balance
@@ -109,22 +110,8 @@ def test_the_stage_design_check_of_the_sample(app, deals, history):
     assert "No flag raised: the 4 open stages look sound" in panel.design_html.value
 
 
-def with_demo_stage(history: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFrame:
-    """The sample history with a Demo stage that 5 of the deals that reached Proposal visited
-    (the day after they were qualified): a stage most deals skip."""
-    h = history.copy()
-    h["Entered Date"] = pd.to_datetime(h["Entered Date"])
-    reached = h.loc[h["Stage"] == "Proposal", "Deal ID"].unique()[:5]
-    qual = h[(h["Stage"] == "Qualified") & h["Deal ID"].isin(reached)]
-    demo = qual.assign(
-        Stage="Demo", **{"Entered Date": qual["Entered Date"] + pd.Timedelta(1, "D")}
-    )
-    out = pd.concat([h, demo]).sort_values(["Deal ID", "Entered Date"], kind="stable")
-    return out.reset_index(drop=True)
-
-
 def test_the_stage_design_flags_are_the_engines(app, deals, history, rates):
-    demo = with_demo_stage(history, deals)
+    demo = with_demo_stage(history)
     app.load(deals, demo, rates, source="with a Demo stage")
     panel = app.balance_panel
     want = stage_design_check(demo, deals)
