@@ -342,6 +342,8 @@ def test_dashboard_xlsx_download(app):
         "Conversion by stage",
         "Stale deals",
         "Cycle time",
+        "Pipeline balance",
+        "Stage design",
         "Settings",
     ]
     ta = sheets["Time-aware forecast"]

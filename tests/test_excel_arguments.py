@@ -77,6 +77,8 @@ def tables() -> dict[str, Any]:
         "PIPE_BOTTLENECKS": [h],
         "PIPE_CYCLE_TIME": [h, d],
         "PIPE_PRESET": ["salesforce"],
+        "PIPE_BALANCE": [d, h, 3e6, serial("2026-10-01"), serial("2026-12-31"), None, None, r],
+        "PIPE_STAGE_DESIGN": [h, d],
     }
 
 
@@ -111,6 +113,8 @@ def test_every_bad_argument_is_named(tables, function):
             text = result[0][0]
             if text in (convert.INFINITE, "-" + convert.INFINITE):
                 continue  # a documented result (coverage when the quota is already met)
+            if function == "PIPE_STAGE_DESIGN" and text.startswith("no flag raised ("):
+                continue  # its documented result on a sound stage list
             if "could not compute" in text or "Error" in text.split(":")[0]:
                 problems.append(f"{param}={label}: {text}")
             elif param not in NAMED_ELSEWHERE and not re.search(rf"\b{param}\b", text):

@@ -23,6 +23,8 @@ their columns. Every number comes from the core:
   :func:`pipesheet.diagnostics.bottlenecks`;
 * pipeline health: the most overdue stale deals and cycle times:
   :func:`pipesheet.diagnostics.stale_deals`, :func:`pipesheet.diagnostics.cycle_time`;
+* the pipeline balance for a target and period, and the stage design check:
+  :class:`pipesheet.apps.balance_panel.BalancePanel`;
 * a download of all result tables as an .xlsx workbook.
 
 Bad files show the engine's message (:class:`~pipesheet.errors.PipesheetError`) on the page, and
@@ -39,6 +41,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from pipesheet.apps.balance_panel import BalancePanel
 from pipesheet.apps.common import (
     CSS,
     error_html,
@@ -167,6 +170,7 @@ class Dashboard:
         self._data_widgets()
         self._settings_widgets(quota, period, method, blank_amounts)
         self._output_widgets()
+        self.balance_panel = BalancePanel(self)
         self._wire()
         self.widget = self._layout(max_upload_bytes)
         self._first_load(deals, history, rates, source)
@@ -326,6 +330,7 @@ class Dashboard:
                 section("Time-aware forecast vs weighted pipeline", self.timeaware_html),
                 section("Conversion by stage and bottlenecks", self.conversion_html),
                 section("Pipeline health: stale deals and cycle time", self.health_html),
+                section("Pipeline balance and stage design", self.balance_panel.widget),
                 section("Download", w.HBox([self.download_button, self.download_link])),
             ],
             layout=w.Layout(padding="0 12px"),
@@ -414,6 +419,7 @@ class Dashboard:
                 self._forecast_all()
             raise
         self.source = source
+        self.balance_panel.data_changed()
         self.error = ""
         self.error_html.value = ""
         self.source_html.value = (
@@ -559,6 +565,7 @@ class Dashboard:
     def _reprice(self) -> None:
         self._time_aware_cache, self._naive_cache = {}, {}
         self._forecast_all()
+        self.balance_panel.refresh()
 
     def _forecast_all(self) -> None:
         """Price the deals once (probabilities, amounts, blank-amount choice) — every money
@@ -1068,6 +1075,7 @@ class Dashboard:
         if self.stale is not None:
             sheets["Stale deals"] = self.stale.reset_index(drop=True)
             sheets["Cycle time"] = self.cycle
+        sheets.update(self.balance_panel.results())
         settings = {
             "data": self.source,
             "probabilities": dict((v, k) for k, v in METHODS)[self.method.value],

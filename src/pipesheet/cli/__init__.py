@@ -4,6 +4,7 @@
     pipesheet forecast FILE [FILE]      weighted forecast by period and group (+ range)
     pipesheet leads    [FILE [FILE]]    reverse funnel for a target
     pipesheet quota-gap [FILE [FILE]]   quota gap and new leads needed per week
+    pipesheet balance  FILE FILE        open deals each stage should hold for a target's pace
     pipesheet presets  [NAME]           CRM default stage probabilities
     pipesheet demo                      all of it on the bundled sample, plus a workbook
     pipesheet backtest FILE [FILE]      time-aware vs weighted-pipeline forecasts of past periods
@@ -17,6 +18,7 @@ The older command names ``stages``, ``gap`` and ``health`` still work (aliases).
 
 One module per command group: :mod:`~pipesheet.cli.probabilities`,
 :mod:`~pipesheet.cli.forecast`, :mod:`~pipesheet.cli.planning` (leads, quota-gap),
+:mod:`~pipesheet.cli.balance`,
 :mod:`~pipesheet.cli.finance` (backtest, calibration, waterfall, diagnostics),
 :mod:`~pipesheet.cli.demo` (presets, demo), :mod:`~pipesheet.cli.app`,
 :mod:`~pipesheet.cli.report`; shared options in :mod:`~pipesheet.cli.options`, reading in
@@ -39,7 +41,7 @@ import sys
 from collections.abc import Sequence
 
 from pipesheet import __version__
-from pipesheet.cli import app, demo, finance, forecast, planning, probabilities, report
+from pipesheet.cli import app, balance, demo, finance, forecast, planning, probabilities, report
 from pipesheet.errors import PipesheetError
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "build_parser", "main"]
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (probabilities, forecast, planning, demo, finance, app, report):
+    for group in (probabilities, forecast, planning, balance, demo, finance, app, report):
         group.add_parsers(sub)
     return parser
 

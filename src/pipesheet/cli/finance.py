@@ -1,6 +1,7 @@
 """The finance commands: ``backtest`` (time-aware vs weighted-pipeline forecasts of past
 periods), ``calibration`` (predicted vs realised win rates), ``waterfall`` (how the pipeline
-moved) and ``diagnostics`` (alias ``health``: stale deals, bottlenecks, cycle time)."""
+moved) and ``diagnostics`` (alias ``health``: stale deals, bottlenecks, cycle time, and the
+stage design check)."""
 
 from __future__ import annotations
 
@@ -218,19 +219,40 @@ def cmd_health(args: argparse.Namespace) -> int:
     cycle = cycle_time(history, deals, as_of=args.as_of, stages=stages, columns=columns)
     which = "open deals" if args.all_deals else "stale deals"
     count = f"{len(shown)} of {len(stale)}" if len(shown) < len(stale) else f"{len(stale)}"
-    show(
-        args,
-        {
-            "stale": (
-                f"{which.capitalize()} ({count}, as of {stale.attrs['as_of'].date()})",
-                shown,
-            ),
-            "bottlenecks": ("Bottlenecks (step conversion vs reference)", neck),
-            "cycle": ("Cycle time (days)", cycle),
-        },
-        [*stale.attrs.get("notes", []), *neck.attrs.get("notes", [])],
-    )
+    tables = {
+        "stale": (
+            f"{which.capitalize()} ({count}, as of {stale.attrs['as_of'].date()})",
+            shown,
+        ),
+        "bottlenecks": ("Bottlenecks (step conversion vs reference)", neck),
+        "cycle": ("Cycle time (days)", cycle),
+    }
+    notes = [*stale.attrs.get("notes", []), *neck.attrs.get("notes", [])]
+    if not args.json or args.show == "design":
+        design_title, design, design_notes = _stage_design(args, history, deals, stages)
+        tables["design"] = (design_title, design)
+        notes += design_notes
+    show(args, tables, notes, on_request=("design",))
     return 0
+
+
+def _stage_design(args: argparse.Namespace, history, deals, stages) -> tuple[str, Any, list[str]]:
+    """The stage design check (:func:`pipesheet.stage_design.stage_design_check`): its title,
+    its flags, and the notes — each flag as a note too, unless ``--show design`` prints them."""
+    from pipesheet.stage_design import stage_design_check
+
+    result = stage_design_check(
+        history, deals, as_of=args.as_of, stages=stages, columns=column_mapping(args)
+    )
+    title = str(result).splitlines()[0]
+    notes = []
+    if args.show != "design":
+        notes = [
+            f"stage design: [{r.check}] {f'{r.stage}: ' if r.stage else ''}{r.evidence} → "
+            f"{r.suggestion}"
+            for r in result.flags.itertuples()
+        ] or [f"stage design: no flag raised ({len(result.evidence)} open stages)"]
+    return title, result.flags, [*notes, *result.notes]
 
 
 def add_parsers(sub: Any) -> None:
@@ -315,10 +337,12 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "diagnostics",
         aliases=["health"],
-        help="stale deals, bottleneck stages and cycle time from the stage history",
+        help="stale deals, bottleneck stages, cycle time and the stage design check",
         description="Stale = longer in the current stage than the --quantile of the time won "
         "deals spent there. Bottleneck = the stage whose step conversion falls furthest below "
-        "its trailing average (or --benchmark). Cycle time = days to Won/Lost.",
+        "its trailing average (or --benchmark). Cycle time = days to Won/Lost. Stage design: "
+        "flags on the stage list itself (more than 6 open stages, stages most deals skip, "
+        "stages that add no information, too few closed deals, deals moving back).",
     )
     add_file_options(p, as_of=False, by=False)
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="use only what was known then")
@@ -341,7 +365,8 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--show",
-        choices=["stale", "bottlenecks", "cycle"],
-        help="print only this table (with --json: default stale)",
+        choices=["stale", "bottlenecks", "cycle", "design"],
+        help="print only this table (with --json: default stale); design: the stage design "
+        "check's flags, each with its evidence and a suggestion (without --show they are notes)",
     )
     p.set_defaults(func=cmd_health, by=None)

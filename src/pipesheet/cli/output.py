@@ -75,6 +75,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _human(frame: pd.DataFrame) -> str:
+    if frame.empty:  # not pandas' "Empty DataFrame / Columns: […]"
+        return "(none)"
     shown = frame.copy()
     if list(shown.columns) == ["measure", "value"] and shown["value"].dtype.kind == "f":
         shown["value"] = [

@@ -48,6 +48,7 @@ from pipesheet.excel.convert import (
 
 __all__ = [
     "PIPE_BACKTEST",
+    "PIPE_BALANCE",
     "PIPE_BOTTLENECKS",
     "PIPE_CALIBRATION",
     "PIPE_COVERAGE",
@@ -59,6 +60,7 @@ __all__ = [
     "PIPE_PIPELINE_POSITION",
     "PIPE_PRESET",
     "PIPE_QUOTA_GAP",
+    "PIPE_STAGE_DESIGN",
     "PIPE_STAGE_PROBABILITIES",
     "PIPE_STAGE_PROBABILITY",
     "PIPE_STALE_DEALS",
@@ -1073,3 +1075,7 @@ def PIPE_PRESET(name):
         raise PipesheetError(
             err.problem, table="arguments", column="name", value=text, expected=err.expected
         ) from None
+
+
+# the functions of other areas, each in its own module (they use the guard and helpers above)
+from pipesheet.excel.balance import PIPE_BALANCE, PIPE_STAGE_DESIGN  # noqa: E402

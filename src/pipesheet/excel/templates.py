@@ -531,6 +531,13 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
     ("Health", "A3", "=PIPE_STALE_DEALS(History[#All],Deals[#All],,,TRUE,25)"),
     ("Health", "L3", "=PIPE_BOTTLENECKS(History[#All])"),
     ("Health", "L10", "=PIPE_CYCLE_TIME(History[#All],Deals[#All])"),
+    ("Health", "L15", "=PIPE_STAGE_DESIGN(History[#All],Deals[#All])"),
+    (
+        "Balance",
+        "A3",
+        "=PIPE_BALANCE(Deals[#All],History[#All],Targets!B2,Targets!B3,Targets!B4,Targets!B5,,"
+        "Rates[#All])",
+    ),
 )
 #: Extra inputs of pipeline.xlsx's Targets table (after those of :data:`NATIVE_SETTINGS`).
 FUNCTION_SETTINGS: dict[str, Any] = {
@@ -626,7 +633,15 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 "How the period's pipeline moved from the Previous snapshot to Deals, and "
                 "between two dates of the history.",
             ),
-            ("Health", "Stale deals (top 25), bottleneck stages and cycle times."),
+            (
+                "Health",
+                "Stale deals (top 25), bottleneck stages, cycle times and the stage design check.",
+            ),
+            (
+                "Balance",
+                "The open deals each stage should hold for the quota's pace over the period "
+                "(Little's law) against what it holds: thin / bloated, what to do.",
+            ),
         ],
     )
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
@@ -692,7 +707,7 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
     )
     ws.freeze_panes = "B2"
     sheets = ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets")
-    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health"):
+    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health", "Balance"):
         ws = wb.create_sheet(sheet)
     titles = {
         "Probabilities": "Stage probabilities learned from the history",
@@ -704,7 +719,8 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Time-aware": "Time-aware forecast to the period end (per stage from A7)",
         "Backtest": "Backtest of the last 6 months (per month from A8); calibration from A17",
         "Waterfall": "Pipeline waterfall: Previous → Deals (A3), history dates (H3)",
-        "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10)",
+        "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10), stage design (L15)",
+        "Balance": "Pipeline balance for the quota over the period, as of today",
     }
     for sheet, title in titles.items():
         _label(wb[sheet], "A1", title, True)

@@ -14,13 +14,16 @@ Forecast                    :func:`pipesheet.weighted_forecast` by period (and `
 Range                       :func:`pipesheet.pipeline_range` of the same open deals (its mean is
                             the forecast's total)
 Lead plan                   :func:`pipesheet.leads_needed` for the target
+Balance                     :func:`pipesheet.pipeline_balance` for the current period, target =
+                            the quota (else the lead plan's target): per stage, what to do
 Waterfall                   :func:`pipesheet.waterfall.waterfall_from_history` over the current
                             period so far, or between ``--previous`` snapshot and now (+ chart)
 Backtest                    :func:`pipesheet.backtest.backtest` (time-aware vs weighted pipeline)
                             over the last ``backtest_periods`` full periods the history covers
 Calibration                 :func:`pipesheet.calibration.calibration` of the stage probabilities
                             predicted at the start of the backtest (by stage, by bucket, Brier)
-Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`)
+Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`),
+                            the stage design check (:func:`pipesheet.stage_design_check`)
 ==========================  =====================================================================
 
 The forecast, range, Summary and lead plan price the deals once

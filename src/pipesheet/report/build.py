@@ -25,6 +25,7 @@ SHEETS = (
     "Forecast",
     "Range",
     "Lead plan",
+    "Balance",
     "Waterfall",
     "Backtest",
     "Calibration",
@@ -107,7 +108,8 @@ def build_report(
     """Compute every sheet of the report from export files (or frames).
 
     One step per sheet, in order: read the inputs, stage probabilities, forecast and range (one
-    priced-deal set), lead plan, waterfall, backtest and calibration, diagnostics, summary.
+    priced-deal set), lead plan, balance, waterfall, backtest and calibration, diagnostics (with
+    the stage design check), summary.
 
     Args:
         inputs: Deals export and/or stage-history export (any tool :mod:`pipesheet.exports` reads).
@@ -117,7 +119,8 @@ def build_report(
         as_of: Report date (default: latest date in the history, else today).
         target: Revenue target of the lead plan (default: average won revenue per period over
             the last four periods).
-        quota: Quota for P(total ≥ quota) in the range.
+        quota: Quota for P(total ≥ quota) in the range. The Balance sheet's target is the
+            quota, else the lead plan's target.
         rates: Currency rates (file, table or mapping) when deals mix currencies.
         backtest_periods: Past periods in the backtest.
         stale_quantile: Stale = longer in stage than this quantile of won deals.
@@ -141,7 +144,7 @@ def build_report(
         )
     if progress is None:
         progress = len(export.deals) >= 50_000 and sys.stderr.isatty()
-    bar = _progress(9, bool(progress))
+    bar = _progress(10, bool(progress))
 
     def tick(label: str) -> None:
         if bar is not None:
@@ -161,6 +164,8 @@ def build_report(
         tick("range")
         lead_tables, target, average_deal = _lead_plan(run, priced, model, target)
         tick("lead plan")
+        balance_tables, balance_rows = _balance(run, priced.currency, quota, target)
+        tick("balance")
         waterfall_tables, w = _waterfall(run, previous, priced.currency, sheet, table, dayfirst)
         tick("waterfall")
         window = _backtest_window(
@@ -184,7 +189,8 @@ def build_report(
         tick("diagnostics")
         summary = _summary(run, priced, rng, average_deal, target, quota, w)
         summary = pd.DataFrame(
-            [*summary, *backtest_rows, *calibration_rows, *diag_rows], columns=["item", "value"]
+            [*summary, *balance_rows, *backtest_rows, *calibration_rows, *diag_rows],
+            columns=["item", "value"],
         )
         sheets = {
             "Summary": [
@@ -202,6 +208,7 @@ def build_report(
                 )
             ],
             "Lead plan": lead_tables,
+            "Balance": balance_tables,
             "Waterfall": waterfall_tables,
             "Backtest": backtest_tables,
             "Calibration": calibration_tables,
@@ -390,6 +397,80 @@ def _diagnostics(
     rows = [
         ("Bottleneck stage", hit["stage"].iloc[0] if len(hit) else "none"),
         ("Stale deals", len(stale)),
+    ]
+    design_tables, design_rows = _stage_design(run)
+    return tables + design_tables, rows + design_rows
+
+
+def _stage_design(run: _Run) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The stage design check on the Diagnostics sheet (its flags, each with the evidence and a
+    suggestion) and the Summary's row about it."""
+    from pipesheet.stage_design import stage_design_check
+
+    try:
+        design = stage_design_check(run.history, run.deals, as_of=run.as_of, stages=run.stages)
+    except PipesheetError as err:
+        return [("Stage design check", pd.DataFrame({"note": [str(err)]}))], [
+            ("Stage design flags", f"not computed: {err}")
+        ]
+    run.note(design.notes)
+    title = str(design).splitlines()[0]
+    checks = ", ".join(dict.fromkeys(design.flags["check"]))
+    return [(title, design.to_frame())], [
+        ("Stage design flags", f"{len(design.flags)} ({checks})" if checks else "none")
+    ]
+
+
+def _balance(
+    run: _Run, currency: str | None, quota: float | None, target: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Balance" sheet: :func:`pipesheet.balance.pipeline_balance` for the report's current
+    period (the period of the as-of day) with the quota as its target, else the lead plan's
+    target; the per-stage table, what to do, the inputs and notes; and the Summary's rows."""
+    if run.history is None:
+        return [("Balance", pd.DataFrame({"note": ["needs a stage history"]}))], []
+    goal, source = (quota, "the quota") if quota is not None else (target, "the lead plan's target")
+    if goal is None:
+        note = "no target: give --quota or --target (no past won revenue to default to)"
+        return [("Balance", pd.DataFrame({"note": [note]}))], [("Balance", note)]
+    from pipesheet.balance import pipeline_balance
+
+    start, end = _period_bounds(run.as_of, run.period, run.fiscal_year_start)
+    try:
+        result = pipeline_balance(
+            run.history,
+            run.deals,
+            goal,
+            start,
+            end,
+            as_of=run.as_of,
+            stages=run.stages,
+            rates=run.rates,
+            currency=currency,
+            blank_amounts=run.blank_amounts,
+        )
+    except PipesheetError as err:
+        return [("Balance", pd.DataFrame({"note": [str(err)]}))], [
+            ("Balance", f"not computed: {err}")
+        ]
+    inputs = {**result.inputs(), "target_is": source}
+    inputs = {
+        k: v.to_pydatetime() if isinstance(v, pd.Timestamp) else ("" if v is None else v)
+        for k, v in inputs.items()
+    }
+    tables = [
+        (
+            f"Pipeline balance for {start.date()} – {end.date()} (target = {source}), as of "
+            f"{result.as_of.date()}",
+            result.to_frame(),
+        ),
+        ("What to do", pd.DataFrame({"advice": result.advice or ["(none)"]})),
+        ("Inputs", pd.DataFrame({"item": list(inputs), "value": list(inputs.values())})),
+        ("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})),
+    ]
+    rows = [
+        ("Balance: thin stages", ", ".join(result.thin) or "none"),
+        ("Balance: bloated stages", ", ".join(result.bloated) or "none"),
     ]
     return tables, rows
 
