@@ -233,6 +233,7 @@ def resolve_columns(
     *,
     table_name: str,
     mapping: Mapping[str, str] | None = None,
+    shared: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Map each pipesheet field to the user's column header.
 
@@ -247,6 +248,9 @@ def resolve_columns(
         required: Fields that must be found.
         table_name: Name used in error messages.
         mapping: Explicit ``{field: header}`` choices, which take precedence.
+        shared: Optional fields of this table that the same mapping also names for another
+            table read with it (the history's ``amount`` beside the deals'): a mapped header
+            this table lacks is then meant for the other table, not an error here.
 
     Returns:
         ``{field: header}`` for every field found (required and optional).
@@ -274,6 +278,8 @@ def resolve_columns(
                 found[field] = field  # an export reader already gave it the field's name
                 continue
             hits = groups.get(normalise_header(header), [])
+            if not hits and field in shared:
+                continue  # the mapping names this field in the other table
             if not hits:
                 raise PipesheetError(
                     f"the column mapping says {field} is in column {header!r}, which is not there",

@@ -503,7 +503,12 @@ def read_history(
         return table
     raw = check_table(table, name, drop_blank=False)  # blank rows: see below
     cols = resolve_columns(
-        raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
+        raw,
+        HISTORY_FIELDS,
+        ("deal_id", "stage", "entered_date"),
+        table_name=name,
+        mapping=columns,
+        shared=("amount",),  # a history's amount is optional; --columns amount=… is the deals'
     )
     notes: list[str] = []
     deal_codes, deal_uniques, as_given = text_codes(raw[cols["deal_id"]])

@@ -62,7 +62,12 @@ def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None
     deal is open.  Say so, listing the labels it has and how to declare them."""
     mapping = only_fields(column_mapping(args), HISTORY_FIELDS)
     col = resolve_columns(
-        history, HISTORY_FIELDS, ("stage",), table_name="history", mapping=mapping
+        history,
+        HISTORY_FIELDS,
+        ("stage",),
+        table_name="history",
+        mapping=mapping,
+        shared=("amount",),
     )["stage"]
     won = tuple(getattr(args, "won", None) or DEFAULT_WON)
     lost = tuple(getattr(args, "lost", None) or DEFAULT_LOST)
