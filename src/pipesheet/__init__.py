@@ -30,8 +30,8 @@ Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
     (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`brier_skill`,
     :func:`forecast_accuracy` (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`;
-    pipelines from known processes: :func:`simulate_pipeline`, :data:`SCENARIOS`, :func:`evaluate_forecasts`,
-    :func:`accuracy_table`.
+    pipelines from known processes: :func:`simulate_pipeline`, :data:`SCENARIOS`,
+    :func:`evaluate_forecasts`, :func:`accuracy_table`.
 Diagnostics and changes
     :func:`stale_deals`, :func:`stale_thresholds`, :func:`bottlenecks`, :func:`cycle_time`,
     :func:`deal_cycle_times`, :func:`conversion_by_stage`, :func:`stage_durations`,
