@@ -350,7 +350,7 @@ def calibration(
         period_end=end_ts,
         notes=notes,
     )
-    result.notes.extend(_skill_notes(result, rate))
+    result.notes[:0] = _skill_notes(result, rate)  # the verdict first
     return result
 
 
@@ -417,7 +417,8 @@ def _windowed(
         )
         model.fit_loaded(tables, deals=False, forecast_range=False)
         end = model.period_end_
-        column, deals_frame, said = "probability", model.deals_, model.notes_
+        column, deals_frame = "probability", model.deals_
+        said = [n for n in model.notes_ if "probabilities only" not in n]  # no money here
     else:
         from pipesheet.calibrated import CalibratedForecast
 
