@@ -64,11 +64,11 @@ def test_each_methods_range_and_coverage_by_hand(simulated):
     for method, part in res.table.groupby("method"):
         known = part["forecast"].notna()
         inside = (part["actual"] >= part["p10"]) & (part["actual"] <= part["p90"])
-        assert summary.loc[method, "coverage"] == pytest.approx(inside[known].mean())
+        assert summary.loc[method, "in_range_share"] == pytest.approx(inside[known].mean())
     wide = res.wide
     inside = (wide["actual"] >= wide["p10"]) & (wide["actual"] <= wide["p90"])
     rec = summary.loc["recommended"]
-    assert rec["coverage"] == pytest.approx(inside.mean())
+    assert rec["in_range_share"] == pytest.approx(inside.mean())
     assert rec["mape"] == pytest.approx(wide["error"].abs().mean())
     assert rec["bias"] == pytest.approx(wide["error"].mean())
     assert res.best in ("time-aware", "weighted pipeline", "calibrated")

@@ -72,7 +72,7 @@ def test_backtest_json_equals_core(capsys, tables):
     assert_rows_equal(rows, core.summary)
     methods = ["time-aware", "weighted pipeline", "calibrated", "recommended"]
     assert [r["method"] for r in rows] == methods
-    assert {"mape", "bias", "coverage"} <= set(rows[0])
+    assert {"mape", "bias", "in_range_share"} <= set(rows[0])
     periods = run_json(capsys, *argv, "--show", "periods")
     assert_rows_equal(periods, core.wide)
     recommended = {"forecast", "p10", "p50", "p90", "error", "actual", "method"}

@@ -172,7 +172,7 @@ def test_backtest_equals_core(ranges, backtested, show, attr):
     if attr == "summary":
         methods = ["time-aware", "weighted pipeline", "calibrated", "recommended"]
         assert [r[0] for r in got[1:]] == methods
-        assert {"mape", "bias", "coverage"} <= set(got[0])
+        assert {"mape", "bias", "in_range_share"} <= set(got[0])
     if attr == "wide":
         assert {"forecast", "p10", "p50", "p90", "error", "actual", "method"} <= set(got[0])
 

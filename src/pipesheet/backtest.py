@@ -23,8 +23,9 @@ is D = the day before the period starts, and only history rows dated on or befor
   the time-aware one — what pipesheet would have told the user on D.
 * **Ranges**: P10/P50/P90 of each method — the time-aware and the weighted pipeline: the deals'
   coin flips (:func:`pipesheet.ranges.forecast_range` of the same deals and probabilities); the
-  calibrated one: its calibrated range. **Coverage** = the share of the periods a method
-  forecast whose actual fell within its P10–P90 (80% is what the range promises).
+  calibrated one: its calibrated range. **P10–P90 coverage** (``in_range_share``) = the share
+  of the periods a method forecast whose actual fell within its P10–P90 (80% is what the range
+  promises; periods where nothing was won count too).
 * **Actual**: Σ amount of the deals *won during P*: not Won on D and Won at the end of P. With
   ``actual="pipeline"`` (default) only deals open on D count — what a pipeline forecast can
   predict; new deals created and won inside P are shown apart (``won_new``). With
@@ -107,7 +108,7 @@ SUMMARY_COLUMNS = (
     "total_forecast",
     "total_actual",
     "total_error",
-    "coverage",
+    "in_range_share",
     "unscored",
 )
 #: The wide table's columns of the recommended forecast (after each method's own).
@@ -141,8 +142,9 @@ class BacktestResult(Result):
             ``note`` (why a forecast is blank or an error undefined; "" otherwise).
         summary: One row per method, then ``"recommended"``: ``periods`` (scored: forecast
             known and actual > 0), ``mape``, ``bias``, ``total_forecast``, ``total_actual``,
-            ``total_error`` (over the periods the method could forecast), ``coverage`` (share
-            of the periods it forecast whose actual fell within its P10–P90), ``unscored``
+            ``total_error`` (over the periods the method could forecast), ``in_range_share``
+            (its P10–P90 coverage: the share of the periods it forecast whose actual fell
+            within its P10–P90; 80% is what a range promises), ``unscored``
             (periods it could not forecast).
         predictions: One row per (period, deal open on D): ``period``, ``deal_id``, ``stage``,
             ``age_days``, ``amount``, ``close_date``, ``stage_probability`` (naive p),
@@ -594,7 +596,7 @@ def _measures(part: pd.DataFrame, method: str) -> dict[str, Any]:
         "total_forecast": total_forecast if known.any() else np.nan,
         "total_actual": total_actual,
         "total_error": total_forecast / total_actual - 1 if total_actual > 0 else np.nan,
-        "coverage": float(inside[known].mean()) if known.any() else np.nan,
+        "in_range_share": float(inside[known].mean()) if known.any() else np.nan,
         "unscored": int((~known).sum()),
     }
 

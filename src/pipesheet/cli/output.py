@@ -35,7 +35,7 @@ PERCENT_COLUMNS = {
     "error_time_aware",
     "error_weighted",
     "error_calibrated",
-    "coverage",
+    "in_range_share",
     "p_quota",
     "calibrated_probability",
     "time_aware_probability",

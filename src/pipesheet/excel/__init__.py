@@ -752,9 +752,9 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.arg("period", doc='Optional: "month" (default) or "quarter".', **CELL)
 @xw.arg(
     "show",
-    doc='Optional: "summary" (default: MAPE, bias and P10–P90 coverage per method and of the '
-    'recommended forecast), "periods" (the methods and the recommended forecast per period) or '
-    '"detail" (one row per period and method).',
+    doc='Optional: "summary" (default: MAPE, bias and P10–P90 coverage, in_range_share, per '
+    'method and of the recommended forecast), "periods" (the methods and the recommended '
+    'forecast per period) or "detail" (one row per period and method).',
     **CELL,
 )
 @xw.arg(
