@@ -91,7 +91,7 @@ def test_too_little_past_falls_back_to_time_aware_and_says_so():
     assert first["forecast"] == pytest.approx(first["forecast_time_aware"])
     ta = res.table[(res.table["method"] == "time-aware") & (res.table["period"] == first["period"])]
     assert first["p90"] == pytest.approx(ta["p90"].iloc[0])
-    assert "too few past periods to calibrate on" in first["note"]
+    assert "too few past periods before it to calibrate on" in first["note"]
     assert any(n.startswith("calibrated:") and "not scored" in n for n in res.notes)
     assert set(wide["method"]) <= {"time-aware", "calibrated"}
     later = wide[wide["method"] == "calibrated"]

@@ -502,10 +502,7 @@ def _calibrated(
     model = CalibratedForecast(as_of=as_of, period_end=p_end, **settings)
     res = model.fit_loaded(tables, cache=cache).result_
     if not res.calibrated:
-        why = (
-            f"too few past periods to calibrate on ({res.periods} usable, {model.min_periods} "
-            "needed)"
-        )
+        why = f"too few past periods before it to calibrate on ({model.min_periods} needed)"
         return _BLANK, why, np.full(len(frame), np.nan)
     by_id = res.deals.set_index("deal_id")["calibrated_probability"]
     cal_p = by_id.reindex(frame["deal_id"]).to_numpy(dtype=float)
