@@ -106,6 +106,8 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
     for fld in ("amount", "close_date", "probability"):
         if fld in hist.frame:
             out[fld] = hist.frame[fld]
+    if not isinstance(source, pd.DataFrame):  # an already read History: the table it was read from
+        source = hist.source
     if isinstance(source, pd.DataFrame) and len(out) < 3:
         raw = check_table(source, hist.name)
         if len(raw) != len(hist.frame):  # pragma: no cover - the reader keeps every row
