@@ -78,7 +78,7 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         )
     which = _calibrated_probabilities(args.calibrated)
     money = {}
-    if which == "calibrated":  # the calibrated forecast weighs its past errors by revenue
+    if isinstance(which, str) and which == "calibrated":  # its errors are weighed by revenue
         money = {"rates": rates_file(args), "currency": args.currency}
         money["blank_amounts"] = args.blank_amounts
     result = calibration(
