@@ -338,6 +338,8 @@ def test_dashboard_xlsx_download(app):
         "Forecast range",
         "Time-aware forecast",
         "Time-aware by stage",
+        "Calibrated forecast",
+        "Calibrated evidence",
         "Bottlenecks",
         "Conversion by stage",
         "Stale deals",

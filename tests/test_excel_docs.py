@@ -216,6 +216,12 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         [HISTORY, DEALS, d("2026-12-31"), d("2026-09-15"), None, None, None, None, "stages"],
     ),
     (
+        "=PIPE_CALIBRATED_FORECAST(History[#All], Deals[#All], DATE(2026,12,31), "
+        "DATE(2026,9,15), 50000)",
+        "PIPE_CALIBRATED_FORECAST",
+        [HISTORY, DEALS, d("2026-12-31"), d("2026-09-15"), 50_000],
+    ),
+    (
         '=PIPE_BACKTEST(History[#All], Deals[#All], DATE(2026,6,1), 3, "month")',
         "PIPE_BACKTEST",
         [HISTORY, DEALS, d("2026-06-01"), 3, "month"],
@@ -234,6 +240,11 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         '=PIPE_CALIBRATION(History[#All], DATE(2026,6,20), Deals[#All], "summary")',
         "PIPE_CALIBRATION",
         [HISTORY, d("2026-06-20"), DEALS, "summary"],
+    ),
+    (
+        '=PIPE_CALIBRATION(History[#All], DATE(2026,6,20), Deals[#All], "summary", Stages[#All])',
+        "PIPE_CALIBRATION",
+        [HISTORY, d("2026-06-20"), DEALS, "summary", STAGES],
     ),
     (
         "=PIPE_WATERFALL(Sep[#All], Oct[#All], DATE(2026,10,1), DATE(2026,12,31))",
@@ -357,6 +368,7 @@ ORDER = [
     "PIPE_VELOCITY",
     "PIPE_PRESET",
     "PIPE_TIME_AWARE_FORECAST",
+    "PIPE_CALIBRATED_FORECAST",
     "PIPE_BACKTEST",
     "PIPE_CALIBRATION",
     "PIPE_WATERFALL",

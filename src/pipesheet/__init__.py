@@ -28,10 +28,10 @@ Planning
     pipeline balance: :func:`pipeline_balance` (→ :class:`BalanceResult`).
 Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
-    (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`forecast_accuracy`
-    (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`; pipelines from known
-    processes: :func:`simulate_pipeline`, :data:`SCENARIOS`, :func:`evaluate_forecasts`,
-    :func:`accuracy_table`.
+    (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`brier_skill`,
+    :func:`forecast_accuracy` (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`;
+    pipelines from known processes: :func:`simulate_pipeline`, :data:`SCENARIOS`,
+    :func:`evaluate_forecasts`, :func:`accuracy_table`.
 Diagnostics and changes
     :func:`stale_deals`, :func:`stale_thresholds`, :func:`bottlenecks`, :func:`cycle_time`,
     :func:`deal_cycle_times`, :func:`conversion_by_stage`, :func:`stage_durations`,
@@ -91,7 +91,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "pipesheet.balance": ("BalanceResult", "pipeline_balance"),
     # checking the forecast
     "pipesheet.backtest": ("BacktestResult", "backtest"),
-    "pipesheet.calibration": ("CalibrationResult", "brier_score", "calibration"),
+    "pipesheet.calibration": ("CalibrationResult", "brier_score", "brier_skill", "calibration"),
     "pipesheet.accuracy": ("AccuracyResult", "forecast_accuracy", "forecasts_from_snapshots"),
     "pipesheet.simulate": (
         "SCENARIOS",
@@ -152,6 +152,7 @@ __all__ = [
     "backtest",
     "bottlenecks",
     "brier_score",
+    "brier_skill",
     "calibrated_forecast",
     "calibration",
     "conversion_by_stage",
@@ -235,7 +236,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.backtest import BacktestResult, backtest
     from pipesheet.balance import BalanceResult, pipeline_balance
     from pipesheet.calibrated import CalibratedForecast, CalibratedResult, calibrated_forecast
-    from pipesheet.calibration import CalibrationResult, brier_score, calibration
+    from pipesheet.calibration import CalibrationResult, brier_score, brier_skill, calibration
     from pipesheet.diagnostics import (
         bottlenecks,
         conversion_by_stage,

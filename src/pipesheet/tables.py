@@ -124,6 +124,9 @@ class History:
     notes: list[str] = field(default_factory=list)
     name: str = "history"
     _index: _HistoryIndex | None = field(default=None, repr=False, compare=False)
+    #: The table as given, for the columns a history may carry per row besides these (amount,
+    #: expected close date, probability: :mod:`pipesheet.history` reads them from it).
+    source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def deal_index(self) -> _HistoryIndex:
         """Deal codes and the chronological row order of :attr:`frame` (computed once)."""
@@ -561,7 +564,7 @@ def read_history(
         copy=not _copy_on_write(),  # with copy-on-write, sharing the columns is safe
     )
     index = _HistoryIndex(frame, deal_codes, deal_uniques, sort)
-    history = History(frame, stages, dict(cols), notes, name, _index=index)
+    history = History(frame, stages, dict(cols), notes, name, _index=index, source=table)
     return history if deals is None else check_history_deals(history, deals)
 
 

@@ -242,3 +242,32 @@ def test_dashboard_bad_upload_shows_the_engine_message(server, page):
     assert "Traceback" not in page.content()
     assert "bundled sample data" in text  # and it says what the page still shows
     page.screenshot(path=str(ARTIFACTS / "dashboard_bad_upload.png"))
+
+
+def test_dashboard_calibrated_panel_in_the_browser(server, page):
+    """The calibrated forecast panel shows the engine's numbers, and its backtest runs on the
+    button's click (issue 9)."""
+    from pipesheet import backtest, calibrated_forecast
+    from pipesheet.apps.common import fmt_money
+    from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+    _open(page, f"{server}/voila/render/dashboard.ipynb", "#calibrated-table")
+    history, deals, rates = sample_history(), sample_deals(), sample_rates()
+    api = calibrated_forecast(history, deals, "quarter", quota=2_000_000, rates=rates)
+    assert page.locator("#calibrated-forecast").inner_text() == fmt_money(api.forecast)
+    assert page.locator("#calibrated-p10").inner_text() == fmt_money(api.p10)
+    assert page.locator("#calibrated-p90").inner_text() == fmt_money(api.p90)
+    assert page.locator("#calibrated-p-quota").inner_text() == f"{api.p_quota * 100:.1f}%"
+    assert api.method in page.locator("#calibrated-method").inner_text()
+    assert len(api.evidence) == page.locator("#calibrated-evidence tbody tr").count()
+    page.locator("button", has_text="Backtest the last").click()
+    page.locator("#calibrated-backtest").wait_for(timeout=UPDATE_WAIT_MS)
+    wide = backtest(history, deals, "2025-07-01", 4, "quarter", rates=rates).wide
+    text = page.locator("#calibrated-backtest").inner_text()
+    for value, method in zip(wide["forecast"], wide["method"], strict=True):
+        assert fmt_money(value) in text and method in text
+    page.locator("#calibrated-table").scroll_into_view_if_needed()
+    _images_loaded(page)
+    panel = page.locator(".widget-vbox", has=page.locator("#calibrated-table")).last
+    panel.screenshot(path=str(ARTIFACTS / "dashboard_calibrated.png"))
+    assert "Traceback" not in page.content()

@@ -19,8 +19,13 @@ their columns. Every number comes from the core:
   Σ amount × P(won by then | stage, days in stage), with its P10/P50/P90 — next to the weighted
   pipeline of the deals expected to close in the same window:
   :func:`pipesheet.time_aware_forecast`, :func:`pipesheet.pipeline_position`;
+* the calibrated forecast of the same window — the time-aware forecast corrected by its own
+  past errors, with P10/P50/P90, P(≥ quota), the method and the evidence, and on request the
+  backtest of the last periods with the recommended forecast:
+  :class:`pipesheet.apps.calibrated_panel.CalibratedPanel`;
 * conversion by stage and the bottleneck: :func:`pipesheet.diagnostics.conversion_by_stage`,
-  :func:`pipesheet.diagnostics.bottlenecks`;
+  :func:`pipesheet.diagnostics.bottlenecks`, and where the cohort and Markov estimates disagree
+  (:meth:`pipesheet.StageProbabilities.disagreement_notes`);
 * pipeline health: the most overdue stale deals and cycle times:
   :func:`pipesheet.diagnostics.stale_deals`, :func:`pipesheet.diagnostics.cycle_time`;
 * the pipeline balance for a target and period, and the stage design check:
@@ -42,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.apps.balance_panel import BalancePanel
+from pipesheet.apps.calibrated_panel import CalibratedPanel
 from pipesheet.apps.common import (
     CSS,
     error_html,
@@ -259,6 +265,7 @@ class Dashboard:
         self.range_html = w.HTML()
         self.conversion_html = w.HTML()
         self.timeaware_html = w.HTML()
+        self.calibrated_panel = CalibratedPanel()
         self.health_html = w.HTML()
         self.download_button = w.Button(description="Prepare .xlsx download", icon="download")
         self.download_link = w.HTML()
@@ -279,6 +286,7 @@ class Dashboard:
         self.quota.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
         self.range_period.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
         self.blank_amounts.observe(safe(lambda _c: self._blank_amounts_changed()), names="value")
+        self.calibrated_panel.wire(self, safe)
 
     def _layout(self, max_upload_bytes: int) -> w.VBox:
         """The page: data, settings, notes, then one section per result."""
@@ -328,6 +336,7 @@ class Dashboard:
                 section("Weighted forecast", self.forecast_table, self.forecast_chart),
                 section("Forecast range", w.HBox([self.quota, self.range_period]), self.range_html),
                 section("Time-aware forecast vs weighted pipeline", self.timeaware_html),
+                section("Calibrated forecast", self.calibrated_panel.widget),
                 section("Conversion by stage and bottlenecks", self.conversion_html),
                 section("Pipeline health: stale deals and cycle time", self.health_html),
                 section("Pipeline balance and stage design", self.balance_panel.widget),
@@ -654,6 +663,7 @@ class Dashboard:
         self.range_ = self.priced.range(self.quota.value, where=mask)
         self._render_range(mask)
         self._retimeaware()
+        self.calibrated_panel.refresh(self)
 
     def _health(self) -> None:
         """Stale deals and cycle times (they depend on the data only)."""
@@ -1033,6 +1043,10 @@ class Dashboard:
                 f'<div class="pipesheet-note">Note: {html.escape(n)}</div>'
                 for n in b.attrs.get("notes", [])
             )
+            + "".join(  # where the cohort and Markov estimates differ strongly, and why
+                f'<div class="pipesheet-note disagreement">Note: {html.escape(n)}</div>'
+                for n in (self.fitted.disagreement_notes() if self.fitted is not None else [])
+            )
             + "<h4>Step conversion by cohort (last 6 periods per stage)</h4>"
             + html_table(
                 recent,
@@ -1069,6 +1083,7 @@ class Dashboard:
         if self.time_aware is not None:
             sheets["Time-aware forecast"] = self.time_aware.to_frame()
             sheets["Time-aware by stage"] = self.time_aware.table
+        sheets.update(self.calibrated_panel.results())
         if self.bottleneck_table is not None:
             sheets["Bottlenecks"] = self.bottleneck_table
             sheets["Conversion by stage"] = self.conversion

@@ -77,29 +77,62 @@ def cmd_calibration(args: argparse.Namespace) -> int:
             expected="a past date: probabilities are predicted on it and checked against what "
             "happened after it",
         )
+    which = _calibrated_probabilities(args.calibrated)
+    money = {}
+    if isinstance(which, str) and which == "calibrated":  # its errors are weighed by revenue
+        money = {"rates": rates_file(args), "currency": args.currency}
+        money["blank_amounts"] = args.blank_amounts
     result = calibration(
         history,
         deals,
         args.as_of,
-        probabilities="learned" if args.calibrated == "stage" else args.calibrated,
+        probabilities=which,
         period_end=args.period_end,
         buckets=args.buckets,
         stages=history_stages(args, history),
         columns=column_mapping(args),
+        **money,
     )
+    skill = "" if result.brier_skill != result.brier_skill else f"; skill {result.brier_skill:+.2f}"
     show(
         args,
         {
             "buckets": ("Calibration by probability bucket", result.by_bucket),
             "stages": ("Calibration by stage", result.by_stage),
             "summary": (
-                f"Brier score {result.brier:.4f} (reference {result.brier_reference:.4f})",
+                f"Brier score {result.brier:.4f} (always predicting the base rate: "
+                f"{result.brier_reference:.4f}{skill})",
                 result.summary,
             ),
         },
         result.notes,
     )
     return 0
+
+
+def _calibrated_probabilities(value: str) -> Any:
+    """``--probabilities``: learned, time-aware, calibrated, configured or a preset name (as
+    given), ``stage`` (the old ``--method`` value of learned), else a stage/probability file."""
+    from pipesheet.presets import PRESETS
+
+    key = value.strip().casefold()
+    if key == "stage":
+        return "learned"
+    if key in ("learned", "time-aware", "calibrated", "configured", *PRESETS):
+        return key
+    if not Path(value).is_file():
+        raise PipesheetError(
+            "unknown probabilities to calibrate",
+            table="options",
+            column="--probabilities",
+            value=value,
+            expected="learned, time-aware, calibrated, configured, a preset ("
+            + ", ".join(PRESETS)
+            + ") or a stage/probability file (CSV or XLSX)",
+        )
+    from pipesheet.exports import read_table
+
+    return read_table(value)
 
 
 def cmd_waterfall(args: argparse.Namespace) -> int:
@@ -289,8 +322,9 @@ def add_parsers(sub: Any) -> None:
         "calibration",
         help="predicted vs realised win rates by bucket and stage, Brier score",
         description="Predict with only what was known on --as-of, then compare with what "
-        "happened: predicted vs realised win rate per probability bucket and per stage, and "
-        "the Brier score mean((p − y)²).",
+        "happened: predicted vs realised win rate per probability bucket and per stage, the "
+        "Brier score mean((p − y)²) and the Brier skill 1 − Brier / Brier of always "
+        "predicting the base rate (below 0: worse than the base rate).",
     )
     add_file_options(p, as_of=False, by=False)
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="prediction date (required)")
@@ -298,15 +332,21 @@ def add_parsers(sub: Any) -> None:
         "--probabilities",
         "--method",
         dest="calibrated",
-        choices=["learned", "time-aware", "stage"],
         default="learned",
-        help="learned: the stage probabilities P(win | stage); time-aware: P(won by "
-        "--period-end) (--method stage|time-aware is the older spelling)",
+        metavar="learned|time-aware|calibrated|configured|PRESET|FILE",
+        help="which probabilities to check: learned (default: the stage probabilities P(win | "
+        "stage) learned on --as-of), configured (the CRM's Probability column), a preset "
+        "(salesforce, hubspot, suitecrm) or a stage/probability FILE — outcome by the end of "
+        "the history; time-aware or calibrated: P(won by --period-end), outcome won by then "
+        "(--method stage|time-aware is the older spelling)",
     )
     p.add_argument(
-        "--period-end", metavar="DATE|month|quarter|year", help="window end for time-aware"
+        "--period-end",
+        metavar="DATE|month|quarter|year",
+        help="window end for time-aware and calibrated",
     )
     p.add_argument("--buckets", type=int, default=10, help="probability buckets (10)")
+    add_money_options(p)
     p.add_argument(
         "--show",
         choices=["buckets", "stages", "summary"],

@@ -506,6 +506,12 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
         '"stages")',
     ),
     (
+        "Time-aware",
+        "A14",
+        "=PIPE_CALIBRATED_FORECAST(History[#All],Deals[#All],Targets!B4,Targets!B5,Targets!B2,"
+        "Rates[#All])",
+    ),
+    (
         "Backtest",
         "A3",
         '=PIPE_BACKTEST(History[#All],Deals[#All],Targets!B8,6,"month",,,Rates[#All])',
@@ -616,12 +622,14 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
             (
                 "Time-aware",
                 "Forecast of the rest of the period from P(won by the period end | stage, days "
-                "in stage), with its range; per stage below.",
+                "in stage), with its range; per stage below; the calibrated forecast (corrected "
+                "by its own past errors, with its range) from A14.",
             ),
             (
                 "Backtest",
-                "Time-aware vs weighted-pipeline forecasts of past months (MAPE, bias, per "
-                "month) and the calibration of the stage probabilities (Brier score).",
+                "Time-aware, weighted-pipeline and calibrated forecasts of past months (MAPE, "
+                "bias, P10–P90 coverage, per month with the recommended one) and the "
+                "calibration of the stage probabilities (Brier score and skill).",
             ),
             (
                 "Previous",
@@ -716,7 +724,8 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Gap": "Pipeline position, quota gap, coverage (G3) and velocity (G4)",
         "Plan": "Reverse funnel for the revenue target",
         "Presets": "CRM default stage probabilities",
-        "Time-aware": "Time-aware forecast to the period end (per stage from A7)",
+        "Time-aware": "Time-aware forecast to the period end (per stage from A7; calibrated "
+        "forecast from A14)",
         "Backtest": "Backtest of the last 6 months (per month from A8); calibration from A17",
         "Waterfall": "Pipeline waterfall: Previous → Deals (A3), history dates (H3)",
         "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10), stage design (L15)",

@@ -52,6 +52,7 @@ HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "amount": ("Amount",),
     "close_date": ("CloseDate", "Close Date"),
+    "probability": ("Probability", "Probability (%)"),
     "field": ("Field / Event", "Field", "Field/Event"),
 }
 
@@ -101,8 +102,8 @@ def stage_history(
     frame: pd.DataFrame, label: str, mapping: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
     """An OpportunityHistory export as a stage history: ``deal_id``, ``stage``,
-    ``entered_date`` and, when exported, the ``amount`` and ``close_date`` of that moment.  The
-    row's own ``Id`` is not the deal: ``OpportunityId`` is."""
+    ``entered_date`` and, when exported, the ``amount``, ``close_date`` and ``probability`` of
+    that moment.  The row's own ``Id`` is not the deal: ``OpportunityId`` is."""
     mapping = {k: v for k, v in (mapping or {}).items() if k in HISTORY_COLUMNS}
     out, found = to_fields(frame, HISTORY_COLUMNS, mapping)
     if "field" in found:  # report form: one row per field change; keep the stage changes
@@ -128,7 +129,11 @@ def stage_history(
                 table=label,
                 expected="OpportunityId, StageName and CreatedDate (Data Loader) columns",
             )
-    keep = [c for c in ("deal_id", "stage", "entered_date", "amount", "close_date") if c in out]
+    keep = [
+        c
+        for c in ("deal_id", "stage", "entered_date", "amount", "close_date", "probability")
+        if c in out
+    ]
     history = out[keep]
     history.attrs["fields"] = {k: v for k, v in found.items() if k in keep}
     return history

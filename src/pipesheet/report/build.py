@@ -24,6 +24,7 @@ SHEETS = (
     "Stage probabilities",
     "Forecast",
     "Range",
+    "Calibrated forecast",
     "Lead plan",
     "Balance",
     "Waterfall",
@@ -108,8 +109,9 @@ def build_report(
     """Compute every sheet of the report from export files (or frames).
 
     One step per sheet, in order: read the inputs, stage probabilities, forecast and range (one
-    priced-deal set), lead plan, balance, waterfall, backtest and calibration, diagnostics (with
-    the stage design check), summary.
+    priced-deal set), the calibrated forecast of the current period, lead plan, balance,
+    waterfall, backtest and calibration, diagnostics (with the stage design check), summary (led by
+    the calibrated forecast).
 
     Args:
         inputs: Deals export and/or stage-history export (any tool :mod:`pipesheet.exports` reads).
@@ -162,6 +164,8 @@ def build_report(
         tick("forecast")
         rng = priced.range(quota)
         tick("range")
+        calibrated_tables, calibrated_rows = _calibrated_forecast(run, priced.currency, quota)
+        tick("calibrated forecast")
         lead_tables, target, average_deal = _lead_plan(run, priced, model, target)
         tick("lead plan")
         balance_tables, balance_rows = _balance(run, priced.currency, quota, target)
@@ -182,14 +186,23 @@ def build_report(
             run.stages,
             blank_amounts,
         )
-        calibration_tables, calibration_rows = _calibration(export, run.deals, window, run.stages)
+        calibration_tables, calibration_rows = _calibration(
+            run, window, priced.currency, probabilities
+        )
         run.note(window.notes)
         tick("backtest")
         diag_tables, diag_rows = _diagnostics(run, stale_quantile)
         tick("diagnostics")
         summary = _summary(run, priced, rng, average_deal, target, quota, w)
-        summary = pd.DataFrame(
-            [*summary, *balance_rows, *backtest_rows, *calibration_rows, *diag_rows],
+        summary = pd.DataFrame(  # it leads with the calibrated forecast of the period
+            [
+                *calibrated_rows,
+                *summary,
+                *balance_rows,
+                *backtest_rows,
+                *calibration_rows,
+                *diag_rows,
+            ],
             columns=["item", "value"],
         )
         sheets = {
@@ -198,7 +211,8 @@ def build_report(
                 ("Notes", pd.DataFrame({"note": run.notes or ["(none)"]})),
             ],
             "Stage probabilities": [("Stage probabilities", probs)]
-            + ([("Probabilities used for the forecast", given)] if given is not None else []),
+            + ([("Probabilities used for the forecast", given)] if given is not None else [])
+            + [("Notes", _disagreements(run, model))],
             "Forecast": [(f"Weighted forecast by {period}", forecast)],
             "Range": [
                 (
@@ -207,6 +221,7 @@ def build_report(
                     rng.to_frame(),
                 )
             ],
+            "Calibrated forecast": calibrated_tables,
             "Lead plan": lead_tables,
             "Balance": balance_tables,
             "Waterfall": waterfall_tables,
@@ -295,6 +310,78 @@ def _price(run: _Run, source: Any, currency: str | None) -> Any:
         currency=currency,
         blank_amounts=run.blank_amounts,
     )
+
+
+def _disagreements(run: _Run, model: Any) -> pd.DataFrame:
+    """The Stage probabilities sheet's notes: where the cohort and the Markov estimates differ
+    strongly, and why (also in the Summary's notes)."""
+    said = model.disagreement_notes()
+    run.note(said)
+    if not said and run.history is not None:
+        said = [
+            "cohort and Markov estimates agree at every stage (none differs by 10 points or "
+            "more with intervals apart)"
+        ]
+    return pd.DataFrame({"note": said or ["(none: no stage history)"]})
+
+
+def _calibrated_forecast(
+    run: _Run, currency: str | None, quota: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Calibrated forecast" sheet and the rows the Summary leads with: the calibrated
+    forecast of the current period — the window (as of, end of the ``period`` containing it]
+    (the next period's end when the as-of date is its last day) — with its range, P(closed so
+    far + revenue ≥ quota), the method in words and the past periods it rests on
+    (:func:`pipesheet.calibrated_forecast`)."""
+    if run.history is None:
+        why = "needs a stage history"
+        return [("Calibrated forecast", pd.DataFrame({"note": [why]}))], [
+            ("Calibrated forecast", why)
+        ]
+    from pipesheet.calibrated import calibrated_forecast
+
+    try:
+        res = calibrated_forecast(
+            run.export.history,
+            run.deals,
+            run.period,
+            as_of=run.as_of,
+            fiscal_year_start=run.fiscal_year_start,
+            quota=quota,
+            rates=run.rates,
+            currency=currency,
+            blank_amounts=run.blank_amounts,
+            stages=run.stages,
+        )
+    except PipesheetError as err:
+        return [("Calibrated forecast", pd.DataFrame({"note": [str(err)]}))], [
+            ("Calibrated forecast", f"not computed: {err}")
+        ]
+    window = f"{res.as_of.date()} → {res.period_end.date()}"
+    rows: list[tuple[str, Any]] = [
+        ("Calibrated forecast", res.forecast),
+        ("Calibrated forecast window", window),
+        ("Calibrated P10", res.p10),
+        ("Calibrated P50", res.p50),
+        ("Calibrated P90", res.p90),
+        ("Closed so far in the period", res.closed),
+    ]
+    if quota is not None:
+        rows.append(("P(closed so far + revenue ≥ quota)", res.p_quota))
+    rows += [
+        ("Calibrated forecast method", res.method),
+        ("Past periods it rests on", res.periods),
+    ]
+    tables = [
+        (f"Calibrated forecast {window}", res.to_frame()),
+        (
+            "Past periods it rests on (error = forecast / actual − 1)",
+            res.evidence.drop(columns=["log_error", "model_sd"]),
+        ),
+        ("Open deals: the model's and the calibrated probability", res.deals),
+        ("Notes", pd.DataFrame({"note": res.notes or ["(none)"]})),
+    ]
+    return tables, rows
 
 
 def _lead_plan(
@@ -614,32 +701,42 @@ def _backtest(export, deals, window: _Window, period, fys, rates, cur, stages, b
     for _, r in result.summary.iterrows():
         rows.append((f"Backtest MAPE ({r['method']})", r["mape"]))
         if r["unscored"]:
-            periods = result.table.loc[
-                (result.table["method"] == r["method"]) & result.table["forecast"].isna(),
-                "period",
+            blank = result.table[
+                (result.table["method"] == r["method"]) & result.table["forecast"].isna()
             ]
+            why = "; ".join(dict.fromkeys(blank["note"]))
             rows.append(
                 (
                     f"Backtest not scored ({r['method']})",
-                    f"{', '.join(periods)}: no learned probabilities then — left out of MAPE",
+                    f"{', '.join(blank['period'])}: {why} — left out of MAPE",
                 )
             )
+    recommended = result.summary.set_index("method").loc["recommended"]
+    rows.append(
+        ("Backtest share of periods within P10–P90 (recommended)", recommended["in_range_share"])
+    )
     tables = [("Backtest by period", result.wide), ("Error by method", result.summary)]
     tables.append(("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})))
     return tables, rows
 
 
-def _calibration(export, deals, window: _Window, stages):
-    """The Calibration sheet: stage probabilities predicted the day before the backtest starts
-    (the same first period), checked against what happened."""
+def _calibration(run: _Run, window: _Window, currency: str | None, probabilities: Any):
+    """The Calibration sheet: every probability the user has, predicted the day before the
+    backtest starts (the same first period) and checked against what happened — the learned
+    stage probabilities, the CRM's configured ones (when a Probability column exists), the
+    probabilities given for the forecast, the time-aware and the calibrated ones (to the end of
+    that first period) — with the Brier score, its base-rate reference and the Brier skill of
+    each, then each one's table by stage and by probability bucket."""
     if window.first is None:
         reason = window.summary[-1][1] if window.summary else "no period to calibrate"
         return [("Calibration", pd.DataFrame({"note": [reason]}))], []
     from pipesheet.calibration import calibration
 
+    export = run.export
     predicted_on = window.first - pd.Timedelta(days=1)
+    _, period_end = _period_bounds(window.first, run.period, run.fiscal_year_start)
     try:
-        cal = calibration(export.history, deals, as_of=predicted_on, stages=stages)
+        cal = calibration(export.history, run.deals, as_of=predicted_on, stages=run.stages)
     except PipesheetError as err:
         return [("Calibration", pd.DataFrame({"note": [str(err)]}))], [
             ("Calibration", f"not computed: {err}")
@@ -648,9 +745,68 @@ def _calibration(export, deals, window: _Window, stages):
         ("Calibration predicted on", predicted_on.to_pydatetime()),
         ("Calibration Brier score", cal.brier),
     ]
-    return [
+    sources: list[tuple[str, Any, dict[str, Any]]] = []
+    has_configured = "probability" in run.deals.frame or "probability" in export.history
+    if has_configured:
+        sources.append(("configured", "configured", {}))
+    if probabilities is not None:
+        given, _, label = _given_probabilities(probabilities)
+        if not (isinstance(given, str) and given == "configured"):
+            sources.append((label, given, {}))
+    window_end = {"period_end": period_end}
+    money = {"rates": run.rates, "currency": currency, "blank_amounts": run.blank_amounts}
+    sources += [
+        ("time-aware", "time-aware", window_end),
+        ("calibrated", "calibrated", {**window_end, **money}),
+    ]
+    results = [("learned", cal)]
+    failed: list[dict[str, Any]] = []
+    for label, which, extra in sources:  # a loop over the probability sources
+        try:
+            results.append(
+                (
+                    label,
+                    calibration(
+                        export.history,
+                        run.deals,
+                        as_of=predicted_on,
+                        probabilities=which,
+                        stages=run.stages,
+                        **extra,
+                    ),
+                )
+            )
+        except PipesheetError as err:
+            failed.append({"probabilities": label, "note": f"not computed: {err}"})
+    compared = pd.concat(
+        [r.summary.assign(probabilities=label, note=_verdict(r)) for label, r in results]
+        + ([pd.DataFrame(failed)] if failed else []),
+        ignore_index=True,
+    )
+    rows += [(f"Brier skill ({label})", r.brier_skill) for label, r in results]
+    tables = [
         (f"Stage probabilities predicted on {predicted_on.date()}", cal.summary),
         ("By stage", cal.by_stage),
         ("By probability bucket", cal.by_bucket),
-        ("Notes", pd.DataFrame({"note": cal.notes or ["(none)"]})),
-    ], rows
+        (
+            f"Every probability predicted on {predicted_on.date()}: Brier score and skill "
+            "(1 − Brier / Brier of always predicting the base rate)",
+            compared,
+        ),
+    ]
+    for label, r in results[1:]:
+        tables += [
+            (f"By stage — {label}", r.by_stage),
+            (f"By probability bucket — {label}", r.by_bucket),
+        ]
+    notes = list(dict.fromkeys(n for _, r in results for n in r.notes))
+    tables.append(("Notes", pd.DataFrame({"note": notes or ["(none)"]})))
+    return tables, rows
+
+
+def _verdict(result: Any) -> str:
+    """What the Calibration sheet says of one source: worse than the base rate, and for the
+    calibrated forecast what it did (not calibrated: the time-aware probabilities)."""
+    said = ["worse than always predicting the base rate"] if result.brier_skill < 0 else []
+    said += [n for n in result.notes if n.startswith("calibrated forecast:")]
+    return "; ".join(said)
