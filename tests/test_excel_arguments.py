@@ -79,6 +79,7 @@ def tables() -> dict[str, Any]:
         "PIPE_PRESET": ["salesforce"],
         "PIPE_BALANCE": [d, h, 3e6, serial("2026-10-01"), serial("2026-12-31"), None, None, r],
         "PIPE_STAGE_DESIGN": [h, d],
+        "PIPE_CALIBRATED_FORECAST": [h, d, "quarter", serial("2026-08-15"), 2.5e6, r],
     }
 
 
