@@ -332,7 +332,7 @@ def leads_needed(
         later = stages[i]
     if deadline is not None:
         due = read_date_setting(deadline, "deadline", required=True)
-        days, source = _days_in_stage(days_in_stage)
+        days, source = read_days_in_stage(days_in_stage)
         missing = [s for s in stages if s not in days]
         if missing:
             raise PipesheetError(
@@ -364,7 +364,7 @@ def leads_needed(
     return LeadPlan(target, average_deal, won_needed, table, explanation, currency)
 
 
-def _days_in_stage(value: Any) -> tuple[dict[str, Any], str]:
+def read_days_in_stage(value: Any) -> tuple[dict[str, Any], str]:
     """Days in stage as {stage: days}, and where they came from (a table's ``attrs["source"]``)."""
     if value is None:
         return {}, ""
