@@ -645,8 +645,8 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
     if outside.any():
         who = list(dict.fromkeys(frame[fld][outside]))
         notes.append(
-            f"{int(outside.sum())} open or won deal(s) without a quota row are in no row "
-            f"({fld.replace('_', ' ')}: "
+            f"{int(outside.sum())} open or won deal(s) are in no row: their "
+            f"{fld.replace('_', ' ')} has no quota row ("
             + ", ".join(map(str, who[:10]))
             + (" …" if len(who) > 10 else "")
             + ")"
