@@ -330,7 +330,7 @@ def test_dates_or_labels_and_the_settings_in_one_place():
 
 
 def test_bad_hierarchies():
-    with pytest.raises(PipesheetError, match="Owner listed twice .value 'Ana'") as err:
+    with pytest.raises(PipesheetError, match=r"Owner listed twice \(value 'Ana'\)") as err:
         read_hierarchy(pd.DataFrame({"Owner": ["Ana", "Ben", "Ana"], "Team": ["A", "A", "B"]}))
     assert "rows 2, 4" in str(err.value)
     with pytest.raises(PipesheetError, match="Team 'A' is under more than one Region"):
