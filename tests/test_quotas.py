@@ -204,8 +204,12 @@ def test_several_periods_each_with_its_own_deals(files):
 
 def test_one_quota_for_everyone():
     deals = pd.DataFrame(
-        {"Deal ID": ["a", "b"], "Stage": ["Proposal", "Won"], "Amount": [100, 50],
-         "Close Date": ["2026-07-10", "2026-07-05"]}
+        {
+            "Deal ID": ["a", "b"],
+            "Stage": ["Proposal", "Won"],
+            "Amount": [100, 50],
+            "Close Date": ["2026-07-10", "2026-07-05"],
+        }
     )
     res = quota_table(deals, PROBS, pd.DataFrame({"Period": ["2026-07"], "Quota": [100]}))
     t = res.table.iloc[0]
@@ -228,8 +232,13 @@ def test_the_sample_matches_the_forecast(deals, history, rates):
     for name in owners:
         one = deals[deals["Owner"] == name]
         rng = pipeline_range(
-            one, model, quota=row(res, name)["quota"], start="2026-10-01", end="2026-12-31",
-            as_of=SAMPLE_AS_OF, rates=rates,
+            one,
+            model,
+            quota=row(res, name)["quota"],
+            start="2026-10-01",
+            end="2026-12-31",
+            as_of=SAMPLE_AS_OF,
+            rates=rates,
         )
         assert row(res, name)["expected"] == pytest.approx(rng.mean, abs=0.005)
         assert row(res, name)["p_quota"] == pytest.approx(rng.p_quota, abs=1e-9)
@@ -277,8 +286,11 @@ def test_not_a_period_label(bad):
 # ---- refusals ----------------------------------------------------------------------------------
 def test_a_duplicate_quota_is_refused_naming_both_rows():
     quotas = pd.DataFrame(
-        {"Owner": ["Ana", "Ben", "ana "], "Period": ["2026-Q3", "2026-Q3", "2026-Q3"],
-         "Quota": [1, 2, 3]}
+        {
+            "Owner": ["Ana", "Ben", "ana "],
+            "Period": ["2026-Q3", "2026-Q3", "2026-Q3"],
+            "Quota": [1, 2, 3],
+        }
     )
     with pytest.raises(PipesheetError) as err:
         read_quotas(quotas)
@@ -299,8 +311,13 @@ def test_a_duplicate_quota_is_refused_naming_both_rows():
             "ends before it starts",
         ),
         (
-            {"Owner": ["Ana"], "Period": ["2026-Q3"], "Start": ["2026-07-01"],
-             "End": ["2026-08-31"], "Quota": [1]},
+            {
+                "Owner": ["Ana"],
+                "Period": ["2026-Q3"],
+                "Start": ["2026-07-01"],
+                "End": ["2026-08-31"],
+                "Quota": [1],
+            },
             "the period label and the start/end dates disagree",
         ),
         ({"Owner": ["Ana"], "Team": ["A"], "Period": ["2026-Q3"], "Quota": [1]}, "by="),
@@ -324,8 +341,9 @@ def test_dates_or_labels_and_the_settings_in_one_place():
     )
     with pytest.raises(PipesheetError, match="own periods"):
         read_quotas(dated, start="2026-07-01", end="2026-09-30")
-    plain = read_quotas(pd.DataFrame({"Owner": ["Ana"], "Quota": [1]}), start="2026-07-01",
-                        end="2026-09-30")
+    plain = read_quotas(
+        pd.DataFrame({"Owner": ["Ana"], "Quota": [1]}), start="2026-07-01", end="2026-09-30"
+    )
     assert plain["period"].iloc[0] == "2026-07-01 – 2026-09-30"
 
 
@@ -358,8 +376,13 @@ def test_a_group_the_deals_do_not_have(files):
 
 def test_an_owner_without_deals_is_named():
     deals = pd.DataFrame(
-        {"Deal ID": ["a"], "Stage": ["Proposal"], "Amount": [100], "Close Date": ["2026-07-10"],
-         "Owner": ["Ana"]}
+        {
+            "Deal ID": ["a"],
+            "Stage": ["Proposal"],
+            "Amount": [100],
+            "Close Date": ["2026-07-10"],
+            "Owner": ["Ana"],
+        }
     )
     quotas = pd.DataFrame({"Owner": ["Ana", "Zoe"], "Period": "2026-Q3", "Quota": [1, 2]})
     res = quota_table(deals, PROBS, quotas)

@@ -150,7 +150,7 @@ def _whole(
     value: str, text: str, what: str, kind: str, *, minimum: int, signed: bool = False
 ) -> int:
     raw = value.replace("−", "-").lstrip("+")
-    if not re.fullmatch(r"-?\d+" if signed else r"\d+", raw) or int(raw) < minimum:
+    if not re.fullmatch(r"-?\d+" if signed else r"\d+", raw) or (not signed and int(raw) < minimum):
         low = "" if signed else f" ≥ {minimum}"
         raise _problem(text, f"{what} must be a whole number{low}, not {value!r}", _FORMS[kind])
     return int(raw)
