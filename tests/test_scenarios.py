@@ -133,7 +133,10 @@ def test_add_leads_learns_the_cycle_from_the_history(history, deals, rates):
     ).table.iloc[0]
     days = days_in_stage_from_history(history, as_of=SAMPLE_AS_OF, stages=model.stages_)
     cycle = int(np.ceil(days["days_in_stage"].sum()))
-    assert f"after the {cycle}-day cycle (median days of won deals' visits" in res["change"]
+    assert (
+        f"after the {cycle}-day cycle (the sum of the days in each stage: median days of the "
+        "completed visits to each stage by won deals" in res["change"]
+    )
     first_close = pd.Timestamp("2026-10-01") + pd.Timedelta(days=cycle)
     batches = (pd.Timestamp("2026-12-31") - first_close).days // 7 + 1
     p1 = model.overall_["win_probability"].iloc[0]

@@ -60,7 +60,7 @@ from pipesheet.planning import coverage_ratio, quota_gap
 from pipesheet.planning import lead_to_win_rate as first_stage_rate
 from pipesheet.pricing import Probabilities, Rates, price_deals
 from pipesheet.stages import StageList, stage_key
-from pipesheet.tables import Deals, check_table, group_field, row_numbers
+from pipesheet.tables import Deals, check_table, date_order_of, group_field, row_numbers
 
 __all__ = [
     "QUOTA_COLUMNS",
@@ -313,7 +313,8 @@ def read_quotas(
             )
         out["name"] = names
         out["key"] = names.map(stage_key)
-    first, last, label = _windows(raw, cols, start, end, fiscal_year_start, name)
+    dayfirst = date_order_of(table)
+    first, last, label = _windows(raw, cols, start, end, fiscal_year_start, name, dayfirst)
     out["period"], out["start"], out["end"] = label, first, last
     out["quota"] = quota
     out["cents"] = np.rint(quota.to_numpy() * 100).astype(np.int64)
@@ -345,6 +346,7 @@ def _windows(
     end: Any,
     fiscal_year_start: int,
     name: str,
+    dayfirst: bool | None,
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(first days, last days, labels) of the rows' periods."""
     has_dates = "start" in cols or "end" in cols
@@ -372,7 +374,7 @@ def _windows(
     if has_dates:
         dates = {
             k: parse_dates(
-                raw[cols[k]], table=name, column=cols[k], allow_blank=False
+                raw[cols[k]], table=name, column=cols[k], allow_blank=False, dayfirst=dayfirst
             ).dt.normalize()
             for k in ("start", "end")
         }

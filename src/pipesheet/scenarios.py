@@ -495,10 +495,8 @@ def _cycle(s: Scenario, stages: StageList, ctx: _Context) -> tuple[float, str]:
     if s.days is not None:
         return float(s.days), "given"
     days = ctx.days_in_stage
-    source = "days in stage given"
     if days is None and ctx.history is not None:
         days = days_in_stage_from_history(ctx.history, as_of=ctx.price.get("as_of"), stages=stages)
-        source = "median days of won deals' visits to each stage in the history"
     if days is None:
         raise PipesheetError(
             f"scenario {s.text!r}: the days a new lead takes to close are unknown",
@@ -507,7 +505,8 @@ def _cycle(s: Scenario, stages: StageList, ctx: _Context) -> tuple[float, str]:
             expected="a stage history (days in stage learned from it), days_in_stage, or the "
             "cycle in the scenario: add-leads 10/week cycle 60",
         )
-    table, _ = read_days_in_stage(days)
+    table, told = read_days_in_stage(days)
+    source = told or "the days in stage given"
     found = {stage_key(k): v for k, v in table.items()}
     missing = [st for st in stages.open if pd.isna(found.get(stage_key(st), math.nan))]
     if missing:
@@ -518,7 +517,8 @@ def _cycle(s: Scenario, stages: StageList, ctx: _Context) -> tuple[float, str]:
             expected="days for every open stage, or the cycle in the scenario: add-leads "
             "10/week cycle 60",
         )
-    return float(sum(float(found[stage_key(st)]) for st in stages.open)), source
+    total = float(sum(float(found[stage_key(st)]) for st in stages.open))
+    return total, f"the sum of the days in each stage: {source}"
 
 
 _APPLY = {
