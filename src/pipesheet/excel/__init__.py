@@ -59,6 +59,8 @@ __all__ = [
     "PIPE_PIPELINE_POSITION",
     "PIPE_PRESET",
     "PIPE_QUOTA_GAP",
+    "PIPE_QUOTA_TABLE",
+    "PIPE_SCENARIO",
     "PIPE_STAGE_PROBABILITIES",
     "PIPE_STAGE_PROBABILITY",
     "PIPE_STALE_DEALS",
@@ -1073,3 +1075,7 @@ def PIPE_PRESET(name):
         raise PipesheetError(
             err.problem, table="arguments", column="name", value=text, expected=err.expected
         ) from None
+
+
+# ---- the functions of other modules (imported last: they use the helpers above) --------------
+from pipesheet.excel.planning_tables import PIPE_QUOTA_TABLE, PIPE_SCENARIO  # noqa: E402
