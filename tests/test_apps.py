@@ -342,6 +342,7 @@ def test_dashboard_xlsx_download(app):
         "Conversion by stage",
         "Stale deals",
         "Cycle time",
+        "Scenario",
         "Settings",
     ]
     ta = sheets["Time-aware forecast"]
