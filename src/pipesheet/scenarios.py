@@ -627,7 +627,8 @@ def _shown(measure: str, value: float, signed: bool) -> str:
     if pd.isna(value):
         return ""
     if measure == "p_quota":
-        text = f"{value * 100:+.1f} pts" if signed else f"{value * 100:.1f}%"
+        points = round(value * 100, 1) + 0.0  # never "-0.0"
+        text = f"{points:+.1f} pts" if signed else f"{value * 100:.1f}%"
         return text
     if measure == "open_deals":
         return f"{value:+,.0f}" if signed else f"{value:,.0f}"

@@ -155,7 +155,7 @@ class ScenarioPanel:
         def value(measure: str, x: float, change: bool = False) -> str:
             if measure == "p_quota":
                 if change:
-                    return "" if pd.isna(x) else f"{x * 100:+.1f} pts"
+                    return "" if pd.isna(x) else f"{round(x * 100, 1) + 0.0:+.1f} pts"
                 return fmt_pct(x)
             if measure == "open_deals":
                 return f"{x:+,.0f}" if change else fmt_number(x)
