@@ -77,6 +77,25 @@ def tables() -> dict[str, Any]:
         "PIPE_BOTTLENECKS": [h],
         "PIPE_CYCLE_TIME": [h, d],
         "PIPE_PRESET": ["salesforce"],
+        "PIPE_QUOTA_TABLE": [
+            d,
+            probs,
+            [["Owner", "Period", "Quota"], ["Zoë Müller", "2026-Q4", 3e5], ["Ana", "2026-Q4", 1e5]],
+            "Owner",
+            None,
+            None,
+            r,
+        ],
+        "PIPE_SCENARIO": [
+            d,
+            probs,
+            "drop-largest 3",
+            3e6,
+            serial("2026-10-01"),
+            serial("2026-12-31"),
+            None,
+            r,
+        ],
     }
 
 
