@@ -257,7 +257,7 @@ def _priced(state: _Pipeline, ctx: _Context) -> PricedDeals:
     return dataclasses.replace(priced, open=priced.open & ~state.dropped, probability=p)
 
 
-def _figures(state: _Pipeline, ctx: _Context) -> tuple[dict[str, float], PricedDeals]:
+def _figures(state: _Pipeline, ctx: _Context) -> dict[str, float]:
     """Forecast, pipeline, open deals, P10/P50/P90 and P(≥ quota) of the scenario's pipeline
     (its open deals and new leads)."""
     priced = _priced(state, ctx)
@@ -265,19 +265,16 @@ def _figures(state: _Pipeline, ctx: _Context) -> tuple[dict[str, float], PricedD
     p = np.concatenate([priced.probability[priced.open], state.lead_p])
     closed = priced.closed if priced.windowed else None
     rng = forecast_range(a, p, quota=ctx.quota, closed=closed, range_method=ctx.range_method)
-    return (
-        {
-            "forecast": rng.mean,
-            "pipeline": float(a.sum()),
-            "open_deals": float(a.size),
-            "p10": rng.p10,
-            "p50": rng.p50,
-            "p90": rng.p90,
-            "p_quota": math.nan if rng.p_quota is None else rng.p_quota,
-            "closed": math.nan if closed is None else closed,
-        },
-        priced,
-    )
+    return {
+        "forecast": rng.mean,
+        "pipeline": float(a.sum()),
+        "open_deals": float(a.size),
+        "p10": rng.p10,
+        "p50": rng.p50,
+        "p90": rng.p90,
+        "p_quota": math.nan if rng.p_quota is None else rng.p_quota,
+        "closed": math.nan if closed is None else closed,
+    }
 
 
 def _money(x: float) -> str:
@@ -693,7 +690,7 @@ def apply_scenarios(
     def fresh() -> _Pipeline:
         return _Pipeline(base.deals, np.zeros(len(base.deals.frame), dtype=bool))
 
-    before, _ = _figures(fresh(), ctx)
+    before = _figures(fresh(), ctx)
     runs = [[s] for s in parsed]
     if combine and len(parsed) > 1:
         runs.append(parsed)
@@ -701,7 +698,7 @@ def apply_scenarios(
     for run in runs:
         state = fresh()
         words = [_APPLY[s.kind](s, state, ctx) for s in run]
-        after, _ = _figures(state, ctx)
+        after = _figures(state, ctx)
         rows.append(
             {
                 "scenario": " + ".join(s.text for s in run),
