@@ -346,6 +346,7 @@ def test_dashboard_xlsx_download(app):
         "Cycle time",
         "Pipeline balance",
         "Stage design",
+        "Scenario",
         "Settings",
     ]
     ta = sheets["Time-aware forecast"]

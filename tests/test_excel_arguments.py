@@ -80,6 +80,25 @@ def tables() -> dict[str, Any]:
         "PIPE_BALANCE": [d, h, 3e6, serial("2026-10-01"), serial("2026-12-31"), None, None, r],
         "PIPE_STAGE_DESIGN": [h, d],
         "PIPE_CALIBRATED_FORECAST": [h, d, "quarter", serial("2026-08-15"), 2.5e6, r],
+        "PIPE_QUOTA_TABLE": [
+            d,
+            probs,
+            [["Owner", "Period", "Quota"], ["Zoë Müller", "2026-Q4", 3e5], ["Ana", "2026-Q4", 1e5]],
+            "Owner",
+            None,
+            None,
+            r,
+        ],
+        "PIPE_SCENARIO": [
+            d,
+            probs,
+            "drop-largest 3",
+            3e6,
+            serial("2026-10-01"),
+            serial("2026-12-31"),
+            None,
+            r,
+        ],
     }
 
 

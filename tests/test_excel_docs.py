@@ -154,6 +154,9 @@ OCT = [
     ["D-08", "Lead", 15000, d("2026-12-20")],
 ]
 BENCHMARK = [["Stage", "Benchmark"], ["Lead", 0.6], ["Qualified", 0.5], ["Proposal", 0.5]]
+#: A quota table and a team hierarchy (Excel Tables *Quotas* and *Teams*).
+QUOTAS = [["Owner", "Period", "Quota"], ["Ana", "2026-Q4", 60000.1], ["Ben", "2026-Q4", 30000.2]]
+TEAMS = [["Owner", "Team", "Region"], ["Ana", "North", "EU"], ["Ben", "North", "EU"]]
 
 #: (formula as typed in Excel, function, Office.js arguments)
 EXAMPLES: list[tuple[str, str, list[Any]]] = [
@@ -199,6 +202,32 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         "DATE(2026,12,31), 30)",
         "PIPE_QUOTA_GAP",
         [200_000, 48_000, 39_800, 24_000, 0.2, 112_000, d("2026-10-01"), d("2026-12-31"), 30],
+    ),
+    (
+        '=PIPE_QUOTA_TABLE(Deals[#All], Stages[#All], Quotas[#All], "Owner", Teams[#All], '
+        "DATE(2026,9,30))",
+        "PIPE_QUOTA_TABLE",
+        [DEALS, STAGES, QUOTAS, "Owner", TEAMS, d("2026-09-30")],
+    ),
+    (
+        '=PIPE_SCENARIO(Deals[#All], Stages[#All], "drop-largest 1", 50000, DATE(2026,10,1), '
+        "DATE(2026,12,31), DATE(2026,9,30))",
+        "PIPE_SCENARIO",
+        [
+            DEALS,
+            STAGES,
+            "drop-largest 1",
+            50_000,
+            d("2026-10-01"),
+            d("2026-12-31"),
+            d("2026-09-30"),
+        ],
+    ),
+    (
+        '=PIPE_SCENARIO(Deals[#All], Stages[#All], "slip 30", 50000, DATE(2026,10,1), '
+        "DATE(2026,12,31), DATE(2026,9,30))",
+        "PIPE_SCENARIO",
+        [DEALS, STAGES, "slip 30", 50_000, d("2026-10-01"), d("2026-12-31"), d("2026-09-30")],
     ),
     ("=PIPE_COVERAGE(112000, 200000, 48000)", "PIPE_COVERAGE", [112_000, 200_000, 48_000]),
     ("=PIPE_VELOCITY(4, 0.4, 24000, 95)", "PIPE_VELOCITY", [4, 0.4, 24_000, 95]),
@@ -364,6 +393,8 @@ ORDER = [
     "PIPE_PIPELINE_POSITION",
     "PIPE_LEADS_NEEDED",
     "PIPE_QUOTA_GAP",
+    "PIPE_QUOTA_TABLE",
+    "PIPE_SCENARIO",
     "PIPE_COVERAGE",
     "PIPE_VELOCITY",
     "PIPE_PRESET",

@@ -69,6 +69,25 @@ def build(cls: type, deals, history, rates, model):
         ps.CalibratedResult: lambda: ps.calibrated_forecast(
             history, deals, "quarter", as_of="2026-08-15", rates=rates
         ),
+        ps.QuotaTableResult: lambda: ps.quota_table(
+            deals,
+            model,
+            pd.DataFrame({"Owner": ["Zoë Müller", "Priya Raman"], "Quota": [300_000, 250_000]}),
+            start="2026-10-01",
+            end="2026-12-31",
+            as_of=SAMPLE_AS_OF,
+            rates=rates,
+        ),
+        ps.ScenarioResult: lambda: ps.apply_scenarios(
+            deals,
+            model,
+            ["drop-largest 2", "slip 30"],
+            quota=2_500_000,
+            start="2026-10-01",
+            end="2026-12-31",
+            as_of=SAMPLE_AS_OF,
+            rates=rates,
+        ),
         ps.LookupResult: lambda: ps.lookup(
             deals, rates, "Currency", "Rate", other_on="Currency", on_unmatched="report"
         ),

@@ -24,8 +24,12 @@ Forecasts and ranges
     (→ :class:`TimeAwareResult`).
 Planning
     :func:`leads_needed` (→ :class:`LeadPlan`), :func:`quota_gap` (→ :class:`QuotaGap`),
-    :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`;
-    pipeline balance: :func:`pipeline_balance` (→ :class:`BalanceResult`).
+    :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`,
+    :func:`lead_to_win_rate`; pipeline balance: :func:`pipeline_balance`
+    (→ :class:`BalanceResult`); quota tables and hierarchies: :func:`quota_table`
+    (→ :class:`QuotaTableResult`), :func:`read_quotas`, :func:`read_hierarchy`,
+    :func:`period_window`; what-if scenarios: :func:`apply_scenarios`
+    (→ :class:`ScenarioResult`), :func:`parse_scenario`.
 Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
     (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`brier_skill`,
@@ -84,11 +88,20 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "QuotaGap",
         "coverage_ratio",
         "days_in_stage_from_history",
+        "lead_to_win_rate",
         "leads_needed",
         "quota_gap",
         "sales_velocity",
     ),
     "pipesheet.balance": ("BalanceResult", "pipeline_balance"),
+    "pipesheet.quotas": (
+        "QuotaTableResult",
+        "period_window",
+        "quota_table",
+        "read_hierarchy",
+        "read_quotas",
+    ),
+    "pipesheet.scenarios": ("ScenarioResult", "apply_scenarios", "parse_scenario"),
     # checking the forecast
     "pipesheet.backtest": ("BacktestResult", "backtest"),
     "pipesheet.calibration": ("CalibrationResult", "brier_score", "brier_skill", "calibration"),
@@ -141,6 +154,8 @@ __all__ = [
     "PipesheetError",
     "PricedDeals",
     "QuotaGap",
+    "QuotaTableResult",
+    "ScenarioResult",
     "StageDesignResult",
     "StageList",
     "StageProbabilities",
@@ -149,6 +164,7 @@ __all__ = [
     "Waterfall",
     "__version__",
     "accuracy_table",
+    "apply_scenarios",
     "backtest",
     "bottlenecks",
     "brier_score",
@@ -167,9 +183,12 @@ __all__ = [
     "forecast_range",
     "forecasts_from_snapshots",
     "generate_pipeline",
+    "lead_to_win_rate",
     "leads_needed",
     "lookup",
+    "parse_scenario",
     "period_labels",
+    "period_window",
     "pipeline_balance",
     "pipeline_position",
     "pipeline_range",
@@ -178,9 +197,12 @@ __all__ = [
     "price_deals",
     "probability_table",
     "quota_gap",
+    "quota_table",
     "read_deals",
     "read_export",
+    "read_hierarchy",
     "read_history",
+    "read_quotas",
     "read_rates",
     "read_table",
     "reporting_amounts",
@@ -262,6 +284,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         QuotaGap,
         coverage_ratio,
         days_in_stage_from_history,
+        lead_to_win_rate,
         leads_needed,
         quota_gap,
         sales_velocity,
@@ -269,8 +292,16 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.presets import PRESETS, preset, probability_table, stages_from_probabilities
     from pipesheet.pricing import PricedDeals, deal_probabilities, price_deals, reporting_amounts
     from pipesheet.probabilities import StageProbabilities, stage_probabilities
+    from pipesheet.quotas import (
+        QuotaTableResult,
+        period_window,
+        quota_table,
+        read_hierarchy,
+        read_quotas,
+    )
     from pipesheet.ranges import ForecastRange, forecast_range
     from pipesheet.sample import generate_pipeline, sample_deals, sample_history, sample_rates
+    from pipesheet.scenarios import ScenarioResult, apply_scenarios, parse_scenario
     from pipesheet.simulate import (
         SCENARIOS,
         accuracy_table,

@@ -271,3 +271,48 @@ def test_dashboard_calibrated_panel_in_the_browser(server, page):
     panel = page.locator(".widget-vbox", has=page.locator("#calibrated-table")).last
     panel.screenshot(path=str(ARTIFACTS / "dashboard_calibrated.png"))
     assert "Traceback" not in page.content()
+
+
+def test_dashboard_scenario_in_the_browser(server, page):
+    """Change the scenario panel's what-if and its parameter: the page shows the P(≥ quota) after
+    that the engine computes (apply_scenarios on the same data and settings)."""
+    from pipesheet import StageProbabilities, apply_scenarios
+    from pipesheet.sample import SAMPLE_AS_OF, sample_deals, sample_history, sample_rates
+
+    deals, history = sample_deals(), sample_history()
+    scenario = "conversion Negotiation=90%"
+    after = apply_scenarios(
+        deals,
+        StageProbabilities().fit(history, deals),
+        scenario,
+        quota=2_000_000,
+        start="2026-10-01",
+        end="2026-12-31",
+        as_of=SAMPLE_AS_OF,
+        rates=sample_rates(),
+        history=history,
+    ).table.iloc[0]
+    expected = f"{after['p_quota_after'] * 100:.1f}%"
+
+    _open(page, f"{server}/voila/render/dashboard.ipynb", "#scenario-table")
+    assert "drops the 3 largest" in page.locator("#scenario-change").inner_text()
+    kind = page.locator(".widget-dropdown", has=page.get_by_text("What if", exact=True))
+    kind.locator("select").select_option(label="Change a stage's conversion")
+    page.wait_for_function(
+        "() => document.querySelector('#scenario-change').innerText.includes('Proposal')",
+        timeout=UPDATE_WAIT_MS,
+    )
+    box = _input(page, "Parameter")
+    box.fill("Negotiation=90%")
+    box.press("Enter")
+    page.wait_for_function(
+        "v => document.querySelector('#scenario-p_quota-after').innerText === v",
+        arg=expected,
+        timeout=UPDATE_WAIT_MS,
+    )
+    before = f"{after['p_quota_before'] * 100:.1f}%"
+    assert page.locator("#scenario-p_quota-before").inner_text() == before
+    assert (
+        "at Negotiation with win probability 90.0%" in page.locator("#scenario-change").inner_text()
+    )
+    page.screenshot(path=str(ARTIFACTS / "dashboard_scenario.png"))

@@ -26,6 +26,8 @@ their columns. Every number comes from the core:
 * conversion by stage and the bottleneck: :func:`pipesheet.diagnostics.conversion_by_stage`,
   :func:`pipesheet.diagnostics.bottlenecks`, and where the cohort and Markov estimates disagree
   (:meth:`pipesheet.StageProbabilities.disagreement_notes`);
+* what-if scenarios before and after (:mod:`pipesheet.apps.scenario_panel`) and quotas per
+  owner and team (:mod:`pipesheet.apps.quotas_panel`), on the period chosen for the range;
 * pipeline health: the most overdue stale deals and cycle times:
   :func:`pipesheet.diagnostics.stale_deals`, :func:`pipesheet.diagnostics.cycle_time`;
 * the pipeline balance for a target and period, and the stage design check:
@@ -61,6 +63,8 @@ from pipesheet.apps.common import (
     xlsx_bytes,
     xlsx_link,
 )
+from pipesheet.apps.quotas_panel import QuotasPanel
+from pipesheet.apps.scenario_panel import ScenarioPanel
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
@@ -177,6 +181,8 @@ class Dashboard:
         self._settings_widgets(quota, period, method, blank_amounts)
         self._output_widgets()
         self.balance_panel = BalancePanel(self)
+        self.scenario_panel = ScenarioPanel(self)
+        self.quotas_panel = QuotasPanel(self)
         self._wire()
         self.widget = self._layout(max_upload_bytes)
         self._first_load(deals, history, rates, source)
@@ -335,6 +341,8 @@ class Dashboard:
                 ),
                 section("Weighted forecast", self.forecast_table, self.forecast_chart),
                 section("Forecast range", w.HBox([self.quota, self.range_period]), self.range_html),
+                section("Scenarios: what if…", self.scenario_panel.widget),
+                section("Quotas per owner and team", self.quotas_panel.widget),
                 section("Time-aware forecast vs weighted pipeline", self.timeaware_html),
                 section("Calibrated forecast", self.calibrated_panel.widget),
                 section("Conversion by stage and bottlenecks", self.conversion_html),
@@ -655,6 +663,7 @@ class Dashboard:
         return mask
 
     def _rerange(self) -> None:
+        self._refresh_panels()
         if not self.range_period.value:
             self.range_ = None
             self.range_html.value = '<span class="pipesheet-note">No period to forecast.</span>'
@@ -664,6 +673,11 @@ class Dashboard:
         self._render_range(mask)
         self._retimeaware()
         self.calibrated_panel.refresh(self)
+
+    def _refresh_panels(self) -> None:
+        """The scenario and quota panels follow the period, quota, group and data."""
+        self.scenario_panel.refresh()
+        self.quotas_panel.refresh()
 
     def _health(self) -> None:
         """Stale deals and cycle times (they depend on the data only)."""
@@ -1091,6 +1105,10 @@ class Dashboard:
             sheets["Stale deals"] = self.stale.reset_index(drop=True)
             sheets["Cycle time"] = self.cycle
         sheets.update(self.balance_panel.results())
+        if self.scenario_panel.result is not None:
+            sheets["Scenario"] = self.scenario_panel.result.to_frame()
+        if self.quotas_panel.result is not None:
+            sheets["Quotas"] = self.quotas_panel.result.to_frame()
         settings = {
             "data": self.source,
             "probabilities": dict((v, k) for k, v in METHODS)[self.method.value],

@@ -15,6 +15,7 @@ from pipesheet.cli.inputs import (
 )
 from pipesheet.cli.options import add_file_options, add_forecast_options, fiscal_year_start_option
 from pipesheet.cli.output import emit, range_words
+from pipesheet.cli.scenarios import add_scenario_options, show_scenarios
 from pipesheet.columns import DEAL_FIELDS
 from pipesheet.errors import PipesheetError
 
@@ -52,6 +53,7 @@ def add_parsers(sub: Any) -> None:
         metavar="DATE",
         help="forecast (and range) only open deals expected to close on or before DATE",
     )
+    add_scenario_options(p)
     p.set_defaults(func=cmd_forecast, method="cohort")
 
 
@@ -87,9 +89,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     cur = table.attrs.get("currency")
     notes = list(table.attrs.get("notes", []))
     with_range = args.range or args.quota is not None
-    if not (args.json and with_range):  # --json prints one document: the range when asked for
+    what_if = bool(args.scenario)
+    # --json prints one document: the scenarios, else the range when asked for, else the table
+    if not (args.json and (with_range or what_if)):
         emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
-    if with_range:
+    if with_range and not (args.json and what_if):
         rng = priced.range(args.quota)
         extra = [
             f"method: {rng.range_method}",
@@ -106,4 +110,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             rng.to_frame(),
             extra=[*range_words(rng), *extra[1:]],
         )
+    if what_if:
+        show_scenarios(args, deals, history, probs, stages, rates)
     return 0

@@ -91,7 +91,7 @@ def _human(frame: pd.DataFrame) -> str:
         return shown.to_string(index=False)
     for col in shown.columns:
         values = shown[col]
-        if col in PERCENT_COLUMNS:
+        if col in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(values.dtype):
             shown[col] = values.map(lambda v: "" if pd.isna(v) else f"{v * 100:.1f}%")
         elif pd.api.types.is_float_dtype(values.dtype):
             shown[col] = values.map(_number_text)

@@ -61,6 +61,8 @@ __all__ = [
     "PIPE_PIPELINE_POSITION",
     "PIPE_PRESET",
     "PIPE_QUOTA_GAP",
+    "PIPE_QUOTA_TABLE",
+    "PIPE_SCENARIO",
     "PIPE_STAGE_DESIGN",
     "PIPE_STAGE_PROBABILITIES",
     "PIPE_STAGE_PROBABILITY",
@@ -1107,3 +1109,4 @@ def PIPE_PRESET(name):
 # the functions of other areas, each in its own module (they use the guard and helpers above)
 from pipesheet.excel.accuracy import PIPE_CALIBRATED_FORECAST  # noqa: E402
 from pipesheet.excel.balance import PIPE_BALANCE, PIPE_STAGE_DESIGN  # noqa: E402
+from pipesheet.excel.planning_tables import PIPE_QUOTA_TABLE, PIPE_SCENARIO  # noqa: E402

@@ -534,6 +534,24 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
         "=PIPE_WATERFALL_HISTORY(History[#All],Targets!B10,Targets!B5,Deals[#All],Targets!B3,"
         "Targets!B4,,Rates[#All])",
     ),
+    (
+        "Quota table",
+        "A3",
+        '=PIPE_QUOTA_TABLE(Deals[#All],Stages[#All],Quotas[#All],"Owner",Teams[#All],Targets!B5,'
+        "Rates[#All])",
+    ),
+    (
+        "Scenarios",
+        "A3",
+        '=PIPE_SCENARIO(Deals[#All],Stages[#All],"drop-largest 3",Targets!B2,Targets!B3,'
+        "Targets!B4,Targets!B5,Rates[#All])",
+    ),
+    (
+        "Scenarios",
+        "F3",
+        '=PIPE_SCENARIO(Deals[#All],Stages[#All],"slip 30",Targets!B2,Targets!B3,Targets!B4,'
+        "Targets!B5,Rates[#All])",
+    ),
     ("Health", "A3", "=PIPE_STALE_DEALS(History[#All],Deals[#All],,,TRUE,25)"),
     ("Health", "L3", "=PIPE_BOTTLENECKS(History[#All])"),
     ("Health", "L10", "=PIPE_CYCLE_TIME(History[#All],Deals[#All])"),
@@ -568,6 +586,24 @@ def previous_snapshot(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "Owner": snap["owner"].to_numpy(),
         }
     ).sort_values("Deal ID", ignore_index=True)
+
+
+def _quota_tables(deals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """pipeline.xlsx's *Quotas* (the quota split evenly over the owners for the period of
+    :data:`NATIVE_SETTINGS`) and *Teams* (owners alternately in two teams of one region)."""
+    owners = sorted(deals["Owner"].dropna().unique())
+    label = "2026-H2"  # NATIVE_SETTINGS' period: 2026-07-01 to 2026-12-31
+    quotas = pd.DataFrame(
+        {"Owner": owners, "Period": label, "Quota": NATIVE_SETTINGS["quota"] / len(owners)}
+    )
+    teams = pd.DataFrame(
+        {
+            "Owner": owners,
+            "Team": ["North" if i % 2 == 0 else "South" for i in range(len(owners))],
+            "Region": "EU",
+        }
+    )
+    return quotas, teams
 
 
 def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Workbook:
@@ -650,6 +686,21 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 "The open deals each stage should hold for the quota's pace over the period "
                 "(Little's law) against what it holds: thin / bloated, what to do.",
             ),
+            (
+                "Quotas",
+                "A quota per owner and period (Quotas) and the team hierarchy, finest level "
+                "first (Teams): edit both.",
+            ),
+            (
+                "Quota table",
+                "Each owner's quota, closed, expected, gap, coverage, P(≥ quota) and leads per "
+                "week, rolled up to the teams and the region by exact sums.",
+            ),
+            (
+                "Scenarios",
+                "What if the 3 largest deals are lost (A3), or every close date slips 30 days "
+                "(F3): forecast, range and P(≥ quota) before and after.",
+            ),
         ],
     )
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
@@ -714,8 +765,13 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         formats={"Amount": MONEY, "Expected Close Date": DATE_FORMAT},
     )
     ws.freeze_panes = "B2"
+    ws = wb.create_sheet("Quotas")
+    quotas, teams = _quota_tables(deals)
+    _table(ws, "Quotas", quotas, formats={"Quota": MONEY})
+    _table(ws, "Teams", teams, left=5)
     sheets = ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets")
-    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health", "Balance"):
+    later = ("Time-aware", "Backtest", "Waterfall", "Health", "Balance", "Quota table", "Scenarios")
+    for sheet in (*sheets, *later):
         ws = wb.create_sheet(sheet)
     titles = {
         "Probabilities": "Stage probabilities learned from the history",
@@ -730,6 +786,8 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Waterfall": "Pipeline waterfall: Previous → Deals (A3), history dates (H3)",
         "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10), stage design (L15)",
         "Balance": "Pipeline balance for the quota over the period, as of today",
+        "Quota table": "Quotas per owner, rolled up to the teams and the region",
+        "Scenarios": "What if: the 3 largest deals lost (A3); close dates slip 30 days (F3)",
     }
     for sheet, title in titles.items():
         _label(wb[sheet], "A1", title, True)
