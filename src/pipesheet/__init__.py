@@ -11,7 +11,8 @@ Reading tables
     :func:`read_deals`, :func:`read_history`, :func:`read_rates` (→ :class:`Deals`,
     :class:`History`), :class:`StageList`; CRM exports and files: :func:`read_export`
     (→ :class:`Export`), :func:`read_table`, :func:`lookup` (→ :class:`LookupResult`); every
-    refusal is a :class:`PipesheetError` naming the table, column, row and value.
+    refusal is a :class:`PipesheetError` naming the table, column, row and value.  Several
+    pipelines, each with its own stages: :class:`PipelineStages`.
 Stage probabilities
     :class:`StageProbabilities`, :func:`stage_probabilities`; CRM presets: :data:`PRESETS`,
     :func:`preset`, :func:`probability_table`, :func:`stages_from_probabilities`.
@@ -25,7 +26,10 @@ Forecasts and ranges
 Planning
     :func:`leads_needed` (→ :class:`LeadPlan`), :func:`quota_gap` (→ :class:`QuotaGap`),
     :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`;
-    pipeline balance: :func:`pipeline_balance` (→ :class:`BalanceResult`).
+    pipeline balance: :func:`pipeline_balance` (→ :class:`BalanceResult`); several pipelines,
+    per pipeline and in total: :func:`pipeline_summary`; a manager's commits beside the
+    system's forecast: :func:`compare_commits` (→ :class:`CommitsResult`),
+    :func:`read_commits`.
 Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
     (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`forecast_accuracy`
@@ -37,7 +41,8 @@ Diagnostics and changes
     :func:`deal_cycle_times`, :func:`conversion_by_stage`, :func:`stage_durations`,
     :func:`time_in_stage`; the stage design check: :func:`stage_design_check`
     (→ :class:`StageDesignResult`); the waterfall: :func:`pipeline_waterfall`,
-    :func:`waterfall_from_history`, :func:`snapshot_at` (→ :class:`Waterfall`).
+    :func:`waterfall_from_history`, :func:`snapshot_at` (→ :class:`Waterfall`); lost reasons:
+    :func:`lost_reasons` (→ :class:`LossesResult`).
 Samples
     :func:`sample_deals`, :func:`sample_history`, :func:`sample_rates`,
     :func:`generate_pipeline`.
@@ -60,7 +65,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     # reading tables
     "pipesheet.errors": ("PipesheetError",),
     "pipesheet.tables": ("Deals", "History", "read_deals", "read_history", "read_rates"),
-    "pipesheet.stages": ("StageList",),
+    "pipesheet.stages": ("PipelineStages", "StageList"),
     "pipesheet.exports": ("Export", "LookupResult", "lookup", "read_export", "read_table"),
     # stage probabilities
     "pipesheet.probabilities": ("StageProbabilities", "stage_probabilities"),
@@ -89,6 +94,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "sales_velocity",
     ),
     "pipesheet.balance": ("BalanceResult", "pipeline_balance"),
+    "pipesheet.pipelines": ("pipeline_summary",),
+    "pipesheet.commits": ("CommitsResult", "compare_commits", "read_commits"),
     # checking the forecast
     "pipesheet.backtest": ("BacktestResult", "backtest"),
     "pipesheet.calibration": ("CalibrationResult", "brier_score", "calibration"),
@@ -111,6 +118,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "time_in_stage",
     ),
     "pipesheet.stage_design": ("StageDesignResult", "stage_design_check"),
+    "pipesheet.losses": ("LossesResult", "lost_reasons"),
     "pipesheet.waterfall": (
         "Waterfall",
         "pipeline_waterfall",
@@ -131,13 +139,16 @@ __all__ = [
     "CalibratedForecast",
     "CalibratedResult",
     "CalibrationResult",
+    "CommitsResult",
     "Deals",
     "Export",
     "ForecastRange",
     "History",
     "LeadPlan",
     "LookupResult",
+    "LossesResult",
     "PipelinePosition",
+    "PipelineStages",
     "PipesheetError",
     "PricedDeals",
     "QuotaGap",
@@ -154,6 +165,7 @@ __all__ = [
     "brier_score",
     "calibrated_forecast",
     "calibration",
+    "compare_commits",
     "conversion_by_stage",
     "coverage_ratio",
     "cycle_time",
@@ -168,15 +180,18 @@ __all__ = [
     "generate_pipeline",
     "leads_needed",
     "lookup",
+    "lost_reasons",
     "period_labels",
     "pipeline_balance",
     "pipeline_position",
     "pipeline_range",
+    "pipeline_summary",
     "pipeline_waterfall",
     "preset",
     "price_deals",
     "probability_table",
     "quota_gap",
+    "read_commits",
     "read_deals",
     "read_export",
     "read_history",
@@ -236,6 +251,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.balance import BalanceResult, pipeline_balance
     from pipesheet.calibrated import CalibratedForecast, CalibratedResult, calibrated_forecast
     from pipesheet.calibration import CalibrationResult, brier_score, calibration
+    from pipesheet.commits import CommitsResult, compare_commits, read_commits
     from pipesheet.diagnostics import (
         bottlenecks,
         conversion_by_stage,
@@ -255,7 +271,9 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         pipeline_range,
         weighted_forecast,
     )
+    from pipesheet.losses import LossesResult, lost_reasons
     from pipesheet.periods import period_labels
+    from pipesheet.pipelines import pipeline_summary
     from pipesheet.planning import (
         LeadPlan,
         QuotaGap,
@@ -277,7 +295,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         simulate_pipeline,
     )
     from pipesheet.stage_design import StageDesignResult, stage_design_check
-    from pipesheet.stages import StageList
+    from pipesheet.stages import PipelineStages, StageList
     from pipesheet.tables import Deals, History, read_deals, read_history, read_rates
     from pipesheet.timeaware import TimeAwareForecast, TimeAwareResult, time_aware_forecast
     from pipesheet.waterfall import (

@@ -356,7 +356,7 @@ def _forecast_period(
         t = naive.table_
         p_stage = pd.Series(
             t["win_probability"].to_numpy(),
-            index=pd.MultiIndex.from_arrays([t["pipeline"], t["stage"].map(stage_key)]),
+            index=pd.MultiIndex.from_arrays([t["pipeline_name"], t["stage"].map(stage_key)]),
         )
         of_deal = tables.deals.frame.set_index("deal_id")["pipeline"]
         key = pd.MultiIndex.from_arrays(

@@ -104,7 +104,9 @@ COMMIT_COLUMNS = (
     "note",
 )
 SUMMARY_COLUMNS = ("forecaster", "level", "compared", "mape", "bias")
-_QUARTER = re.compile(r"^(?:fy)?\s*(\d{4})\s*[-/ ]?\s*q([1-4])$|^q([1-4])\s*[-/ ]?\s*(?:fy)?(\d{4})$")
+_QUARTER = re.compile(
+    r"^(?:fy)?\s*(\d{4})\s*[-/ ]?\s*q([1-4])$|^q([1-4])\s*[-/ ]?\s*(?:fy)?(\d{4})$"
+)
 _MONTH = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
 _YEAR = re.compile(r"^(?:fy)?\s*(\d{4})$")
 _KIND_WORDS = {"month": 1, "quarter": 3, "year": 12}
@@ -224,8 +226,12 @@ def read_commits(
             parsed.append(parse_period_label(value, period, fiscal_year_start))
         except PipesheetError as err:
             raise PipesheetError(
-                err.problem, table=name, column=cols["period"], rows=[int(row)],
-                value=value, expected=err.expected,
+                err.problem,
+                table=name,
+                column=cols["period"],
+                rows=[int(row)],
+                value=value,
+                expected=err.expected,
             ) from None
     kinds = pd.Series([k for k, _, _ in parsed], index=raw.index)
     kind = str(period).strip().casefold() if period else kinds.iloc[0]
@@ -268,7 +274,8 @@ def read_commits(
                     column=cols["currency"],
                     rows=row_numbers(raw.index, missing),
                     value=codes[missing].iloc[0],
-                    expected="a currency listed in the rates table: " + ", ".join(table_rates.index),
+                    expected="a currency listed in the rates table: "
+                    + ", ".join(table_rates.index),
                 )
             amounts = amounts * rate
     out = pd.DataFrame(
@@ -305,10 +312,8 @@ def _group_column(
     fields = {f: DEAL_FIELDS[f] for f in TEXT_FIELDS if f in DEAL_FIELDS}
     if by is not None:
         key = normalise_header(by)
-        fld = next(
-            (f for f in fields if key in {normalise_header(f), normalise_header(GROUP_COLUMN.get(f, f))}),
-            None,
-        )
+        names = {f: {normalise_header(f), normalise_header(GROUP_COLUMN.get(f, f))} for f in fields}
+        fld = next((f for f in fields if key in names[f]), None)
         if fld is None:
             fld = next((f for f, h in deals.columns.items() if normalise_header(h) == key), None)
         if fld is None or fld not in fields:
@@ -505,11 +510,23 @@ def compare_commits(
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
     weighted = priced.amount * priced.probability
     past = (rows["period_end"] <= day).to_numpy()
-    status = np.where(past, "past", np.where((rows["period_start"] <= day).to_numpy(), "current",
-                                              "future"))
+    status = np.where(
+        past, "past", np.where((rows["period_start"] <= day).to_numpy(), "current", "future")
+    )
     model = _past_forecasts(
-        rows[past], group_of, hist, history, deals, kind, fiscal_year_start, rates, priced,
-        blank_amounts, stages, columns, notes,
+        rows[past],
+        group_of,
+        hist,
+        history,
+        deals,
+        kind,
+        fiscal_year_start,
+        rates,
+        priced,
+        blank_amounts,
+        stages,
+        columns,
+        notes,
     )
     out_rows = []
     g_arr = group_of.to_numpy()
@@ -645,9 +662,9 @@ def _past_forecasts(
     pred = pred.assign(group=pred["deal_id"].map(deal_group))
     use = pred["in_period"].to_numpy(dtype=bool) & pred["stage_probability"].notna().to_numpy()
     pred = pred[use]
-    sums = (pred["amount"] * pred["stage_probability"]).groupby(
-        [pred["period"], pred["group"]]
-    ).sum()
+    sums = (
+        (pred["amount"] * pred["stage_probability"]).groupby([pred["period"], pred["group"]]).sum()
+    )
     for idx, r in covered.iterrows():  # per past commit
         row = table.loc[r["period_start"]] if r["period_start"] in table.index else None
         if row is None or np.isnan(row["forecast"]):

@@ -171,7 +171,7 @@ def lost_reasons(
         if "created_date" in frame:
             lost &= ~(frame["created_date"] >= cut).to_numpy()
     lost &= within_days(lost_on, start, end)
-    amount, cur, blank, note = money_amounts(table, rates, currency, choice, lost)
+    amount, cur, _, note = money_amounts(table, rates, currency, choice, lost)
     if note:
         notes.append(note.replace("deal(s)", "lost deal(s)", 1))
     several = table.pipelines is not None
@@ -223,7 +223,8 @@ def lost_reasons(
 
 
 def _reasons(values: pd.Series) -> np.ndarray:
-    """Reasons folded like stage labels (case, spaces), shown as first written; blank → NO_REASON."""
+    """Reasons folded like stage labels (case, spaces), shown as first written; a blank reason
+    is :data:`NO_REASON`."""
     keys = values.map(stage_key, na_action="ignore")
     codes, uniques = pd.factorize(keys, use_na_sentinel=True)
     first = pd.Series(values.to_numpy()).groupby(codes).first()
@@ -292,8 +293,8 @@ def _funnel_order(by_stage: pd.DataFrame, deals: Deals, several: bool) -> pd.Dat
     lists = deals.pipelines if several else None
     if lists:
         pipes = list(lists)
-        rank_p = by_stage["pipeline_name"].map({p: i for i, p in enumerate(pipes)}).fillna(
-            len(pipes)
+        rank_p = (
+            by_stage["pipeline_name"].map({p: i for i, p in enumerate(pipes)}).fillna(len(pipes))
         )
         rank_s = [
             lists[p].code(s) if p in lists and lists[p].code(s) >= 0 else 10**6

@@ -58,8 +58,7 @@ from pipesheet.base import Estimator
 from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, read_date_setting
-from pipesheet.stages import StageList, stage_key
-from pipesheet.stages import PipelineStages
+from pipesheet.stages import PipelineStages, StageList, stage_key
 from pipesheet.tables import (
     Deals,
     History,
@@ -119,7 +118,7 @@ class StageProbabilities(Estimator):
             name two pipelines share pools them) — what is priced is ``table_``'s.
         pipelines_: With deals in several pipelines, ``{pipeline: StageProbabilities}``, each
             learned from that pipeline's own deals with its own stages; ``table_`` is theirs,
-            one after the other, with a leading ``pipeline`` column. None with one pipeline.
+            one after the other, with a leading ``pipeline_name`` column. None with one pipeline.
         stages_: The StageList used (``stages_.source`` says how its order was obtained; a
             :class:`~pipesheet.stages.PipelineStages` with several pipelines).
         notes_: What the user should know (inferred settings, skipped rows, unidentifiable values).
@@ -253,7 +252,7 @@ class StageProbabilities(Estimator):
             models[name] = model
             notes += [f"{name}: {n}" for n in model.notes_ if not n.startswith("stage order")]
             t = model.table_.copy()
-            t.insert(0, "pipeline", name)
+            t.insert(0, "pipeline_name", name)
             tables.append(t)
         pooled = StageProbabilities(**{**params, "stages": deals.stages})
         pooled._pooled_fit(hist, deals)
@@ -295,9 +294,7 @@ class StageProbabilities(Estimator):
         models = getattr(self, "pipelines_", None)
         if models:
             if pipeline is None:
-                having = [
-                    n for n, m in models.items() if 0 <= m.stages_.code(stage) < m.stages_.k
-                ]
+                having = [n for n, m in models.items() if 0 <= m.stages_.code(stage) < m.stages_.k]
                 if len(having) > 1:
                     raise PipesheetError(
                         f"stage {stage!r} is in several pipelines ("

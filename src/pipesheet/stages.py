@@ -329,9 +329,7 @@ class PipelineStages(StageList):
 
         lists_ = [sl for _, sl in items]
         if source is None:
-            source = "per pipeline: " + "; ".join(
-                f"{name} ({sl.source})" for name, sl in items
-            )
+            source = "per pipeline: " + "; ".join(f"{name} ({sl.source})" for name, sl in items)
         return cls(
             union(sl.open for sl in lists_),
             union(sl.won for sl in lists_),

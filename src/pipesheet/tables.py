@@ -617,7 +617,7 @@ def check_pipeline_stages(
         labels = frame["stage"][mask]
         found = stages.find(name)
         if found is None:
-            open_ = (frame["code"].to_numpy()[mask] < stages.k)
+            open_ = frame["code"].to_numpy()[mask] < stages.k
             if open_.any():
                 raise PipesheetError(
                     f"pipeline {name!r} has no stage list",
@@ -777,9 +777,7 @@ def read_history_and_deals(
     return hist, table, notes
 
 
-def deal_pipelines(
-    deals: Any, columns: Mapping[str, str] | None = None
-) -> pd.Series | None:
+def deal_pipelines(deals: Any, columns: Mapping[str, str] | None = None) -> pd.Series | None:
     """Each deal's pipeline (index: deal id) when the deals table is in several pipelines, else
     None — read from a raw table or a :class:`Deals` without reading the rest of it."""
     if isinstance(deals, Deals):
@@ -787,8 +785,9 @@ def deal_pipelines(
             return None
         return pd.Series(deals.frame["pipeline"].to_numpy(), index=deals.frame["deal_id"])
     raw = check_table(deals, "deals")
-    cols = resolve_columns(raw, DEAL_FIELDS, ("deal_id", "stage"), table_name="deals",
-                           mapping=columns)
+    cols = resolve_columns(
+        raw, DEAL_FIELDS, ("deal_id", "stage"), table_name="deals", mapping=columns
+    )
     if "pipeline" not in cols:
         return None
     pipe = pipeline_column(raw[cols["pipeline"]], "deals", cols["pipeline"])
