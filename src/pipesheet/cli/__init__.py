@@ -12,6 +12,9 @@
     pipesheet diagnostics FILE [FILE]   stale deals, bottleneck stages, cycle time
     pipesheet app      [WHICH]          serve the web apps (Voila)
     pipesheet report   INPUT… -o FILE   the finance workbook
+    pipesheet pipelines FILE [FILE]     several pipelines: per pipeline and in total
+    pipesheet commits  FILE [FILE] --commits FILE   commits vs system forecast vs actual
+    pipesheet losses   FILE [FILE]      lost deals by reason and by stage
 
 The older command names ``stages``, ``gap`` and ``health`` still work (aliases).
 
@@ -19,7 +22,7 @@ One module per command group: :mod:`~pipesheet.cli.probabilities`,
 :mod:`~pipesheet.cli.forecast`, :mod:`~pipesheet.cli.planning` (leads, quota-gap),
 :mod:`~pipesheet.cli.finance` (backtest, calibration, waterfall, diagnostics),
 :mod:`~pipesheet.cli.demo` (presets, demo), :mod:`~pipesheet.cli.app`,
-:mod:`~pipesheet.cli.report`; shared options in :mod:`~pipesheet.cli.options`, reading in
+:mod:`~pipesheet.cli.report`, :mod:`~pipesheet.cli.teams` (pipelines, commits, losses); shared options in :mod:`~pipesheet.cli.options`, reading in
 :mod:`~pipesheet.cli.inputs`, printing in :mod:`~pipesheet.cli.output`.  Each command imports the
 engine modules it uses when it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
 
@@ -39,7 +42,16 @@ import sys
 from collections.abc import Sequence
 
 from pipesheet import __version__
-from pipesheet.cli import app, demo, finance, forecast, planning, probabilities, report
+from pipesheet.cli import (
+    app,
+    demo,
+    finance,
+    forecast,
+    planning,
+    probabilities,
+    report,
+    teams,
+)
 from pipesheet.errors import PipesheetError
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "build_parser", "main"]
@@ -61,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (probabilities, forecast, planning, demo, finance, app, report):
+    for group in (probabilities, forecast, planning, demo, finance, app, report, teams):
         group.add_parsers(sub)
     return parser
 
