@@ -23,8 +23,9 @@ One module per command group: :mod:`~pipesheet.cli.probabilities`,
 :mod:`~pipesheet.cli.finance` (backtest, calibration, waterfall, diagnostics),
 :mod:`~pipesheet.cli.demo` (presets, demo), :mod:`~pipesheet.cli.app`,
 :mod:`~pipesheet.cli.report`, :mod:`~pipesheet.cli.teams` (pipelines, commits, losses);
-shared options in :mod:`~pipesheet.cli.options`, reading in :mod:`~pipesheet.cli.inputs`, printing in :mod:`~pipesheet.cli.output`.  Each command imports the
-engine modules it uses when it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
+shared options in :mod:`~pipesheet.cli.options`, reading in :mod:`~pipesheet.cli.inputs`,
+printing in :mod:`~pipesheet.cli.output`.  Each command imports the engine modules it uses when
+it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
 
 FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order: they
 are read by :func:`pipesheet.exports.read_export`, which tells them apart by the export's known
