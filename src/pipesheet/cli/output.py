@@ -47,6 +47,7 @@ PERCENT_COLUMNS = {
     "share_amount",
     "committed_error",
     "system_error",
+    "p_quota",
 }
 
 
