@@ -115,8 +115,7 @@ print(result)
         "finance.md",
         "finance-losses",
         "console",
-        "pipesheet losses tests/fixtures/planning/deals.csv "
-        "tests/fixtures/planning/history.csv",
+        "pipesheet losses tests/fixtures/planning/deals.csv tests/fixtures/planning/history.csv",
     ),
     (
         "apps.md",

@@ -207,6 +207,15 @@ def read_commits(
             column, a blank or unknown period, periods of different lengths, a group and period
             listed twice, an amount that is not one.
     """
+    fiscal_year_month(fiscal_year_start)  # a bad setting is named as the setting, not a cell
+    if period is not None and str(period).strip().casefold() not in _KIND_WORDS:
+        raise PipesheetError(
+            "unknown period length",
+            table="settings",
+            column="period",
+            value=period,
+            expected="month, quarter or year (or leave it out: the commits' labels tell)",
+        )
     raw = check_table(table, name)
     cols = resolve_columns(raw, COMMIT_FIELDS, ("period", "committed"), table_name=name)
     group_fld, group_col = _group_column(raw, cols, deals, by, name)
