@@ -39,6 +39,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from pipesheet.periods import period_labels
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.sample import DEAL_COLUMNS as SAMPLE_COLUMNS
 from pipesheet.sample import (
@@ -531,6 +532,19 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
     ("Health", "A3", "=PIPE_STALE_DEALS(History[#All],Deals[#All],,,TRUE,25)"),
     ("Health", "L3", "=PIPE_BOTTLENECKS(History[#All])"),
     ("Health", "L10", "=PIPE_CYCLE_TIME(History[#All],Deals[#All])"),
+    (
+        "Teams",
+        "A3",
+        "=PIPE_PIPELINES(Deals[#All],PIPE_STAGE_PROBABILITIES(History[#All],Deals[#All]),"
+        "Targets!B2,Rates[#All])",
+    ),
+    ("Teams", "A7", "=PIPE_COMMITS(Deals[#All],Commits[#All],History[#All],,,,,,Rates[#All])"),
+    (
+        "Teams",
+        "A40",
+        '=PIPE_COMMITS(Deals[#All],Commits[#All],History[#All],,,,,,Rates[#All],,,"summary")',
+    ),
+    ("Teams", "A47", "=PIPE_LOSSES(Deals[#All],History[#All],,,,,Rates[#All])"),
 )
 #: Extra inputs of pipeline.xlsx's Targets table (after those of :data:`NATIVE_SETTINGS`).
 FUNCTION_SETTINGS: dict[str, Any] = {
@@ -555,6 +569,24 @@ def previous_snapshot(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "Owner": snap["owner"].to_numpy(),
         }
     ).sort_values("Deal ID", ignore_index=True)
+
+
+def sample_commits(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """An illustrative commits table for the sample's owners (Owner, Quarter, Commit): a manager
+    who commits each owner to what they won (EUR) the quarter before, rounded to thousands —
+    2026-Q2, 2026-Q3 and 2026-Q4."""
+    deals = tables["deals"]
+    rate = deals["Currency"].map(tables["rates"].set_index("Currency")["Rate"]).astype(float)
+    won = deals["Stage"] == SAMPLE_WON
+    quarter = period_labels(pd.to_datetime(deals["Closed Date"]), "quarter")
+    amount = (deals["Amount"].astype(float) * rate)[won]
+    by = amount.groupby([deals["Owner"][won], quarter[won]]).sum()
+    rows = []
+    for owner in sorted(deals["Owner"].dropna().unique()):
+        before = ("2026-Q1", "2026-Q2", "2026-Q3")
+        for label, last in zip(("2026-Q2", "2026-Q3", "2026-Q4"), before, strict=True):
+            rows.append((owner, label, round(float(by.get((owner, last), 0.0)), -3)))
+    return pd.DataFrame(rows, columns=["Owner", "Quarter", "Commit"])
 
 
 def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Workbook:
@@ -627,6 +659,14 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 "between two dates of the history.",
             ),
             ("Health", "Stale deals (top 25), bottleneck stages and cycle times."),
+            (
+                "Teams",
+                "Per pipeline and in total (add a Pipeline column to Deals for several "
+                "pipelines); the Commits table (a manager's number per owner and quarter — "
+                "illustrative: what each owner won the quarter before) beside the system "
+                "forecast and the actual, and who forecasts better; lost deals by reason (add "
+                "a Loss Reason column to Deals).",
+            ),
         ],
     )
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
@@ -692,8 +732,10 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
     )
     ws.freeze_panes = "B2"
     sheets = ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets")
-    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health"):
+    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health", "Teams"):
         ws = wb.create_sheet(sheet)
+    commits = sample_commits(tables)
+    _table(wb["Teams"], "Commits", commits, top=3, left=16, formats={"Commit": MONEY})
     titles = {
         "Probabilities": "Stage probabilities learned from the history",
         "Forecast": "Weighted forecast (total in H1)",
@@ -705,6 +747,8 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Backtest": "Backtest of the last 6 months (per month from A8); calibration from A17",
         "Waterfall": "Pipeline waterfall: Previous → Deals (A3), history dates (H3)",
         "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10)",
+        "Teams": "Pipelines (A3), commits vs system vs actual (A7, who is better A40), lost "
+        "deals by reason (A47); the Commits table (P3)",
     }
     for sheet, title in titles.items():
         _label(wb[sheet], "A1", title, True)
