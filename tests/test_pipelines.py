@@ -81,6 +81,10 @@ def test_probabilities_are_learned_per_pipeline_from_its_own_deals_only(model):
     assert model.probability("Negotiation") == pytest.approx(2 / 3)  # one pipeline has it
     with pytest.raises(ps.PipesheetError, match="several pipelines"):
         model.probability("Proposal")
+    assert model.probability("Closed Won") == 1.0 and model.probability("Lost") == 0.0
+    with pytest.raises(ps.PipesheetError, match="unknown stage") as err:
+        model.probability("Demo")
+    assert "Renewal: Renewal call → Proposal" in str(err.value)
 
 
 def test_each_pipeline_equals_a_model_fitted_on_that_pipeline_alone(team, model):

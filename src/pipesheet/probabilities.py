@@ -304,7 +304,14 @@ class StageProbabilities(Estimator):
                         value=stage,
                         expected="a pipeline name",
                     )
-                # Won and Lost are 1 and 0 in every pipeline; an unknown stage is refused there
+                if not having and self.stages_.code(stage) < 0:
+                    raise PipesheetError(
+                        "unknown stage",
+                        table="stages",
+                        value=stage,
+                        expected="a stage of one of the pipelines: " + self.stages_.describe(),
+                    )
+                # Won and Lost are 1 and 0 in every pipeline
                 pipeline = having[0] if having else next(iter(models))
             name = self.stages_.find(pipeline)
             if name is None or name not in models:
