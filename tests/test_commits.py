@@ -178,3 +178,22 @@ def test_bad_commit_tables_are_refused_naming_the_cells(team):
     )
     got, fld, kind = read_commits(by_pipeline, table)
     assert (fld, kind) == ("pipeline", "quarter") and got["committed"].tolist() == [9000.0]
+
+
+def test_a_past_that_cannot_be_rebuilt_is_said_not_fatal(team):
+    """N4 (lost now, so its blank amount stops nothing today) was open on 2026-03-31: the
+    backtest of Q2 needs its amount, refuses it, and the commits say why instead of failing."""
+    deals, history, commits = team
+    blank = deals.copy()
+    blank.loc[blank["Deal ID"] == "N4", "Amount"] = None
+    got = compare_commits(blank, commits, history=history, as_of="2026-06-30")
+    q2 = got.table[got.table["period"] == "2026-Q2"]
+    assert q2["system_forecast"].isna().all()
+    assert q2["note"].str.contains("could not be rebuilt").all()
+    assert "amount is blank" in q2["note"].iloc[0]
+    future = got.table[got.table["status"] == "future"]
+    assert future["system_forecast"].tolist() == pytest.approx([28_000, 13_000])
+    skipped = compare_commits(
+        blank, commits, history=history, as_of="2026-06-30", blank_amounts="skip"
+    )
+    assert skipped.table[skipped.table["period"] == "2026-Q2"]["system_forecast"].notna().all()

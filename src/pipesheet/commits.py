@@ -646,19 +646,25 @@ def _past_forecasts(
     months = _KIND_WORDS[kind]
     end = covered["period_start"].max()
     n = (end.year - first.year) * 12 + end.month - first.month
-    result = backtest(
-        history,
-        deals,
-        first,
-        periods=n // months + 1,
-        period=kind,
-        fiscal_year_start=fys,
-        rates=rates,
-        currency=priced.currency,
-        stages=stages,
-        columns=columns,
-        blank_amounts=blank_amounts,
-    )
+    try:
+        result = backtest(
+            history,
+            deals,
+            first,
+            periods=n // months + 1,
+            period=kind,
+            fiscal_year_start=fys,
+            rates=rates,
+            currency=priced.currency,
+            stages=stages,
+            columns=columns,
+            blank_amounts=blank_amounts,
+        )
+    except PipesheetError as err:  # the past cannot be rebuilt: say why, keep the rest
+        for idx in covered.index:
+            out[idx] = (np.nan, f"the system's past forecast could not be rebuilt: {err}")
+        notes.append(f"past periods: the system's forecast could not be rebuilt: {err}")
+        return out
     notes += [
         f"past periods (backtest): {t}"
         for t in result.notes
