@@ -1,7 +1,7 @@
 """Commits (issue 14.3): a manager's committed number per owner and period beside the system's
 forecast and what was won; who forecasts better, the manager or the model.
 
-Worked by hand on tests/fixtures/planning (as of 2026-06-30, quarters):
+Worked by hand on tests/fixtures/teams (as of 2026-06-30, quarters):
 
 * 2026-Q1 (past): won — Ana N1 12,000; Ben R1 6,000.  The system's forecast needs the history
   the day before (2025-12-31): there is none, so it is blank and Q1 is not compared.
@@ -28,7 +28,7 @@ import pytest
 import pipesheet as ps
 from pipesheet.commits import compare_commits, parse_period_label, read_commits
 
-FIX = Path(__file__).parent / "fixtures" / "planning"
+FIX = Path(__file__).parent / "fixtures" / "teams"
 
 
 @pytest.fixture(scope="module")

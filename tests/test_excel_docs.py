@@ -155,7 +155,7 @@ OCT = [
 ]
 BENCHMARK = [["Stage", "Benchmark"], ["Lead", 0.6], ["Qualified", 0.5], ["Proposal", 0.5]]
 #: A team with two pipelines, an override and loss reasons (Excel Tables *Team*, *TeamHistory*,
-#: *Commits*; tests/fixtures/planning as Excel holds it).
+#: *Commits*; tests/fixtures/teams as Excel holds it).
 TEAM = [
     ["Deal ID", "Pipeline", "Stage", "Amount", "Close Date", "Owner", "Loss Reason", "Override %"],
     ["N1", "New business", "Closed Won", 12000, d("2026-03-20"), "Ana", None, None],
@@ -180,7 +180,7 @@ TEAM_HISTORY = [
         [deal, stage, d(day)]
         for deal, stage, day in (
             line.split(",")
-            for line in (ROOT / "tests" / "fixtures" / "planning" / "history.csv")
+            for line in (ROOT / "tests" / "fixtures" / "teams" / "history.csv")
             .read_text(encoding="utf-8")
             .splitlines()[1:]
         )

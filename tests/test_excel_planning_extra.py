@@ -20,7 +20,7 @@ import pipesheet as ps
 from pipesheet.pipelines import pipeline_summary
 from test_excel import assert_spill_equals, call, excel_range, message_of
 
-FIX = Path(__file__).parent / "fixtures" / "planning"
+FIX = Path(__file__).parent / "fixtures" / "teams"
 DATES = ("Expected Close Date", "Closed Date", "Entered Date")
 
 

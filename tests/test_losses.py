@@ -1,7 +1,7 @@
 """Lost reasons (issue 14.5): losses by reason and by the stage they were lost at, with counts,
 amounts in the reporting currency and shares.
 
-By hand on tests/fixtures/planning: lost deals N2 (Price, 8,000, lost at Proposal), N3 (No
+By hand on tests/fixtures/teams: lost deals N2 (Price, 8,000, lost at Proposal), N3 (No
 budget, 5,000, Lead), N4 (Price, 15,000, Negotiation), R3 (blank, 4,000, Renewal call), R5
 (Competitor, 3,000, Proposal of Renewal).  5 deals, 35,000.
 """
@@ -17,7 +17,7 @@ import pytest
 import pipesheet as ps
 from pipesheet.losses import NO_REASON, NO_STAGE_HISTORY, lost_reasons
 
-FIX = Path(__file__).parent / "fixtures" / "planning"
+FIX = Path(__file__).parent / "fixtures" / "teams"
 SF = Path(__file__).parent / "fixtures" / "salesforce_raw"
 
 

@@ -1,7 +1,7 @@
 """Several pipelines (issue 14.4): each pipeline's stage list and probabilities, learned from its
 own deals only; every money figure by pipeline and in total; one-pipeline files as before.
 
-The fixture (tests/fixtures/planning) has two pipelines sharing one stage name, "Proposal":
+The fixture (tests/fixtures/teams) has two pipelines sharing one stage name, "Proposal":
 
 New business: Lead → Proposal → Negotiation.  Closed: N1 (won, reached all three), N2 (lost at
 Proposal), N3 (lost at Lead), N4 (lost at Negotiation), N5 (won, reached all three).
@@ -30,7 +30,7 @@ from pipesheet.diagnostics import stale_deals, stale_thresholds
 from pipesheet.pipelines import pipeline_summary
 from pipesheet.stages import PipelineStages
 
-FIX = Path(__file__).parent / "fixtures" / "planning"
+FIX = Path(__file__).parent / "fixtures" / "teams"
 NB = ps.StageList(("Lead", "Proposal", "Negotiation"))
 RN = ps.StageList(("Renewal call", "Proposal"))
 

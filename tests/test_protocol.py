@@ -22,7 +22,7 @@ from pipesheet.sample import DATA_DIR, DEALS_FILE, HISTORY_FILE, SAMPLE_AS_OF
 
 #: Public classes that are inputs, not results.
 INPUTS = {pipesheet.Deals, pipesheet.History, pipesheet.StageList, pipesheet.PipelineStages}
-PLANNING = Path(__file__).parent / "fixtures" / "planning"
+PLANNING = Path(__file__).parent / "fixtures" / "teams"
 CONVERSIONS = [("Lead", 0.5), ("Qualified", 0.4), ("Proposal", 0.25)]
 
 

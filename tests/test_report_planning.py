@@ -25,7 +25,7 @@ from pipesheet.pipelines import pipeline_summary
 from pipesheet.report import build_report
 from test_excel import call, excel_range
 
-FIX = Path(__file__).parent / "fixtures" / "planning"
+FIX = Path(__file__).parent / "fixtures" / "teams"
 DEALS, HISTORY, COMMITS = (str(FIX / f) for f in ("deals.csv", "history.csv", "commits.csv"))
 
 

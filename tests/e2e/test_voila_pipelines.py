@@ -17,7 +17,7 @@ from test_voila_apps import (  # noqa: F401 (the fixtures: the server, the brows
     warm,
 )
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "planning"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "teams"
 
 
 def _upload(pg, button: str, path: Path) -> None:

@@ -15,7 +15,7 @@ from pipesheet.apps.dashboard import Dashboard
 from pipesheet.apps.teams_panel import ALL_PIPELINES
 from pipesheet.pipelines import pipeline_summary
 
-FIX = Path(__file__).parent / "fixtures" / "planning"
+FIX = Path(__file__).parent / "fixtures" / "teams"
 
 
 @pytest.fixture(scope="module")

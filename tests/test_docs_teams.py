@@ -1,9 +1,9 @@
 """The docs' examples of several pipelines, overrides, commits and lost reasons (issue 14) show
 the real output: each example between ``<!-- BEGIN example NAME -->`` and ``<!-- END example
 NAME -->`` in a docs page is run here (Python code or a ``pipesheet`` command, on
-tests/fixtures/planning) and must print what the page shows.
+tests/fixtures/teams) and must print what the page shows.
 
-Regenerate the examples with ``.venv/bin/python tests/test_docs_planning.py``.
+Regenerate the examples with ``.venv/bin/python tests/test_docs_teams.py``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import pipesheet as ps
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 20)
-deals = pd.read_csv("tests/fixtures/planning/deals.csv")
-history = pd.read_csv("tests/fixtures/planning/history.csv")
-commits = pd.read_csv("tests/fixtures/planning/commits.csv")
+deals = pd.read_csv("tests/fixtures/teams/deals.csv")
+history = pd.read_csv("tests/fixtures/teams/history.csv")
+commits = pd.read_csv("tests/fixtures/teams/commits.csv")
 """
 
 #: (page, name, kind, code): kind "python" runs ``SETUP`` + code; "console" runs the command.
@@ -79,43 +79,43 @@ print(result)
         "cli.md",
         "cli-pipelines",
         "console",
-        "pipesheet pipelines tests/fixtures/planning/deals.csv "
-        "tests/fixtures/planning/history.csv --quota 60000 --show summary",
+        "pipesheet pipelines tests/fixtures/teams/deals.csv "
+        "tests/fixtures/teams/history.csv --quota 60000 --show summary",
     ),
     (
         "cli.md",
         "cli-deals",
         "console",
-        "pipesheet forecast tests/fixtures/planning/deals.csv "
-        "tests/fixtures/planning/history.csv --pipeline Renewal --deals",
+        "pipesheet forecast tests/fixtures/teams/deals.csv "
+        "tests/fixtures/teams/history.csv --pipeline Renewal --deals",
     ),
     (
         "cli.md",
         "cli-commits",
         "console",
-        "pipesheet commits tests/fixtures/planning/deals.csv "
-        "tests/fixtures/planning/history.csv --commits tests/fixtures/planning/commits.csv",
+        "pipesheet commits tests/fixtures/teams/deals.csv "
+        "tests/fixtures/teams/history.csv --commits tests/fixtures/teams/commits.csv",
     ),
     (
         "cli.md",
         "cli-losses",
         "console",
-        "pipesheet losses tests/fixtures/planning/deals.csv "
-        "tests/fixtures/planning/history.csv --show stages",
+        "pipesheet losses tests/fixtures/teams/deals.csv "
+        "tests/fixtures/teams/history.csv --show stages",
     ),
     (
         "finance.md",
         "finance-commits",
         "console",
-        "pipesheet commits tests/fixtures/planning/deals.csv "
-        "tests/fixtures/planning/history.csv --commits tests/fixtures/planning/commits.csv "
+        "pipesheet commits tests/fixtures/teams/deals.csv "
+        "tests/fixtures/teams/history.csv --commits tests/fixtures/teams/commits.csv "
         "--show summary",
     ),
     (
         "finance.md",
         "finance-losses",
         "console",
-        "pipesheet losses tests/fixtures/planning/deals.csv tests/fixtures/planning/history.csv",
+        "pipesheet losses tests/fixtures/teams/deals.csv tests/fixtures/teams/history.csv",
     ),
     (
         "apps.md",
@@ -173,7 +173,7 @@ def test_docs_show_the_real_output(page, name, kind, code):
     begin, end = _markers(name)
     assert begin in text and end in text, f"docs/{page} has no example {name}"
     shown = text.split(begin)[1].split(end)[0].strip("\n")
-    assert shown == run(kind, code), f"docs/{page} is stale: run tests/test_docs_planning.py"
+    assert shown == run(kind, code), f"docs/{page} is stale: run tests/test_docs_teams.py"
 
 
 def test_the_names_table_has_the_new_concepts():
