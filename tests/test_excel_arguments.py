@@ -48,6 +48,10 @@ def tables() -> dict[str, Any]:
     history = history[history["Deal ID"].isin(keep)].reset_index(drop=True)
     d, h, r = excel_range(deals), excel_range(history), excel_range(sample_rates())
     probs = call("PIPE_STAGE_PROBABILITIES", h, d)
+    reasons = deals.assign(
+        **{"Loss Reason": ["Price", None] * (len(deals) // 2) + [None] * (len(deals) % 2)}
+    )
+    commits = [["Owner", "Quarter", "Commit"], [deals["Owner"].iloc[0], "2026-Q2", 100_000]]
     conv = [["Stage", "conversion"], ["Lead", 0.5], ["Qualified", 0.4], ["Proposal", 0.25]]
     return {
         "PIPE_STAGE_PROBABILITIES": [h, d],
@@ -99,6 +103,9 @@ def tables() -> dict[str, Any]:
             None,
             r,
         ],
+        "PIPE_PIPELINES": [d, probs, 3e6, r],
+        "PIPE_COMMITS": [d, commits, h, None, None, None, None, None, r],
+        "PIPE_LOSSES": [excel_range(reasons), h, None, None, None, None, r],
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +21,8 @@ from pipesheet.base import Estimator, Result
 from pipesheet.sample import DATA_DIR, DEALS_FILE, HISTORY_FILE, SAMPLE_AS_OF
 
 #: Public classes that are inputs, not results.
-INPUTS = {pipesheet.Deals, pipesheet.History, pipesheet.StageList}
+INPUTS = {pipesheet.Deals, pipesheet.History, pipesheet.StageList, pipesheet.PipelineStages}
+PLANNING = Path(__file__).parent / "fixtures" / "teams"
 CONVERSIONS = [("Lead", 0.5), ("Qualified", 0.4), ("Proposal", 0.25)]
 
 
@@ -90,6 +92,14 @@ def build(cls: type, deals, history, rates, model):
         ),
         ps.LookupResult: lambda: ps.lookup(
             deals, rates, "Currency", "Rate", other_on="Currency", on_unmatched="report"
+        ),
+        ps.LossesResult: lambda: ps.lost_reasons(
+            pd.read_csv(PLANNING / "deals.csv"), pd.read_csv(PLANNING / "history.csv")
+        ),
+        ps.CommitsResult: lambda: ps.compare_commits(
+            pd.read_csv(PLANNING / "deals.csv"),
+            pd.read_csv(PLANNING / "commits.csv"),
+            history=pd.read_csv(PLANNING / "history.csv"),
         ),
     }
     if cls not in builders:

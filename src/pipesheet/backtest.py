@@ -12,7 +12,8 @@ is D = the day before the period starts, and only history rows dated on or befor
   from the history up to D (:class:`~pipesheet.timeaware.TimeAwareForecast`).
 * **Weighted-pipeline forecast** (the naive one): Σ amount × p_stage over the open deals whose
   expected close date falls in P, with p_stage learned by
-  ``StageProbabilities(as_of=D)`` (cohort method).
+  ``StageProbabilities(as_of=D)`` (cohort method) — with deals in several pipelines, each deal
+  at its own pipeline's p_stage (:mod:`pipesheet.pipelines`).
 * **Calibrated forecast**: :class:`~pipesheet.calibrated.CalibratedForecast` on D for the window
   (D, end_i] — the time-aware forecast corrected by its own backtests on the history before D
   (nothing after D), with its range. It needs ``min_periods`` (4) usable past periods before D;
@@ -72,7 +73,7 @@ from pipesheet.history import (
 from pipesheet.periods import day_timestamp, period_windows, within_days
 from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.stages import StageList
+from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import blank_amount_rows, blank_amounts_choice
 from pipesheet.timeaware import TimeAwareForecast
 
@@ -402,12 +403,25 @@ def _forecast_period(
         if "later history row" in n or "blank amount" in n or n in notes:
             continue
         notes.append(f"{label}: {n}" if "probability unknown" in n else n)
+    several = tables.deals is not None and tables.deals.pipelines is not None
     naive = StageProbabilities(
         stages=tables.hist.stages,
         as_of=as_of,  # the whole day before the period
-    ).fit(tables.hist)
+    ).fit(tables.hist, tables.deals if several else None)
     p_stage = naive.overall_.set_index("stage")["win_probability"]
-    stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
+    if several:  # each deal at its own pipeline's probability of its stage
+        t = naive.table_
+        p_stage = pd.Series(
+            t["win_probability"].to_numpy(),
+            index=pd.MultiIndex.from_arrays([t["pipeline_name"], t["stage"].map(stage_key)]),
+        )
+        of_deal = tables.deals.frame.set_index("deal_id")["pipeline"]
+        key = pd.MultiIndex.from_arrays(
+            [frame["deal_id"].map(of_deal), frame["stage"].map(stage_key)]
+        )
+        stage_p = p_stage.reindex(key).to_numpy(dtype=float)
+    else:
+        stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
     close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
     in_period = within_days(close, p_start, p_end)  # any time of the last day
     open_ids = pd.Index(a.ids)

@@ -130,6 +130,39 @@ DEAL_FIELDS: dict[str, tuple[str, ...]] = {
     "status": ("status", "deal - status", "deal_status"),
     # the stage a won/lost deal was at, where an export reader keeps it (Pipedrive, Odoo)
     "last_open_stage": ("last_open_stage",),
+    # several pipelines (New business, Renewal…), each with its own stages (HubSpot "Pipeline",
+    # Pipedrive "Deal - Pipeline")
+    "pipeline": (
+        "pipeline",
+        "sales_pipeline",
+        "pipeline_name",
+        "deal - pipeline",
+        "deal_pipeline",
+        "hs_pipeline",
+    ),
+    # a per-deal probability that wins over the stage's (a manager's or rep's own)
+    "override": (
+        "probability_override",
+        "probability override (%)",
+        "override_probability",
+        "manager_probability",
+        "manager probability (%)",
+        "override %",
+        "override",
+        "manual_probability",
+    ),
+    # why a lost deal was lost (Salesforce Loss_Reason__c, HubSpot "Closed lost reason",
+    # Pipedrive "Deal - Lost reason", Odoo "Lost Reason")
+    "loss_reason": (
+        "loss_reason",
+        "lost_reason",
+        "closed_lost_reason",
+        "loss_reason__c",
+        "lost_reason__c",
+        "deal - lost reason",
+        "reason_lost",
+        "lost_reason_id",
+    ),
 }
 
 HISTORY_FIELDS: dict[str, tuple[str, ...]] = {

@@ -196,8 +196,24 @@ class LeadPlan(Result):
         return int(self.table["deals_needed"].iloc[0])
 
 
+def _one_funnel(names: list[str]) -> None:
+    """A reverse funnel follows one pipeline's stages: refuse conversions of several."""
+    raise PipesheetError(
+        f"the conversions are of {len(names)} pipelines ("
+        + ", ".join(map(repr, names))
+        + "), each with its own stages: a reverse funnel follows one pipeline's",
+        table="conversions",
+        column="pipeline",
+        expected="the conversions of one pipeline (on the command line: --pipeline NAME; in "
+        "Python: model.pipelines_[NAME])",
+    )
+
+
 def _conversions(conversions: Any) -> list[tuple[str, float]]:
     if isinstance(conversions, StageProbabilities):
+        models = getattr(conversions, "pipelines_", None)
+        if models:
+            _one_funnel(list(models))
         t = conversions.overall_
         pairs = list(zip(t["stage"], t["step_conversion"], strict=True))
     elif isinstance(conversions, pd.DataFrame):
@@ -205,6 +221,13 @@ def _conversions(conversions: Any) -> list[tuple[str, float]]:
         from pipesheet.tables import check_table
 
         raw = check_table(conversions, "conversions")
+        from pipesheet.columns import DEAL_FIELDS
+
+        pipe = resolve_columns(
+            raw, {"pipeline": DEAL_FIELDS["pipeline"]}, (), table_name="conversions"
+        )
+        if "pipeline" in pipe and raw[pipe["pipeline"]].nunique() > 1:
+            _one_funnel([str(n) for n in pd.unique(raw[pipe["pipeline"]].dropna())])
         cols = resolve_columns(
             raw,
             {

@@ -65,6 +65,7 @@ from pipesheet.apps.common import (
 )
 from pipesheet.apps.quotas_panel import QuotasPanel
 from pipesheet.apps.scenario_panel import ScenarioPanel
+from pipesheet.apps.teams_panel import TeamsPanel
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
@@ -73,7 +74,7 @@ from pipesheet.periods import period_end_for, period_labels
 from pipesheet.pricing import price_deals
 from pipesheet.probabilities import TABLE_COLUMNS as PROBABILITY_COLUMNS
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.tables import History, read_deals, read_history, read_rates
+from pipesheet.tables import History, history_by_pipeline, read_deals, read_history, read_rates
 from pipesheet.timeaware import time_aware_forecast
 
 __all__ = ["DEAL_MAPPING_FIELDS", "HISTORY_MAPPING_FIELDS", "Dashboard"]
@@ -183,6 +184,7 @@ class Dashboard:
         self.balance_panel = BalancePanel(self)
         self.scenario_panel = ScenarioPanel(self)
         self.quotas_panel = QuotasPanel(self)
+        self.teams = TeamsPanel(self)  # pipelines, overrides, lost deals
         self._wire()
         self.widget = self._layout(max_upload_bytes)
         self._first_load(deals, history, rates, source)
@@ -331,7 +333,7 @@ class Dashboard:
                     w.HBox(
                         [
                             w.VBox([self.method, self.period, self.blank_amounts]),
-                            w.VBox([self.group, self.filter]),
+                            w.VBox([self.group, self.filter, self.teams.selector]),
                         ]
                     ),
                 ),
@@ -348,6 +350,7 @@ class Dashboard:
                 section("Conversion by stage and bottlenecks", self.conversion_html),
                 section("Pipeline health: stale deals and cycle time", self.health_html),
                 section("Pipeline balance and stage design", self.balance_panel.widget),
+                section("Pipelines, overrides and lost deals", self.teams.widget),
                 section("Download", w.HBox([self.download_button, self.download_link])),
             ],
             layout=w.Layout(padding="0 12px"),
@@ -402,6 +405,8 @@ class Dashboard:
         hist: History | None = None
         if history is not None:
             hist = read_history(history, columns=history_columns)
+            # several pipelines: each pipeline's stage order from its own deals' history
+            hist = history_by_pipeline(hist, deals, deal_columns, inferred=True)
         table = read_deals(deals, stages=hist.stages if hist else None, columns=deal_columns)
         rate_table = read_rates(rates).to_dict() if rates is not None else None
         self._auto_note = ""
@@ -435,6 +440,8 @@ class Dashboard:
                 self._health()
                 self._forecast_all()
             raise
+        self.teams.data_changed()
+        self.teams.priced_changed()
         self.source = source
         self.balance_panel.data_changed()
         self.error = ""
@@ -606,6 +613,7 @@ class Dashboard:
         self._deal_date = when.to_numpy()
         self._deal_period = period_labels(when, self.period.value).to_numpy()
         self._regroup()
+        self.teams.priced_changed()
 
     def _regroup(self) -> None:
         field = self.group.value
@@ -738,8 +746,10 @@ class Dashboard:
 
     # ---- rendering -------------------------------------------------------------------------------
     def _render_probabilities(self) -> None:
-        t = self.fitted.overall_
-        cols = [c for c in PROBABILITY_COLUMNS if c != "step_conversion"]
+        several = bool(getattr(self.fitted, "pipelines_", None))  # each pipeline's own table
+        t = self.fitted.table_ if several else self.fitted.overall_
+        cols = [*(["pipeline_name"] if several else []), *PROBABILITY_COLUMNS]
+        cols.remove("step_conversion")
         if "configured_probability" in t:
             cols.append("configured_probability")
         count = lambda v: fmt_number(v)  # noqa: E731
@@ -756,6 +766,7 @@ class Dashboard:
                 "configured_probability": fmt_pct,
             },
             headers={
+                "pipeline_name": "Pipeline",
                 "stage": "Stage",
                 "reached": "Reached",
                 "won": "Won",
@@ -792,7 +803,8 @@ class Dashboard:
                 markersize=9,
                 label="configured",
             )
-        ax.set_xticks(x, t["stage"].tolist())
+        labels = (t["pipeline_name"] + ": " + t["stage"]) if several else t["stage"]
+        ax.set_xticks(x, labels.tolist(), fontsize=8 if several else None)
         ax.set_ylim(0, 1)
         ax.set_ylabel("P(win)")
         ax.legend(loc="upper left", fontsize=8)
@@ -1087,7 +1099,8 @@ class Dashboard:
         """The result tables shown on the page, by sheet name."""
         sheets: dict[str, pd.DataFrame] = {}
         if self.fitted is not None:
-            sheets["Stage probabilities"] = self.fitted.overall_
+            several = bool(getattr(self.fitted, "pipelines_", None))
+            sheets["Stage probabilities"] = self.fitted.table_ if several else self.fitted.overall_
         if self.forecast is not None:
             sheets["Weighted forecast"] = self.forecast
         if self.range_ is not None:
@@ -1109,8 +1122,10 @@ class Dashboard:
             sheets["Scenario"] = self.scenario_panel.result.to_frame()
         if self.quotas_panel.result is not None:
             sheets["Quotas"] = self.quotas_panel.result.to_frame()
+        sheets.update(self.teams.results())
         settings = {
             "data": self.source,
+            "pipeline": self.teams.selector.value,
             "probabilities": dict((v, k) for k, v in METHODS)[self.method.value],
             "period": self.period.value,
             "group by": self.group.value or "(none)",

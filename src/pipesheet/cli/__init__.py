@@ -15,6 +15,9 @@
     pipesheet diagnostics FILE [FILE]   stale deals, bottleneck stages, cycle time
     pipesheet app      [WHICH]          serve the web apps (Voila)
     pipesheet report   INPUT… -o FILE   the finance workbook
+    pipesheet pipelines FILE [FILE]     several pipelines: per pipeline and in total
+    pipesheet commits  FILE [FILE] --commits FILE   commits vs system forecast vs actual
+    pipesheet losses   FILE [FILE]      lost deals by reason and by stage
 
 The older command names ``stages``, ``gap`` and ``health`` still work (aliases).
 
@@ -24,9 +27,10 @@ One module per command group: :mod:`~pipesheet.cli.probabilities`,
 :mod:`~pipesheet.cli.finance` (backtest, calibration, waterfall, diagnostics),
 :mod:`~pipesheet.cli.accuracy` (calibrated, time-aware),
 :mod:`~pipesheet.cli.demo` (presets, demo), :mod:`~pipesheet.cli.app`,
-:mod:`~pipesheet.cli.report`; shared options in :mod:`~pipesheet.cli.options`, reading in
-:mod:`~pipesheet.cli.inputs`, printing in :mod:`~pipesheet.cli.output`.  Each command imports the
-engine modules it uses when it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
+:mod:`~pipesheet.cli.report`, :mod:`~pipesheet.cli.teams` (pipelines, commits, losses);
+shared options in :mod:`~pipesheet.cli.options`, reading in :mod:`~pipesheet.cli.inputs`,
+printing in :mod:`~pipesheet.cli.output`.  Each command imports the engine modules it uses when
+it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
 
 FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order: they
 are read by :func:`pipesheet.exports.read_export`, which tells them apart by the export's known
@@ -54,6 +58,7 @@ from pipesheet.cli import (
     planning,
     probabilities,
     report,
+    teams,
 )
 from pipesheet.errors import PipesheetError
 
@@ -76,7 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (probabilities, forecast, planning, balance, demo, finance, accuracy, app, report):
+    for group in (
+        probabilities,
+        forecast,
+        planning,
+        balance,
+        demo,
+        finance,
+        accuracy,
+        app,
+        report,
+        teams,
+    ):
         group.add_parsers(sub)
     return parser
 

@@ -44,6 +44,13 @@ def add_parsers(sub: Any) -> None:
     )
     fiscal_year_start_option(p, ": quarters are calendar quarters")
     p.add_argument(
+        "--deals",
+        dest="list_deals",
+        action="store_true",
+        help="print the priced open deals instead: each with the probability it is priced at "
+        "and where it comes from (its stage, or its own override)",
+    )
+    p.add_argument(
         "--period-start",
         metavar="DATE",
         help="forecast (and range) only open deals expected to close on or after DATE",
@@ -85,6 +92,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         stages=stages,
         columns=only_fields(column_mapping(args), DEAL_FIELDS),
     )
+    if args.list_deals:
+        listed = priced.open_deals()
+        cur = listed.attrs.get("currency")
+        emit(args, f"Open deals priced{f' ({cur})' if cur else ''}", listed, priced.notes)
+        return 0
     table = priced.forecast(period, args.fiscal_year_start, args.by, total=not args.json)
     cur = table.attrs.get("currency")
     notes = list(table.attrs.get("notes", []))

@@ -47,6 +47,11 @@ PERCENT_COLUMNS = {
     "eventual_win",
     "reference",
     "gap",
+    # losses, commits
+    "share_deals",
+    "share_amount",
+    "committed_error",
+    "system_error",
 }
 
 

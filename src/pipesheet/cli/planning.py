@@ -271,6 +271,14 @@ def _figures_from_deals(args: argparse.Namespace, deals, history, fig: _GapFigur
     fig.pipeline = pos.open_pipeline if fig.pipeline is None else fig.pipeline
     fig.average = pos.average_won_deal if fig.average is None else fig.average
     if fig.rate is None and fig.model is not None:
+        if getattr(fig.model, "pipelines_", None):  # each pipeline's first stage differs
+            raise PipesheetError(
+                "the deals are in several pipelines, each with its own first stage: the share "
+                "of new leads that end up won is not one number",
+                table="options",
+                column="--lead-to-win",
+                expected="--lead-to-win RATE, or one pipeline: --pipeline NAME",
+            )
         fig.rate = fig.model.overall_["win_probability"].iloc[0]
     if fig.cycle is None and not math.isnan(pos.average_cycle_days):
         fig.cycle = pos.average_cycle_days

@@ -52,12 +52,15 @@ __all__ = [
     "PIPE_BOTTLENECKS",
     "PIPE_CALIBRATED_FORECAST",
     "PIPE_CALIBRATION",
+    "PIPE_COMMITS",
     "PIPE_COVERAGE",
     "PIPE_CYCLE_TIME",
     "PIPE_FORECAST_CATEGORIES",
     "PIPE_FORECAST_RANGE",
     "PIPE_FORECAST_TOTAL",
     "PIPE_LEADS_NEEDED",
+    "PIPE_LOSSES",
+    "PIPE_PIPELINES",
     "PIPE_PIPELINE_POSITION",
     "PIPE_PRESET",
     "PIPE_QUOTA_GAP",
@@ -269,6 +272,12 @@ def PIPE_STAGE_PROBABILITIES(
 @xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage.", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
+@xw.arg(
+    "pipeline",
+    doc="Optional: with deals in several pipelines, the pipeline whose stage is meant (needed "
+    "only for a stage name two pipelines share).",
+    **CELL,
+)
 @_cell_errors
 def PIPE_STAGE_PROBABILITY(
     stage,
@@ -279,13 +288,14 @@ def PIPE_STAGE_PROBABILITY(
     won_passes_all=None,
     as_of=None,
     date_order=None,
+    pipeline=None,
 ):
     """Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown."""
     name = optional_text(stage, "stage")
     if name is None:
         raise PipesheetError("no stage given", table="arguments", column="stage")
     model = _learn(history, deals, method, stages, won_passes_all, as_of, date_order)
-    p = model.probability(name)
+    p = model.probability(name, pipeline=optional_text(pipeline, "pipeline"))
     if pd.isna(p):
         return f"unknown: no closed deals reached {name!r} to learn from."
     return spill_scalar(p)
@@ -1109,4 +1119,9 @@ def PIPE_PRESET(name):
 # the functions of other areas, each in its own module (they use the guard and helpers above)
 from pipesheet.excel.accuracy import PIPE_CALIBRATED_FORECAST  # noqa: E402
 from pipesheet.excel.balance import PIPE_BALANCE, PIPE_STAGE_DESIGN  # noqa: E402
+from pipesheet.excel.planning_extra import (  # noqa: E402 (uses the above)
+    PIPE_COMMITS,
+    PIPE_LOSSES,
+    PIPE_PIPELINES,
+)
 from pipesheet.excel.planning_tables import PIPE_QUOTA_TABLE, PIPE_SCENARIO  # noqa: E402

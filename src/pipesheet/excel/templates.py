@@ -39,6 +39,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from pipesheet.periods import period_labels
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.sample import DEAL_COLUMNS as SAMPLE_COLUMNS
 from pipesheet.sample import (
@@ -562,6 +563,19 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
         "=PIPE_BALANCE(Deals[#All],History[#All],Targets!B2,Targets!B3,Targets!B4,Targets!B5,,"
         "Rates[#All])",
     ),
+    (
+        "Pipelines",
+        "A3",
+        "=PIPE_PIPELINES(Deals[#All],PIPE_STAGE_PROBABILITIES(History[#All],Deals[#All]),"
+        "Targets!B2,Rates[#All])",
+    ),
+    ("Pipelines", "A7", "=PIPE_COMMITS(Deals[#All],Commits[#All],History[#All],,,,,,Rates[#All])"),
+    (
+        "Pipelines",
+        "A40",
+        '=PIPE_COMMITS(Deals[#All],Commits[#All],History[#All],,,,,,Rates[#All],,,"summary")',
+    ),
+    ("Pipelines", "A47", "=PIPE_LOSSES(Deals[#All],History[#All],,,,,Rates[#All])"),
 )
 #: Extra inputs of pipeline.xlsx's Targets table (after those of :data:`NATIVE_SETTINGS`).
 FUNCTION_SETTINGS: dict[str, Any] = {
@@ -604,6 +618,24 @@ def _quota_tables(deals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     return quotas, teams
+
+
+def sample_commits(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """An illustrative commits table for the sample's owners (Owner, Quarter, Commit): a manager
+    who commits each owner to what they won (EUR) the quarter before, rounded to thousands —
+    2026-Q2, 2026-Q3 and 2026-Q4."""
+    deals = tables["deals"]
+    rate = deals["Currency"].map(tables["rates"].set_index("Currency")["Rate"]).astype(float)
+    won = deals["Stage"] == SAMPLE_WON
+    quarter = period_labels(pd.to_datetime(deals["Closed Date"]), "quarter")
+    amount = (deals["Amount"].astype(float) * rate)[won]
+    by = amount.groupby([deals["Owner"][won], quarter[won]]).sum()
+    rows = []
+    for owner in sorted(deals["Owner"].dropna().unique()):
+        before = ("2026-Q1", "2026-Q2", "2026-Q3")
+        for label, last in zip(("2026-Q2", "2026-Q3", "2026-Q4"), before, strict=True):
+            rows.append((owner, label, round(float(by.get((owner, last), 0.0)), -3)))
+    return pd.DataFrame(rows, columns=["Owner", "Quarter", "Commit"])
 
 
 def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Workbook:
@@ -701,6 +733,14 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 "What if the 3 largest deals are lost (A3), or every close date slips 30 days "
                 "(F3): forecast, range and P(≥ quota) before and after.",
             ),
+            (
+                "Pipelines",
+                "Per pipeline and in total (add a Pipeline column to Deals for several "
+                "pipelines); the Commits table (a manager's number per owner and quarter — "
+                "illustrative: what each owner won the quarter before) beside the system "
+                "forecast and the actual, and who forecasts better; lost deals by reason (add "
+                "a Loss Reason column to Deals).",
+            ),
         ],
     )
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
@@ -770,9 +810,20 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
     _table(ws, "Quotas", quotas, formats={"Quota": MONEY})
     _table(ws, "Teams", teams, left=5)
     sheets = ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets")
-    later = ("Time-aware", "Backtest", "Waterfall", "Health", "Balance", "Quota table", "Scenarios")
+    later = (
+        "Time-aware",
+        "Backtest",
+        "Waterfall",
+        "Health",
+        "Balance",
+        "Quota table",
+        "Scenarios",
+        "Pipelines",
+    )
     for sheet in (*sheets, *later):
         ws = wb.create_sheet(sheet)
+    commits = sample_commits(tables)
+    _table(wb["Pipelines"], "Commits", commits, top=3, left=16, formats={"Commit": MONEY})
     titles = {
         "Probabilities": "Stage probabilities learned from the history",
         "Forecast": "Weighted forecast (total in H1)",
@@ -788,6 +839,8 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Balance": "Pipeline balance for the quota over the period, as of today",
         "Quota table": "Quotas per owner, rolled up to the teams and the region",
         "Scenarios": "What if: the 3 largest deals lost (A3); close dates slip 30 days (F3)",
+        "Pipelines": "Pipelines (A3), commits vs system vs actual (A7, who is better A40), lost "
+        "deals by reason (A47); the Commits table (P3)",
     }
     for sheet, title in titles.items():
         _label(wb[sheet], "A1", title, True)

@@ -36,6 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "product_line": ("Product Family", "Product Name"),
     "country": ("Billing Country", "Account.BillingCountry", "Region"),
     "segment": ("Segment", "Account Type"),
+    "loss_reason": ("Loss Reason", "Loss_Reason__c", "Lost Reason"),
     "is_won": ("IsWon", "Won"),
     "is_closed": ("IsClosed", "Closed"),
     "name": ("Opportunity Name", "Name"),

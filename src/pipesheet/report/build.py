@@ -31,6 +31,9 @@ SHEETS = (
     "Backtest",
     "Calibration",
     "Diagnostics",
+    "Pipelines",
+    "Commits",
+    "Losses",
 )
 
 
@@ -105,6 +108,7 @@ def build_report(
     dayfirst: bool | None = None,
     progress: bool | None = None,
     blank_amounts: str = "error",
+    commits: str | Path | pd.DataFrame | None = None,
 ) -> Report:
     """Compute every sheet of the report from export files (or frames).
 
@@ -133,6 +137,14 @@ def build_report(
         progress: Show a progress bar (default: on for 50,000+ deals when stderr is a terminal).
         blank_amounts: "error" (default), "skip" or "zero": what a blank amount on an open or
             won deal means (see :func:`pipesheet.pricing.price_deals`).
+        commits: A manager's commits (a file or a table: owner or team, period, committed
+            amount) for the "Commits" sheet: each beside the system's forecast and the actual,
+            and who forecasts better (:func:`pipesheet.compare_commits`).
+
+    Deals in several pipelines (a pipeline column) get each pipeline's own stages and
+    probabilities; the "Pipelines" sheet shows every figure per pipeline and in total.  Deals
+    priced at their own probability (an override column) are listed on the "Forecast" sheet;
+    the "Losses" sheet needs a loss-reason column.
     """
     from pipesheet.exports import read_export
     from pipesheet.tables import blank_amounts_choice
@@ -146,7 +158,7 @@ def build_report(
         )
     if progress is None:
         progress = len(export.deals) >= 50_000 and sys.stderr.isatty()
-    bar = _progress(10, bool(progress))
+    bar = _progress(14, bool(progress))
 
     def tick(label: str) -> None:
         if bar is not None:
@@ -161,6 +173,7 @@ def build_report(
         priced = _price(run, source, currency)
         forecast = priced.forecast(period, fiscal_year_start, by, total=True)
         run.note(forecast.attrs.get("notes", []))
+        forecast_tables = [(f"Weighted forecast by {period}", forecast), *_overrides(priced)]
         tick("forecast")
         rng = priced.range(quota)
         tick("range")
@@ -193,6 +206,12 @@ def build_report(
         tick("backtest")
         diag_tables, diag_rows = _diagnostics(run, stale_quantile)
         tick("diagnostics")
+        pipeline_tables, pipeline_rows = _pipelines(run, priced, quota)
+        tick("pipelines")
+        commit_tables, commit_rows = _commits(run, commits, source, currency, sheet, table)
+        tick("commits")
+        loss_tables, loss_rows = _losses(run, priced.currency)
+        tick("losses")
         summary = _summary(run, priced, rng, average_deal, target, quota, w)
         summary = pd.DataFrame(  # it leads with the calibrated forecast of the period
             [
@@ -202,6 +221,9 @@ def build_report(
                 *backtest_rows,
                 *calibration_rows,
                 *diag_rows,
+                *pipeline_rows,
+                *commit_rows,
+                *loss_rows,
             ],
             columns=["item", "value"],
         )
@@ -213,7 +235,7 @@ def build_report(
             "Stage probabilities": [("Stage probabilities", probs)]
             + ([("Probabilities used for the forecast", given)] if given is not None else [])
             + [("Notes", _disagreements(run, model))],
-            "Forecast": [(f"Weighted forecast by {period}", forecast)],
+            "Forecast": forecast_tables,
             "Range": [
                 (
                     f"Forecast range of the {rng.deals:,} open deals of the forecast "
@@ -228,6 +250,9 @@ def build_report(
             "Backtest": backtest_tables,
             "Calibration": calibration_tables,
             "Diagnostics": diag_tables,
+            "Pipelines": pipeline_tables,
+            "Commits": commit_tables,
+            "Losses": loss_tables,
         }
         tick("summary")
         return Report(sheets, summary, run.notes)
@@ -243,7 +268,7 @@ def _read_inputs(
     """The deals and the history read once against one stage list, the rates file read, and
     the report's day: ``as_of`` (a whole day), else the latest history date, else today."""
     from pipesheet.exports import read_table
-    from pipesheet.tables import read_deals, read_history
+    from pipesheet.tables import history_by_pipeline, read_deals, read_history
 
     if isinstance(rates, (str, Path)):
         rates = read_table(rates)
@@ -252,6 +277,8 @@ def _read_inputs(
     history = None
     if export.history is not None:
         history = read_history(export.history, stages=stages)
+        if stages is None:  # several pipelines: each one's order from its own deals' history
+            history = history_by_pipeline(history, export.deals, inferred=True)
         stages = history.stages
     deals = read_deals(export.deals, stages=stages)
     stages = deals.stages
@@ -472,7 +499,7 @@ def _diagnostics(
     )
     ct = cycle_time(history, run.deals, as_of=as_of)
     stale = stale_deals(history, run.deals, quantile=stale_quantile, as_of=as_of, only_stale=True)
-    thresholds = stale_thresholds(history, quantile=stale_quantile, as_of=as_of)
+    thresholds = stale_thresholds(history, quantile=stale_quantile, as_of=as_of, deals=run.deals)
     hit = b[b["bottleneck"]]
     run.notes += [*b.attrs.get("notes", []), *stale.attrs.get("notes", [])]
     tables = [
@@ -559,6 +586,105 @@ def _balance(
         ("Balance: thin stages", ", ".join(result.thin) or "none"),
         ("Balance: bloated stages", ", ".join(result.bloated) or "none"),
     ]
+    return tables, rows
+
+
+def _overrides(priced: Any) -> list[tuple[str, pd.DataFrame]]:
+    """The "Forecast" sheet's list of the open deals priced at their own probability."""
+    listed = priced.open_deals()
+    own = listed[listed["source"] == "override"].reset_index(drop=True)
+    if own.empty:
+        return []
+    return [("Deals priced at their own probability (override) instead of their stage's", own)]
+
+
+def _pipelines(
+    run: _Run, priced: Any, quota: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Pipelines" sheet: every figure per pipeline and in total, and the forecast by
+    pipeline and period (several pipelines only)."""
+    from pipesheet.pipelines import pipeline_summary
+
+    lists = run.deals.pipelines
+    if not lists:
+        note = "the deals are in one pipeline (no pipeline column, or one name in it)"
+        return [("Pipelines", pd.DataFrame({"note": [note]}))], []
+    summary = pipeline_summary(priced, quota)
+    by_pipeline = priced.forecast(run.period, run.fiscal_year_start, "pipeline", total=True)
+    stages = pd.DataFrame(
+        {"pipeline_name": list(lists), "stages": [" → ".join(s.open) for s in lists.values()]}
+    )
+    tables = [
+        ("Per pipeline and in total (each deal at its own pipeline's probability)", summary),
+        (f"Weighted forecast by pipeline and {run.period}", by_pipeline),
+        ("Each pipeline's stages", stages),
+    ]
+    return tables, [("Pipelines", ", ".join(lists))]
+
+
+def _commits(
+    run: _Run, commits: Any, source: Any, currency: str | None, sheet: Any, table: Any
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Commits" sheet: system vs committed vs actual, and who forecasts better."""
+    if commits is None:
+        note = "give a commits table (owner or team, period, committed amount): --commits FILE"
+        return [("Commits", pd.DataFrame({"note": [note]}))], []
+    from pipesheet.commits import compare_commits
+
+    if isinstance(commits, (str, Path)):
+        from pipesheet.exports import read_table
+
+        commits = read_table(commits, sheet=sheet, table=table)
+    result = compare_commits(
+        run.deals,
+        commits,
+        source,
+        history=run.export.history,
+        fiscal_year_start=run.fiscal_year_start,
+        as_of=run.as_of,
+        rates=run.rates,
+        currency=currency,
+        blank_amounts=run.blank_amounts,
+        stages=run.stages,
+    )
+    run.note([n for n in result.notes if not n.startswith("as of")])
+    tables = [
+        (
+            f"Commits vs system forecast vs actual, by {result.by} and {result.period}",
+            result.table,
+        ),
+        ("Who forecasts better (past periods where both exist)", result.summary),
+    ]
+    return tables, [("Commits: lower MAPE", result.best or "not known yet")]
+
+
+def _losses(
+    run: _Run, currency: str | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Losses" sheet: lost deals by reason, by stage, and both."""
+    if "loss_reason" not in run.deals.frame:
+        note = "the deals table has no loss-reason column (Loss Reason, Loss_Reason__c…)"
+        return [("Losses", pd.DataFrame({"note": [note]}))], []
+    from pipesheet.losses import lost_reasons
+
+    try:
+        result = lost_reasons(
+            run.deals,
+            run.history,
+            as_of=run.as_of,
+            rates=run.rates,
+            currency=currency,
+            blank_amounts=run.blank_amounts,
+        )
+    except PipesheetError as err:
+        return [("Losses", pd.DataFrame({"note": [str(err)]}))], [("Losses", str(err))]
+    run.note(result.notes)
+    tables = [
+        ("Lost deals by reason", result.by_reason),
+        ("Lost deals by the stage they were lost at", result.by_stage),
+        ("Lost deals by reason and stage", result.by_reason_stage),
+    ]
+    rows = [("Lost deals", result.lost_deals), ("Lost amount", result.amount)]
     return tables, rows
 
 
