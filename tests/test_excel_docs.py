@@ -356,6 +356,7 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         [DEALS, HISTORY, 200_000, d("2026-10-01"), d("2026-12-31")],
     ),
     ("=PIPE_STAGE_DESIGN(History[#All], Deals[#All])", "PIPE_STAGE_DESIGN", [HISTORY, DEALS]),
+    (
         "=PIPE_STAGE_PROBABILITIES(TeamHistory[#All], Team[#All])  ← two pipelines",
         "PIPE_STAGE_PROBABILITIES",
         [TEAM_HISTORY, TEAM],
