@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pipesheet.i18n import _, ngettext, pgettext
+
 __all__ = ["PipesheetError", "format_rows"]
 
 
@@ -21,8 +23,31 @@ def format_rows(rows: Iterable[int], limit: int = 5) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     more = len(rows) - limit
     if len(rows) == 1:
-        return f"row {shown}"
-    return f"rows {shown}" + (f" and {more} more" if more > 0 else "")
+        return _("row {row}").format(row=shown)
+    if more > 0:
+        return ngettext("rows {rows} and {more} more", "rows {rows} and {more} more", more).format(
+            rows=shown, more=more
+        )
+    return _("rows {rows}").format(rows=shown)
+
+
+def table_name(name: str) -> str:
+    """A table's name as shown: the names pipesheet itself gives its tables in the language
+    spoken; a file's, sheet's or table's own name as the user wrote it."""
+    names = {
+        "deals": pgettext("table", "deals"),
+        "history": pgettext("table", "history"),
+        "settings": pgettext("table", "settings"),
+        "rates": pgettext("table", "rates"),
+        "stages": pgettext("table", "stages"),
+        "probabilities": pgettext("table", "probabilities"),
+        "quotas": pgettext("table", "quotas"),
+        "commits": pgettext("table", "commits"),
+        "hierarchy": pgettext("table", "hierarchy"),
+        "previous": pgettext("table", "previous"),
+        "snapshot": pgettext("table", "snapshot"),
+    }
+    return names.get(name, name)
 
 
 class PipesheetError(ValueError):
@@ -60,18 +85,22 @@ class PipesheetError(ValueError):
     def _compose(self) -> str:
         where = []
         if self.table:
-            where.append(f"table '{self.table}'")
+            where.append(_("table '{table}'").format(table=table_name(self.table)))
         if self.column:
-            where.append(f"column '{self.column}'")
+            where.append(_("column '{column}'").format(column=self.column))
         if self.rows:
             where.append(format_rows(self.rows))
         text = ", ".join(where)
-        text = f"{text}: {self.problem}" if text else self.problem
+        text = (
+            _("{where}: {problem}").format(where=text, problem=self.problem)
+            if text
+            else self.problem
+        )
         if self.value is not None and "{value}" not in self.problem:
             value = self.value
             if type(value).__module__ == "numpy" and hasattr(value, "item"):
                 value = value.item()  # -5, not np.int64(-5)
-            text += f" (value {value!r})"
+            text += " " + _("(value {value})").format(value=repr(value))
         if self.expected:
-            text += f"; expected {self.expected}"
+            text += _("; expected {expected}").format(expected=self.expected)
         return text if text.endswith(".") else text + "."

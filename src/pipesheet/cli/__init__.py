@@ -61,6 +61,7 @@ from pipesheet.cli import (
     teams,
 )
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import UnknownLanguage, _, language
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "build_parser", "main"]
 
@@ -71,7 +72,7 @@ class _Parser(argparse.ArgumentParser):
     ``pipesheet: error: … (see 'pipesheet COMMAND --help')``, exit status 2."""
 
     def error(self, message: str):  # type: ignore[override]
-        _fail(f"{message} (see '{self.prog} --help')")
+        _fail(_("{message} (see '{prog} --help')").format(message=message, prog=self.prog))
         raise SystemExit(EXIT_INPUT)
 
 
@@ -80,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     of its command group (old command names kept as aliases)."""
     parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
+    parser.add_argument(
+        "--lang",
+        metavar="CODE",
+        help=_(
+            "language of the words and number formats: en, it, sl, vi, ca (default: "
+            "PIPESHEET_LANG, else the system locale, else English); before or after the command"
+        ),
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (
         probabilities,
@@ -115,6 +124,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     pipe (``pipesheet … | head``) ends quietly with 141; Ctrl+C with 130. No Python exception
     type or traceback reaches the user otherwise.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        lang, argv = _take_language(argv)
+        with language(lang):
+            return _run(argv)
+    except UnknownLanguage as err:
+        return _fail(str(err))
+
+
+def _take_language(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``--lang CODE`` / ``--lang=CODE`` anywhere on the line (before or after the command):
+    the language, and the arguments without it."""
+    lang, rest, i = None, [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--lang":
+            if i + 1 >= len(argv):
+                raise UnknownLanguage(_("--lang needs a language: en, it, sl, vi or ca"))
+            lang, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return lang, rest
+
+
+def _run(argv: list[str]) -> int:
+    """:func:`main` in the language chosen."""
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -137,19 +179,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except OSError as err:  # a file the system refuses (permissions, missing, full disk)
         where = f"{err.filename}: " if err.filename else ""
-        return _fail(f"{where}{err.strerror or 'the operating system refused the operation'}.")
+        return _fail(f"{where}{err.strerror or _('the operating system refused the operation')}.")
     except MemoryError:
         return _fail(
-            "not enough memory for this input; expected a smaller file or a machine with more "
-            "memory."
+            _(
+                "not enough memory for this input; expected a smaller file or a machine with "
+                "more memory."
+            )
         )
     except Exception:
         if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
             raise
         print(
-            "pipesheet: internal error: something went wrong inside pipesheet — a bug, not a "
-            "problem with your files; please report it on the pipesheet issue tracker with the "
-            f"command you ran (run it again with {DEBUG_ENV}=1 to include the details).",
+            _(
+                "pipesheet: internal error: something went wrong inside pipesheet — a bug, not "
+                "a problem with your files; please report it on the pipesheet issue tracker with "
+                "the command you ran (run it again with {debug}=1 to include the details)."
+            ).format(debug=DEBUG_ENV),
             file=sys.stderr,
         )
         return EXIT_INTERNAL
@@ -159,7 +205,7 @@ def _fail(message: str) -> int:
     """Print the one error line and return the bad-input status."""
     text = " ".join(message.split())  # one line, whatever the message holds
     try:
-        print(f"pipesheet: error: {text}", file=sys.stderr)
+        print(_("pipesheet: error: {message}").format(message=text), file=sys.stderr)
     except (BrokenPipeError, ValueError):  # stderr gone too: nothing left to tell
         pass
     return EXIT_INPUT
