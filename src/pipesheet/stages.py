@@ -30,7 +30,14 @@ import pandas as pd
 from pipesheet.errors import PipesheetError
 from pipesheet.labels import LOST_LABELS, WON_LABELS, LabelMatcher, strip_invisible
 
-__all__ = ["DEFAULT_LOST", "DEFAULT_WON", "StageList", "stage_key", "terminal_matcher"]
+__all__ = [
+    "DEFAULT_LOST",
+    "DEFAULT_WON",
+    "StageList",
+    "order_from_pairs",
+    "stage_key",
+    "terminal_matcher",
+]
 
 #: Labels meaning Won / Lost when none are given: the common closed labels of the users'
 #: languages (en, de, fr, es, it, pt, ca, sl, vi, nl, pl; see :mod:`pipesheet.labels`).
@@ -256,12 +263,21 @@ class StageList:
         for a in range(m):
             before[a] = np.count_nonzero(entered[a] < entered, axis=1)
         before -= n_reached[:, None] - both
-        wins = (before > before.T).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_rank = np.where(n_reached > 0, before.sum(axis=0) / n_reached, m)
-        ordering = sorted(range(m), key=lambda s: (-wins[s], mean_rank[s]))
+        ordering = order_from_pairs(before, n_reached)
         names = [display[keys[open_keys[s]]] for s in ordering]
         return cls(tuple(names), won, lost, "inferred from the history (first-entry order)")
+
+
+def order_from_pairs(before: np.ndarray, n_reached: np.ndarray) -> list[int]:
+    """The open-stage order from first-entry counts: ``before[a, b]`` = deals that reached a and
+    b and first entered a before b, ``n_reached[a]`` = deals that reached a. Stage *a* beats *b*
+    when ``before[a, b] > before[b, a]``; stages are ranked by the number they beat, ties broken
+    by their average first-entry rank (:meth:`StageList.from_history`)."""
+    m = len(n_reached)
+    wins = (before > before.T).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_rank = np.where(n_reached > 0, before.sum(axis=0) / n_reached, m)
+    return sorted(range(m), key=lambda s: (-wins[s], mean_rank[s]))
 
 
 def history_row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:

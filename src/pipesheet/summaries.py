@@ -1,0 +1,1165 @@
+"""Summaries computed where the data is: the same estimators over Polars, DuckDB, Spark, Ibis…
+
+A history of a hundred million rows does not fit the pandas path, and a warehouse table should
+not travel to the laptop at all. Every estimator needs only a few *small* arrays from a history,
+so this module asks the frame's own engine (through `narwhals <https://narwhals-dev.github.io>`_,
+which speaks Polars, DuckDB, PySpark, Ibis, PyArrow and more) for those arrays, and numpy/scipy
+finish locally exactly as the pandas path does:
+
+* **labels** — the distinct stage labels (a handful) come back and are folded here with the very
+  rules of the pandas path (:func:`pipesheet.stages.stage_key`: case, white space, invisible
+  characters; look-alike letters refused; Won/Lost in many languages). So are the distinct group
+  values, currencies and text dates;
+* **reach patterns** — per deal, its final stage, the set of open stages it reached and (when the
+  stage order is inferred) the order it first entered them, counted by pattern: ``(group, final
+  stage, reached stages, first-entry order) → deals`` — a few thousand rows for millions of deals;
+* **transitions** (Markov) — ``(group, from, to) → moves``;
+* **visits** (time-aware) — the first visit of each deal to each open stage on the day clock:
+  ``(stage, stay, time, outcome) → visits`` (and the deals open on the as-of date);
+* **money** — open deals' amounts summed by group, stage, currency and close month.
+
+**Order of rows on one date.** The pandas path orders a deal's rows by date, then by table order.
+An eager frame (Polars DataFrame) has a table order; a lazy or distributed one (DuckDB, Spark,
+Ibis, Polars LazyFrame) has none, so it must name an *ordering column* (``order_by="row"``, or a
+column headed ``row``) — unless no deal has two rows on the same date and time at different
+stages, which is checked: if it has, the estimator stops with a :class:`PipesheetError` naming the
+deal and the date. Dates are ordered to the microsecond.
+
+**Row numbers in messages.** An eager frame's rows are numbered as in a spreadsheet (header = row
+1). A lazy frame has no row numbers: its messages name the column, the value and the deal id(s)
+instead (and the ordering column's values when it has one).
+
+Frames of pandas itself never come here (the pandas path reads them); PyArrow tables and other
+eager pandas-like frames are converted to pandas and take that path too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipesheet.cells import DATE_MAX, DATE_MIN, DATE_RANGE_TEXT, clean_text, parse_dates
+from pipesheet.columns import (
+    DEAL_FIELDS,
+    HISTORY_FIELDS,
+    mapping_only,
+    normalise_header,
+    resolve_columns,
+)
+from pipesheet.errors import PipesheetError
+from pipesheet.labels import INVISIBLE, confusable_pairs, no_closed_label_message
+from pipesheet.stages import (
+    DEFAULT_LOST,
+    DEFAULT_WON,
+    StageList,
+    order_from_pairs,
+    stage_key,
+    terminal_matcher,
+)
+
+__all__ = [
+    "LAZY_TEXT_DATES",
+    "LazyDeals",
+    "LazyHistory",
+    "ReachPatterns",
+    "backend_of",
+    "foreign_frame",
+    "lazy_deals",
+    "lazy_history",
+    "pandas_frame",
+    "reach_patterns",
+    "transition_counts",
+    "visit_counts",
+]
+
+#: Most distinct values of a text (or serial-number) date column a lazy frame may have: they are
+#: read here, one by one, and sent back as a mapping.
+LAZY_TEXT_DATES = 50_000
+_US_PER_DAY = 86_400_000_000
+_EPOCH = pd.Timestamp("1970-01-01").to_pydatetime()
+#: Modules whose frames narwhals reads lazily (or which are lazy by nature).
+_PANDAS_LIKE = ("pyarrow", "modin", "cudf")
+
+
+# ---- which path a table takes ----------------------------------------------------------------
+
+
+def _root(obj: Any) -> str:
+    return type(obj).__module__.split(".", 1)[0]
+
+
+def foreign_frame(obj: Any) -> bool:
+    """True for a frame that is not pandas but that narwhals reads (Polars, DuckDB, Spark,
+    Ibis…): it takes the summary path. pandas frames, pipesheet's own tables, mappings and None
+    are False (the pandas path); so are eager pandas-like frames (see :func:`pandas_frame`)."""
+    if obj is None or isinstance(obj, (pd.DataFrame, Mapping, list, tuple)):
+        return False
+    root = _root(obj)
+    if root in ("pipesheet", "pandas", "numpy", "builtins") or root in _PANDAS_LIKE:
+        return False
+    nw = _narwhals()
+    if nw is None:
+        return False
+    return nw.dependencies.is_into_dataframe(obj) or _is_lazy_native(nw, obj)
+
+
+def _is_lazy_native(nw: Any, obj: Any) -> bool:
+    try:
+        nw.from_native(obj)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def pandas_frame(obj: Any) -> Any:
+    """``obj`` as a pandas DataFrame when it is an eager pandas-like frame (a PyArrow table,
+    modin, cuDF): they take the pandas path; anything else is returned as it is."""
+    if obj is not None and _root(obj) in _PANDAS_LIKE:
+        nw = _narwhals()
+        if nw is not None:
+            try:
+                frame = nw.from_native(obj, eager_only=True)
+            except TypeError:
+                return obj
+            return frame.to_pandas()
+    return obj
+
+
+def backend_of(obj: Any) -> str:
+    """The name of the engine a frame runs on (``"pandas"``, ``"polars"``, ``"duckdb"``,
+    ``"pyspark"``, ``"ibis"``…)."""
+    if isinstance(obj, pd.DataFrame):
+        return "pandas"
+    nw = _narwhals()
+    if nw is None:
+        return _root(obj)
+    try:
+        return str(nw.from_native(obj).implementation).lower()
+    except (TypeError, ValueError):
+        return _root(obj)
+
+
+@functools.cache
+def _narwhals() -> Any:
+    try:
+        import narwhals.stable.v2 as nw
+    except ImportError:  # pragma: no cover - narwhals is a core dependency
+        try:
+            import narwhals as nw
+        except ImportError:
+            return None
+    return nw
+
+
+# ---- a user's table as a lazy frame -----------------------------------------------------------
+
+
+@dataclass
+class _Lazy:
+    """A user's table as a narwhals LazyFrame, and what is known about its rows."""
+
+    lf: Any
+    name: str
+    headers: list[str]
+    backend: str
+    rows_known: bool  # column _ROW holds spreadsheet row numbers (eager frames)
+    order: str | None  # the column that orders rows of one deal at one instant
+
+
+_ROW = "__pipesheet_row"
+
+
+def _open(obj: Any, name: str, order_by: str | None = None) -> _Lazy:
+    nw = _narwhals()
+    try:
+        frame = nw.from_native(obj)
+    except TypeError as err:
+        raise PipesheetError(
+            f"expected a table, got {type(obj).__name__}",
+            table=name,
+            expected="a pandas, Polars, PyArrow, DuckDB, Spark or Ibis frame",
+        ) from err
+    backend = str(frame.implementation).lower()
+    headers = [str(c) for c in frame.collect_schema().names()]
+    rows_known = isinstance(frame, nw.DataFrame)
+    if rows_known:
+        frame = frame.with_row_index(_ROW).lazy()
+        frame = frame.with_columns((nw.col(_ROW) + 2).cast(nw.Int64).alias(_ROW))
+    order = None
+    if order_by is not None:
+        if str(order_by) not in headers:
+            raise PipesheetError(
+                "the ordering column is not in the table",
+                table=name,
+                column=str(order_by),
+                expected="one of the table's columns: " + ", ".join(headers),
+            )
+        order = str(order_by)
+    else:
+        found = [h for h in headers if normalise_header(h) == "row"]
+        if found:
+            order = found[0]
+        elif rows_known:
+            order = _ROW
+    return _Lazy(frame, name, headers, backend, rows_known, order)
+
+
+def _header_table(table: _Lazy) -> pd.DataFrame:
+    """An empty pandas frame with the table's headers (what the column resolver reads)."""
+    return pd.DataFrame(columns=[h for h in table.headers])
+
+
+def _collect(lf: Any) -> pd.DataFrame:
+    """A (small) lazy result as a pandas frame."""
+    out = lf.collect()
+    return out.to_pandas()
+
+
+def _where(table: _Lazy, lf: Any, condition: Any, deal: str | None) -> tuple[list[int], str]:
+    """Rows (eager frames) and deal ids / ordering values (any frame) where ``condition`` holds:
+    what a message can say about where a problem is."""
+    nw = _narwhals()
+    cols = []
+    if table.rows_known:
+        cols.append(nw.col(_ROW))
+    if deal is not None:
+        cols.append(nw.col(deal).alias("__deal"))
+    if table.order is not None and table.order != _ROW:
+        cols.append(nw.col(table.order).alias("__order"))
+    if not cols:
+        return [], ""
+    sample = _collect(lf.filter(condition).select(*cols).head(20))
+    rows = [int(r) for r in sample[_ROW]] if table.rows_known else []
+    bits = []
+    if not table.rows_known:
+        if "__deal" in sample:
+            ids = ", ".join(repr(clean_text(v)) for v in dict.fromkeys(sample["__deal"].tolist()))
+            bits.append(f"deal id(s) {ids}")
+        if "__order" in sample:
+            bits.append(f"{table.order} {', '.join(str(v) for v in sample['__order'].tolist()[:5])}")
+        bits.append(f"a {table.backend} frame has no spreadsheet row numbers")
+    return rows, (" (" + "; ".join(bits) + ")") if bits else ""
+
+
+# ---- ids, labels and dates --------------------------------------------------------------------
+
+
+def _clean_id(nw: Any, name: str, dtype: Any) -> Any:
+    """The deal id as the pandas path reads it: text with invisible characters dropped and white
+    space collapsed (NFC normalisation is not applied on other engines); numbers as they are."""
+    expr = nw.col(name)
+    if dtype == nw.String:
+        expr = (
+            expr.str.replace_all(INVISIBLE.pattern, "")
+            .str.replace_all(r"\s+", " ")
+            .str.strip_chars()
+        )
+        expr = nw.when(expr == "").then(None).otherwise(expr)
+    elif dtype.is_float():
+        whole = expr.cast(nw.Int64)
+        expr = nw.when(whole.cast(nw.Float64) == expr).then(whole.cast(nw.String)).otherwise(
+            expr.cast(nw.String)
+        )
+    elif dtype.is_integer():
+        expr = expr.cast(nw.String)
+    return expr
+
+
+def _distinct(lf: Any, column: str, extra: Sequence[Any] = ()) -> pd.DataFrame:
+    nw = _narwhals()
+    return _collect(lf.group_by(column).agg(nw.len().alias("__n"), *extra))
+
+
+def _micros(nw: Any, name: str, dtype: Any) -> tuple[Any, bool]:
+    """(an integer expression ordering the column's instants, whether its unit is a day)."""
+    expr = nw.col(name)
+    if dtype == nw.Date:
+        expr = expr.cast(nw.Datetime("us"))
+        return (expr - nw.lit(_EPOCH)).dt.total_microseconds() // _US_PER_DAY, True
+    return (expr - nw.lit(_EPOCH)).dt.total_microseconds(), False
+
+
+def _date_key(table: _Lazy, column: str, dayfirst: bool | None) -> tuple[Any, bool]:
+    """The entered date as an integer key (microseconds, or days for a date column) and whether
+    the unit is a day. Text and number columns are read here per distinct value (the rule of
+    :func:`pipesheet.cells.parse_dates`) and mapped back."""
+    nw = _narwhals()
+    dtype = table.lf.collect_schema()[column]
+    if dtype == nw.Date or isinstance(dtype, nw.Datetime):
+        if isinstance(dtype, nw.Datetime) and getattr(dtype, "time_zone", None):
+            raise PipesheetError(
+                "dates with a time zone",
+                table=table.name,
+                column=column,
+                value=str(dtype),
+                expected="local dates and times without a time zone (convert them in the "
+                f"{table.backend} frame first)",
+            )
+        return _micros(nw, column, dtype)
+    values = _distinct(table.lf, column)
+    raw = values[column]
+    if len(raw) > LAZY_TEXT_DATES:
+        raise PipesheetError(
+            f"{len(raw):,} distinct text dates: too many to read one by one",
+            table=table.name,
+            column=column,
+            expected=f"a date or datetime column in the {table.backend} frame (cast it there)",
+        )
+    index = pd.RangeIndex(2, 2 + len(raw), name="row")
+    series = pd.Series(raw.to_numpy(dtype=object), index=index, dtype=object)
+    try:
+        parsed = parse_dates(series, table=table.name, column=column, dayfirst=dayfirst)
+    except PipesheetError as err:
+        raise PipesheetError(
+            err.problem,
+            table=table.name,
+            column=column,
+            value=err.value,
+            expected=err.expected,
+        ) from err
+    known = parsed.notna().to_numpy()
+    micros = (
+        parsed.to_numpy()[known].astype("datetime64[us]").astype(np.int64).tolist()
+        if known.any()
+        else []
+    )
+    old = raw[known].tolist()
+    expr = nw.col(column).replace_strict(old, micros, default=None, return_dtype=nw.Int64)
+    return expr, False
+
+
+def _fold_labels(
+    labels: Sequence[Any], first: Sequence[Any]
+) -> tuple[list[Any], list[str]]:
+    """Distinct labels in the order the pandas path meets them (first appearance, else the
+    ordering given by ``first``), and their folded keys."""
+    order = sorted(range(len(labels)), key=lambda i: (_sortable(first[i]), str(labels[i])))
+    ordered = [labels[i] for i in order]
+    return ordered, [stage_key(u) if _present(u) else "" for u in ordered]
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value))
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    if not _present(value):
+        return (1, 0)
+    try:
+        return (0, float(value))
+    except (TypeError, ValueError):
+        return (0, str(value))
+
+
+def _check_confusable_labels(table: _Lazy, lf: Any, column: str, labels: list[Any]) -> None:
+    texts = [u for u in labels if isinstance(u, str)]
+    if all(t.isascii() for t in texts):
+        return
+    pairs = confusable_pairs(texts)
+    if not pairs:
+        return
+    nw = _narwhals()
+    odd, other, char = pairs[0]
+    raw = [t for t in texts if " ".join(INVISIBLE.sub("", t).split()) == odd] or [odd]
+    rows, where = _where(table, lf, nw.col(column).is_in(raw), None)
+    raise PipesheetError(
+        f"two labels look the same but are different text: {odd!r} and {other!r} — {odd!r} "
+        f"has the character {char}, a look-alike from another script{where}",
+        table=table.name,
+        column=column,
+        rows=rows,
+        value=odd,
+        expected=f"one spelling per label: retype {odd!r} as {other!r} (or rename one if they "
+        "really are two different stages)",
+    )
+
+
+# ---- the history ------------------------------------------------------------------------------
+
+
+@dataclass
+class LazyHistory:
+    """A stage history on another engine, validated: its lazy frame has columns ``d`` (deal id,
+    cleaned), ``c`` (stage code: 0..k-1 open, k Won, k+1 Lost), ``t`` (the instant entered as an
+    integer key, ``0`` = the earliest), ``day`` (whole day number since 1970-01-01) and ``o``
+    (the ordering column, when there is one); plus ``amount``/``close_date`` when the history
+    carries them."""
+
+    lf: Any
+    table: _Lazy
+    stages: StageList
+    columns: dict[str, str]
+    notes: list[str]
+    unit_day: bool  # t counts days (a date column) rather than microseconds
+    t_min: int  # the key of the earliest instant (t = key - t_min)
+    day_min: int
+    day_max: int
+    rows: int
+    name: str = "history"
+    inferred: ReachPatterns | None = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return self.table.backend
+
+    @property
+    def ordered(self) -> bool:
+        """True when rows of one deal at one instant have an order (an ordering column)."""
+        return self.table.order is not None
+
+    def cut(self, day: int) -> int:
+        """The key of the first instant after day ``day`` (rows with t below it are known)."""
+        per_day = 1 if self.unit_day else _US_PER_DAY
+        return (day + 1) * per_day - self.t_min
+
+
+def lazy_history(
+    history: Any,
+    *,
+    stages: StageList | None = None,
+    columns: Mapping[str, str] | None = None,
+    order_by: str | None = None,
+    won: tuple[str, ...] = DEFAULT_WON,
+    lost: tuple[str, ...] = DEFAULT_LOST,
+    name: str = "history",
+    dayfirst: bool | None = None,
+) -> LazyHistory:
+    """Validate a stage history held by another engine (see the module docstring): the same
+    checks and the same stage list as :func:`pipesheet.tables.read_history`, computed on the
+    distinct values."""
+    nw = _narwhals()
+    table = _open(history, name, order_by)
+    cols = resolve_columns(
+        _header_table(table),
+        HISTORY_FIELDS,
+        ("deal_id", "stage", "entered_date"),
+        table_name=name,
+        mapping=mapping_only(columns, ("deal_id", "stage", "entered_date", "amount")),
+    )
+    schema = table.lf.collect_schema()
+    notes: list[str] = []
+    id_col, stage_col, date_col = cols["deal_id"], cols["stage"], cols["entered_date"]
+    key, unit_day = _date_key(table, date_col, dayfirst)
+    lf = table.lf.with_columns(
+        _clean_id(nw, id_col, schema[id_col]).alias("d"),
+        key.alias("__key"),
+    )
+    stats = _collect(
+        lf.select(
+            nw.len().alias("rows"),
+            nw.col("d").is_null().sum().alias("blank_ids"),
+            nw.col("__key").is_null().sum().alias("blank_dates"),
+            nw.col("__key").min().alias("kmin"),
+            nw.col("__key").max().alias("kmax"),
+        )
+    ).iloc[0]
+    if int(stats["rows"]) == 0:
+        raise PipesheetError(
+            "the table is empty", table=name, expected="a header row and at least one data row"
+        )
+    if int(stats["blank_ids"]):
+        rows, where = _where(table, lf, nw.col("d").is_null(), None)
+        raise PipesheetError(
+            f"deal id is blank ({int(stats['blank_ids'])} row(s)){where}",
+            table=name,
+            column=id_col,
+            rows=rows,
+            expected="the id of a deal",
+        )
+    if int(stats["blank_dates"]):
+        rows, where = _where(table, lf, nw.col("__key").is_null(), "d")
+        raise PipesheetError(
+            f"date is blank{where}",
+            table=name,
+            column=date_col,
+            rows=rows,
+            expected="a date such as 2026-09-30",
+        )
+    kmin, kmax = int(stats["kmin"]), int(stats["kmax"])
+    per_day = 1 if unit_day else _US_PER_DAY
+    lo_day, hi_day = kmin // per_day, kmax // per_day
+    limits = (_day(DATE_MIN), _day(DATE_MAX))
+    for day in (lo_day, hi_day):
+        if not limits[0] <= day <= limits[1]:
+            bad = day * per_day
+            cond = (nw.col("__key") < limits[0] * per_day) | (
+                nw.col("__key") >= (limits[1] + 1) * per_day
+            )
+            rows, where = _where(table, lf, cond, "d")
+            raise PipesheetError(
+                f"date outside the supported range {DATE_RANGE_TEXT}{where}",
+                table=name,
+                column=date_col,
+                rows=rows,
+                value=str(np.datetime64(int(bad), "D" if unit_day else "us")),
+                expected="a date in that range",
+            )
+    # the labels: distinct values folded here, with the pandas path's rules
+    first = [nw.col(table.order).min().alias("__first")] if table.order else []
+    distinct = _distinct(table.lf, stage_col, first)
+    labels = distinct[stage_col].tolist()
+    firsts = distinct["__first"].tolist() if first else [None] * len(labels)
+    labels, keys = _fold_labels(labels, firsts)
+    _check_confusable_labels(table, table.lf, stage_col, labels)
+    provisional = None
+    if stages is None:
+        stages, provisional = _provisional(labels, keys, won, lost)
+    codes = _label_codes(table, lf, stage_col, labels, stages)
+    lf = lf.with_columns(
+        nw.col(stage_col)
+        .replace_strict(labels_present(labels), codes_present(labels, codes), default=-2,
+                        return_dtype=nw.Int64)
+        .alias("c"),
+        (nw.col("__key") - kmin).alias("t"),
+        (nw.col("__key") // per_day).alias("day"),
+    )
+    select = ["d", "c", "t", "day"]
+    if table.order is not None:
+        lf = lf.with_columns(nw.col(table.order).alias("o"))
+        select.append("o")
+    for fld in ("amount", "close_date"):
+        if fld in cols:
+            lf = lf.with_columns(nw.col(cols[fld]).alias(fld))
+            select.append(fld)
+    if table.rows_known:
+        select.append(_ROW)
+    lf = lf.select(*select)
+    hist = LazyHistory(
+        lf,
+        table,
+        stages,
+        dict(cols),
+        notes,
+        unit_day,
+        kmin,
+        lo_day,
+        hi_day,
+        int(stats["rows"]),
+        name,
+    )
+    if provisional is not None:
+        patterns = reach_patterns(hist, None, infer=len(provisional[0]))
+        order = order_from_pairs(patterns.before, patterns.first_reached)
+        open_names = [provisional[0][s] for s in order]
+        stages = StageList(
+            tuple(open_names), tuple(won), tuple(lost), "inferred from the history (first-entry order)"
+        )
+        remap = np.empty(len(order) + 2, dtype=np.int64)
+        remap[np.asarray(order)] = np.arange(len(order))
+        remap[len(order)], remap[len(order) + 1] = len(order), len(order) + 1
+        hist.lf = hist.lf.with_columns(
+            nw.col("c")
+            .replace_strict(list(range(len(remap))), remap.tolist(), default=-2,
+                            return_dtype=nw.Int64)
+            .alias("c")
+        )
+        hist.stages = stages
+        hist.inferred = patterns.renumbered(remap)
+        notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
+    code_of = [stages.code(u) if k else -2 for u, k in zip(labels, keys, strict=True)]
+    if not any(c >= stages.k for c in code_of):
+        notes.append(no_closed_label_message(labels, "history"))
+    return hist
+
+
+def labels_present(labels: list[Any]) -> list[Any]:
+    """The non-blank labels (the keys of the label → code mapping)."""
+    return [u for u in labels if _present(u)]
+
+
+def codes_present(labels: list[Any], codes: list[int]) -> list[int]:
+    return [c for u, c in zip(labels, codes, strict=True) if _present(u)]
+
+
+def _day(stamp: pd.Timestamp) -> int:
+    return int(stamp.to_datetime64().astype("datetime64[D]").astype(np.int64))
+
+
+def _provisional(
+    labels: list[Any], keys: list[str], won: tuple[str, ...], lost: tuple[str, ...]
+) -> tuple[StageList, tuple[list[str], dict[str, int]]]:
+    """Before the order is known: the open stages in order of first appearance, each label's
+    provisional code (open j, m = Won, m+1 = Lost)."""
+    matcher = terminal_matcher(won, lost)
+    display: dict[str, str] = {}
+    for label, key in zip(labels, keys, strict=True):
+        if key:
+            display.setdefault(key, " ".join(INVISIBLE.sub("", str(label)).split()))
+    open_keys = [k for k in display if matcher.match(k) < 0]
+    if not open_keys:
+        raise PipesheetError(
+            "no open stages found in the history",
+            table="history",
+            column="stage",
+            expected="rows for open stages, not only Won/Lost",
+        )
+    names = [display[k] for k in open_keys]
+    stages = StageList(tuple(names), tuple(won), tuple(lost), "provisional")
+    return stages, (names, {k: i for i, k in enumerate(open_keys)})
+
+
+def _label_codes(
+    table: _Lazy,
+    lf: Any,
+    column: str,
+    labels: list[Any],
+    stages: StageList,
+) -> list[int]:
+    """Each distinct label's code; a blank or unknown label is an error naming its rows."""
+    nw = _narwhals()
+    codes = [stages.code(u) if _present(u) and stage_key(u) else -2 for u in labels]
+    blank = [u for u, c in zip(labels, codes, strict=True) if c == -2]
+    if blank:
+        cond = nw.col(column).is_null()
+        texts = [u for u in blank if _present(u)]
+        if texts:
+            cond = cond | nw.col(column).is_in(texts)
+        rows, where = _where(table, lf, cond, "d")
+        raise PipesheetError(
+            f"stage is blank{where}",
+            table=table.name,
+            column=column,
+            rows=rows,
+            expected="a stage name",
+        )
+    unknown = [u for u, c in zip(labels, codes, strict=True) if c == -1]
+    if unknown:
+        value = unknown[0]
+        suggestion = stages.suggest(value)
+        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+        rows, where = _where(table, lf, nw.col(column) == value, "d")
+        raise PipesheetError(
+            f"unknown stage{hint}{where}",
+            table=table.name,
+            column=column,
+            rows=rows,
+            value=value,
+            expected="one of " + ", ".join([*stages.open, stages.won_label, stages.lost_label]),
+        )
+    return codes
+
+
+# ---- the deals table --------------------------------------------------------------------------
+
+
+@dataclass
+class LazyDeals:
+    """A deals table on another engine, validated: its lazy frame has columns ``d`` (deal id,
+    cleaned), ``c`` (stage code) and the optional fields under their field names (as given)."""
+
+    lf: Any
+    table: _Lazy
+    stages: StageList
+    columns: dict[str, str]
+    notes: list[str]
+    rows: int
+    name: str = "deals"
+
+
+def lazy_deals(
+    deals: Any,
+    *,
+    stages: StageList,
+    columns: Mapping[str, str] | None = None,
+    name: str = "deals",
+) -> LazyDeals:
+    """Validate a deals table held by another engine: ids present and unique, stages known."""
+    nw = _narwhals()
+    table = _open(deals, name)
+    cols = resolve_columns(
+        _header_table(table), DEAL_FIELDS, ("deal_id", "stage"), table_name=name, mapping=columns
+    )
+    schema = table.lf.collect_schema()
+    lf = table.lf.with_columns(_clean_id(nw, cols["deal_id"], schema[cols["deal_id"]]).alias("d"))
+    stats = _collect(
+        lf.select(
+            nw.len().alias("rows"),
+            nw.col("d").is_null().sum().alias("blank"),
+            nw.col("d").n_unique().alias("ids"),
+        )
+    ).iloc[0]
+    if int(stats["blank"]):
+        rows, where = _where(table, lf, nw.col("d").is_null(), None)
+        raise PipesheetError(
+            f"deal id is blank{where}",
+            table=name,
+            column=cols["deal_id"],
+            rows=rows,
+            expected="a unique id per deal",
+        )
+    n_rows = int(stats["rows"])
+    if int(stats["ids"]) != n_rows:
+        dup = _collect(
+            lf.group_by("d").agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(1)
+        )
+        first = dup["d"].iloc[0]
+        rows, where = _where(table, lf, nw.col("d") == first, None)
+        raise PipesheetError(
+            f"deal id appears more than once ({n_rows - int(stats['ids'])} extra row(s)){where}",
+            table=name,
+            column=cols["deal_id"],
+            rows=rows,
+            value=first,
+            expected="one row per deal (a stage history goes in its own table)",
+        )
+    first = [nw.col(table.order).min().alias("__first")] if table.order else []
+    distinct = _distinct(table.lf, cols["stage"], first)
+    labels = distinct[cols["stage"]].tolist()
+    firsts = distinct["__first"].tolist() if first else [None] * len(labels)
+    labels, _ = _fold_labels(labels, firsts)
+    _check_confusable_labels(table, table.lf, cols["stage"], labels)
+    codes = _label_codes(table, lf, cols["stage"], labels, stages)
+    lf = lf.with_columns(
+        nw.col(cols["stage"])
+        .replace_strict(labels_present(labels), codes_present(labels, codes), default=-2,
+                        return_dtype=nw.Int64)
+        .alias("c")
+    )
+    keep = ["d", "c", *(_ROW for _ in [0] if table.rows_known)]
+    for fld, header in cols.items():
+        if fld not in ("deal_id", "stage"):
+            lf = lf.with_columns(nw.col(header).alias(fld))
+            keep.append(fld)
+    return LazyDeals(lf.select(*keep), table, stages, dict(cols), [], n_rows, name)
+
+
+def check_history_in_deals(hist: LazyHistory, deals: LazyDeals) -> list[str]:
+    """Every history deal must be in the deals table (as the pandas path requires); the notes
+    on deals without history."""
+    nw = _narwhals()
+    h_ids = hist.lf.select("d").unique()
+    d_ids = deals.lf.select("d")
+    missing = h_ids.join(d_ids, on="d", how="anti")
+    sample = _collect(missing.head(1))
+    if len(sample):
+        value = sample["d"].iloc[0]
+        rows, where = _where(hist.table, hist.lf, nw.col("d") == value, None)
+        raise PipesheetError(
+            f"history rows for a deal that is not in the deals table{where}",
+            table=hist.name,
+            column=hist.columns["deal_id"],
+            rows=rows,
+            value=value,
+            expected="deal ids that appear in table " + repr(deals.name),
+        )
+    return []
+
+
+def deals_without_history(
+    hist: LazyHistory, deals: LazyDeals, cut: int | None = None, mask: Any = None
+) -> int:
+    """How many deals of the table (where ``mask``, an expression over its columns) have no
+    history row (known by ``cut``, when given)."""
+    nw = _narwhals()
+    d = deals.lf if mask is None else deals.lf.filter(mask)
+    h = hist.lf if cut is None else hist.lf.filter(nw.col("t") < cut)
+    out = d.select("d").join(h.select("d").unique(), on="d", how="anti")
+    return int(_collect(out.select(nw.len().alias("n")))["n"].iloc[0])
+
+
+def group_values(deals: LazyDeals, field_name: str) -> Any:
+    """The deals' ``(d, g)`` frame of a group field (raw values; folded locally)."""
+    nw = _narwhals()
+    return deals.lf.select("d", nw.col(field_name).alias("g"))
+
+
+def fold_groups(raw: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """Raw group values → (code per value, sorted names), as the pandas path names groups:
+    clean text, ``(blank)`` for none, sorted."""
+    cleaned = [clean_text(v) if _present(v) else None for v in raw]
+    names = sorted({c if c is not None else "(blank)" for c in cleaned})
+    where = {n: i for i, n in enumerate(names)}
+    codes = np.array([where[c if c is not None else "(blank)"] for c in cleaned], dtype=np.int64)
+    return codes, names
+
+
+# ---- reach patterns (cohort) ------------------------------------------------------------------
+
+
+@dataclass
+class ReachPatterns:
+    """Deals counted by pattern: ``count[i]`` deals of group ``group[i]`` ended (as of the cut)
+    at stage code ``final[i]`` and reached the open stages of ``reached[i]`` (bool, per stage).
+
+    ``before[a, b]`` (when asked for) counts the deals that reached both a and b and first
+    entered a before b; ``first_reached[a]`` the deals that reached a.
+    """
+
+    count: np.ndarray
+    final: np.ndarray
+    reached: np.ndarray
+    group: np.ndarray
+    group_names: list[str] | None
+    before: np.ndarray | None = None
+    first_reached: np.ndarray | None = None
+
+    def renumbered(self, remap: np.ndarray) -> ReachPatterns:
+        """The same counts with stage code s renamed remap[s] (open stages reordered)."""
+        k = self.reached.shape[1]
+        reached = np.zeros_like(self.reached)
+        reached[:, remap[:k]] = self.reached
+        return ReachPatterns(
+            self.count, remap[self.final], reached, self.group, self.group_names
+        )
+
+
+def _bits(n: int, width: int = 62) -> list[list[int]]:
+    return [list(range(i, min(i + width, n))) for i in range(0, n, width)]
+
+
+def reach_patterns(
+    hist: LazyHistory,
+    cut: int | None,
+    *,
+    infer: int = 0,
+    groups: Any = None,
+    key: str = "t",
+) -> ReachPatterns:
+    """Count deals by (group, final stage, reached stages) — see :class:`ReachPatterns` — from
+    the rows known by ``cut`` (a key from :meth:`LazyHistory.cut`; None: every row).
+
+    One aggregation by deal, then one by pattern, on the frame's engine. The final stage is the
+    code of the deal's latest row (date, then the ordering column); when two rows of a deal share
+    the latest instant at different stages and the frame has no ordering column, that is an
+    error. ``infer`` = m: the codes are provisional (m open stages) and the first-entry order is
+    counted too (for :func:`pipesheet.stages.order_from_pairs`). ``groups``: a lazy ``(d, g)``
+    frame of the deals' group values.
+    """
+    nw = _narwhals()
+    k = infer or hist.stages.k
+    big = k + 2
+    lf = hist.lf if cut is None else hist.lf.filter(nw.col("t") < cut)
+    if key == "pos":
+        lf = lf.with_columns(
+            nw.lit(1, nw.Int64).cum_sum().over("d", order_by=["t", "o"]).alias("pos")
+        )
+    t, c = nw.col(key), nw.col("c")
+    span = _collect(lf.select(t.max().alias("m")))["m"].iloc[0]
+    if span is not None and not pd.isna(span) and int(span) * big >= 2**62:
+        if key != "pos" and hist.ordered:
+            return reach_patterns(hist, cut, infer=infer, groups=groups, key="pos")
+        raise PipesheetError(  # pragma: no cover - 2**62 / 512 µs is 285 years
+            "too many stages to order the history's instants on this engine",
+            table=hist.name,
+            expected="fewer stages, or a date column (days) instead of date and time",
+        )
+    first_cols = [
+        nw.when(c == s).then(t).otherwise(None).alias(f"f{s}") for s in range(k)
+    ]
+    rows = lf.with_columns(
+        (t * big + c).alias("hi"), (t * big + (big - 1 - c)).alias("lo"), *first_cols
+    )
+    per = rows.group_by("d").agg(
+        nw.col("hi").max(), nw.col("lo").max(), *[nw.col(f"f{s}").min() for s in range(k)]
+    )
+    if groups is not None:
+        per = per.join(groups, on="d", how="left")
+    f = [nw.col(f"f{s}") for s in range(k)]
+    exprs = [
+        (nw.col("hi") % big).alias("final"),
+        ((big - 1) - nw.col("lo") % big).alias("final_low"),
+    ]
+    for chunk_i, chunk in enumerate(_bits(k)):
+        exprs.append(
+            functools.reduce(
+                lambda a, b: a + b,
+                [
+                    nw.when(f[s].is_null()).then(nw.lit(0, nw.Int64)).otherwise(
+                        nw.lit(1 << (s - chunk[0]), nw.Int64)
+                    )
+                    for s in chunk
+                ],
+            ).alias(f"mask{chunk_i}")
+        )
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)] if infer else []
+    for chunk_i, chunk in enumerate(_bits(len(pairs))):
+        exprs.append(
+            functools.reduce(
+                lambda x, y: x + y,
+                [
+                    nw.when(f[pairs[p][0]] < f[pairs[p][1]])
+                    .then(nw.lit(1 << (p - chunk[0]), nw.Int64))
+                    .otherwise(nw.lit(0, nw.Int64))
+                    for p in chunk
+                ],
+            ).alias(f"lt{chunk_i}")
+        )
+    if pairs:
+        exprs.append(
+            functools.reduce(
+                lambda x, y: x + y,
+                [
+                    nw.when(f[a] == f[b]).then(nw.lit(1, nw.Int64)).otherwise(nw.lit(0, nw.Int64))
+                    for a, b in pairs
+                ],
+            ).alias("eq")
+        )
+    else:
+        exprs.append(nw.lit(0, nw.Int64).alias("eq"))
+    shaped = per.with_columns(*exprs)
+    keys = [c_ for c_ in shaped.collect_schema().names() if c_ in ("g",)]
+    keys += ["final", "final_low", *[f"mask{i}" for i in range(len(_bits(k)))]]
+    keys += [f"lt{i}" for i in range(len(_bits(len(pairs))))]
+    out = _collect(
+        shaped.with_columns((nw.col("eq") > 0).alias("eq"))
+        .group_by(*keys, "eq")
+        .agg(nw.len().alias("n"))
+    )
+    tie = (out["final"] != out["final_low"]).to_numpy() | (out["eq"].to_numpy(dtype=bool))
+    if tie.any():
+        if key == "t" and hist.ordered:
+            return reach_patterns(hist, cut, infer=infer, groups=groups, key="pos")
+        _raise_tie(hist, lf)
+    return _patterns(out, k, pairs, groups is not None)
+
+
+def _patterns(out: pd.DataFrame, k: int, pairs: list[tuple[int, int]], grouped: bool):
+    count = out["n"].to_numpy(dtype=np.int64)
+    reached = np.zeros((len(out), k), dtype=bool)
+    for i, chunk in enumerate(_bits(k)):
+        mask = out[f"mask{i}"].to_numpy(dtype=np.int64)
+        for j, s in enumerate(chunk):
+            reached[:, s] = (mask >> j) & 1 == 1
+    final = out["final"].to_numpy(dtype=np.int64)
+    group = np.zeros(len(out), dtype=np.int64)
+    names = None
+    if grouped:
+        raw = out["g"].tolist()
+        uniq = list(dict.fromkeys(raw))
+        codes, names = fold_groups(uniq)
+        where = {id(u) if not _hashable(u) else u: i for i, u in enumerate(uniq)}
+        group = np.array([codes[where[u]] for u in raw], dtype=np.int64)
+    patterns = ReachPatterns(count, final, reached, group, names)
+    if pairs:
+        before = np.zeros((k, k))
+        for i, chunk in enumerate(_bits(len(pairs))):
+            lt = out[f"lt{i}"].to_numpy(dtype=np.int64)
+            for j, p in enumerate(chunk):
+                a, b = pairs[p]
+                first = ((lt >> j) & 1 == 1).astype(float)
+                both = (reached[:, a] & reached[:, b]).astype(float)
+                before[a, b] += float(count @ (first * both))
+                before[b, a] += float(count @ ((1 - first) * both))
+        patterns.before = before
+        patterns.first_reached = count @ reached.astype(float)
+    return patterns
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _raise_tie(hist: LazyHistory, lf: Any) -> None:
+    """Two rows of one deal at the same instant, at different stages, and nothing to order
+    them by."""
+    nw = _narwhals()
+    pairs = lf.group_by("d", "t").agg(
+        nw.col("c").min().alias("lo"), nw.col("c").max().alias("hi"), nw.col("day").min()
+    )
+    sample = _collect(pairs.filter(nw.col("lo") != nw.col("hi")).head(1))
+    deal = sample["d"].iloc[0] if len(sample) else "?"
+    day = (
+        str(np.datetime64(int(sample["day"].iloc[0]), "D")) if len(sample) else "the same date"
+    )
+    raise PipesheetError(
+        f"deal {deal!r} has rows at different stages on the same date and time ({day}), and a "
+        f"{hist.backend} frame has no row order to tell which came first",
+        table=hist.name,
+        column=hist.columns["entered_date"],
+        value=deal,
+        expected="an ordering column: order_by='row' (or a column headed 'row') giving the rows' "
+        "order in the export, or dates with times that differ",
+    )
+
+
+# ---- transitions (Markov) ---------------------------------------------------------------------
+
+
+def transition_counts(
+    hist: LazyHistory, cut: int | None, *, groups: Any = None
+) -> pd.DataFrame:
+    """Moves between consecutive rows of a deal at different stages, counted by
+    ``(g, src, dst)`` (``g`` only with ``groups``), in (date, ordering column) order."""
+    nw = _narwhals()
+    lf = hist.lf if cut is None else hist.lf.filter(nw.col("t") < cut)
+    order = ["t", "o"] if hist.ordered else ["t"]
+    lf = lf.with_columns(
+        nw.col("c").shift(1).over("d", order_by=order).alias("src"),
+        nw.col("t").shift(1).over("d", order_by=order).alias("t0"),
+    )
+    if groups is not None:
+        lf = lf.join(groups, on="d", how="left")
+    moved = lf.filter(~nw.col("src").is_null() & (nw.col("src") != nw.col("c")))
+    if not hist.ordered:
+        tie = _collect(moved.filter(nw.col("t0") == nw.col("t")).select(nw.len().alias("n")))
+        if int(tie["n"].iloc[0]):
+            _raise_tie(hist, lf)
+    keys = ["g", "src", "c"] if groups is not None else ["src", "c"]
+    out = _collect(moved.group_by(*keys).agg(nw.len().alias("n")))
+    return out.rename(columns={"c": "dst"})
+
+
+# ---- visits (time-aware) ----------------------------------------------------------------------
+
+
+@dataclass
+class VisitCounts:
+    """First visits to each open stage, counted by (stage, stay, time, outcome[, start]) — see
+    :func:`pipesheet.timeaware._visits` — and the deals open at the cut with their stage and the
+    day their current visit began."""
+
+    stage: np.ndarray
+    stay: np.ndarray
+    time: np.ndarray
+    outcome: np.ndarray
+    start: np.ndarray | None
+    count: np.ndarray
+    open_ids: np.ndarray
+    open_code: np.ndarray
+    open_entry: np.ndarray
+
+
+def visit_counts(hist: LazyHistory, cut_day: int, *, by_start: bool = False) -> VisitCounts:
+    """:class:`VisitCounts` as known at the end of day ``cut_day``, on the frame's engine."""
+    nw = _narwhals()
+    k = hist.stages.k
+    lf = hist.lf.filter(nw.col("t") < hist.cut(cut_day))
+    order = ["t", "o"] if hist.ordered else ["t"]
+    rows = lf.with_columns(
+        nw.col("c").shift(1).over("d", order_by=order).alias("prev"),
+        nw.col("t").shift(1).over("d", order_by=order).alias("t0"),
+        nw.col("day").max().over("d").alias("last_day"),
+    )
+    if not hist.ordered:
+        tie = _collect(
+            rows.filter((nw.col("t0") == nw.col("t")) & (nw.col("prev") != nw.col("c"))).select(
+                nw.len().alias("n")
+            )
+        )
+        if int(tie["n"].iloc[0]):
+            _raise_tie(hist, lf)
+    starts = rows.filter(nw.col("prev").is_null() | (nw.col("prev") != nw.col("c")))
+    starts = starts.with_columns(
+        nw.col("day").shift(-1).over("d", order_by=order).alias("leave"),
+        nw.lit(1, nw.Int64).cum_sum().over(["d", "c"], order_by=order).alias("nth"),
+    )
+    starts = starts.with_columns(
+        nw.when(nw.col("leave").is_null()).then(nw.col("c")).otherwise(None).alias("fin_c"),
+    ).with_columns(nw.col("fin_c").max().over("d").alias("final"))
+    first = starts.filter((nw.col("nth") == 1) & (nw.col("c") < k))
+    won = nw.col("final") == k
+    lost = nw.col("final") == k + 1
+    end = nw.when(won | lost).then(nw.col("last_day")).otherwise(nw.lit(cut_day, nw.Int64))
+    time = end - nw.col("day")
+    time = nw.when(time < 0).then(nw.lit(0, nw.Int64)).otherwise(time)
+    gone = nw.col("leave") - nw.col("day")
+    gone = nw.when(gone < 0).then(nw.lit(0, nw.Int64)).otherwise(gone)
+    visits = first.with_columns(
+        time.alias("time"),
+    ).with_columns(
+        nw.when(nw.col("leave").is_null())
+        .then(nw.col("time"))
+        .otherwise(nw.when(gone < nw.col("time")).then(gone).otherwise(nw.col("time")))
+        .alias("stay"),
+        nw.when(won).then(nw.lit(1, nw.Int64)).otherwise(
+            nw.when(lost).then(nw.lit(2, nw.Int64)).otherwise(nw.lit(0, nw.Int64))
+        ).alias("outcome"),
+    )
+    keys = ["c", "stay", "time", "outcome", *(["day"] if by_start else [])]
+    out = _collect(visits.group_by(*keys).agg(nw.len().alias("n")))
+    opened = _collect(
+        starts.filter(nw.col("leave").is_null() & (nw.col("c") < k)).select("d", "c", "day")
+    )
+    return VisitCounts(
+        stage=out["c"].to_numpy(dtype=np.int64),
+        stay=out["stay"].to_numpy(dtype=np.int64),
+        time=out["time"].to_numpy(dtype=np.int64),
+        outcome=out["outcome"].to_numpy(dtype=np.int64),
+        start=out["day"].to_numpy(dtype=np.int64) if by_start else None,
+        count=out["n"].to_numpy(dtype=np.int64),
+        open_ids=opened["d"].to_numpy(dtype=object),
+        open_code=opened["c"].to_numpy(dtype=np.int64),
+        open_entry=opened["day"].to_numpy(dtype=np.int64),
+    )
+
+
+# ---- small questions ----------------------------------------------------------------------------
+
+
+def rows_from(hist: LazyHistory, cut: int) -> int:
+    """How many history rows are dated after the cut (not known then)."""
+    nw = _narwhals()
+    out = _collect(hist.lf.filter(nw.col("t") >= cut).select(nw.len().alias("n")))
+    return int(out["n"].iloc[0])
+
+
+def group_field(by: str | None, deals: LazyDeals | None) -> str | None:
+    """The field of a deals table on another engine to group by (see
+    :func:`pipesheet.tables.group_field`)."""
+    from pipesheet.tables import TEXT_FIELDS
+
+    if by is None:
+        return None
+    if deals is None:
+        raise PipesheetError(
+            "grouping needs a deals table",
+            value=by,
+            expected="a deals table with the column " + repr(by),
+        )
+    key = normalise_header(by)
+    for fld, header in deals.columns.items():
+        if key in (normalise_header(fld), normalise_header(header)):
+            if fld in ("deal_id", "amount"):
+                break
+            return "c" if fld == "stage" else fld
+    raise PipesheetError(
+        "cannot group by this column",
+        table=deals.name,
+        column=str(by),
+        expected="one of the deals table's columns: "
+        + ", ".join(h for f, h in deals.columns.items() if f in (*TEXT_FIELDS, "stage")),
+    )
+
+
+def configured_medians(deals: LazyDeals) -> dict[str, float]:
+    """The median configured probability of the deals at each open stage, read as the pandas
+    path reads the column (:func:`pipesheet.cells.parse_probabilities`: one scale for the
+    column), from its distinct (stage, value) pairs."""
+    from pipesheet.cells import parse_probabilities
+
+    nw = _narwhals()
+    k = deals.stages.k
+    pairs = _collect(deals.lf.group_by("c", "probability").agg(nw.len().alias("n")))
+    values = pd.Series(
+        pairs["probability"].to_numpy(dtype=object),
+        index=pd.RangeIndex(2, 2 + len(pairs), name="row"),
+        dtype=object,
+    )
+    try:
+        p = parse_probabilities(values, table=deals.name, column=deals.columns["probability"])
+    except PipesheetError as err:
+        raise PipesheetError(
+            err.problem,
+            table=deals.name,
+            column=deals.columns["probability"],
+            value=err.value,
+            expected=err.expected,
+        ) from err
+    out: dict[str, float] = {}
+    code = pairs["c"].to_numpy(dtype=np.int64)
+    n = pairs["n"].to_numpy(dtype=np.int64)
+    pv = p.to_numpy(dtype=float)
+    for s in range(k):
+        sel = (code == s) & ~np.isnan(pv)
+        if sel.any():
+            out[deals.stages.open[s]] = float(np.median(np.repeat(pv[sel], n[sel])))
+    return out
