@@ -452,8 +452,8 @@ def lazy_history(
     stats = _collect(
         lf.select(
             nw.len().alias("rows"),
-            nw.col("d").is_null().sum().alias("blank_ids"),
-            nw.col("__key").is_null().sum().alias("blank_dates"),
+            nw.col("d").is_null().cast(nw.Int64).sum().alias("blank_ids"),
+            nw.col("__key").is_null().cast(nw.Int64).sum().alias("blank_dates"),
             nw.col("__key").min().alias("kmin"),
             nw.col("__key").max().alias("kmax"),
         )
@@ -679,7 +679,7 @@ def lazy_deals(
     stats = _collect(
         lf.select(
             nw.len().alias("rows"),
-            nw.col("d").is_null().sum().alias("blank"),
+            nw.col("d").is_null().cast(nw.Int64).sum().alias("blank"),
             nw.col("d").n_unique().alias("ids"),
         )
     ).iloc[0]
