@@ -52,6 +52,7 @@ from pipesheet.columns import (
     resolve_columns,
 )
 from pipesheet.errors import PipesheetError
+from pipesheet.history import HISTORY_CLOSE_ALIASES
 from pipesheet.labels import INVISIBLE, confusable_pairs, no_closed_label_message
 from pipesheet.stages import (
     DEFAULT_LOST,
@@ -241,7 +242,9 @@ def _where(table: _Lazy, lf: Any, condition: Any, deal: str | None) -> tuple[lis
             ids = ", ".join(repr(clean_text(v)) for v in dict.fromkeys(sample["__deal"].tolist()))
             bits.append(f"deal id(s) {ids}")
         if "__order" in sample:
-            bits.append(f"{table.order} {', '.join(str(v) for v in sample['__order'].tolist()[:5])}")
+            bits.append(
+                f"{table.order} {', '.join(str(v) for v in sample['__order'].tolist()[:5])}"
+            )
         bits.append(f"a {table.backend} frame has no spreadsheet row numbers")
     return rows, (" (" + "; ".join(bits) + ")") if bits else ""
 
@@ -262,8 +265,10 @@ def _clean_id(nw: Any, name: str, dtype: Any) -> Any:
         expr = nw.when(expr == "").then(None).otherwise(expr)
     elif dtype.is_float():
         whole = expr.cast(nw.Int64)
-        expr = nw.when(whole.cast(nw.Float64) == expr).then(whole.cast(nw.String)).otherwise(
-            expr.cast(nw.String)
+        expr = (
+            nw.when(whole.cast(nw.Float64) == expr)
+            .then(whole.cast(nw.String))
+            .otherwise(expr.cast(nw.String))
         )
     elif dtype.is_integer():
         expr = expr.cast(nw.String)
@@ -333,9 +338,7 @@ def _date_key(table: _Lazy, column: str, dayfirst: bool | None) -> tuple[Any, bo
     return expr, False
 
 
-def _fold_labels(
-    labels: Sequence[Any], first: Sequence[Any]
-) -> tuple[list[Any], list[str]]:
+def _fold_labels(labels: Sequence[Any], first: Sequence[Any]) -> tuple[list[Any], list[str]]:
     """Distinct labels in the order the pandas path meets them (first appearance, else the
     ordering given by ``first``), and their folded keys."""
     order = sorted(range(len(labels)), key=lambda i: (_sortable(first[i]), str(labels[i])))
@@ -512,8 +515,9 @@ def lazy_history(
     codes = _label_codes(table, lf, stage_col, labels, stages)
     lf = lf.with_columns(
         nw.col(stage_col)
-        .replace_strict(labels_present(labels), codes_present(labels, codes), default=-2,
-                        return_dtype=nw.Int64)
+        .replace_strict(
+            labels_present(labels), codes_present(labels, codes), default=-2, return_dtype=nw.Int64
+        )
         .alias("c"),
         (nw.col("__key") - kmin).alias("t"),
         (nw.col("__key") // per_day).alias("day"),
@@ -522,9 +526,19 @@ def lazy_history(
     if table.order is not None:
         lf = lf.with_columns(nw.col(table.order).alias("o"))
         select.append("o")
+    taken = {h for f, h in cols.items() if f != "amount"}
+    rest = pd.DataFrame(columns=[h for h in table.headers if h not in taken])
+    more = resolve_columns(
+        rest,
+        {"amount": HISTORY_FIELDS.get("amount", ("amount",)), "close_date": HISTORY_CLOSE_ALIASES},
+        (),
+        table_name=name,
+    )
     for fld in ("amount", "close_date"):
-        if fld in cols:
-            lf = lf.with_columns(nw.col(cols[fld]).alias(fld))
+        header = cols.get(fld) or more.get(fld)
+        if header is not None:
+            cols[fld] = header
+            lf = lf.with_columns(nw.col(header).alias(fld))
             select.append(fld)
     if table.rows_known:
         select.append(_ROW)
@@ -547,15 +561,19 @@ def lazy_history(
         order = order_from_pairs(patterns.before, patterns.first_reached)
         open_names = [provisional[0][s] for s in order]
         stages = StageList(
-            tuple(open_names), tuple(won), tuple(lost), "inferred from the history (first-entry order)"
+            tuple(open_names),
+            tuple(won),
+            tuple(lost),
+            "inferred from the history (first-entry order)",
         )
         remap = np.empty(len(order) + 2, dtype=np.int64)
         remap[np.asarray(order)] = np.arange(len(order))
         remap[len(order)], remap[len(order) + 1] = len(order), len(order) + 1
         hist.lf = hist.lf.with_columns(
             nw.col("c")
-            .replace_strict(list(range(len(remap))), remap.tolist(), default=-2,
-                            return_dtype=nw.Int64)
+            .replace_strict(
+                list(range(len(remap))), remap.tolist(), default=-2, return_dtype=nw.Int64
+            )
             .alias("c")
         )
         hist.stages = stages
@@ -659,6 +677,7 @@ class LazyDeals:
     notes: list[str]
     rows: int
     name: str = "deals"
+    raw: Any = None  # the table as given, with the cleaned id ``d``
 
 
 def lazy_deals(
@@ -694,9 +713,7 @@ def lazy_deals(
         )
     n_rows = int(stats["rows"])
     if int(stats["ids"]) != n_rows:
-        dup = _collect(
-            lf.group_by("d").agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(1)
-        )
+        dup = _collect(lf.group_by("d").agg(nw.len().alias("n")).filter(nw.col("n") > 1).head(1))
         first = dup["d"].iloc[0]
         rows, where = _where(table, lf, nw.col("d") == first, None)
         raise PipesheetError(
@@ -716,8 +733,9 @@ def lazy_deals(
     codes = _label_codes(table, lf, cols["stage"], labels, stages)
     lf = lf.with_columns(
         nw.col(cols["stage"])
-        .replace_strict(labels_present(labels), codes_present(labels, codes), default=-2,
-                        return_dtype=nw.Int64)
+        .replace_strict(
+            labels_present(labels), codes_present(labels, codes), default=-2, return_dtype=nw.Int64
+        )
         .alias("c")
     )
     keep = ["d", "c", *(_ROW for _ in [0] if table.rows_known)]
@@ -725,7 +743,54 @@ def lazy_deals(
         if fld not in ("deal_id", "stage"):
             lf = lf.with_columns(nw.col(header).alias(fld))
             keep.append(fld)
-    return LazyDeals(lf.select(*keep), table, stages, dict(cols), [], n_rows, name)
+    raw = (
+        table.lf.with_columns(nw.col(cols["deal_id"]).alias("__id"))
+        .with_columns(_clean_id(nw, "__id", schema[cols["deal_id"]]).alias("d"))
+        .drop("__id")
+    )
+    return LazyDeals(lf.select(*keep), table, stages, dict(cols), [], n_rows, name, raw)
+
+
+def deals_of(deals: LazyDeals, ids: Any) -> pd.DataFrame:
+    """The deals table's rows (as given) of the deals in ``ids`` (a lazy frame with a ``d``
+    column), as a pandas frame for the pandas reader: index = spreadsheet row (eager frames),
+    else in deal id order."""
+    nw = _narwhals()
+    got = _collect(deals.raw.join(ids.select("d").unique(), on="d", how="semi"))
+    if _ROW in got:
+        got = got.sort_values(_ROW, kind="stable")
+        got.index = pd.Index(got.pop(_ROW).to_numpy(dtype=np.int64), name="row")
+    else:
+        got = got.sort_values("d", kind="stable").reset_index(drop=True)
+    got.attrs["deal_ids"] = got.pop("d").to_numpy(dtype=object)
+    del nw
+    return got
+
+
+def without_rows(err: PipesheetError, raw: pd.DataFrame, deals: LazyDeals) -> PipesheetError:
+    """An error of the pandas reader on rows collected from a lazy frame, with the deal ids in
+    place of row numbers it cannot know (eager frames keep their rows)."""
+    if deals.table.rows_known or not err.rows:
+        return err
+    ids = raw.attrs.get("deal_ids")
+    named = []
+    if ids is not None:
+        for r in err.rows[:5]:
+            if 2 <= r < 2 + len(ids):
+                named.append(repr(clean_text(ids[r - 2])))
+    where = (
+        f" (deal id(s) {', '.join(named)}; a {deals.table.backend} frame has no spreadsheet row "
+        "numbers)"
+        if named
+        else ""
+    )
+    return PipesheetError(
+        err.problem + where,
+        table=err.table,
+        column=err.column,
+        value=err.value,
+        expected=err.expected,
+    )
 
 
 def check_history_in_deals(hist: LazyHistory, deals: LazyDeals) -> list[str]:
@@ -751,12 +816,12 @@ def check_history_in_deals(hist: LazyHistory, deals: LazyDeals) -> list[str]:
 
 
 def deals_without_history(
-    hist: LazyHistory, deals: LazyDeals, cut: int | None = None, mask: Any = None
+    hist: LazyHistory, deals: LazyDeals, cut: int | None = None, *, open_only: bool = False
 ) -> int:
-    """How many deals of the table (where ``mask``, an expression over its columns) have no
-    history row (known by ``cut``, when given)."""
+    """How many deals of the table (the open ones only, with ``open_only``) have no history row
+    (known by ``cut``, when given)."""
     nw = _narwhals()
-    d = deals.lf if mask is None else deals.lf.filter(mask)
+    d = deals.lf.filter(nw.col("c") < deals.stages.k) if open_only else deals.lf
     h = hist.lf if cut is None else hist.lf.filter(nw.col("t") < cut)
     out = d.select("d").join(h.select("d").unique(), on="d", how="anti")
     return int(_collect(out.select(nw.len().alias("n")))["n"].iloc[0])
@@ -803,9 +868,7 @@ class ReachPatterns:
         k = self.reached.shape[1]
         reached = np.zeros_like(self.reached)
         reached[:, remap[:k]] = self.reached
-        return ReachPatterns(
-            self.count, remap[self.final], reached, self.group, self.group_names
-        )
+        return ReachPatterns(self.count, remap[self.final], reached, self.group, self.group_names)
 
 
 def _bits(n: int, width: int = 62) -> list[list[int]]:
@@ -836,7 +899,7 @@ def reach_patterns(
     lf = hist.lf if cut is None else hist.lf.filter(nw.col("t") < cut)
     if key == "pos":
         lf = lf.with_columns(
-            nw.lit(1, nw.Int64).cum_sum().over("d", order_by=["t", "o"]).alias("pos")
+            (nw.col("c") * 0 + 1).cum_sum().over("d", order_by=["t", "o"]).alias("pos")
         )
     t, c = nw.col(key), nw.col("c")
     span = _collect(lf.select(t.max().alias("m")))["m"].iloc[0]
@@ -848,9 +911,7 @@ def reach_patterns(
             table=hist.name,
             expected="fewer stages, or a date column (days) instead of date and time",
         )
-    first_cols = [
-        nw.when(c == s).then(t).otherwise(None).alias(f"f{s}") for s in range(k)
-    ]
+    first_cols = [nw.when(c == s).then(t).otherwise(None).alias(f"f{s}") for s in range(k)]
     rows = lf.with_columns(
         (t * big + c).alias("hi"), (t * big + (big - 1 - c)).alias("lo"), *first_cols
     )
@@ -869,9 +930,9 @@ def reach_patterns(
             functools.reduce(
                 lambda a, b: a + b,
                 [
-                    nw.when(f[s].is_null()).then(nw.lit(0, nw.Int64)).otherwise(
-                        nw.lit(1 << (s - chunk[0]), nw.Int64)
-                    )
+                    nw.when(f[s].is_null())
+                    .then(nw.lit(0, nw.Int64))
+                    .otherwise(nw.lit(1 << (s - chunk[0]), nw.Int64))
                     for s in chunk
                 ],
             ).alias(f"mask{chunk_i}")
@@ -967,9 +1028,7 @@ def _raise_tie(hist: LazyHistory, lf: Any) -> None:
     )
     sample = _collect(pairs.filter(nw.col("lo") != nw.col("hi")).head(1))
     deal = sample["d"].iloc[0] if len(sample) else "?"
-    day = (
-        str(np.datetime64(int(sample["day"].iloc[0]), "D")) if len(sample) else "the same date"
-    )
+    day = str(np.datetime64(int(sample["day"].iloc[0]), "D")) if len(sample) else "the same date"
     raise PipesheetError(
         f"deal {deal!r} has rows at different stages on the same date and time ({day}), and a "
         f"{hist.backend} frame has no row order to tell which came first",
@@ -984,9 +1043,7 @@ def _raise_tie(hist: LazyHistory, lf: Any) -> None:
 # ---- transitions (Markov) ---------------------------------------------------------------------
 
 
-def transition_counts(
-    hist: LazyHistory, cut: int | None, *, groups: Any = None
-) -> pd.DataFrame:
+def transition_counts(hist: LazyHistory, cut: int | None, *, groups: Any = None) -> pd.DataFrame:
     """Moves between consecutive rows of a deal at different stages, counted by
     ``(g, src, dst)`` (``g`` only with ``groups``), in (date, ordering column) order."""
     nw = _narwhals()
@@ -1026,13 +1083,18 @@ class VisitCounts:
     open_ids: np.ndarray
     open_code: np.ndarray
     open_entry: np.ndarray
+    opened: Any = None  # the open deals as a lazy frame (column d)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def visit_counts(hist: LazyHistory, cut_day: int, *, by_start: bool = False) -> VisitCounts:
     """:class:`VisitCounts` as known at the end of day ``cut_day``, on the frame's engine."""
     nw = _narwhals()
     k = hist.stages.k
-    lf = hist.lf.filter(nw.col("t") < hist.cut(cut_day))
+    lf = hist.lf
+    if _ROW in lf.collect_schema().names():  # the pandas path numbers deals by first row
+        lf = lf.with_columns(nw.col(_ROW).min().over("d").alias("__first"))
+    lf = lf.filter(nw.col("t") < hist.cut(cut_day))
     order = ["t", "o"] if hist.ordered else ["t"]
     rows = lf.with_columns(
         nw.col("c").shift(1).over("d", order_by=order).alias("prev"),
@@ -1050,7 +1112,7 @@ def visit_counts(hist: LazyHistory, cut_day: int, *, by_start: bool = False) -> 
     starts = rows.filter(nw.col("prev").is_null() | (nw.col("prev") != nw.col("c")))
     starts = starts.with_columns(
         nw.col("day").shift(-1).over("d", order_by=order).alias("leave"),
-        nw.lit(1, nw.Int64).cum_sum().over(["d", "c"], order_by=order).alias("nth"),
+        (nw.col("c") * 0 + 1).cum_sum().over(["d", "c"], order_by=order).alias("nth"),
     )
     starts = starts.with_columns(
         nw.when(nw.col("leave").is_null()).then(nw.col("c")).otherwise(None).alias("fin_c"),
@@ -1070,15 +1132,29 @@ def visit_counts(hist: LazyHistory, cut_day: int, *, by_start: bool = False) -> 
         .then(nw.col("time"))
         .otherwise(nw.when(gone < nw.col("time")).then(gone).otherwise(nw.col("time")))
         .alias("stay"),
-        nw.when(won).then(nw.lit(1, nw.Int64)).otherwise(
-            nw.when(lost).then(nw.lit(2, nw.Int64)).otherwise(nw.lit(0, nw.Int64))
-        ).alias("outcome"),
+        nw.when(won)
+        .then(nw.lit(1, nw.Int64))
+        .otherwise(nw.when(lost).then(nw.lit(2, nw.Int64)).otherwise(nw.lit(0, nw.Int64)))
+        .alias("outcome"),
     )
     keys = ["c", "stay", "time", "outcome", *(["day"] if by_start else [])]
     out = _collect(visits.group_by(*keys).agg(nw.len().alias("n")))
-    opened = _collect(
-        starts.filter(nw.col("leave").is_null() & (nw.col("c") < k)).select("d", "c", "day")
+    first_col = ["__first"] if "__first" in lf.collect_schema().names() else []
+    opened_lf = starts.filter(nw.col("leave").is_null() & (nw.col("c") < k)).select(
+        "d", "c", "day", *first_col
     )
+    extras = []
+    for fld in ("amount", "close_date"):
+        if fld in hist.lf.collect_schema().names():
+            known = lf.filter(~nw.col(fld).is_null())
+            last = known.with_columns(
+                nw.col("t").shift(-1).over("d", order_by=order).alias("__next")
+            ).filter(nw.col("__next").is_null())
+            opened_lf = opened_lf.join(
+                last.select("d", nw.col(fld).alias(f"__{fld}")), on="d", how="left"
+            )
+            extras.append(fld)
+    opened = _collect(opened_lf).sort_values(first_col or ["d"], kind="stable")
     return VisitCounts(
         stage=out["c"].to_numpy(dtype=np.int64),
         stay=out["stay"].to_numpy(dtype=np.int64),
@@ -1089,7 +1165,37 @@ def visit_counts(hist: LazyHistory, cut_day: int, *, by_start: bool = False) -> 
         open_ids=opened["d"].to_numpy(dtype=object),
         open_code=opened["c"].to_numpy(dtype=np.int64),
         open_entry=opened["day"].to_numpy(dtype=np.int64),
+        opened=opened_lf,
+        extras=_read_extras(hist, opened, extras),
     )
+
+
+def _read_extras(hist: LazyHistory, opened: pd.DataFrame, fields: list[str]):
+    """The history's latest amount / expected close date of each open deal, read by the pandas
+    path's rules (:func:`pipesheet.cells.parse_amounts`, :func:`~pipesheet.cells.parse_dates`)."""
+    from pipesheet.cells import parse_amounts
+
+    out: dict[str, np.ndarray] = {}
+    index = pd.RangeIndex(2, 2 + len(opened), name="row")
+    for fld in fields:
+        values = pd.Series(opened[f"__{fld}"].to_numpy(dtype=object), index=index, dtype=object)
+        header = hist.columns.get(fld, fld)
+        try:
+            if fld == "amount":
+                read = parse_amounts(values, table=hist.name, column=header, allow_blank=True)
+                out[fld] = read.to_numpy(dtype=float)
+            else:
+                read = parse_dates(values, table=hist.name, column=header)
+                out[fld] = read.to_numpy(dtype="datetime64[ns]")
+        except PipesheetError as err:
+            raise PipesheetError(
+                err.problem,
+                table=hist.name,
+                column=header,
+                value=err.value,
+                expected=err.expected,
+            ) from err
+    return out
 
 
 # ---- small questions ----------------------------------------------------------------------------
