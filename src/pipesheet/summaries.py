@@ -230,8 +230,10 @@ def _where(table: _Lazy, lf: Any, condition: Any, deal: str | None) -> tuple[lis
         cols.append(nw.col(_ROW))
     if deal is not None:
         cols.append(nw.col(deal).alias("__deal"))
-    if table.order is not None and table.order != _ROW:
-        cols.append(nw.col(table.order).alias("__order"))
+    names = lf.collect_schema().names()
+    order = table.order if table.order in names else ("o" if "o" in names else None)
+    if order is not None and table.order != _ROW:
+        cols.append(nw.col(order).alias("__order"))
     if not cols:
         return [], ""
     sample = _collect(lf.filter(condition).select(*cols).head(20))
@@ -280,13 +282,40 @@ def _distinct(lf: Any, column: str, extra: Sequence[Any] = ()) -> pd.DataFrame:
     return _collect(lf.group_by(column).agg(nw.len().alias("__n"), *extra))
 
 
-def _micros(nw: Any, name: str, dtype: Any) -> tuple[Any, bool]:
-    """(an integer expression ordering the column's instants, whether its unit is a day)."""
+def _micros(nw: Any, name: str, dtype: Any, backend: str) -> tuple[Any, bool]:
+    """(an integer expression ordering the column's instants — microseconds since 1970, or days
+    for a date column —, whether its unit is a day)."""
     expr = nw.col(name)
+    if backend in ("pyspark", "pyspark[connect]", "sqlframe"):  # no durations: from the parts
+        days = _civil_days(nw, expr.dt.year(), expr.dt.month(), expr.dt.day())
+        if dtype == nw.Date:
+            return days, True
+        clock = (
+            expr.dt.hour().cast(nw.Int64) * 3_600_000_000
+            + expr.dt.minute().cast(nw.Int64) * 60_000_000
+            + expr.dt.second().cast(nw.Int64) * 1_000_000
+            + expr.dt.microsecond().cast(nw.Int64)
+        )
+        return days * _US_PER_DAY + clock, False
     if dtype == nw.Date:
         expr = expr.cast(nw.Datetime("us"))
         return (expr - nw.lit(_EPOCH)).dt.total_microseconds() // _US_PER_DAY, True
     return (expr - nw.lit(_EPOCH)).dt.total_microseconds(), False
+
+
+def _civil_days(nw: Any, year: Any, month: Any, day: Any) -> Any:
+    """Days since 1970-01-01 of a (proleptic Gregorian) date from its parts, in integer
+    arithmetic (H. Hinnant's days_from_civil; years ≥ 0)."""
+    y = year.cast(nw.Int64)
+    m = month.cast(nw.Int64)
+    d = day.cast(nw.Int64)
+    y = nw.when(m <= 2).then(y - 1).otherwise(y)
+    era = y // 400
+    yoe = y - era * 400
+    mp = nw.when(m > 2).then(m - 3).otherwise(m + 9)
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468
 
 
 def _date_key(table: _Lazy, column: str, dayfirst: bool | None) -> tuple[Any, bool]:
@@ -305,7 +334,7 @@ def _date_key(table: _Lazy, column: str, dayfirst: bool | None) -> tuple[Any, bo
                 expected="local dates and times without a time zone (convert them in the "
                 f"{table.backend} frame first)",
             )
-        return _micros(nw, column, dtype)
+        return _micros(nw, column, dtype, table.backend)
     values = _distinct(table.lf, column)
     raw = values[column]
     if len(raw) > LAZY_TEXT_DATES:
