@@ -18,11 +18,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import in_ci
 
-from pipesheet import StageProbabilities, TimeAwareForecast, pipeline_range, weighted_forecast
+from pipesheet import StageProbabilities, TimeAwareForecast
 from pipesheet.errors import PipesheetError
 from pipesheet.sample import sample_deals, sample_history, sample_rates
-from tests.conftest import in_ci
 
 
 def need(module: str):
@@ -170,7 +170,7 @@ def test_lazy_frame_without_an_ordering_column_and_same_day_rows_is_refused():
 def test_lazy_frame_without_ties_needs_no_ordering_column():
     # (without a table order, a stage spelt several ways is named by its first spelling in
     # sort order — not necessarily the table's first: one spelling per stage here)
-    history, deals = generated(ties=False, spellings=False)
+    history, _ = generated(ties=False, spellings=False)
     reference = StageProbabilities(method="markov").fit(history)
     model = StageProbabilities(method="markov").fit(as_duckdb(history, row=False))
     pd.testing.assert_frame_equal(model.table_, reference.table_, check_exact=True)
