@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from tests.conftest import in_ci
 
-from pipesheet import StageProbabilities, TimeAwareForecast
+from pipesheet import StageProbabilities, TimeAwareForecast, pipeline_range, weighted_forecast
 from pipesheet.errors import PipesheetError
 from pipesheet.sample import sample_deals, sample_history, sample_rates
 
@@ -329,3 +329,57 @@ def test_spark_identical(spark):
         spark(gen, "gen"), spark(gen_deals, "gen_deals")
     )
     pd.testing.assert_frame_equal(got.table_, ref.table_, check_exact=True)
+
+
+# ---- weighted forecast and range ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["polars", "polars-lazy", "duckdb"])
+def test_weighted_forecast_and_range_agree(engine):
+    history, deals, rates = sample_history(), sample_deals(), sample_rates()
+    make = ENGINES[engine]
+    by_owner = StageProbabilities(by="Owner").fit(history, deals)
+    cases = [
+        ({"period": "quarter"}, by_owner),
+        (
+            {
+                "period": "month",
+                "by": ["Segment", "Owner"],
+                "as_of": "2026-06-30",
+                "start": "2026-07-01",
+                "end": "2026-12-31",
+                "total": True,
+            },
+            "configured",
+        ),
+        (
+            {"period": None, "fiscal_year_start": 4},
+            {"Lead": 0.1, "Qualified": 0.25, "Proposal": 0.5, "Negotiation": 0.7},
+        ),
+    ]
+    frame = make(deals)
+    for options, probabilities in cases:
+        ref = weighted_forecast(deals, probabilities, rates=rates, **options)
+        got = weighted_forecast(frame, probabilities, rates=rates, **options)
+        # the same cells and counts; sums of money agree up to the order of the additions
+        pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
+        assert got["deals"].tolist() == ref["deals"].tolist()
+        assert got.attrs == ref.attrs
+    window = {"start": "2026-07-01", "end": "2026-09-30", "as_of": "2026-06-30"}
+    ref = pipeline_range(deals, by_owner, rates=rates, quota=500_000, **window)
+    got = pipeline_range(frame, by_owner, rates=rates, quota=500_000, **window)
+    for name in ("mean", "std_dev", "p10", "p50", "p90", "closed", "p_quota"):
+        assert getattr(got, name) == pytest.approx(getattr(ref, name), rel=1e-9, abs=1e-6)
+
+
+def test_blank_amounts_count_deals_on_a_lazy_table():
+    _, deals = generated(60)
+    deals.loc[[3, 7, 8], "Amount"] = np.nan
+    probabilities = {s: 0.5 for s in STAGES}
+    with pytest.raises(PipesheetError, match=r"amount is blank \(3 deal\(s\)\)") as err:
+        weighted_forecast(as_duckdb(deals), probabilities)
+    assert "G-0003" in str(err.value)
+    ref = weighted_forecast(deals, probabilities, blank_amounts="skip", period="quarter")
+    got = weighted_forecast(as_duckdb(deals), probabilities, blank_amounts="skip", period="quarter")
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
+    assert "3 deal(s) with a blank amount skipped" in got.attrs["notes"]

@@ -712,11 +712,14 @@ class LazyDeals:
 def lazy_deals(
     deals: Any,
     *,
-    stages: StageList,
+    stages: StageList | None,
     columns: Mapping[str, str] | None = None,
     name: str = "deals",
+    notes: list[str] | None = None,
 ) -> LazyDeals:
-    """Validate a deals table held by another engine: ids present and unique, stages known."""
+    """Validate a deals table held by another engine: ids present and unique, stages known.
+    Without ``stages`` (a money figure's deals alone) the open stages are those of the table in
+    order of first appearance (refined by :func:`money_cells` as the pandas reader does)."""
     nw = _narwhals()
     table = _open(deals, name)
     cols = resolve_columns(
@@ -759,6 +762,10 @@ def lazy_deals(
     firsts = distinct["__first"].tolist() if first else [None] * len(labels)
     labels, _ = _fold_labels(labels, firsts)
     _check_confusable_labels(table, table.lf, cols["stage"], labels)
+    if stages is None:
+        from pipesheet.tables import _infer_deal_stages
+
+        stages = _infer_deal_stages(pd.Series(labels, dtype=object), None, [])
     codes = _label_codes(table, lf, cols["stage"], labels, stages)
     lf = lf.with_columns(
         nw.col(cols["stage"])
@@ -777,7 +784,7 @@ def lazy_deals(
         .with_columns(_clean_id(nw, "__id", schema[cols["deal_id"]]).alias("d"))
         .drop("__id")
     )
-    return LazyDeals(lf.select(*keep), table, stages, dict(cols), [], n_rows, name, raw)
+    return LazyDeals(lf.select(*keep), table, stages, dict(cols), notes or [], n_rows, name, raw)
 
 
 def deals_of(deals: LazyDeals, ids: Any) -> pd.DataFrame:
@@ -1298,3 +1305,200 @@ def configured_medians(deals: LazyDeals) -> dict[str, float]:
         if sel.any():
             out[deals.stages.open[s]] = float(np.median(np.repeat(pv[sel], n[sel])))
     return out
+
+
+# ---- money: the deals table summed by cell ---------------------------------------------
+
+
+@dataclass
+class MoneyCells:
+    """A deals table on another engine summed by *cell*: deals alike in every column a money
+    figure reads (stage, currency, expected close date, configured probability, the grouping
+    fields, and with an as-of date the created and closed dates; and the amount itself when
+    each deal's amount is needed, for a range).
+
+    ``frame`` has those columns under the table's own headers (one row per cell, a sample deal
+    id of each cell as its id and the cell's largest amount as its amount — a valid amount, so
+    the pandas reader reads the cells as it reads deals); ``count``, ``amount_sum`` and
+    ``amount_sq`` are the cells' deals, Σ amount and Σ amount² (blank amounts: NaN).
+    """
+
+    frame: pd.DataFrame
+    count: np.ndarray
+    amount_sum: np.ndarray
+    amount_sq: np.ndarray
+    stages: StageList
+    columns: dict[str, str]
+    notes: list[str]
+    table: _Lazy
+
+
+def money_cells(
+    deals: Any,
+    *,
+    stages: StageList | None,
+    columns: Mapping[str, str] | None,
+    by: Sequence[str] = (),
+    dates: bool = False,
+    per_amount: bool = False,
+    name: str = "deals",
+) -> MoneyCells:
+    """:class:`MoneyCells` of a deals table on another engine (one aggregation there)."""
+    from pipesheet.cells import MAX_AMOUNT, parse_probabilities
+    from pipesheet.tables import TEXT_FIELDS, _infer_deal_stages
+
+    nw = _narwhals()
+    notes: list[str] = []
+    inferred = stages is None
+    lazy = lazy_deals(deals, stages=stages, columns=columns, name=name, notes=notes)
+    stages = lazy.stages
+    cols = lazy.columns
+    schema = lazy.table.lf.collect_schema()
+    keys = [cols["stage"]]
+    for fld in ("currency", "close_date", "probability"):
+        if fld in cols:
+            keys.append(cols[fld])
+    if dates:
+        keys += [cols[f] for f in ("created_date", "closed_date") if f in cols]
+    for field_name in by:
+        fld = group_field(field_name, lazy)
+        if fld != "c" and cols[fld] not in keys and fld in TEXT_FIELDS:
+            keys.append(cols[fld])
+    raw = lazy.raw
+    sums = [nw.len().alias("__n"), nw.col("d").min().alias("__id")]
+    if "amount" in cols:
+        header = cols["amount"]
+        dtype = schema[header]
+        if dtype.is_numeric():
+            a = nw.col(header).cast(nw.Float64)
+            blank = a.is_null() | a.is_nan() if dtype.is_float() else a.is_null()
+        else:  # text amounts: read here per distinct value, by the pandas path's rule
+            a = _text_amounts(lazy, header)
+            blank = a.is_null()
+        raw = raw.with_columns(
+            nw.when(blank).then(None).otherwise(a).alias("__a"), blank.alias("__blank")
+        )
+        stats = _collect(
+            raw.select(nw.col("__a").min().alias("lo"), nw.col("__a").max().alias("hi"))
+        )
+        lo, hi = stats["lo"].iloc[0], stats["hi"].iloc[0]
+        for bad, problem, cond in (
+            (
+                lo is not None and not pd.isna(lo) and lo < 0,
+                "amount is negative",
+                nw.col("__a") < 0,
+            ),
+            (
+                hi is not None and not pd.isna(hi) and not hi <= MAX_AMOUNT,
+                "amount is too large",
+                nw.col("__a") > MAX_AMOUNT,
+            ),
+        ):
+            if bad:
+                rows, where = _where(lazy.table, raw, cond, "d")
+                raise PipesheetError(
+                    problem + where,
+                    table=name,
+                    column=header,
+                    rows=rows,
+                    value=float(lo if problem.endswith("negative") else hi),
+                    expected="a non-negative number of at most 1e+15",
+                )
+        keys.append("__blank")
+        if per_amount:
+            keys.append("__a")
+        sums += [
+            nw.col("__a").sum().alias("__sum"),
+            (nw.col("__a") * nw.col("__a")).sum().alias("__sq"),
+            nw.col("__a").max().alias("__max"),
+        ]
+    first = [nw.col(lazy.table.order).min().alias("__first")] if lazy.table.order else []
+    out = _collect(raw.group_by(*keys).agg(*sums, *first))
+    if first:
+        out = out.sort_values(["__first", "__id"], kind="stable").reset_index(drop=True)
+    else:
+        out = out.sort_values("__id", kind="stable").reset_index(drop=True)
+    count = out.pop("__n").to_numpy(dtype=np.int64)
+    if "amount" in cols:
+        blank = out.pop("__blank").to_numpy(dtype=bool)
+        amount_sum = np.where(blank, np.nan, out.pop("__sum").to_numpy(dtype=float))
+        amount_sq = np.where(blank, np.nan, out.pop("__sq").to_numpy(dtype=float))
+        out[cols["amount"]] = np.where(blank, np.nan, out.pop("__max").to_numpy(dtype=float))
+        out.pop("__a") if "__a" in out else None
+    else:
+        amount_sum = amount_sq = np.full(len(out), np.nan)
+    out[cols["deal_id"]] = out.pop("__id")
+    out.pop("__first") if "__first" in out else None
+    if inferred:
+        labels = pd.Series(np.repeat(out[cols["stage"]].to_numpy(dtype=object), count))
+        probability = None
+        if "probability" in cols:
+            values = pd.Series(out[cols["probability"]].to_numpy(dtype=object), dtype=object)
+            probability = pd.Series(
+                np.repeat(
+                    parse_probabilities(values, table=name, column=cols["probability"]).to_numpy(
+                        dtype=float
+                    ),
+                    count,
+                )
+            )
+        stages = _infer_deal_stages(labels, probability, notes)
+    out.index = pd.RangeIndex(2, 2 + len(out), name="row")
+    return MoneyCells(out, count, amount_sum, amount_sq, stages, dict(cols), notes, lazy.table)
+
+
+def _text_amounts(lazy: LazyDeals, header: str) -> Any:
+    """A text amount column read per distinct value (:func:`pipesheet.cells.parse_amounts`:
+    one decimal mark for the column) and mapped back as numbers."""
+    from pipesheet.cells import parse_amounts
+
+    nw = _narwhals()
+    raw = _distinct(lazy.table.lf, header)[header]
+    if len(raw) > LAZY_TEXT_DATES:
+        raise PipesheetError(
+            f"{len(raw):,} distinct text amounts: too many to read one by one",
+            table=lazy.name,
+            column=header,
+            expected=f"a numeric amount column in the {lazy.table.backend} frame (cast it there)",
+        )
+    values = pd.Series(
+        raw.to_numpy(dtype=object), index=pd.RangeIndex(2, 2 + len(raw), name="row"), dtype=object
+    )
+    try:
+        read = parse_amounts(values, table=lazy.name, column=header, allow_blank=True)
+    except PipesheetError as err:
+        rows, where = _where(lazy.table, lazy.raw, nw.col(header) == err.value, "d")
+        raise PipesheetError(
+            err.problem + where,
+            table=lazy.name,
+            column=header,
+            rows=rows,
+            value=err.value,
+            expected=err.expected,
+        ) from err
+    known = read.notna().to_numpy()
+    old = [v for v, ok in zip(raw.tolist(), known, strict=True) if ok]
+    new = read.to_numpy()[known].tolist()
+    return nw.col(header).replace_strict(old, new, default=None, return_dtype=nw.Float64)
+
+
+def cells_error(err: PipesheetError, cells: MoneyCells) -> PipesheetError:
+    """An error of the pandas reader on the cells, naming sample deal ids for the cell rows it
+    cannot point at."""
+    if not err.rows:
+        return err
+    ids = cells.frame[cells.columns["deal_id"]].to_numpy(dtype=object)
+    named = [repr(clean_text(ids[r - 2])) for r in err.rows[:5] if 2 <= r < 2 + len(ids)]
+    where = (
+        f" (e.g. deal id(s) {', '.join(named)}; the {cells.table.backend} frame was summed "
+        "where it is, so rows are not numbered)"
+        if named
+        else ""
+    )
+    return PipesheetError(
+        err.problem + where,
+        table=err.table,
+        column=err.column,
+        value=err.value,
+        expected=err.expected,
+    )
