@@ -67,6 +67,7 @@ __all__ = [
     "LAZY_TEXT_DATES",
     "LazyDeals",
     "LazyHistory",
+    "ROW",
     "ReachPatterns",
     "backend_of",
     "foreign_frame",
@@ -173,6 +174,9 @@ class _Lazy:
 
 
 _ROW = "__pipesheet_row"
+#: A column of this name in a lazy frame holds its rows' spreadsheet numbers (header = row 1) —
+#: what :mod:`pipesheet.exports.large` gives the files it opens in DuckDB.
+ROW = _ROW
 
 
 def _open(obj: Any, name: str, order_by: str | None = None) -> _Lazy:
@@ -187,8 +191,10 @@ def _open(obj: Any, name: str, order_by: str | None = None) -> _Lazy:
         ) from err
     backend = str(frame.implementation).lower()
     headers = [str(c) for c in frame.collect_schema().names()]
-    rows_known = isinstance(frame, nw.DataFrame)
-    if rows_known:
+    numbered = _ROW in headers  # a lazy frame that knows its spreadsheet rows
+    headers = [h for h in headers if h != _ROW]
+    rows_known = isinstance(frame, nw.DataFrame) or numbered
+    if isinstance(frame, nw.DataFrame) and not numbered:
         frame = frame.with_row_index(_ROW).lazy()
         frame = frame.with_columns((nw.col(_ROW) + 2).cast(nw.Int64).alias(_ROW))
     order = None
@@ -367,9 +373,14 @@ def _date_key(table: _Lazy, column: str, dayfirst: bool | None) -> tuple[Any, bo
     return expr, False
 
 
-def _fold_labels(labels: Sequence[Any], first: Sequence[Any]) -> tuple[list[Any], list[str]]:
-    """Distinct labels in the order the pandas path meets them (first appearance, else the
-    ordering given by ``first``), and their folded keys."""
+def _fold_labels(
+    labels: Sequence[Any], first: Sequence[Any], counts: Sequence[int] | None = None
+) -> tuple[list[Any], list[str]]:
+    """Distinct labels in the order the pandas path meets them (``first``: the row or ordering
+    value of each one's first appearance), and their folded keys. Without an order, the most
+    frequent spelling comes first (then in text order)."""
+    if counts is not None and all(not _present(f) for f in first):
+        first = [-int(n) for n in counts]
     order = sorted(range(len(labels)), key=lambda i: (_sortable(first[i]), str(labels[i])))
     ordered = [labels[i] for i in order]
     return ordered, [stage_key(u) if _present(u) else "" for u in ordered]
@@ -536,7 +547,7 @@ def lazy_history(
     distinct = _distinct(table.lf, stage_col, first)
     labels = distinct[stage_col].tolist()
     firsts = distinct["__first"].tolist() if first else [None] * len(labels)
-    labels, keys = _fold_labels(labels, firsts)
+    labels, keys = _fold_labels(labels, firsts, distinct["__n"].tolist())
     _check_confusable_labels(table, table.lf, stage_col, labels)
     provisional = None
     if stages is None:
@@ -760,7 +771,7 @@ def lazy_deals(
     distinct = _distinct(table.lf, cols["stage"], first)
     labels = distinct[cols["stage"]].tolist()
     firsts = distinct["__first"].tolist() if first else [None] * len(labels)
-    labels, _ = _fold_labels(labels, firsts)
+    labels, _ = _fold_labels(labels, firsts, distinct["__n"].tolist())
     _check_confusable_labels(table, table.lf, cols["stage"], labels)
     if stages is None:
         from pipesheet.tables import _infer_deal_stages
