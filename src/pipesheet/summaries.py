@@ -65,9 +65,9 @@ from pipesheet.stages import (
 
 __all__ = [
     "LAZY_TEXT_DATES",
+    "ROW",
     "LazyDeals",
     "LazyHistory",
-    "ROW",
     "ReachPatterns",
     "backend_of",
     "foreign_frame",

@@ -227,7 +227,7 @@ def duckdb_progress(connection: Any, enabled: bool = True, what: str = "DuckDB")
         while not stop.wait(0.2):
             try:
                 done = float(connection.query_progress())
-            except Exception:  # noqa: BLE001 - the bar is best effort
+            except Exception:  # the bar is best effort
                 return
             if done < 0:
                 continue
