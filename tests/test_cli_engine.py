@@ -12,7 +12,7 @@ import pytest
 from pipesheet.cli import main
 from pipesheet.exports import large
 from pipesheet.sample import DATA_DIR, sample_history
-from tests.test_summaries import need
+from test_summaries import need
 
 DEALS = str(Path(DATA_DIR) / "sample_deals.csv")
 HISTORY = str(Path(DATA_DIR) / "sample_history.csv")

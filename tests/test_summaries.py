@@ -18,8 +18,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import in_ci
 
+from conftest import in_ci
 from pipesheet import StageProbabilities, TimeAwareForecast, pipeline_range, weighted_forecast
 from pipesheet.errors import PipesheetError
 from pipesheet.sample import sample_deals, sample_history, sample_rates
