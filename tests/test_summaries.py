@@ -383,3 +383,21 @@ def test_blank_amounts_count_deals_on_a_lazy_table():
     got = weighted_forecast(as_duckdb(deals), probabilities, blank_amounts="skip", period="quarter")
     pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
     assert "3 deal(s) with a blank amount skipped" in got.attrs["notes"]
+
+
+@pytest.mark.parametrize("engine", ["polars-lazy", "duckdb"])
+def test_ids_cleaned_as_pandas_cleans_them(engine):
+    """Ids with stray spaces or invisible characters are one deal, as in the pandas path (they
+    are checked per deal first and cleaned row by row only when some need it)."""
+    history, deals = generated(80)
+    messy = history.copy()
+    messy.loc[::7, "Deal ID"] = " " + messy.loc[::7, "Deal ID"] + "  "
+    messy.loc[3::11, "Deal ID"] = messy.loc[3::11, "Deal ID"] + "\u200b"
+    make = ENGINES[engine]
+    for options in ({}, {"method": "markov", "by": "Owner"}):
+        ref = StageProbabilities(**options).fit(messy, deals)
+        got = StageProbabilities(**options).fit(make(messy), make(deals))
+        pd.testing.assert_frame_equal(got.table_, ref.table_, check_exact=True)
+    ref = TimeAwareForecast(as_of="2025-08-31").fit(messy)
+    got = TimeAwareForecast(as_of="2025-08-31").fit(make(messy))
+    pd.testing.assert_frame_equal(got.table_, ref.table_, check_exact=True)
