@@ -190,13 +190,14 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 sys.path.insert(0, {src!r})
 sys.path.insert(0, {bench!r})
 import duckdb
 from bench_scale import run_pipesheet, run_query
 import narwhals, pipesheet.summaries, pipesheet.probabilities  # imports are not timed
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 path, what = {path!r}, {what!r}
 t0 = time.perf_counter()
 if what == "query":
@@ -208,7 +209,7 @@ else:
     out = run_pipesheet(con.read_parquet(path))
 elapsed = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({{"seconds": elapsed, "rss": rss, "counts": out}}))
+print(json.dumps({{"seconds": elapsed, "rss": rss, "counts": out, "pid": os.getpid()}}))
 """
 
 
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
     print(
         f"cores: {os.cpu_count()}, load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
