@@ -338,10 +338,15 @@ def test_dashboard_xlsx_download(app):
         "Forecast range",
         "Time-aware forecast",
         "Time-aware by stage",
+        "Calibrated forecast",
+        "Calibrated evidence",
         "Bottlenecks",
         "Conversion by stage",
         "Stale deals",
         "Cycle time",
+        "Pipeline balance",
+        "Stage design",
+        "Scenario",
         "Settings",
     ]
     ta = sheets["Time-aware forecast"]

@@ -171,3 +171,18 @@ def test_demo_replaces_its_own_workbook_but_never_a_users_file(tmp_path, capsys)
     assert main(["demo", "--output", str(mine)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert mine.read_bytes() == before
+
+
+def test_a_deals_column_mapping_does_not_stop_the_history(capsys):
+    """--columns amount=Amount names the deals' column; the history (no amount) is not refused,
+    while a mapped header that no table has still is."""
+    from pipesheet.cli import main
+    from pipesheet.sample import DATA_DIR
+
+    files = [str(DATA_DIR / "sample_deals.csv"), str(DATA_DIR / "sample_history.csv")]
+    rates = ["--rates", str(DATA_DIR / "sample_rates.csv")]
+    assert main(["forecast", *files, *rates, "--columns", "amount=Amount", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["forecast", *files, *rates, "--columns", "amount=Amuont"]) == 2
+    err = capsys.readouterr().err
+    assert "table 'deals'" in err and "'Amuont', which is not there" in err

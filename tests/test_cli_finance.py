@@ -70,9 +70,13 @@ def test_backtest_json_equals_core(capsys, tables):
     core = backtest(history, deals, "2026-04-01", periods=3, period="month", rates=rates)
     rows = run_json(capsys, *argv)
     assert_rows_equal(rows, core.summary)
-    assert [r["method"] for r in rows] == ["time-aware", "weighted pipeline"]
-    assert {"mape", "bias"} <= set(rows[0])
-    assert_rows_equal(run_json(capsys, *argv, "--show", "periods"), core.wide)
+    methods = ["time-aware", "weighted pipeline", "calibrated", "recommended"]
+    assert [r["method"] for r in rows] == methods
+    assert {"mape", "bias", "in_range_share"} <= set(rows[0])
+    periods = run_json(capsys, *argv, "--show", "periods")
+    assert_rows_equal(periods, core.wide)
+    recommended = {"forecast", "p10", "p50", "p90", "error", "actual", "method"}
+    assert recommended <= set(periods[0]) and "forecast_time_aware" in periods[0]
     assert_rows_equal(run_json(capsys, *argv, "--show", "detail"), core.table)
 
 

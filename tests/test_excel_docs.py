@@ -154,6 +154,58 @@ OCT = [
     ["D-08", "Lead", 15000, d("2026-12-20")],
 ]
 BENCHMARK = [["Stage", "Benchmark"], ["Lead", 0.6], ["Qualified", 0.5], ["Proposal", 0.5]]
+#: A quota table and a team hierarchy (Excel Tables *Quotas* and *Teams*).
+QUOTAS = [["Owner", "Period", "Quota"], ["Ana", "2026-Q4", 60000.1], ["Ben", "2026-Q4", 30000.2]]
+TEAMS = [["Owner", "Team", "Region"], ["Ana", "North", "EU"], ["Ben", "North", "EU"]]
+#: A team with two pipelines, an override and loss reasons (Excel Tables *Team*, *TeamHistory*,
+#: *Commits*; tests/fixtures/teams as Excel holds it).
+TEAM = [
+    ["Deal ID", "Pipeline", "Stage", "Amount", "Close Date", "Owner", "Loss Reason", "Override %"],
+    ["N1", "New business", "Closed Won", 12000, d("2026-03-20"), "Ana", None, None],
+    ["N2", "New business", "Closed Lost", 8000, d("2026-03-10"), "Ben", "Price", None],
+    ["N3", "New business", "Closed Lost", 5000, d("2026-02-20"), "Ana", "No budget", None],
+    ["N4", "New business", "Closed Lost", 15000, d("2026-04-15"), "Ben", "Price", None],
+    ["N5", "New business", "Closed Won", 20000, d("2026-05-10"), "Ana", None, None],
+    ["N6", "New business", "Lead", 10000, d("2026-08-31"), "Ana", None, None],
+    ["N7", "New business", "Proposal", 20000, d("2026-09-15"), "Ben", None, None],
+    ["N8", "New business", "Negotiation", 30000, d("2026-07-20"), "Ana", None, None],
+    ["R1", "Renewal", "Closed Won", 6000, d("2026-03-15"), "Ben", None, None],
+    ["R2", "Renewal", "Closed Won", 7000, d("2026-04-10"), "Ana", None, None],
+    ["R3", "Renewal", "Closed Lost", 4000, d("2026-04-20"), "Ben", None, None],
+    ["R4", "Renewal", "Closed Won", 9000, d("2026-05-20"), "Ben", None, None],
+    ["R5", "Renewal", "Closed Lost", 3000, d("2026-05-25"), "Ana", "Competitor", None],
+    ["R6", "Renewal", "Renewal call", 5000, d("2026-09-30"), "Ben", None, None],
+    ["R7", "Renewal", "Proposal", 8000, d("2026-08-15"), "Ana", None, 0.5],
+]
+TEAM_HISTORY = [
+    ["Deal ID", "Stage", "Entered Date"],
+    *[
+        [deal, stage, d(day)]
+        for deal, stage, day in (
+            line.split(",")
+            for line in (ROOT / "tests" / "fixtures" / "teams" / "history.csv")
+            .read_text(encoding="utf-8")
+            .splitlines()[1:]
+        )
+    ],
+]
+TEAM_STAGES = [
+    ["Pipeline", "Stage", "Probability"],
+    ["New business", "Lead", 0.4],
+    ["New business", "Proposal", 0.5],
+    ["New business", "Negotiation", 2 / 3],
+    ["Renewal", "Renewal call", 0.6],
+    ["Renewal", "Proposal", 0.75],
+]
+COMMITS = [
+    ["Owner", "Quarter", "Commit"],
+    ["Ana", "2026-Q1", 10000],
+    ["Ben", "2026-Q1", 8000],
+    ["Ana", "2026-Q2", 25000],
+    ["Ben", "2026-Q2", 12000],
+    ["Ana", "2026-Q3", 30000],
+    ["Ben", "2026-Q3", 10000],
+]
 
 #: (formula as typed in Excel, function, Office.js arguments)
 EXAMPLES: list[tuple[str, str, list[Any]]] = [
@@ -200,6 +252,32 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         "PIPE_QUOTA_GAP",
         [200_000, 48_000, 39_800, 24_000, 0.2, 112_000, d("2026-10-01"), d("2026-12-31"), 30],
     ),
+    (
+        '=PIPE_QUOTA_TABLE(Deals[#All], Stages[#All], Quotas[#All], "Owner", Teams[#All], '
+        "DATE(2026,9,30))",
+        "PIPE_QUOTA_TABLE",
+        [DEALS, STAGES, QUOTAS, "Owner", TEAMS, d("2026-09-30")],
+    ),
+    (
+        '=PIPE_SCENARIO(Deals[#All], Stages[#All], "drop-largest 1", 50000, DATE(2026,10,1), '
+        "DATE(2026,12,31), DATE(2026,9,30))",
+        "PIPE_SCENARIO",
+        [
+            DEALS,
+            STAGES,
+            "drop-largest 1",
+            50_000,
+            d("2026-10-01"),
+            d("2026-12-31"),
+            d("2026-09-30"),
+        ],
+    ),
+    (
+        '=PIPE_SCENARIO(Deals[#All], Stages[#All], "slip 30", 50000, DATE(2026,10,1), '
+        "DATE(2026,12,31), DATE(2026,9,30))",
+        "PIPE_SCENARIO",
+        [DEALS, STAGES, "slip 30", 50_000, d("2026-10-01"), d("2026-12-31"), d("2026-09-30")],
+    ),
     ("=PIPE_COVERAGE(112000, 200000, 48000)", "PIPE_COVERAGE", [112_000, 200_000, 48_000]),
     ("=PIPE_VELOCITY(4, 0.4, 24000, 95)", "PIPE_VELOCITY", [4, 0.4, 24_000, 95]),
     ('=PIPE_PRESET("hubspot")', "PIPE_PRESET", ["hubspot"]),
@@ -214,6 +292,12 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         'DATE(2026,9,15), , , , , "stages")',
         "PIPE_TIME_AWARE_FORECAST",
         [HISTORY, DEALS, d("2026-12-31"), d("2026-09-15"), None, None, None, None, "stages"],
+    ),
+    (
+        "=PIPE_CALIBRATED_FORECAST(History[#All], Deals[#All], DATE(2026,12,31), "
+        "DATE(2026,9,15), 50000)",
+        "PIPE_CALIBRATED_FORECAST",
+        [HISTORY, DEALS, d("2026-12-31"), d("2026-09-15"), 50_000],
     ),
     (
         '=PIPE_BACKTEST(History[#All], Deals[#All], DATE(2026,6,1), 3, "month")',
@@ -234,6 +318,11 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         '=PIPE_CALIBRATION(History[#All], DATE(2026,6,20), Deals[#All], "summary")',
         "PIPE_CALIBRATION",
         [HISTORY, d("2026-06-20"), DEALS, "summary"],
+    ),
+    (
+        '=PIPE_CALIBRATION(History[#All], DATE(2026,6,20), Deals[#All], "summary", Stages[#All])',
+        "PIPE_CALIBRATION",
+        [HISTORY, d("2026-06-20"), DEALS, "summary", STAGES],
     ),
     (
         "=PIPE_WATERFALL(Sep[#All], Oct[#All], DATE(2026,10,1), DATE(2026,12,31))",
@@ -261,6 +350,48 @@ EXAMPLES: list[tuple[str, str, list[Any]]] = [
         [HISTORY, None, None, BENCHMARK, 1],
     ),
     ("=PIPE_CYCLE_TIME(History[#All], Deals[#All])", "PIPE_CYCLE_TIME", [HISTORY, DEALS]),
+    (
+        "=PIPE_BALANCE(Deals[#All], History[#All], 200000, DATE(2026,10,1), DATE(2026,12,31))",
+        "PIPE_BALANCE",
+        [DEALS, HISTORY, 200_000, d("2026-10-01"), d("2026-12-31")],
+    ),
+    ("=PIPE_STAGE_DESIGN(History[#All], Deals[#All])", "PIPE_STAGE_DESIGN", [HISTORY, DEALS]),
+    (
+        "=PIPE_STAGE_PROBABILITIES(TeamHistory[#All], Team[#All])  ← two pipelines",
+        "PIPE_STAGE_PROBABILITIES",
+        [TEAM_HISTORY, TEAM],
+    ),
+    (
+        '=PIPE_WEIGHTED_FORECAST(Team[#All], TeamStages[#All], "none", "Pipeline", , , , , TRUE)',
+        "PIPE_WEIGHTED_FORECAST",
+        [TEAM, TEAM_STAGES, "none", "Pipeline", None, None, None, None, True],
+    ),
+    (
+        "=PIPE_PIPELINES(Team[#All], TeamStages[#All], 60000)",
+        "PIPE_PIPELINES",
+        [TEAM, TEAM_STAGES, 60_000],
+    ),
+    (
+        '=PIPE_PIPELINES(Team[#All], TeamStages[#All], , , , , , , , "deals")',
+        "PIPE_PIPELINES",
+        [TEAM, TEAM_STAGES, None, None, None, None, None, None, None, "deals"],
+    ),
+    (
+        "=PIPE_COMMITS(Team[#All], Commits[#All], TeamHistory[#All])",
+        "PIPE_COMMITS",
+        [TEAM, COMMITS, TEAM_HISTORY],
+    ),
+    (
+        '=PIPE_COMMITS(Team[#All], Commits[#All], TeamHistory[#All], , , , , , , , , "summary")',
+        "PIPE_COMMITS",
+        [TEAM, COMMITS, TEAM_HISTORY, *[None] * 8, "summary"],
+    ),
+    ("=PIPE_LOSSES(Team[#All], TeamHistory[#All])", "PIPE_LOSSES", [TEAM, TEAM_HISTORY]),
+    (
+        '=PIPE_LOSSES(Team[#All], TeamHistory[#All], "stages")',
+        "PIPE_LOSSES",
+        [TEAM, TEAM_HISTORY, "stages"],
+    ),
     (
         "=PIPE_WEIGHTED_FORECAST(Deals[#All], Stages[#All])  ← a deal at stage “Propsal”",
         "PIPE_WEIGHTED_FORECAST",
@@ -347,10 +478,13 @@ ORDER = [
     "PIPE_PIPELINE_POSITION",
     "PIPE_LEADS_NEEDED",
     "PIPE_QUOTA_GAP",
+    "PIPE_QUOTA_TABLE",
+    "PIPE_SCENARIO",
     "PIPE_COVERAGE",
     "PIPE_VELOCITY",
     "PIPE_PRESET",
     "PIPE_TIME_AWARE_FORECAST",
+    "PIPE_CALIBRATED_FORECAST",
     "PIPE_BACKTEST",
     "PIPE_CALIBRATION",
     "PIPE_WATERFALL",
@@ -358,6 +492,11 @@ ORDER = [
     "PIPE_STALE_DEALS",
     "PIPE_BOTTLENECKS",
     "PIPE_CYCLE_TIME",
+    "PIPE_BALANCE",
+    "PIPE_STAGE_DESIGN",
+    "PIPE_PIPELINES",
+    "PIPE_COMMITS",
+    "PIPE_LOSSES",
 ]
 BEGIN, END = (
     "<!-- BEGIN FUNCTIONS (generated by tests/test_excel_docs.py) -->",

@@ -170,8 +170,11 @@ def test_backtest_equals_core(ranges, backtested, show, attr):
     )
     assert_spill_equals(got, getattr(backtested, attr))
     if attr == "summary":
-        assert [r[0] for r in got[1:]] == ["time-aware", "weighted pipeline"]
-        assert {"mape", "bias"} <= set(got[0])
+        methods = ["time-aware", "weighted pipeline", "calibrated", "recommended"]
+        assert [r[0] for r in got[1:]] == methods
+        assert {"mape", "bias", "in_range_share"} <= set(got[0])
+    if attr == "wide":
+        assert {"forecast", "p10", "p50", "p90", "error", "actual", "method"} <= set(got[0])
 
 
 def test_backtest_bad_input(ranges, history, deals):

@@ -39,7 +39,14 @@ def test_salesforce_opportunity_and_history():
     h = read_history(e.history, stages=d.stages)
     assert len(h.frame) == 13
     assert h.frame["entered_date"].iloc[0] == pd.Timestamp("2026-08-16 09:12:44")
-    assert list(e.history.columns) == ["deal_id", "stage", "entered_date", "amount", "close_date"]
+    assert list(e.history.columns) == [
+        "deal_id",
+        "stage",
+        "entered_date",
+        "amount",
+        "close_date",
+        "probability",
+    ]
     # formula-looking text survives as text
     assert e.deals.set_index("deal_id").loc["0065g00000AbC06", "name"].startswith("=HYPERLINK")
 

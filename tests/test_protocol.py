@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +21,8 @@ from pipesheet.base import Estimator, Result
 from pipesheet.sample import DATA_DIR, DEALS_FILE, HISTORY_FILE, SAMPLE_AS_OF
 
 #: Public classes that are inputs, not results.
-INPUTS = {pipesheet.Deals, pipesheet.History, pipesheet.StageList}
+INPUTS = {pipesheet.Deals, pipesheet.History, pipesheet.StageList, pipesheet.PipelineStages}
+PLANNING = Path(__file__).parent / "fixtures" / "teams"
 CONVERSIONS = [("Lead", 0.5), ("Qualified", 0.4), ("Proposal", 0.25)]
 
 
@@ -69,8 +71,35 @@ def build(cls: type, deals, history, rates, model):
         ps.CalibratedResult: lambda: ps.calibrated_forecast(
             history, deals, "quarter", as_of="2026-08-15", rates=rates
         ),
+        ps.QuotaTableResult: lambda: ps.quota_table(
+            deals,
+            model,
+            pd.DataFrame({"Owner": ["Zoë Müller", "Priya Raman"], "Quota": [300_000, 250_000]}),
+            start="2026-10-01",
+            end="2026-12-31",
+            as_of=SAMPLE_AS_OF,
+            rates=rates,
+        ),
+        ps.ScenarioResult: lambda: ps.apply_scenarios(
+            deals,
+            model,
+            ["drop-largest 2", "slip 30"],
+            quota=2_500_000,
+            start="2026-10-01",
+            end="2026-12-31",
+            as_of=SAMPLE_AS_OF,
+            rates=rates,
+        ),
         ps.LookupResult: lambda: ps.lookup(
             deals, rates, "Currency", "Rate", other_on="Currency", on_unmatched="report"
+        ),
+        ps.LossesResult: lambda: ps.lost_reasons(
+            pd.read_csv(PLANNING / "deals.csv"), pd.read_csv(PLANNING / "history.csv")
+        ),
+        ps.CommitsResult: lambda: ps.compare_commits(
+            pd.read_csv(PLANNING / "deals.csv"),
+            pd.read_csv(PLANNING / "commits.csv"),
+            history=pd.read_csv(PLANNING / "history.csv"),
         ),
     }
     if cls not in builders:

@@ -368,3 +368,11 @@ def test_exact_refused_when_the_lattice_is_too_large():
         forecast_range([1e9 + 0.01, 3e9], [0.5, 0.5], range_method="exact")
     assert e.value.column == "amount" and "lattice" in message(e)
     assert forecast_range([1e9 + 0.01, 3e9], [0.5, 0.5]).range_method == "lattice"
+
+
+def test_a_quota_far_beyond_the_pipeline_is_zero_not_an_overflow():
+    # amounts with cents (lattice step 0.01 or less): 1e308 / 0.01 overflows a float
+    for method in ("exact", "lattice", "auto"):
+        got = forecast_range([100.5, 30.25], [0.5, 0.3], quota=1e308, range_method=method)
+        assert got.p_quota == 0.0
+        assert forecast_range([100.5, 30.25], [0.5, 0.3], quota=0, range_method=method).p_quota == 1

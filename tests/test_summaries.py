@@ -401,3 +401,23 @@ def test_ids_cleaned_as_pandas_cleans_them(engine):
     ref = TimeAwareForecast(as_of="2025-08-31").fit(messy)
     got = TimeAwareForecast(as_of="2025-08-31").fit(make(messy))
     pd.testing.assert_frame_equal(got.table_, ref.table_, check_exact=True)
+
+
+def test_the_row_column_of_large_files_is_the_one_summaries_reads():
+    from pipesheet import summaries
+    from pipesheet.exports import large
+
+    assert large.ROW == summaries.ROW
+
+
+@pytest.mark.parametrize(
+    ("header", "what"), [("Pipeline", "pipelines"), ("Override %", "overrides")]
+)
+def test_pipelines_and_overrides_on_another_engine_are_refused_by_name(header, what):
+    pl = need("polars")
+    deals = sample_deals()
+    deals[header] = "New business" if header == "Pipeline" else 0.5
+    with pytest.raises(PipesheetError) as err:
+        weighted_forecast(pl.from_pandas(deals), {"Lead": 0.1, "Qualified": 0.2})
+    text = str(err.value)
+    assert what in text and header in text and "pandas" in text

@@ -11,7 +11,8 @@ Reading tables
     :func:`read_deals`, :func:`read_history`, :func:`read_rates` (→ :class:`Deals`,
     :class:`History`), :class:`StageList`; CRM exports and files: :func:`read_export`
     (→ :class:`Export`), :func:`read_table`, :func:`lookup` (→ :class:`LookupResult`); every
-    refusal is a :class:`PipesheetError` naming the table, column, row and value.
+    refusal is a :class:`PipesheetError` naming the table, column, row and value.  Several
+    pipelines, each with its own stages: :class:`PipelineStages`.
 Stage probabilities
     :class:`StageProbabilities`, :func:`stage_probabilities`; CRM presets: :data:`PRESETS`,
     :func:`preset`, :func:`probability_table`, :func:`stages_from_probabilities`.
@@ -24,20 +25,27 @@ Forecasts and ranges
     (→ :class:`TimeAwareResult`).
 Planning
     :func:`leads_needed` (→ :class:`LeadPlan`), :func:`quota_gap` (→ :class:`QuotaGap`),
-    :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`;
-    pipeline balance: :func:`pipeline_balance` (→ :class:`BalanceResult`).
+    :func:`coverage_ratio`, :func:`sales_velocity`, :func:`days_in_stage_from_history`,
+    :func:`lead_to_win_rate`; pipeline balance: :func:`pipeline_balance`
+    (→ :class:`BalanceResult`); quota tables and hierarchies: :func:`quota_table`
+    (→ :class:`QuotaTableResult`), :func:`read_quotas`, :func:`read_hierarchy`,
+    :func:`period_window`; what-if scenarios: :func:`apply_scenarios`
+    (→ :class:`ScenarioResult`), :func:`parse_scenario`; several pipelines, per pipeline and in
+    total: :func:`pipeline_summary`; a manager's commits beside the system's forecast:
+    :func:`compare_commits` (→ :class:`CommitsResult`), :func:`read_commits`.
 Checking the forecast
     :func:`backtest` (→ :class:`BacktestResult`), :func:`calibration`
-    (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`forecast_accuracy`
-    (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`; pipelines from known
-    processes: :func:`simulate_pipeline`, :data:`SCENARIOS`, :func:`evaluate_forecasts`,
-    :func:`accuracy_table`.
+    (→ :class:`CalibrationResult`), :func:`brier_score`, :func:`brier_skill`,
+    :func:`forecast_accuracy` (→ :class:`AccuracyResult`), :func:`forecasts_from_snapshots`;
+    pipelines from known processes: :func:`simulate_pipeline`, :data:`SCENARIOS`,
+    :func:`evaluate_forecasts`, :func:`accuracy_table`.
 Diagnostics and changes
     :func:`stale_deals`, :func:`stale_thresholds`, :func:`bottlenecks`, :func:`cycle_time`,
     :func:`deal_cycle_times`, :func:`conversion_by_stage`, :func:`stage_durations`,
     :func:`time_in_stage`; the stage design check: :func:`stage_design_check`
     (→ :class:`StageDesignResult`); the waterfall: :func:`pipeline_waterfall`,
-    :func:`waterfall_from_history`, :func:`snapshot_at` (→ :class:`Waterfall`).
+    :func:`waterfall_from_history`, :func:`snapshot_at` (→ :class:`Waterfall`); lost reasons:
+    :func:`lost_reasons` (→ :class:`LossesResult`).
 Samples
     :func:`sample_deals`, :func:`sample_history`, :func:`sample_rates`,
     :func:`generate_pipeline`.
@@ -60,7 +68,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     # reading tables
     "pipesheet.errors": ("PipesheetError",),
     "pipesheet.tables": ("Deals", "History", "read_deals", "read_history", "read_rates"),
-    "pipesheet.stages": ("StageList",),
+    "pipesheet.stages": ("PipelineStages", "StageList"),
     "pipesheet.exports": ("Export", "LookupResult", "lookup", "read_export", "read_table"),
     # stage probabilities
     "pipesheet.probabilities": ("StageProbabilities", "stage_probabilities"),
@@ -84,14 +92,25 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "QuotaGap",
         "coverage_ratio",
         "days_in_stage_from_history",
+        "lead_to_win_rate",
         "leads_needed",
         "quota_gap",
         "sales_velocity",
     ),
     "pipesheet.balance": ("BalanceResult", "pipeline_balance"),
+    "pipesheet.quotas": (
+        "QuotaTableResult",
+        "period_window",
+        "quota_table",
+        "read_hierarchy",
+        "read_quotas",
+    ),
+    "pipesheet.scenarios": ("ScenarioResult", "apply_scenarios", "parse_scenario"),
+    "pipesheet.pipelines": ("pipeline_summary",),
+    "pipesheet.commits": ("CommitsResult", "compare_commits", "read_commits"),
     # checking the forecast
     "pipesheet.backtest": ("BacktestResult", "backtest"),
-    "pipesheet.calibration": ("CalibrationResult", "brier_score", "calibration"),
+    "pipesheet.calibration": ("CalibrationResult", "brier_score", "brier_skill", "calibration"),
     "pipesheet.accuracy": ("AccuracyResult", "forecast_accuracy", "forecasts_from_snapshots"),
     "pipesheet.simulate": (
         "SCENARIOS",
@@ -111,6 +130,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "time_in_stage",
     ),
     "pipesheet.stage_design": ("StageDesignResult", "stage_design_check"),
+    "pipesheet.losses": ("LossesResult", "lost_reasons"),
     "pipesheet.waterfall": (
         "Waterfall",
         "pipeline_waterfall",
@@ -131,16 +151,21 @@ __all__ = [
     "CalibratedForecast",
     "CalibratedResult",
     "CalibrationResult",
+    "CommitsResult",
     "Deals",
     "Export",
     "ForecastRange",
     "History",
     "LeadPlan",
     "LookupResult",
+    "LossesResult",
     "PipelinePosition",
+    "PipelineStages",
     "PipesheetError",
     "PricedDeals",
     "QuotaGap",
+    "QuotaTableResult",
+    "ScenarioResult",
     "StageDesignResult",
     "StageList",
     "StageProbabilities",
@@ -149,11 +174,14 @@ __all__ = [
     "Waterfall",
     "__version__",
     "accuracy_table",
+    "apply_scenarios",
     "backtest",
     "bottlenecks",
     "brier_score",
+    "brier_skill",
     "calibrated_forecast",
     "calibration",
+    "compare_commits",
     "conversion_by_stage",
     "coverage_ratio",
     "cycle_time",
@@ -166,20 +194,29 @@ __all__ = [
     "forecast_range",
     "forecasts_from_snapshots",
     "generate_pipeline",
+    "lead_to_win_rate",
     "leads_needed",
     "lookup",
+    "lost_reasons",
+    "parse_scenario",
     "period_labels",
+    "period_window",
     "pipeline_balance",
     "pipeline_position",
     "pipeline_range",
+    "pipeline_summary",
     "pipeline_waterfall",
     "preset",
     "price_deals",
     "probability_table",
     "quota_gap",
+    "quota_table",
+    "read_commits",
     "read_deals",
     "read_export",
+    "read_hierarchy",
     "read_history",
+    "read_quotas",
     "read_rates",
     "read_table",
     "reporting_amounts",
@@ -235,7 +272,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.backtest import BacktestResult, backtest
     from pipesheet.balance import BalanceResult, pipeline_balance
     from pipesheet.calibrated import CalibratedForecast, CalibratedResult, calibrated_forecast
-    from pipesheet.calibration import CalibrationResult, brier_score, calibration
+    from pipesheet.calibration import CalibrationResult, brier_score, brier_skill, calibration
+    from pipesheet.commits import CommitsResult, compare_commits, read_commits
     from pipesheet.diagnostics import (
         bottlenecks,
         conversion_by_stage,
@@ -255,12 +293,15 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         pipeline_range,
         weighted_forecast,
     )
+    from pipesheet.losses import LossesResult, lost_reasons
     from pipesheet.periods import period_labels
+    from pipesheet.pipelines import pipeline_summary
     from pipesheet.planning import (
         LeadPlan,
         QuotaGap,
         coverage_ratio,
         days_in_stage_from_history,
+        lead_to_win_rate,
         leads_needed,
         quota_gap,
         sales_velocity,
@@ -268,8 +309,16 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from pipesheet.presets import PRESETS, preset, probability_table, stages_from_probabilities
     from pipesheet.pricing import PricedDeals, deal_probabilities, price_deals, reporting_amounts
     from pipesheet.probabilities import StageProbabilities, stage_probabilities
+    from pipesheet.quotas import (
+        QuotaTableResult,
+        period_window,
+        quota_table,
+        read_hierarchy,
+        read_quotas,
+    )
     from pipesheet.ranges import ForecastRange, forecast_range
     from pipesheet.sample import generate_pipeline, sample_deals, sample_history, sample_rates
+    from pipesheet.scenarios import ScenarioResult, apply_scenarios, parse_scenario
     from pipesheet.simulate import (
         SCENARIOS,
         accuracy_table,
@@ -277,7 +326,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         simulate_pipeline,
     )
     from pipesheet.stage_design import StageDesignResult, stage_design_check
-    from pipesheet.stages import StageList
+    from pipesheet.stages import PipelineStages, StageList
     from pipesheet.tables import Deals, History, read_deals, read_history, read_rates
     from pipesheet.timeaware import TimeAwareForecast, TimeAwareResult, time_aware_forecast
     from pipesheet.waterfall import (

@@ -12,7 +12,21 @@ is D = the day before the period starts, and only history rows dated on or befor
   from the history up to D (:class:`~pipesheet.timeaware.TimeAwareForecast`).
 * **Weighted-pipeline forecast** (the naive one): Σ amount × p_stage over the open deals whose
   expected close date falls in P, with p_stage learned by
-  ``StageProbabilities(as_of=D)`` (cohort method).
+  ``StageProbabilities(as_of=D)`` (cohort method) — with deals in several pipelines, each deal
+  at its own pipeline's p_stage (:mod:`pipesheet.pipelines`).
+* **Calibrated forecast**: :class:`~pipesheet.calibrated.CalibratedForecast` on D for the window
+  (D, end_i] — the time-aware forecast corrected by its own backtests on the history before D
+  (nothing after D), with its range. It needs ``min_periods`` (4) usable past periods before D;
+  with fewer it is blank for that period (the ``note`` says why). The periods share the model
+  fits (one cache for the whole backtest).
+* **Recommended forecast** (the wide table's ``forecast``, ``p10``, ``p50``, ``p90``,
+  ``error``, ``method``): the calibrated forecast when it rests on enough past periods, else
+  the time-aware one — what pipesheet would have told the user on D.
+* **Ranges**: P10/P50/P90 of each method — the time-aware and the weighted pipeline: the deals'
+  coin flips (:func:`pipesheet.ranges.forecast_range` of the same deals and probabilities); the
+  calibrated one: its calibrated range. **P10–P90 coverage** (``in_range_share``) = the share
+  of the periods a method forecast whose actual fell within its P10–P90 (80% is what the range
+  promises; periods where nothing was won count too).
 * **Actual**: Σ amount of the deals *won during P*: not Won on D and Won at the end of P. With
   ``actual="pipeline"`` (default) only deals open on D count — what a pipeline forecast can
   predict; new deals created and won inside P are shown apart (``won_new``). With
@@ -59,13 +73,15 @@ from pipesheet.history import (
 from pipesheet.periods import day_timestamp, period_windows, within_days
 from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.stages import StageList
+from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import blank_amount_rows, blank_amounts_choice
 from pipesheet.timeaware import TimeAwareForecast
 
 __all__ = ["METHODS", "BacktestResult", "backtest"]
 
-METHODS = ("time-aware", "weighted pipeline")
+METHODS = ("time-aware", "weighted pipeline", "calibrated")
+#: The short names of the methods in the wide table's columns (``forecast_time_aware``…).
+TAGS = {"time-aware": "time_aware", "weighted pipeline": "weighted", "calibrated": "calibrated"}
 TABLE_COLUMNS = (
     "period",
     "period_start",
@@ -75,6 +91,9 @@ TABLE_COLUMNS = (
     "open_deals",
     "pipeline",
     "forecast",
+    "p10",
+    "p50",
+    "p90",
     "actual",
     "won_deals",
     "won_new",
@@ -90,8 +109,11 @@ SUMMARY_COLUMNS = (
     "total_forecast",
     "total_actual",
     "total_error",
+    "in_range_share",
     "unscored",
 )
+#: The wide table's columns of the recommended forecast (after each method's own).
+RECOMMENDED_COLUMNS = ("forecast", "p10", "p50", "p90", "error", "method")
 PREDICTION_COLUMNS = (
     "period",
     "deal_id",
@@ -102,6 +124,7 @@ PREDICTION_COLUMNS = (
     "stage_probability",
     "in_period",
     "time_aware_probability",
+    "calibrated_probability",
     "won",
 )
 
@@ -112,19 +135,25 @@ class BacktestResult(Result):
 
     Attributes:
         table: Tidy, one row per (period, method): ``period``, ``period_start``, ``period_end``,
-            ``as_of``, ``method`` (``"time-aware"`` / ``"weighted pipeline"``), ``open_deals``
-            (deals the method counted), ``pipeline`` (their Σ amount), ``forecast``, ``actual``,
+            ``as_of``, ``method`` (``"time-aware"`` / ``"weighted pipeline"`` /
+            ``"calibrated"``), ``open_deals`` (deals the method counted), ``pipeline`` (their Σ
+            amount), ``forecast``, ``p10``, ``p50``, ``p90`` (its range), ``actual``,
             ``won_deals``, ``won_new`` (won in the period by deals not open on D, not in
             ``actual`` unless ``actual="all"``), ``error`` = forecast/actual − 1, ``abs_error``,
             ``note`` (why a forecast is blank or an error undefined; "" otherwise).
-        summary: One row per method: ``periods`` (scored: forecast known and actual > 0),
-            ``mape``, ``bias``, ``total_forecast``, ``total_actual``, ``total_error`` (over the
-            periods the method could forecast), ``unscored`` (periods it could not forecast).
+        summary: One row per method, then ``"recommended"``: ``periods`` (scored: forecast
+            known and actual > 0), ``mape``, ``bias``, ``total_forecast``, ``total_actual``,
+            ``total_error`` (over the periods the method could forecast), ``in_range_share``
+            (its P10–P90 coverage: the share of the periods it forecast whose actual fell
+            within its P10–P90; 80% is what a range promises), ``unscored``
+            (periods it could not forecast).
         predictions: One row per (period, deal open on D): ``period``, ``deal_id``, ``stage``,
             ``age_days``, ``amount``, ``close_date``, ``stage_probability`` (naive p),
             ``in_period`` (its expected close date falls in the period),
-            ``time_aware_probability``, ``won`` (won during the period).
-        best: The method with the lower MAPE (None when no period has an actual).
+            ``time_aware_probability``, ``calibrated_probability`` (blank when not calibrated),
+            ``won`` (won during the period).
+        best: The method with the lowest MAPE among those scored on the most periods (None
+            when no period has an actual).
         actual_basis: ``"pipeline"`` or ``"all"``.
         notes: What the user should know.
     """
@@ -151,19 +180,35 @@ class BacktestResult(Result):
 
     @property
     def wide(self) -> pd.DataFrame:
-        """The two methods side by side: one row per period."""
-        t = self.table
-        base = t[t["method"] == METHODS[0]][
-            ["period", "period_start", "period_end", "as_of", "actual"]
-        ].reset_index(drop=True)
-        said = {}
-        for method, tag in zip(METHODS, ("time_aware", "weighted"), strict=True):
-            part = t[t["method"] == method].reset_index(drop=True)
-            base[f"forecast_{tag}"] = part["forecast"]
-            base[f"error_{tag}"] = part["error"]
-            said[method] = part["note"].fillna("").astype(str).tolist()
-        base["note"] = [_period_note(*pair) for pair in zip(*said.values(), strict=True)]
-        return base
+        """One row per period: ``period``, ``period_start``, ``period_end``, ``as_of``,
+        ``actual``; each method's ``forecast_<m>`` and ``error_<m>`` (m = ``time_aware``,
+        ``weighted``, ``calibrated``); then the recommended forecast — ``forecast``, ``p10``,
+        ``p50``, ``p90``, ``error`` and ``method`` (``"calibrated"`` when the calibrated
+        forecast rests on enough past periods, else ``"time-aware"``; blank when neither could
+        forecast) — and the period's ``note``."""
+        return _wide(self.table)
+
+
+def _wide(t: pd.DataFrame) -> pd.DataFrame:
+    base = t[t["method"] == METHODS[0]][
+        ["period", "period_start", "period_end", "as_of", "actual"]
+    ].reset_index(drop=True)
+    said = {}
+    parts = {}
+    for method in METHODS:
+        part = t[t["method"] == method].reset_index(drop=True)
+        parts[method] = part
+        base[f"forecast_{TAGS[method]}"] = part["forecast"]
+        base[f"error_{TAGS[method]}"] = part["error"]
+        said[method] = part["note"].fillna("").astype(str).tolist()
+    calibrated, time_aware = parts["calibrated"], parts["time-aware"]
+    use = calibrated["forecast"].notna().to_numpy()
+    for col in ("forecast", "p10", "p50", "p90", "error"):
+        base[col] = np.where(use, calibrated[col], time_aware[col]).astype(float)
+    known = base["forecast"].notna().to_numpy()
+    base["method"] = np.where(use, "calibrated", np.where(known, "time-aware", ""))
+    base["note"] = [_period_note(*group) for group in zip(*said.values(), strict=True)]
+    return base
 
 
 def backtest(
@@ -184,7 +229,8 @@ def backtest(
     columns: Mapping[str, str] | None = None,
     blank_amounts: str = "error",
 ) -> BacktestResult:
-    """Backtest the time-aware and the weighted-pipeline forecasts over past periods.
+    """Backtest the time-aware, the weighted-pipeline and the calibrated forecasts over past
+    periods, and the recommended one (see the module docstring).
 
     Args:
         history: Stage history (deal id, stage, date entered; optional amount, close date).
@@ -203,7 +249,8 @@ def backtest(
         blank_amounts: "error" (default), "skip" or "zero" (see the module docstring).
 
     Returns:
-        A :class:`BacktestResult` (``.table``, ``.summary``, ``.wide``, ``.predictions``).
+        A :class:`BacktestResult` (``.table``, ``.summary``, ``.wide`` with the recommended
+        forecast, ``.predictions``).
 
     Raises:
         PipesheetError: bad settings, or a period that ends after the history does (its actual
@@ -232,6 +279,8 @@ def backtest(
         "currency": currency,
         "blank_amounts": choice,
     }
+    calibrated = {"stages": tables.hist.stages, "fiscal_year_start": fiscal_year_start}
+    cache: dict = {}  # the calibrated forecasts' model fits, shared by the periods
     rows: list[dict[str, Any]] = []
     preds: list[pd.DataFrame] = []
     for window, (d_day, end_day) in zip(windows, days, strict=True):
@@ -246,16 +295,20 @@ def backtest(
         }
         if d_day < int(tables.arrays.day.min()):  # nothing known on D: neither can forecast
             why = f"no history on or before {period_row['as_of'].date()}"
-            rows += [_row(period_row, method, 0, 0.0, np.nan, why) for method in METHODS]
+            rows += [_row(period_row, method, 0, 0.0, _BLANK, why) for method in METHODS]
             continue
-        period_rows, pred = _forecast_period(tables, period_row, won, settings, notes)
+        period_rows, pred = _forecast_period(
+            tables, period_row, won, settings, notes, {**settings, **calibrated}, cache
+        )
         rows += period_rows
         preds.append(pred)
     table = _scored_table(rows, notes)
     summary = _summary(table)
     best = None
-    if summary["mape"].notna().any():
-        best = str(summary.loc[summary["mape"].idxmin(), "method"])
+    methods = summary[summary["method"].isin(METHODS) & summary["mape"].notna()]
+    if len(methods):  # compared on the same periods: those scored on the most
+        methods = methods[methods["periods"] == methods["periods"].max()]
+        best = str(methods.loc[methods["mape"].idxmin(), "method"])
     _note_amounts(tables, cur, notes)
     return BacktestResult(
         table=table,
@@ -330,10 +383,15 @@ def _forecast_period(
     won: _Won,
     settings: dict[str, Any],
     notes: list[str],
+    calibrated: dict[str, Any],
+    cache: dict,
 ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """Both forecasts of one period made on D: the time-aware one (fitted on the history known
-    on D) and the weighted pipeline (stage probabilities learned on D, deals expected to close
-    in the period).  Returns the two rows of the table and the per-deal predictions."""
+    """The forecasts of one period made on D: the time-aware one (fitted on the history known
+    on D), the weighted pipeline (stage probabilities learned on D, deals expected to close in
+    the period) and the calibrated one (the time-aware one corrected by its backtests before D),
+    each with its range.  Returns the table's rows and the per-deal predictions."""
+    from pipesheet.ranges import forecast_range
+
     a = tables.arrays
     label, p_start, p_end, as_of = (
         period_row[k] for k in ("period", "period_start", "period_end", "as_of")
@@ -345,19 +403,33 @@ def _forecast_period(
         if "later history row" in n or "blank amount" in n or n in notes:
             continue
         notes.append(f"{label}: {n}" if "probability unknown" in n else n)
+    several = tables.deals is not None and tables.deals.pipelines is not None
     naive = StageProbabilities(
         stages=tables.hist.stages,
         as_of=as_of,  # the whole day before the period
-    ).fit(tables.hist)
+    ).fit(tables.hist, tables.deals if several else None)
     p_stage = naive.overall_.set_index("stage")["win_probability"]
-    stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
+    if several:  # each deal at its own pipeline's probability of its stage
+        t = naive.table_
+        p_stage = pd.Series(
+            t["win_probability"].to_numpy(),
+            index=pd.MultiIndex.from_arrays([t["pipeline_name"], t["stage"].map(stage_key)]),
+        )
+        of_deal = tables.deals.frame.set_index("deal_id")["pipeline"]
+        key = pd.MultiIndex.from_arrays(
+            [frame["deal_id"].map(of_deal), frame["stage"].map(stage_key)]
+        )
+        stage_p = p_stage.reindex(key).to_numpy(dtype=float)
+    else:
+        stage_p = frame["stage"].map(p_stage).to_numpy(dtype=float)
     close = frame["close_date"].to_numpy(dtype="datetime64[ns]")
     in_period = within_days(close, p_start, p_end)  # any time of the last day
     open_ids = pd.Index(a.ids)
     won_here = pd.Series(won.from_pipeline, index=open_ids).reindex(frame["deal_id"]).to_numpy()
     amount = frame["amount"].to_numpy(dtype=float)
+    ta_p = frame["probability"].to_numpy(dtype=float)
     priced = ~np.isnan(amount)  # a blank amount skipped on purpose is not forecast
-    ta_ok = ~np.isnan(frame["probability"].to_numpy(dtype=float)) & priced
+    ta_ok = ~np.isnan(ta_p) & priced
     nv_ok = in_period & ~np.isnan(stage_p) & priced
     unknown_naive = in_period & np.isnan(stage_p) & priced
     if unknown_naive.any() and nv_ok.any():
@@ -373,8 +445,8 @@ def _forecast_period(
         METHODS[1]: bool(p_stage.notna().any()),
     }
     forecasts = {
-        METHODS[0]: (frame["weighted"].to_numpy()[ta_ok].sum(), ta_ok),
-        METHODS[1]: ((amount * stage_p)[nv_ok].sum(), nv_ok),
+        METHODS[0]: (_Forecast.of(forecast_range, amount, ta_p, ta_ok), ta_ok),
+        METHODS[1]: (_Forecast.of(forecast_range, amount, stage_p, nv_ok), nv_ok),
     }
     rows = []
     for method, (fc, used) in forecasts.items():
@@ -382,8 +454,14 @@ def _forecast_period(
         if not learned[method] or (candidates[method].any() and not used.any()):
             # nothing learned to forecast with: a blank forecast, not a −100% error
             why = f"no learned probability on {as_of.date()} for its deals' stages"
-            fc = np.nan
+            fc = _BLANK
         rows.append(_row(period_row, method, int(used.sum()), float(amount[used].sum()), fc, why))
+    cal_p = np.full(len(frame), np.nan)
+    if np.isnan(rows[0]["forecast"]):
+        fc, why = _BLANK, rows[0]["note"]  # nothing for the calibration to correct
+    else:
+        fc, why, cal_p = _calibrated(tables, as_of, p_end, calibrated, cache, frame)
+    rows.append(_row(period_row, METHODS[2], int(ta_ok.sum()), float(amount[ta_ok].sum()), fc, why))
     pred = pd.DataFrame(
         {
             "period": label,
@@ -394,11 +472,55 @@ def _forecast_period(
             "close_date": frame["close_date"].to_numpy(),
             "stage_probability": stage_p,
             "in_period": in_period,
-            "time_aware_probability": frame["probability"].to_numpy(),
+            "time_aware_probability": ta_p,
+            "calibrated_probability": cal_p,
             "won": won_here.astype(bool),
         }
     )
     return rows, pred
+
+
+@dataclass(frozen=True)
+class _Forecast:
+    """A method's forecast of a period and its range."""
+
+    value: float
+    p10: float
+    p50: float
+    p90: float
+
+    @staticmethod
+    def of(forecast_range: Any, amount: np.ndarray, p: np.ndarray, used: np.ndarray) -> _Forecast:
+        """Σ amount · p over ``used`` and the quantiles of Σ amount · Bernoulli(p)."""
+        if not used.any():
+            return _Forecast(0.0, 0.0, 0.0, 0.0)
+        rng = forecast_range(amount[used], p[used])
+        return _Forecast(float(np.sum(amount[used] * p[used])), rng.p10, rng.p50, rng.p90)
+
+
+_BLANK = _Forecast(np.nan, np.nan, np.nan, np.nan)
+
+
+def _calibrated(
+    tables: LoadedTables,
+    as_of: pd.Timestamp,
+    p_end: pd.Timestamp,
+    settings: dict[str, Any],
+    cache: dict,
+    frame: pd.DataFrame,
+) -> tuple[_Forecast, str, np.ndarray]:
+    """The calibrated forecast of (D, period end] and its range, why it is blank (too few past
+    periods before D), and each deal's calibrated probability (aligned with ``frame``)."""
+    from pipesheet.calibrated import CalibratedForecast
+
+    model = CalibratedForecast(as_of=as_of, period_end=p_end, **settings)
+    res = model.fit_loaded(tables, cache=cache).result_
+    if not res.calibrated:
+        why = f"too few past periods before it to calibrate on ({model.min_periods} needed)"
+        return _BLANK, why, np.full(len(frame), np.nan)
+    by_id = res.deals.set_index("deal_id")["calibrated_probability"]
+    cal_p = by_id.reindex(frame["deal_id"]).to_numpy(dtype=float)
+    return _Forecast(res.forecast, res.p10, res.p50, res.p90), "", cal_p
 
 
 def _scored_table(rows: list[dict[str, Any]], notes: list[str]) -> pd.DataFrame:
@@ -438,17 +560,22 @@ def _day(when: pd.Timestamp) -> int:
     return int(np.datetime64(when, "D").astype(np.int64))
 
 
-def _row(period: dict, method: str, n: int, pipeline: float, forecast: float, note: str) -> dict:
+def _row(
+    period: dict, method: str, n: int, pipeline: float, forecast: _Forecast, note: str
+) -> dict:
     """One (period, method) row: error = forecast / actual − 1 (NaN when either is unknown)."""
     actual = period["actual"]
-    known = actual > 0 and not np.isnan(forecast)
-    err = forecast / actual - 1.0 if known else np.nan
+    known = actual > 0 and not np.isnan(forecast.value)
+    err = forecast.value / actual - 1.0 if known else np.nan
     return {
         **period,
         "method": method,
         "open_deals": n,
         "pipeline": pipeline,
-        "forecast": float(forecast),
+        "forecast": float(forecast.value),
+        "p10": float(forecast.p10),
+        "p50": float(forecast.p50),
+        "p90": float(forecast.p90),
         "error": err,
         "abs_error": abs(err),
         "note": note,
@@ -457,33 +584,38 @@ def _row(period: dict, method: str, n: int, pipeline: float, forecast: float, no
 
 def _period_note(*notes: str) -> str:
     """One period's note from its methods' notes ("time-aware: …; weighted pipeline: …", or the
-    reason once when both methods share it)."""
+    reason once when every method shares it)."""
     said = {m: n for m, n in zip(METHODS, notes, strict=True) if n}
     if len(set(said.values())) == 1 and len(said) == len(METHODS):
         return next(iter(said.values()))
     return "; ".join(f"{m}: {n}" for m, n in said.items())
 
 
+def _measures(part: pd.DataFrame, method: str) -> dict[str, Any]:
+    """MAPE, bias, totals and P10–P90 coverage of one method's rows (``forecast``, ``p10``,
+    ``p90``, ``actual``, ``error``)."""
+    ok = part["error"].notna()
+    known = part["forecast"].notna()  # the periods the method could forecast
+    total_actual = float(part.loc[known, "actual"].sum())
+    total_forecast = float(part.loc[known, "forecast"].sum())
+    inside = (part["actual"] >= part["p10"]) & (part["actual"] <= part["p90"])
+    return {
+        "method": method,
+        "periods": int(ok.sum()),
+        "mape": float(part.loc[ok, "error"].abs().mean()) if ok.any() else np.nan,
+        "bias": float(part.loc[ok, "error"].mean()) if ok.any() else np.nan,
+        "total_forecast": total_forecast if known.any() else np.nan,
+        "total_actual": total_actual,
+        "total_error": total_forecast / total_actual - 1 if total_actual > 0 else np.nan,
+        "in_range_share": float(inside[known].mean()) if known.any() else np.nan,
+        "unscored": int((~known).sum()),
+    }
+
+
 def _summary(table: pd.DataFrame) -> pd.DataFrame:
-    out = []
-    for method in METHODS:
-        part = table[table["method"] == method]
-        ok = part["error"].notna()
-        known = part["forecast"].notna()  # the periods the method could forecast
-        total_actual = float(part.loc[known, "actual"].sum())
-        total_forecast = float(part.loc[known, "forecast"].sum())
-        out.append(
-            {
-                "method": method,
-                "periods": int(ok.sum()),
-                "mape": float(part.loc[ok, "abs_error"].mean()) if ok.any() else np.nan,
-                "bias": float(part.loc[ok, "error"].mean()) if ok.any() else np.nan,
-                "total_forecast": total_forecast if known.any() else np.nan,
-                "total_actual": total_actual,
-                "total_error": total_forecast / total_actual - 1 if total_actual > 0 else np.nan,
-                "unscored": int((~known).sum()),
-            }
-        )
+    """One row per method, then the recommended forecast's."""
+    out = [_measures(table[table["method"] == method], method) for method in METHODS]
+    out.append(_measures(_wide(table), "recommended"))
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 

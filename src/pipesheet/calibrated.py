@@ -42,6 +42,7 @@ Per deal, the calibrated probability is min(1, p_d · e^b).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -584,6 +585,19 @@ class CalibratedForecast(Estimator):
                 expected="e.g. (None, 365)",
             )
         blank_amounts_choice(self.blank_amounts)
+        if self.quota is not None:
+            try:
+                finite = math.isfinite(float(self.quota)) and not isinstance(self.quota, bool)
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
+                raise PipesheetError(
+                    "quota is not a finite number",
+                    table="settings",
+                    column="quota",
+                    value=self.quota,
+                    expected="a number, e.g. 1000000",
+                )
 
 
 CORRECTIONS = ("mean", "trend")

@@ -1,27 +1,43 @@
-"""Calibration: do the probabilities mean what they say? Predicted vs realised, and Brier score.
+"""Calibration: do the probabilities mean what they say? Predicted vs realised, Brier score and
+Brier skill.
 
-Predictions are made as of a past date D with only the history known then, for every deal open on
-D; outcomes are read from the rest of the history:
+Predictions are made as of a past date D with only what was known then, for every deal open on
+D; outcomes are read from the rest of the history. ``probabilities`` names which probabilities
+are checked — the same values as ``weighted_forecast(probabilities=…)``:
 
-* ``probabilities="learned"`` (default): predicted p = P(win | stage on D), learned by
-  ``StageProbabilities(as_of=D)``; realised y = 1 if the deal ended Won, 0 if Lost, by the end of
-  the history. Deals still open at the end are *censored*: left out (never counted as lost), and
-  counted in ``open_excluded``. Leaving them out favours deals that close fast, so read the result
-  with the share left out in mind.
-* ``probabilities="time-aware"``: predicted p = P(won by ``period_end`` | stage, age on D)
-  (:class:`~pipesheet.timeaware.TimeAwareForecast`); y = 1 if the deal was Won by
-  ``period_end``, else 0 — a deal still open then was, by definition, not won within the period,
-  so nothing is censored. ``period_end`` must not be after the end of the history.
+* ``"learned"`` (default): p = P(win | stage on D), learned by ``StageProbabilities(as_of=D)``.
+* ``"configured"``: the CRM's own Probability. When the history records one per row (Salesforce
+  OpportunityHistory ``Probability``), the latest value recorded on or before D. Otherwise the
+  deals table's column as it is now — but a deal closed since D shows 100% or 0% there, its
+  outcome rather than what was predicted, so each deal gets its stage's value on D: the most
+  common value among the deals open at that stage now (a note says so; the CRM's settings may
+  have been changed since D).
+* a preset name (``"salesforce"``, ``"hubspot"``, ``"suitecrm"``) or a stage → probability table
+  (a table or a mapping): p = the value of the deal's stage on D.
+
+  For these four, y = 1 if the deal ended Won, 0 if Lost, by the end of the history. Deals still
+  open at the end are *censored*: left out (never counted as lost), and counted in
+  ``open_excluded``. Leaving them out favours deals that close fast, so read the result with the
+  share left out in mind.
+* ``"time-aware"``: p = P(won by ``period_end`` | stage, age on D)
+  (:class:`~pipesheet.timeaware.TimeAwareForecast`);
+* ``"calibrated"``: p = the calibrated forecast's probability of each deal, min(1, p · e^b)
+  (:class:`~pipesheet.calibrated.CalibratedForecast` on D, which backtests itself on the history
+  before D only).
+
+  For these two, y = 1 if the deal was Won by ``period_end``, else 0 — a deal still open then
+  was, by definition, not won within the period, so nothing is censored. ``period_end`` must not
+  be after the end of the history.
 
 Per stage and per probability bucket (equal-width, ``buckets`` of them): deals, mean predicted,
 realised rate (with its Jeffreys 90% interval), and the **Brier score** mean((p − y)²) (0 is
-perfect; always predicting the realised base rate r scores r(1 − r), reported as
-``brier_reference``).
+perfect). Always predicting the realised base rate r scores r(1 − r) (``brier_reference``); the
+**Brier skill** = 1 − Brier / r(1 − r) says how much better the probabilities are than that: 1 is
+perfect, 0 no better, below 0 worse — and the notes then say "worse than always predicting the
+base rate".
 
-``probabilities`` names which probabilities are checked, as ``weighted_forecast(probabilities=)``
-names which ones a forecast uses; its old name ``method=`` (values ``"stage"`` and
-``"time-aware"``) and the old value ``"stage"`` are accepted with a DeprecationWarning for one
-release.
+``probabilities``'s old name ``method=`` (values ``"stage"`` and ``"time-aware"``) and the old
+value ``"stage"`` are accepted with a DeprecationWarning for one release.
 """
 
 from __future__ import annotations
@@ -36,13 +52,13 @@ import pandas as pd
 
 from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.errors import PipesheetError
-from pipesheet.history import deal_states, load_tables
+from pipesheet.history import deal_states, latest_values, load_tables
 from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
 from pipesheet.probabilities import StageProbabilities, beta_quantile
 from pipesheet.stages import StageList
 from pipesheet.timeaware import TimeAwareForecast
 
-__all__ = ["CalibrationResult", "brier_score", "calibration"]
+__all__ = ["CalibrationResult", "brier_score", "brier_skill", "calibration"]
 
 GROUP_COLUMNS = ("deals", "predicted", "realised", "interval_low", "interval_high", "brier")
 
@@ -85,9 +101,10 @@ class CalibrationResult(Result):
         deals: One row per deal open on ``as_of``: ``deal_id``, ``stage``, ``predicted``,
             ``outcome`` (1 won, 0 lost, NaN censored).
         brier: Brier score over the scored deals.
-        brier_reference: The score of always predicting the realised base rate.
-        probabilities, as_of, period_end: What was calibrated (``"learned"`` or
-            ``"time-aware"``), and when.
+        brier_reference: The score of always predicting the realised base rate r, r(1 − r).
+        brier_skill: 1 − brier / brier_reference (below 0: worse than the base rate).
+        probabilities, as_of, period_end: What was calibrated (``"learned"``, ``"time-aware"``,
+            ``"calibrated"``, ``"configured"``, a preset name or ``"table"``), and when.
         notes: What the user should know.
     """
 
@@ -109,6 +126,11 @@ class CalibrationResult(Result):
         )
         return "stage" if self.probabilities == "learned" else self.probabilities
 
+    @property
+    def brier_skill(self) -> float:
+        """1 − Brier / Brier of always predicting the base rate (:func:`brier_skill`)."""
+        return brier_skill(self.brier, self.brier_reference)
+
     def to_frame(self) -> pd.DataFrame:
         """Predicted vs realised per probability bucket (see :attr:`by_bucket`)."""
         return self.by_bucket.copy()
@@ -121,12 +143,13 @@ class CalibrationResult(Result):
             "deals": int(self.deals["outcome"].notna().sum()),
             "brier": self.brier,
             "brier_reference": self.brier_reference,
+            "brier_skill": self.brier_skill,
         }
 
     @property
     def summary(self) -> pd.DataFrame:
-        """One row: probabilities, as_of, period_end, deals scored, open excluded, Brier
-        scores."""
+        """One row: probabilities, as_of, period_end, deals scored, open excluded, mean
+        predicted and realised, Brier score, its reference and the Brier skill."""
         scored = self.deals["outcome"].notna()
         return pd.DataFrame(
             [
@@ -140,6 +163,7 @@ class CalibrationResult(Result):
                     "realised": float(self.deals.loc[scored, "outcome"].mean()),
                     "brier": self.brier,
                     "brier_reference": self.brier_reference,
+                    "brier_skill": self.brier_skill,
                 }
             ]
         )
@@ -159,27 +183,42 @@ def _measures(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
     }
 
 
-#: What :func:`calibration` can check; ``"stage"`` is the old name of ``"learned"``.
-CALIBRATED = ("learned", "time-aware")
+#: The named probabilities :func:`calibration` checks besides a preset name or a table;
+#: ``"stage"`` is the old name of ``"learned"``.
+CALIBRATED = ("learned", "time-aware", "calibrated", "configured")
+#: Sources whose outcome is "won by ``period_end``" (the others: won by the end of the history).
+WINDOWED = ("time-aware", "calibrated")
 
 
-def _which_probabilities(value: Any) -> str:
-    """``"learned"`` or ``"time-aware"`` (``"stage"``, the old value, with a warning)."""
-    key = str(value).strip().casefold() if isinstance(value, str) else value
+def _which_probabilities(value: Any) -> tuple[str, pd.DataFrame | None]:
+    """(label, stage table or None): ``"learned"``, ``"time-aware"``, ``"calibrated"``,
+    ``"configured"``, a preset name (with its table), or ``"table"`` with the stage →
+    probability table given (a table or a mapping). ``"stage"``, the old value of
+    ``"learned"``, with a warning."""
+    from pipesheet.presets import PRESETS, probability_table
+
+    if isinstance(value, (pd.DataFrame, Mapping)):
+        return "table", probability_table(value)
+    key = value.strip().casefold() if isinstance(value, str) else value
     if key == "stage":
         warnings.warn(
             "probabilities 'stage' is deprecated: use 'learned'", DeprecationWarning, stacklevel=3
         )
-        return "learned"
-    if key not in CALIBRATED:
-        raise PipesheetError(
-            "unknown probabilities to calibrate",
-            table="settings",
-            column="probabilities",
-            value=value,
-            expected="'learned' (the stage probabilities) or 'time-aware'",
-        )
-    return key
+        return "learned", None
+    if key in CALIBRATED:
+        return key, None
+    if key in PRESETS:
+        return key, probability_table(key)
+    raise PipesheetError(
+        "unknown probabilities to calibrate",
+        table="settings",
+        column="probabilities",
+        value=value if isinstance(value, (str, int, float)) else type(value).__name__,
+        expected="'learned' (the stage probabilities), 'time-aware', 'calibrated', "
+        "'configured' (the CRM's Probability column), a preset name ("
+        + ", ".join(PRESETS)
+        + ") or a stage/probability table",
+    )
 
 
 def calibration(
@@ -187,34 +226,42 @@ def calibration(
     deals: Any = None,
     as_of: Any = None,
     *,
-    probabilities: str = "learned",
+    probabilities: str | pd.DataFrame | Mapping[str, float] = "learned",
     period_end: Any = None,
     buckets: int = 10,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
     method: str = DEPRECATED,
-    **time_aware: Any,
+    **options: Any,
 ) -> CalibrationResult:
-    """Calibrate stage (or time-aware) probabilities predicted on ``as_of`` against outcomes.
+    """Calibrate the probabilities predicted on ``as_of`` against what happened after it.
 
     Args:
         history: Stage history.
-        deals: Deals table (optional; checked against the history when given).
+        deals: Deals table (optional; checked against the history when given; needed for
+            ``"calibrated"`` amounts and, without a probability column in the history, for
+            ``"configured"``).
         as_of: Prediction date D (required: a date before the end of the history).
-        probabilities: ``"learned"`` (the stage probabilities p_s, outcome by the end of the
-            history, open deals censored) or ``"time-aware"`` (P(won by ``period_end``),
-            outcome = won by ``period_end``).  ``method=`` is its old name.
-        period_end: End of the forecast window for ``"time-aware"`` (a date or month / quarter /
-            year: the end of that period containing D).
+        probabilities: Which probabilities — the same values as
+            ``weighted_forecast(probabilities=…)``: ``"learned"`` (default: the stage
+            probabilities p_s learned on D), ``"configured"`` (the CRM's Probability column), a
+            preset name (``"salesforce"``…) or a stage → probability table or mapping — all
+            scored against the outcome by the end of the history, open deals censored; or
+            ``"time-aware"`` / ``"calibrated"`` (P(won by ``period_end``), outcome = won by
+            ``period_end``). ``method=`` is its old name.
+        period_end: End of the forecast window for ``"time-aware"`` and ``"calibrated"`` (a
+            date or month / quarter / year: the end of that period containing D).
         buckets: Number of equal-width probability buckets.
         stages, columns: Stage list and column mapping.
-        **time_aware: Settings of :class:`~pipesheet.timeaware.TimeAwareForecast`
-            (``conditioning``, ``bin_days``, ``min_at_risk``).
+        **options: Settings of :class:`~pipesheet.timeaware.TimeAwareForecast` (``conditioning``,
+            ``bin_days``, ``min_at_risk``, ``half_life``…) or, for ``"calibrated"``, of
+            :class:`~pipesheet.calibrated.CalibratedForecast` (also ``rates``, ``currency``,
+            ``blank_amounts``…).
 
     Returns:
         A :class:`CalibrationResult`.
     """
-    method = _which_probabilities(
+    label, given = _which_probabilities(
         renamed("method", "probabilities", method, probabilities, "learned")
     )
     if isinstance(buckets, bool) or not isinstance(buckets, (int, np.integer)) or buckets < 1:
@@ -241,13 +288,12 @@ def calibration(
     st_d = deal_states(a, d_day)
     open_d = np.flatnonzero((st_d.code >= 0) & (st_d.code < a.k))
     end_ts = None
-    if method == "learned":
-        model = StageProbabilities(
-            stages=tables.hist.stages,
-            as_of=day_timestamp(d_day),  # the whole day
-        ).fit(tables.hist)
-        p_by = model.overall_["win_probability"].to_numpy(dtype=float)
-        predicted = p_by[st_d.code[open_d]]
+    if label in WINDOWED:
+        predicted, end_day = _windowed(label, tables, d_day, open_d, period_end, notes, options)
+        end_ts = day_timestamp(end_day)
+        outcome = (deal_states(a, end_day).code[open_d] == a.k).astype(float)
+    else:
+        predicted = _by_stage(label, given, tables, d_day, st_d, open_d, notes)
         final = deal_states(a, last_day).code[open_d]
         outcome = np.where(final == a.k, 1.0, np.where(final == a.k + 1, 0.0, np.nan))
         n_open = int(np.isnan(outcome).sum())
@@ -256,46 +302,12 @@ def calibration(
                 f"{n_open} deal(s) open on {day_timestamp(d_day).date()} are still open at the end "
                 "of the history: censored, not scored (not counted as lost)"
             )
-    else:
-        if period_end is None:
-            raise PipesheetError(
-                "the time-aware calibration needs a period end",
-                table="settings",
-                column="period_end",
-                expected="a date after as_of, on or before the end of the history",
-            )
-        model = TimeAwareForecast(
-            stages=tables.hist.stages,
-            as_of=day_timestamp(d_day),
-            period_end=period_end,
-            **time_aware,
-        )
-        model.fit_loaded(tables, deals=False, forecast_range=False)
-        if isinstance(period_end, str) and period_end.strip().casefold() in PERIOD_WORDS:
-            _, note = window_end(
-                day_timestamp(d_day), period_end, time_aware.get("fiscal_year_start", 1)
-            )
-            if note:  # as-of is the period's last day: the next period is calibrated
-                notes.append(note)
-        end_day = int(np.datetime64(model.period_end_, "D").astype(np.int64))
-        if end_day > last_day:
-            raise PipesheetError(
-                "the period ends after the history does: its outcomes are not known yet",
-                table="settings",
-                column="period_end",
-                value=str(model.period_end_.date()),
-                expected=f"a date on or before {day_timestamp(last_day).date()}",
-            )
-        end_ts = model.period_end_
-        order = pd.Series(np.arange(len(a.ids)), index=pd.Index(a.ids))
-        pos = order.reindex(model.deals_["deal_id"]).to_numpy()
-        lookup = pd.Series(model.deals_["probability"].to_numpy(), index=pos)
-        predicted = lookup.reindex(open_d).to_numpy(dtype=float)
-        outcome = (deal_states(a, end_day).code[open_d] == a.k).astype(float)
     unknown = np.isnan(predicted)
     if unknown.any():
         notes.append(
-            f"{int(unknown.sum())} deal(s) at stages with no learned probability are not scored"
+            f"{int(unknown.sum())} deal(s) at stages with no "
+            + ("learned " if label in ("learned", *WINDOWED) else "")
+            + "probability are not scored"
         )
     frame = pd.DataFrame(
         {
@@ -327,14 +339,218 @@ def calibration(
             }
         )
     rate = float(y.mean()) if len(y) else np.nan
-    return CalibrationResult(
+    result = CalibrationResult(
         by_stage=pd.DataFrame(by_stage),
         by_bucket=pd.DataFrame(by_bucket),
         deals=frame,
         brier=brier_score(p, y),
         brier_reference=rate * (1 - rate) if len(y) else np.nan,
-        probabilities=method,
+        probabilities=label,
         as_of=day_timestamp(d_day),
         period_end=end_ts,
         notes=notes,
     )
+    result.notes[:0] = _skill_notes(result, rate)  # the verdict first
+    return result
+
+
+def brier_skill(brier: float, reference: float) -> float:
+    """1 − Brier / Brier of always predicting the base rate (GLOSSARY *Brier skill*): 1 is
+    perfect, 0 no better than the base rate, below 0 worse. NaN when the reference is 0 (every
+    scored deal had the same outcome) or unknown."""
+    if not np.isfinite(brier) or not np.isfinite(reference) or reference <= 0:
+        return float("nan")
+    return float(1.0 - brier / reference)
+
+
+def _skill_notes(result: CalibrationResult, rate: float) -> list[str]:
+    """What the skill says, in words: worse than the base rate, or not measurable."""
+    name = _SOURCE_WORDS.get(result.probabilities, f"the {result.probabilities} probabilities")
+    skill = result.brier_skill
+    if np.isnan(result.brier):
+        return ["no deal could be scored: no Brier score"]
+    if np.isnan(skill):
+        return [
+            "every scored deal had the same outcome: the Brier skill against the base rate is "
+            "not defined"
+        ]
+    if skill < 0:
+        return [
+            f"{name} are worse than always predicting the base rate ({rate:.1%}): Brier "
+            f"{result.brier:.4f} vs {result.brier_reference:.4f}, skill {skill:+.2f}"
+        ]
+    return []
+
+
+_SOURCE_WORDS = {
+    "learned": "the learned stage probabilities",
+    "time-aware": "the time-aware probabilities",
+    "calibrated": "the calibrated forecast's probabilities",
+    "configured": "the CRM's configured probabilities",
+    "table": "the given probability table's probabilities",
+}
+
+
+def _windowed(
+    label: str,
+    tables: Any,
+    d_day: int,
+    open_d: np.ndarray,
+    period_end: Any,
+    notes: list[str],
+    options: dict[str, Any],
+) -> tuple[np.ndarray, int]:
+    """P(won by the period end) of the deals open on D — the time-aware model's, or the
+    calibrated forecast's (the model's × e^b, at most 1) — and the period end's day."""
+    a = tables.arrays
+    if period_end is None:
+        raise PipesheetError(
+            f"the {label} calibration needs a period end",
+            table="settings",
+            column="period_end",
+            expected="a date after as_of, on or before the end of the history",
+        )
+    last_day = int(a.day.max())
+    if label == "time-aware":
+        model = TimeAwareForecast(
+            stages=tables.hist.stages, as_of=day_timestamp(d_day), period_end=period_end, **options
+        )
+        model.fit_loaded(tables, deals=False, forecast_range=False)
+        end = model.period_end_
+        column, deals_frame = "probability", model.deals_
+        said = [n for n in model.notes_ if "probabilities only" not in n]  # no money here
+    else:
+        from pipesheet.calibrated import CalibratedForecast
+
+        cal = CalibratedForecast(
+            stages=tables.hist.stages, as_of=day_timestamp(d_day), period_end=period_end, **options
+        )
+        _check_end_known(period_end, d_day, last_day, options)
+        cal.fit_loaded(tables)
+        end = cal.result_.period_end
+        column, deals_frame = "calibrated_probability", cal.deals_
+        said = [f"calibrated forecast: {cal.method_}", *cal.notes_]
+    notes.extend(n for n in said if n not in notes and "later history row" not in n)
+    end_day = int(np.datetime64(end, "D").astype(np.int64))
+    if end_day > last_day:
+        raise _late_end(end, last_day, tables)
+    if label == "time-aware" and isinstance(period_end, str):
+        if period_end.strip().casefold() in PERIOD_WORDS:
+            _, note = window_end(
+                day_timestamp(d_day), period_end, options.get("fiscal_year_start", 1)
+            )
+            if note and note not in notes:  # as-of is the period's last day: the next period
+                notes.append(note)
+    order = pd.Series(np.arange(len(a.ids)), index=pd.Index(a.ids))
+    pos = order.reindex(deals_frame["deal_id"]).to_numpy()
+    lookup = pd.Series(deals_frame[column].to_numpy(dtype=float), index=pos)
+    return lookup.reindex(open_d).to_numpy(dtype=float), end_day
+
+
+def _check_end_known(period_end: Any, d_day: int, last_day: int, options: dict) -> None:
+    """Refuse a window that ends after the history, before fitting anything on it."""
+    from pipesheet.periods import window_end_day
+
+    end_day = window_end_day(period_end, d_day, options.get("fiscal_year_start", 1), [])
+    if end_day > last_day:
+        raise _late_end(day_timestamp(end_day), last_day, None)
+
+
+def _late_end(end: pd.Timestamp, last_day: int, tables: Any) -> PipesheetError:
+    return PipesheetError(
+        "the period ends after the history does: its outcomes are not known yet",
+        table="settings",
+        column="period_end",
+        value=str(pd.Timestamp(end).date()),
+        expected=f"a date on or before {day_timestamp(last_day).date()}",
+    )
+
+
+def _by_stage(
+    label: str,
+    given: pd.DataFrame | None,
+    tables: Any,
+    d_day: int,
+    st_d: Any,
+    open_d: np.ndarray,
+    notes: list[str],
+) -> np.ndarray:
+    """Each open deal's eventual win probability on D: learned on D, from a preset or a table
+    (by its stage on D), or the CRM's configured one (see :func:`_configured`)."""
+    a = tables.arrays
+    stages = tables.hist.stages
+    codes = st_d.code[open_d]
+    if label == "learned":
+        model = StageProbabilities(stages=stages, as_of=day_timestamp(d_day)).fit(tables.hist)
+        return model.overall_["win_probability"].to_numpy(dtype=float)[codes]
+    if label == "configured":
+        return _configured(tables, d_day, open_d, codes, notes)
+    by_stage = np.full(a.k, np.nan)
+    matched = stages.codes(given["stage"])
+    for c, v in zip(matched, given["probability"].to_numpy(dtype=float), strict=True):
+        if 0 <= c < a.k:
+            by_stage[c] = v
+    what = "probability table" if label == "table" else f"preset {label!r}"
+    if np.isnan(by_stage).all():
+        present = [stages.open[c] for c in sorted(set(codes.tolist()))]
+        raise PipesheetError(
+            f"the history's stage names do not match the {what}: the open stages are "
+            f"{', '.join(map(repr, present or stages.open))}; the {what} has "
+            f"{', '.join(map(repr, given['stage'].tolist()))}",
+            table=tables.hist.name,
+            column=tables.hist.columns.get("stage"),
+            expected="probabilities for the history's own stage names (a stage/probability table)",
+        )
+    missing = [stages.open[c] for c in sorted(set(codes[np.isnan(by_stage[codes])].tolist()))]
+    if missing:
+        notes.append(f"the {what} has no probability for {', '.join(missing)}")
+    return by_stage[codes]
+
+
+def _configured(
+    tables: Any, d_day: int, open_d: np.ndarray, codes: np.ndarray, notes: list[str]
+) -> np.ndarray:
+    """The CRM's own probability of each deal open on D, as known on D.
+
+    * The history records one per row (Salesforce OpportunityHistory ``Probability``): the
+      latest value recorded on or before D.
+    * Otherwise the deals table's Probability column, as it is now. A deal closed since D shows
+      100% or 0% there — its outcome, not what was predicted — so each deal gets the value of
+      its stage on D: the most common value among the deals open at that stage now (a note says
+      so; the values may have been changed since D).
+    """
+    a = tables.arrays
+    day = day_timestamp(d_day).date()
+    if a.probability is not None:
+        known = latest_values(a, a.probability, d_day, np.isnan(a.probability))[open_d]
+        notes.append(f"configured probabilities: as the history recorded them on or before {day}")
+        return known
+    deals = tables.deals
+    if deals is None or "probability" not in deals.frame:
+        raise PipesheetError(
+            "no configured probabilities: neither the history nor a deals table has a "
+            "Probability column",
+            table=tables.hist.name,
+            expected="a Probability column in the history (e.g. Salesforce OpportunityHistory) "
+            "or the deals table (e.g. Probability (%))",
+        )
+    frame = deals.frame
+    now_open = frame[frame["code"] < deals.stages.k]
+    values = now_open[["code", "probability"]].dropna()  # codes of the history's stage list
+    by_stage = np.full(a.k, np.nan)
+    mixed = []
+    for c, part in values.groupby("code")["probability"]:  # a loop over stages
+        if 0 <= c < a.k:
+            counts = part.round(6).value_counts()
+            by_stage[int(c)] = float(counts.index[0])
+            if len(counts) > 1:
+                mixed.append(tables.hist.stages.open[int(c)])
+    names = tables.hist.stages.open
+    said = ", ".join(f"{s} {by_stage[i]:.0%}" for i, s in enumerate(names) if by_stage[i] >= 0)
+    notes.append(
+        "configured probabilities: the history records none, so each deal gets its stage's value "
+        f"on {day} as the deals table shows it now for the deals open at that stage ({said}); "
+        "the CRM's settings may have been changed since"
+        + (f" (deals at {', '.join(mixed)} differ: the most common value was used)" * bool(mixed))
+    )
+    return by_stage[codes]

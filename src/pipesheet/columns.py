@@ -130,6 +130,39 @@ DEAL_FIELDS: dict[str, tuple[str, ...]] = {
     "status": ("status", "deal - status", "deal_status"),
     # the stage a won/lost deal was at, where an export reader keeps it (Pipedrive, Odoo)
     "last_open_stage": ("last_open_stage",),
+    # several pipelines (New business, Renewal…), each with its own stages (HubSpot "Pipeline",
+    # Pipedrive "Deal - Pipeline")
+    "pipeline": (
+        "pipeline",
+        "sales_pipeline",
+        "pipeline_name",
+        "deal - pipeline",
+        "deal_pipeline",
+        "hs_pipeline",
+    ),
+    # a per-deal probability that wins over the stage's (a manager's or rep's own)
+    "override": (
+        "probability_override",
+        "probability override (%)",
+        "override_probability",
+        "manager_probability",
+        "manager probability (%)",
+        "override %",
+        "override",
+        "manual_probability",
+    ),
+    # why a lost deal was lost (Salesforce Loss_Reason__c, HubSpot "Closed lost reason",
+    # Pipedrive "Deal - Lost reason", Odoo "Lost Reason")
+    "loss_reason": (
+        "loss_reason",
+        "lost_reason",
+        "closed_lost_reason",
+        "loss_reason__c",
+        "lost_reason__c",
+        "deal - lost reason",
+        "reason_lost",
+        "lost_reason_id",
+    ),
 }
 
 HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -233,6 +266,7 @@ def resolve_columns(
     *,
     table_name: str,
     mapping: Mapping[str, str] | None = None,
+    shared: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """Map each pipesheet field to the user's column header.
 
@@ -247,6 +281,9 @@ def resolve_columns(
         required: Fields that must be found.
         table_name: Name used in error messages.
         mapping: Explicit ``{field: header}`` choices, which take precedence.
+        shared: Optional fields of this table that the same mapping also names for another
+            table read with it (the history's ``amount`` beside the deals'): a mapped header
+            this table lacks is then meant for the other table, not an error here.
 
     Returns:
         ``{field: header}`` for every field found (required and optional).
@@ -274,6 +311,8 @@ def resolve_columns(
                 found[field] = field  # an export reader already gave it the field's name
                 continue
             hits = groups.get(normalise_header(header), [])
+            if not hits and field in shared:
+                continue  # the mapping names this field in the other table
             if not hits:
                 raise PipesheetError(
                     f"the column mapping says {field} is in column {header!r}, which is not there",

@@ -34,7 +34,7 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, period_labels, read_date_setting
-from pipesheet.stages import StageList
+from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import (
     Deals,
     History,
@@ -176,18 +176,41 @@ def stale_thresholds(
     as_of: Any = None,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
+    deals: pd.DataFrame | Deals | None = None,
 ) -> pd.DataFrame:
     """Per open stage, the time in stage beyond which an open deal is stale.
 
-    threshold_s = the ``quantile`` of the days won deals spent in s (completed visits).
+    threshold_s = the ``quantile`` of the days won deals spent in s (completed visits).  With a
+    deals table whose deals are in several pipelines: per pipeline and stage, from that
+    pipeline's won deals only (:mod:`pipesheet.pipelines`).
 
     Returns:
-        ``stage``, ``won_visits``, ``threshold_days`` (NaN when no won deal left the stage).
+        ``stage``, ``won_visits``, ``threshold_days`` (NaN when no won deal left the stage);
+        several pipelines: ``pipeline_name`` first, each pipeline's own stages in its order.
     """
     q = _quantile(quantile)
-    hist, _ = _history(history, stages, columns)
+    hist, deal_table = _history(history, stages, columns, deals)
     visits = stage_visits(hist, as_of_day(hist, as_of))
+    lists = deal_table.pipelines if deal_table is not None else None
+    if lists:
+        return _pipeline_thresholds(visits, hist.stages, lists, deal_table, q)
     return _thresholds(visits, hist.stages, q)
+
+
+def _pipeline_thresholds(
+    visits: pd.DataFrame, stages: StageList, lists: dict, deals: Deals, q: float
+) -> pd.DataFrame:
+    """:func:`_thresholds` per pipeline (its own deals' visits, its own stages)."""
+    of_deal = deals.frame.set_index("deal_id")["pipeline"]
+    pipe = visits["deal_id"].map(of_deal).to_numpy()
+    parts = []
+    for name, own in lists.items():  # per pipeline
+        t = _thresholds(visits[pipe == name], stages, q).set_index("stage")
+        t = t.loc[[stages.open[stages.code(s)] for s in own.open]].reset_index()
+        t["stage"] = list(own.open)
+        t.insert(0, "pipeline_name", name)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _quantile(quantile: Any) -> float:
@@ -270,16 +293,35 @@ def stale_deals(
         ``deal_id``, ``stage``, ``entered_date``, ``days_in_stage``, ``threshold_days``,
         ``times_threshold`` (days ÷ threshold), ``stale`` (bool), then ``amount``, ``owner``,
         ``close_date`` when a deals table is given; stale deals first, longest over first.
+        With deals in several pipelines, ``pipeline_name`` follows ``deal_id`` and each deal is
+        measured against its own pipeline's won deals (:func:`stale_thresholds`).
         ``attrs["notes"]`` says which stages have no threshold.
     """
     q = _quantile(quantile)
     hist, deal_table = _history(history, stages, columns, deals)
     as_of_v = as_of_day(hist, as_of)
     visits = stage_visits(hist, as_of_v)
-    thresholds = _thresholds(visits, hist.stages, q)
     current = _current(visits, hist.stages, as_of_v)
-    threshold = thresholds.set_index("stage")["threshold_days"]
-    current["threshold_days"] = current["stage"].map(threshold).astype(float)
+    lists = deal_table.pipelines if deal_table is not None else None
+    if lists:  # each pipeline's deals against its own won deals
+        thresholds = _pipeline_thresholds(visits, hist.stages, lists, deal_table, q)
+        of_deal = deal_table.frame.set_index("deal_id")["pipeline"]
+        current.insert(1, "pipeline_name", current["deal_id"].map(of_deal).to_numpy())
+        threshold = pd.Series(
+            thresholds["threshold_days"].to_numpy(),
+            index=pd.MultiIndex.from_arrays(
+                [thresholds["pipeline_name"], thresholds["stage"].map(stage_key)]
+            ),
+        )
+        key = pd.MultiIndex.from_arrays([current["pipeline_name"], current["stage"].map(stage_key)])
+        current["threshold_days"] = threshold.reindex(key).to_numpy(dtype=float)
+        thresholds = thresholds.assign(
+            stage=thresholds["pipeline_name"] + ": " + thresholds["stage"]
+        )
+    else:
+        thresholds = _thresholds(visits, hist.stages, q)
+        threshold = thresholds.set_index("stage")["threshold_days"]
+        current["threshold_days"] = current["stage"].map(threshold).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         current["times_threshold"] = current["days_in_stage"] / current["threshold_days"]
     current["stale"] = (current["days_in_stage"] > current["threshold_days"]).to_numpy()

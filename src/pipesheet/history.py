@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.cells import parse_amounts, parse_dates
+from pipesheet.cells import parse_amounts, parse_dates, parse_probabilities
 from pipesheet.columns import HISTORY_FIELDS, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.stages import StageList
@@ -49,6 +49,8 @@ __all__ = [
 
 #: Headers of a history's expected close date column (Salesforce OpportunityHistory: CloseDate).
 HISTORY_CLOSE_ALIASES = ("close_date", "closedate", "expected_close_date", "expected_close")
+#: Headers of a history's probability column (Salesforce OpportunityHistory: Probability).
+HISTORY_PROBABILITY_ALIASES = ("probability", "probability (%)")
 
 
 # ---- the history as arrays -------------------------------------------------------------------
@@ -66,6 +68,7 @@ class HistoryArrays:
     amount: np.ndarray | None  # history amount per row (NaN when blank), if the history has one
     close: np.ndarray | None  # history expected close date per row (NaT when blank), if any
     k: int
+    probability: np.ndarray | None = None  # the CRM's probability per row (0–1, NaN blank)
 
 
 def _day_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -82,6 +85,7 @@ def _arrays(hist: History, extras: dict[str, pd.Series]) -> HistoryArrays:
     sort = np.lexsort((position, exact, deal_codes))
     amount = extras.get("amount")
     close = extras.get("close_date")
+    probability = extras.get("probability")
     return HistoryArrays(
         ids=np.asarray(ids, dtype=object),
         deal=deal_codes[sort],
@@ -91,17 +95,20 @@ def _arrays(hist: History, extras: dict[str, pd.Series]) -> HistoryArrays:
         amount=None if amount is None else amount.to_numpy(dtype=float)[sort],
         close=None if close is None else close.to_numpy(dtype="datetime64[ns]")[sort],
         k=hist.stages.k,
+        probability=None if probability is None else probability.to_numpy(dtype=float)[sort],
     )
 
 
 def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
-    """Optional per-row amount and expected close date of the history (Salesforce
-    OpportunityHistory carries both), aligned with ``hist.frame``."""
+    """Optional per-row amount, expected close date and probability of the history (Salesforce
+    OpportunityHistory carries all three), aligned with ``hist.frame``."""
     out: dict[str, pd.Series] = {}
-    for fld in ("amount", "close_date"):
+    for fld in ("amount", "close_date", "probability"):
         if fld in hist.frame:
             out[fld] = hist.frame[fld]
-    if isinstance(source, pd.DataFrame) and len(out) < 2:
+    if not isinstance(source, pd.DataFrame):  # an already read History: the table it was read from
+        source = hist.source
+    if isinstance(source, pd.DataFrame) and len(out) < 3:
         raw = check_table(source, hist.name)
         if len(raw) != len(hist.frame):  # pragma: no cover - the reader keeps every row
             return out
@@ -113,6 +120,7 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
             {
                 "amount": HISTORY_FIELDS.get("amount", ("amount",)),
                 "close_date": HISTORY_CLOSE_ALIASES,
+                "probability": HISTORY_PROBABILITY_ALIASES,
             },
             (),
             table_name=hist.name,
@@ -127,6 +135,10 @@ def _history_extras(source: Any, hist: History) -> dict[str, pd.Series]:
                 table=hist.name,
                 column=found["close_date"],
                 dayfirst=date_order_of(source),
+            )
+        if "probability" in found and "probability" not in out:
+            out["probability"] = parse_probabilities(
+                rest[found["probability"]], table=hist.name, column=found["probability"]
             )
     return out
 

@@ -54,6 +54,7 @@ __all__ = [
     "QuotaGap",
     "coverage_ratio",
     "days_in_stage_from_history",
+    "lead_to_win_rate",
     "leads_needed",
     "quota_gap",
     "sales_velocity",
@@ -195,8 +196,24 @@ class LeadPlan(Result):
         return int(self.table["deals_needed"].iloc[0])
 
 
+def _one_funnel(names: list[str]) -> None:
+    """A reverse funnel follows one pipeline's stages: refuse conversions of several."""
+    raise PipesheetError(
+        f"the conversions are of {len(names)} pipelines ("
+        + ", ".join(map(repr, names))
+        + "), each with its own stages: a reverse funnel follows one pipeline's",
+        table="conversions",
+        column="pipeline",
+        expected="the conversions of one pipeline (on the command line: --pipeline NAME; in "
+        "Python: model.pipelines_[NAME])",
+    )
+
+
 def _conversions(conversions: Any) -> list[tuple[str, float]]:
     if isinstance(conversions, StageProbabilities):
+        models = getattr(conversions, "pipelines_", None)
+        if models:
+            _one_funnel(list(models))
         t = conversions.overall_
         pairs = list(zip(t["stage"], t["step_conversion"], strict=True))
     elif isinstance(conversions, pd.DataFrame):
@@ -204,6 +221,13 @@ def _conversions(conversions: Any) -> list[tuple[str, float]]:
         from pipesheet.tables import check_table
 
         raw = check_table(conversions, "conversions")
+        from pipesheet.columns import DEAL_FIELDS
+
+        pipe = resolve_columns(
+            raw, {"pipeline": DEAL_FIELDS["pipeline"]}, (), table_name="conversions"
+        )
+        if "pipeline" in pipe and raw[pipe["pipeline"]].nunique() > 1:
+            _one_funnel([str(n) for n in pd.unique(raw[pipe["pipeline"]].dropna())])
         cols = resolve_columns(
             raw,
             {
@@ -331,7 +355,7 @@ def leads_needed(
         later = stages[i]
     if deadline is not None:
         due = read_date_setting(deadline, "deadline", required=True)
-        days, source = _days_in_stage(days_in_stage)
+        days, source = read_days_in_stage(days_in_stage)
         missing = [s for s in stages if s not in days]
         if missing:
             raise PipesheetError(
@@ -363,7 +387,7 @@ def leads_needed(
     return LeadPlan(target, average_deal, won_needed, table, explanation, currency)
 
 
-def _days_in_stage(value: Any) -> tuple[dict[str, Any], str]:
+def read_days_in_stage(value: Any) -> tuple[dict[str, Any], str]:
     """Days in stage as {stage: days}, and where they came from (a table's ``attrs["source"]``)."""
     if value is None:
         return {}, ""
@@ -592,6 +616,28 @@ def quota_gap(
         coverage,
         explanation,
     )
+
+
+def lead_to_win_rate(probabilities: Any, stages: Any = None) -> float:
+    """The share of new leads that end up won: the win probability ``probabilities`` gives a
+    deal at the first open stage (a new lead is an open deal there), NaN when unknown.
+
+    ``probabilities``: learned :class:`StageProbabilities` (its first stage's p), a stage →
+    probability table, mapping or preset (the value of the first open stage of ``stages``, or of
+    the table's first row without ``stages``); ``"configured"`` (each deal's own number) gives
+    NaN — a lead has none.
+    """
+    if isinstance(probabilities, StageProbabilities):
+        return float(probabilities.overall_["win_probability"].iloc[0])
+    if isinstance(probabilities, str) and probabilities.strip().casefold() == "configured":
+        return math.nan
+    from pipesheet.presets import probability_table
+
+    table = probability_table(probabilities)
+    if stages is None:
+        return float(table["probability"].iloc[0])
+    first = stages.codes(table["stage"]) == 0
+    return float(table["probability"].to_numpy()[first][0]) if first.any() else math.nan
 
 
 def coverage_ratio(open_pipeline: float, quota: float, closed: float = 0.0) -> float:

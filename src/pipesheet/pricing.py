@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.base import Result
-from pipesheet.errors import PipesheetError
+from pipesheet.errors import PipesheetError, format_rows
 from pipesheet.periods import (
     NO_CLOSE_DATE,
     as_of_cutoff,
@@ -42,7 +42,7 @@ from pipesheet.periods import (
 )
 from pipesheet.presets import probability_table
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.stages import StageList
+from pipesheet.stages import StageList, stage_key
 from pipesheet.summaries import foreign_frame, pandas_frame
 from pipesheet.tables import (
     _BLANK_CHOICES,
@@ -55,12 +55,14 @@ from pipesheet.tables import (
 )
 
 __all__ = [
+    "GROUP_COLUMN",
     "PricedDeals",
     "Probabilities",
     "Rates",
     "deal_probabilities",
     "deal_rates",
     "money_amounts",
+    "override_mask",
     "price_deals",
     "reporting_amounts",
 ]
@@ -71,30 +73,133 @@ __all__ = [
 Probabilities = StageProbabilities | pd.DataFrame | Mapping[str, float] | str
 #: Currency rates: a (currency, rate) table or a mapping, reporting-currency units per unit.
 Rates = pd.DataFrame | Mapping[str, float] | None
+#: The column a grouping field is shown under, where its name is taken: ``pipeline`` is the Σ
+#: amount column of a forecast, so a forecast by pipeline names its groups ``pipeline_name``.
+GROUP_COLUMN = {"pipeline": "pipeline_name"}
 
 
 # ---- probabilities per deal ------------------------------------------------------------------
 
 
-def deal_probabilities(deals: Deals, probabilities: Probabilities) -> np.ndarray:
-    """P(win) of each deal from its stage: Won → 1, Lost → 0, open stages from ``probabilities``.
+def deal_probabilities(
+    deals: Deals, probabilities: Probabilities, *, overrides: bool = True
+) -> np.ndarray:
+    """P(win) of each deal: Won → 1, Lost → 0, an open deal's from its stage with
+    ``probabilities`` — or its own **override** (a probability override column, e.g.
+    "Probability Override", "Manager Probability"), which wins over its stage's.
 
     Args:
         deals: Validated deals.
         probabilities: A fitted :class:`StageProbabilities` (per group when fitted with ``by`` and
-            the deals carry that column), a stage → probability table or mapping, a preset name,
-            or ``"configured"`` to use the deals' own configured probability column.
+            the deals carry that column; per pipeline when the deals are in several), a stage →
+            probability table or mapping (with a pipeline column: one table per pipeline), a
+            preset name, or ``"configured"`` to use the deals' own configured probability column.
+        overrides: Use the deals' overrides (default); False prices every deal at its stage's.
 
     Raises:
-        PipesheetError: an open deal's stage has no known probability.
+        PipesheetError: an open deal without an override has a stage with no known probability.
     """
     is_open = (deals.frame["code"] < deals.stages.k).to_numpy()
-    return _probabilities_of(deals, probabilities, is_open)
+    return _probabilities_of(deals, probabilities, is_open, overrides=overrides)[0]
 
 
-def _probabilities_of(deals: Deals, probabilities: Probabilities, check: np.ndarray) -> np.ndarray:
-    """Each deal's P(win) (see :func:`deal_probabilities`); only the deals in ``check`` must have
-    a known one (an unknown one elsewhere is NaN)."""
+def override_mask(deals: Deals, overrides: bool = True) -> np.ndarray:
+    """The open deals whose own probability (the override column) wins over their stage's."""
+    frame = deals.frame
+    if not overrides or "override" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame["code"] < deals.stages.k).to_numpy() & frame["override"].notna().to_numpy()
+
+
+def _probabilities_of(
+    deals: Deals, probabilities: Probabilities, check: np.ndarray, *, overrides: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each deal's P(win), its stage's P(win), the deals priced at their override) — see
+    :func:`deal_probabilities`; only the deals in ``check`` without an override must have a
+    known stage probability (an unknown one elsewhere is NaN)."""
+    own = override_mask(deals, overrides)
+    stage_p = _stage_probabilities_of(deals, probabilities, check & ~own)
+    p = stage_p
+    if own.any():
+        p = np.where(own, deals.frame["override"].to_numpy(dtype=float), stage_p)
+    return p, stage_p, own
+
+
+def _per_pipeline(probabilities: Probabilities, deals: Deals) -> dict[str, Any] | None:
+    """What prices each pipeline's deals, when ``probabilities`` are per pipeline: a model
+    learned on several pipelines, a table with a pipeline column, or ``{pipeline: …}``."""
+    lists = deals.pipelines
+    if isinstance(probabilities, StageProbabilities):
+        models = getattr(probabilities, "pipelines_", None)
+        return dict(models) if models and lists is not None else None
+    if isinstance(probabilities, pd.DataFrame):
+        return _pipeline_tables(probabilities, deals)
+    if isinstance(probabilities, Mapping) and lists is not None:
+        values = list(probabilities.values())
+        names = {stage_key(n) for n in lists}
+        if (
+            values
+            and all(stage_key(k) in names for k in probabilities)
+            and all(isinstance(v, (StageProbabilities, pd.DataFrame, Mapping, str)) for v in values)
+        ):
+            return {str(k): v for k, v in probabilities.items()}
+    return None
+
+
+def _pipeline_tables(table: pd.DataFrame, deals: Deals) -> dict[str, pd.DataFrame] | None:
+    """A stage/probability table with a pipeline column, split per pipeline (None without one).
+    Deals of one pipeline take its part; deals without a pipeline column take the whole table
+    only when no stage name is listed for two pipelines."""
+    from pipesheet.columns import DEAL_FIELDS, resolve_columns
+    from pipesheet.tables import check_table, pipeline_column
+
+    raw = check_table(table, "probabilities")
+    found = resolve_columns(
+        raw, {"pipeline": DEAL_FIELDS["pipeline"]}, (), table_name="probabilities"
+    )
+    if "pipeline" not in found:
+        return None
+    col = found["pipeline"]
+    names = pipeline_column(raw[col], "probabilities", col)
+    rest = raw.drop(columns=[col])
+    parts = {str(n): rest[(names == n).to_numpy()] for n in pd.unique(names.dropna().to_numpy())}
+    if deals.pipelines is not None:
+        return parts
+    if "pipeline" in deals.frame:
+        present = pd.unique(deals.frame["pipeline"].dropna().to_numpy())
+        if len(present) == 1:
+            key = stage_key(present[0])
+            hit = next((v for n, v in parts.items() if stage_key(n) == key), None)
+            if hit is None:
+                raise PipesheetError(
+                    f"the probability table has no rows for pipeline {present[0]!r}",
+                    table="probabilities",
+                    column=col,
+                    expected="rows for the deals' pipeline; the table has "
+                    + ", ".join(map(repr, parts)),
+                )
+            return {str(present[0]): hit}
+    stage_keys = pd.Series([stage_key(v) for p_ in parts.values() for v in p_.iloc[:, 0]])
+    if stage_keys.duplicated().any():
+        raise PipesheetError(
+            "the probability table is per pipeline, and a stage name is in several of them, but "
+            "the deals table has no pipeline column to tell which applies",
+            table="probabilities",
+            column=col,
+            expected="a pipeline column in the deals table (or one pipeline's rows only)",
+        )
+    return {"": rest}
+
+
+def _stage_probabilities_of(
+    deals: Deals, probabilities: Probabilities, check: np.ndarray
+) -> np.ndarray:
+    """Each deal's P(win) from its stage; only the deals in ``check`` must have a known one."""
+    parts = _per_pipeline(probabilities, deals)
+    if parts is not None and "" in parts:
+        return _stage_probabilities_of(deals, parts[""], check)
+    if parts is not None:
+        return _by_pipeline(deals, parts, check)
     stages = deals.stages
     frame = deals.frame
     codes = frame["code"].to_numpy()
@@ -157,6 +262,45 @@ def _probabilities_of(deals: Deals, probabilities: Probabilities, check: np.ndar
         return p
     p[is_open] = by_stage[codes[is_open]]
     _check_known_p(deals, p, check)
+    return p
+
+
+def _by_pipeline(deals: Deals, parts: dict[str, Any], check: np.ndarray) -> np.ndarray:
+    """Each deal priced with its own pipeline's probabilities (per distinct pipeline)."""
+    from pipesheet.pipelines import split_deals
+
+    frame = deals.frame
+    codes = frame["code"].to_numpy()
+    p = np.where(codes == deals.stages.k, 1.0, 0.0)
+    if deals.pipelines is None:  # one pipeline: the one part (checked by _pipeline_tables)
+        return _stage_probabilities_of(deals, next(iter(parts.values())), check)
+    keyed = {stage_key(n): v for n, v in parts.items()}
+    for name, (mask, sub) in split_deals(deals).items():  # per pipeline
+        part = keyed.get(stage_key(name))
+        need = check[mask]
+        if part is None:
+            if need.any():
+                raise PipesheetError(
+                    f"no stage probabilities for pipeline {name!r}",
+                    table=deals.name,
+                    column=deals.columns.get("pipeline"),
+                    rows=[int(r) for r in sub.frame.index[need][:50]],
+                    value=name,
+                    expected="probabilities for every pipeline with open deals; given for "
+                    + ", ".join(map(repr, parts)),
+                )
+            continue
+        try:
+            p[mask] = _stage_probabilities_of(sub, part, need)
+        except PipesheetError as err:
+            raise PipesheetError(
+                f"pipeline {name!r}: {err.problem}",
+                table=err.table,
+                column=err.column,
+                rows=err.rows,
+                value=err.value,
+                expected=err.expected,
+            ) from None
     return p
 
 
@@ -362,7 +506,12 @@ class PricedDeals(Result):
         closed_by: Won or lost deals closed on or before the as-of date, amount known or not
             (win rates and cycles are about deals, not money).
         as_of, start, end: The settings used (None when not given).
-        notes: What the user should know (blank amounts, overdue deals, deals left out).
+        override: The deals priced at their own probability (the override column) instead of
+            their stage's (open deals with an override; all False without the column).
+        stage_probability: Each deal's P(win) from its stage alone (what ``probability`` would
+            be without overrides; NaN where unknown).
+        notes: What the user should know (blank amounts, overdue deals, deals left out,
+            overrides).
     """
 
     deals: Deals
@@ -377,6 +526,8 @@ class PricedDeals(Result):
     as_of: pd.Timestamp | None = None
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+    override: np.ndarray | None = None
+    stage_probability: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     #: The summary path (:func:`price_deals` of another engine's frame): each row is a cell of
     #: ``count`` deals, ``amount`` their Σ amount, ``amount_sq`` their Σ amount², and
@@ -385,17 +536,27 @@ class PricedDeals(Result):
     amount_sq: np.ndarray | None = None
     amount_each: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        if self.override is None:
+            self.override = np.zeros(len(self.amount), dtype=bool)
+        if self.stage_probability is None:
+            self.stage_probability = np.where(self.override, np.nan, self.probability)
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per deal read: ``deal_id``, ``stage``, ``amount`` (reporting currency),
-        ``probability``, and which figures it is in: ``open`` (the priced open deals), ``won``,
+        """One row per deal read: ``deal_id``, ``pipeline`` (with several pipelines),
+        ``stage``, ``amount`` (reporting currency), ``probability`` (the one priced),
+        ``stage_probability`` (its stage's), ``override`` (True: priced at its own
+        probability), and which figures it is in: ``open`` (the priced open deals), ``won``,
         ``closed_in``, ``lost``.  Index: the spreadsheet row."""
         frame = self.deals.frame
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "deal_id": frame["deal_id"].to_numpy(),
                 "stage": frame["stage"].to_numpy(),
                 "amount": self.amount,
                 "probability": self.probability,
+                "stage_probability": self.stage_probability,
+                "override": self.override,
                 "open": self.open,
                 "won": self.won,
                 "closed_in": self.closed_in,
@@ -403,6 +564,33 @@ class PricedDeals(Result):
             },
             index=frame.index,
         )
+        if self.deals.pipelines is not None:
+            out.insert(1, "pipeline_name", frame["pipeline"].to_numpy())
+        return out
+
+    def open_deals(self) -> pd.DataFrame:
+        """The priced open deals, one row each, as every money figure counts them:
+        ``deal_id``, ``pipeline_name`` (several pipelines), ``stage``, ``owner`` (when known),
+        ``close_date``, ``amount``, ``probability``, ``source`` ("override": the deal's own
+        probability; "stage": its stage's), ``stage_probability``, ``weighted`` (amount ×
+        probability).  Index: the spreadsheet row."""
+        frame = self.deals.frame
+        sel = self.open
+        out = pd.DataFrame({"deal_id": frame["deal_id"].to_numpy()[sel]}, index=frame.index[sel])
+        if self.deals.pipelines is not None:
+            out["pipeline_name"] = frame["pipeline"].to_numpy()[sel]
+        out["stage"] = frame["stage"].to_numpy()[sel]
+        if "owner" in frame:
+            out["owner"] = frame["owner"].to_numpy()[sel]
+        out["close_date"] = frame["close_date"].to_numpy()[sel]
+        out["amount"] = self.amount[sel]
+        out["probability"] = self.probability[sel]
+        out["source"] = np.where(self.override[sel], "override", "stage")
+        out["stage_probability"] = self.stage_probability[sel]
+        out["weighted"] = (self.amount * self.probability)[sel]
+        out.attrs["currency"] = self.currency
+        out.attrs["notes"] = list(self.notes)
+        return out
 
     def _figures(self) -> dict[str, Any]:
         return {
@@ -449,7 +637,10 @@ class PricedDeals(Result):
         notes = list(self.notes)
         amount, p = self.amount, self.probability
         keys = group_fields(table, by)
-        work = pd.DataFrame({k: frame[k] for k in keys})
+        # "pipeline" is also the name of the Σ amount column: the group column is pipeline_name
+        named = {k: GROUP_COLUMN.get(k, k) for k in keys}
+        work = pd.DataFrame({named[k]: frame[k] for k in keys})
+        keys = [named[k] for k in keys]
         if period is not None:
             work["period"] = period_labels(frame["close_date"], period, fiscal_year_start)
         work["deals"] = 1 if self.count is None else self.count
@@ -535,6 +726,7 @@ def price_deals(
     skip_blank_amounts: bool | None = None,
     by: str | Sequence[str] | None = None,
     per_amount: bool = False,
+    overrides: bool = True,
 ) -> PricedDeals:
     """Read, convert and price the deals once: the one path every money figure of a forecast
     takes (weighted forecast, range, pipeline position, dashboard, report).
@@ -558,6 +750,13 @@ def price_deals(
       the amount itself with ``per_amount``, which a range needs) — with Σ amount and Σ amount²;
       the cells are priced here as deals are. The same figures, up to the order of
       floating-point sums; messages name sample deal ids instead of rows.
+      priced open deal); None: NaN (money figures only).  With deals in several pipelines
+      (:mod:`pipesheet.pipelines`) each deal takes its own pipeline's probability.
+    * **Overrides**: an open deal with a probability in the override column ("Probability
+      Override", "Manager Probability", "Override %"…; read like every probability column: one
+      scale for the column) is priced at it instead of its stage's — in every figure — and a
+      note counts them ("N deal(s) use their own probability (override) instead of their
+      stage's"); ``overrides=False`` prices every deal at its stage's.
 
     Returns:
         A :class:`PricedDeals`.
@@ -584,7 +783,9 @@ def price_deals(
             per_amount=per_amount,
         )
     table = read_deals(deals, stages=stages, columns=columns)
-    return _price(table, probabilities, start, end, as_of, rates, currency, choice)
+    return _price(
+        table, probabilities, start, end, as_of, rates, currency, choice, overrides=overrides
+    )
 
 
 def _price_cells(
@@ -651,6 +852,7 @@ def _price(
     currency,
     choice: str,
     *,
+    overrides: bool = True,
     count: np.ndarray | None = None,
     amount_sq: np.ndarray | None = None,
     amount_each: np.ndarray | None = None,
@@ -706,10 +908,17 @@ def _price(
     won = (code == k) & closed_by & created_by & known
     lost = (code == k + 1) & closed_by & created_by
     closed_in = won & within_days(closed_on, start, end)
+    own = np.zeros(len(frame), dtype=bool)
     if probabilities is None:
-        p = np.full(len(frame), np.nan)
+        p = stage_p = np.full(len(frame), np.nan)
     else:
-        p = _probabilities_of(table, probabilities, open_sel)
+        p, stage_p, own = _probabilities_of(table, probabilities, open_sel, overrides=overrides)
+        used = open_sel & own
+        if used.any():
+            notes.append(
+                f"{int(used.sum())} deal(s) use their own probability (override) instead of "
+                f"their stage's ({format_rows([int(r) for r in frame.index[used]])})"
+            )
     if day is not None:
         overdue = open_sel & (close < day).to_numpy()
         if overdue.any():
@@ -730,6 +939,8 @@ def _price(
         as_of=day,
         start=read_date_setting(start, "start"),
         end=read_date_setting(end, "end"),
+        override=own,
+        stage_probability=stage_p,
         notes=notes,
         count=count,
         amount_sq=squares,

@@ -58,15 +58,17 @@ from pipesheet.base import Estimator
 from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, read_date_setting
-from pipesheet.stages import StageList, stage_key
+from pipesheet.stages import PipelineStages, StageList, stage_key
 from pipesheet.summaries import foreign_frame, pandas_frame
 from pipesheet.tables import (
     Deals,
     History,
     check_history_deals,
     group_field,
+    history_by_pipeline,
     read_deals,
     read_history,
+    stage_list_of,
 )
 
 __all__ = ["TABLE_COLUMNS", "StageProbabilities", "beta_quantile", "stage_probabilities"]
@@ -92,7 +94,9 @@ class StageProbabilities(Estimator):
 
     Args:
         method: ``"cohort"`` (ever-reached, default) or ``"markov"`` (absorbing chain).
-        stages: Stage list; inferred from the history (first-entry order) when not given.
+        stages: Stage list; inferred from the history (first-entry order) when not given.  With
+            deals in several pipelines (a pipeline column): ``{pipeline: StageList}``, one list
+            shared by all, or None to infer each pipeline's from its own deals.
         won_passes_all: Count won deals as having reached every open stage (off by default).
         prior: (a, b) of the Beta prior; default Jeffreys (½, ½).
         interval: Credible mass of the reported interval (0.90 → 5% and 95% quantiles).
@@ -115,7 +119,13 @@ class StageProbabilities(Estimator):
             ``step_conversion`` and, when the deals carry it, ``configured_probability``. Unknown
             values are NaN.
         overall_: The same table without grouping (equal to ``table_`` when ``by`` is None).
-        stages_: The StageList used (``stages_.source`` says how its order was obtained).
+            With several pipelines: every deal pooled over the union of their stages (a stage
+            name two pipelines share pools them) — what is priced is ``table_``'s.
+        pipelines_: With deals in several pipelines, ``{pipeline: StageProbabilities}``, each
+            learned from that pipeline's own deals with its own stages; ``table_`` is theirs,
+            one after the other, with a leading ``pipeline_name`` column. None with one pipeline.
+        stages_: The StageList used (``stages_.source`` says how its order was obtained; a
+            :class:`~pipesheet.stages.PipelineStages` with several pipelines).
         notes_: What the user should know (inferred settings, skipped rows, unidentifiable values).
         deals_, history_: The validated tables.
     """
@@ -167,18 +177,19 @@ class StageProbabilities(Estimator):
         if foreign_frame(history) or foreign_frame(deals):
             return self._fit_summaries(history, deals)
         notes: list[str] = []
-        stages = self.stages
+        stages = stage_list_of(self.stages)
         hist: History | None = None
+        deal_cols = mapping_without(self.columns, ("entered_date",))
         if history is not None:
             hist_cols = mapping_only(self.columns, ("deal_id", "stage", "entered_date", "amount"))
             hist = read_history(history, stages=stages, columns=hist_cols)
+            if deals is not None and (stages is None or isinstance(stages, PipelineStages)):
+                hist = history_by_pipeline(hist, deals, deal_cols, inferred=stages is None)
             stages = hist.stages
             notes += hist.notes
         deal_table: Deals | None = None
         if deals is not None:
-            deal_table = read_deals(
-                deals, stages=stages, columns=mapping_without(self.columns, ("entered_date",))
-            )
+            deal_table = read_deals(deals, stages=stages, columns=deal_cols)
             stages = deal_table.stages
             notes += [n for n in deal_table.notes if n not in notes]
             if hist is not None:
@@ -192,6 +203,11 @@ class StageProbabilities(Estimator):
         self.stages_ = stages
         self.deals_ = deal_table
         self.history_ = hist
+        self._frames = None  # fitted on pandas frames (the summary path keeps its own)
+        self.pipelines_ = None
+        if deal_table is not None and deal_table.pipelines is not None:
+            self._fit_pipelines(hist, deal_table, by_field, notes)
+            return self
         if hist is not None:
             counts = self._counts_from_history(hist, deal_table, as_of, by_field, notes)
         else:
@@ -236,12 +252,98 @@ class StageProbabilities(Estimator):
         self.notes_ = notes
         return self
 
-    def probability(self, stage: str, group: Any = None) -> float:
-        """Learned P(win | stage) for one stage (and group, when fitted with ``by``).
+    def _fit_pipelines(self, hist, deals: Deals, by_field, notes: list[str]) -> None:
+        """Several pipelines: one model per pipeline, learned from its own deals and history
+        rows only, with its own stage list; ``overall_`` pools every deal over the union."""
+        from pipesheet.pipelines import split_deals, split_history
+
+        params = self.get_params()
+        params["columns"] = None  # the tables are read already
+        params["by"] = None if by_field in (None, "pipeline") else by_field
+        parts = split_history(hist, deals) if hist is not None else {}
+        models: dict[str, StageProbabilities] = {}
+        tables = []
+        for name, (_, sub) in split_deals(deals).items():  # per pipeline
+            part = parts.get(name)
+            if part is not None and part.frame.empty:
+                notes.append(f"pipeline {name!r} has no stage-history rows: nothing to learn from")
+                part = None
+            model = StageProbabilities(**{**params, "stages": sub.stages})
+            model.fit(part, sub)
+            models[name] = model
+            notes += [f"{name}: {n}" for n in model.notes_ if not n.startswith("stage order")]
+            t = model.table_.copy()
+            t.insert(0, "pipeline_name", name)
+            tables.append(t)
+        pooled = StageProbabilities(**{**params, "stages": deals.stages})
+        pooled._pooled_fit(hist, deals)
+        notes.append(
+            f"{len(models)} pipelines: each pipeline's stage probabilities are learned from its "
+            "own deals only (" + deals.stages.describe() + ")"
+        )
+        self.pipelines_ = models
+        self.table_ = pd.concat(tables, ignore_index=True)
+        self.overall_ = pooled.overall_
+        self.notes_ = list(dict.fromkeys(notes))
+
+    def _pooled_fit(self, hist, deals) -> None:
+        """Every deal over the union of the pipelines' stages (``overall_`` of a model of several
+        pipelines)."""
+        as_of = read_date_setting(self.as_of)
+        self.stages_, self.deals_, self.history_ = deals.stages, deals, hist
+        notes: list[str] = []
+        if hist is not None:
+            counts = self._counts_from_history(hist, deals, as_of, None, notes)
+        else:
+            counts = self._counts_from_snapshot(deals, as_of, None, notes)
+        reached, outcome, _, _, transitions = counts
+        self.overall_ = self._table(reached, outcome, transitions, None)
+        if "probability" in deals.frame:
+            configured = _configured(deals, deals.stages)
+            self.overall_["configured_probability"] = (
+                self.overall_["stage"].map(configured).astype(float)
+            )
+
+    def probability(self, stage: str, group: Any = None, pipeline: Any = None) -> float:
+        """Learned P(win | stage) for one stage (and group, when fitted with ``by``; and
+        pipeline, when the deals are in several — needed only for a stage name two pipelines
+        share).
 
         Won is 1 and Lost is 0. Unknown values are NaN.
         """
         self.check_fitted()
+        models = getattr(self, "pipelines_", None)
+        if models:
+            if pipeline is None:
+                having = [n for n, m in models.items() if 0 <= m.stages_.code(stage) < m.stages_.k]
+                if len(having) > 1:
+                    raise PipesheetError(
+                        f"stage {stage!r} is in several pipelines ("
+                        + ", ".join(map(repr, having))
+                        + "): say which",
+                        table="stages",
+                        value=stage,
+                        expected="a pipeline name",
+                    )
+                if not having and self.stages_.code(stage) < 0:
+                    raise PipesheetError(
+                        "unknown stage",
+                        table="stages",
+                        value=stage,
+                        expected="a stage of one of the pipelines: " + self.stages_.describe(),
+                    )
+                # Won and Lost are 1 and 0 in every pipeline
+                pipeline = having[0] if having else next(iter(models))
+            name = self.stages_.find(pipeline)
+            if name is None or name not in models:
+                raise PipesheetError(
+                    "unknown pipeline",
+                    table="deals",
+                    column="pipeline",
+                    value=pipeline,
+                    expected="one of " + ", ".join(map(repr, models)),
+                )
+            return models[name].probability(stage, group)
         code = self.stages_.code(stage)
         if code < 0:
             raise PipesheetError(
@@ -314,7 +416,12 @@ class StageProbabilities(Estimator):
             "seed": self.seed,
         }
         other = "markov" if self.method == "cohort" else "cohort"
-        fitted = StageProbabilities(method=other, **params).fit(self.history_, self.deals_)
+        frames = getattr(self, "_frames", None)  # fitted on another engine: refit there
+        if frames is not None:
+            params.update(columns=self.columns, order_by=self.order_by)
+            fitted = StageProbabilities(method=other, **params).fit(*frames)
+        else:
+            fitted = StageProbabilities(method=other, **params).fit(self.history_, self.deals_)
         both = {self.method: self.overall_, other: fitted.overall_}
         co, mk = both["cohort"], both["markov"]
         diff = mk["win_probability"].to_numpy() - co["win_probability"].to_numpy()
@@ -322,7 +429,11 @@ class StageProbabilities(Estimator):
             co["interval_low"].to_numpy() > mk["interval_high"].to_numpy()
         )
         flagged = (np.abs(diff) >= threshold) & apart
-        back, revisit, skip = _move_shares(self.history_, self.as_of)
+        lazy = frames is not None  # the moves are counted per row: pandas frames only
+        if flagged.any() and not lazy:
+            back, revisit, skip = _move_shares(self.history_, self.as_of)
+        else:
+            back = revisit = skip = np.full(self.stages_.k, np.nan)
         rows = []
         for s in np.flatnonzero(flagged):
             reasons = []
@@ -339,6 +450,11 @@ class StageProbabilities(Estimator):
                 if reasons
                 else "few closed deals behind one of the two estimates (see their intervals)"
             )
+            if lazy:
+                why = (
+                    "the reasons (moves back, revisits, skipped stages) are counted on pandas "
+                    "frames only"
+                )
             rows.append(
                 {
                     "stage": self.stages_.open[s],
@@ -472,6 +588,7 @@ class StageProbabilities(Estimator):
         self.stages_ = stages
         self.deals_ = deal_table
         self.history_ = hist
+        self._frames = (history, deals)  # the engine's frames: a refit (disagreements) reads them
         k = stages.k
         cut = None
         if as_of is not None:

@@ -809,7 +809,8 @@ def _from_lattice_cdf(
             best_bound, best_delta = bound, delta
     p_quota = None
     if quota is not None:
-        i = math.ceil((quota - _tolerance(hi, step) - x0) / step)  # points below the quota
+        x = (quota - _tolerance(hi, step) - x0) / step  # points below the quota
+        i = math.ceil(min(max(x, -1.0), cdf.size + 1.0))  # a quota of 1e308 / 0.01 is inf
         below = 0.0 if i <= 0 else float(cdf[min(i, cdf.size) - 1])
         p_quota = _clip_quota(1.0 - below, quota, deals)
     return {

@@ -21,7 +21,7 @@ The :class:`StageList` records which way it was made in :attr:`StageList.source`
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,7 @@ from pipesheet.labels import LOST_LABELS, WON_LABELS, LabelMatcher, strip_invisi
 __all__ = [
     "DEFAULT_LOST",
     "DEFAULT_WON",
+    "PipelineStages",
     "StageList",
     "order_from_pairs",
     "stage_key",
@@ -278,6 +279,109 @@ def order_from_pairs(before: np.ndarray, n_reached: np.ndarray) -> list[int]:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_rank = np.where(n_reached > 0, before.sum(axis=0) / n_reached, m)
     return sorted(range(m), key=lambda s: (-wins[s], mean_rank[s]))
+
+
+@dataclass(frozen=True)
+class PipelineStages(StageList):
+    """The stage lists of several pipelines (e.g. New business, Renewal), each with its own open
+    stages, and — as a :class:`StageList` — their *union*: the open stages of every pipeline in
+    pipeline order (a name two pipelines share is one stage of the union), the Won and Lost
+    labels of all of them.
+
+    The union codes every deal of every pipeline (open 0..k-1, Won k, Lost k+1), so a table of
+    several pipelines reads like one; what is learned or priced per pipeline uses
+    :meth:`stage_list` of the deal's pipeline.  Build it with :meth:`of`.
+
+    Attributes:
+        pipelines: ``((name, StageList), …)`` in the order given.
+    """
+
+    pipelines: tuple[tuple[str, StageList], ...] = ()
+
+    @classmethod
+    def of(cls, lists: Mapping[str, StageList], source: str | None = None) -> PipelineStages:
+        """The union of ``{pipeline: StageList}`` (names compared as stage labels are: case and
+        spaces folded; two names that fold alike are refused)."""
+        items = [(str(name).strip(), sl) for name, sl in lists.items()]
+        if not items:
+            raise PipesheetError(
+                "no pipelines given", table="stages", expected="{pipeline: StageList}"
+            )
+        seen: dict[str, str] = {}
+        for name, sl in items:
+            key = stage_key(name)
+            if not key:
+                raise PipesheetError(
+                    "blank pipeline name", table="stages", expected="a name per pipeline"
+                )
+            if key in seen:
+                raise PipesheetError(
+                    "pipeline listed twice",
+                    table="stages",
+                    value=name,
+                    expected="each pipeline once (names are compared without case and spaces)",
+                )
+            if not isinstance(sl, StageList):
+                raise PipesheetError(
+                    "a pipeline's stages must be a StageList",
+                    table="stages",
+                    value=name,
+                    expected="{pipeline: StageList((...open stages...), won, lost)}",
+                )
+            seen[key] = name
+
+        def union(parts: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+            out: dict[str, str] = {}
+            for part in parts:
+                for label in part:
+                    out.setdefault(stage_key(label), label)
+            return tuple(out.values())
+
+        lists_ = [sl for _, sl in items]
+        if source is None:
+            source = "per pipeline: " + "; ".join(f"{name} ({sl.source})" for name, sl in items)
+        return cls(
+            union(sl.open for sl in lists_),
+            union(sl.won for sl in lists_),
+            union(sl.lost for sl in lists_),
+            source,
+            pipelines=tuple(items),
+        )
+
+    @property
+    def lists(self) -> dict[str, StageList]:
+        """``{pipeline: StageList}``."""
+        return dict(self.pipelines)
+
+    @property
+    def pipeline_names(self) -> list[str]:
+        """The pipelines' names, in order."""
+        return [name for name, _ in self.pipelines]
+
+    def find(self, pipeline: object) -> str | None:
+        """The pipeline's name as listed (compared without case and spaces), or None."""
+        key = stage_key(pipeline)
+        return next((n for n, _ in self.pipelines if stage_key(n) == key), None)
+
+    def stage_list(self, pipeline: object) -> StageList:
+        """The stage list of one pipeline.
+
+        Raises:
+            PipesheetError: no such pipeline.
+        """
+        name = self.find(pipeline)
+        if name is None:
+            raise PipesheetError(
+                "unknown pipeline",
+                table="stages",
+                value=pipeline,
+                expected="one of the pipelines " + ", ".join(map(repr, self.pipeline_names)),
+            )
+        return self.lists[name]
+
+    def describe(self) -> str:
+        """``New business: Lead → Proposal; Renewal: Renewal call → Quote`` (for notes)."""
+        return "; ".join(f"{n}: " + " → ".join(sl.open) for n, sl in self.pipelines)
 
 
 def history_row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:

@@ -793,6 +793,16 @@ def lazy_deals(
     cols = resolve_columns(
         _header_table(table), DEAL_FIELDS, ("deal_id", "stage"), table_name=name, mapping=columns
     )
+    for fld, what in (("pipeline", "several pipelines"), ("override", "probability overrides")):
+        if fld in cols:
+            raise PipesheetError(
+                f"{what} are computed on pandas frames only: this {type(deals).__name__} deals "
+                f"table has a {fld} column",
+                table=name,
+                column=cols[fld],
+                expected="a pandas frame (e.g. .to_pandas()) for a deals table with "
+                "pipelines or overrides — it is one row per deal, small enough for memory",
+            )
     schema = table.lf.collect_schema()
     lf = table.lf.with_columns(_clean_id(nw, cols["deal_id"], schema[cols["deal_id"]]).alias("d"))
     stats = _collect(

@@ -50,6 +50,7 @@ from pipesheet.labels import (
 from pipesheet.stages import (
     DEFAULT_LOST,
     DEFAULT_WON,
+    PipelineStages,
     StageList,
     history_row_order,
     stage_key,
@@ -78,9 +79,20 @@ __all__ = [
     "read_history",
     "read_history_and_deals",
     "read_rates",
+    "stage_list_of",
 ]
 
-TEXT_FIELDS = ("owner", "product_line", "country", "segment", "currency", "forecast_category")
+TEXT_FIELDS = (
+    "owner",
+    "product_line",
+    "country",
+    "segment",
+    "currency",
+    "forecast_category",
+    "pipeline",
+)
+#: Text read as it is written, never grouped on by default.
+_PLAIN_TEXT_FIELDS = ("loss_reason",)
 
 
 @dataclass
@@ -108,6 +120,23 @@ class Deals:
         """Open deals only."""
         return self.frame[self.frame["code"] < self.stages.k]
 
+    @property
+    def pipelines(self) -> dict[str, StageList] | None:
+        """``{pipeline: its StageList}`` when the deals are in several pipelines (a pipeline
+        column with two names or more), else None (one pipeline: everything as for one list).
+
+        The lists are those of :class:`~pipesheet.stages.PipelineStages` when the deals were
+        read against one, else the one stage list shared by every pipeline.  A pipeline with no
+        stage list (only closed deals, none of its stages known) is not listed."""
+        if "pipeline" not in self.frame:
+            return None
+        names = pd.unique(self.frame["pipeline"].dropna().to_numpy())
+        if len(names) < 2:
+            return None
+        if isinstance(self.stages, PipelineStages):
+            return self.stages.lists
+        return {str(n): self.stages for n in names}
+
 
 @dataclass
 class History:
@@ -126,6 +155,9 @@ class History:
     notes: list[str] = field(default_factory=list)
     name: str = "history"
     _index: _HistoryIndex | None = field(default=None, repr=False, compare=False)
+    #: The table as given, for the columns a history may carry per row besides these (amount,
+    #: expected close date, probability: :mod:`pipesheet.history` reads them from it).
+    source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def deal_index(self) -> _HistoryIndex:
         """Deal codes and the chronological row order of :attr:`frame` (computed once)."""
@@ -374,6 +406,13 @@ def read_deals(
         )
     labels = raw[cols["stage"]]
     check_confusable(labels, table=name, column=cols["stage"])
+    stages = stage_list_of(stages)
+    pipelines = (
+        pipeline_column(raw[cols["pipeline"]], name, cols["pipeline"])
+        if "pipeline" in cols
+        else None
+    )
+    several = pipelines is not None and pipelines.nunique() >= 2
     inferred = stages is None
     if inferred:
         order_labels, order_p = labels, probability
@@ -383,9 +422,26 @@ def read_deals(
             if probability is not None:
                 blank = pd.Series(np.nan, index=extra.index)
                 order_p = pd.concat([probability, blank], ignore_index=True)
-        stages = _infer_deal_stages(order_labels, order_p, notes)
+        if several:
+            order_pipe = pipelines
+            if "last_open_stage" in cols:
+                order_pipe = pd.concat([pipelines, pipelines], ignore_index=True)
+            stages = _infer_pipeline_stages(order_labels, order_p, order_pipe, notes)
+        else:
+            stages = _infer_deal_stages(order_labels, order_p, notes)
     frame["stage"] = clean_text_column(labels)
     frame["code"] = _stage_codes(labels, stages, name, cols["stage"])
+    if pipelines is not None:
+        frame["pipeline"] = pipelines
+        if isinstance(stages, PipelineStages):
+            check_pipeline_stages(frame, stages, name, cols["stage"], cols["pipeline"])
+    elif isinstance(stages, PipelineStages):
+        raise PipesheetError(
+            "stage lists per pipeline were given but the deals table has no pipeline column",
+            table=name,
+            expected="a column such as 'Pipeline' naming each deal's pipeline (or map it with "
+            "the column mapping pipeline=HEADER), or one stage list for all deals",
+        )
     if inferred and not (frame["code"] >= stages.k).any():
         notes.append(no_closed_label_message(pd.unique(frame["stage"].to_numpy()), "deals table"))
     if "amount" in cols:
@@ -401,9 +457,13 @@ def read_deals(
     else:
         frame["close_date"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
         notes.append("no expected close date column: forecasts cannot be split by period")
-    for fld in TEXT_FIELDS:
-        if fld in cols:
+    for fld in (*TEXT_FIELDS, *_PLAIN_TEXT_FIELDS):
+        if fld in cols and fld != "pipeline":
             frame[fld] = clean_text_column(raw[cols[fld]])
+    if "override" in cols:
+        frame["override"] = parse_probabilities(
+            raw[cols["override"]], table=name, column=cols["override"]
+        )
     for fld in ("created_date", "closed_date"):
         if fld in cols:
             frame[fld] = parse_dates(
@@ -467,6 +527,129 @@ def _infer_deal_stages(
     return stages
 
 
+def stage_list_of(stages: Any) -> StageList | None:
+    """A ``stages`` setting as a stage list: a :class:`StageList` (or None) as it is; a mapping
+    ``{pipeline: StageList}`` as their :class:`~pipesheet.stages.PipelineStages`."""
+    if stages is None or isinstance(stages, StageList):
+        return stages
+    if isinstance(stages, Mapping):
+        return PipelineStages.of(stages)
+    raise PipesheetError(
+        "unknown stage list",
+        table="stages",
+        value=type(stages).__name__,
+        expected="a StageList, or {pipeline: StageList} for several pipelines",
+    )
+
+
+def pipeline_column(values: pd.Series, table: str, column: str) -> pd.Series:
+    """The deals' pipeline names, each spelled as its first cell (names are compared as stage
+    labels are: case and spaces folded).  With two pipelines or more a blank cell is refused,
+    naming the rows: which pipeline's stages apply cannot be guessed."""
+    text = clean_text_column(values)
+    codes, uniques = pd.factorize(text.map(stage_key, na_action="ignore"), use_na_sentinel=True)
+    if len(uniques) == 0:
+        return text
+    first = pd.Series(text.to_numpy()).groupby(codes).first()
+    names = np.append(first.reindex(range(len(uniques))).to_numpy(dtype=object), None)
+    out = pd.Series(names[codes], index=values.index, dtype=object)
+    blank = out.isna().to_numpy()
+    if len(uniques) >= 2 and blank.any():
+        raise PipesheetError(
+            "pipeline is blank",
+            table=table,
+            column=column,
+            rows=row_numbers(values.index, blank),
+            expected="the pipeline of every deal (the table has "
+            + ", ".join(repr(n) for n in names[:-1][:6])
+            + "): each pipeline has its own stages",
+        )
+    return out
+
+
+def _infer_pipeline_stages(
+    labels: pd.Series, probability: pd.Series | None, pipelines: pd.Series, notes: list[str]
+) -> PipelineStages:
+    """Each pipeline's stage order inferred from its own deals (see :func:`_infer_deal_stages`);
+    a pipeline with no open stage in the table (only closed deals) gets no list."""
+    lists: dict[str, StageList] = {}
+    keys = pd.Series(labels.to_numpy(), dtype=object)
+    pipe = pipelines.to_numpy()
+    p = None if probability is None else pd.Series(probability.to_numpy(), dtype=float)
+    terminal = terminal_matcher(DEFAULT_WON, DEFAULT_LOST)
+    for name in pd.unique(pipe):  # per pipeline
+        mask = pipe == name
+        sub = keys[mask]
+        if not (terminal.matches(sub.dropna()) < 0).any():
+            continue  # only closed deals: nothing of its stages to know
+        lists[str(name)] = _infer_deal_stages(
+            sub.reset_index(drop=True),
+            None if p is None else p[mask].reset_index(drop=True),
+            [],
+        )
+    if not lists:
+        raise PipesheetError(
+            "no open stages found and no stage list given",
+            table="deals",
+            expected="a stage list, or open deals in the table",
+        )
+    stages = PipelineStages.of(lists)
+    notes.append(
+        f"{pipelines.nunique()} pipelines, each with its own stage order (inferred from its "
+        "deals): " + stages.describe()
+    )
+    return stages
+
+
+def check_pipeline_stages(
+    frame: pd.DataFrame,
+    stages: PipelineStages,
+    table: str,
+    stage_column: str,
+    pipeline_column_: str,
+    *,
+    pipeline: pd.Series | None = None,
+) -> None:
+    """Refuse a row whose stage is not one of its pipeline's stages (open, Won or Lost), naming
+    the pipeline, the stage and the rows; and an open deal of a pipeline without a stage list.
+    ``pipeline``: each row's pipeline (default ``frame["pipeline"]``)."""
+    pipe = frame["pipeline"] if pipeline is None else pipeline
+    values = pipe.to_numpy()
+    for name in pd.unique(values):  # per pipeline
+        if name is None or (isinstance(name, float) and np.isnan(name)):
+            continue
+        mask = values == name
+        labels = frame["stage"][mask]
+        found = stages.find(name)
+        if found is None:
+            open_ = frame["code"].to_numpy()[mask] < stages.k
+            if open_.any():
+                raise PipesheetError(
+                    f"pipeline {name!r} has no stage list",
+                    table=table,
+                    column=pipeline_column_,
+                    rows=row_numbers(labels.index, open_),
+                    value=name,
+                    expected="a stage list for each pipeline with open deals; the lists given "
+                    "are for " + ", ".join(map(repr, stages.pipeline_names)),
+                )
+            continue
+        own = stages.lists[found]
+        codes = own.codes(labels)
+        unknown = codes == -1
+        if unknown.any():
+            value = labels[unknown].iloc[0]
+            raise PipesheetError(
+                f"stage {value!r} is not a stage of pipeline {found!r}",
+                table=table,
+                column=stage_column,
+                rows=row_numbers(labels.index, unknown),
+                value=value,
+                expected=f"one of pipeline {found!r}'s stages: "
+                + ", ".join([*own.open, own.won_label, own.lost_label]),
+            )
+
+
 def _restore(deals: Deals) -> pd.DataFrame:
     frame = deals.frame.drop(columns=["code"])
     if deals.missing_amount is not None:  # no amount column: not a column of blanks
@@ -503,9 +686,15 @@ def read_history(
     """
     if isinstance(table, History):
         return table
+    stages = stage_list_of(stages)
     raw = check_table(table, name, drop_blank=False)  # blank rows: see below
     cols = resolve_columns(
-        raw, HISTORY_FIELDS, ("deal_id", "stage", "entered_date"), table_name=name, mapping=columns
+        raw,
+        HISTORY_FIELDS,
+        ("deal_id", "stage", "entered_date"),
+        table_name=name,
+        mapping=columns,
+        shared=("amount",),  # a history's amount is optional; --columns amount=… is the deals'
     )
     notes: list[str] = []
     deal_codes, deal_uniques, as_given = text_codes(raw[cols["deal_id"]])
@@ -564,7 +753,7 @@ def read_history(
         copy=not _copy_on_write(),  # with copy-on-write, sharing the columns is safe
     )
     index = _HistoryIndex(frame, deal_codes, deal_uniques, sort)
-    history = History(frame, stages, dict(cols), notes, name, _index=index)
+    history = History(frame, stages, dict(cols), notes, name, _index=index, source=table)
     return history if deals is None else check_history_deals(history, deals)
 
 
@@ -586,20 +775,99 @@ def read_history_and_deals(
             table="history",
             expected="a table with deal id, stage and date entered (e.g. OpportunityHistory)",
         )
+    stages = stage_list_of(stages)
+    deal_columns = mapping_without(columns, ("entered_date",))
     hist = read_history(
         history,
         stages=stages,
         columns=mapping_only(columns, ("deal_id", "stage", "entered_date", "amount")),
     )
+    if deals is not None and (stages is None or isinstance(stages, PipelineStages)):
+        hist = history_by_pipeline(hist, deals, deal_columns, inferred=stages is None)
     notes = list(hist.notes)
     table = None
     if deals is not None:
-        table = read_deals(
-            deals, stages=hist.stages, columns=mapping_without(columns, ("entered_date",))
-        )
+        table = read_deals(deals, stages=hist.stages, columns=deal_columns)
         notes += [n for n in table.notes if n not in notes]
         check_history_deals(hist, table)
     return hist, table, notes
+
+
+def deal_pipelines(deals: Any, columns: Mapping[str, str] | None = None) -> pd.Series | None:
+    """Each deal's pipeline (index: deal id) when the deals table is in several pipelines, else
+    None — read from a raw table or a :class:`Deals` without reading the rest of it."""
+    if isinstance(deals, Deals):
+        if deals.pipelines is None:
+            return None
+        return pd.Series(deals.frame["pipeline"].to_numpy(), index=deals.frame["deal_id"])
+    raw = check_table(deals, "deals")
+    cols = resolve_columns(
+        raw, DEAL_FIELDS, ("deal_id", "stage"), table_name="deals", mapping=columns
+    )
+    if "pipeline" not in cols:
+        return None
+    pipe = pipeline_column(raw[cols["pipeline"]], "deals", cols["pipeline"])
+    if pipe.nunique() < 2:
+        return None
+    ids = clean_text_column(raw[cols["deal_id"]])
+    return pd.Series(pipe.to_numpy(), index=ids.to_numpy())
+
+
+def history_by_pipeline(
+    hist: History, deals: Any, columns: Mapping[str, str] | None = None, *, inferred: bool
+) -> History:
+    """The history against its pipelines' stage lists when the deals are in several pipelines
+    (else as it is): each pipeline's open-stage order inferred from the first entries of its
+    own deals (``inferred``; :meth:`StageList.from_history`), or the given
+    :class:`~pipesheet.stages.PipelineStages` checked — a history row whose stage is not one of
+    its deal's pipeline's stages is refused, naming the pipeline, the stage and the rows."""
+    pipes = deal_pipelines(deals, columns)
+    if pipes is None:
+        return hist
+    frame = hist.frame
+    index = hist.deal_index()
+    row_pipe = pd.Series(
+        pipes.reindex(pd.Index(index.deal_ids)).to_numpy()[index.deal_codes], index=frame.index
+    )
+    notes = list(hist.notes)
+    stages = hist.stages
+    if inferred:
+        won, lost = hist.stages.won, hist.stages.lost
+        lists: dict[str, StageList] = {}
+        order = frame["entered_date"].to_numpy().view("int64")
+        terminal = terminal_matcher(won, lost)
+        for name in pd.unique(pipes.to_numpy()):  # per pipeline
+            mask = (row_pipe == name).to_numpy()
+            if not mask.any() or not (terminal.matches(frame["stage"][mask]) < 0).any():
+                continue  # no open stage in its history: only closed deals, nothing to order
+            lists[str(name)] = StageList.from_history(
+                frame["stage"][mask],
+                pd.factorize(index.deal_codes[mask])[0],
+                order[mask],
+                won=won,
+                lost=lost,
+            )
+        stages = PipelineStages.of(lists)
+        notes = [n for n in notes if not n.startswith("stage order inferred")]
+        notes.append(
+            f"{pipes.nunique()} pipelines, each with its own stage order (inferred from the "
+            "first entries of its own deals): " + stages.describe()
+        )
+        codes = _stage_codes(frame["stage"], stages, hist.name, hist.columns["stage"])
+        frame = frame.assign(code=codes)
+    known = row_pipe.notna().to_numpy()
+    check_pipeline_stages(
+        frame[known],
+        stages,
+        hist.name,
+        hist.columns["stage"],
+        "pipeline (of the deals table)",
+        pipeline=row_pipe[known],
+    )
+    out = History(frame, stages, hist.columns, notes, hist.name)
+    if index.frame is hist.frame:  # the same rows in the same order: the index still holds
+        out._index = _HistoryIndex(frame, index.deal_codes, index.deal_ids, index.sort)
+    return out
 
 
 def check_history_deals(history: History, deals: Deals) -> History:

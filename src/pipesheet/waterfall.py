@@ -402,7 +402,7 @@ def _snapshot(hist: History, raw: pd.DataFrame | None, when: pd.Timestamp, deals
                 expected="an amount column in the history, or the deals table",
             )
     if extra is not None:
-        for fld in ("owner", "product_line", "country", "segment", "currency"):
+        for fld in ("owner", "product_line", "country", "segment", "currency", "pipeline"):
             if fld in extra:
                 out[fld] = out["deal_id"].map(extra[fld]).to_numpy()
     out.index = pd.RangeIndex(2, 2 + len(out), name="row")

@@ -177,7 +177,8 @@ def _measure_format(label: str, value: Any = 0.0) -> str:
     key = "_".join(label.casefold().split())
     if key in ("error_bound", "std_dev", "mean"):
         return MONEY
-    if re.search(r"rate|P\(|probability|p_quota", label, re.IGNORECASE):
+    # "rate" as a word ("win rate", "win_rate"), not inside one ("Calibrated forecast")
+    if re.search(r"(?<![a-z])rate|P\(|probability|p_quota", label, re.IGNORECASE):
         return PERCENT
     fmt = number_format(key, pd.Series([], dtype=float))
     if isinstance(value, int) and fmt in (None, "#,##0.00") and not _MONEY_COLS.search(key):

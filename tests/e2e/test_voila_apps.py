@@ -242,3 +242,77 @@ def test_dashboard_bad_upload_shows_the_engine_message(server, page):
     assert "Traceback" not in page.content()
     assert "bundled sample data" in text  # and it says what the page still shows
     page.screenshot(path=str(ARTIFACTS / "dashboard_bad_upload.png"))
+
+
+def test_dashboard_calibrated_panel_in_the_browser(server, page):
+    """The calibrated forecast panel shows the engine's numbers, and its backtest runs on the
+    button's click (issue 9)."""
+    from pipesheet import backtest, calibrated_forecast
+    from pipesheet.apps.common import fmt_money
+    from pipesheet.sample import sample_deals, sample_history, sample_rates
+
+    _open(page, f"{server}/voila/render/dashboard.ipynb", "#calibrated-table")
+    history, deals, rates = sample_history(), sample_deals(), sample_rates()
+    api = calibrated_forecast(history, deals, "quarter", quota=2_000_000, rates=rates)
+    assert page.locator("#calibrated-forecast").inner_text() == fmt_money(api.forecast)
+    assert page.locator("#calibrated-p10").inner_text() == fmt_money(api.p10)
+    assert page.locator("#calibrated-p90").inner_text() == fmt_money(api.p90)
+    assert page.locator("#calibrated-p-quota").inner_text() == f"{api.p_quota * 100:.1f}%"
+    assert api.method in page.locator("#calibrated-method").inner_text()
+    assert len(api.evidence) == page.locator("#calibrated-evidence tbody tr").count()
+    page.locator("button", has_text="Backtest the last").click()
+    page.locator("#calibrated-backtest").wait_for(timeout=UPDATE_WAIT_MS)
+    wide = backtest(history, deals, "2025-07-01", 4, "quarter", rates=rates).wide
+    text = page.locator("#calibrated-backtest").inner_text()
+    for value, method in zip(wide["forecast"], wide["method"], strict=True):
+        assert fmt_money(value) in text and method in text
+    page.locator("#calibrated-table").scroll_into_view_if_needed()
+    _images_loaded(page)
+    panel = page.locator(".widget-vbox", has=page.locator("#calibrated-table")).last
+    panel.screenshot(path=str(ARTIFACTS / "dashboard_calibrated.png"))
+    assert "Traceback" not in page.content()
+
+
+def test_dashboard_scenario_in_the_browser(server, page):
+    """Change the scenario panel's what-if and its parameter: the page shows the P(≥ quota) after
+    that the engine computes (apply_scenarios on the same data and settings)."""
+    from pipesheet import StageProbabilities, apply_scenarios
+    from pipesheet.sample import SAMPLE_AS_OF, sample_deals, sample_history, sample_rates
+
+    deals, history = sample_deals(), sample_history()
+    scenario = "conversion Negotiation=90%"
+    after = apply_scenarios(
+        deals,
+        StageProbabilities().fit(history, deals),
+        scenario,
+        quota=2_000_000,
+        start="2026-10-01",
+        end="2026-12-31",
+        as_of=SAMPLE_AS_OF,
+        rates=sample_rates(),
+        history=history,
+    ).table.iloc[0]
+    expected = f"{after['p_quota_after'] * 100:.1f}%"
+
+    _open(page, f"{server}/voila/render/dashboard.ipynb", "#scenario-table")
+    assert "drops the 3 largest" in page.locator("#scenario-change").inner_text()
+    kind = page.locator(".widget-dropdown", has=page.get_by_text("What if", exact=True))
+    kind.locator("select").select_option(label="Change a stage's conversion")
+    page.wait_for_function(
+        "() => document.querySelector('#scenario-change').innerText.includes('Proposal')",
+        timeout=UPDATE_WAIT_MS,
+    )
+    box = _input(page, "Parameter")
+    box.fill("Negotiation=90%")
+    box.press("Enter")
+    page.wait_for_function(
+        "v => document.querySelector('#scenario-p_quota-after').innerText === v",
+        arg=expected,
+        timeout=UPDATE_WAIT_MS,
+    )
+    before = f"{after['p_quota_before'] * 100:.1f}%"
+    assert page.locator("#scenario-p_quota-before").inner_text() == before
+    assert (
+        "at Negotiation with win probability 90.0%" in page.locator("#scenario-change").inner_text()
+    )
+    page.screenshot(path=str(ARTIFACTS / "dashboard_scenario.png"))

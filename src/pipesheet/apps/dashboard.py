@@ -19,10 +19,19 @@ their columns. Every number comes from the core:
   Σ amount × P(won by then | stage, days in stage), with its P10/P50/P90 — next to the weighted
   pipeline of the deals expected to close in the same window:
   :func:`pipesheet.time_aware_forecast`, :func:`pipesheet.pipeline_position`;
+* the calibrated forecast of the same window — the time-aware forecast corrected by its own
+  past errors, with P10/P50/P90, P(≥ quota), the method and the evidence, and on request the
+  backtest of the last periods with the recommended forecast:
+  :class:`pipesheet.apps.calibrated_panel.CalibratedPanel`;
 * conversion by stage and the bottleneck: :func:`pipesheet.diagnostics.conversion_by_stage`,
-  :func:`pipesheet.diagnostics.bottlenecks`;
+  :func:`pipesheet.diagnostics.bottlenecks`, and where the cohort and Markov estimates disagree
+  (:meth:`pipesheet.StageProbabilities.disagreement_notes`);
+* what-if scenarios before and after (:mod:`pipesheet.apps.scenario_panel`) and quotas per
+  owner and team (:mod:`pipesheet.apps.quotas_panel`), on the period chosen for the range;
 * pipeline health: the most overdue stale deals and cycle times:
   :func:`pipesheet.diagnostics.stale_deals`, :func:`pipesheet.diagnostics.cycle_time`;
+* the pipeline balance for a target and period, and the stage design check:
+  :class:`pipesheet.apps.balance_panel.BalancePanel`;
 * a download of all result tables as an .xlsx workbook.
 
 Bad files show the engine's message (:class:`~pipesheet.errors.PipesheetError`) on the page, and
@@ -39,6 +48,8 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from pipesheet.apps.balance_panel import BalancePanel
+from pipesheet.apps.calibrated_panel import CalibratedPanel
 from pipesheet.apps.common import (
     CSS,
     error_html,
@@ -52,6 +63,9 @@ from pipesheet.apps.common import (
     xlsx_bytes,
     xlsx_link,
 )
+from pipesheet.apps.quotas_panel import QuotasPanel
+from pipesheet.apps.scenario_panel import ScenarioPanel
+from pipesheet.apps.teams_panel import TeamsPanel
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
@@ -60,7 +74,7 @@ from pipesheet.periods import period_end_for, period_labels
 from pipesheet.pricing import price_deals
 from pipesheet.probabilities import TABLE_COLUMNS as PROBABILITY_COLUMNS
 from pipesheet.probabilities import StageProbabilities
-from pipesheet.tables import History, read_deals, read_history, read_rates
+from pipesheet.tables import History, history_by_pipeline, read_deals, read_history, read_rates
 from pipesheet.timeaware import time_aware_forecast
 
 __all__ = ["DEAL_MAPPING_FIELDS", "HISTORY_MAPPING_FIELDS", "Dashboard"]
@@ -167,6 +181,10 @@ class Dashboard:
         self._data_widgets()
         self._settings_widgets(quota, period, method, blank_amounts)
         self._output_widgets()
+        self.balance_panel = BalancePanel(self)
+        self.scenario_panel = ScenarioPanel(self)
+        self.quotas_panel = QuotasPanel(self)
+        self.teams = TeamsPanel(self)  # pipelines, overrides, lost deals
         self._wire()
         self.widget = self._layout(max_upload_bytes)
         self._first_load(deals, history, rates, source)
@@ -255,6 +273,7 @@ class Dashboard:
         self.range_html = w.HTML()
         self.conversion_html = w.HTML()
         self.timeaware_html = w.HTML()
+        self.calibrated_panel = CalibratedPanel()
         self.health_html = w.HTML()
         self.download_button = w.Button(description="Prepare .xlsx download", icon="download")
         self.download_link = w.HTML()
@@ -275,6 +294,7 @@ class Dashboard:
         self.quota.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
         self.range_period.observe(safe(lambda _c: self._guard(self._rerange)), names="value")
         self.blank_amounts.observe(safe(lambda _c: self._blank_amounts_changed()), names="value")
+        self.calibrated_panel.wire(self, safe)
 
     def _layout(self, max_upload_bytes: int) -> w.VBox:
         """The page: data, settings, notes, then one section per result."""
@@ -313,7 +333,7 @@ class Dashboard:
                     w.HBox(
                         [
                             w.VBox([self.method, self.period, self.blank_amounts]),
-                            w.VBox([self.group, self.filter]),
+                            w.VBox([self.group, self.filter, self.teams.selector]),
                         ]
                     ),
                 ),
@@ -323,9 +343,14 @@ class Dashboard:
                 ),
                 section("Weighted forecast", self.forecast_table, self.forecast_chart),
                 section("Forecast range", w.HBox([self.quota, self.range_period]), self.range_html),
+                section("Scenarios: what if…", self.scenario_panel.widget),
+                section("Quotas per owner and team", self.quotas_panel.widget),
                 section("Time-aware forecast vs weighted pipeline", self.timeaware_html),
+                section("Calibrated forecast", self.calibrated_panel.widget),
                 section("Conversion by stage and bottlenecks", self.conversion_html),
                 section("Pipeline health: stale deals and cycle time", self.health_html),
+                section("Pipeline balance and stage design", self.balance_panel.widget),
+                section("Pipelines, overrides and lost deals", self.teams.widget),
                 section("Download", w.HBox([self.download_button, self.download_link])),
             ],
             layout=w.Layout(padding="0 12px"),
@@ -380,6 +405,8 @@ class Dashboard:
         hist: History | None = None
         if history is not None:
             hist = read_history(history, columns=history_columns)
+            # several pipelines: each pipeline's stage order from its own deals' history
+            hist = history_by_pipeline(hist, deals, deal_columns, inferred=True)
         table = read_deals(deals, stages=hist.stages if hist else None, columns=deal_columns)
         rate_table = read_rates(rates).to_dict() if rates is not None else None
         self._auto_note = ""
@@ -413,7 +440,10 @@ class Dashboard:
                 self._health()
                 self._forecast_all()
             raise
+        self.teams.data_changed()
+        self.teams.priced_changed()
         self.source = source
+        self.balance_panel.data_changed()
         self.error = ""
         self.error_html.value = ""
         self.source_html.value = (
@@ -559,6 +589,7 @@ class Dashboard:
     def _reprice(self) -> None:
         self._time_aware_cache, self._naive_cache = {}, {}
         self._forecast_all()
+        self.balance_panel.refresh()
 
     def _forecast_all(self) -> None:
         """Price the deals once (probabilities, amounts, blank-amount choice) — every money
@@ -582,6 +613,7 @@ class Dashboard:
         self._deal_date = when.to_numpy()
         self._deal_period = period_labels(when, self.period.value).to_numpy()
         self._regroup()
+        self.teams.priced_changed()
 
     def _regroup(self) -> None:
         field = self.group.value
@@ -639,6 +671,7 @@ class Dashboard:
         return mask
 
     def _rerange(self) -> None:
+        self._refresh_panels()
         if not self.range_period.value:
             self.range_ = None
             self.range_html.value = '<span class="pipesheet-note">No period to forecast.</span>'
@@ -647,6 +680,12 @@ class Dashboard:
         self.range_ = self.priced.range(self.quota.value, where=mask)
         self._render_range(mask)
         self._retimeaware()
+        self.calibrated_panel.refresh(self)
+
+    def _refresh_panels(self) -> None:
+        """The scenario and quota panels follow the period, quota, group and data."""
+        self.scenario_panel.refresh()
+        self.quotas_panel.refresh()
 
     def _health(self) -> None:
         """Stale deals and cycle times (they depend on the data only)."""
@@ -707,8 +746,10 @@ class Dashboard:
 
     # ---- rendering -------------------------------------------------------------------------------
     def _render_probabilities(self) -> None:
-        t = self.fitted.overall_
-        cols = [c for c in PROBABILITY_COLUMNS if c != "step_conversion"]
+        several = bool(getattr(self.fitted, "pipelines_", None))  # each pipeline's own table
+        t = self.fitted.table_ if several else self.fitted.overall_
+        cols = [*(["pipeline_name"] if several else []), *PROBABILITY_COLUMNS]
+        cols.remove("step_conversion")
         if "configured_probability" in t:
             cols.append("configured_probability")
         count = lambda v: fmt_number(v)  # noqa: E731
@@ -725,6 +766,7 @@ class Dashboard:
                 "configured_probability": fmt_pct,
             },
             headers={
+                "pipeline_name": "Pipeline",
                 "stage": "Stage",
                 "reached": "Reached",
                 "won": "Won",
@@ -761,7 +803,8 @@ class Dashboard:
                 markersize=9,
                 label="configured",
             )
-        ax.set_xticks(x, t["stage"].tolist())
+        labels = (t["pipeline_name"] + ": " + t["stage"]) if several else t["stage"]
+        ax.set_xticks(x, labels.tolist(), fontsize=8 if several else None)
         ax.set_ylim(0, 1)
         ax.set_ylabel("P(win)")
         ax.legend(loc="upper left", fontsize=8)
@@ -1026,6 +1069,10 @@ class Dashboard:
                 f'<div class="pipesheet-note">Note: {html.escape(n)}</div>'
                 for n in b.attrs.get("notes", [])
             )
+            + "".join(  # where the cohort and Markov estimates differ strongly, and why
+                f'<div class="pipesheet-note disagreement">Note: {html.escape(n)}</div>'
+                for n in (self.fitted.disagreement_notes() if self.fitted is not None else [])
+            )
             + "<h4>Step conversion by cohort (last 6 periods per stage)</h4>"
             + html_table(
                 recent,
@@ -1052,7 +1099,8 @@ class Dashboard:
         """The result tables shown on the page, by sheet name."""
         sheets: dict[str, pd.DataFrame] = {}
         if self.fitted is not None:
-            sheets["Stage probabilities"] = self.fitted.overall_
+            several = bool(getattr(self.fitted, "pipelines_", None))
+            sheets["Stage probabilities"] = self.fitted.table_ if several else self.fitted.overall_
         if self.forecast is not None:
             sheets["Weighted forecast"] = self.forecast
         if self.range_ is not None:
@@ -1062,14 +1110,22 @@ class Dashboard:
         if self.time_aware is not None:
             sheets["Time-aware forecast"] = self.time_aware.to_frame()
             sheets["Time-aware by stage"] = self.time_aware.table
+        sheets.update(self.calibrated_panel.results())
         if self.bottleneck_table is not None:
             sheets["Bottlenecks"] = self.bottleneck_table
             sheets["Conversion by stage"] = self.conversion
         if self.stale is not None:
             sheets["Stale deals"] = self.stale.reset_index(drop=True)
             sheets["Cycle time"] = self.cycle
+        sheets.update(self.balance_panel.results())
+        if self.scenario_panel.result is not None:
+            sheets["Scenario"] = self.scenario_panel.result.to_frame()
+        if self.quotas_panel.result is not None:
+            sheets["Quotas"] = self.quotas_panel.result.to_frame()
+        sheets.update(self.teams.results())
         settings = {
             "data": self.source,
+            "pipeline": self.teams.selector.value,
             "probabilities": dict((v, k) for k, v in METHODS)[self.method.value],
             "period": self.period.value,
             "group by": self.group.value or "(none)",

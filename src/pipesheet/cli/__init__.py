@@ -4,24 +4,33 @@
     pipesheet forecast FILE [FILE]      weighted forecast by period and group (+ range)
     pipesheet leads    [FILE [FILE]]    reverse funnel for a target
     pipesheet quota-gap [FILE [FILE]]   quota gap and new leads needed per week
+    pipesheet balance  FILE FILE        open deals each stage should hold for a target's pace
     pipesheet presets  [NAME]           CRM default stage probabilities
     pipesheet demo                      all of it on the bundled sample, plus a workbook
     pipesheet backtest FILE [FILE]      time-aware vs weighted-pipeline forecasts of past periods
-    pipesheet calibration FILE [FILE]   predicted vs realised win rates, Brier score
+    pipesheet calibration FILE [FILE]   predicted vs realised win rates, Brier score and skill
+    pipesheet calibrated FILE [FILE]    the forecast calibrated by its own past errors (P10–P90)
+    pipesheet time-aware FILE [FILE]    Σ amount × P(won by the period end | stage, age)
     pipesheet waterfall FILE FILE       how the pipeline moved between two snapshots / dates
     pipesheet diagnostics FILE [FILE]   stale deals, bottleneck stages, cycle time
     pipesheet app      [WHICH]          serve the web apps (Voila)
     pipesheet report   INPUT… -o FILE   the finance workbook
+    pipesheet pipelines FILE [FILE]     several pipelines: per pipeline and in total
+    pipesheet commits  FILE [FILE] --commits FILE   commits vs system forecast vs actual
+    pipesheet losses   FILE [FILE]      lost deals by reason and by stage
 
 The older command names ``stages``, ``gap`` and ``health`` still work (aliases).
 
 One module per command group: :mod:`~pipesheet.cli.probabilities`,
 :mod:`~pipesheet.cli.forecast`, :mod:`~pipesheet.cli.planning` (leads, quota-gap),
+:mod:`~pipesheet.cli.balance`,
 :mod:`~pipesheet.cli.finance` (backtest, calibration, waterfall, diagnostics),
+:mod:`~pipesheet.cli.accuracy` (calibrated, time-aware),
 :mod:`~pipesheet.cli.demo` (presets, demo), :mod:`~pipesheet.cli.app`,
-:mod:`~pipesheet.cli.report`; shared options in :mod:`~pipesheet.cli.options`, reading in
-:mod:`~pipesheet.cli.inputs`, printing in :mod:`~pipesheet.cli.output`.  Each command imports the
-engine modules it uses when it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
+:mod:`~pipesheet.cli.report`, :mod:`~pipesheet.cli.teams` (pipelines, commits, losses);
+shared options in :mod:`~pipesheet.cli.options`, reading in :mod:`~pipesheet.cli.inputs`,
+printing in :mod:`~pipesheet.cli.output`.  Each command imports the engine modules it uses when
+it runs, so ``pipesheet leads …`` loads neither scipy nor openpyxl.
 
 FILE is a CSV or XLSX file; give a deals table and/or a stage-history table in any order: they
 are read by :func:`pipesheet.exports.read_export`, which tells them apart by the export's known
@@ -39,7 +48,18 @@ import sys
 from collections.abc import Sequence
 
 from pipesheet import __version__
-from pipesheet.cli import app, demo, finance, forecast, planning, probabilities, report
+from pipesheet.cli import (
+    accuracy,
+    app,
+    balance,
+    demo,
+    finance,
+    forecast,
+    planning,
+    probabilities,
+    report,
+    teams,
+)
 from pipesheet.errors import PipesheetError
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "build_parser", "main"]
@@ -61,7 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (probabilities, forecast, planning, demo, finance, app, report):
+    for group in (
+        probabilities,
+        forecast,
+        planning,
+        balance,
+        demo,
+        finance,
+        accuracy,
+        app,
+        report,
+        teams,
+    ):
         group.add_parsers(sub)
     return parser
 

@@ -1,6 +1,7 @@
 """The finance commands: ``backtest`` (time-aware vs weighted-pipeline forecasts of past
 periods), ``calibration`` (predicted vs realised win rates), ``waterfall`` (how the pipeline
-moved) and ``diagnostics`` (alias ``health``: stale deals, bottlenecks, cycle time)."""
+moved) and ``diagnostics`` (alias ``health``: stale deals, bottlenecks, cycle time, and the
+stage design check)."""
 
 from __future__ import annotations
 
@@ -76,29 +77,62 @@ def cmd_calibration(args: argparse.Namespace) -> int:
             expected="a past date: probabilities are predicted on it and checked against what "
             "happened after it",
         )
+    which = _calibrated_probabilities(args.calibrated)
+    money = {}
+    if isinstance(which, str) and which == "calibrated":  # its errors are weighed by revenue
+        money = {"rates": rates_file(args), "currency": args.currency}
+        money["blank_amounts"] = args.blank_amounts
     result = calibration(
         history,
         deals,
         args.as_of,
-        probabilities="learned" if args.calibrated == "stage" else args.calibrated,
+        probabilities=which,
         period_end=args.period_end,
         buckets=args.buckets,
         stages=history_stages(args, history),
         columns=column_mapping(args),
+        **money,
     )
+    skill = "" if result.brier_skill != result.brier_skill else f"; skill {result.brier_skill:+.2f}"
     show(
         args,
         {
             "buckets": ("Calibration by probability bucket", result.by_bucket),
             "stages": ("Calibration by stage", result.by_stage),
             "summary": (
-                f"Brier score {result.brier:.4f} (reference {result.brier_reference:.4f})",
+                f"Brier score {result.brier:.4f} (always predicting the base rate: "
+                f"{result.brier_reference:.4f}{skill})",
                 result.summary,
             ),
         },
         result.notes,
     )
     return 0
+
+
+def _calibrated_probabilities(value: str) -> Any:
+    """``--probabilities``: learned, time-aware, calibrated, configured or a preset name (as
+    given), ``stage`` (the old ``--method`` value of learned), else a stage/probability file."""
+    from pipesheet.presets import PRESETS
+
+    key = value.strip().casefold()
+    if key == "stage":
+        return "learned"
+    if key in ("learned", "time-aware", "calibrated", "configured", *PRESETS):
+        return key
+    if not Path(value).is_file():
+        raise PipesheetError(
+            "unknown probabilities to calibrate",
+            table="options",
+            column="--probabilities",
+            value=value,
+            expected="learned, time-aware, calibrated, configured, a preset ("
+            + ", ".join(PRESETS)
+            + ") or a stage/probability file (CSV or XLSX)",
+        )
+    from pipesheet.exports import read_table
+
+    return read_table(value)
 
 
 def cmd_waterfall(args: argparse.Namespace) -> int:
@@ -218,19 +252,40 @@ def cmd_health(args: argparse.Namespace) -> int:
     cycle = cycle_time(history, deals, as_of=args.as_of, stages=stages, columns=columns)
     which = "open deals" if args.all_deals else "stale deals"
     count = f"{len(shown)} of {len(stale)}" if len(shown) < len(stale) else f"{len(stale)}"
-    show(
-        args,
-        {
-            "stale": (
-                f"{which.capitalize()} ({count}, as of {stale.attrs['as_of'].date()})",
-                shown,
-            ),
-            "bottlenecks": ("Bottlenecks (step conversion vs reference)", neck),
-            "cycle": ("Cycle time (days)", cycle),
-        },
-        [*stale.attrs.get("notes", []), *neck.attrs.get("notes", [])],
-    )
+    tables = {
+        "stale": (
+            f"{which.capitalize()} ({count}, as of {stale.attrs['as_of'].date()})",
+            shown,
+        ),
+        "bottlenecks": ("Bottlenecks (step conversion vs reference)", neck),
+        "cycle": ("Cycle time (days)", cycle),
+    }
+    notes = [*stale.attrs.get("notes", []), *neck.attrs.get("notes", [])]
+    if not args.json or args.show == "design":
+        design_title, design, design_notes = _stage_design(args, history, deals, stages)
+        tables["design"] = (design_title, design)
+        notes += design_notes
+    show(args, tables, notes, on_request=("design",))
     return 0
+
+
+def _stage_design(args: argparse.Namespace, history, deals, stages) -> tuple[str, Any, list[str]]:
+    """The stage design check (:func:`pipesheet.stage_design.stage_design_check`): its title,
+    its flags, and the notes — each flag as a note too, unless ``--show design`` prints them."""
+    from pipesheet.stage_design import stage_design_check
+
+    result = stage_design_check(
+        history, deals, as_of=args.as_of, stages=stages, columns=column_mapping(args)
+    )
+    title = str(result).splitlines()[0]
+    notes = []
+    if args.show != "design":
+        notes = [
+            f"stage design: [{r.check}] {f'{r.stage}: ' if r.stage else ''}{r.evidence} → "
+            f"{r.suggestion}"
+            for r in result.flags.itertuples()
+        ] or [f"stage design: no flag raised ({len(result.evidence)} open stages)"]
+    return title, result.flags, [*notes, *result.notes]
 
 
 def add_parsers(sub: Any) -> None:
@@ -267,8 +322,9 @@ def add_parsers(sub: Any) -> None:
         "calibration",
         help="predicted vs realised win rates by bucket and stage, Brier score",
         description="Predict with only what was known on --as-of, then compare with what "
-        "happened: predicted vs realised win rate per probability bucket and per stage, and "
-        "the Brier score mean((p − y)²).",
+        "happened: predicted vs realised win rate per probability bucket and per stage, the "
+        "Brier score mean((p − y)²) and the Brier skill 1 − Brier / Brier of always "
+        "predicting the base rate (below 0: worse than the base rate).",
     )
     add_file_options(p, as_of=False, by=False)
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="prediction date (required)")
@@ -276,15 +332,21 @@ def add_parsers(sub: Any) -> None:
         "--probabilities",
         "--method",
         dest="calibrated",
-        choices=["learned", "time-aware", "stage"],
         default="learned",
-        help="learned: the stage probabilities P(win | stage); time-aware: P(won by "
-        "--period-end) (--method stage|time-aware is the older spelling)",
+        metavar="learned|time-aware|calibrated|configured|PRESET|FILE",
+        help="which probabilities to check: learned (default: the stage probabilities P(win | "
+        "stage) learned on --as-of), configured (the CRM's Probability column), a preset "
+        "(salesforce, hubspot, suitecrm) or a stage/probability FILE — outcome by the end of "
+        "the history; time-aware or calibrated: P(won by --period-end), outcome won by then "
+        "(--method stage|time-aware is the older spelling)",
     )
     p.add_argument(
-        "--period-end", metavar="DATE|month|quarter|year", help="window end for time-aware"
+        "--period-end",
+        metavar="DATE|month|quarter|year",
+        help="window end for time-aware and calibrated",
     )
     p.add_argument("--buckets", type=int, default=10, help="probability buckets (10)")
+    add_money_options(p)
     p.add_argument(
         "--show",
         choices=["buckets", "stages", "summary"],
@@ -315,10 +377,12 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "diagnostics",
         aliases=["health"],
-        help="stale deals, bottleneck stages and cycle time from the stage history",
+        help="stale deals, bottleneck stages, cycle time and the stage design check",
         description="Stale = longer in the current stage than the --quantile of the time won "
         "deals spent there. Bottleneck = the stage whose step conversion falls furthest below "
-        "its trailing average (or --benchmark). Cycle time = days to Won/Lost.",
+        "its trailing average (or --benchmark). Cycle time = days to Won/Lost. Stage design: "
+        "flags on the stage list itself (more than 6 open stages, stages most deals skip, "
+        "stages that add no information, too few closed deals, deals moving back).",
     )
     add_file_options(p, as_of=False, by=False)
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="use only what was known then")
@@ -341,7 +405,8 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--show",
-        choices=["stale", "bottlenecks", "cycle"],
-        help="print only this table (with --json: default stale)",
+        choices=["stale", "bottlenecks", "cycle", "design"],
+        help="print only this table (with --json: default stale); design: the stage design "
+        "check's flags, each with its evidence and a suggestion (without --show they are notes)",
     )
     p.set_defaults(func=cmd_health, by=None)

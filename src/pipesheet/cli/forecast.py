@@ -15,6 +15,7 @@ from pipesheet.cli.inputs import (
 )
 from pipesheet.cli.options import add_file_options, add_forecast_options, fiscal_year_start_option
 from pipesheet.cli.output import emit, range_words
+from pipesheet.cli.scenarios import add_scenario_options, show_scenarios
 from pipesheet.columns import DEAL_FIELDS
 from pipesheet.errors import PipesheetError
 
@@ -43,6 +44,13 @@ def add_parsers(sub: Any) -> None:
     )
     fiscal_year_start_option(p, ": quarters are calendar quarters")
     p.add_argument(
+        "--deals",
+        dest="list_deals",
+        action="store_true",
+        help="print the priced open deals instead: each with the probability it is priced at "
+        "and where it comes from (its stage, or its own override)",
+    )
+    p.add_argument(
         "--period-start",
         metavar="DATE",
         help="forecast (and range) only open deals expected to close on or after DATE",
@@ -52,6 +60,7 @@ def add_parsers(sub: Any) -> None:
         metavar="DATE",
         help="forecast (and range) only open deals expected to close on or before DATE",
     )
+    add_scenario_options(p)
     p.set_defaults(func=cmd_forecast, method="cohort", summary_path=True)
 
 
@@ -92,13 +101,20 @@ def _forecast(args: argparse.Namespace, deals: Any, history: Any) -> int:
         by=args.by,  # (a frame in DuckDB is summed by these groups where it is)
         per_amount=args.range or args.quota is not None,
     )
+    if args.list_deals:
+        listed = priced.open_deals()
+        cur = listed.attrs.get("currency")
+        emit(args, f"Open deals priced{f' ({cur})' if cur else ''}", listed, priced.notes)
+        return 0
     table = priced.forecast(period, args.fiscal_year_start, args.by, total=not args.json)
     cur = table.attrs.get("currency")
     notes = list(table.attrs.get("notes", []))
     with_range = args.range or args.quota is not None
-    if not (args.json and with_range):  # --json prints one document: the range when asked for
+    what_if = bool(args.scenario)
+    # --json prints one document: the scenarios, else the range when asked for, else the table
+    if not (args.json and (with_range or what_if)):
         emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
-    if with_range:
+    if with_range and not (args.json and what_if):
         rng = priced.range(args.quota)
         extra = [
             f"method: {rng.range_method}",
@@ -115,4 +131,6 @@ def _forecast(args: argparse.Namespace, deals: Any, history: Any) -> int:
             rng.to_frame(),
             extra=[*range_words(rng), *extra[1:]],
         )
+    if what_if:
+        show_scenarios(args, deals, history, probs, stages, rates)
     return 0

@@ -69,9 +69,69 @@ def load_files(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFr
         or getattr(args, "probabilities", None)
         or getattr(args, "conversions", None)
     )
-    if export.history is not None and learns:
-        _need_closed_labels(args, export.history)
-    return export.deals, export.history
+    deals, history = pipeline_only(args, export.deals, export.history)
+    if history is not None and learns:
+        _need_closed_labels(args, history)
+    return deals, history
+
+
+def pipeline_only(
+    args: argparse.Namespace, deals: pd.DataFrame | None, history: pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """``--pipeline NAME``: the deals of that pipeline (names compared without case and spaces)
+    and the history rows of those deals — one pipeline, computed as a file of one pipeline.
+    The rows keep their spreadsheet row numbers."""
+    name = getattr(args, "pipeline", None)
+    if not name:
+        return deals, history
+    from pipesheet.cells import clean_text_column
+    from pipesheet.columns import DEAL_FIELDS
+    from pipesheet.stages import stage_key
+
+    if deals is None:
+        raise PipesheetError(
+            "--pipeline needs the deals file: it says which pipeline each deal is in",
+            table="options",
+            column="--pipeline",
+            value=name,
+            expected="a deals file with a pipeline column beside the history",
+        )
+    label = deals.attrs.get("label") or "deals"
+    mapping = only_fields(column_mapping(args), DEAL_FIELDS)
+    cols = resolve_columns(deals, DEAL_FIELDS, ("deal_id",), table_name=label, mapping=mapping)
+    if "pipeline" not in cols:
+        raise PipesheetError(
+            "--pipeline: the deals file has no pipeline column",
+            table=label,
+            column="--pipeline",
+            value=name,
+            expected="a column such as 'Pipeline' (or map yours with --columns pipeline=HEADER)",
+        )
+    names = clean_text_column(deals[cols["pipeline"]])
+    keep = (names.map(stage_key, na_action="ignore") == stage_key(name)).to_numpy()
+    if not keep.any():
+        present = list(dict.fromkeys(names.dropna()))
+        raise PipesheetError(
+            "no deal is in this pipeline",
+            table=label,
+            column=cols["pipeline"],
+            value=name,
+            expected="one of the pipelines in the file: " + ", ".join(map(repr, present)),
+        )
+    chosen = deals[keep]
+    args.read_notes = [
+        *getattr(args, "read_notes", []),
+        f"pipeline {names[keep].iloc[0]!r} only: {int(keep.sum()):,} of {len(deals):,} deals",
+    ]
+    if history is None:
+        return chosen, None
+    hist_map = only_fields(column_mapping(args), HISTORY_FIELDS)
+    hcol = resolve_columns(
+        history, HISTORY_FIELDS, ("deal_id",), table_name="history", mapping=hist_map
+    )["deal_id"]
+    ids = set(clean_text_column(chosen[cols["deal_id"]]).dropna())
+    rows = clean_text_column(history[hcol]).isin(ids).to_numpy()
+    return chosen, history[rows]
 
 
 def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None:
@@ -79,7 +139,12 @@ def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None
     deal is open.  Say so, listing the labels it has and how to declare them."""
     mapping = only_fields(column_mapping(args), HISTORY_FIELDS)
     col = resolve_columns(
-        history, HISTORY_FIELDS, ("stage",), table_name="history", mapping=mapping
+        history,
+        HISTORY_FIELDS,
+        ("stage",),
+        table_name="history",
+        mapping=mapping,
+        shared=("amount",),
     )["stage"]
     won = tuple(getattr(args, "won", None) or DEFAULT_WON)
     lost = tuple(getattr(args, "lost", None) or DEFAULT_LOST)

@@ -73,6 +73,12 @@ def add_file_options(
             help="map a field to your header, e.g. --columns stage=Fase (repeatable; --col is "
             "the older spelling)",
         )
+    p.add_argument(
+        "--pipeline",
+        metavar="NAME",
+        help="only the deals of this pipeline (the deals file's pipeline column) and their "
+        "history rows",
+    )
     p.add_argument("--sheet", help="worksheet to read from XLSX files")
     p.add_argument("--table", help="Excel Table to read from XLSX files")
     p.add_argument(

@@ -34,6 +34,11 @@ PERCENT_COLUMNS = {
     "total_error",
     "error_time_aware",
     "error_weighted",
+    "error_calibrated",
+    "in_range_share",
+    "p_quota",
+    "calibrated_probability",
+    "time_aware_probability",
     "predicted",
     "realised",
     "low",
@@ -42,6 +47,11 @@ PERCENT_COLUMNS = {
     "eventual_win",
     "reference",
     "gap",
+    # losses, commits
+    "share_deals",
+    "share_amount",
+    "committed_error",
+    "system_error",
 }
 
 
@@ -75,6 +85,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _human(frame: pd.DataFrame) -> str:
+    if frame.empty:  # not pandas' "Empty DataFrame / Columns: […]"
+        return "(none)"
     shown = frame.copy()
     if list(shown.columns) == ["measure", "value"] and shown["value"].dtype.kind == "f":
         shown["value"] = [
@@ -84,7 +96,7 @@ def _human(frame: pd.DataFrame) -> str:
         return shown.to_string(index=False)
     for col in shown.columns:
         values = shown[col]
-        if col in PERCENT_COLUMNS:
+        if col in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(values.dtype):
             shown[col] = values.map(lambda v: "" if pd.isna(v) else f"{v * 100:.1f}%")
         elif pd.api.types.is_float_dtype(values.dtype):
             shown[col] = values.map(_number_text)

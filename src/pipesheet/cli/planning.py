@@ -1,11 +1,13 @@
 """``pipesheet leads`` (the reverse funnel for a target) and ``pipesheet quota-gap`` (alias
-``gap``: what must come from new pipeline)."""
+``gap``: what must come from new pipeline — for one quota, or for every row of a quota table,
+rolled up a team hierarchy)."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipesheet.cli.inputs import (
@@ -20,7 +22,12 @@ from pipesheet.cli.inputs import (
     only_fields,
     rates_file,
 )
-from pipesheet.cli.options import add_file_options, add_forecast_options, add_money_options
+from pipesheet.cli.options import (
+    add_file_options,
+    add_forecast_options,
+    add_money_options,
+    fiscal_year_start_option,
+)
 from pipesheet.cli.output import emit
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
 from pipesheet.errors import PipesheetError
@@ -52,7 +59,21 @@ def add_parsers(sub: Any) -> None:
     )
     add_file_options(p, files="*")
     add_forecast_options(p)
-    p.add_argument("--quota", type=float, required=True, help="the period's quota")
+    p.add_argument(
+        "--quota",
+        required=True,
+        metavar="Q|FILE",
+        help="the period's quota, or a quota table file (CSV/XLSX: a group column such as Owner "
+        "— see --by —, a Period label such as 2026-Q3 or Start/End dates, and the Quota): one "
+        "row per group and period, with closed, expected, gap, coverage, P(≥ quota) and leads "
+        "per week",
+    )
+    p.add_argument(
+        "--hierarchy",
+        metavar="FILE",
+        help="with a quota table: levels finest first (e.g. Owner,Team,Region), one row per "
+        "owner; each level above the quotas' is rolled up by exact sums",
+    )
     p.add_argument(
         "--closed", type=float, help="revenue already won in the period (default: from deals)"
     )
@@ -77,6 +98,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--period-start", metavar="DATE", help="first day of the quota period")
     p.add_argument("--period-end", metavar="DATE", help="last day of the quota period")
+    fiscal_year_start_option(p, ": for FY period labels of a quota table")
     p.set_defaults(func=cmd_gap, method="cohort")
 
 
@@ -169,14 +191,17 @@ class _GapFigures:
     currency: str | None
     notes: list[str] = field(default_factory=list)
     model: Any = None
+    probabilities: Any = None
 
 
 def cmd_gap(args: argparse.Namespace) -> int:
     """The quota gap and the new leads it takes per week: the figures given as options, the
     rest measured on the deals (closed, expected, pipeline, average deal, win rate, cycle) and,
-    for the cycle, on the stage history."""
+    for the cycle, on the stage history.  ``--quota FILE``: the same for every row of a quota
+    table (:func:`cmd_quota_table`)."""
     from pipesheet.planning import quota_gap
 
+    quota = _quota_number(args.quota)
     deals, history = load_files(args)
     fig = _GapFigures(
         closed=args.closed,
@@ -188,6 +213,8 @@ def cmd_gap(args: argparse.Namespace) -> int:
         cycle_source="given (--cycle-days)" if args.cycle_days is not None else None,
         currency=args.currency.upper() if args.currency else None,
     )
+    if quota is None:
+        return cmd_quota_table(args, deals, history, fig)
     if deals is not None:
         _figures_from_deals(args, deals, history, fig)
     if fig.cycle is None and history is not None:
@@ -201,7 +228,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
             expected="--average-deal and --lead-to-win, or deals + history files",
         )
     gap = quota_gap(
-        args.quota,
+        quota,
         fig.closed or 0.0,
         fig.expected or 0.0,
         average_deal=fig.average,
@@ -224,6 +251,7 @@ def _figures_from_deals(args: argparse.Namespace, deals, history, fig: _GapFigur
     from pipesheet.forecast import pipeline_position
 
     probs, fig.model = forecast_probabilities(args, deals, history)
+    fig.probabilities = probs
     pos = pipeline_position(
         deals,
         probs,
@@ -243,6 +271,14 @@ def _figures_from_deals(args: argparse.Namespace, deals, history, fig: _GapFigur
     fig.pipeline = pos.open_pipeline if fig.pipeline is None else fig.pipeline
     fig.average = pos.average_won_deal if fig.average is None else fig.average
     if fig.rate is None and fig.model is not None:
+        if getattr(fig.model, "pipelines_", None):  # each pipeline's first stage differs
+            raise PipesheetError(
+                "the deals are in several pipelines, each with its own first stage: the share "
+                "of new leads that end up won is not one number",
+                table="options",
+                column="--lead-to-win",
+                expected="--lead-to-win RATE, or one pipeline: --pipeline NAME",
+            )
         fig.rate = fig.model.overall_["win_probability"].iloc[0]
     if fig.cycle is None and not math.isnan(pos.average_cycle_days):
         fig.cycle = pos.average_cycle_days
@@ -269,3 +305,90 @@ def _cycle_from_history(args: argparse.Namespace, deals, history, fig: _GapFigur
             f"mean days to Won over the {int(won['deals']):,} won deals in the stage history "
             "(from each deal's first history row, as pipesheet diagnostics shows)"
         )
+
+
+#: The endings of a file ``--quota`` may name.
+_TABLE_FILES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+
+
+def _quota_number(text: str) -> float | None:
+    """``--quota``: a number (read as a cell's amount: ``1500000``, ``1,500,000``), or None for
+    a quota table file."""
+    import pandas as pd
+
+    from pipesheet.cells import parse_amounts
+
+    if Path(text).suffix.casefold() in _TABLE_FILES or Path(text).is_file():
+        return None
+    try:
+        return float(parse_amounts(pd.Series([text]), table="options", column="--quota").iloc[0])
+    except PipesheetError as err:
+        raise PipesheetError(
+            "--quota is neither a number nor a quota table file",
+            table="options",
+            column="--quota",
+            value=text,
+            expected="a quota such as 1500000, or a CSV/XLSX quota table (" + err.problem + ")",
+        ) from None
+
+
+def cmd_quota_table(args: argparse.Namespace, deals, history, fig: _GapFigures) -> int:
+    """``--quota FILE``: quota, closed, expected, gap, coverage, P(≥ quota) and leads per week
+    for every row of the quota table (:func:`pipesheet.quota_table`), rolled up ``--hierarchy``;
+    the average deal, lead-to-win rate and cycle are measured as for one quota."""
+    from pipesheet.exports import read_table
+    from pipesheet.quotas import quota_table
+
+    if deals is None:
+        raise PipesheetError(
+            "a quota table needs a deals file",
+            table="options",
+            expected="a deals CSV/XLSX (and a history file to learn probabilities from)",
+        )
+    for option, value in (
+        ("--closed", args.closed),
+        ("--expected-open", args.expected_open),
+        ("--open-pipeline", args.open_pipeline),
+    ):
+        if value is not None:
+            raise PipesheetError(
+                f"{option} is measured for each row of a quota table",
+                table="options",
+                column=option,
+                expected=f"no {option} with --quota FILE (or one quota number)",
+            )
+    encoding, dayfirst = getattr(args, "encoding", None), getattr(args, "dayfirst", None)
+    quotas = read_table(args.quota, encoding=encoding, dayfirst=dayfirst)
+    tree = None
+    if args.hierarchy:
+        tree = read_table(args.hierarchy, encoding=encoding, dayfirst=dayfirst)
+    _figures_from_deals(args, deals, history, fig)
+    if fig.cycle is None and history is not None:
+        _cycle_from_history(args, deals, history, fig)
+    result = quota_table(
+        deals,
+        fig.probabilities,
+        quotas,
+        by=args.by,
+        hierarchy=tree,
+        as_of=args.as_of,
+        start=args.period_start,
+        end=args.period_end,
+        rates=rates_file(args),
+        currency=args.currency,
+        blank_amounts=args.blank_amounts,
+        stages=fig.model.stages_ if fig.model else given_stages(args),
+        columns=only_fields(column_mapping(args), DEAL_FIELDS),
+        average_deal=None if fig.average is None or math.isnan(fig.average) else fig.average,
+        lead_to_win_rate=fig.rate,
+        cycle_days=fig.cycle,
+        fiscal_year_start=args.fiscal_year_start,
+    )
+    extra = result.basis()
+    if fig.cycle_source and fig.cycle is not None:
+        extra.append(f"Cycle length {fig.cycle:.1f} days: {fig.cycle_source}.")
+    cur = f" ({result.currency})" if result.currency else ""
+    when = f" as of {result.as_of.date()}" if result.as_of is not None else ""
+    frame = result.to_frame() if args.json else result.formatted()
+    emit(args, f"Quotas{when}{cur}", frame, result.notes, extra=extra)
+    return 0

@@ -97,10 +97,12 @@ def cmd_stages(args: argparse.Namespace) -> int:
     with duckdb_progress(getattr(args, "duckdb", None), enabled=not args.json):
         model = fit_probabilities(args, deals, history)
     _learned_something(model)
+    # where cohort and Markov differ strongly, and why (human output only: not JSON rows)
+    disagree = [] if args.json else model.disagreement_notes()
     emit(
         args,
         f"Stage probabilities ({model.method}; order {model.stages_.source})",
         model.table_,
-        model.notes_,
+        [*model.notes_, *disagree],
     )
     return 0

@@ -84,6 +84,12 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="the same as --date-order dmy",
     )
+    p.add_argument(
+        "--commits",
+        metavar="FILE",
+        help="a manager's commits (owner or team, period, committed amount) for the Commits "
+        "sheet: system forecast vs committed vs actual",
+    )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     blank_amounts_option(p)
     p.set_defaults(func=run)
@@ -92,7 +98,7 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
 
 def _input_files(args: argparse.Namespace) -> list[str]:
     """Every file the report reads (the output may be none of them)."""
-    files = [*args.inputs, args.previous, args.rates]
+    files = [*args.inputs, args.previous, args.rates, getattr(args, "commits", None)]
     given = getattr(args, "probabilities", None)
     if given and Path(given).exists():
         files.append(given)
@@ -127,6 +133,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> i
             dayfirst=args.dayfirst,
             progress=False if args.no_progress else None,
             blank_amounts=getattr(args, "blank_amounts", "error"),
+            commits=getattr(args, "commits", None),
         )
         write_report(report, dest, force=args.force, inputs=inputs)
     except PipesheetError as err:

@@ -48,17 +48,25 @@ from pipesheet.excel.convert import (
 
 __all__ = [
     "PIPE_BACKTEST",
+    "PIPE_BALANCE",
     "PIPE_BOTTLENECKS",
+    "PIPE_CALIBRATED_FORECAST",
     "PIPE_CALIBRATION",
+    "PIPE_COMMITS",
     "PIPE_COVERAGE",
     "PIPE_CYCLE_TIME",
     "PIPE_FORECAST_CATEGORIES",
     "PIPE_FORECAST_RANGE",
     "PIPE_FORECAST_TOTAL",
     "PIPE_LEADS_NEEDED",
+    "PIPE_LOSSES",
+    "PIPE_PIPELINES",
     "PIPE_PIPELINE_POSITION",
     "PIPE_PRESET",
     "PIPE_QUOTA_GAP",
+    "PIPE_QUOTA_TABLE",
+    "PIPE_SCENARIO",
+    "PIPE_STAGE_DESIGN",
     "PIPE_STAGE_PROBABILITIES",
     "PIPE_STAGE_PROBABILITY",
     "PIPE_STALE_DEALS",
@@ -264,6 +272,12 @@ def PIPE_STAGE_PROBABILITIES(
 @xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage.", **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
+@xw.arg(
+    "pipeline",
+    doc="Optional: with deals in several pipelines, the pipeline whose stage is meant (needed "
+    "only for a stage name two pipelines share).",
+    **CELL,
+)
 @_cell_errors
 def PIPE_STAGE_PROBABILITY(
     stage,
@@ -274,13 +288,14 @@ def PIPE_STAGE_PROBABILITY(
     won_passes_all=None,
     as_of=None,
     date_order=None,
+    pipeline=None,
 ):
     """Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown."""
     name = optional_text(stage, "stage")
     if name is None:
         raise PipesheetError("no stage given", table="arguments", column="stage")
     model = _learn(history, deals, method, stages, won_passes_all, as_of, date_order)
-    p = model.probability(name)
+    p = model.probability(name, pipeline=optional_text(pipeline, "pipeline"))
     if pd.isna(p):
         return f"unknown: no closed deals reached {name!r} to learn from."
     return spill_scalar(p)
@@ -751,8 +766,9 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.arg("period", doc='Optional: "month" (default) or "quarter".', **CELL)
 @xw.arg(
     "show",
-    doc='Optional: "summary" (default: MAPE and bias per method), "periods" (both methods per '
-    'period) or "detail" (one row per period and method).',
+    doc='Optional: "summary" (default: MAPE, bias and P10–P90 coverage, in_range_share, per '
+    'method and of the recommended forecast), "periods" (the methods and the recommended '
+    'forecast per period) or "detail" (one row per period and method).',
     **CELL,
 )
 @xw.arg(
@@ -781,8 +797,10 @@ def PIPE_BACKTEST(
     date_order=None,
 ):
     """Backtest: rebuild the pipeline the day before each past period from the history, forecast
-    the period with the time-aware and the weighted-pipeline methods, compare with what was won.
-    Error = forecast/actual − 1; MAPE = mean |error|, bias = mean error."""
+    the period with the time-aware, the weighted-pipeline and the calibrated methods, compare
+    with what was won; the recommended forecast is the calibrated one when it rests on enough
+    past periods, else the time-aware one. Error = forecast/actual − 1; MAPE = mean |error|,
+    bias = mean error."""
     from pipesheet.backtest import backtest
 
     what = _choice(show, "show", ("summary", "periods", "detail"))
@@ -809,24 +827,32 @@ def PIPE_BACKTEST(
 @xw.arg(
     "show",
     doc='Optional: "buckets" (default: per probability bucket), "stages" (per stage) or '
-    '"summary" (the Brier score over all deals and its reference).',
+    '"summary" (the Brier score over all deals, its base-rate reference and the skill).',
     **CELL,
 )
 @xw.arg(
     "probabilities",
-    doc='Optional: "learned" (default: the stage probabilities P(win | stage), outcome by the '
-    'end of the history) or "time-aware" (P(won by period_end)).',
+    doc='Optional: "learned" (default: the stage probabilities P(win | stage)), "configured" '
+    "(the CRM's Probability column), a preset name or a stage/probability table — outcome by "
+    'the end of the history; or "time-aware" / "calibrated" (P(won by period_end)).',
     **CELL,
 )
 @xw.arg(
     "period_end",
-    doc='Optional (time-aware): a date, or "month", "quarter" or "year" containing as_of (the '
-    "next one when as_of is its last day).",
+    doc='Optional (time-aware, calibrated): a date, or "month", "quarter" or "year" containing '
+    "as_of (the next one when as_of is its last day).",
     **CELL,
 )
 @xw.arg("buckets", doc="Optional: number of equal-width probability buckets (default 10).", **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
+@xw.arg(
+    "rates",
+    doc='Optional ("calibrated"): currency rates table (currency, rate) when deals mix currencies.',
+    **TABLE,
+)
+@xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
+@xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @_cell_errors
 def PIPE_CALIBRATION(
     history,
@@ -838,20 +864,35 @@ def PIPE_CALIBRATION(
     buckets=None,
     stages=None,
     date_order=None,
+    rates=None,
+    currency=None,
+    blank_amounts=None,
 ):
     """Calibration: predicted probability vs realised win rate of the deals open on as_of, per
-    probability bucket or stage, and the Brier score mean((p − y)²)."""
+    probability bucket or stage, the Brier score mean((p − y)²) and the Brier skill against
+    always predicting the base rate."""
     from pipesheet.calibration import calibration
+    from pipesheet.excel.accuracy import calibration_probabilities
+
+    which = calibration_probabilities(probabilities)
+    money = {}
+    if isinstance(which, str) and which.strip().casefold() == "calibrated":
+        money = {
+            "rates": _optional_table(rates, "rates"),
+            "currency": optional_text(currency, "currency"),
+            "blank_amounts": _blank_amounts(blank_amounts),
+        }
 
     what = _choice(show, "show", ("buckets", "stages", "summary"))
     result = calibration(
         table_from_range(history, "history", date_order),
         _optional_table(deals, "deals", date_order),
         date_argument(as_of, "as_of"),
-        probabilities=optional_text(probabilities, "probabilities", "learned"),
+        probabilities=which,
         period_end=_period_end(period_end),
         buckets=_whole(buckets, "buckets", 10),
         stages=stage_list_from_range(stages),
+        **money,
     )
     frame = {"buckets": result.by_bucket, "stages": result.by_stage, "summary": result.summary}
     return spill_frame(frame[what])
@@ -1073,3 +1114,14 @@ def PIPE_PRESET(name):
         raise PipesheetError(
             err.problem, table="arguments", column="name", value=text, expected=err.expected
         ) from None
+
+
+# the functions of other areas, each in its own module (they use the guard and helpers above)
+from pipesheet.excel.accuracy import PIPE_CALIBRATED_FORECAST  # noqa: E402
+from pipesheet.excel.balance import PIPE_BALANCE, PIPE_STAGE_DESIGN  # noqa: E402
+from pipesheet.excel.planning_extra import (  # noqa: E402 (uses the above)
+    PIPE_COMMITS,
+    PIPE_LOSSES,
+    PIPE_PIPELINES,
+)
+from pipesheet.excel.planning_tables import PIPE_QUOTA_TABLE, PIPE_SCENARIO  # noqa: E402

@@ -39,6 +39,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from pipesheet.periods import period_labels
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.sample import DEAL_COLUMNS as SAMPLE_COLUMNS
 from pipesheet.sample import (
@@ -506,6 +507,12 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
         '"stages")',
     ),
     (
+        "Time-aware",
+        "A14",
+        "=PIPE_CALIBRATED_FORECAST(History[#All],Deals[#All],Targets!B4,Targets!B5,Targets!B2,"
+        "Rates[#All])",
+    ),
+    (
         "Backtest",
         "A3",
         '=PIPE_BACKTEST(History[#All],Deals[#All],Targets!B8,6,"month",,,Rates[#All])',
@@ -528,9 +535,47 @@ FUNCTION_CELLS: tuple[tuple[str, str, str], ...] = (
         "=PIPE_WATERFALL_HISTORY(History[#All],Targets!B10,Targets!B5,Deals[#All],Targets!B3,"
         "Targets!B4,,Rates[#All])",
     ),
+    (
+        "Quota table",
+        "A3",
+        '=PIPE_QUOTA_TABLE(Deals[#All],Stages[#All],Quotas[#All],"Owner",Teams[#All],Targets!B5,'
+        "Rates[#All])",
+    ),
+    (
+        "Scenarios",
+        "A3",
+        '=PIPE_SCENARIO(Deals[#All],Stages[#All],"drop-largest 3",Targets!B2,Targets!B3,'
+        "Targets!B4,Targets!B5,Rates[#All])",
+    ),
+    (
+        "Scenarios",
+        "F3",
+        '=PIPE_SCENARIO(Deals[#All],Stages[#All],"slip 30",Targets!B2,Targets!B3,Targets!B4,'
+        "Targets!B5,Rates[#All])",
+    ),
     ("Health", "A3", "=PIPE_STALE_DEALS(History[#All],Deals[#All],,,TRUE,25)"),
     ("Health", "L3", "=PIPE_BOTTLENECKS(History[#All])"),
     ("Health", "L10", "=PIPE_CYCLE_TIME(History[#All],Deals[#All])"),
+    ("Health", "L15", "=PIPE_STAGE_DESIGN(History[#All],Deals[#All])"),
+    (
+        "Balance",
+        "A3",
+        "=PIPE_BALANCE(Deals[#All],History[#All],Targets!B2,Targets!B3,Targets!B4,Targets!B5,,"
+        "Rates[#All])",
+    ),
+    (
+        "Pipelines",
+        "A3",
+        "=PIPE_PIPELINES(Deals[#All],PIPE_STAGE_PROBABILITIES(History[#All],Deals[#All]),"
+        "Targets!B2,Rates[#All])",
+    ),
+    ("Pipelines", "A7", "=PIPE_COMMITS(Deals[#All],Commits[#All],History[#All],,,,,,Rates[#All])"),
+    (
+        "Pipelines",
+        "A40",
+        '=PIPE_COMMITS(Deals[#All],Commits[#All],History[#All],,,,,,Rates[#All],,,"summary")',
+    ),
+    ("Pipelines", "A47", "=PIPE_LOSSES(Deals[#All],History[#All],,,,,Rates[#All])"),
 )
 #: Extra inputs of pipeline.xlsx's Targets table (after those of :data:`NATIVE_SETTINGS`).
 FUNCTION_SETTINGS: dict[str, Any] = {
@@ -555,6 +600,42 @@ def previous_snapshot(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "Owner": snap["owner"].to_numpy(),
         }
     ).sort_values("Deal ID", ignore_index=True)
+
+
+def _quota_tables(deals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """pipeline.xlsx's *Quotas* (the quota split evenly over the owners for the period of
+    :data:`NATIVE_SETTINGS`) and *Teams* (owners alternately in two teams of one region)."""
+    owners = sorted(deals["Owner"].dropna().unique())
+    label = "2026-H2"  # NATIVE_SETTINGS' period: 2026-07-01 to 2026-12-31
+    quotas = pd.DataFrame(
+        {"Owner": owners, "Period": label, "Quota": NATIVE_SETTINGS["quota"] / len(owners)}
+    )
+    teams = pd.DataFrame(
+        {
+            "Owner": owners,
+            "Team": ["North" if i % 2 == 0 else "South" for i in range(len(owners))],
+            "Region": "EU",
+        }
+    )
+    return quotas, teams
+
+
+def sample_commits(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """An illustrative commits table for the sample's owners (Owner, Quarter, Commit): a manager
+    who commits each owner to what they won (EUR) the quarter before, rounded to thousands —
+    2026-Q2, 2026-Q3 and 2026-Q4."""
+    deals = tables["deals"]
+    rate = deals["Currency"].map(tables["rates"].set_index("Currency")["Rate"]).astype(float)
+    won = deals["Stage"] == SAMPLE_WON
+    quarter = period_labels(pd.to_datetime(deals["Closed Date"]), "quarter")
+    amount = (deals["Amount"].astype(float) * rate)[won]
+    by = amount.groupby([deals["Owner"][won], quarter[won]]).sum()
+    rows = []
+    for owner in sorted(deals["Owner"].dropna().unique()):
+        before = ("2026-Q1", "2026-Q2", "2026-Q3")
+        for label, last in zip(("2026-Q2", "2026-Q3", "2026-Q4"), before, strict=True):
+            rows.append((owner, label, round(float(by.get((owner, last), 0.0)), -3)))
+    return pd.DataFrame(rows, columns=["Owner", "Quarter", "Commit"])
 
 
 def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> Workbook:
@@ -609,12 +690,14 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
             (
                 "Time-aware",
                 "Forecast of the rest of the period from P(won by the period end | stage, days "
-                "in stage), with its range; per stage below.",
+                "in stage), with its range; per stage below; the calibrated forecast (corrected "
+                "by its own past errors, with its range) from A14.",
             ),
             (
                 "Backtest",
-                "Time-aware vs weighted-pipeline forecasts of past months (MAPE, bias, per "
-                "month) and the calibration of the stage probabilities (Brier score).",
+                "Time-aware, weighted-pipeline and calibrated forecasts of past months (MAPE, "
+                "bias, P10–P90 coverage, per month with the recommended one) and the "
+                "calibration of the stage probabilities (Brier score and skill).",
             ),
             (
                 "Previous",
@@ -626,7 +709,38 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
                 "How the period's pipeline moved from the Previous snapshot to Deals, and "
                 "between two dates of the history.",
             ),
-            ("Health", "Stale deals (top 25), bottleneck stages and cycle times."),
+            (
+                "Health",
+                "Stale deals (top 25), bottleneck stages, cycle times and the stage design check.",
+            ),
+            (
+                "Balance",
+                "The open deals each stage should hold for the quota's pace over the period "
+                "(Little's law) against what it holds: thin / bloated, what to do.",
+            ),
+            (
+                "Quotas",
+                "A quota per owner and period (Quotas) and the team hierarchy, finest level "
+                "first (Teams): edit both.",
+            ),
+            (
+                "Quota table",
+                "Each owner's quota, closed, expected, gap, coverage, P(≥ quota) and leads per "
+                "week, rolled up to the teams and the region by exact sums.",
+            ),
+            (
+                "Scenarios",
+                "What if the 3 largest deals are lost (A3), or every close date slips 30 days "
+                "(F3): forecast, range and P(≥ quota) before and after.",
+            ),
+            (
+                "Pipelines",
+                "Per pipeline and in total (add a Pipeline column to Deals for several "
+                "pipelines); the Commits table (a manager's number per owner and quarter — "
+                "illustrative: what each owner won the quarter before) beside the system "
+                "forecast and the actual, and who forecasts better; lost deals by reason (add "
+                "a Loss Reason column to Deals).",
+            ),
         ],
     )
     dates = {c: DATE_FORMAT for c in ("Expected Close Date", "Created Date", "Closed Date")}
@@ -691,9 +805,25 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         formats={"Amount": MONEY, "Expected Close Date": DATE_FORMAT},
     )
     ws.freeze_panes = "B2"
+    ws = wb.create_sheet("Quotas")
+    quotas, teams = _quota_tables(deals)
+    _table(ws, "Quotas", quotas, formats={"Quota": MONEY})
+    _table(ws, "Teams", teams, left=5)
     sheets = ("Probabilities", "Forecast", "Range", "Gap", "Plan", "Presets")
-    for sheet in (*sheets, "Time-aware", "Backtest", "Waterfall", "Health"):
+    later = (
+        "Time-aware",
+        "Backtest",
+        "Waterfall",
+        "Health",
+        "Balance",
+        "Quota table",
+        "Scenarios",
+        "Pipelines",
+    )
+    for sheet in (*sheets, *later):
         ws = wb.create_sheet(sheet)
+    commits = sample_commits(tables)
+    _table(wb["Pipelines"], "Commits", commits, top=3, left=16, formats={"Commit": MONEY})
     titles = {
         "Probabilities": "Stage probabilities learned from the history",
         "Forecast": "Weighted forecast (total in H1)",
@@ -701,10 +831,16 @@ def build_functions_workbook(tables: dict[str, pd.DataFrame] | None = None) -> W
         "Gap": "Pipeline position, quota gap, coverage (G3) and velocity (G4)",
         "Plan": "Reverse funnel for the revenue target",
         "Presets": "CRM default stage probabilities",
-        "Time-aware": "Time-aware forecast to the period end (per stage from A7)",
+        "Time-aware": "Time-aware forecast to the period end (per stage from A7; calibrated "
+        "forecast from A14)",
         "Backtest": "Backtest of the last 6 months (per month from A8); calibration from A17",
         "Waterfall": "Pipeline waterfall: Previous → Deals (A3), history dates (H3)",
-        "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10)",
+        "Health": "Stale deals (A3), bottlenecks (L3), cycle time (L10), stage design (L15)",
+        "Balance": "Pipeline balance for the quota over the period, as of today",
+        "Quota table": "Quotas per owner, rolled up to the teams and the region",
+        "Scenarios": "What if: the 3 largest deals lost (A3); close dates slip 30 days (F3)",
+        "Pipelines": "Pipelines (A3), commits vs system vs actual (A7, who is better A40), lost "
+        "deals by reason (A47); the Commits table (P3)",
     }
     for sheet, title in titles.items():
         _label(wb[sheet], "A1", title, True)

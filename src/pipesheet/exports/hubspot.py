@@ -24,6 +24,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "currency": ("Currency", "deal_currency_code"),
     "product_line": ("Deal Type", "dealtype"),
     "pipeline": ("Pipeline", "pipeline"),
+    "loss_reason": ("Closed lost reason", "closed_lost_reason"),
     "name": ("Deal Name", "dealname"),
 }
 DATE_ENTERED = re.compile(r"^date entered\s*[\"“”']?(.+?)[\"“”']?\s*$", re.IGNORECASE)

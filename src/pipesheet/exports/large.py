@@ -33,10 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from pipesheet.errors import PipesheetError
-from pipesheet.summaries import ROW
 
 __all__ = ["AUTO_BYTES", "ENGINES", "LargeExport", "choose_engine", "duckdb_progress", "read_large"]
 
+#: The column holding each row's spreadsheet number (header = row 1) in the relations opened here
+#: — :data:`pipesheet.summaries.ROW`, which reads it (that module sits above this one).
+ROW = "__pipesheet_row"
 #: Input size from which ``auto`` reads through DuckDB.
 AUTO_BYTES = 256 * 2**20
 ENGINES = ("pandas", "duckdb", "auto")

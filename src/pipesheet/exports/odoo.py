@@ -24,6 +24,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "probability": ("Probability", "probability"),
     "segment": ("Sales Team", "team_id"),
     "country": ("Country", "country_id"),
+    "loss_reason": ("Lost Reason", "lost_reason_id"),
     "active": ("Active", "active"),
     "name": ("Opportunity", "name"),
 }

@@ -28,7 +28,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "won_time": ("Deal - Won time", "Won time"),
     "lost_time": ("Deal - Lost time", "Lost time"),
     "probability": ("Deal - Probability", "Probability"),
-    "product_line": ("Deal - Product name", "Deal - Pipeline", "Pipeline"),
+    "product_line": ("Deal - Product name",),
+    "pipeline": ("Deal - Pipeline", "Pipeline"),
+    "loss_reason": ("Deal - Lost reason", "Lost reason"),
     "name": ("Deal - Title", "Title"),
 }
 

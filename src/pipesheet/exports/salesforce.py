@@ -36,6 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "product_line": ("Product Family", "Product Name"),
     "country": ("Billing Country", "Account.BillingCountry", "Region"),
     "segment": ("Segment", "Account Type"),
+    "loss_reason": ("Loss Reason", "Loss_Reason__c", "Lost Reason"),
     "is_won": ("IsWon", "Won"),
     "is_closed": ("IsClosed", "Closed"),
     "name": ("Opportunity Name", "Name"),
@@ -52,6 +53,7 @@ HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "amount": ("Amount",),
     "close_date": ("CloseDate", "Close Date"),
+    "probability": ("Probability", "Probability (%)"),
     "field": ("Field / Event", "Field", "Field/Event"),
 }
 
@@ -101,8 +103,8 @@ def stage_history(
     frame: pd.DataFrame, label: str, mapping: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
     """An OpportunityHistory export as a stage history: ``deal_id``, ``stage``,
-    ``entered_date`` and, when exported, the ``amount`` and ``close_date`` of that moment.  The
-    row's own ``Id`` is not the deal: ``OpportunityId`` is."""
+    ``entered_date`` and, when exported, the ``amount``, ``close_date`` and ``probability`` of
+    that moment.  The row's own ``Id`` is not the deal: ``OpportunityId`` is."""
     mapping = {k: v for k, v in (mapping or {}).items() if k in HISTORY_COLUMNS}
     out, found = to_fields(frame, HISTORY_COLUMNS, mapping)
     if "field" in found:  # report form: one row per field change; keep the stage changes
@@ -128,7 +130,11 @@ def stage_history(
                 table=label,
                 expected="OpportunityId, StageName and CreatedDate (Data Loader) columns",
             )
-    keep = [c for c in ("deal_id", "stage", "entered_date", "amount", "close_date") if c in out]
+    keep = [
+        c
+        for c in ("deal_id", "stage", "entered_date", "amount", "close_date", "probability")
+        if c in out
+    ]
     history = out[keep]
     history.attrs["fields"] = {k: v for k, v in found.items() if k in keep}
     return history

@@ -7,20 +7,28 @@
 sheet with the public API; :func:`write_report` writes them to a *new* workbook:
 
 ==========================  =====================================================================
-Summary                     key figures and notes (what was read, what was assumed, what was
+Summary                     led by the calibrated forecast of the current period and its range;
+                            key figures and notes (what was read, what was assumed, what was
                             skipped); its totals are the sheets' totals
 Stage probabilities         :class:`pipesheet.StageProbabilities` ``.table_`` (+ chart)
 Forecast                    :func:`pipesheet.weighted_forecast` by period (and ``--by`` group)
 Range                       :func:`pipesheet.pipeline_range` of the same open deals (its mean is
                             the forecast's total)
+Calibrated forecast         :func:`pipesheet.calibrated_forecast` of the current period: the
+                            summary, the past periods it rests on, the open deals, the notes
 Lead plan                   :func:`pipesheet.leads_needed` for the target
+Balance                     :func:`pipesheet.pipeline_balance` for the current period, target =
+                            the quota (else the lead plan's target): per stage, what to do
 Waterfall                   :func:`pipesheet.waterfall.waterfall_from_history` over the current
                             period so far, or between ``--previous`` snapshot and now (+ chart)
-Backtest                    :func:`pipesheet.backtest.backtest` (time-aware vs weighted pipeline)
-                            over the last ``backtest_periods`` full periods the history covers
-Calibration                 :func:`pipesheet.calibration.calibration` of the stage probabilities
-                            predicted at the start of the backtest (by stage, by bucket, Brier)
-Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`)
+Backtest                    :func:`pipesheet.backtest.backtest` (time-aware, weighted pipeline,
+                            calibrated, and the recommended forecast) over the last
+                            ``backtest_periods`` full periods the history covers
+Calibration                 :func:`pipesheet.calibration.calibration` of every probability —
+                            learned, configured, given, time-aware, calibrated — predicted at the
+                            start of the backtest (by stage, by bucket, Brier score and skill)
+Diagnostics                 bottlenecks, cycle time, stale deals (:mod:`pipesheet.diagnostics`),
+                            the stage design check (:func:`pipesheet.stage_design_check`)
 ==========================  =====================================================================
 
 The forecast, range, Summary and lead plan price the deals once

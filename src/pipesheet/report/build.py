@@ -24,11 +24,16 @@ SHEETS = (
     "Stage probabilities",
     "Forecast",
     "Range",
+    "Calibrated forecast",
     "Lead plan",
+    "Balance",
     "Waterfall",
     "Backtest",
     "Calibration",
     "Diagnostics",
+    "Pipelines",
+    "Commits",
+    "Losses",
 )
 
 
@@ -103,11 +108,14 @@ def build_report(
     dayfirst: bool | None = None,
     progress: bool | None = None,
     blank_amounts: str = "error",
+    commits: str | Path | pd.DataFrame | None = None,
 ) -> Report:
     """Compute every sheet of the report from export files (or frames).
 
     One step per sheet, in order: read the inputs, stage probabilities, forecast and range (one
-    priced-deal set), lead plan, waterfall, backtest and calibration, diagnostics, summary.
+    priced-deal set), the calibrated forecast of the current period, lead plan, balance,
+    waterfall, backtest and calibration, diagnostics (with the stage design check), summary (led by
+    the calibrated forecast).
 
     Args:
         inputs: Deals export and/or stage-history export (any tool :mod:`pipesheet.exports` reads).
@@ -117,7 +125,8 @@ def build_report(
         as_of: Report date (default: latest date in the history, else today).
         target: Revenue target of the lead plan (default: average won revenue per period over
             the last four periods).
-        quota: Quota for P(total ≥ quota) in the range.
+        quota: Quota for P(total ≥ quota) in the range. The Balance sheet's target is the
+            quota, else the lead plan's target.
         rates: Currency rates (file, table or mapping) when deals mix currencies.
         backtest_periods: Past periods in the backtest.
         stale_quantile: Stale = longer in stage than this quantile of won deals.
@@ -128,6 +137,14 @@ def build_report(
         progress: Show a progress bar (default: on for 50,000+ deals when stderr is a terminal).
         blank_amounts: "error" (default), "skip" or "zero": what a blank amount on an open or
             won deal means (see :func:`pipesheet.pricing.price_deals`).
+        commits: A manager's commits (a file or a table: owner or team, period, committed
+            amount) for the "Commits" sheet: each beside the system's forecast and the actual,
+            and who forecasts better (:func:`pipesheet.compare_commits`).
+
+    Deals in several pipelines (a pipeline column) get each pipeline's own stages and
+    probabilities; the "Pipelines" sheet shows every figure per pipeline and in total.  Deals
+    priced at their own probability (an override column) are listed on the "Forecast" sheet;
+    the "Losses" sheet needs a loss-reason column.
     """
     from pipesheet.exports import read_export
     from pipesheet.tables import blank_amounts_choice
@@ -141,7 +158,7 @@ def build_report(
         )
     if progress is None:
         progress = len(export.deals) >= 50_000 and sys.stderr.isatty()
-    bar = _progress(9, bool(progress))
+    bar = _progress(14, bool(progress))
 
     def tick(label: str) -> None:
         if bar is not None:
@@ -156,11 +173,16 @@ def build_report(
         priced = _price(run, source, currency)
         forecast = priced.forecast(period, fiscal_year_start, by, total=True)
         run.note(forecast.attrs.get("notes", []))
+        forecast_tables = [(f"Weighted forecast by {period}", forecast), *_overrides(priced)]
         tick("forecast")
         rng = priced.range(quota)
         tick("range")
+        calibrated_tables, calibrated_rows = _calibrated_forecast(run, priced.currency, quota)
+        tick("calibrated forecast")
         lead_tables, target, average_deal = _lead_plan(run, priced, model, target)
         tick("lead plan")
+        balance_tables, balance_rows = _balance(run, priced.currency, quota, target)
+        tick("balance")
         waterfall_tables, w = _waterfall(run, previous, priced.currency, sheet, table, dayfirst)
         tick("waterfall")
         window = _backtest_window(
@@ -177,14 +199,33 @@ def build_report(
             run.stages,
             blank_amounts,
         )
-        calibration_tables, calibration_rows = _calibration(export, run.deals, window, run.stages)
+        calibration_tables, calibration_rows = _calibration(
+            run, window, priced.currency, probabilities
+        )
         run.note(window.notes)
         tick("backtest")
         diag_tables, diag_rows = _diagnostics(run, stale_quantile)
         tick("diagnostics")
+        pipeline_tables, pipeline_rows = _pipelines(run, priced, quota)
+        tick("pipelines")
+        commit_tables, commit_rows = _commits(run, commits, source, currency, sheet, table)
+        tick("commits")
+        loss_tables, loss_rows = _losses(run, priced.currency)
+        tick("losses")
         summary = _summary(run, priced, rng, average_deal, target, quota, w)
-        summary = pd.DataFrame(
-            [*summary, *backtest_rows, *calibration_rows, *diag_rows], columns=["item", "value"]
+        summary = pd.DataFrame(  # it leads with the calibrated forecast of the period
+            [
+                *calibrated_rows,
+                *summary,
+                *balance_rows,
+                *backtest_rows,
+                *calibration_rows,
+                *diag_rows,
+                *pipeline_rows,
+                *commit_rows,
+                *loss_rows,
+            ],
+            columns=["item", "value"],
         )
         sheets = {
             "Summary": [
@@ -192,8 +233,9 @@ def build_report(
                 ("Notes", pd.DataFrame({"note": run.notes or ["(none)"]})),
             ],
             "Stage probabilities": [("Stage probabilities", probs)]
-            + ([("Probabilities used for the forecast", given)] if given is not None else []),
-            "Forecast": [(f"Weighted forecast by {period}", forecast)],
+            + ([("Probabilities used for the forecast", given)] if given is not None else [])
+            + [("Notes", _disagreements(run, model))],
+            "Forecast": forecast_tables,
             "Range": [
                 (
                     f"Forecast range of the {rng.deals:,} open deals of the forecast "
@@ -201,11 +243,16 @@ def build_report(
                     rng.to_frame(),
                 )
             ],
+            "Calibrated forecast": calibrated_tables,
             "Lead plan": lead_tables,
+            "Balance": balance_tables,
             "Waterfall": waterfall_tables,
             "Backtest": backtest_tables,
             "Calibration": calibration_tables,
             "Diagnostics": diag_tables,
+            "Pipelines": pipeline_tables,
+            "Commits": commit_tables,
+            "Losses": loss_tables,
         }
         tick("summary")
         return Report(sheets, summary, run.notes)
@@ -221,7 +268,7 @@ def _read_inputs(
     """The deals and the history read once against one stage list, the rates file read, and
     the report's day: ``as_of`` (a whole day), else the latest history date, else today."""
     from pipesheet.exports import read_table
-    from pipesheet.tables import read_deals, read_history
+    from pipesheet.tables import history_by_pipeline, read_deals, read_history
 
     if isinstance(rates, (str, Path)):
         rates = read_table(rates)
@@ -230,6 +277,8 @@ def _read_inputs(
     history = None
     if export.history is not None:
         history = read_history(export.history, stages=stages)
+        if stages is None:  # several pipelines: each one's order from its own deals' history
+            history = history_by_pipeline(history, export.deals, inferred=True)
         stages = history.stages
     deals = read_deals(export.deals, stages=stages)
     stages = deals.stages
@@ -288,6 +337,78 @@ def _price(run: _Run, source: Any, currency: str | None) -> Any:
         currency=currency,
         blank_amounts=run.blank_amounts,
     )
+
+
+def _disagreements(run: _Run, model: Any) -> pd.DataFrame:
+    """The Stage probabilities sheet's notes: where the cohort and the Markov estimates differ
+    strongly, and why (also in the Summary's notes)."""
+    said = model.disagreement_notes()
+    run.note(said)
+    if not said and run.history is not None:
+        said = [
+            "cohort and Markov estimates agree at every stage (none differs by 10 points or "
+            "more with intervals apart)"
+        ]
+    return pd.DataFrame({"note": said or ["(none: no stage history)"]})
+
+
+def _calibrated_forecast(
+    run: _Run, currency: str | None, quota: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Calibrated forecast" sheet and the rows the Summary leads with: the calibrated
+    forecast of the current period — the window (as of, end of the ``period`` containing it]
+    (the next period's end when the as-of date is its last day) — with its range, P(closed so
+    far + revenue ≥ quota), the method in words and the past periods it rests on
+    (:func:`pipesheet.calibrated_forecast`)."""
+    if run.history is None:
+        why = "needs a stage history"
+        return [("Calibrated forecast", pd.DataFrame({"note": [why]}))], [
+            ("Calibrated forecast", why)
+        ]
+    from pipesheet.calibrated import calibrated_forecast
+
+    try:
+        res = calibrated_forecast(
+            run.export.history,
+            run.deals,
+            run.period,
+            as_of=run.as_of,
+            fiscal_year_start=run.fiscal_year_start,
+            quota=quota,
+            rates=run.rates,
+            currency=currency,
+            blank_amounts=run.blank_amounts,
+            stages=run.stages,
+        )
+    except PipesheetError as err:
+        return [("Calibrated forecast", pd.DataFrame({"note": [str(err)]}))], [
+            ("Calibrated forecast", f"not computed: {err}")
+        ]
+    window = f"{res.as_of.date()} → {res.period_end.date()}"
+    rows: list[tuple[str, Any]] = [
+        ("Calibrated forecast", res.forecast),
+        ("Calibrated forecast window", window),
+        ("Calibrated P10", res.p10),
+        ("Calibrated P50", res.p50),
+        ("Calibrated P90", res.p90),
+        ("Closed so far in the period", res.closed),
+    ]
+    if quota is not None:
+        rows.append(("P(closed so far + revenue ≥ quota)", res.p_quota))
+    rows += [
+        ("Calibrated forecast method", res.method),
+        ("Past periods it rests on", res.periods),
+    ]
+    tables = [
+        (f"Calibrated forecast {window}", res.to_frame()),
+        (
+            "Past periods it rests on (error = forecast / actual − 1)",
+            res.evidence.drop(columns=["log_error", "model_sd"]),
+        ),
+        ("Open deals: the model's and the calibrated probability", res.deals),
+        ("Notes", pd.DataFrame({"note": res.notes or ["(none)"]})),
+    ]
+    return tables, rows
 
 
 def _lead_plan(
@@ -378,7 +499,7 @@ def _diagnostics(
     )
     ct = cycle_time(history, run.deals, as_of=as_of)
     stale = stale_deals(history, run.deals, quantile=stale_quantile, as_of=as_of, only_stale=True)
-    thresholds = stale_thresholds(history, quantile=stale_quantile, as_of=as_of)
+    thresholds = stale_thresholds(history, quantile=stale_quantile, as_of=as_of, deals=run.deals)
     hit = b[b["bottleneck"]]
     run.notes += [*b.attrs.get("notes", []), *stale.attrs.get("notes", [])]
     tables = [
@@ -391,6 +512,179 @@ def _diagnostics(
         ("Bottleneck stage", hit["stage"].iloc[0] if len(hit) else "none"),
         ("Stale deals", len(stale)),
     ]
+    design_tables, design_rows = _stage_design(run)
+    return tables + design_tables, rows + design_rows
+
+
+def _stage_design(run: _Run) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The stage design check on the Diagnostics sheet (its flags, each with the evidence and a
+    suggestion) and the Summary's row about it."""
+    from pipesheet.stage_design import stage_design_check
+
+    try:
+        design = stage_design_check(run.history, run.deals, as_of=run.as_of, stages=run.stages)
+    except PipesheetError as err:
+        return [("Stage design check", pd.DataFrame({"note": [str(err)]}))], [
+            ("Stage design flags", f"not computed: {err}")
+        ]
+    run.note(design.notes)
+    title = str(design).splitlines()[0]
+    checks = ", ".join(dict.fromkeys(design.flags["check"]))
+    return [(title, design.to_frame())], [
+        ("Stage design flags", f"{len(design.flags)} ({checks})" if checks else "none")
+    ]
+
+
+def _balance(
+    run: _Run, currency: str | None, quota: float | None, target: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Balance" sheet: :func:`pipesheet.balance.pipeline_balance` for the report's current
+    period (the period of the as-of day) with the quota as its target, else the lead plan's
+    target; the per-stage table, what to do, the inputs and notes; and the Summary's rows."""
+    if run.history is None:
+        return [("Balance", pd.DataFrame({"note": ["needs a stage history"]}))], []
+    goal, source = (quota, "the quota") if quota is not None else (target, "the lead plan's target")
+    if goal is None:
+        note = "no target: give --quota or --target (no past won revenue to default to)"
+        return [("Balance", pd.DataFrame({"note": [note]}))], [("Balance", note)]
+    from pipesheet.balance import pipeline_balance
+
+    start, end = _period_bounds(run.as_of, run.period, run.fiscal_year_start)
+    try:
+        result = pipeline_balance(
+            run.history,
+            run.deals,
+            goal,
+            start,
+            end,
+            as_of=run.as_of,
+            stages=run.stages,
+            rates=run.rates,
+            currency=currency,
+            blank_amounts=run.blank_amounts,
+        )
+    except PipesheetError as err:
+        return [("Balance", pd.DataFrame({"note": [str(err)]}))], [
+            ("Balance", f"not computed: {err}")
+        ]
+    inputs = {**result.inputs(), "target_is": source}
+    inputs = {
+        k: v.to_pydatetime() if isinstance(v, pd.Timestamp) else ("" if v is None else v)
+        for k, v in inputs.items()
+    }
+    tables = [
+        (
+            f"Pipeline balance for {start.date()} – {end.date()} (target = {source}), as of "
+            f"{result.as_of.date()}",
+            result.to_frame(),
+        ),
+        ("What to do", pd.DataFrame({"advice": result.advice or ["(none)"]})),
+        ("Inputs", pd.DataFrame({"item": list(inputs), "value": list(inputs.values())})),
+        ("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})),
+    ]
+    rows = [
+        ("Balance: thin stages", ", ".join(result.thin) or "none"),
+        ("Balance: bloated stages", ", ".join(result.bloated) or "none"),
+    ]
+    return tables, rows
+
+
+def _overrides(priced: Any) -> list[tuple[str, pd.DataFrame]]:
+    """The "Forecast" sheet's list of the open deals priced at their own probability."""
+    listed = priced.open_deals()
+    own = listed[listed["source"] == "override"].reset_index(drop=True)
+    if own.empty:
+        return []
+    return [("Deals priced at their own probability (override) instead of their stage's", own)]
+
+
+def _pipelines(
+    run: _Run, priced: Any, quota: float | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Pipelines" sheet: every figure per pipeline and in total, and the forecast by
+    pipeline and period (several pipelines only)."""
+    from pipesheet.pipelines import pipeline_summary
+
+    lists = run.deals.pipelines
+    if not lists:
+        note = "the deals are in one pipeline (no pipeline column, or one name in it)"
+        return [("Pipelines", pd.DataFrame({"note": [note]}))], []
+    summary = pipeline_summary(priced, quota)
+    by_pipeline = priced.forecast(run.period, run.fiscal_year_start, "pipeline", total=True)
+    stages = pd.DataFrame(
+        {"pipeline_name": list(lists), "stages": [" → ".join(s.open) for s in lists.values()]}
+    )
+    tables = [
+        ("Per pipeline and in total (each deal at its own pipeline's probability)", summary),
+        (f"Weighted forecast by pipeline and {run.period}", by_pipeline),
+        ("Each pipeline's stages", stages),
+    ]
+    return tables, [("Pipelines", ", ".join(lists))]
+
+
+def _commits(
+    run: _Run, commits: Any, source: Any, currency: str | None, sheet: Any, table: Any
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Commits" sheet: system vs committed vs actual, and who forecasts better."""
+    if commits is None:
+        note = "give a commits table (owner or team, period, committed amount): --commits FILE"
+        return [("Commits", pd.DataFrame({"note": [note]}))], []
+    from pipesheet.commits import compare_commits
+
+    if isinstance(commits, (str, Path)):
+        from pipesheet.exports import read_table
+
+        commits = read_table(commits, sheet=sheet, table=table)
+    result = compare_commits(
+        run.deals,
+        commits,
+        source,
+        history=run.export.history,
+        fiscal_year_start=run.fiscal_year_start,
+        as_of=run.as_of,
+        rates=run.rates,
+        currency=currency,
+        blank_amounts=run.blank_amounts,
+        stages=run.stages,
+    )
+    run.note([n for n in result.notes if not n.startswith("as of")])
+    tables = [
+        (
+            f"Commits vs system forecast vs actual, by {result.by} and {result.period}",
+            result.table,
+        ),
+        ("Who forecasts better (past periods where both exist)", result.summary),
+    ]
+    return tables, [("Commits: lower MAPE", result.best or "not known yet")]
+
+
+def _losses(
+    run: _Run, currency: str | None
+) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+    """The "Losses" sheet: lost deals by reason, by stage, and both."""
+    if "loss_reason" not in run.deals.frame:
+        note = "the deals table has no loss-reason column (Loss Reason, Loss_Reason__c…)"
+        return [("Losses", pd.DataFrame({"note": [note]}))], []
+    from pipesheet.losses import lost_reasons
+
+    try:
+        result = lost_reasons(
+            run.deals,
+            run.history,
+            as_of=run.as_of,
+            rates=run.rates,
+            currency=currency,
+            blank_amounts=run.blank_amounts,
+        )
+    except PipesheetError as err:
+        return [("Losses", pd.DataFrame({"note": [str(err)]}))], [("Losses", str(err))]
+    run.note(result.notes)
+    tables = [
+        ("Lost deals by reason", result.by_reason),
+        ("Lost deals by the stage they were lost at", result.by_stage),
+        ("Lost deals by reason and stage", result.by_reason_stage),
+    ]
+    rows = [("Lost deals", result.lost_deals), ("Lost amount", result.amount)]
     return tables, rows
 
 
@@ -533,32 +827,42 @@ def _backtest(export, deals, window: _Window, period, fys, rates, cur, stages, b
     for _, r in result.summary.iterrows():
         rows.append((f"Backtest MAPE ({r['method']})", r["mape"]))
         if r["unscored"]:
-            periods = result.table.loc[
-                (result.table["method"] == r["method"]) & result.table["forecast"].isna(),
-                "period",
+            blank = result.table[
+                (result.table["method"] == r["method"]) & result.table["forecast"].isna()
             ]
+            why = "; ".join(dict.fromkeys(blank["note"]))
             rows.append(
                 (
                     f"Backtest not scored ({r['method']})",
-                    f"{', '.join(periods)}: no learned probabilities then — left out of MAPE",
+                    f"{', '.join(blank['period'])}: {why} — left out of MAPE",
                 )
             )
+    recommended = result.summary.set_index("method").loc["recommended"]
+    rows.append(
+        ("Backtest share of periods within P10–P90 (recommended)", recommended["in_range_share"])
+    )
     tables = [("Backtest by period", result.wide), ("Error by method", result.summary)]
     tables.append(("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})))
     return tables, rows
 
 
-def _calibration(export, deals, window: _Window, stages):
-    """The Calibration sheet: stage probabilities predicted the day before the backtest starts
-    (the same first period), checked against what happened."""
+def _calibration(run: _Run, window: _Window, currency: str | None, probabilities: Any):
+    """The Calibration sheet: every probability the user has, predicted the day before the
+    backtest starts (the same first period) and checked against what happened — the learned
+    stage probabilities, the CRM's configured ones (when a Probability column exists), the
+    probabilities given for the forecast, the time-aware and the calibrated ones (to the end of
+    that first period) — with the Brier score, its base-rate reference and the Brier skill of
+    each, then each one's table by stage and by probability bucket."""
     if window.first is None:
         reason = window.summary[-1][1] if window.summary else "no period to calibrate"
         return [("Calibration", pd.DataFrame({"note": [reason]}))], []
     from pipesheet.calibration import calibration
 
+    export = run.export
     predicted_on = window.first - pd.Timedelta(days=1)
+    _, period_end = _period_bounds(window.first, run.period, run.fiscal_year_start)
     try:
-        cal = calibration(export.history, deals, as_of=predicted_on, stages=stages)
+        cal = calibration(export.history, run.deals, as_of=predicted_on, stages=run.stages)
     except PipesheetError as err:
         return [("Calibration", pd.DataFrame({"note": [str(err)]}))], [
             ("Calibration", f"not computed: {err}")
@@ -567,9 +871,68 @@ def _calibration(export, deals, window: _Window, stages):
         ("Calibration predicted on", predicted_on.to_pydatetime()),
         ("Calibration Brier score", cal.brier),
     ]
-    return [
+    sources: list[tuple[str, Any, dict[str, Any]]] = []
+    has_configured = "probability" in run.deals.frame or "probability" in export.history
+    if has_configured:
+        sources.append(("configured", "configured", {}))
+    if probabilities is not None:
+        given, _, label = _given_probabilities(probabilities)
+        if not (isinstance(given, str) and given == "configured"):
+            sources.append((label, given, {}))
+    window_end = {"period_end": period_end}
+    money = {"rates": run.rates, "currency": currency, "blank_amounts": run.blank_amounts}
+    sources += [
+        ("time-aware", "time-aware", window_end),
+        ("calibrated", "calibrated", {**window_end, **money}),
+    ]
+    results = [("learned", cal)]
+    failed: list[dict[str, Any]] = []
+    for label, which, extra in sources:  # a loop over the probability sources
+        try:
+            results.append(
+                (
+                    label,
+                    calibration(
+                        export.history,
+                        run.deals,
+                        as_of=predicted_on,
+                        probabilities=which,
+                        stages=run.stages,
+                        **extra,
+                    ),
+                )
+            )
+        except PipesheetError as err:
+            failed.append({"probabilities": label, "note": f"not computed: {err}"})
+    compared = pd.concat(
+        [r.summary.assign(probabilities=label, note=_verdict(r)) for label, r in results]
+        + ([pd.DataFrame(failed)] if failed else []),
+        ignore_index=True,
+    )
+    rows += [(f"Brier skill ({label})", r.brier_skill) for label, r in results]
+    tables = [
         (f"Stage probabilities predicted on {predicted_on.date()}", cal.summary),
         ("By stage", cal.by_stage),
         ("By probability bucket", cal.by_bucket),
-        ("Notes", pd.DataFrame({"note": cal.notes or ["(none)"]})),
-    ], rows
+        (
+            f"Every probability predicted on {predicted_on.date()}: Brier score and skill "
+            "(1 − Brier / Brier of always predicting the base rate)",
+            compared,
+        ),
+    ]
+    for label, r in results[1:]:
+        tables += [
+            (f"By stage — {label}", r.by_stage),
+            (f"By probability bucket — {label}", r.by_bucket),
+        ]
+    notes = list(dict.fromkeys(n for _, r in results for n in r.notes))
+    tables.append(("Notes", pd.DataFrame({"note": notes or ["(none)"]})))
+    return tables, rows
+
+
+def _verdict(result: Any) -> str:
+    """What the Calibration sheet says of one source: worse than the base rate, and for the
+    calibrated forecast what it did (not calibrated: the time-aware probabilities)."""
+    said = ["worse than always predicting the base rate"] if result.brier_skill < 0 else []
+    said += [n for n in result.notes if n.startswith("calibrated forecast:")]
+    return "; ".join(said)
