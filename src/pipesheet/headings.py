@@ -1,0 +1,155 @@
+"""The column headings of pipesheet's tables, in the language spoken.
+
+The engine's frames keep their English column names (``win_probability``, ``deals_needed``…:
+the Python API, JSON and formulas rely on them). What a person reads — the CLI's printed tables,
+the apps' tables, the report's and Excel's header rows — shows :func:`heading` of each: the name
+as it is in English, its translation in the other languages. A column not listed here shows as
+named (add it here, then ``python scripts/i18n.py build``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pipesheet.i18n import current_language, pgettext
+
+__all__ = ["heading", "headings"]
+
+
+def _table() -> dict[str, str]:
+    return {
+        "actual": pgettext("column", "actual"),
+        "advice": pgettext("column", "advice"),
+        "age_days": pgettext("column", "age_days"),
+        "amount": pgettext("column", "amount"),
+        "as_of": pgettext("column", "as_of"),
+        "average_amount": pgettext("column", "average_amount"),
+        "bias": pgettext("column", "bias"),
+        "bias_factor": pgettext("column", "bias_factor"),
+        "bottleneck": pgettext("column", "bottleneck"),
+        "brier": pgettext("column", "brier"),
+        "brier_reference": pgettext("column", "brier_reference"),
+        "brier_skill": pgettext("column", "brier_skill"),
+        "bucket": pgettext("column", "bucket"),
+        "calibrated_probability": pgettext("column", "calibrated_probability"),
+        "change": pgettext("column", "change"),
+        "check": pgettext("column", "check"),
+        "close_date": pgettext("column", "close_date"),
+        "closed_deals": pgettext("column", "closed_deals"),
+        "closing_amount": pgettext("column", "closing_amount"),
+        "closing_close_date": pgettext("column", "closing_close_date"),
+        "closing_stage": pgettext("column", "closing_stage"),
+        "configured_probability": pgettext("column", "configured_probability"),
+        "conversion_to_next": pgettext("column", "conversion_to_next"),
+        "conversion_to_won": pgettext("column", "conversion_to_won"),
+        "days_in_stage": pgettext("column", "days_in_stage"),
+        "days_to_won": pgettext("column", "days_to_won"),
+        "deal_id": pgettext("column", "deal_id"),
+        "deals": pgettext("column", "deals"),
+        "deals_needed": pgettext("column", "deals_needed"),
+        "deals_per_day": pgettext("column", "deals_per_day"),
+        "entered_date": pgettext("column", "entered_date"),
+        "entered_stage": pgettext("column", "entered_stage"),
+        "error": pgettext("column", "error"),
+        "error_calibrated": pgettext("column", "error_calibrated"),
+        "error_time_aware": pgettext("column", "error_time_aware"),
+        "error_weighted": pgettext("column", "error_weighted"),
+        "evidence": pgettext("column", "evidence"),
+        "explanation": pgettext("column", "explanation"),
+        "forecast": pgettext("column", "forecast"),
+        "forecast_calibrated": pgettext("column", "forecast_calibrated"),
+        "forecast_time_aware": pgettext("column", "forecast_time_aware"),
+        "forecast_weighted": pgettext("column", "forecast_weighted"),
+        "gap": pgettext("column", "gap"),
+        "gap_value": pgettext("column", "gap_value"),
+        "high": pgettext("column", "high"),
+        "in_range_share": pgettext("column", "in_range_share"),
+        "interval_high": pgettext("column", "interval_high"),
+        "interval_low": pgettext("column", "interval_low"),
+        "item": pgettext("column", "item"),
+        "lost": pgettext("column", "lost"),
+        "low": pgettext("column", "low"),
+        "mape": pgettext("column", "mape"),
+        "mean_days": pgettext("column", "mean_days"),
+        "measure": pgettext("column", "measure"),
+        "median_days": pgettext("column", "median_days"),
+        "method": pgettext("column", "method"),
+        "model_forecast": pgettext("column", "model_forecast"),
+        "needed": pgettext("column", "needed"),
+        "needed_value": pgettext("column", "needed_value"),
+        "noise": pgettext("column", "noise"),
+        "note": pgettext("column", "note"),
+        "open": pgettext("column", "open"),
+        "open_excluded": pgettext("column", "open_excluded"),
+        "open_value": pgettext("column", "open_value"),
+        "opening_amount": pgettext("column", "opening_amount"),
+        "opening_close_date": pgettext("column", "opening_close_date"),
+        "opening_stage": pgettext("column", "opening_stage"),
+        "outcome": pgettext("column", "outcome"),
+        "owner": pgettext("column", "owner"),
+        "p10": pgettext("column", "p10"),
+        "p50": pgettext("column", "p50"),
+        "p80_days": pgettext("column", "p80_days"),
+        "p90": pgettext("column", "p90"),
+        "p_quota": pgettext("column", "p_quota"),
+        "period": pgettext("column", "period"),
+        "period_end": pgettext("column", "period_end"),
+        "period_start": pgettext("column", "period_start"),
+        "periods": pgettext("column", "periods"),
+        "pipeline": pgettext("column", "pipeline"),
+        "predicted": pgettext("column", "predicted"),
+        "probabilities": pgettext("column", "probabilities"),
+        "probability": pgettext("column", "probability"),
+        "quota": pgettext("column", "quota"),
+        "reached": pgettext("column", "reached"),
+        "realised": pgettext("column", "realised"),
+        "reference": pgettext("column", "reference"),
+        "reference_kind": pgettext("column", "reference_kind"),
+        "running_total": pgettext("column", "running_total"),
+        "shortfall_revenue": pgettext("column", "shortfall_revenue"),
+        "shortfall_won": pgettext("column", "shortfall_won"),
+        "sign": pgettext("column", "sign"),
+        "spread": pgettext("column", "spread"),
+        "stage": pgettext("column", "stage"),
+        "stage_probability": pgettext("column", "stage_probability"),
+        "stale": pgettext("column", "stale"),
+        "starves_won_date": pgettext("column", "starves_won_date"),
+        "starves_won_week": pgettext("column", "starves_won_week"),
+        "status": pgettext("column", "status"),
+        "std_dev": pgettext("column", "std_dev"),
+        "step": pgettext("column", "step"),
+        "step_conversion": pgettext("column", "step_conversion"),
+        "suggestion": pgettext("column", "suggestion"),
+        "threshold": pgettext("column", "threshold"),
+        "threshold_days": pgettext("column", "threshold_days"),
+        "times_threshold": pgettext("column", "times_threshold"),
+        "total_actual": pgettext("column", "total_actual"),
+        "total_error": pgettext("column", "total_error"),
+        "total_forecast": pgettext("column", "total_forecast"),
+        "unscored": pgettext("column", "unscored"),
+        "value": pgettext("column", "value"),
+        "value_cents": pgettext("column", "value_cents"),
+        "visits_per_deal": pgettext("column", "visits_per_deal"),
+        "weight": pgettext("column", "weight"),
+        "weighted": pgettext("column", "weighted"),
+        "win_probability": pgettext("column", "win_probability"),
+        "won": pgettext("column", "won"),
+        "won_visits": pgettext("column", "won_visits"),
+        "z": pgettext("column", "z"),
+    }
+
+
+def heading(name: object) -> str:
+    """A column's heading in the language spoken (English: the name itself)."""
+    text = str(name)
+    if current_language() == "en":
+        return text
+    return _table().get(text, text)
+
+
+def headings(names: Iterable[object]) -> list[str]:
+    """:func:`heading` of each name."""
+    if current_language() == "en":
+        return [str(n) for n in names]
+    table = _table()
+    return [table.get(str(n), str(n)) for n in names]
