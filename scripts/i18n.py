@@ -119,8 +119,15 @@ def _write_po(catalog: Catalog, path: Path) -> None:
 
 
 def compile_mo(catalog: Catalog) -> bytes:
+    """The .mo of the translated messages only: an untranslated plural would otherwise compile
+    to empty strings, and gettext would show nothing instead of the English text."""
+    out = Catalog(locale=catalog.locale, charset="utf-8", fuzzy=False)
+    out.mime_headers = catalog.mime_headers
+    for message in catalog:
+        if message.id and _translated(message):
+            out.add(message.id, message.string, context=message.context)
     buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
+    write_mo(buf, out, use_fuzzy=False)
     return buf.getvalue()
 
 
