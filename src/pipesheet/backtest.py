@@ -654,7 +654,7 @@ def _current_amounts(
     lookup = pd.Series(np.arange(len(deal_table.frame)), index=deal_table.frame["deal_id"])
     scope = np.zeros(len(deal_table.frame), dtype=bool)
     scope[lookup.reindex(a.ids[used]).dropna().to_numpy(dtype=np.int64)] = True
-    _, note = blank_amount_rows(
+    _blank, note = blank_amount_rows(
         deal_table.frame,
         choice,
         table=deal_table.name,

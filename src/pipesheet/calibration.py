@@ -436,7 +436,7 @@ def _windowed(
         raise _late_end(end, last_day, tables)
     if label == "time-aware" and isinstance(period_end, str):
         if period_end.strip().casefold() in PERIOD_WORDS:
-            _, note = window_end(
+            _end, note = window_end(
                 day_timestamp(d_day), period_end, options.get("fiscal_year_start", 1)
             )
             if note and note not in notes:  # as-of is the period's last day: the next period
