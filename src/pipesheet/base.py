@@ -184,9 +184,7 @@ class Estimator:
             PipesheetError: not fitted yet.
         """
         if not self.is_fitted:
-            raise PipesheetError(
-                _(self._unfitted), expected=_("call fit(history, deals) first")
-            )
+            raise PipesheetError(_(self._unfitted), expected=_("call fit(history, deals) first"))
 
 
 # ---- the text of notes and figures ------------------------------------------------------------

@@ -779,7 +779,9 @@ def _closed_so_far(
     won = (deal_states(a, d_day).code == a.k) & (deal_states(a, s_day).code != a.k)
     if not won.any() or tables.deals is None:
         return 0.0
-    amounts, _cur = reporting_amounts(tables.deals, model.rates, model.currency, blank_amounts="zero")
+    amounts, _cur = reporting_amounts(
+        tables.deals, model.rates, model.currency, blank_amounts="zero"
+    )
     by_id = pd.Series(amounts, index=tables.deals.frame["deal_id"].to_numpy())
     return float(np.nansum(by_id.reindex(a.ids[won]).to_numpy(dtype=float)))
 
