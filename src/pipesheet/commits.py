@@ -52,7 +52,7 @@ from pipesheet.base import Result, note_is
 from pipesheet.cells import clean_text_column, parse_amounts, row_numbers
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
-from pipesheet.headings import headings
+from pipesheet.headings import heading, headings
 from pipesheet.i18n import N_, _, pgettext
 from pipesheet.periods import fiscal_year_month, period_labels, read_date_setting, within_days
 from pipesheet.pricing import GROUP_COLUMN, Probabilities, Rates, price_deals
@@ -252,7 +252,7 @@ def read_commits(
     blank = groups.isna().to_numpy()
     if blank.any():
         raise PipesheetError(
-            _("{column} is blank").format(column=group_fld.replace("_", " ")),
+            _("{column} is blank").format(column=heading(group_fld).replace("_", " ")),
             table=name,
             column=group_col,
             rows=row_numbers(raw.index, blank),
@@ -571,7 +571,7 @@ def compare_commits(
             _(
                 "commit(s) for {groups}: no deal of the deals table has that {field} (system "
                 "forecast and actual 0)"
-            ).format(groups=", ".join(map(repr, unknown)), field=by_fld.replace("_", " "))
+            ).format(groups=", ".join(map(repr, unknown)), field=heading(by_fld).replace("_", " "))
         )
     close = frame["close_date"]
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close

@@ -56,7 +56,7 @@ from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import pipeline_position
 from pipesheet.formats import format_number, format_percent
-from pipesheet.headings import headings
+from pipesheet.headings import heading, headings
 from pipesheet.i18n import N_, _, pgettext
 from pipesheet.periods import fiscal_year_month, read_date_setting
 from pipesheet.planning import coverage_ratio, quota_gap
@@ -672,7 +672,7 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
                 ).format(
                     count=int(unknown.sum()),
                     groups=len(who),
-                    field=fld.replace("_", " "),
+                    field=heading(fld).replace("_", " "),
                     names=", ".join(map(str, who[:10])) + (" …" if len(who) > 10 else ""),
                 )
             )
@@ -689,7 +689,7 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
                 "({names})"
             ).format(
                 count=int(outside.sum()),
-                field=fld.replace("_", " "),
+                field=heading(fld).replace("_", " "),
                 names=", ".join(map(str, who[:10])) + (" …" if len(who) > 10 else ""),
             )
         )
