@@ -29,6 +29,7 @@ from pipesheet.cells import clean_text_column, parse_amounts, parse_dates
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import weighted_forecast
+from pipesheet.i18n import _
 from pipesheet.periods import period_labels
 from pipesheet.pricing import reporting_amounts
 from pipesheet.stages import StageList
@@ -118,7 +119,9 @@ def forecast_accuracy(
             recorded).
     """
     if recorded not in ("last", "first"):
-        raise PipesheetError("recorded must be 'last' or 'first'", table="settings", value=recorded)
+        raise PipesheetError(
+            _("recorded must be 'last' or 'first'"), table="settings", value=recorded
+        )
     d = read_deals(deals, stages=stages)
     keys = group_fields(d, by) if by is not None else []
     raw = check_table(forecasts, "forecasts")
@@ -138,10 +141,10 @@ def forecast_accuracy(
         )
         if header is None:
             raise PipesheetError(
-                f"the forecast table has no {k} column to compare by",
+                _("the forecast table has no {column} column to compare by").format(column=k),
                 table="forecasts",
                 column=k,
-                expected="the same group column as the deals table",
+                expected=_("the same group column as the deals table"),
             )
         f[k] = clean_text_column(raw[header])
     notes: list[str] = []
@@ -154,21 +157,26 @@ def forecast_accuracy(
         n0 = len(f)
         f = f.drop_duplicates([*keys, "period"], keep=keep)
         if len(f) < n0:
-            notes.append(f"{n0 - len(f)} earlier/later forecast(s) replaced by the {keep} recorded")
+            replaced = (
+                _("{count} earlier/later forecast(s) replaced by the last recorded")
+                if keep == "last"
+                else _("{count} earlier/later forecast(s) replaced by the first recorded")
+            )
+            notes.append(replaced.format(count=n0 - len(f)))
     else:
         dup = f.duplicated([*keys, "period"], keep=False).to_numpy()
         if dup.any():
             raise PipesheetError(
-                "two forecasts for the same period and group, and no date recorded to choose",
+                _("two forecasts for the same period and group, and no date recorded to choose"),
                 table="forecasts",
                 rows=[int(r) for r in f.index[dup][:20]],
-                expected="one forecast per period (or a 'Recorded' date column)",
+                expected=_("one forecast per period (or a 'Recorded' date column)"),
             )
     amounts, cur = reporting_amounts(d, rates, currency)
     won = (d.frame["code"] == d.stages.k).to_numpy()
     when = d.frame["closed_date"] if "closed_date" in d.frame else d.frame["close_date"]
     if "closed_date" not in d.frame:
-        notes.append("no closed date column: won deals are placed by their expected close date")
+        notes.append(_("no closed date column: won deals are placed by their expected close date"))
     w = pd.DataFrame({"period": period_labels(when[won], period, fiscal_year_start).to_numpy()})
     for k in keys:
         w[k] = d.frame[k].to_numpy()[won]
@@ -185,7 +193,11 @@ def forecast_accuracy(
     table = table.sort_values([*keys, "period"], kind="stable").reset_index(drop=True)
     nothing = int(table["error"].isna().sum())
     if nothing:
-        notes.append(f"{nothing} forecast(s) for a period/group with nothing won: error unknown")
+        notes.append(
+            _("{count} forecast(s) for a period/group with nothing won: error unknown").format(
+                count=nothing
+            )
+        )
     grouped = table.groupby(keys, sort=True) if keys else [((), table)]
     rows = []
     for key, part in grouped:
@@ -245,5 +257,7 @@ def forecasts_from_snapshots(
         part["recorded"] = day.iloc[0]
         parts.append(part)
     if not parts:
-        raise PipesheetError("no snapshots given", table="snapshots", expected="date → deals table")
+        raise PipesheetError(
+            _("no snapshots given"), table="snapshots", expected=_("date → deals table")
+        )
     return pd.concat(parts, ignore_index=True)

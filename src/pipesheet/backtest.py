@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import Result, note_is
 from pipesheet.errors import PipesheetError
 from pipesheet.history import (
     DealStates,
@@ -70,6 +70,7 @@ from pipesheet.history import (
     latest_values,
     load_tables,
 )
+from pipesheet.i18n import _, pgettext
 from pipesheet.periods import day_timestamp, period_windows, within_days
 from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.probabilities import StageProbabilities
@@ -77,7 +78,7 @@ from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import blank_amount_rows, blank_amounts_choice
 from pipesheet.timeaware import TimeAwareForecast
 
-__all__ = ["METHODS", "BacktestResult", "backtest"]
+__all__ = ["METHODS", "BacktestResult", "backtest", "method_name"]
 
 METHODS = ("time-aware", "weighted pipeline", "calibrated")
 #: The short names of the methods in the wide table's columns (``forecast_time_aware``…).
@@ -127,6 +128,18 @@ PREDICTION_COLUMNS = (
     "calibrated_probability",
     "won",
 )
+
+
+def method_name(method: str) -> str:
+    """A method's name (:data:`METHODS`, ``"recommended"``) in the language spoken — for text
+    people read; the tables keep the English names."""
+    names = {
+        "time-aware": pgettext("method", "time-aware"),
+        "weighted pipeline": pgettext("method", "weighted pipeline"),
+        "calibrated": pgettext("method", "calibrated"),
+        "recommended": pgettext("method", "recommended"),
+    }
+    return names.get(method, method)
 
 
 @dataclass(repr=False)
@@ -258,11 +271,11 @@ def backtest(
     """
     if actual not in ("pipeline", "all"):
         raise PipesheetError(
-            "unknown actual basis",
+            _("unknown actual basis"),
             table="settings",
             column="actual",
             value=actual,
-            expected="'pipeline' (won from the pipeline open on the as-of date) or 'all'",
+            expected=_("'pipeline' (won from the pipeline open on the as-of date) or 'all'"),
         )
     choice = blank_amounts_choice(blank_amounts)
     windows = period_windows(start, periods, period, fiscal_year_start)
@@ -294,7 +307,7 @@ def backtest(
             **won.figures,
         }
         if d_day < int(tables.arrays.day.min()):  # nothing known on D: neither can forecast
-            why = f"no history on or before {period_row['as_of'].date()}"
+            why = _("no history on or before {date}").format(date=period_row["as_of"].date())
             rows += [_row(period_row, method, 0, 0.0, _BLANK, why) for method in METHODS]
             continue
         period_rows, pred = _forecast_period(
@@ -331,12 +344,14 @@ def _check_history_covers(windows: list, tables: LoadedTables) -> None:
     if windows[-1][2] > last_day:
         late = next(w for w in windows if w[2] > last_day)
         raise PipesheetError(
-            f"period {late[0]} ends after the history does (last date {last_day.date()}): "
-            "what was won in it is not known yet",
+            _(
+                "period {period} ends after the history does (last date {last}): what was won "
+                "in it is not known yet"
+            ).format(period=late[0], last=last_day.date()),
             table=tables.hist.name,
             column="start",
             value=str(windows[0][1].date()),
-            expected=f"periods that end on or before {last_day.date()}",
+            expected=_("periods that end on or before {last}").format(last=last_day.date()),
         )
 
 
@@ -399,10 +414,10 @@ def _forecast_period(
     model = TimeAwareForecast(as_of=as_of, period_end=p_end, **settings)
     model.fit_loaded(tables, forecast_range=False)
     frame = model.deals_
-    for n in model.notes_:
-        if "later history row" in n or "blank amount" in n or n in notes:
+    for n in model.notes_:  # the model's notes, less those the backtest says once itself
+        if note_is(n, "later history row") or note_is(n, "blank amount") or n in notes:
             continue
-        notes.append(f"{label}: {n}" if "probability unknown" in n else n)
+        notes.append(f"{label}: {n}" if note_is(n, "probability unknown") else n)
     several = tables.deals is not None and tables.deals.pipelines is not None
     naive = StageProbabilities(
         stages=tables.hist.stages,
@@ -434,8 +449,10 @@ def _forecast_period(
     unknown_naive = in_period & np.isnan(stage_p) & priced
     if unknown_naive.any() and nv_ok.any():
         notes.append(
-            f"{label}: {int(unknown_naive.sum())} deal(s) at stages with no learned "
-            "probability are left out of the weighted-pipeline forecast"
+            _(
+                "{period}: {count} deal(s) at stages with no learned probability are left out "
+                "of the weighted-pipeline forecast"
+            ).format(period=label, count=int(unknown_naive.sum()))
         )
     if a.close is None and tables.deals is not None:
         _note_look_ahead(label, frame, a, won.at_end, in_period, notes)
@@ -453,7 +470,9 @@ def _forecast_period(
         why = ""
         if not learned[method] or (candidates[method].any() and not used.any()):
             # nothing learned to forecast with: a blank forecast, not a −100% error
-            why = f"no learned probability on {as_of.date()} for its deals' stages"
+            why = _("no learned probability on {date} for its deals' stages").format(
+                date=as_of.date()
+            )
             fc = _BLANK
         rows.append(_row(period_row, method, int(used.sum()), float(amount[used].sum()), fc, why))
     cal_p = np.full(len(frame), np.nan)
@@ -516,7 +535,9 @@ def _calibrated(
     model = CalibratedForecast(as_of=as_of, period_end=p_end, **settings)
     res = model.fit_loaded(tables, cache=cache).result_
     if not res.calibrated:
-        why = f"too few past periods before it to calibrate on ({model.min_periods} needed)"
+        why = _("too few past periods before it to calibrate on ({needed} needed)").format(
+            needed=model.min_periods
+        )
         return _BLANK, why, np.full(len(frame), np.nan)
     by_id = res.deals.set_index("deal_id")["calibrated_probability"]
     cal_p = by_id.reindex(frame["deal_id"]).to_numpy(dtype=float)
@@ -527,19 +548,20 @@ def _scored_table(rows: list[dict[str, Any]], notes: list[str]) -> pd.DataFrame:
     """The tidy table, with why a period has no error (nothing won, or no forecast) noted."""
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     empty = (table["actual"] <= 0) & table["forecast"].notna()
-    table.loc[empty & (table["note"] == ""), "note"] = "nothing was won: error undefined"
+    table.loc[empty & (table["note"] == ""), "note"] = _("nothing was won: error undefined")
     if empty.any():
         notes.append(
-            "nothing was won in "
-            + ", ".join(sorted(set(table.loc[empty, "period"])))
-            + ": error undefined there, left out of MAPE and bias"
+            _(
+                "nothing was won in {periods}: error undefined there, left out of MAPE and bias"
+            ).format(periods=", ".join(sorted(set(table.loc[empty, "period"]))))
         )
     unscored = table[table["forecast"].isna()]
     for method, part in unscored.groupby("method", sort=False):
         reasons = "; ".join(dict.fromkeys(part["note"]))
         notes.append(
-            f"{method}: {', '.join(part['period'])} not scored ({reasons}): left out of its "
-            "MAPE, bias and totals"
+            _(
+                "{method}: {periods} not scored ({reasons}): left out of its MAPE, bias and totals"
+            ).format(method=method_name(method), periods=", ".join(part["period"]), reasons=reasons)
         )
     return table
 
@@ -548,11 +570,13 @@ def _note_amounts(tables: LoadedTables, cur: str | None, notes: list[str]) -> No
     """Say where the amounts came from."""
     a = tables.arrays
     if tables.deals is not None and a.amount is None:
-        notes.append("amounts as currently recorded in the deals table (the history has none)")
+        notes.append(_("amounts as currently recorded in the deals table (the history has none)"))
     elif a.amount is not None and tables.deals is not None and "currency" in tables.deals.frame:
         notes.append(
-            "amounts recorded in the history are in each deal's currency; they are converted "
-            f"into {cur} like the deals table's"
+            _(
+                "amounts recorded in the history are in each deal's currency; they are converted "
+                "into {currency} like the deals table's"
+            ).format(currency=cur)
         )
 
 
@@ -588,7 +612,7 @@ def _period_note(*notes: str) -> str:
     said = {m: n for m, n in zip(METHODS, notes, strict=True) if n}
     if len(set(said.values())) == 1 and len(said) == len(METHODS):
         return next(iter(said.values()))
-    return "; ".join(f"{m}: {n}" for m, n in said.items())
+    return "; ".join(f"{method_name(m)}: {n}" for m, n in said.items())
 
 
 def _measures(part: pd.DataFrame, method: str) -> dict[str, Any]:
@@ -636,9 +660,9 @@ def _current_amounts(
     if tables.deals is None:
         if a.amount is None:
             raise PipesheetError(
-                "no amounts: give the deals table, or a history with an amount column",
+                _("no amounts: give the deals table, or a history with an amount column"),
                 table=tables.hist.name,
-                expected="a deals table with deal id, stage and amount",
+                expected=_("a deals table with deal id, stage and amount"),
             )
         return np.full(len(a.ids), np.nan), currency, None
     deal_table = tables.deals
@@ -654,7 +678,7 @@ def _current_amounts(
     lookup = pd.Series(np.arange(len(deal_table.frame)), index=deal_table.frame["deal_id"])
     scope = np.zeros(len(deal_table.frame), dtype=bool)
     scope[lookup.reindex(a.ids[used]).dropna().to_numpy(dtype=np.int64)] = True
-    _, note = blank_amount_rows(
+    _blank, note = blank_amount_rows(
         deal_table.frame,
         choice,
         table=deal_table.name,
@@ -690,7 +714,9 @@ def _note_look_ahead(label, frame, a, st_end, in_period, notes) -> None:
     same = closed & (close_day == closed_day) & in_period
     if same.any():
         notes.append(
-            f"{label}: {int(same.sum())} deal(s) in the weighted-pipeline forecast have an "
-            "expected close date equal to the day they later closed — probably overwritten at "
-            "closing, which flatters that forecast (no close-date history to rewind it)"
+            _(
+                "{period}: {count} deal(s) in the weighted-pipeline forecast have an expected "
+                "close date equal to the day they later closed — probably overwritten at "
+                "closing, which flatters that forecast (no close-date history to rewind it)"
+            ).format(period=label, count=int(same.sum()))
         )

@@ -16,21 +16,39 @@
 A renamed keyword keeps its old spelling for one release: :func:`renamed` takes it with a
 :class:`DeprecationWarning`; an estimator's old keyword defaults to :data:`DEPRECATED` so that it
 is not a setting.
+
+Notes are sentences in the language spoken (:mod:`pipesheet.i18n`). A result that passes on only
+some of another's notes recognises them with :func:`note_is` — by the message they were written
+from, in whatever language — never by an English word in them. :func:`signed_number` and
+:func:`plain_number` write the numbers of those sentences that :mod:`pipesheet.formats` has no
+form for (a sign always shown; no grouping), in the language's separators.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import re
 import warnings
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, symbols
+from pipesheet.i18n import N_, _, current_language, translations
 
-__all__ = ["DEPRECATED", "Estimator", "Result", "renamed"]
+__all__ = [
+    "DEPRECATED",
+    "Estimator",
+    "Result",
+    "note_is",
+    "plain_number",
+    "renamed",
+    "signed_number",
+]
 
 
 class _Deprecated:
@@ -59,11 +77,11 @@ def renamed(old: str, new: str, old_value: Any, new_value: Any, default: Any, st
     )
     if new_value is not DEPRECATED and new_value != default and new_value != old_value:
         raise PipesheetError(
-            f"both {new}= and its old name {old}= are given",
+            _("both {new}= and its old name {old}= are given").format(new=new, old=old),
             table="settings",
             column=new,
             value=f"{new}={new_value!r}, {old}={old_value!r}",
-            expected=f"only {new}=",
+            expected=_("only {new}=").format(new=new),
         )
     return old_value
 
@@ -121,7 +139,8 @@ class Estimator:
     """
 
     _fitted_attribute: ClassVar[str] = "result_"
-    _unfitted: ClassVar[str] = "the model has not been fitted yet"
+    #: Marked with ``N_`` where it is defined; translated when it is shown.
+    _unfitted: ClassVar[str] = N_("the model has not been fitted yet")
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -165,4 +184,64 @@ class Estimator:
             PipesheetError: not fitted yet.
         """
         if not self.is_fitted:
-            raise PipesheetError(self._unfitted, expected="call fit(history, deals) first")
+            raise PipesheetError(_(self._unfitted), expected=_("call fit(history, deals) first"))
+
+
+# ---- the text of notes and figures ------------------------------------------------------------
+_PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*(?:![rsa])?(?::[^{}]*)?\}")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A message as a pattern: its placeholders match any text, the rest matches itself."""
+    pieces = _PLACEHOLDER.split(template)
+    literal = [re.escape(p.replace("{{", "{").replace("}}", "}")) for p in pieces]
+    return re.compile("(.+?)".join(literal), re.S)
+
+
+@cache
+def _note_patterns(lang: str, fragment: str) -> tuple[re.Pattern[str], ...]:
+    """The patterns of the translations (in ``lang``) of every message whose English text holds
+    ``fragment``."""
+    catalog = getattr(translations(lang), "_catalog", None) or {}
+    found = []
+    for key, text in catalog.items():
+        msgid = key[0] if isinstance(key, tuple) else key
+        if isinstance(msgid, str) and fragment in msgid.rsplit("\x04", 1)[-1] and text:
+            found.append(_pattern(text))
+    return tuple(found)
+
+
+def note_is(note: str, fragment: str) -> bool:
+    """Whether ``note`` was written from a message whose English text holds ``fragment`` — in
+    English the fragment itself, in another language the message's translation (its
+    placeholders filled with anything). A note in a language pipesheet's catalog does not hold
+    is matched as English."""
+    if fragment in note:
+        return True
+    lang = current_language()
+    if lang == "en":
+        return False
+    return any(p.fullmatch(note) for p in _note_patterns(lang, fragment))
+
+
+def _point(text: str) -> str:
+    """An English-written number (``1234.5``, no grouping) in the language's decimal sign."""
+    point = symbols()[1]
+    return text if point == "." else text.replace(".", point)
+
+
+def plain_number(value: float, decimals: int | None = None) -> str:
+    """A number without grouping — ``f"{value:.{decimals}f}"``, or ``f"{value:g}"`` when
+    ``decimals`` is None — with the language's decimal sign (``1234.50`` → ``1234,50`` in it)."""
+    text = f"{value:g}" if decimals is None else f"{value:.{decimals}f}"
+    return _point(text)
+
+
+def signed_number(value: float, decimals: int = 0) -> str:
+    """A number with its sign always shown, grouped as the language groups: what
+    ``f"{value:+,.{decimals}f}"`` writes in English (``+1,234``, ``-0.5``, ``+0``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    v = float(value)
+    negative = v < 0 or (v == 0 and math.copysign(1.0, v) < 0)
+    return ("-" if negative else "+") + format_number(abs(v), decimals)

@@ -50,9 +50,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Estimator, Result
+from pipesheet.base import Estimator, Result, plain_number, signed_number
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, format_percent
+from pipesheet.headings import headings
 from pipesheet.history import LoadedTables, deal_states, load_tables
+from pipesheet.i18n import N_, _
 from pipesheet.periods import (
     PERIOD_WORDS,
     day_number,
@@ -93,13 +96,15 @@ class CalibratedResult(Result):
         bias: b, the mean log error of the past periods (F · e^b is the forecast).
         spread: s_Z, the standard deviation of the common shock Z.
         periods: Number of past periods the calibration rests on.
-        method: What was done, in words.
+        method: What was done, in words (in the language spoken when it was fitted).
         half_life: The time-aware model's half-life chosen (None: all history weighs the same).
         evidence: One row per past period (:data:`EVIDENCE_COLUMNS`).
         deals: The open deals with the model's probability and the calibrated one.
         as_of, period_end: The window (as_of, period_end].
         currency: Reporting currency, when known.
         notes: What the user should know.
+        correction: The correction of the past errors applied — ``"mean"`` or ``"trend"`` —
+            None when not calibrated.
     """
 
     forecast: float
@@ -121,11 +126,12 @@ class CalibratedResult(Result):
     period_end: pd.Timestamp
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
+    correction: str | None = None
 
     @property
     def calibrated(self) -> bool:
         """True when the forecast was corrected by past periods."""
-        return self.periods > 0 and self.method.startswith("calibrated")
+        return self.periods > 0 and self.correction is not None
 
     def to_frame(self) -> pd.DataFrame:
         """One row: method, as_of, period_end, model_forecast, forecast, p10, p50, p90, quota,
@@ -154,16 +160,29 @@ class CalibratedResult(Result):
         """The forecast as pipesheet prints it: the number, its range, the method, the evidence."""
         cur = f" {self.currency}" if self.currency else ""
         lines = [
-            f"Calibrated forecast {self.as_of.date()} → {self.period_end.date()}: "
-            f"{self.forecast:,.0f}{cur} (time-aware model {self.model_forecast:,.0f})",
-            f"P10 {self.p10:,.0f}, P50 {self.p50:,.0f}, P90 {self.p90:,.0f}"
-            + (f"; closed so far {self.closed:,.0f}" if self.closed else "")
+            _(
+                "Calibrated forecast {as_of} → {period_end}: {forecast}{currency} "
+                "(time-aware model {model_forecast})"
+            ).format(
+                as_of=self.as_of.date(),
+                period_end=self.period_end.date(),
+                forecast=format_number(self.forecast),
+                currency=cur,
+                model_forecast=format_number(self.model_forecast),
+            ),
+            f"P10 {format_number(self.p10)}, P50 {format_number(self.p50)}, "
+            f"P90 {format_number(self.p90)}"
             + (
-                f"; P(≥ {self.quota:,.0f}) = {self.p_quota:.1%}"
+                "; " + _("closed so far {closed}").format(closed=format_number(self.closed))
+                if self.closed
+                else ""
+            )
+            + (
+                f"; P(≥ {format_number(self.quota)}) = {format_percent(self.p_quota, 1)}"
                 if self.quota is not None and self.p_quota is not None
                 else ""
             ),
-            f"method: {self.method}",
+            _("method: {method}").format(method=self.method),
         ]
         if len(self.evidence):
             ev = self.evidence.copy()
@@ -171,14 +190,15 @@ class CalibratedResult(Result):
                 {
                     "as_of": ev["as_of"].dt.date,
                     "period_end": ev["period_end"].dt.date,
-                    "forecast": ev["forecast"].map(lambda v: f"{v:,.0f}"),
-                    "actual": ev["actual"].map(lambda v: f"{v:,.0f}"),
-                    "error": ev["error"].map(lambda v: f"{v * 100:+.1f}%"),
-                    "weight": ev["weight"].map(lambda v: f"{v:.2f}"),
+                    "forecast": ev["forecast"].map(format_number),
+                    "actual": ev["actual"].map(format_number),
+                    "error": ev["error"].map(_signed_percent),
+                    "weight": ev["weight"].map(lambda v: format_number(v, 2)),
                 }
             )
-            lines += ["past periods:", *shown.to_string(index=False).splitlines()]
-        lines += [f"note: {n}" for n in self.notes]
+            shown.columns = headings(shown.columns)
+            lines += [_("past periods:"), *shown.to_string(index=False).splitlines()]
+        lines += [_("note: {note}").format(note=n) for n in self.notes]
         return "\n".join(lines)
 
     def _figures(self) -> dict[str, Any]:
@@ -192,6 +212,11 @@ class CalibratedResult(Result):
             "periods": self.periods,
             "calibrated": self.calibrated,
         }
+
+
+def _signed_percent(share: float) -> str:
+    """``f"{share * 100:+.1f}%"`` in the language spoken."""
+    return signed_number(share * 100, 1) + "%"
 
 
 def _shift(day: int, months: int) -> int:
@@ -291,7 +316,7 @@ class CalibratedForecast(Estimator):
         self.blank_amounts = blank_amounts
         self.columns = columns
 
-    _unfitted = "the calibrated forecast has not been fitted yet"
+    _unfitted = N_("the calibrated forecast has not been fitted yet")
 
     # ---- public ------------------------------------------------------------------------------
     def fit(self, history: Any, deals: Any = None) -> CalibratedForecast:
@@ -310,7 +335,11 @@ class CalibratedForecast(Estimator):
         d_day = day_number(self.as_of)
         if d_day is None:
             d_day = last_day
-            notes.append(f"as of {day_timestamp(d_day).date()} (the latest date in the history)")
+            notes.append(
+                _("as of {date} (the latest date in the history)").format(
+                    date=day_timestamp(d_day).date()
+                )
+            )
         e_day = window_end_day(self.period_end, d_day, self.fiscal_year_start, notes)
         windows = self._past_windows(d_day, e_day, first_day)
         variants = self._variants(tables)
@@ -393,7 +422,7 @@ class CalibratedForecast(Estimator):
         )  # won in (c, e] from the pipeline of c
         won = frame["deal_id"].isin(won_ids).to_numpy()
         actual = float(frame.loc[won & frame["amount"].notna().to_numpy(), "amount"].sum())
-        coin, _ = _model_variance(frame, None)
+        coin, _param = _model_variance(frame, None)
         out = None
         if forecast > 0 and actual > 0:
             out = {
@@ -429,7 +458,7 @@ class CalibratedForecast(Estimator):
             return default[0], None
         base, w = fits[default]
         best, gain = default, 0.0
-        for key, (fit, _) in fits.items():
+        for key, (fit, _w) in fits.items():
             if key == default or len(fit.misses) != len(base.misses):
                 continue
             d = fit.misses**2 - base.misses**2
@@ -482,7 +511,7 @@ class CalibratedForecast(Estimator):
         amounts = frame["amount"].to_numpy(dtype=float)[ok]
         probs = frame["probability"].to_numpy(dtype=float)[ok]
         forecast = float(np.sum(amounts * probs))
-        _, param = _model_variance(frame, model)
+        _coin, param = _model_variance(frame, model)
         closed = _closed_so_far(
             tables, d_day, e_day, self.period_end, self.fiscal_year_start, model
         )
@@ -490,8 +519,10 @@ class CalibratedForecast(Estimator):
         dropped = windows - n
         if dropped:
             notes.append(
-                f"{dropped} past period(s) left out of the calibration: nothing was forecast or "
-                "won in them"
+                _(
+                    "{count} past period(s) left out of the calibration: nothing was forecast or "
+                    "won in them"
+                ).format(count=dropped)
             )
         coins = forecast_range(amounts, probs)
         v_param = param / forecast**2 if forecast > 0 else 0.0
@@ -504,28 +535,30 @@ class CalibratedForecast(Estimator):
             b, df = correction.b, correction.df
             spread = float(np.sqrt(common + v_param))
             decay = (
-                "all history weighs the same"
+                _("all history weighs the same")
                 if half_life is None
-                else f"half-life {half_life:g} days"
-            ) + ("; each owner's own win rate" if by_owner else "")
-            what = {
-                "mean": f"forecast × {np.exp(b):.3f} (its mean error, shrunk by its noise)",
-                "trend": f"forecast × {np.exp(b):.3f} (the trend of its errors, shrunk by its "
-                "noise)",
-            }[correction.kind]
-            if b == 0.0:
-                what = "no correction (its past errors show no bias beyond their noise)"
-            method = (
-                f"calibrated time-aware: {what} over {n} past periods, range widened by their "
-                f"spread ({decay})"
+                else _("half-life {days} days").format(days=plain_number(half_life))
             )
+            if by_owner:
+                decay += "; " + _("each owner's own win rate")
+            factor = format_number(np.exp(b), 3)
+            what = {
+                "mean": _("forecast × {factor} (its mean error, shrunk by its noise)"),
+                "trend": _("forecast × {factor} (the trend of its errors, shrunk by its noise)"),
+            }[correction.kind].format(factor=factor)
+            if b == 0.0:
+                what = _("no correction (its past errors show no bias beyond their noise)")
+            method = _(
+                "calibrated time-aware: {what} over {periods} past periods, range widened by "
+                "their spread ({decay})"
+            ).format(what=what, periods=n, decay=decay)
         else:
             b, spread, df = 0.0, float(np.sqrt(v_param)), None
-            method = (
-                f"time-aware, not calibrated: {n} usable past period(s), {self.min_periods} "
-                "needed (the range holds the deals' coin flips and the uncertainty of the learned "
+            method = _(
+                "time-aware, not calibrated: {periods} usable past period(s), {needed} needed "
+                "(the range holds the deals' coin flips and the uncertainty of the learned "
                 "probabilities only: likely too narrow)"
-            )
+            ).format(periods=n, needed=self.min_periods)
         shocks = _shock_nodes(b, spread, df)
         p10, p50, p90 = _mixture_quantiles(coins, shocks, (0.1, 0.5, 0.9))
         p_quota = None
@@ -557,6 +590,7 @@ class CalibratedForecast(Estimator):
             period_end=day_timestamp(e_day),
             currency=currency,
             notes=notes,
+            correction=None if correction is None else correction.kind,
         )
         self.result_ = result
         self.model_ = model
@@ -571,18 +605,24 @@ class CalibratedForecast(Estimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
                 raise PipesheetError(
-                    f"{name} must be a number", table="settings", column=name, value=value
+                    _("{name} must be a number").format(name=name),
+                    table="settings",
+                    column=name,
+                    value=value,
                 )
             if value <= 0 and name != "warmup_days":
                 raise PipesheetError(
-                    f"{name} must be above 0", table="settings", column=name, value=value
+                    _("{name} must be above 0").format(name=name),
+                    table="settings",
+                    column=name,
+                    value=value,
                 )
         if not self.half_lives:
             raise PipesheetError(
-                "at least one half-life candidate is needed",
+                _("at least one half-life candidate is needed"),
                 table="settings",
                 column="half_lives",
-                expected="e.g. (None, 365)",
+                expected=_("e.g. (None, 365)"),
             )
         blank_amounts_choice(self.blank_amounts)
         if self.quota is not None:
@@ -592,11 +632,11 @@ class CalibratedForecast(Estimator):
                 finite = False
             if not finite:
                 raise PipesheetError(
-                    "quota is not a finite number",
+                    _("quota is not a finite number"),
                     table="settings",
                     column="quota",
                     value=self.quota,
-                    expected="a number, e.g. 1000000",
+                    expected=_("a number, e.g. 1000000"),
                 )
 
 
@@ -695,7 +735,7 @@ def _by_owner(
     y = y[keep]
     theta = np.zeros(len(names))
     prior = 1.0 / OWNER_PRIOR_SD**2
-    for _ in range(25):  # Newton steps on each owner's one parameter, all owners at once
+    for _step in range(25):  # Newton steps on each owner's one parameter, all owners at once
         q = 1.0 / (1.0 + np.exp(-(z + theta[codes])))
         grad = np.bincount(codes, y - q, len(names)) - prior * theta
         hess = np.bincount(codes, q * (1 - q), len(names)) + prior
@@ -731,7 +771,7 @@ def _closed_so_far(
     the last day of the previous one) or for an explicit end date."""
     if not (isinstance(period_end, str) and period_end.strip().casefold() in PERIOD_WORDS):
         return 0.0
-    start, _ = period_bounds(day_timestamp(e_day), period_end.strip().casefold(), fys)
+    start, _end = period_bounds(day_timestamp(e_day), period_end.strip().casefold(), fys)
     s_day = int(start.to_datetime64().astype("datetime64[D]").astype(np.int64)) - 1
     if s_day >= d_day:
         return 0.0
@@ -739,7 +779,9 @@ def _closed_so_far(
     won = (deal_states(a, d_day).code == a.k) & (deal_states(a, s_day).code != a.k)
     if not won.any() or tables.deals is None:
         return 0.0
-    amounts, _ = reporting_amounts(tables.deals, model.rates, model.currency, blank_amounts="zero")
+    amounts, _cur = reporting_amounts(
+        tables.deals, model.rates, model.currency, blank_amounts="zero"
+    )
     by_id = pd.Series(amounts, index=tables.deals.frame["deal_id"].to_numpy())
     return float(np.nansum(by_id.reindex(a.ids[won]).to_numpy(dtype=float)))
 
@@ -768,7 +810,7 @@ def _mixture_quantiles(coins: Any, shocks: np.ndarray, levels: tuple[float, ...]
     lo_arr = np.zeros(len(levels))
     hi_arr = np.full(len(levels), hi)
     q = np.asarray(levels)
-    for _ in range(60):
+    for _step in range(60):
         mid = (lo_arr + hi_arr) / 2
         below = _mixture_cdf(coins, shocks, mid) < q
         lo_arr = np.where(below, mid, lo_arr)

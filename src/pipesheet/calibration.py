@@ -50,9 +50,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import DEPRECATED, Result, renamed
+from pipesheet.base import DEPRECATED, Result, note_is, renamed, signed_number
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, format_percent
 from pipesheet.history import deal_states, latest_values, load_tables
+from pipesheet.i18n import N_, _
 from pipesheet.periods import PERIOD_WORDS, day_number, day_timestamp, window_end
 from pipesheet.probabilities import StageProbabilities, beta_quantile
 from pipesheet.stages import StageList
@@ -69,21 +71,21 @@ def brier_score(predicted: Any, outcome: Any) -> float:
     y = np.asarray(outcome, dtype=float)
     if p.shape != y.shape:
         raise PipesheetError(
-            "predictions and outcomes differ in length",
+            _("predictions and outcomes differ in length"),
             table="settings",
             value=f"{p.size} vs {y.size}",
-            expected="one outcome per prediction",
+            expected=_("one outcome per prediction"),
         )
     if p.size and ((p < 0) | (p > 1) | np.isnan(p)).any():
         raise PipesheetError(
-            "a probability is outside 0–1",
+            _("a probability is outside 0–1"),
             table="settings",
             value=float(p[(p < 0) | (p > 1) | np.isnan(p)][0]),
-            expected="probabilities between 0 and 1",
+            expected=_("probabilities between 0 and 1"),
         )
     if y.size and ~np.isin(y, (0.0, 1.0)).all():
         raise PipesheetError(
-            "an outcome is not 0 or 1", table="settings", expected="1 = won, 0 = lost"
+            _("an outcome is not 0 or 1"), table="settings", expected=_("1 = won, 0 = lost")
         )
     return float(np.mean((p - y) ** 2)) if p.size else float("nan")
 
@@ -210,14 +212,14 @@ def _which_probabilities(value: Any) -> tuple[str, pd.DataFrame | None]:
     if key in PRESETS:
         return key, probability_table(key)
     raise PipesheetError(
-        "unknown probabilities to calibrate",
+        _("unknown probabilities to calibrate"),
         table="settings",
         column="probabilities",
         value=value if isinstance(value, (str, int, float)) else type(value).__name__,
-        expected="'learned' (the stage probabilities), 'time-aware', 'calibrated', "
-        "'configured' (the CRM's Probability column), a preset name ("
-        + ", ".join(PRESETS)
-        + ") or a stage/probability table",
+        expected=_(
+            "'learned' (the stage probabilities), 'time-aware', 'calibrated', 'configured' (the "
+            "CRM's Probability column), a preset name ({presets}) or a stage/probability table"
+        ).format(presets=", ".join(PRESETS)),
     )
 
 
@@ -266,11 +268,11 @@ def calibration(
     )
     if isinstance(buckets, bool) or not isinstance(buckets, (int, np.integer)) or buckets < 1:
         raise PipesheetError(
-            "buckets must be a whole number ≥ 1",
+            _("buckets must be a whole number ≥ 1"),
             table="settings",
             column="buckets",
             value=buckets,
-            expected="e.g. 10",
+            expected=_("e.g. 10"),
         )
     tables = load_tables(history, deals, stages, columns)
     a = tables.arrays
@@ -278,11 +280,13 @@ def calibration(
     last_day = int(a.day.max())
     if d_day is None or d_day >= last_day:
         raise PipesheetError(
-            "calibration needs a past as-of date: outcomes are read from the history after it",
+            _("calibration needs a past as-of date: outcomes are read from the history after it"),
             table="settings",
             column="as_of",
             value=as_of if d_day is None else str(day_timestamp(d_day).date()),
-            expected=f"a date before the end of the history ({day_timestamp(last_day).date()})",
+            expected=_("a date before the end of the history ({date})").format(
+                date=day_timestamp(last_day).date()
+            ),
         )
     notes = list(tables.notes)
     st_d = deal_states(a, d_day)
@@ -299,15 +303,19 @@ def calibration(
         n_open = int(np.isnan(outcome).sum())
         if n_open:
             notes.append(
-                f"{n_open} deal(s) open on {day_timestamp(d_day).date()} are still open at the end "
-                "of the history: censored, not scored (not counted as lost)"
+                _(
+                    "{count} deal(s) open on {date} are still open at the end of the history: "
+                    "censored, not scored (not counted as lost)"
+                ).format(count=n_open, date=day_timestamp(d_day).date())
             )
     unknown = np.isnan(predicted)
     if unknown.any():
         notes.append(
-            f"{int(unknown.sum())} deal(s) at stages with no "
-            + ("learned " if label in ("learned", *WINDOWED) else "")
-            + "probability are not scored"
+            (
+                _("{count} deal(s) at stages with no learned probability are not scored")
+                if label in ("learned", *WINDOWED)
+                else _("{count} deal(s) at stages with no probability are not scored")
+            ).format(count=int(unknown.sum()))
         )
     frame = pd.DataFrame(
         {
@@ -365,29 +373,40 @@ def brier_skill(brier: float, reference: float) -> float:
 
 def _skill_notes(result: CalibrationResult, rate: float) -> list[str]:
     """What the skill says, in words: worse than the base rate, or not measurable."""
-    name = _SOURCE_WORDS.get(result.probabilities, f"the {result.probabilities} probabilities")
+    words = _SOURCE_WORDS.get(result.probabilities)
+    name = _(words) if words else _("the {name} probabilities").format(name=result.probabilities)
     skill = result.brier_skill
     if np.isnan(result.brier):
-        return ["no deal could be scored: no Brier score"]
+        return [_("no deal could be scored: no Brier score")]
     if np.isnan(skill):
         return [
-            "every scored deal had the same outcome: the Brier skill against the base rate is "
-            "not defined"
+            _(
+                "every scored deal had the same outcome: the Brier skill against the base rate "
+                "is not defined"
+            )
         ]
     if skill < 0:
         return [
-            f"{name} are worse than always predicting the base rate ({rate:.1%}): Brier "
-            f"{result.brier:.4f} vs {result.brier_reference:.4f}, skill {skill:+.2f}"
+            _(
+                "{source} are worse than always predicting the base rate ({rate}): Brier "
+                "{brier} vs {reference}, skill {skill}"
+            ).format(
+                source=name,
+                rate=format_percent(rate, 1),
+                brier=format_number(result.brier, 4),
+                reference=format_number(result.brier_reference, 4),
+                skill=signed_number(skill, 2),
+            )
         ]
     return []
 
 
 _SOURCE_WORDS = {
-    "learned": "the learned stage probabilities",
-    "time-aware": "the time-aware probabilities",
-    "calibrated": "the calibrated forecast's probabilities",
-    "configured": "the CRM's configured probabilities",
-    "table": "the given probability table's probabilities",
+    "learned": N_("the learned stage probabilities"),
+    "time-aware": N_("the time-aware probabilities"),
+    "calibrated": N_("the calibrated forecast's probabilities"),
+    "configured": N_("the CRM's configured probabilities"),
+    "table": N_("the given probability table's probabilities"),
 }
 
 
@@ -405,10 +424,10 @@ def _windowed(
     a = tables.arrays
     if period_end is None:
         raise PipesheetError(
-            f"the {label} calibration needs a period end",
+            _("the {label} calibration needs a period end").format(label=label),
             table="settings",
             column="period_end",
-            expected="a date after as_of, on or before the end of the history",
+            expected=_("a date after as_of, on or before the end of the history"),
         )
     last_day = int(a.day.max())
     if label == "time-aware":
@@ -418,7 +437,7 @@ def _windowed(
         model.fit_loaded(tables, deals=False, forecast_range=False)
         end = model.period_end_
         column, deals_frame = "probability", model.deals_
-        said = [n for n in model.notes_ if "probabilities only" not in n]  # no money here
+        said = [n for n in model.notes_ if not note_is(n, "probabilities only")]  # no money
     else:
         from pipesheet.calibrated import CalibratedForecast
 
@@ -429,14 +448,14 @@ def _windowed(
         cal.fit_loaded(tables)
         end = cal.result_.period_end
         column, deals_frame = "calibrated_probability", cal.deals_
-        said = [f"calibrated forecast: {cal.method_}", *cal.notes_]
-    notes.extend(n for n in said if n not in notes and "later history row" not in n)
+        said = [_("calibrated forecast: {method}").format(method=cal.method_), *cal.notes_]
+    notes.extend(n for n in said if n not in notes and not note_is(n, "later history row"))
     end_day = int(np.datetime64(end, "D").astype(np.int64))
     if end_day > last_day:
         raise _late_end(end, last_day, tables)
     if label == "time-aware" and isinstance(period_end, str):
         if period_end.strip().casefold() in PERIOD_WORDS:
-            _, note = window_end(
+            _end, note = window_end(
                 day_timestamp(d_day), period_end, options.get("fiscal_year_start", 1)
             )
             if note and note not in notes:  # as-of is the period's last day: the next period
@@ -458,11 +477,11 @@ def _check_end_known(period_end: Any, d_day: int, last_day: int, options: dict) 
 
 def _late_end(end: pd.Timestamp, last_day: int, tables: Any) -> PipesheetError:
     return PipesheetError(
-        "the period ends after the history does: its outcomes are not known yet",
+        _("the period ends after the history does: its outcomes are not known yet"),
         table="settings",
         column="period_end",
         value=str(pd.Timestamp(end).date()),
-        expected=f"a date on or before {day_timestamp(last_day).date()}",
+        expected=_("a date on or before {date}").format(date=day_timestamp(last_day).date()),
     )
 
 
@@ -490,20 +509,40 @@ def _by_stage(
     for c, v in zip(matched, given["probability"].to_numpy(dtype=float), strict=True):
         if 0 <= c < a.k:
             by_stage[c] = v
-    what = "probability table" if label == "table" else f"preset {label!r}"
     if np.isnan(by_stage).all():
         present = [stages.open[c] for c in sorted(set(codes.tolist()))]
+        problem = (
+            _(
+                "the history's stage names do not match the probability table: the open stages "
+                "are {stages}; the probability table has {given}"
+            )
+            if label == "table"
+            else _(
+                "the history's stage names do not match the preset {preset}: the open stages "
+                "are {stages}; the preset {preset} has {given}"
+            )
+        )
         raise PipesheetError(
-            f"the history's stage names do not match the {what}: the open stages are "
-            f"{', '.join(map(repr, present or stages.open))}; the {what} has "
-            f"{', '.join(map(repr, given['stage'].tolist()))}",
+            problem.format(
+                preset=repr(label),
+                stages=", ".join(map(repr, present or stages.open)),
+                given=", ".join(map(repr, given["stage"].tolist())),
+            ),
             table=tables.hist.name,
             column=tables.hist.columns.get("stage"),
-            expected="probabilities for the history's own stage names (a stage/probability table)",
+            expected=_(
+                "probabilities for the history's own stage names (a stage/probability table)"
+            ),
         )
     missing = [stages.open[c] for c in sorted(set(codes[np.isnan(by_stage[codes])].tolist()))]
     if missing:
-        notes.append(f"the {what} has no probability for {', '.join(missing)}")
+        notes.append(
+            (
+                _("the probability table has no probability for {stages}")
+                if label == "table"
+                else _("the preset {preset} has no probability for {stages}")
+            ).format(preset=repr(label), stages=", ".join(missing))
+        )
     return by_stage[codes]
 
 
@@ -523,16 +562,24 @@ def _configured(
     day = day_timestamp(d_day).date()
     if a.probability is not None:
         known = latest_values(a, a.probability, d_day, np.isnan(a.probability))[open_d]
-        notes.append(f"configured probabilities: as the history recorded them on or before {day}")
+        notes.append(
+            _("configured probabilities: as the history recorded them on or before {date}").format(
+                date=day
+            )
+        )
         return known
     deals = tables.deals
     if deals is None or "probability" not in deals.frame:
         raise PipesheetError(
-            "no configured probabilities: neither the history nor a deals table has a "
-            "Probability column",
+            _(
+                "no configured probabilities: neither the history nor a deals table has a "
+                "Probability column"
+            ),
             table=tables.hist.name,
-            expected="a Probability column in the history (e.g. Salesforce OpportunityHistory) "
-            "or the deals table (e.g. Probability (%))",
+            expected=_(
+                "a Probability column in the history (e.g. Salesforce OpportunityHistory) or "
+                "the deals table (e.g. Probability (%))"
+            ),
         )
     frame = deals.frame
     now_open = frame[frame["code"] < deals.stages.k]
@@ -546,11 +593,21 @@ def _configured(
             if len(counts) > 1:
                 mixed.append(tables.hist.stages.open[int(c)])
     names = tables.hist.stages.open
-    said = ", ".join(f"{s} {by_stage[i]:.0%}" for i, s in enumerate(names) if by_stage[i] >= 0)
-    notes.append(
-        "configured probabilities: the history records none, so each deal gets its stage's value "
-        f"on {day} as the deals table shows it now for the deals open at that stage ({said}); "
-        "the CRM's settings may have been changed since"
-        + (f" (deals at {', '.join(mixed)} differ: the most common value was used)" * bool(mixed))
+    said = ", ".join(
+        f"{s} {format_percent(by_stage[i], 0)}" for i, s in enumerate(names) if by_stage[i] >= 0
     )
+    if mixed:
+        note = _(
+            "configured probabilities: the history records none, so each deal gets its stage's "
+            "value on {date} as the deals table shows it now for the deals open at that stage "
+            "({values}); the CRM's settings may have been changed since (deals at {stages} "
+            "differ: the most common value was used)"
+        )
+    else:
+        note = _(
+            "configured probabilities: the history records none, so each deal gets its stage's "
+            "value on {date} as the deals table shows it now for the deals open at that stage "
+            "({values}); the CRM's settings may have been changed since"
+        )
+    notes.append(note.format(date=day, values=said, stages=", ".join(mixed)))
     return by_stage[codes]

@@ -48,10 +48,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import Result, note_is
 from pipesheet.cells import clean_text_column, parse_amounts, row_numbers
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
+from pipesheet.headings import heading, headings
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.periods import fiscal_year_month, period_labels, read_date_setting, within_days
 from pipesheet.pricing import GROUP_COLUMN, Probabilities, Rates, price_deals
 from pipesheet.stages import StageList, stage_key
@@ -61,6 +63,7 @@ __all__ = [
     "COMMIT_COLUMNS",
     "SUMMARY_COLUMNS",
     "CommitsResult",
+    "commit_term",
     "compare_commits",
     "parse_period_label",
     "read_commits",
@@ -110,6 +113,24 @@ _QUARTER = re.compile(
 _MONTH = re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$")
 _YEAR = re.compile(r"^(?:fy)?\s*(\d{4})$")
 _KIND_WORDS = {"month": 1, "quarter": 3, "year": 12}
+#: The period lengths in the plural, as a sentence names them.
+_KIND_PLURALS = {"month": N_("months"), "quarter": N_("quarters"), "year": N_("years")}
+
+
+def commit_term(value: str) -> str:
+    """A word of the commits' tables — a ``status`` (past, current, future), a ``forecaster``
+    (manager, model) or a ``level`` (group × period, period total) — in the language spoken, for
+    text people read (the tables keep the English words)."""
+    words = {
+        "past": pgettext("commit status", "past"),
+        "current": pgettext("commit status", "current"),
+        "future": pgettext("commit status", "future"),
+        "manager": pgettext("forecaster", "manager"),
+        "model": pgettext("forecaster", "model"),
+        "group × period": pgettext("level", "group × period"),
+        "period total": pgettext("level", "period total"),
+    }
+    return words.get(value, value)
 
 
 # ---- periods ---------------------------------------------------------------------------------
@@ -148,17 +169,25 @@ def parse_period_label(
     day = read_date_setting(
         value,
         "period",
-        expected="a period such as 2026-07 (month), 2026-Q3 (quarter) or 2026 (year), or a "
-        "date inside the period",
+        expected=_(
+            "a period such as 2026-07 (month), 2026-Q3 (quarter) or 2026 (year), or a date "
+            "inside the period"
+        ),
     )
     if day is None or period is None:
         raise PipesheetError(
-            "period is blank" if day is None else "a date as a period needs the period length",
+            _("period is blank")
+            if day is None
+            else _("a date as a period needs the period length"),
             table="commits",
             column="period",
             value=value,
-            expected="a period such as 2026-07 (month), 2026-Q3 (quarter) or 2026 (year)"
-            + ("" if day is None else ", or the period length (month, quarter or year)"),
+            expected=_("a period such as 2026-07 (month), 2026-Q3 (quarter) or 2026 (year)")
+            if day is None
+            else _(
+                "a period such as 2026-07 (month), 2026-Q3 (quarter) or 2026 (year), or the "
+                "period length (month, quarter or year)"
+            ),
         )
     kind = str(period).strip().casefold()
     label = period_labels(pd.Series([day]), kind, fiscal_year_start).iloc[0]
@@ -210,11 +239,11 @@ def read_commits(
     fiscal_year_month(fiscal_year_start)  # a bad setting is named as the setting, not a cell
     if period is not None and str(period).strip().casefold() not in _KIND_WORDS:
         raise PipesheetError(
-            "unknown period length",
+            _("unknown period length"),
             table="settings",
             column="period",
             value=period,
-            expected="month, quarter or year (or leave it out: the commits' labels tell)",
+            expected=_("month, quarter or year (or leave it out: the commits' labels tell)"),
         )
     raw = check_table(table, name)
     cols = resolve_columns(raw, COMMIT_FIELDS, ("period", "committed"), table_name=name)
@@ -223,11 +252,11 @@ def read_commits(
     blank = groups.isna().to_numpy()
     if blank.any():
         raise PipesheetError(
-            f"{group_fld.replace('_', ' ')} is blank",
+            _("{column} is blank").format(column=heading(group_fld).replace("_", " ")),
             table=name,
             column=group_col,
             rows=row_numbers(raw.index, blank),
-            expected="the owner (or team…) each commit is for",
+            expected=_("the owner (or team…) each commit is for"),
         )
     parsed = []
     for row, value in zip(raw.index, raw[cols["period"]], strict=True):  # per commit row
@@ -246,13 +275,20 @@ def read_commits(
     kind = str(period).strip().casefold() if period else kinds.iloc[0]
     other = (kinds != kind).to_numpy()
     if other.any():
+        every = {
+            "month": _("every period a month (one commit table per period length)"),
+            "quarter": _("every period a quarter (one commit table per period length)"),
+            "year": _("every period a year (one commit table per period length)"),
+        }
         raise PipesheetError(
-            f"periods of different lengths: {kind}s and {kinds[other].iloc[0]}s",
+            _("periods of different lengths: {kind} and {other}").format(
+                kind=_(_KIND_PLURALS[kind]), other=_(_KIND_PLURALS[kinds[other].iloc[0]])
+            ),
             table=name,
             column=cols["period"],
             rows=row_numbers(raw.index, other),
             value=raw[cols["period"]][other].iloc[0],
-            expected=f"every period a {kind} (one commit table per period length)",
+            expected=every[kind],
         )
     amounts = parse_amounts(raw[cols["committed"]], table=name, column=cols["committed"])
     if "currency" in cols:
@@ -263,12 +299,15 @@ def read_commits(
             present = sorted(codes.dropna().unique())
             if len(present) > 1 or (present and currency and present[0] != currency.upper()):
                 raise PipesheetError(
-                    "the commits are in another or several currencies and no exchange rates "
-                    "were given",
+                    _(
+                        "the commits are in another or several currencies and no exchange rates "
+                        "were given"
+                    ),
                     table=name,
                     column=cols["currency"],
-                    expected="a rates table (currency, rate) to convert into one reporting "
-                    "currency",
+                    expected=_(
+                        "a rates table (currency, rate) to convert into one reporting currency"
+                    ),
                 )
         else:
             table_rates = read_rates(rates)
@@ -278,13 +317,14 @@ def read_commits(
             missing = np.isnan(rate)
             if missing.any():
                 raise PipesheetError(
-                    "no exchange rate for this currency",
+                    _("no exchange rate for this currency"),
                     table=name,
                     column=cols["currency"],
                     rows=row_numbers(raw.index, missing),
                     value=codes[missing].iloc[0],
-                    expected="a currency listed in the rates table: "
-                    + ", ".join(table_rates.index),
+                    expected=_("a currency listed in the rates table: {currencies}").format(
+                        currencies=", ".join(table_rates.index)
+                    ),
                 )
             amounts = amounts * rate
     out = pd.DataFrame(
@@ -303,12 +343,13 @@ def read_commits(
         first = key[dup].iloc[0]
         same = (key == first).to_numpy()
         raise PipesheetError(
-            f"a commit listed twice for {out['group'][same].iloc[0]!r} in "
-            f"{out['period'][same].iloc[0]}",
+            _("a commit listed twice for {group} in {period}").format(
+                group=repr(out["group"][same].iloc[0]), period=out["period"][same].iloc[0]
+            ),
             table=name,
             column=group_col,
             rows=row_numbers(raw.index, same),
-            expected="one commit per group and period (which one is meant cannot be guessed)",
+            expected=_("one commit per group and period (which one is meant cannot be guessed)"),
         )
     return out, group_fld, kind
 
@@ -327,10 +368,12 @@ def _group_column(
             fld = next((f for f, h in deals.columns.items() if normalise_header(h) == key), None)
         if fld is None or fld not in fields:
             raise PipesheetError(
-                "cannot compare commits by this column",
+                _("cannot compare commits by this column"),
                 table=name,
                 column=str(by),
-                expected="a group column of the deals table: " + ", ".join(fields),
+                expected=_("a group column of the deals table: {columns}").format(
+                    columns=", ".join(fields)
+                ),
             )
         found = resolve_columns(
             raw[[c for c in raw.columns if str(c) not in taken]],
@@ -355,12 +398,12 @@ def _group_column(
         if fld is not None:
             return fld, str(col)
     raise PipesheetError(
-        "the commits table has no column naming who each commit is for",
+        _("the commits table has no column naming who each commit is for"),
         table=name,
-        expected="a column such as 'Owner' (or another group column of the deals: "
-        + ", ".join(fields)
-        + "); the table has "
-        + ", ".join(repr(str(c)) for c in raw.columns),
+        expected=_(
+            "a column such as 'Owner' (or another group column of the deals: {fields}); the "
+            "table has {columns}"
+        ).format(fields=", ".join(fields), columns=", ".join(repr(str(c)) for c in raw.columns)),
     )
 
 
@@ -410,13 +453,22 @@ class CommitsResult(Result):
 
     def __str__(self) -> str:
         cur = f" ({self.currency})" if self.currency else ""
+        table = self.table.copy()
+        table["status"] = table["status"].map(commit_term)
+        table.columns = headings(table.columns)
+        summary = self.summary.copy()
+        for col in ("forecaster", "level"):
+            summary[col] = summary[col].map(commit_term)
+        summary.columns = headings(summary.columns)
         return "\n".join(
             [
-                f"Commits vs system forecast vs actual{cur}, as of {self.as_of.date()}",
-                self.table.to_string(index=False),
+                _("Commits vs system forecast vs actual{currency}, as of {date}").format(
+                    currency=cur, date=self.as_of.date()
+                ),
+                table.to_string(index=False),
                 "",
-                "Who forecasts better (past periods where both exist)",
-                self.summary.to_string(index=False),
+                _("Who forecasts better (past periods where both exist)"),
+                summary.to_string(index=False),
             ]
         )
 
@@ -469,18 +521,22 @@ def compare_commits(
     if day is None:
         if hist is not None:
             day = hist.frame["entered_date"].max().normalize()
-            notes.append(f"as of {day.date()}, the last day of the stage history")
+            notes.append(
+                _("as of {date}, the last day of the stage history").format(date=day.date())
+            )
         else:
             day = pd.Timestamp(date.today())
-            notes.append(f"as of {day.date()} (today)")
+            notes.append(_("as of {date} (today)").format(date=day.date()))
     if probabilities is None:
         if history is None:
             raise PipesheetError(
-                "commits need the system's forecast: stage probabilities or a stage history",
+                _("commits need the system's forecast: stage probabilities or a stage history"),
                 table="settings",
                 column="probabilities",
-                expected="a stage history to learn them from, or probabilities (a table, a "
-                "preset or 'configured')",
+                expected=_(
+                    "a stage history to learn them from, or probabilities (a table, a preset or "
+                    "'configured')"
+                ),
             )
         probabilities = StageProbabilities(stages=stages, as_of=day, columns=columns).fit(
             history, deals
@@ -512,8 +568,10 @@ def compare_commits(
     unknown = sorted(set(rows["group"][~commit_group.isin(set(group_of))]))
     if unknown:
         notes.append(
-            f"commit(s) for {', '.join(map(repr, unknown))}: no deal of the deals table has "
-            f"that {by_fld.replace('_', ' ')} (system forecast and actual 0)"
+            _(
+                "commit(s) for {groups}: no deal of the deals table has that {field} (system "
+                "forecast and actual 0)"
+            ).format(groups=", ".join(map(repr, unknown)), field=heading(by_fld).replace("_", " "))
         )
     close = frame["close_date"]
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
@@ -554,7 +612,7 @@ def compare_commits(
             actual = np.nan
         scored = status[i] == "past" and actual > 0
         if status[i] == "past" and not actual > 0 and not note:
-            note = "nothing was won: error undefined"
+            note = _("nothing was won: error undefined")
         out_rows.append(
             {
                 "group": r["group"],
@@ -577,8 +635,10 @@ def compare_commits(
     summary, best = _scores(out)
     if summary["compared"].max() == 0 if len(summary) else True:
         notes.append(
-            "no past period with both a commit and a system forecast and something won: who "
-            "forecasts better cannot be told yet"
+            _(
+                "no past period with both a commit and a system forecast and something won: who "
+                "forecasts better cannot be told yet"
+            )
         )
     out.attrs["currency"] = summary.attrs["currency"] = priced.currency
     return CommitsResult(
@@ -623,16 +683,21 @@ def _past_forecasts(
         return out
     if hist is None:
         for idx in past.index:
-            out[idx] = (np.nan, "no stage history: the system's past forecast cannot be rebuilt")
+            out[idx] = (
+                np.nan,
+                _("no stage history: the system's past forecast cannot be rebuilt"),
+            )
         notes.append(
-            "past periods: the system's forecast of a past period is rebuilt from the stage "
-            "history; give it to compare the manager with the model"
+            _(
+                "past periods: the system's forecast of a past period is rebuilt from the stage "
+                "history; give it to compare the manager with the model"
+            )
         )
         return out
     if kind == "year":
         for idx in past.index:
-            out[idx] = (np.nan, "backtests run by month or quarter")
-        notes.append("past years: the system's forecast is rebuilt by month or quarter only")
+            out[idx] = (np.nan, _("backtests run by month or quarter"))
+        notes.append(_("past years: the system's forecast is rebuilt by month or quarter only"))
         return out
     from pipesheet.backtest import backtest
 
@@ -640,7 +705,10 @@ def _past_forecasts(
     first = past["period_start"].min()
     covered = past[past["period_end"] <= last_day]
     for idx in past.index.difference(covered.index):
-        out[idx] = (np.nan, f"the stage history ends on {last_day.date()}, before this period")
+        out[idx] = (
+            np.nan,
+            _("the stage history ends on {date}, before this period").format(date=last_day.date()),
+        )
     if covered.empty:
         return out
     months = _KIND_WORDS[kind]
@@ -662,13 +730,18 @@ def _past_forecasts(
         )
     except PipesheetError as err:  # the past cannot be rebuilt: say why, keep the rest
         for idx in covered.index:
-            out[idx] = (np.nan, f"the system's past forecast could not be rebuilt: {err}")
-        notes.append(f"past periods: the system's forecast could not be rebuilt: {err}")
+            out[idx] = (
+                np.nan,
+                _("the system's past forecast could not be rebuilt: {error}").format(error=err),
+            )
+        notes.append(
+            _("past periods: the system's forecast could not be rebuilt: {error}").format(error=err)
+        )
         return out
     notes += [
-        f"past periods (backtest): {t}"
+        _("past periods (backtest): {note}").format(note=t)
         for t in result.notes
-        if "flatters" in t or "(the history has none)" in t
+        if note_is(t, "flatters") or note_is(t, "(the history has none)")
     ]
     pred = result.predictions
     table = result.table[result.table["method"] == "weighted pipeline"].set_index("period_start")
@@ -683,7 +756,7 @@ def _past_forecasts(
     for idx, r in covered.iterrows():  # per past commit
         row = table.loc[r["period_start"]] if r["period_start"] in table.index else None
         if row is None or np.isnan(row["forecast"]):
-            why = row["note"] if row is not None and row["note"] else "no forecast then"
+            why = row["note"] if row is not None and row["note"] else _("no forecast then")
             out[idx] = (np.nan, why)
             continue
         out[idx] = (float(sums.get((row["period"], stage_key(r["group"])), 0.0)), "")

@@ -50,11 +50,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import Result, note_is, plain_number
 from pipesheet.cells import DATE_MAX, DATE_MIN, clean_text_column, parse_amounts, parse_dates
 from pipesheet.columns import DEAL_FIELDS, normalise_header, resolve_columns
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import pipeline_position
+from pipesheet.formats import format_number, format_percent
+from pipesheet.headings import heading, headings
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.periods import fiscal_year_month, read_date_setting
 from pipesheet.planning import coverage_ratio, quota_gap
 from pipesheet.planning import lead_to_win_rate as first_stage_rate
@@ -100,7 +103,7 @@ QUOTA_COLUMNS = (
     "won_deals",
 )
 TOTAL = "Total"
-_PERIOD_EXPECTED = (
+_PERIOD_EXPECTED = N_(
     "a period label such as 2026-Q3, 2026-07, Jul 2026, 2026, 2026-H2 or FY2027-Q1 (or start "
     "and end date columns)"
 )
@@ -143,11 +146,11 @@ def period_window(label: Any, fiscal_year_start: int = 1) -> tuple[pd.Timestamp,
     bounds = _parse_label(label, fiscal_year_month(fiscal_year_start))
     if bounds is None:
         raise PipesheetError(
-            "not a period label",
+            _("not a period label"),
             table="settings",
             column="period",
             value=label,
-            expected=_PERIOD_EXPECTED,
+            expected=_(_PERIOD_EXPECTED),
         )
     return bounds
 
@@ -228,21 +231,23 @@ def _group_header(raw: pd.DataFrame, by: Any, taken: set[str], name: str) -> str
         hits = [h for h in others if _same_column(h, by)]
         if not hits:
             raise PipesheetError(
-                f"no column for {str(by)!r} in the quota table",
+                _("no column for {by} in the quota table").format(by=repr(str(by))),
                 table=name,
                 column=str(by),
-                expected="a column naming each quota's group; the table has "
-                + ", ".join(repr(str(h)) for h in raw.columns),
+                expected=_("a column naming each quota's group; the table has {columns}").format(
+                    columns=", ".join(repr(str(h)) for h in raw.columns)
+                ),
             )
         return hits[0]
     if not others:
         return None
     if len(others) > 1:
         raise PipesheetError(
-            "cannot tell which column names the quotas' groups",
+            _("cannot tell which column names the quotas' groups"),
             table=name,
-            expected="by= (the command line's --by) naming one of "
-            + ", ".join(repr(h) for h in others),
+            expected=_("by= (the command line's --by) naming one of {columns}").format(
+                columns=", ".join(repr(h) for h in others)
+            ),
         )
     return others[0]
 
@@ -291,11 +296,11 @@ def read_quotas(
     blank = quota.isna().to_numpy()
     if blank.any():
         raise PipesheetError(
-            "quota is blank",
+            _("quota is blank"),
             table=name,
             column=cols["quota"],
             rows=row_numbers(raw.index, blank),
-            expected="a quota amount on every row (leave out a row without a quota)",
+            expected=_("a quota amount on every row (leave out a row without a quota)"),
         )
     out = pd.DataFrame(index=raw.index)
     if group is None:
@@ -305,11 +310,11 @@ def read_quotas(
         missing = names.isna().to_numpy()
         if missing.any():
             raise PipesheetError(
-                f"{group} is blank",
+                _("{column} is blank").format(column=group),
                 table=name,
                 column=group,
                 rows=row_numbers(raw.index, missing),
-                expected=f"the {group} each quota belongs to",
+                expected=_("the {column} each quota belongs to").format(column=group),
             )
         out["name"] = names
         out["key"] = names.map(stage_key)
@@ -326,13 +331,19 @@ def read_quotas(
             & (out["start"] == out["start"].iloc[at])
             & (out["end"] == out["end"].iloc[at])
         ).to_numpy()
-        who = f"{group} {out['name'].iloc[at]!r}, " if group else ""
+        twice = (
+            _("quota listed twice for {column} {name}, period {period}")
+            if group
+            else _("quota listed twice for period {period}")
+        )
         raise PipesheetError(
-            f"quota listed twice for {who}period {out['period'].iloc[at]}",
+            twice.format(
+                column=group, name=repr(out["name"].iloc[at]), period=out["period"].iloc[at]
+            ),
             table=name,
             column=group or cols["quota"],
             rows=row_numbers(raw.index, same),
-            expected="one quota per group and period",
+            expected=_("one quota per group and period"),
         )
     out.attrs["group"] = group
     out.attrs["table"] = name
@@ -354,19 +365,21 @@ def _windows(
     given = start is not None or end is not None
     if (has_dates or has_label) and given:
         raise PipesheetError(
-            "the quota table has its own periods and a period start/end is given too",
+            _("the quota table has its own periods and a period start/end is given too"),
             table=name,
             column=cols.get("period") or cols.get("start") or cols.get("end"),
-            expected="the period in one place: the table's period column, or the period "
-            "start and end settings for a table without one",
+            expected=_(
+                "the period in one place: the table's period column, or the period start and "
+                "end settings for a table without one"
+            ),
         )
     if has_dates and not ("start" in cols and "end" in cols):
-        missing = "end" if "start" in cols else "start"
         raise PipesheetError(
-            f"the quota table has a period {'start' if missing == 'end' else 'end'} column "
-            f"but no {missing} column",
+            _("the quota table has a period start column but no end column")
+            if "start" in cols
+            else _("the quota table has a period end column but no start column"),
             table=name,
-            expected="both a start and an end date column, or a period label column",
+            expected=_("both a start and an end date column, or a period label column"),
         )
     labels = None
     if has_label:
@@ -381,23 +394,23 @@ def _windows(
         before = (dates["end"] < dates["start"]).to_numpy()
         if before.any():
             raise PipesheetError(
-                "the period ends before it starts",
+                _("the period ends before it starts"),
                 table=name,
                 column=cols["end"],
                 rows=row_numbers(raw.index, before),
                 value=str(dates["end"][before].iloc[0].date()),
-                expected="an end date on or after the start date",
+                expected=_("an end date on or after the start date"),
             )
         if labels is not None:
             differ = ((dates["start"] != first) | (dates["end"] != last)).to_numpy()
             if differ.any():
                 raise PipesheetError(
-                    "the period label and the start/end dates disagree",
+                    _("the period label and the start/end dates disagree"),
                     table=name,
                     column=cols["period"],
                     rows=row_numbers(raw.index, differ),
                     value=labels[differ].iloc[0],
-                    expected="dates spanning exactly the labelled period (or only one of them)",
+                    expected=_("dates spanning exactly the labelled period (or only one of them)"),
                 )
         first, last = dates["start"], dates["end"]
         if labels is None:
@@ -413,18 +426,20 @@ def _windows(
     hi = read_date_setting(end, "end")
     if lo is None or hi is None:
         raise PipesheetError(
-            "the quotas have no period",
+            _("the quotas have no period"),
             table=name,
-            expected="a Period column (2026-Q3…) or Start and End columns in the quota table, "
-            "or a period start and end (--period-start/--period-end)",
+            expected=_(
+                "a Period column (2026-Q3…) or Start and End columns in the quota table, or a "
+                "period start and end (--period-start/--period-end)"
+            ),
         )
     if hi < lo:
         raise PipesheetError(
-            "the period ends before it starts",
+            _("the period ends before it starts"),
             table="settings",
             column="end",
             value=str(hi.date()),
-            expected=f"a date on or after {lo.date()}",
+            expected=_("a date on or after {date}").format(date=lo.date()),
         )
     n = len(raw.index)
     return (
@@ -449,16 +464,16 @@ def _label_windows(
         blank = codes[bad][0] < 0
         is_date = isinstance(first_bad, (pd.Timestamp, np.datetime64)) or hasattr(first_bad, "year")
         raise PipesheetError(
-            "period is blank"
+            _("period is blank")
             if blank
-            else "a date is not a period"
+            else _("a date is not a period")
             if is_date
-            else "period is not a period label",
+            else _("period is not a period label"),
             table=name,
             column=column,
             rows=row_numbers(raw.index, bad),
             value=None if blank else first_bad,
-            expected=_PERIOD_EXPECTED,
+            expected=_(_PERIOD_EXPECTED),
         )
     firsts = np.array([p[0] for p in parsed], dtype="datetime64[ns]")
     lasts = np.array([p[1] for p in parsed], dtype="datetime64[ns]")
@@ -486,32 +501,32 @@ def read_hierarchy(table: pd.DataFrame, *, name: str = "hierarchy") -> pd.DataFr
     headers = [str(c) for c in raw.columns]
     if len(headers) < 2:
         raise PipesheetError(
-            "a hierarchy needs at least two levels",
+            _("a hierarchy needs at least two levels"),
             table=name,
-            expected="columns from the finest level up, e.g. Owner, Team, Region",
+            expected=_("columns from the finest level up, e.g. Owner, Team, Region"),
         )
     frame = pd.DataFrame({h: clean_text_column(raw[h]) for h in headers}, index=raw.index)
     for h in headers:
         blank = frame[h].isna().to_numpy()
         if blank.any():
             raise PipesheetError(
-                f"{h} is blank",
+                _("{column} is blank").format(column=h),
                 table=name,
                 column=h,
                 rows=row_numbers(raw.index, blank),
-                expected=f"the {h} of every row",
+                expected=_("the {column} of every row").format(column=h),
             )
     keys = frame.map(stage_key)
     dup = keys[headers[0]].duplicated(keep=False).to_numpy()
     if dup.any():
         first = keys[headers[0]][dup].iloc[0]
         raise PipesheetError(
-            f"{headers[0]} listed twice",
+            _("{column} listed twice").format(column=headers[0]),
             table=name,
             column=headers[0],
             rows=row_numbers(raw.index, (keys[headers[0]] == first).to_numpy()),
             value=frame[headers[0]][dup].iloc[0],
-            expected=f"one row per {headers[0]}",
+            expected=_("one row per {column}").format(column=headers[0]),
         )
     for lower, upper in itertools.pairwise(headers[1:]):
         parents = keys.groupby(lower)[upper].nunique()
@@ -519,12 +534,14 @@ def read_hierarchy(table: pd.DataFrame, *, name: str = "hierarchy") -> pd.DataFr
         if len(split):
             at = (keys[lower] == split.index[0]).to_numpy()
             raise PipesheetError(
-                f"{lower} {frame[lower][at].iloc[0]!r} is under more than one {upper}",
+                _("{lower} {name} is under more than one {upper}").format(
+                    lower=lower, name=repr(frame[lower][at].iloc[0]), upper=upper
+                ),
                 table=name,
                 column=upper,
                 rows=row_numbers(raw.index, at),
                 value=", ".join(dict.fromkeys(frame[upper][at])),
-                expected=f"one {upper} per {lower}",
+                expected=_("one {upper} per {lower}").format(upper=upper, lower=lower),
             )
     return frame
 
@@ -563,11 +580,15 @@ def _deals_field(header: str, deals: Deals) -> str:
         if fld is not None and fld in deals.frame and fld not in ("deal_id", "amount"):
             return fld
     raise PipesheetError(
-        f"the deals table has no column {header!r} to match the quotas on",
+        _("the deals table has no column {header} to match the quotas on").format(
+            header=repr(header)
+        ),
         table=deals.name,
         column=header,
-        expected="a deals column of that name (owner, country, segment, product line…), or a "
-        "hierarchy table whose first column is one",
+        expected=_(
+            "a deals column of that name (owner, country, segment, product line…), or a "
+            "hierarchy table whose first column is one"
+        ),
     )
 
 
@@ -592,9 +613,9 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
     if group is None:
         if hierarchy is not None:
             raise PipesheetError(
-                "a hierarchy needs quotas per member: the quota table has no group column",
+                _("a hierarchy needs quotas per member: the quota table has no group column"),
                 table=table,
-                expected="a column such as Owner or Team naming each quota's group",
+                expected=_("a column such as Owner or Team naming each quota's group"),
             )
         return _Levels(["total"], np.zeros(len(frame), dtype=np.int64), [[TOTAL]], [], {"": 0})
     notes: list[str] = []
@@ -609,9 +630,13 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
         at = next((i for i, h in enumerate(levels) if _same_column(h, group)), None)
         if at is None:
             raise PipesheetError(
-                f"the hierarchy has no level {group!r} (the quota table's groups)",
+                _("the hierarchy has no level {group} (the quota table's groups)").format(
+                    group=repr(group)
+                ),
                 table="hierarchy",
-                expected="one of its columns: " + ", ".join(repr(h) for h in levels),
+                expected=_("one of its columns: {columns}").format(
+                    columns=", ".join(repr(h) for h in levels)
+                ),
             )
         hkeys = hierarchy.map(stage_key)
         known = set(hkeys[levels[at]])
@@ -619,13 +644,20 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
         if absent:
             rows = quotas.index[quotas["key"].isin(absent).to_numpy()]
             raise PipesheetError(
-                f"{group} {names[absent[0]]!r} is not in the hierarchy",
+                _("{group} {name} is not in the hierarchy").format(
+                    group=group, name=repr(names[absent[0]])
+                ),
                 table=table,
                 column=group,
                 rows=[int(r) for r in rows[:50]],
                 value=names[absent[0]],
-                expected=f"every {group} of the quota table in the hierarchy's {levels[at]} "
-                "column: " + ", ".join(dict.fromkeys(hierarchy[levels[at]])),
+                expected=_(
+                    "every {group} of the quota table in the hierarchy's {level} column: {names}"
+                ).format(
+                    group=group,
+                    level=levels[at],
+                    names=", ".join(dict.fromkeys(hierarchy[levels[at]])),
+                ),
             )
         fld = _deals_field(levels[0], deals)
         finest = _deal_keys(deals, fld)
@@ -634,10 +666,15 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
         if unknown.any():
             who = list(dict.fromkeys(frame[fld][unknown]))
             notes.append(
-                f"{int(unknown.sum())} open or won deal(s) of {len(who)} "
-                f"{fld.replace('_', ' ')}(s) not in the hierarchy are in no row: "
-                + ", ".join(map(str, who[:10]))
-                + (" …" if len(who) > 10 else "")
+                _(
+                    "{count} open or won deal(s) of {groups} {field}(s) not in the hierarchy are "
+                    "in no row: {names}"
+                ).format(
+                    count=int(unknown.sum()),
+                    groups=len(who),
+                    field=heading(fld).replace("_", " "),
+                    names=", ".join(map(str, who[:10])) + (" …" if len(who) > 10 else ""),
+                )
             )
         level_names = levels[at:]
         above = [(hkeys, hierarchy, levels[i], levels[i + 1]) for i in range(at, len(levels) - 1)]
@@ -647,11 +684,14 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
     if outside.any():
         who = list(dict.fromkeys(frame[fld][outside]))
         notes.append(
-            f"{int(outside.sum())} open or won deal(s) are in no row: their "
-            f"{fld.replace('_', ' ')} has no quota row ("
-            + ", ".join(map(str, who[:10]))
-            + (" …" if len(who) > 10 else "")
-            + ")"
+            _(
+                "{count} open or won deal(s) are in no row: their {field} has no quota row "
+                "({names})"
+            ).format(
+                count=int(outside.sum()),
+                field=heading(fld).replace("_", " "),
+                names=", ".join(map(str, who[:10])) + (" …" if len(who) > 10 else ""),
+            )
         )
     members = [[names[k] for k in row_keys]]
     parent: list[np.ndarray] = []
@@ -668,10 +708,14 @@ def _levels(deals: Deals, quotas: pd.DataFrame, hierarchy: pd.DataFrame | None) 
     idle = [k for k in row_keys if k not in seen]
     if idle:
         notes.append(
-            f"no deal of {group} "
-            + ", ".join(repr(names[k]) for k in idle[:10])
-            + (" …" if len(idle) > 10 else "")
-            + ": closed and expected are 0 (a name spelt differently in the deals?)"
+            _(
+                "no deal of {group} {names}: closed and expected are 0 (a name spelt differently "
+                "in the deals?)"
+            ).format(
+                group=group,
+                names=", ".join(repr(names[k]) for k in idle[:10])
+                + (" …" if len(idle) > 10 else ""),
+            )
         )
     return _Levels(level_names, codes, members, parent, index, notes)
 
@@ -728,25 +772,26 @@ class QuotaTableResult(Result):
         t = self.table
 
         def money(x: float) -> str:
-            return "" if pd.isna(x) else f"{x:,.2f}"
+            return "" if pd.isna(x) else format_number(x, 2)
 
         def times(x: float) -> str:
-            return "" if pd.isna(x) else "∞" if math.isinf(x) else f"{x:.2f}×"
+            return "" if pd.isna(x) else "∞" if math.isinf(x) else plain_number(x, 2) + "×"
 
         def per_week(x: float) -> str:
-            return "" if pd.isna(x) else "∞" if math.isinf(x) else f"{x:,.1f}"
+            return "" if pd.isna(x) else "∞" if math.isinf(x) else format_number(x, 1)
 
+        total = (t["level"] == "total").to_numpy()
         return pd.DataFrame(
             {
                 "period": t["period"],
-                "level": t["level"],
-                "name": t["name"],
+                "level": t["level"].where(~total, pgettext("quota level", "total")),
+                "name": t["name"].where(~(total & (t["name"] == TOTAL)), pgettext("row", "Total")),
                 "quota": t["quota"].map(money),
                 "closed": t["closed"].map(money),
                 "expected": t["expected"].map(money),
                 "gap": t["gap"].map(money),
                 "coverage": t["coverage"].map(times),
-                "p_quota": t["p_quota"].map(lambda p: "" if pd.isna(p) else f"{p * 100:.1f}%"),
+                "p_quota": t["p_quota"].map(lambda p: "" if pd.isna(p) else format_percent(p, 1)),
                 "leads_per_week": t["leads_per_week"].map(per_week),
             }
         )
@@ -754,25 +799,41 @@ class QuotaTableResult(Result):
     def __str__(self) -> str:
         """The quota table as pipesheet prints it, with what the leads rest on and the notes."""
         cur = f" ({self.currency})" if self.currency else ""
-        when = f" as of {self.as_of.date()}" if self.as_of is not None else ""
-        lines = [f"Quotas{when}{cur}"]
-        lines += [line.rstrip() for line in self.formatted().to_string(index=False).splitlines()]
+        title = (
+            _("Quotas as of {date}{currency}").format(date=self.as_of.date(), currency=cur)
+            if self.as_of is not None
+            else _("Quotas{currency}").format(currency=cur)
+        )
+        shown = self.formatted()
+        shown.columns = headings(shown.columns)
+        lines = [title]
+        lines += [line.rstrip() for line in shown.to_string(index=False).splitlines()]
         lines += self.basis()
-        lines += [f"note: {n}" for n in self.notes]
+        lines += [_("note: {note}").format(note=n) for n in self.notes]
         return "\n".join(lines)
 
     def basis(self) -> list[str]:
         """What the figures rest on, in words."""
 
-        def num(x: float, fmt: str) -> str:
-            return "unknown" if pd.isna(x) else format(x, fmt)
+        def num(x: float, grouped: bool) -> str:
+            if pd.isna(x):
+                return _("unknown")
+            return format_number(x, 2) if grouped else plain_number(x, 1)
 
         return [
-            "gap = quota − closed − expected; coverage = open pipeline ÷ (quota − closed); "
-            "p_quota = P(closed + range of the row's open deals ≥ quota)",
-            f"leads per week: ⌈max(gap, 0) ÷ average deal {num(self.average_deal, ',.2f')}⌉ won "
-            f"deals ÷ lead-to-win rate {num(self.lead_to_win_rate * 100, '.1f')}%, over the weeks "
-            f"from as-of to the period end minus the {num(self.cycle_days, '.1f')}-day cycle",
+            _(
+                "gap = quota − closed − expected; coverage = open pipeline ÷ (quota − closed); "
+                "p_quota = P(closed + range of the row's open deals ≥ quota)"
+            ),
+            _(
+                "leads per week: ⌈max(gap, 0) ÷ average deal {average}⌉ won deals ÷ lead-to-win "
+                "rate {rate}%, over the weeks from as-of to the period end minus the "
+                "{cycle}-day cycle"
+            ).format(
+                average=num(self.average_deal, True),
+                rate=num(self.lead_to_win_rate * 100, False),
+                cycle=num(self.cycle_days, False),
+            ),
         ]
 
 
@@ -838,24 +899,38 @@ def quota_table(
     a = _given(average_deal, pos.average_won_deal)
     r = _given(lead_to_win_rate, first_stage_rate(probabilities, table.stages))
     cycle = _given(cycle_days, pos.average_cycle_days)
-    if math.isnan(a) or a <= 0 or math.isnan(r) or r <= 0:
+    no_average, no_rate = math.isnan(a) or a <= 0, math.isnan(r) or r <= 0
+    if no_average and no_rate:
         notes.append(
-            "new leads are not computed: "
-            + ("no won deal gives an average deal" if math.isnan(a) or a <= 0 else "")
-            + (" and " if (math.isnan(a) or a <= 0) and (math.isnan(r) or r <= 0) else "")
-            + ("the lead-to-win rate is unknown" if math.isnan(r) or r <= 0 else "")
-            + " (give average_deal / lead_to_win_rate)"
+            _(
+                "new leads are not computed: no won deal gives an average deal and the "
+                "lead-to-win rate is unknown (give average_deal / lead_to_win_rate)"
+            )
+        )
+    elif no_average:
+        notes.append(
+            _(
+                "new leads are not computed: no won deal gives an average deal (give "
+                "average_deal / lead_to_win_rate)"
+            )
+        )
+    elif no_rate:
+        notes.append(
+            _(
+                "new leads are not computed: the lead-to-win rate is unknown (give "
+                "average_deal / lead_to_win_rate)"
+            )
         )
     if math.isnan(cycle):
         cycle = 0.0
         if as_of is not None:
-            notes.append("cycle length unknown (no created dates): taken as 0 days")
+            notes.append(_("cycle length unknown (no created dates): taken as 0 days"))
     rows: list[dict[str, Any]] = []
     for (first, last), at in q.groupby(["start", "end"], sort=True).indices.items():
         priced = price_deals(table, probabilities, start=first, end=last, as_of=as_of, **money)
         window = q.iloc[np.sort(at)]
         label = window["period"].iloc[0]
-        notes += [f"{label}: {n}" if "overdue" in n else n for n in priced.notes]
+        notes += [f"{label}: {n}" if note_is(n, "overdue") else n for n in priced.notes]
         rows += _window_rows(priced, window, levels, (a, r, cycle), as_of, range_method)
     out = pd.DataFrame(rows, columns=list(QUOTA_COLUMNS))
     for col in ("open_deals", "won_deals"):

@@ -42,6 +42,7 @@ largest after a slip drops the largest of the slipped pipeline).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -51,10 +52,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import Result, plain_number, signed_number
 from pipesheet.cells import clean_text, parse_probabilities
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import pipeline_position
+from pipesheet.formats import format_number, format_percent
+from pipesheet.headings import heading, headings
+from pipesheet.i18n import N_, _, ngettext, pgettext
 from pipesheet.periods import read_date_setting, within_days
 from pipesheet.planning import (
     days_in_stage_from_history,
@@ -77,8 +81,8 @@ __all__ = [
 
 #: The kinds of scenario, as their text starts.
 SCENARIO_KINDS = ("drop-largest", "drop", "slip", "conversion", "add-leads")
-#: The text syntax, as error messages and help texts quote it.
-SCENARIO_SYNTAX = (
+#: The text syntax, as error messages and help texts quote it (marked: show ``_(SCENARIO_SYNTAX)``).
+SCENARIO_SYNTAX = N_(
     "one of: drop-largest N (e.g. drop-largest 3); drop ID,ID… (e.g. drop D-0012,D-0044); "
     "slip N (days, e.g. slip 30); conversion STAGE=P (e.g. conversion Proposal=35%); "
     "add-leads N/week (e.g. add-leads 10/week, optionally add-leads 10/week cycle 60)"
@@ -128,21 +132,28 @@ _PATTERNS = [
 
 _KEYWORD = re.compile(r"(drop[-_ ]*largest|add[-_ ]*leads|slip|conversion|drop)\b", re.I)
 _FORMS = {
-    "drop-largest": "drop-largest N, N a whole number of deals ≥ 1 (e.g. drop-largest 3)",
-    "add-leads": "add-leads N/week, N a whole number of leads (e.g. add-leads 10/week or "
-    "add-leads 10/week cycle 60)",
-    "slip": "slip N, N whole days (e.g. slip 30; slip -15 pulls in)",
-    "conversion": "conversion STAGE=P (e.g. conversion Proposal=35%)",
-    "drop": "drop ID,ID… with the ids of open deals (e.g. drop D-0012,D-0044)",
+    "drop-largest": N_("drop-largest N, N a whole number of deals ≥ 1 (e.g. drop-largest 3)"),
+    "add-leads": N_(
+        "add-leads N/week, N a whole number of leads (e.g. add-leads 10/week or "
+        "add-leads 10/week cycle 60)"
+    ),
+    "slip": N_("slip N, N whole days (e.g. slip 30; slip -15 pulls in)"),
+    "conversion": N_("conversion STAGE=P (e.g. conversion Proposal=35%)"),
+    "drop": N_("drop ID,ID… with the ids of open deals (e.g. drop D-0012,D-0044)"),
 }
 
 
-def _problem(text: str, problem: str, expected: str = SCENARIO_SYNTAX) -> PipesheetError:
+def _about(text: str, problem: str) -> str:
+    """A problem of the scenario ``text``, naming it."""
+    return _("scenario {text}: {problem}").format(text=repr(text), problem=problem)
+
+
+def _problem(text: str, problem: str, expected: str | None = None) -> PipesheetError:
     return PipesheetError(
-        f"scenario {text!r}: {problem}",
+        _about(text, problem),
         table="settings",
         column="scenario",
-        expected=expected,
+        expected=_(SCENARIO_SYNTAX) if expected is None else expected,
     )
 
 
@@ -151,8 +162,14 @@ def _whole(
 ) -> int:
     raw = value.replace("−", "-").lstrip("+")
     if not re.fullmatch(r"-?\d+" if signed else r"\d+", raw) or (not signed and int(raw) < minimum):
-        low = "" if signed else f" ≥ {minimum}"
-        raise _problem(text, f"{what} must be a whole number{low}, not {value!r}", _FORMS[kind])
+        problem = (
+            _("{what} must be a whole number, not {value}")
+            if signed
+            else _("{what} must be a whole number ≥ {minimum}, not {value}")
+        )
+        raise _problem(
+            text, problem.format(what=what, minimum=minimum, value=repr(value)), _(_FORMS[kind])
+        )
     return int(raw)
 
 
@@ -167,12 +184,12 @@ def parse_scenario(text: str | Scenario) -> Scenario:
         return text
     if not isinstance(text, str) or not text.strip():
         raise PipesheetError(
-            "a scenario is blank"
+            _("a scenario is blank")
             if isinstance(text, str) or text is None
-            else f"a scenario is not text ({type(text).__name__})",
+            else _("a scenario is not text ({type})").format(type=type(text).__name__),
             table="settings",
             column="scenario",
-            expected=SCENARIO_SYNTAX,
+            expected=_(SCENARIO_SYNTAX),
         )
     given = " ".join(text.split())
     for kind, pattern in _PATTERNS:
@@ -183,10 +200,10 @@ def parse_scenario(text: str | Scenario) -> Scenario:
         if kind == "drop-largest":
             return Scenario(kind, given, count=_whole(g["n"], given, "N", kind, minimum=1))
         if kind == "add-leads":
-            n = _whole(g["n"], given, "the leads a week", kind, minimum=0)
+            n = _whole(g["n"], given, _("the leads a week"), kind, minimum=0)
             cycle = None
             if g.get("cycle"):
-                cycle = float(_whole(g["cycle"], given, "the cycle (days)", kind, minimum=0))
+                cycle = float(_whole(g["cycle"], given, _("the cycle (days)"), kind, minimum=0))
             return Scenario(kind, given, count=n, days=cycle)
         if kind == "slip":
             return Scenario(
@@ -201,21 +218,23 @@ def parse_scenario(text: str | Scenario) -> Scenario:
             except PipesheetError as err:
                 raise _problem(
                     given,
-                    f"{g['p'].strip()!r} is not a probability ({err.problem})",
-                    "a probability such as 0.35, 35 or 35% after STAGE=",
+                    _("{value} is not a probability ({problem})").format(
+                        value=repr(g["p"].strip()), problem=err.problem
+                    ),
+                    _("a probability such as 0.35, 35 or 35% after STAGE="),
                 ) from None
             if math.isnan(p):
-                raise _problem(given, "no probability after =", _FORMS[kind])
+                raise _problem(given, _("no probability after ="), _(_FORMS[kind]))
             return Scenario(kind, given, stage=stage, probability=float(p))
         ids = tuple(x for x in (clean_text(i) for i in g["ids"].split(",")) if x)
         if not ids:
-            raise _problem(given, "no deal id", _FORMS[kind])
+            raise _problem(given, _("no deal id"), _(_FORMS[kind]))
         return Scenario(kind, given, ids=ids)
     start = _KEYWORD.match(given)
     if start is not None:
         kind = re.sub(r"[-_ ]+", "-", start.group(1).casefold())
-        raise _problem(given, f"not a valid {kind} scenario", _FORMS[kind])
-    raise _problem(given, "not understood")
+        raise _problem(given, _("not a valid {kind} scenario").format(kind=kind), _(_FORMS[kind]))
+    raise _problem(given, _("not understood"))
 
 
 # ---- applying it -------------------------------------------------------------------------------
@@ -278,18 +297,27 @@ def _figures(state: _Pipeline, ctx: _Context) -> dict[str, float]:
 
 
 def _money(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.2f}"
+    return format_number(x, 0 if abs(x) >= 100 or float(x).is_integer() else 2)
 
 
 def _deal_list(priced: PricedDeals, rows: np.ndarray, limit: int = 5) -> str:
     frame = priced.deals.frame
-    items = [
-        f"{frame['deal_id'].iloc[i]} ({_money(priced.amount[i])} at {frame['stage'].iloc[i]}, "
-        f"p {priced.probability[i] * 100:.0f}%)"
+    said = _("{deal} ({amount} at {stage}, p {probability}%)")
+    items = ", ".join(
+        said.format(
+            deal=frame["deal_id"].iloc[i],
+            amount=_money(priced.amount[i]),
+            stage=frame["stage"].iloc[i],
+            probability=plain_number(priced.probability[i] * 100, 0),
+        )
         for i in rows[:limit]
-    ]
+    )
     more = len(rows) - limit
-    return ", ".join(items) + (f" and {more} more" if more > 0 else "")
+    if more <= 0:
+        return items
+    return ngettext("{items} and {more} more", "{items} and {more} more", more).format(
+        items=items, more=more
+    )
 
 
 def _drop_largest(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
@@ -299,10 +327,15 @@ def _drop_largest(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     state.dropped = state.dropped.copy()
     state.dropped[order] = True
     lost = float((priced.amount[order] * priced.probability[order]).sum())
-    short = f" (only {len(idx)} open deals)" if len(idx) < (s.count or 0) else ""
-    return (
-        f"drops the {len(order)} largest open deal(s){short}: {_deal_list(priced, order)} — "
-        f"weighted −{_money(lost)}"
+    if len(idx) < (s.count or 0):
+        said = _(
+            "drops the {count} largest open deal(s) (only {open} open deals): {deals} — "
+            "weighted −{lost}"
+        )
+    else:
+        said = _("drops the {count} largest open deal(s): {deals} — weighted −{lost}")
+    return said.format(
+        count=len(order), open=len(idx), deals=_deal_list(priced, order), lost=_money(lost)
     )
 
 
@@ -315,31 +348,37 @@ def _drop(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
         hit = np.flatnonzero(ids == deal)
         if not hit.size:
             raise PipesheetError(
-                f"scenario {s.text!r}: no deal {deal!r} in the deals table",
+                _about(s.text, _("no deal {deal} in the deals table").format(deal=repr(deal))),
                 table=state.deals.name,
                 column=state.deals.columns.get("deal_id"),
                 value=deal,
-                expected="ids of open deals of the forecast",
+                expected=_("ids of open deals of the forecast"),
             )
         i = int(hit[0])
         if state.dropped[i]:
             continue  # dropped by an earlier scenario of a combination
         if not priced.open[i]:
             raise PipesheetError(
-                f"scenario {s.text!r}: deal {deal!r} is not an open deal of the forecast "
-                f"({_why_not_open(priced, i)})",
+                _about(
+                    s.text,
+                    _("deal {deal} is not an open deal of the forecast ({why})").format(
+                        deal=repr(deal), why=_why_not_open(priced, i)
+                    ),
+                ),
                 table=state.deals.name,
                 column=state.deals.columns.get("deal_id"),
                 rows=[int(frame.index[i])],
                 value=deal,
-                expected="ids of open deals expected to close in the period",
+                expected=_("ids of open deals expected to close in the period"),
             )
         rows.append(i)
     at = np.array(rows, dtype=np.int64)
     state.dropped = state.dropped.copy()
     state.dropped[at] = True
     lost = float((priced.amount[at] * priced.probability[at]).sum())
-    return f"drops {_deal_list(priced, at, 10)} — weighted −{_money(lost)}"
+    return _("drops {deals} — weighted −{lost}").format(
+        deals=_deal_list(priced, at, 10), lost=_money(lost)
+    )
 
 
 def _why_not_open(priced: PricedDeals, i: int) -> str:
@@ -347,16 +386,17 @@ def _why_not_open(priced: PricedDeals, i: int) -> str:
     k = priced.deals.stages.k
     code = int(frame["code"].iloc[i])
     if code == k:
-        return "it is won"
+        return _("it is won")
     if code == k + 1:
-        return "it is lost"
+        return _("it is lost")
     if np.isnan(priced.amount[i]):
-        return "its amount is blank"
+        return _("its amount is blank")
     close = frame["close_date"].iloc[i]
     if not within_days(pd.Series([close]), priced.start, priced.end)[0]:
-        when = "no expected close date" if pd.isna(close) else f"expected to close {close.date()}"
-        return f"{when}, outside the period"
-    return "not open at the as-of date"
+        if pd.isna(close):
+            return _("no expected close date, outside the period")
+        return _("expected to close {date}, outside the period").format(date=close.date())
+    return _("not open at the as-of date")
 
 
 def _slip(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
@@ -369,17 +409,24 @@ def _slip(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     after = _priced(state, ctx)
     out_rows = np.flatnonzero(before.open & ~after.open)
     in_rows = np.flatnonzero(after.open & ~before.open)
-    word = "later" if (s.days or 0) >= 0 else "earlier"
-    text = (
-        f"moves every open deal's expected close date {abs(s.days or 0):.0f} days {word}: "
-        f"{len(out_rows)} deal(s) leave the period"
+    said = (
+        _(
+            "moves every open deal's expected close date {days} days later: {leaving} deal(s) "
+            "leave the period{left}, {entering} enter it{entered}"
+        )
+        if (s.days or 0) >= 0
+        else _(
+            "moves every open deal's expected close date {days} days earlier: {leaving} deal(s) "
+            "leave the period{left}, {entering} enter it{entered}"
+        )
     )
-    if len(out_rows):
-        text += f" ({_deal_list(before, out_rows)})"
-    text += f", {len(in_rows)} enter it"
-    if len(in_rows):
-        text += f" ({_deal_list(after, in_rows)})"
-    return text
+    return said.format(
+        days=plain_number(abs(s.days or 0), 0),
+        leaving=len(out_rows),
+        left=f" ({_deal_list(before, out_rows)})" if len(out_rows) else "",
+        entering=len(in_rows),
+        entered=f" ({_deal_list(after, in_rows)})" if len(in_rows) else "",
+    )
 
 
 def _conversion(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
@@ -387,11 +434,11 @@ def _conversion(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     code = stages.code(s.stage)
     if not 0 <= code < stages.k:
         raise PipesheetError(
-            f"scenario {s.text!r}: {s.stage!r} is not an open stage",
+            _about(s.text, _("{stage} is not an open stage").format(stage=repr(s.stage))),
             table="settings",
             column="scenario",
             value=s.stage,
-            expected="one of the open stages: " + ", ".join(stages.open),
+            expected=_("one of the open stages: {stages}").format(stages=", ".join(stages.open)),
         )
     before = _priced(state, ctx)
     at = before.open & (state.deals.frame["code"].to_numpy() == code)
@@ -399,15 +446,25 @@ def _conversion(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     state.stage_p = {**state.stage_p, code: float(s.probability or 0.0)}
     after = _priced(state, ctx)
     was = (
-        f"{old[0] * 100:.1f}%" if old.size == 1 else "their own probabilities" if old.size else "—"
+        format_percent(old[0], 1)
+        if old.size == 1
+        else _("their own probabilities")
+        if old.size
+        else "—"
     )
     delta = float((after.amount[at] * after.probability[at]).sum()) - float(
         (before.amount[at] * before.probability[at]).sum()
     )
     sign = "+" if delta >= 0 else "−"
-    return (
-        f"prices the {int(at.sum())} open deal(s) at {stages.open[code]} with win probability "
-        f"{(s.probability or 0) * 100:.1f}% instead of {was} — weighted {sign}{_money(abs(delta))}"
+    return _(
+        "prices the {count} open deal(s) at {stage} with win probability {probability} instead "
+        "of {was} — weighted {change}"
+    ).format(
+        count=int(at.sum()),
+        stage=stages.open[code],
+        probability=format_percent(s.probability or 0, 1),
+        was=was,
+        change=sign + _money(abs(delta)),
     )
 
 
@@ -416,11 +473,13 @@ def _add_leads(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     p1 = lead_to_win_rate(ctx.probabilities, stages)
     if math.isnan(p1):
         raise PipesheetError(
-            f"scenario {s.text!r}: the first stage's win probability is unknown",
+            _about(s.text, _("the first stage's win probability is unknown")),
             table="settings",
             column="scenario",
-            expected="learned probabilities or a stage/probability table giving the first "
-            f"stage ({stages.open[0]}) one (configured probabilities are each deal's own)",
+            expected=_(
+                "learned probabilities or a stage/probability table giving the first stage "
+                "({stage}) one (configured probabilities are each deal's own)"
+            ).format(stage=stages.open[0]),
         )
     price = ctx.price
     average = ctx.average_deal
@@ -436,10 +495,10 @@ def _add_leads(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
         average = pos.average_won_deal
     if average is None or math.isnan(average):
         raise PipesheetError(
-            f"scenario {s.text!r}: no won deal to take the average deal from",
+            _about(s.text, _("no won deal to take the average deal from")),
             table="settings",
             column="scenario",
-            expected="won deals in the deals table, or average_deal",
+            expected=_("won deals in the deals table, or average_deal"),
         )
     cycle, source = _cycle(s, stages, ctx)
     end = read_date_setting(price.get("end"), "end")
@@ -447,10 +506,10 @@ def _add_leads(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     start = read_date_setting(price.get("start"), "start")
     if end is None:
         raise PipesheetError(
-            f"scenario {s.text!r}: new leads need a period end to close by",
+            _about(s.text, _("new leads need a period end to close by")),
             table="settings",
             column="end",
-            expected="the period's last day (end=, --period-end)",
+            expected=_("the period's last day (end=, --period-end)"),
         )
     if first_day is not None:
         first_day = first_day + pd.Timedelta(days=1)
@@ -458,10 +517,10 @@ def _add_leads(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
         first_day = start
     else:
         raise PipesheetError(
-            f"scenario {s.text!r}: new leads need a day to start from",
+            _about(s.text, _("new leads need a day to start from")),
             table="settings",
             column="as_of",
-            expected="an as-of date (leads start the day after) or a period start",
+            expected=_("an as-of date (leads start the day after) or a period start"),
         )
     days = math.ceil(round(cycle, 9))
     first_close = first_day + pd.Timedelta(days=days)
@@ -475,47 +534,66 @@ def _add_leads(s: Scenario, state: _Pipeline, ctx: _Context) -> str:
     state.lead_p = np.concatenate([state.lead_p, np.full(n, p1)])
     added = n * p1 * float(average)
     if not closes:
-        return (
-            f"adds {s.count} new lead(s) a week from {first_day.date()}: none closes by "
-            f"{end.date()} after the {days}-day cycle ({source}) — forecast +0"
-        )
-    return (
-        f"adds {s.count} new lead(s) a week from {first_day.date()}: {len(closes)} weekly "
-        f"batch(es), {n} lead(s), close after the {days}-day cycle ({source}) between "
-        f"{closes[0].date()} and {closes[-1].date()}, each won with p {p1 * 100:.1f}% (the first "
-        f"stage's) at the average won deal {_money(float(average))} — weighted +{_money(added)}"
+        return _(
+            "adds {count} new lead(s) a week from {start}: none closes by {end} after the "
+            "{days}-day cycle ({source}) — forecast +0"
+        ).format(count=s.count, start=first_day.date(), end=end.date(), days=days, source=source)
+    return _(
+        "adds {count} new lead(s) a week from {start}: {batches} weekly batch(es), {leads} "
+        "lead(s), close after the {days}-day cycle ({source}) between {first} and {last}, each "
+        "won with p {probability} (the first stage's) at the average won deal {average} — "
+        "weighted +{added}"
+    ).format(
+        count=s.count,
+        start=first_day.date(),
+        batches=len(closes),
+        leads=n,
+        days=days,
+        source=source,
+        first=closes[0].date(),
+        last=closes[-1].date(),
+        probability=format_percent(p1, 1),
+        average=_money(float(average)),
+        added=_money(added),
     )
 
 
 def _cycle(s: Scenario, stages: StageList, ctx: _Context) -> tuple[float, str]:
     """Days from a new lead to Won, and where they come from."""
     if s.days is not None:
-        return float(s.days), "given"
+        return float(s.days), pgettext("cycle", "given")
     days = ctx.days_in_stage
     if days is None and ctx.history is not None:
         days = days_in_stage_from_history(ctx.history, as_of=ctx.price.get("as_of"), stages=stages)
     if days is None:
         raise PipesheetError(
-            f"scenario {s.text!r}: the days a new lead takes to close are unknown",
+            _about(s.text, _("the days a new lead takes to close are unknown")),
             table="settings",
             column="scenario",
-            expected="a stage history (days in stage learned from it), days_in_stage, or the "
-            "cycle in the scenario: add-leads 10/week cycle 60",
+            expected=_(
+                "a stage history (days in stage learned from it), days_in_stage, or the cycle in "
+                "the scenario: add-leads 10/week cycle 60"
+            ),
         )
     table, told = read_days_in_stage(days)
-    source = told or "the days in stage given"
+    source = told or _("the days in stage given")
     found = {stage_key(k): v for k, v in table.items()}
     missing = [st for st in stages.open if pd.isna(found.get(stage_key(st), math.nan))]
     if missing:
         raise PipesheetError(
-            f"scenario {s.text!r}: no days in stage for {', '.join(map(repr, missing))}",
+            _about(
+                s.text,
+                _("no days in stage for {stages}").format(stages=", ".join(map(repr, missing))),
+            ),
             table="settings",
             column="days_in_stage",
-            expected="days for every open stage, or the cycle in the scenario: add-leads "
-            "10/week cycle 60",
+            expected=_(
+                "days for every open stage, or the cycle in the scenario: add-leads 10/week "
+                "cycle 60"
+            ),
         )
     total = float(sum(float(found[stage_key(st)]) for st in stages.open))
-    return total, f"the sum of the days in each stage: {source}"
+    return total, _("the sum of the days in each stage: {source}").format(source=source)
 
 
 _APPLY = {
@@ -525,6 +603,11 @@ _APPLY = {
     "conversion": _conversion,
     "add-leads": _add_leads,
 }
+
+
+def _then(first: str, second: str) -> str:
+    """Two changes, one after the other."""
+    return _("{first}; then {second}").format(first=first, second=second)
 
 
 # ---- the result --------------------------------------------------------------------------------
@@ -572,10 +655,12 @@ class ScenarioResult(Result):
             hit = np.flatnonzero(rows["scenario"].to_numpy() == which)
             if not hit.size:
                 raise PipesheetError(
-                    f"no scenario {which!r}",
+                    _("no scenario {name}").format(name=repr(which)),
                     table="settings",
                     column="scenario",
-                    expected="one of " + ", ".join(map(repr, rows["scenario"])),
+                    expected=_("one of {names}").format(
+                        names=", ".join(map(repr, rows["scenario"]))
+                    ),
                 )
             which = int(hit[0])
         row = rows.iloc[which]
@@ -612,11 +697,17 @@ class ScenarioResult(Result):
                 shown[col] = [
                     _shown(m, v, col == "change") for m, v in zip(t["measure"], t[col], strict=True)
                 ]
-            lines.append(f"Scenario: {t.attrs['scenario']}{cur}")
+            shown["measure"] = [heading(m) for m in t["measure"]]
+            shown.columns = headings(shown.columns)
+            lines.append(
+                _("Scenario: {scenario}{currency}").format(
+                    scenario=t.attrs["scenario"], currency=cur
+                )
+            )
             lines += [line.rstrip() for line in shown.to_string(index=False).splitlines()]
-            lines.append(f"what changed: {t.attrs['change']}")
+            lines.append(_("what changed: {change}").format(change=t.attrs["change"]))
             lines.append("")
-        lines += [f"note: {n}" for n in self.notes]
+        lines += [_("note: {note}").format(note=n) for n in self.notes]
         return "\n".join(lines).rstrip("\n")
 
 
@@ -625,11 +716,10 @@ def _shown(measure: str, value: float, signed: bool) -> str:
         return ""
     if measure == "p_quota":
         points = round(value * 100, 1) + 0.0  # never "-0.0"
-        text = f"{points:+.1f} pts" if signed else f"{value * 100:.1f}%"
-        return text
-    if measure == "open_deals":
-        return f"{value:+,.0f}" if signed else f"{value:,.0f}"
-    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
+        if signed:
+            return _("{points} pts").format(points=signed_number(points, 1))
+        return format_percent(value, 1)
+    return signed_number(value, 0) if signed else format_number(value, 0)
 
 
 def apply_scenarios(
@@ -673,7 +763,10 @@ def apply_scenarios(
     items = [scenarios] if isinstance(scenarios, (str, Scenario)) else list(scenarios)
     if not items:
         raise PipesheetError(
-            "no scenario given", table="settings", column="scenario", expected=SCENARIO_SYNTAX
+            _("no scenario given"),
+            table="settings",
+            column="scenario",
+            expected=_(SCENARIO_SYNTAX),
         )
     parsed = [parse_scenario(x) for x in items]
     price = {
@@ -702,7 +795,7 @@ def apply_scenarios(
         rows.append(
             {
                 "scenario": " + ".join(s.text for s in run),
-                "change": "; then ".join(words),
+                "change": functools.reduce(_then, words),
                 "closed": before["closed"],
                 **{f"{m}_before": before[m] for m in MEASURES},
                 **{f"{m}_after": after[m] for m in MEASURES},
