@@ -125,12 +125,13 @@ PERCENT_MEASURES = {"p_quota", "win_rate", "lead_to_win_rate"}
 
 
 def range_words(rng: Any) -> list[str]:
-    """What the range's method and ``error_bound`` mean, in words, under the range table."""
+    """What the range's method and ``error_bound`` mean, in words, under the range table (the
+    measures named as the table above heads them)."""
     bound = _number_text(float(rng.error_bound))
     if rng.range_method == "exact":
         lines = [
             _("method: exact — every combination of wins and losses counted, nothing rounded"),
-            _("error_bound {bound}: P10/P50/P90 are exact up to rounding of cents"),
+            _("{error_bound} {bound}: P10/P50/P90 are exact up to rounding of cents"),
         ]
     elif rng.range_method == "lattice":
         lines = [
@@ -138,14 +139,14 @@ def range_words(rng: Any) -> list[str]:
                 "method: lattice — amounts rounded to a fine grid and the distribution computed "
                 "exactly on that grid"
             ),
-            _("error_bound {bound}: the most P10/P50/P90 can differ from the exact values"),
+            _("{error_bound} {bound}: the most P10/P50/P90 can differ from the exact values"),
         ]
     else:
         lines = [
             _("method: monte_carlo — simulated pipelines (reproducible: fixed seed)"),
-            _("error_bound {bound}: P10/P50/P90 are this close to the exact values (99% sure)"),
+            _("{error_bound} {bound}: P10/P50/P90 are this close to the exact values (99% sure)"),
         ]
-    lines = [line.format(bound=bound) for line in lines]
+    lines = [line.format(bound=bound, error_bound=heading("error_bound")) for line in lines]
     lines.append(
         _(
             "mean = Σ amount × probability; P10/P50/P90: 10% / 50% / 90% chance the total won is "
@@ -153,7 +154,11 @@ def range_words(rng: Any) -> list[str]:
         )
     )
     if rng.quota is not None and rng.p_quota is not None:
-        lines.append(_("p_quota: the chance the total won reaches the quota"))
+        lines.append(
+            _("{p_quota}: the chance the total won reaches the quota").format(
+                p_quota=heading("p_quota")
+            )
+        )
     return lines
 
 
