@@ -230,3 +230,27 @@ def test_argparse_words_keep_their_placeholders(lang):
             assert sorted(re.findall(r"%(?:\([a-z_]+\))?[sr]", text)) == sorted(
                 re.findall(r"%(?:\([a-z_]+\))?[sr]", message)
             ), (lang, message, text)
+
+
+# ---- the demo workbook ----------------------------------------------------------------------
+def test_demo_in_italian_names_its_sheets_in_italian_and_keeps_numbers_numeric(tmp_path, capsys):
+    import openpyxl
+
+    out = tmp_path / "demo.xlsx"
+    status, printed, err = run(capsys, "demo", "--output", str(out), "--lang", "it")
+    assert status == 0, err
+    assert printed.splitlines()[0].startswith("pipesheet ") and "3.000 trattative" in printed
+    assert printed.rstrip().endswith(f"Scritto {out}")
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[:4] == [
+        "Probabilità di fase",
+        "Previsione",
+        "Intervallo",
+        "Piano dei lead",
+    ]
+    forecast = book["Previsione"]
+    numbers = [c.value for c in forecast[2][1:4]]
+    assert all(isinstance(v, (int, float)) for v in numbers), numbers
+    # its own workbook, unchanged, is replaced by the next demo, in another language too
+    assert run(capsys, "demo", "--output", str(out), "--lang", "sl")[0] == 0
+    assert openpyxl.load_workbook(out).sheetnames[1] == "Napoved"
