@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipesheet.formats import format_number, format_percent, symbols
 from pipesheet.headings import heading, headings
-from pipesheet.i18n import _
+from pipesheet.i18n import _, pgettext
 
 #: Columns shown as percentages.
 PERCENT_COLUMNS = {
@@ -110,6 +110,10 @@ def _human(frame: pd.DataFrame) -> str:
         values = shown[col]
         if col in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(values.dtype):
             shown[col] = values.map(lambda v: "" if pd.isna(v) else format_percent(v, 1))
+        elif pd.api.types.is_bool_dtype(values.dtype):  # True / False, in the language spoken
+            shown[col] = values.map(
+                {True: pgettext("value", "True"), False: pgettext("value", "False")}
+            )
         elif pd.api.types.is_float_dtype(values.dtype):
             shown[col] = values.map(_number_text)
         elif pd.api.types.is_datetime64_any_dtype(values.dtype):
