@@ -254,3 +254,18 @@ def test_demo_in_italian_names_its_sheets_in_italian_and_keeps_numbers_numeric(t
     # its own workbook, unchanged, is replaced by the next demo, in another language too
     assert run(capsys, "demo", "--output", str(out), "--lang", "sl")[0] == 0
     assert openpyxl.load_workbook(out).sheetnames[1] == "Napoved"
+
+
+def test_yes_no_cells_in_italian(capsys):
+    argv = ["diagnostics", HISTORY, DEALS, "--show", "bottlenecks"]
+    status, out, err = run(capsys, *argv, "--lang", "it")
+    assert status == 0, err
+    last = [line.split()[-1] for line in out.splitlines()[2:6]]
+    assert last == ["no", "no", "no", "sì"] and "False" not in out
+    _, english, _ = run(capsys, *argv)
+    assert [line.split()[-1] for line in english.splitlines()[2:6]] == [
+        "False",
+        "False",
+        "False",
+        "True",
+    ]

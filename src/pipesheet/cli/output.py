@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipesheet.formats import format_number, format_percent, symbols
 from pipesheet.headings import heading, headings
-from pipesheet.i18n import _, pgettext
+from pipesheet.i18n import _, current_language, pgettext
 
 #: Columns shown as percentages.
 PERCENT_COLUMNS = {
@@ -110,7 +110,8 @@ def _human(frame: pd.DataFrame) -> str:
         values = shown[col]
         if col in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(values.dtype):
             shown[col] = values.map(lambda v: "" if pd.isna(v) else format_percent(v, 1))
-        elif pd.api.types.is_bool_dtype(values.dtype):  # True / False, in the language spoken
+        elif pd.api.types.is_bool_dtype(values.dtype) and current_language() != "en":
+            # True / False in the language spoken (English keeps pandas' own bool column)
             shown[col] = values.map(
                 {True: pgettext("value", "True"), False: pgettext("value", "False")}
             )
