@@ -43,6 +43,7 @@ exits with status 2 and a clear message.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -60,10 +61,15 @@ from pipesheet.cli import (
     report,
     teams,
 )
+from pipesheet.cli.argparse_words import argparse_in_language
 from pipesheet.errors import PipesheetError
-from pipesheet.i18n import UnknownLanguage, _, language
+from pipesheet.i18n import N_, UnknownLanguage, _, language
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "build_parser", "main"]
+
+
+#: The command line in one sentence (the first paragraph of this module's docstring).
+DESCRIPTION = N_("The ``pipesheet`` command line: a thin layer over the engine.")
 
 
 # ---- parser ----------------------------------------------------------------------------------
@@ -79,8 +85,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The ``pipesheet`` parser: one subcommand per engine capability, each defined in the module
     of its command group (old command names kept as aliases)."""
-    parser = _Parser(prog="pipesheet", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=f"pipesheet {__version__}")
+    parser = _Parser(prog="pipesheet", description=_(DESCRIPTION))
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"pipesheet {__version__}",
+        help=_("show program's version number and exit"),
+    )
     parser.add_argument(
         "--lang",
         metavar="CODE",
@@ -158,8 +169,9 @@ def _take_language(argv: list[str]) -> tuple[str | None, list[str]]:
 def _run(argv: list[str]) -> int:
     """:func:`main` in the language chosen."""
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        with argparse_in_language():  # argparse's own words (usage, errors) in the language
+            parser = build_parser()
+            args = parser.parse_args(argv)
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the guard, not at exit
         return status
@@ -178,8 +190,10 @@ def _run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except OSError as err:  # a file the system refuses (permissions, missing, full disk)
-        where = f"{err.filename}: " if err.filename else ""
-        return _fail(f"{where}{err.strerror or _('the operating system refused the operation')}.")
+        reason = _os_reason(err)
+        if err.filename:
+            return _fail(_("{path}: {reason}.").format(path=err.filename, reason=reason))
+        return _fail(_("{reason}.").format(reason=reason))
     except MemoryError:
         return _fail(
             _(
@@ -199,6 +213,32 @@ def _run(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+#: What the operating system says of a file it refuses (its English words, as ``strerror``
+#: writes them), translated when the system's words are these.
+OS_REASONS = {
+    errno.ENOENT: N_("No such file or directory"),
+    errno.EACCES: N_("Permission denied"),
+    errno.EPERM: N_("Operation not permitted"),
+    errno.EISDIR: N_("Is a directory"),
+    errno.ENOTDIR: N_("Not a directory"),
+    errno.ENOSPC: N_("No space left on device"),
+    errno.EROFS: N_("Read-only file system"),
+    errno.EEXIST: N_("File exists"),
+    errno.ENAMETOOLONG: N_("File name too long"),
+    errno.EMFILE: N_("Too many open files"),
+}
+
+
+def _os_reason(err: OSError) -> str:
+    """Why the system refused, in the language spoken: its own words (``strerror``) when they
+    are not among :data:`OS_REASONS` (another system's wording: shown as it is)."""
+    text = err.strerror
+    if not text:
+        return _("the operating system refused the operation")
+    known = OS_REASONS.get(err.errno)
+    return _(known) if known == text else text
 
 
 def _fail(message: str) -> int:

@@ -14,21 +14,26 @@ from pipesheet.cli.inputs import (
     rates_file,
 )
 from pipesheet.cli.options import add_file_options, add_money_options
-from pipesheet.cli.output import emit, take_read_notes
+from pipesheet.cli.output import emit, note_line, take_read_notes
+from pipesheet.i18n import _
 
 
 def add_parsers(sub: Any) -> None:
     """Add ``balance`` to the ``pipesheet`` subparsers."""
     p = sub.add_parser(
         "balance",
-        help="pipeline balance: the open deals each stage should hold for the target's pace "
-        "vs what it holds (thin / bloated, what to do)",
-        description="For a revenue target over a period, the open deals (count and value) each "
-        "stage should hold on the as-of day for won revenue to arrive at the target's pace: "
-        "needed = deals that must reach the stage per day × days a deal spends in it (Little's "
-        "law), with the conversions and days in stage learned from the history. gap = open − "
-        "needed; thin / bloated beyond --noise-z × √needed; the week a thin stage's shortfall "
-        "reaches Won. Give the deals file (amounts) and the stage-history file, in any order.",
+        help=_(
+            "pipeline balance: the open deals each stage should hold for the target's pace "
+            "vs what it holds (thin / bloated, what to do)"
+        ),
+        description=_(
+            "For a revenue target over a period, the open deals (count and value) each "
+            "stage should hold on the as-of day for won revenue to arrive at the target's pace: "
+            "needed = deals that must reach the stage per day × days a deal spends in it (Little's "
+            "law), with the conversions and days in stage learned from the history. gap = open − "
+            "needed; thin / bloated beyond --noise-z × √needed; the week a thin stage's shortfall "
+            "reaches Won. Give the deals file (amounts) and the stage-history file, in any order."
+        ),
     )
     add_file_options(p, by=False)
     p.add_argument(
@@ -36,32 +41,34 @@ def add_parsers(sub: Any) -> None:
         type=float,
         required=True,
         metavar="AMOUNT",
-        help="revenue target of the period, in the reporting currency",
+        help=_("revenue target of the period, in the reporting currency"),
     )
     p.add_argument(
         "--period-start",
         required=True,
         metavar="DATE",
-        help="first day of the period the target is for",
+        help=_("first day of the period the target is for"),
     )
     p.add_argument(
         "--period-end",
         required=True,
         metavar="DATE",
-        help="last day of the period the target is for (pace = target ÷ days, both days counted)",
+        help=_(
+            "last day of the period the target is for (pace = target ÷ days, both days counted)"
+        ),
     )
     p.add_argument(
         "--average-deal",
         type=float,
         metavar="AMOUNT",
-        help="average won deal (default: the mean amount of the deals won by the as-of day)",
+        help=_("average won deal (default: the mean amount of the deals won by the as-of day)"),
     )
     p.add_argument(
         "--noise-z",
         type=float,
         default=2.0,
         metavar="Z",
-        help="a stage is thin / bloated when its gap is beyond Z × √needed (default 2)",
+        help=_("a stage is thin / bloated when its gap is beyond Z × √needed (default 2)"),
     )
     add_money_options(p)
     p.set_defaults(func=cmd_balance, by=None)
@@ -74,7 +81,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
     from pipesheet.balance import pipeline_balance
 
     deals, history = load_files(args)
-    history = need_history(history, "the pipeline balance")
+    history = need_history(history, _("the pipeline balance needs a stage-history file"))
     result = pipeline_balance(
         history,
         deals,
@@ -95,5 +102,5 @@ def cmd_balance(args: argparse.Namespace) -> int:
         return 0
     print(result)
     for note in take_read_notes(args):
-        print(f"note: {note}")
+        print(note_line(note))
     return 0

@@ -9,28 +9,32 @@ from typing import Any
 
 from pipesheet import __version__
 from pipesheet.cli.output import as_read, emit, range_words
+from pipesheet.formats import format_number
+from pipesheet.i18n import _, pgettext
 from pipesheet.presets import PRESETS, preset
 
 
 def add_parsers(sub: Any) -> None:
     """Add ``presets`` and ``demo`` to the ``pipesheet`` subparsers."""
-    p = sub.add_parser("presets", help="CRM default stage probabilities")
-    p.add_argument("name", nargs="?", choices=list(PRESETS), help="one preset (default: all)")
-    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
+    p = sub.add_parser("presets", help=_("CRM default stage probabilities"))
+    p.add_argument("name", nargs="?", choices=list(PRESETS), help=_("one preset (default: all)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON rows instead of tables"))
     p.set_defaults(func=cmd_presets)
 
-    p = sub.add_parser("demo", help="run everything on the bundled sample pipeline")
-    p.add_argument("--output", default="pipesheet-demo.xlsx", help="workbook to write")
+    p = sub.add_parser("demo", help=_("run everything on the bundled sample pipeline"))
+    p.add_argument("--output", default="pipesheet-demo.xlsx", help=_("workbook to write"))
     p.add_argument(
-        "--force", action="store_true", help="replace --output even if pipesheet did not write it"
+        "--force",
+        action="store_true",
+        help=_("replace --output even if pipesheet did not write it"),
     )
     p.add_argument(
-        "--target", type=float, default=2_000_000, help="target of the lead plan (2,000,000)"
+        "--target", type=float, default=2_000_000, help=_("target of the lead plan (2,000,000)")
     )
     p.add_argument(
-        "--quota", type=float, default=3_500_000, help="quota of the forecast range (3,500,000)"
+        "--quota", type=float, default=3_500_000, help=_("quota of the forecast range (3,500,000)")
     )
-    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
+    p.add_argument("--json", action="store_true", help=_("print JSON rows instead of tables"))
     p.set_defaults(func=cmd_demo)
 
 
@@ -38,7 +42,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
     """Print one preset, or all of them."""
     names = [args.name] if args.name else list(PRESETS)
     for name in names:
-        emit(args, f"Preset: {name}", preset(name))
+        emit(args, _("Preset: {name}").format(name=name), preset(name))
     return 0
 
 
@@ -59,16 +63,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     deals, history, rates = sample_deals(), sample_history(), sample_rates()
     model = StageProbabilities().fit(history, deals)
     print(
-        f"pipesheet {__version__} demo — bundled sample: {len(deals):,} deals, "
-        f"{len(history):,} history rows, as of {SAMPLE_AS_OF}\n"
+        _(
+            "pipesheet {version} demo — bundled sample: {deals} deals, {rows} history rows, "
+            "as of {as_of}"
+        ).format(
+            version=__version__,
+            deals=format_number(len(deals)),
+            rows=format_number(len(history)),
+            as_of=SAMPLE_AS_OF,
+        )
+        + "\n"
     )
     emit(
-        args, "Stage probabilities (learned from history, 90% interval)", model.table_, model.notes_
+        args,
+        _("Stage probabilities (learned from history, 90% interval)"),
+        model.table_,
+        model.notes_,
     )
     forecast = price_deals(deals, model, rates=rates).forecast("quarter", total=True)
     emit(
         args,
-        f"Weighted forecast by quarter ({forecast.attrs['currency']})",
+        _("Weighted forecast by quarter ({currency})").format(currency=forecast.attrs["currency"]),
         forecast,
         forecast.attrs["notes"],
     )
@@ -76,7 +91,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     rng = pipeline_range(deals, model, quota=quota, rates=rates)
     emit(
         args,
-        f"Forecast range of the open pipeline (quota {quota:,.0f})",
+        _("Forecast range of the open pipeline (quota {quota})").format(quota=format_number(quota)),
         rng.to_frame(),
         extra=range_words(rng),
     )
@@ -85,22 +100,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cur = f" {pos.currency}" if pos.currency else ""
     emit(
         args,
-        f"Lead plan for a target of {args.target:,.0f}{cur} (average won deal "
-        f"{pos.average_won_deal:,.0f}{cur})",
+        _("Lead plan for a target of {target} (average won deal {average})").format(
+            target=format_number(args.target) + cur,
+            average=format_number(pos.average_won_deal) + cur,
+        ),
         plan.table,
         extra=plan.explanation,
     )
     write_workbook(
         out,
         {
-            "Stage probabilities": model.table_,
-            "Forecast": forecast,
-            "Range": rng.to_frame(),
-            "Lead plan": plan.table,
-            "Deals": as_read(deals, model.deals_),
-            "History": as_read(history, model.history_),
+            pgettext("sheet", "Stage probabilities"): model.table_,
+            pgettext("sheet", "Forecast"): forecast,
+            pgettext("sheet", "Range"): rng.to_frame(),
+            pgettext("sheet", "Lead plan"): plan.table,
+            pgettext("sheet", "Deals"): as_read(deals, model.deals_),
+            pgettext("sheet", "History"): as_read(history, model.history_),
         },
         overwrite=replace,
     )
-    print(f"Wrote {out}")
+    print(_("Wrote {path}").format(path=out))
     return 0

@@ -18,47 +18,57 @@ from pipesheet.cli.output import emit, range_words
 from pipesheet.cli.scenarios import add_scenario_options, show_scenarios
 from pipesheet.columns import DEAL_FIELDS
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 
 
 def add_parsers(sub: Any) -> None:
     """Add the command to the ``pipesheet`` subparsers."""
-    p = sub.add_parser("forecast", help="weighted forecast by period and group")
+    p = sub.add_parser("forecast", help=_("weighted forecast by period and group"))
     add_file_options(p)
     add_forecast_options(p)
     p.add_argument(
         "--range",
         action="store_true",
-        help="also print P10/P50/P90 (with --json: print only the range rows)",
+        help=_("also print P10/P50/P90 (with --json: print only the range rows)"),
     )
     p.add_argument(
         "--quota",
         type=float,
-        help="quota for P(closed so far + range ≥ quota) (closed so far: with --period-start/end)",
+        help=_(
+            "quota for P(closed so far + range ≥ quota) (closed so far: with --period-start/end)"
+        ),
     )
     p.add_argument(
         "--period",
         choices=["month", "quarter", "year", "none"],
         default="month",
-        help="group the forecast by the close date's month (default), quarter or year; none: "
-        "one total",
+        help=_(
+            "group the forecast by the close date's month (default), quarter or year; none: "
+            "one total"
+        ),
     )
-    fiscal_year_start_option(p, ": quarters are calendar quarters")
+    fiscal_year_start_option(
+        p, _("first month of the fiscal year, 1-12 (default 1: quarters are calendar quarters)")
+    )
     p.add_argument(
         "--deals",
         dest="list_deals",
         action="store_true",
-        help="print the priced open deals instead: each with the probability it is priced at "
-        "and where it comes from (its stage, or its own override)",
+        help=_(
+            "print the priced open deals instead: each with the probability it is priced at "
+            "and where it comes from (its stage, or its own override)"
+        ),
     )
     p.add_argument(
         "--period-start",
         metavar="DATE",
-        help="forecast (and range) only open deals expected to close on or after DATE",
+        help=_("forecast (and range) only open deals expected to close on or after DATE"),
     )
     p.add_argument(
         "--period-end",
         metavar="DATE",
-        help="forecast (and range) only open deals expected to close on or before DATE",
+        help=_("forecast (and range) only open deals expected to close on or before DATE"),
     )
     add_scenario_options(p)
     p.set_defaults(func=cmd_forecast, method="cohort", summary_path=True)
@@ -78,9 +88,9 @@ def _forecast(args: argparse.Namespace, deals: Any, history: Any) -> int:
 
     if deals is None:
         raise PipesheetError(
-            "a forecast needs a deals file",
+            _("a forecast needs a deals file"),
             table="options",
-            expected="a deals CSV/XLSX (one row per deal)",
+            expected=_("a deals CSV/XLSX (one row per deal)"),
         )
     probs, model = forecast_probabilities(args, deals, history)
     rates = rates_file(args)
@@ -104,7 +114,12 @@ def _forecast(args: argparse.Namespace, deals: Any, history: Any) -> int:
     if args.list_deals:
         listed = priced.open_deals()
         cur = listed.attrs.get("currency")
-        emit(args, f"Open deals priced{f' ({cur})' if cur else ''}", listed, priced.notes)
+        emit(
+            args,
+            _("Open deals priced{currency}").format(currency=f" ({cur})" if cur else ""),
+            listed,
+            priced.notes,
+        )
         return 0
     table = priced.forecast(period, args.fiscal_year_start, args.by, total=not args.json)
     cur = table.attrs.get("currency")
@@ -113,23 +128,33 @@ def _forecast(args: argparse.Namespace, deals: Any, history: Any) -> int:
     what_if = bool(args.scenario)
     # --json prints one document: the scenarios, else the range when asked for, else the table
     if not (args.json and (with_range or what_if)):
-        emit(args, f"Weighted forecast{f' ({cur})' if cur else ''}", table, notes)
+        emit(
+            args,
+            _("Weighted forecast{currency}").format(currency=f" ({cur})" if cur else ""),
+            table,
+            notes,
+        )
     if with_range and not (args.json and what_if):
         rng = priced.range(args.quota)
         extra = [
-            f"method: {rng.range_method}",
-            f"the same {rng.deals:,} open deals as the weighted forecast (mean = its total "
-            f"weighted {priced.weighted:,.0f})",
+            _(
+                "the same {deals} open deals as the weighted forecast (mean = its total "
+                "weighted {weighted})"
+            ).format(deals=format_number(rng.deals), weighted=format_number(priced.weighted)),
         ]
         if rng.closed is not None and args.quota is not None:
             extra.append(
-                f"P(≥ quota) = P(closed so far {rng.closed:,.0f} + range ≥ {args.quota:,.0f})"
+                _("P(≥ quota) = P(closed so far {closed} + range ≥ {quota})").format(
+                    closed=format_number(rng.closed), quota=format_number(args.quota)
+                )
             )
         emit(
             args,
-            f"Forecast range{f' ({cur})' if cur else ''} (open deals, independent wins)",
+            _("Forecast range{currency} (open deals, independent wins)").format(
+                currency=f" ({cur})" if cur else ""
+            ),
             rng.to_frame(),
-            extra=[*range_words(rng), *extra[1:]],
+            extra=[*range_words(rng), *extra],
         )
     if what_if:
         show_scenarios(args, deals, history, probs, stages, rates)

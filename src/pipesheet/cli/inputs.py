@@ -15,6 +15,8 @@ import pandas as pd
 
 from pipesheet.columns import HISTORY_FIELDS, resolve_columns
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 from pipesheet.labels import no_closed_label_message
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 from pipesheet.tables import read_history
@@ -90,38 +92,44 @@ def pipeline_only(
 
     if deals is None:
         raise PipesheetError(
-            "--pipeline needs the deals file: it says which pipeline each deal is in",
+            _("--pipeline needs the deals file: it says which pipeline each deal is in"),
             table="options",
             column="--pipeline",
             value=name,
-            expected="a deals file with a pipeline column beside the history",
+            expected=_("a deals file with a pipeline column beside the history"),
         )
     label = deals.attrs.get("label") or "deals"
     mapping = only_fields(column_mapping(args), DEAL_FIELDS)
     cols = resolve_columns(deals, DEAL_FIELDS, ("deal_id",), table_name=label, mapping=mapping)
     if "pipeline" not in cols:
         raise PipesheetError(
-            "--pipeline: the deals file has no pipeline column",
+            _("--pipeline: the deals file has no pipeline column"),
             table=label,
             column="--pipeline",
             value=name,
-            expected="a column such as 'Pipeline' (or map yours with --columns pipeline=HEADER)",
+            expected=_("a column such as 'Pipeline' (or map yours with --columns pipeline=HEADER)"),
         )
     names = clean_text_column(deals[cols["pipeline"]])
     keep = (names.map(stage_key, na_action="ignore") == stage_key(name)).to_numpy()
     if not keep.any():
         present = list(dict.fromkeys(names.dropna()))
         raise PipesheetError(
-            "no deal is in this pipeline",
+            _("no deal is in this pipeline"),
             table=label,
             column=cols["pipeline"],
             value=name,
-            expected="one of the pipelines in the file: " + ", ".join(map(repr, present)),
+            expected=_("one of the pipelines in the file: {pipelines}").format(
+                pipelines=", ".join(map(repr, present))
+            ),
         )
     chosen = deals[keep]
     args.read_notes = [
         *getattr(args, "read_notes", []),
-        f"pipeline {names[keep].iloc[0]!r} only: {int(keep.sum()):,} of {len(deals):,} deals",
+        _("pipeline {name!r} only: {kept} of {total} deals").format(
+            name=names[keep].iloc[0],
+            kept=format_number(int(keep.sum())),
+            total=format_number(len(deals)),
+        ),
     ]
     if history is None:
         return chosen, None
@@ -154,7 +162,7 @@ def _need_closed_labels(args: argparse.Namespace, history: pd.DataFrame) -> None
         no_closed_label_message(pd.unique(history[col].dropna().to_numpy()), "history"),
         table=history.attrs.get("label", "history"),
         column=col,
-        expected="some deals that reached a Won or Lost stage",
+        expected=_("some deals that reached a Won or Lost stage"),
     )
 
 
@@ -187,11 +195,11 @@ def column_mapping(args: argparse.Namespace) -> dict[str, str] | None:
         field, sep, header = item.partition("=")
         if not sep or not field.strip() or not header.strip():
             raise PipesheetError(
-                "column mapping must look like field=Header",
+                _("column mapping must look like field=Header"),
                 table="options",
                 column="--columns",
                 value=item,
-                expected="e.g. --columns stage=Fase",
+                expected=_("e.g. --columns stage=Fase"),
             )
         out[field.strip()] = header.strip()
     return out or None
@@ -207,9 +215,9 @@ def fit_probabilities(args: argparse.Namespace, deals, history, **extra: Any):
         stages = stage_list(args)
         if isinstance(stages, Pending):
             raise PipesheetError(
-                "--won/--lost without --stages need a history file to infer the stage order",
+                _("--won/--lost without --stages need a history file to infer the stage order"),
                 table="options",
-                expected="--stages A,B,C or a history file",
+                expected=_("--stages A,B,C or a history file"),
             )
     else:
         stages = history_stages(args, history)
@@ -245,10 +253,12 @@ def forecast_probabilities(args: argparse.Namespace, deals, history):
         return read_table(value), None
     if history is None:
         raise PipesheetError(
-            "a forecast needs stage probabilities",
+            _("a forecast needs stage probabilities"),
             table="options",
-            expected="a history file to learn them from, or --probabilities "
-            "salesforce|hubspot|suitecrm|configured|FILE",
+            expected=_(
+                "a history file to learn them from, or --probabilities "
+                "salesforce|hubspot|suitecrm|configured|FILE"
+            ),
         )
     model = fit_probabilities(args, deals, history, by=None)
     return model, model
@@ -267,11 +277,11 @@ def conversions_arg(text: str) -> list[tuple[str, float]]:
         stage, sep, rate = item.rpartition("=")
         if not sep:
             raise PipesheetError(
-                "conversions must look like Stage=rate,...",
+                _("conversions must look like Stage=rate,..."),
                 table="options",
                 column="--conversions",
                 value=item,
-                expected="e.g. Lead=0.5,Qualified=0.4,Proposal=0.25",
+                expected=_("e.g. Lead=0.5,Qualified=0.4,Proposal=0.25"),
             )
         pairs.append((stage.strip(), rate.strip()))
     return pairs
@@ -288,23 +298,26 @@ def days_arg(text: str) -> dict[str, float]:
             value = math.nan
         if not sep or not stage.strip() or math.isnan(value):
             raise PipesheetError(
-                "days in stage must look like Stage=days,...",
+                _("days in stage must look like Stage=days,..."),
                 table="options",
                 column="--days-in-stage",
                 value=item,
-                expected="e.g. Lead=12,Qualified=20,Proposal=15",
+                expected=_("e.g. Lead=12,Qualified=20,Proposal=15"),
             )
         out[" ".join(stage.split())] = value
     return out
 
 
-def need_history(history: pd.DataFrame | None, what: str) -> pd.DataFrame:
-    """The history, or a clear error saying ``what`` needs one."""
+def need_history(history: pd.DataFrame | None, problem: str) -> pd.DataFrame:
+    """The history, or a clear error: ``problem`` says what needs one (a whole sentence,
+    translated: ``_("a backtest needs a stage-history file")``)."""
     if history is None:
         raise PipesheetError(
-            f"{what} needs a stage-history file",
+            problem,
             table="options",
-            expected="a history CSV/XLSX (deal id, stage, date entered), e.g. OpportunityHistory",
+            expected=_(
+                "a history CSV/XLSX (deal id, stage, date entered), e.g. OpportunityHistory"
+            ),
         )
     return history
 

@@ -11,6 +11,7 @@ import argparse
 
 from pipesheet.cells import read_date_order
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.tables import BLANK_AMOUNTS
 
 
@@ -20,7 +21,7 @@ def date_order_arg(value: str) -> bool | None:
         return read_date_order(value, "--date-order")
     except PipesheetError:
         raise argparse.ArgumentTypeError(
-            "expected dmy (day first: 25/03/2027) or mdy (month first: 03/25/2027)"
+            _("expected dmy (day first: 25/03/2027) or mdy (month first: 03/25/2027)")
         ) from None
 
 
@@ -32,8 +33,10 @@ def add_date_order(p: argparse.ArgumentParser) -> None:
         type=date_order_arg,
         default=None,
         metavar="dmy|mdy",
-        help="order of dates such as 03/04/2027 when no date in the file tells (a part above "
-        "12); without it such dates are refused",
+        help=_(
+            "order of dates such as 03/04/2027 when no date in the file tells (a part above "
+            "12); without it such dates are refused"
+        ),
     )
 
 
@@ -50,19 +53,24 @@ def add_file_options(
     (``--columns FIELD=HEADER``, alias ``--col``), ``--sheet``, ``--table``, ``--encoding``,
     ``--date-order``, and ``--json``."""
     p.add_argument(
-        "files", nargs=files, metavar="FILE", help="deals and/or stage-history table (CSV or XLSX)"
+        "files",
+        nargs=files,
+        metavar="FILE",
+        help=_("deals and/or stage-history table (CSV or XLSX)"),
     )
-    p.add_argument("--stages", help="ordered open stages, e.g. Lead,Qualified,Proposal")
-    p.add_argument("--won", action="append", metavar="LABEL", help="label meaning Won (repeatable)")
+    p.add_argument("--stages", help=_("ordered open stages, e.g. Lead,Qualified,Proposal"))
     p.add_argument(
-        "--lost", action="append", metavar="LABEL", help="label meaning Lost (repeatable)"
+        "--won", action="append", metavar="LABEL", help=_("label meaning Won (repeatable)")
+    )
+    p.add_argument(
+        "--lost", action="append", metavar="LABEL", help=_("label meaning Lost (repeatable)")
     )
     if as_of:
         p.add_argument(
-            "--as-of", dest="as_of", metavar="DATE", help="use only what was known on this date"
+            "--as-of", dest="as_of", metavar="DATE", help=_("use only what was known on this date")
         )
     if by:
-        p.add_argument("--by", metavar="COLUMN", help="one table per group of this deals column")
+        p.add_argument("--by", metavar="COLUMN", help=_("one table per group of this deals column"))
     if columns:
         p.add_argument(
             "--columns",
@@ -70,39 +78,45 @@ def add_file_options(
             dest="columns",
             action="append",
             metavar="FIELD=HEADER",
-            help="map a field to your header, e.g. --columns stage=Fase (repeatable; --col is "
-            "the older spelling)",
+            help=_(
+                "map a field to your header, e.g. --columns stage=Fase (repeatable; --col is "
+                "the older spelling)"
+            ),
         )
     p.add_argument(
         "--pipeline",
         metavar="NAME",
-        help="only the deals of this pipeline (the deals file's pipeline column) and their "
-        "history rows",
+        help=_(
+            "only the deals of this pipeline (the deals file's pipeline column) and their "
+            "history rows"
+        ),
     )
-    p.add_argument("--sheet", help="worksheet to read from XLSX files")
-    p.add_argument("--table", help="Excel Table to read from XLSX files")
+    p.add_argument("--sheet", help=_("worksheet to read from XLSX files"))
+    p.add_argument("--table", help=_("Excel Table to read from XLSX files"))
     p.add_argument(
         "--encoding",
         metavar="NAME",
-        help="text encoding of CSV files (default: detected and named in a note), e.g. cp1250",
+        help=_("text encoding of CSV files (default: detected and named in a note), e.g. cp1250"),
     )
     add_date_order(p)
-    p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
+    p.add_argument("--json", action="store_true", help=_("print JSON rows instead of tables"))
     p.add_argument(
         "--engine",
         choices=["pandas", "duckdb", "auto"],
         default="auto",
-        help="how files are read: pandas (into memory), duckdb (CSV/Parquet larger than memory, "
-        "computed in DuckDB: stage-probabilities and forecast; needs pipesheet[duckdb]) or auto "
-        "(default: duckdb for those commands when installed and the CSV/Parquet files are "
-        "256 MiB or more)",
+        help=_(
+            "how files are read: pandas (into memory), duckdb (CSV/Parquet larger than memory, "
+            "computed in DuckDB: stage-probabilities and forecast; needs pipesheet[duckdb]) or "
+            "auto (default: duckdb for those commands when installed and the CSV/Parquet files "
+            "are 256 MiB or more)"
+        ),
     )
 
 
 def add_money_options(p: argparse.ArgumentParser) -> None:
     """``--rates``, ``--currency`` and ``--blank-amounts``: a command that sums amounts."""
-    p.add_argument("--rates", help="currency rates file (currency, rate)")
-    p.add_argument("--currency", help="reporting currency code")
+    p.add_argument("--rates", help=_("currency rates file (currency, rate)"))
+    p.add_argument("--currency", help=_("reporting currency code"))
     blank_amounts_option(p)
 
 
@@ -111,7 +125,7 @@ def add_forecast_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--probabilities",
         metavar="PRESET|configured|FILE",
-        help="use these stage probabilities instead of learning them",
+        help=_("use these stage probabilities instead of learning them"),
     )
     add_money_options(p)
 
@@ -122,18 +136,21 @@ def blank_amounts_option(p: argparse.ArgumentParser) -> None:
         "--blank-amounts",
         choices=list(BLANK_AMOUNTS),
         default="error",
-        help="what a blank amount on an open or won deal means: error (stop and name the rows; "
-        "default), skip (leave those deals out of the money figures) or zero (count them as "
-        "0) — skipped/zeroed deals are counted in a note",
+        help=_(
+            "what a blank amount on an open or won deal means: error (stop and name the rows; "
+            "default), skip (leave those deals out of the money figures) or zero (count them as "
+            "0) — skipped/zeroed deals are counted in a note"
+        ),
     )
 
 
-def fiscal_year_start_option(p: argparse.ArgumentParser, note: str = "") -> None:
-    """``--fiscal-year-start MONTH`` (1–12, default 1)."""
+def fiscal_year_start_option(p: argparse.ArgumentParser, help_text: str | None = None) -> None:
+    """``--fiscal-year-start MONTH`` (1–12, default 1); ``help_text``: the command's own help
+    (one sentence, translated), else the plain one."""
     p.add_argument(
         "--fiscal-year-start",
         type=int,
         default=1,
         metavar="MONTH",
-        help=f"first month of the fiscal year, 1-12 (default 1{note})",
+        help=help_text or _("first month of the fiscal year, 1-12 (default 1)"),
     )

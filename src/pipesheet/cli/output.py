@@ -1,6 +1,12 @@
 """What the commands print: human-readable tables (percentages, thousands separators, dates),
 or with ``--json`` a list of row objects whose keys are the table headers; and the notes.
 
+Human tables speak the language chosen (``--lang``): the column headings through
+:func:`pipesheet.headings.headings`, the numbers written as the language writes them
+(:mod:`pipesheet.formats`: ``1,234,567`` / ``25.0%`` in English, ``1.234.567`` / ``25,0%`` in
+Italian, Slovenian, Vietnamese and Catalan) — the same numbers, rounded the same way. Dates stay
+ISO (``2026-09-30``) in every language. ``--json`` never changes: English keys, plain numbers.
+
 The notes of reading the files (encoding, roles…) are printed once, with the first result
 (:func:`take_read_notes`).
 """
@@ -15,6 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from pipesheet.formats import format_number, format_percent, symbols
+from pipesheet.headings import heading, headings
+from pipesheet.i18n import _, current_language, pgettext
 
 #: Columns shown as percentages.
 PERCENT_COLUMNS = {
@@ -86,24 +96,32 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _human(frame: pd.DataFrame) -> str:
     if frame.empty:  # not pandas' "Empty DataFrame / Columns: […]"
-        return "(none)"
+        return _("(none)")
     shown = frame.copy()
     if list(shown.columns) == ["measure", "value"] and shown["value"].dtype.kind == "f":
         shown["value"] = [
-            f"{v * 100:.1f}%" if m in PERCENT_MEASURES and not _blank(v) else _number_text(v)
+            format_percent(v, 1) if m in PERCENT_MEASURES and not _blank(v) else _number_text(v)
             for m, v in zip(shown["measure"], shown["value"], strict=True)
         ]
+        shown["measure"] = shown["measure"].map(heading)
+        shown.columns = headings(shown.columns)
         return shown.to_string(index=False)
     for col in shown.columns:
         values = shown[col]
         if col in PERCENT_COLUMNS and pd.api.types.is_numeric_dtype(values.dtype):
-            shown[col] = values.map(lambda v: "" if pd.isna(v) else f"{v * 100:.1f}%")
+            shown[col] = values.map(lambda v: "" if pd.isna(v) else format_percent(v, 1))
+        elif pd.api.types.is_bool_dtype(values.dtype) and current_language() != "en":
+            # True / False in the language spoken (English keeps pandas' own bool column)
+            shown[col] = values.map(
+                {True: pgettext("value", "True"), False: pgettext("value", "False")}
+            )
         elif pd.api.types.is_float_dtype(values.dtype):
             shown[col] = values.map(_number_text)
         elif pd.api.types.is_datetime64_any_dtype(values.dtype):
             shown[col] = values.dt.strftime("%Y-%m-%d").fillna("")
         elif values.dtype == object:
             shown[col] = values.map(lambda v: "" if _blank(v) else v)
+    shown.columns = headings(shown.columns)
     return shown.to_string(index=False)
 
 
@@ -112,28 +130,40 @@ PERCENT_MEASURES = {"p_quota", "win_rate", "lead_to_win_rate"}
 
 
 def range_words(rng: Any) -> list[str]:
-    """What the range's method and ``error_bound`` mean, in words, under the range table."""
+    """What the range's method and ``error_bound`` mean, in words, under the range table (the
+    measures named as the table above heads them)."""
     bound = _number_text(float(rng.error_bound))
     if rng.range_method == "exact":
-        how = "exact — every combination of wins and losses counted, nothing rounded"
-        err = f"error_bound {bound}: P10/P50/P90 are exact up to rounding of cents"
+        lines = [
+            _("method: exact — every combination of wins and losses counted, nothing rounded"),
+            _("{error_bound} {bound}: P10/P50/P90 are exact up to rounding of cents"),
+        ]
     elif rng.range_method == "lattice":
-        how = (
-            "lattice — amounts rounded to a fine grid and the distribution computed exactly on "
-            "that grid"
-        )
-        err = f"error_bound {bound}: the most P10/P50/P90 can differ from the exact values"
+        lines = [
+            _(
+                "method: lattice — amounts rounded to a fine grid and the distribution computed "
+                "exactly on that grid"
+            ),
+            _("{error_bound} {bound}: the most P10/P50/P90 can differ from the exact values"),
+        ]
     else:
-        how = "monte_carlo — simulated pipelines (reproducible: fixed seed)"
-        err = f"error_bound {bound}: P10/P50/P90 are this close to the exact values (99% sure)"
-    lines = [
-        f"method: {how}",
-        err,
-        "mean = Σ amount × probability; P10/P50/P90: 10% / 50% / 90% chance the total won is at "
-        "most this",
-    ]
+        lines = [
+            _("method: monte_carlo — simulated pipelines (reproducible: fixed seed)"),
+            _("{error_bound} {bound}: P10/P50/P90 are this close to the exact values (99% sure)"),
+        ]
+    lines = [line.format(bound=bound, error_bound=heading("error_bound")) for line in lines]
+    lines.append(
+        _(
+            "mean = Σ amount × probability; P10/P50/P90: 10% / 50% / 90% chance the total won is "
+            "at most this"
+        )
+    )
     if rng.quota is not None and rng.p_quota is not None:
-        lines.append("p_quota: the chance the total won reaches the quota")
+        lines.append(
+            _("{p_quota}: the chance the total won reaches the quota").format(
+                p_quota=heading("p_quota")
+            )
+        )
     return lines
 
 
@@ -142,13 +172,24 @@ def _blank(v: Any) -> bool:
 
 
 def _number_text(v: float) -> str:
+    """A number of a table as the language writes it: whole (``1,234``) from 1,000 up or when
+    it is whole, else four significant digits (``12.35``, ``0.1235``)."""
     if pd.isna(v):
         return ""
     if math.isinf(v):
         return "∞" if v > 0 else "-∞"
     if abs(v) >= 1000 or float(v).is_integer():
-        return f"{v:,.0f}"
-    return f"{v:,.4g}"
+        return format_number(v, 0)
+    return in_language(f"{v:,.4g}")
+
+
+def in_language(text: str) -> str:
+    """A number Python wrote (``1,234.5``) with the separators of the language spoken
+    (``1.234,5``); the digits are left as they are."""
+    group, point = symbols()
+    if (group, point) == (",", "."):
+        return text
+    return text.replace(",", "\0").replace(".", point).replace("\0", group)
 
 
 def as_read(raw: pd.DataFrame, table: Any) -> pd.DataFrame:
@@ -180,8 +221,13 @@ def emit(
     for line in extra:
         print(line)
     for note in [*notes, *(() if getattr(args, "in_show", False) else take_read_notes(args))]:
-        print(f"note: {note}")
+        print(note_line(note))
     print()
+
+
+def note_line(note: str) -> str:
+    """A note as printed: ``note: …`` (the word in the language spoken)."""
+    return _("note: {note}").format(note=note)
 
 
 def show(
@@ -205,4 +251,4 @@ def show(
         if key == chosen or (chosen is None and key not in on_request):
             emit(args, title, frame)
     for note in dict.fromkeys([*notes, *take_read_notes(args)]):
-        print(f"note: {note}")
+        print(note_line(note))

@@ -31,31 +31,35 @@ from pipesheet.cli.options import (
 from pipesheet.cli.output import emit
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 
 
 def add_parsers(sub: Any) -> None:
     """Add ``leads`` and ``quota-gap`` to the ``pipesheet`` subparsers."""
-    p = sub.add_parser("leads", help="reverse funnel: deals and leads needed for a target")
+    p = sub.add_parser("leads", help=_("reverse funnel: deals and leads needed for a target"))
     add_file_options(p, files="*")
-    p.add_argument("--target", type=float, required=True, help="revenue target to reach")
+    p.add_argument("--target", type=float, required=True, help=_("revenue target to reach"))
     p.add_argument(
         "--average-deal",
         type=float,
-        help="average won deal (default: the mean of the deals file's won deals)",
+        help=_("average won deal (default: the mean of the deals file's won deals)"),
     )
-    p.add_argument("--conversions", help="Stage=rate,... in funnel order, last stage to Won")
-    p.add_argument("--deadline", help="date the target must be closed by")
+    p.add_argument("--conversions", help=_("Stage=rate,... in funnel order, last stage to Won"))
+    p.add_argument("--deadline", help=_("date the target must be closed by"))
     p.add_argument(
         "--days-in-stage",
         metavar="STAGE=DAYS,…",
-        help="days a deal spends in each stage, for --deadline (default: learned from the "
-        "history: median days of won deals' visits)",
+        help=_(
+            "days a deal spends in each stage, for --deadline (default: learned from the "
+            "history: median days of won deals' visits)"
+        ),
     )
     add_money_options(p)
     p.set_defaults(func=cmd_leads, method="cohort")
 
     p = sub.add_parser(
-        "quota-gap", aliases=["gap"], help="quota gap: what must come from new pipeline"
+        "quota-gap", aliases=["gap"], help=_("quota gap: what must come from new pipeline")
     )
     add_file_options(p, files="*")
     add_forecast_options(p)
@@ -63,42 +67,52 @@ def add_parsers(sub: Any) -> None:
         "--quota",
         required=True,
         metavar="Q|FILE",
-        help="the period's quota, or a quota table file (CSV/XLSX: a group column such as Owner "
-        "— see --by —, a Period label such as 2026-Q3 or Start/End dates, and the Quota): one "
-        "row per group and period, with closed, expected, gap, coverage, P(≥ quota) and leads "
-        "per week",
+        help=_(
+            "the period's quota, or a quota table file (CSV/XLSX: a group column such as Owner "
+            "— see --by —, a Period label such as 2026-Q3 or Start/End dates, and the Quota): one "
+            "row per group and period, with closed, expected, gap, coverage, P(≥ quota) and leads "
+            "per week"
+        ),
     )
     p.add_argument(
         "--hierarchy",
         metavar="FILE",
-        help="with a quota table: levels finest first (e.g. Owner,Team,Region), one row per "
-        "owner; each level above the quotas' is rolled up by exact sums",
+        help=_(
+            "with a quota table: levels finest first (e.g. Owner,Team,Region), one row per "
+            "owner; each level above the quotas' is rolled up by exact sums"
+        ),
     )
     p.add_argument(
-        "--closed", type=float, help="revenue already won in the period (default: from deals)"
+        "--closed", type=float, help=_("revenue already won in the period (default: from deals)")
     )
     p.add_argument(
         "--expected-open",
         type=float,
-        help="weighted value of open deals closing in the period (default: from deals)",
+        help=_("weighted value of open deals closing in the period (default: from deals)"),
     )
     p.add_argument(
         "--open-pipeline",
         type=float,
-        help="unweighted open pipeline in the period, for coverage (default: from deals)",
+        help=_("unweighted open pipeline in the period, for coverage (default: from deals)"),
     )
     p.add_argument(
-        "--average-deal", type=float, help="average won deal (default: from the won deals)"
+        "--average-deal", type=float, help=_("average won deal (default: from the won deals)")
     )
-    p.add_argument("--lead-to-win", type=float, help="share of leads that end up won")
+    p.add_argument("--lead-to-win", type=float, help=_("share of leads that end up won"))
     p.add_argument(
         "--cycle-days",
         type=float,
-        help="average days from lead to won (default: from the deals' created and closed dates)",
+        help=_("average days from lead to won (default: from the deals' created and closed dates)"),
     )
-    p.add_argument("--period-start", metavar="DATE", help="first day of the quota period")
-    p.add_argument("--period-end", metavar="DATE", help="last day of the quota period")
-    fiscal_year_start_option(p, ": for FY period labels of a quota table")
+    p.add_argument("--period-start", metavar="DATE", help=_("first day of the quota period"))
+    p.add_argument("--period-end", metavar="DATE", help=_("last day of the quota period"))
+    fiscal_year_start_option(
+        p,
+        _(
+            "first month of the fiscal year, 1-12 (default 1: for FY period labels of a quota "
+            "table)"
+        ),
+    )
     p.set_defaults(func=cmd_gap, method="cohort")
 
 
@@ -113,9 +127,9 @@ def cmd_leads(args: argparse.Namespace) -> int:
     else:
         if history is None:
             raise PipesheetError(
-                "the reverse funnel needs conversion rates",
+                _("the reverse funnel needs conversion rates"),
                 table="options",
-                expected="--conversions Lead=0.5,... or a history file",
+                expected=_("--conversions Lead=0.5,... or a history file"),
             )
         model = fit_probabilities(args, deals, history, by=None)
         conversions = model
@@ -123,9 +137,9 @@ def cmd_leads(args: argparse.Namespace) -> int:
     if average is None:
         if deals is None:
             raise PipesheetError(
-                "the reverse funnel needs an average deal",
+                _("the reverse funnel needs an average deal"),
                 table="options",
-                expected="--average-deal N, or a deals file to learn it from",
+                expected=_("--average-deal N, or a deals file to learn it from"),
             )
     currency = args.currency.upper() if args.currency else None
     notes: list[str] = []
@@ -146,7 +160,7 @@ def cmd_leads(args: argparse.Namespace) -> int:
         notes = [n for n in pos.notes if "blank amount" in n]
         if math.isnan(pos.average_won_deal):
             raise PipesheetError(
-                "no won deals to learn the average deal from",
+                _("no won deals to learn the average deal from"),
                 table="deals",
                 expected="--average-deal N",
             )
@@ -172,7 +186,10 @@ def cmd_leads(args: argparse.Namespace) -> int:
         days_in_stage=days,
         currency=currency,
     )
-    title = f"Lead requirements (reverse funnel{f', {currency}' if currency else ''})"
+    if currency:
+        title = _("Lead requirements (reverse funnel, {currency})").format(currency=currency)
+    else:
+        title = _("Lead requirements (reverse funnel)")
     emit(args, title, plan.table, notes, extra=plan.explanation)
     return 0
 
@@ -210,7 +227,7 @@ def cmd_gap(args: argparse.Namespace) -> int:
         average=args.average_deal,
         rate=args.lead_to_win,
         cycle=args.cycle_days,
-        cycle_source="given (--cycle-days)" if args.cycle_days is not None else None,
+        cycle_source=_("given (--cycle-days)") if args.cycle_days is not None else None,
         currency=args.currency.upper() if args.currency else None,
     )
     if quota is None:
@@ -220,12 +237,12 @@ def cmd_gap(args: argparse.Namespace) -> int:
     if fig.cycle is None and history is not None:
         _cycle_from_history(args, deals, history, fig)
     if fig.cycle is None and args.as_of is not None and args.period_end is not None:
-        fig.cycle_source = "unknown (no created dates, no stage history): taken as 0 days"
+        fig.cycle_source = _("unknown (no created dates, no stage history): taken as 0 days")
     if fig.average is None or fig.rate is None:
         raise PipesheetError(
-            "the quota gap needs an average deal and a lead-to-win rate",
+            _("the quota gap needs an average deal and a lead-to-win rate"),
             table="options",
-            expected="--average-deal and --lead-to-win, or deals + history files",
+            expected=_("--average-deal and --lead-to-win, or deals + history files"),
         )
     gap = quota_gap(
         quota,
@@ -241,7 +258,8 @@ def cmd_gap(args: argparse.Namespace) -> int:
         currency=fig.currency,
     )
     cur = f" ({fig.currency})" if fig.currency else ""
-    emit(args, f"Quota gap{cur}", gap.to_frame(), fig.notes, extra=gap.explanation)
+    title = _("Quota gap{currency}").format(currency=cur)
+    emit(args, title, gap.to_frame(), fig.notes, extra=gap.explanation)
     return 0
 
 
@@ -273,16 +291,20 @@ def _figures_from_deals(args: argparse.Namespace, deals, history, fig: _GapFigur
     if fig.rate is None and fig.model is not None:
         if getattr(fig.model, "pipelines_", None):  # each pipeline's first stage differs
             raise PipesheetError(
-                "the deals are in several pipelines, each with its own first stage: the share "
-                "of new leads that end up won is not one number",
+                _(
+                    "the deals are in several pipelines, each with its own first stage: the "
+                    "share of new leads that end up won is not one number"
+                ),
                 table="options",
                 column="--lead-to-win",
-                expected="--lead-to-win RATE, or one pipeline: --pipeline NAME",
+                expected=_("--lead-to-win RATE, or one pipeline: --pipeline NAME"),
             )
         fig.rate = fig.model.overall_["win_probability"].iloc[0]
     if fig.cycle is None and not math.isnan(pos.average_cycle_days):
         fig.cycle = pos.average_cycle_days
-        fig.cycle_source = "mean days from created to closed over the won deals in the deals file"
+        fig.cycle_source = _(
+            "mean days from created to closed over the won deals in the deals file"
+        )
 
 
 def _cycle_from_history(args: argparse.Namespace, deals, history, fig: _GapFigures) -> None:
@@ -301,10 +323,10 @@ def _cycle_from_history(args: argparse.Namespace, deals, history, fig: _GapFigur
     won = ct[ct["outcome"] == "won"].iloc[0]
     if won["deals"] > 0:
         fig.cycle = float(won["mean_days"])
-        fig.cycle_source = (
-            f"mean days to Won over the {int(won['deals']):,} won deals in the stage history "
+        fig.cycle_source = _(
+            "mean days to Won over the {deals} won deals in the stage history "
             "(from each deal's first history row, as pipesheet diagnostics shows)"
-        )
+        ).format(deals=format_number(int(won["deals"])))
 
 
 #: The endings of a file ``--quota`` may name.
@@ -324,11 +346,13 @@ def _quota_number(text: str) -> float | None:
         return float(parse_amounts(pd.Series([text]), table="options", column="--quota").iloc[0])
     except PipesheetError as err:
         raise PipesheetError(
-            "--quota is neither a number nor a quota table file",
+            _("--quota is neither a number nor a quota table file"),
             table="options",
             column="--quota",
             value=text,
-            expected="a quota such as 1500000, or a CSV/XLSX quota table (" + err.problem + ")",
+            expected=_("a quota such as 1500000, or a CSV/XLSX quota table ({problem})").format(
+                problem=err.problem
+            ),
         ) from None
 
 
@@ -341,9 +365,9 @@ def cmd_quota_table(args: argparse.Namespace, deals, history, fig: _GapFigures) 
 
     if deals is None:
         raise PipesheetError(
-            "a quota table needs a deals file",
+            _("a quota table needs a deals file"),
             table="options",
-            expected="a deals CSV/XLSX (and a history file to learn probabilities from)",
+            expected=_("a deals CSV/XLSX (and a history file to learn probabilities from)"),
         )
     for option, value in (
         ("--closed", args.closed),
@@ -352,10 +376,12 @@ def cmd_quota_table(args: argparse.Namespace, deals, history, fig: _GapFigures) 
     ):
         if value is not None:
             raise PipesheetError(
-                f"{option} is measured for each row of a quota table",
+                _("{option} is measured for each row of a quota table").format(option=option),
                 table="options",
                 column=option,
-                expected=f"no {option} with --quota FILE (or one quota number)",
+                expected=_("no {option} with --quota FILE (or one quota number)").format(
+                    option=option
+                ),
             )
     encoding, dayfirst = getattr(args, "encoding", None), getattr(args, "dayfirst", None)
     quotas = read_table(args.quota, encoding=encoding, dayfirst=dayfirst)
@@ -386,9 +412,16 @@ def cmd_quota_table(args: argparse.Namespace, deals, history, fig: _GapFigures) 
     )
     extra = result.basis()
     if fig.cycle_source and fig.cycle is not None:
-        extra.append(f"Cycle length {fig.cycle:.1f} days: {fig.cycle_source}.")
+        extra.append(
+            _("Cycle length {days} days: {source}.").format(
+                days=format_number(fig.cycle, 1), source=fig.cycle_source
+            )
+        )
     cur = f" ({result.currency})" if result.currency else ""
-    when = f" as of {result.as_of.date()}" if result.as_of is not None else ""
+    if result.as_of is not None:
+        title = _("Quotas as of {date}{currency}").format(date=result.as_of.date(), currency=cur)
+    else:
+        title = _("Quotas{currency}").format(currency=cur)
     frame = result.to_frame() if args.json else result.formatted()
-    emit(args, f"Quotas{when}{cur}", frame, result.notes, extra=extra)
+    emit(args, title, frame, result.notes, extra=extra)
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from pipesheet.cli.options import add_date_order, blank_amounts_option
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.report import SHEETS, build_report, write_report
 
 
@@ -17,80 +18,89 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``report`` to the ``pipesheet`` subparsers (``set_defaults(func=run)``)."""
     p = subparsers.add_parser(
         "report",
-        help="finance workbook: probabilities, forecast, range, lead plan, waterfall, backtest",
-        description="Write a new workbook (" + ", ".join(SHEETS) + ") from CRM exports. "
-        "Inputs are only read, never modified; the output may not be an input, even with "
-        "--force.",
+        help=_("finance workbook: probabilities, forecast, range, lead plan, waterfall, backtest"),
+        description=_(
+            "Write a new workbook ({sheets}) from CRM exports. Inputs are only read, never "
+            "modified; the output may not be an input, even with --force."
+        ).format(sheets=", ".join(SHEETS)),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="deals and/or history export")
-    p.add_argument("-o", "--output", required=True, help="the .xlsx to write (a new file)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=_("deals and/or history export"))
+    p.add_argument("-o", "--output", required=True, help=_("the .xlsx to write (a new file)"))
     p.add_argument(
         "--force",
         action="store_true",
-        help="replace an existing output file (never an input file)",
+        help=_("replace an existing output file (never an input file)"),
     )
-    p.add_argument("--previous", help="an earlier deals snapshot for the waterfall")
+    p.add_argument("--previous", help=_("an earlier deals snapshot for the waterfall"))
     p.add_argument(
         "--period",
         default="quarter",
         choices=("month", "quarter", "year"),
-        help="period of the forecast, waterfall and backtest (default quarter)",
+        help=_("period of the forecast, waterfall and backtest (default quarter)"),
     )
     p.add_argument(
         "--fiscal-year-start",
         type=int,
         default=1,
         metavar="MONTH",
-        help="first month of the fiscal year, 1-12 (default 1)",
+        help=_("first month of the fiscal year, 1-12 (default 1)"),
     )
-    p.add_argument("--by", help="group the forecast: owner, product line, country, segment…")
-    p.add_argument("--as-of", metavar="DATE", help="report date (default: the latest history date)")
+    p.add_argument("--by", help=_("group the forecast: owner, product line, country, segment…"))
+    p.add_argument(
+        "--as-of", metavar="DATE", help=_("report date (default: the latest history date)")
+    )
     p.add_argument(
         "--target",
         type=float,
-        help="revenue target for the lead plan (default: average won revenue of the last four "
-        "periods)",
+        help=_(
+            "revenue target for the lead plan (default: average won revenue of the last four "
+            "periods)"
+        ),
     )
-    p.add_argument("--quota", type=float, help="quota for P(total ≥ quota)")
-    p.add_argument("--rates", help="currency rates file (currency, rate)")
-    p.add_argument("--currency", help="reporting currency code")
+    p.add_argument("--quota", type=float, help=_("quota for P(total ≥ quota)"))
+    p.add_argument("--rates", help=_("currency rates file (currency, rate)"))
+    p.add_argument("--currency", help=_("reporting currency code"))
     p.add_argument(
         "--backtest-periods",
         type=int,
         default=4,
         metavar="N",
-        help="past periods in the backtest and calibration (default 4)",
+        help=_("past periods in the backtest and calibration (default 4)"),
     )
     p.add_argument(
         "--stale-quantile",
         type=float,
         default=0.8,
         metavar="Q",
-        help="stale = longer in stage than this quantile of won deals (default 0.8)",
+        help=_("stale = longer in stage than this quantile of won deals (default 0.8)"),
     )
     p.add_argument(
         "--probabilities",
         metavar="PRESET|configured|FILE",
-        help="stage probabilities for the forecast and range instead of learned ones: "
-        "salesforce, hubspot, suitecrm, configured (the deals' Probability column) or a "
-        "stage/probability file — for exports whose stages have no closed deals yet",
+        help=_(
+            "stage probabilities for the forecast and range instead of learned ones: "
+            "salesforce, hubspot, suitecrm, configured (the deals' Probability column) or a "
+            "stage/probability file — for exports whose stages have no closed deals yet"
+        ),
     )
-    p.add_argument("--sheet", help="worksheet to read from XLSX inputs")
-    p.add_argument("--table", help="Excel Table to read from XLSX inputs")
+    p.add_argument("--sheet", help=_("worksheet to read from XLSX inputs"))
+    p.add_argument("--table", help=_("Excel Table to read from XLSX inputs"))
     add_date_order(p)
     p.add_argument(
         "--dayfirst",
         action="store_true",
         default=None,
-        help="the same as --date-order dmy",
+        help=_("the same as --date-order dmy"),
     )
     p.add_argument(
         "--commits",
         metavar="FILE",
-        help="a manager's commits (owner or team, period, committed amount) for the Commits "
-        "sheet: system forecast vs committed vs actual",
+        help=_(
+            "a manager's commits (owner or team, period, committed amount) for the Commits "
+            "sheet: system forecast vs committed vs actual"
+        ),
     )
-    p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    p.add_argument("--no-progress", action="store_true", help=_("never show a progress bar"))
     blank_amounts_option(p)
     p.set_defaults(func=run)
     return p
@@ -137,7 +147,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> i
         )
         write_report(report, dest, force=args.force, inputs=inputs)
     except PipesheetError as err:
-        print(f"pipesheet: error: {err}", file=sys.stderr)
+        print(_("pipesheet: error: {message}").format(message=err), file=sys.stderr)
         return 2
-    say(f"wrote {dest} ({', '.join(report.sheets)})")
+    say(_("wrote {path} ({sheets})").format(path=dest, sheets=", ".join(report.sheets)))
     return 0

@@ -18,8 +18,9 @@ import argparse
 from typing import Any
 
 from pipesheet.cli.inputs import column_mapping, only_fields
-from pipesheet.cli.output import emit, take_read_notes
+from pipesheet.cli.output import emit, note_line, take_read_notes
 from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
+from pipesheet.i18n import _
 
 
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
@@ -28,15 +29,17 @@ def add_scenario_options(p: argparse.ArgumentParser) -> None:
         "--scenario",
         action="append",
         metavar="TEXT",
-        help="a what-if on the open pipeline, shown before and after (repeatable, each alone "
-        "against the baseline): 'drop-largest N', 'drop ID,ID', 'slip N' (days), "
-        "'conversion STAGE=P', 'add-leads N/week' (optionally 'cycle D'); with --json only the "
-        "scenario rows are printed",
+        help=_(
+            "a what-if on the open pipeline, shown before and after (repeatable, each alone "
+            "against the baseline): 'drop-largest N', 'drop ID,ID', 'slip N' (days), "
+            "'conversion STAGE=P', 'add-leads N/week' (optionally 'cycle D'); with --json only the "
+            "scenario rows are printed"
+        ),
     )
     p.add_argument(
         "--combine-scenarios",
         action="store_true",
-        help="also apply every --scenario one after another, in the order given (a last row)",
+        help=_("also apply every --scenario one after another, in the order given (a last row)"),
     )
 
 
@@ -79,5 +82,5 @@ def show_scenarios(
         return
     print(str(result))
     for note in take_read_notes(args):
-        print(f"note: {note}")
+        print(note_line(note))
     print()

@@ -25,14 +25,17 @@ from pipesheet.cli.options import (
 from pipesheet.cli.output import show
 from pipesheet.columns import DEAL_FIELDS
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 
 
-def _need_deals(deals: Any, what: str) -> Any:
+def _need_deals(deals: Any, problem: str) -> Any:
+    """The deals, or a clear error: ``problem`` says what needs them (a sentence, translated)."""
     if deals is None:
         raise PipesheetError(
-            f"{what} needs a deals file",
+            problem,
             table="options",
-            expected="a deals CSV/XLSX (one row per deal)",
+            expected=_("a deals CSV/XLSX (one row per deal)"),
         )
     return deals
 
@@ -44,7 +47,7 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
     from pipesheet.pricing import price_deals
 
     deals, history = load_files(args)
-    deals = _need_deals(deals, "pipelines")
+    deals = _need_deals(deals, _("pipelines needs a deals file"))
     probs, model = forecast_probabilities(args, deals, history)
     priced = price_deals(
         deals,
@@ -61,16 +64,19 @@ def cmd_pipelines(args: argparse.Namespace) -> int:
     summary = pipeline_summary(priced, args.quota)
     cur = f" ({priced.currency})" if priced.currency else ""
     tables = {
-        "summary": (f"Pipelines{cur}: per pipeline and in total", summary),
-        "deals": ("Open deals and the probability each is priced at", priced.open_deals()),
+        "summary": (
+            _("Pipelines{currency}: per pipeline and in total").format(currency=cur),
+            summary,
+        ),
+        "deals": (_("Open deals and the probability each is priced at"), priced.open_deals()),
     }
     if model is not None:
-        tables["probabilities"] = ("Stage probabilities per pipeline", model.table_)
+        tables["probabilities"] = (_("Stage probabilities per pipeline"), model.table_)
     notes = list(summary.attrs.get("notes", []))
     if model is not None:
         notes += [n for n in model.notes_ if n not in notes]
     if priced.deals.pipelines is None:
-        notes.append("the deals are in one pipeline (no pipeline column, or one name in it)")
+        notes.append(_("the deals are in one pipeline (no pipeline column, or one name in it)"))
     show(args, tables, notes, on_request=("deals",))
     return 0
 
@@ -81,10 +87,10 @@ def cmd_commits(args: argparse.Namespace) -> int:
     from pipesheet.exports import read_table
 
     deals, history = load_files(args)
-    deals = _need_deals(deals, "commits")
+    deals = _need_deals(deals, _("commits needs a deals file"))
     probs = None
     if args.probabilities:
-        probs, _ = forecast_probabilities(args, deals, history)
+        probs, _model = forecast_probabilities(args, deals, history)
     result = compare_commits(
         deals,
         read_table(args.commits, encoding=args.encoding, dayfirst=args.dayfirst),
@@ -101,20 +107,29 @@ def cmd_commits(args: argparse.Namespace) -> int:
         columns=column_mapping(args),
     )
     cur = f" ({result.currency})" if result.currency else ""
-    best = f"; lower MAPE: {result.best}" if result.best else ""
+    if result.best:
+        better = _(
+            "Who forecasts better: the manager (commits) or the model (system forecast) — "
+            "past periods where both exist; lower MAPE: {best}"
+        ).format(best=result.best)
+    else:
+        better = _(
+            "Who forecasts better: the manager (commits) or the model (system forecast) — "
+            "past periods where both exist"
+        )
     show(
         args,
         {
             "table": (
-                f"Commits vs system forecast vs actual{cur}, by {result.by} and "
-                f"{result.period}, as of {result.as_of.date()}",
+                _(
+                    "Commits vs system forecast vs actual{currency}, by {by} and {period}, "
+                    "as of {date}"
+                ).format(
+                    currency=cur, by=result.by, period=result.period, date=result.as_of.date()
+                ),
                 result.table,
             ),
-            "summary": (
-                f"Who forecasts better: the manager (commits) or the model (system forecast) — "
-                f"past periods where both exist{best}",
-                result.summary,
-            ),
+            "summary": (better, result.summary),
         },
         result.notes,
     )
@@ -126,7 +141,7 @@ def cmd_losses(args: argparse.Namespace) -> int:
     from pipesheet.losses import lost_reasons
 
     deals, history = load_files(args)
-    deals = _need_deals(deals, "losses")
+    deals = _need_deals(deals, _("losses needs a deals file"))
     result = lost_reasons(
         deals,
         history,
@@ -144,13 +159,22 @@ def cmd_losses(args: argparse.Namespace) -> int:
         args,
         {
             "reasons": (
-                f"Lost deals by reason{cur}: {result.lost_deals:,} deals, "
-                f"{result.amount:,.0f} lost",
+                _("Lost deals by reason{currency}: {deals} deals, {amount} lost").format(
+                    currency=cur,
+                    deals=format_number(result.lost_deals),
+                    amount=format_number(result.amount),
+                ),
                 result.by_reason,
             ),
-            "stages": (f"Lost deals by the stage they were lost at{cur}", result.by_stage),
-            "both": (f"Lost deals by reason and stage{cur}", result.by_reason_stage),
-            "deals": ("The lost deals", result.deals),
+            "stages": (
+                _("Lost deals by the stage they were lost at{currency}").format(currency=cur),
+                result.by_stage,
+            ),
+            "both": (
+                _("Lost deals by reason and stage{currency}").format(currency=cur),
+                result.by_reason_stage,
+            ),
+            "deals": (_("The lost deals"), result.deals),
         },
         result.notes,
         on_request=("both", "deals"),
@@ -162,79 +186,89 @@ def add_parsers(sub: Any) -> None:
     """Add ``pipelines``, ``commits`` and ``losses`` to the subparsers."""
     p = sub.add_parser(
         "pipelines",
-        help="several pipelines: forecast, range and probabilities per pipeline and in total",
-        description="Each pipeline (the deals file's pipeline column) has its own stages and "
-        "probabilities, learned from its own deals; every deal is priced with its own "
-        "pipeline's. Totals are the sums of the pipelines; the total's range is that of all "
-        "the open deals together.",
+        help=_("several pipelines: forecast, range and probabilities per pipeline and in total"),
+        description=_(
+            "Each pipeline (the deals file's pipeline column) has its own stages and "
+            "probabilities, learned from its own deals; every deal is priced with its own "
+            "pipeline's. Totals are the sums of the pipelines; the total's range is that of all "
+            "the open deals together."
+        ),
     )
     add_file_options(p, by=False)
     add_forecast_options(p)
-    p.add_argument("--quota", type=float, help="quota for P(total ≥ quota) (the total only)")
+    p.add_argument("--quota", type=float, help=_("quota for P(total ≥ quota) (the total only)"))
     p.add_argument(
-        "--period-start", metavar="DATE", help="only open deals expected to close on or after"
+        "--period-start", metavar="DATE", help=_("only open deals expected to close on or after")
     )
     p.add_argument(
-        "--period-end", metavar="DATE", help="only open deals expected to close on or before"
+        "--period-end", metavar="DATE", help=_("only open deals expected to close on or before")
     )
     p.add_argument(
         "--show",
         choices=["summary", "probabilities", "deals"],
-        help="print only this table (with --json: default summary); deals: each open deal "
-        "with the probability it is priced at and where it comes from (stage or override)",
+        help=_(
+            "print only this table (with --json: default summary); deals: each open deal "
+            "with the probability it is priced at and where it comes from (stage or override)"
+        ),
     )
     p.set_defaults(func=cmd_pipelines, method="cohort", by=None)
 
     p = sub.add_parser(
         "commits",
-        help="a manager's commits vs the system forecast vs actual; who forecasts better",
-        description="Each commit (owner or team × period, from --commits FILE) beside the "
-        "system's forecast — for a past period the backtest's forecast made the day before it "
-        "began, else closed so far + the weighted open pipeline — and what was won. Error = "
-        "forecast/actual − 1; MAPE and bias of the manager and of the model over the past "
-        "periods where both exist.",
+        help=_("a manager's commits vs the system forecast vs actual; who forecasts better"),
+        description=_(
+            "Each commit (owner or team × period, from --commits FILE) beside the "
+            "system's forecast — for a past period the backtest's forecast made the day before it "
+            "began, else closed so far + the weighted open pipeline — and what was won. Error = "
+            "forecast/actual − 1; MAPE and bias of the manager and of the model over the past "
+            "periods where both exist."
+        ),
     )
     add_file_options(p, by=False)
     p.add_argument(
         "--commits",
         required=True,
         metavar="FILE",
-        help="the commits table: a group column (Owner, Team…), a period (Quarter: 2026-Q3, "
-        "Month: 2026-07…) and the committed amount (Commit)",
+        help=_(
+            "the commits table: a group column (Owner, Team…), a period (Quarter: 2026-Q3, "
+            "Month: 2026-07…) and the committed amount (Commit)"
+        ),
     )
     p.add_argument(
         "--by",
         metavar="COLUMN",
-        help="the deals column the commits are for (default: the commits file's group column)",
+        help=_("the deals column the commits are for (default: the commits file's group column)"),
     )
     p.add_argument(
         "--period",
         choices=["month", "quarter", "year"],
-        help="period length of the commits (default: from their labels)",
+        help=_("period length of the commits (default: from their labels)"),
     )
     fiscal_year_start_option(p)
     add_forecast_options(p)
     p.add_argument(
         "--show",
         choices=["table", "summary"],
-        help="print only this table (with --json: default table)",
+        help=_("print only this table (with --json: default table)"),
     )
     p.set_defaults(func=cmd_commits, method="cohort")
 
     p = sub.add_parser(
         "losses",
-        help="lost deals by reason and by the stage they were lost at, with amounts",
-        description="Lost deals by the deals file's loss-reason column (blank: '(no reason "
-        "given)') and by the last open stage before Lost (from the stage history), with "
-        "counts, amounts in the reporting currency and shares.",
+        help=_("lost deals by reason and by the stage they were lost at, with amounts"),
+        description=_(
+            "Lost deals by the deals file's loss-reason column (blank: '(no reason "
+            "given)') and by the last open stage before Lost (from the stage history), with "
+            "counts, amounts in the reporting currency and shares."
+        ),
     )
     add_file_options(p, by=False)
-    p.add_argument("--start", metavar="DATE", help="only deals lost on or after this day")
-    p.add_argument("--end", metavar="DATE", help="only deals lost on or before this day")
+    p.add_argument("--start", metavar="DATE", help=_("only deals lost on or after this day"))
+    p.add_argument("--end", metavar="DATE", help=_("only deals lost on or before this day"))
     add_money_options(p)
     p.add_argument(
         "--show",
         choices=["reasons", "stages", "both", "deals"],
-        help="print only this table (with --json: default reasons)",
+        help=_("print only this table (with --json: default reasons)"),
     )
     p.set_defaults(func=cmd_losses, by=None)
