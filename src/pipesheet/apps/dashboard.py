@@ -365,7 +365,7 @@ class Dashboard:
                 options=language_options(),
                 value=self.lang,
                 style={"description_width": "80px"},
-                layout=w.Layout(width="240px"),
+                layout=w.Layout(width="240px", margin="0 0 0 32px"),
             ),
             lambda: _("Language"),
         )
@@ -427,7 +427,7 @@ class Dashboard:
         )
         return w.VBox(
             [
-                w.HBox([title, self.language], layout=w.Layout(align_items="center", gap="24px")),
+                w.HBox([title, self.language], layout=w.Layout(align_items="center")),
                 self.source_html,
                 self.error_html,
                 section(

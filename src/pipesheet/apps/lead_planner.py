@@ -179,7 +179,7 @@ class LeadPlanner:
                 options=language_options(),
                 value=self.lang,
                 style={"description_width": "80px"},
-                layout=w.Layout(width="240px"),
+                layout=w.Layout(width="240px", margin="0 0 0 32px"),
             ),
             lambda: _("Language"),
         )
@@ -266,7 +266,7 @@ class LeadPlanner:
         title = words.html(lambda: CSS + f"<h2>{html.escape(_('Lead planner'))}</h2>")
         self.widget = w.VBox(
             [
-                w.HBox([title, self.language], layout=w.Layout(align_items="center", gap="24px")),
+                w.HBox([title, self.language], layout=w.Layout(align_items="center")),
                 w.HBox([inputs, outputs]),
             ],
             layout=w.Layout(padding="0 12px"),

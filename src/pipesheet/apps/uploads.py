@@ -38,9 +38,9 @@ def format_size(n: int) -> str:
     significant digits, written as the language spoken writes numbers: ``1.5 MB`` / ``1,5
     MB``)."""
     if n >= 1024 * 1024:
-        return _("{size} MB").format(size=_significant(n / (1024 * 1024)))
+        return f"{_significant(n / (1024 * 1024))} MB"  # units are the same in every language
     if n >= 1024:
-        return _("{size} KB").format(size=_significant(n / 1024))
+        return f"{_significant(n / 1024)} KB"
     return _("{size} bytes").format(size=n)  # under 1,024: no separator in any language
 
 
