@@ -110,7 +110,7 @@ class BalancePanel:
                 words.html(lambda: f'<span class="pipesheet-note">{intro()}</span>'),
                 w.HBox([self.target, self.period_start, self.period_end]),
                 self.balance_html,
-                words.html(lambda: f"<h4>{html.escape(_('Stage design check'))}</h4>"),
+                words.html(lambda: "<h4>" + html.escape(_("Stage design check")) + "</h4>"),
                 self.design_html,
             ]
         )
@@ -317,7 +317,7 @@ class BalancePanel:
 
 def _notes(notes: list[str]) -> str:
     return "".join(
-        f'<div class="pipesheet-note">{html.escape(_("Note: {note}").format(note=n))}</div>'
+        '<div class="pipesheet-note">' + html.escape(_("Note: {note}").format(note=n)) + "</div>"
         for n in notes
     )
 

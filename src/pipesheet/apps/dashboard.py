@@ -184,7 +184,8 @@ def _range_method(name: object) -> str:
 def _notes(notes: list[str], cls: str = "pipesheet-note") -> str:
     """Each note (the engine's, in the language spoken) after "Note:"."""
     return "".join(
-        f'<div class="{cls}">{html.escape(_("Note: {note}").format(note=n))}</div>' for n in notes
+        f'<div class="{cls}">' + html.escape(_("Note: {note}").format(note=n)) + "</div>"
+        for n in notes
     )
 
 
@@ -324,9 +325,9 @@ class Dashboard:
             children=[
                 w.VBox(
                     [
-                        words.html(lambda: f"<b>{html.escape(_('Deals file'))}</b>"),
+                        words.html(lambda: "<b>" + html.escape(_("Deals file")) + "</b>"),
                         *self.deal_mapping.values(),
-                        words.html(lambda: f"<b>{html.escape(_('Stage history file'))}</b>"),
+                        words.html(lambda: "<b>" + html.escape(_("Stage history file")) + "</b>"),
                         *self.history_mapping.values(),
                         self.apply_mapping,
                     ]
@@ -423,7 +424,7 @@ class Dashboard:
             return f'<span class="pipesheet-note">{text}</span>'
 
         title = words.html(
-            lambda: CSS + f"<h2>{html.escape(_('Pipeline forecast dashboard'))}</h2>"
+            lambda: CSS + "<h2>" + html.escape(_("Pipeline forecast dashboard")) + "</h2>"
         )
         return w.VBox(
             [
@@ -711,7 +712,7 @@ class Dashboard:
         self.upload_status.value = f'<span class="pipesheet-note">{text}</span>'
         if "deals" not in self._pending:
             self.upload_status.value += (
-                f'<br><span class="pipesheet-note">{_("Now upload the deals file.")}</span>'
+                '<br><span class="pipesheet-note">' + _("Now upload the deals file.") + "</span>"
             )
 
     def _mapping(self, boxes: dict[str, w.Dropdown]) -> dict[str, str] | None:
@@ -898,7 +899,7 @@ class Dashboard:
         if not self.range_period.value:
             self.range_ = None
             self.range_html.value = (
-                f'<span class="pipesheet-note">{_("No period to forecast.")}</span>'
+                '<span class="pipesheet-note">' + _("No period to forecast.") + "</span>"
             )
             return
         mask = self._selection()
@@ -934,7 +935,9 @@ class Dashboard:
             return
         label = self.range_period.value
         if not label:
-            self.timeaware_html.value = f'<span class="pipesheet-note">{_("No period.")}</span>'
+            self.timeaware_html.value = (
+                '<span class="pipesheet-note">' + _("No period.") + "</span>"
+            )
             return
         inside = self._deal_date[self._deal_period == label]
         end = period_end_for(pd.Series(inside).min(), self.period.value)
@@ -992,7 +995,7 @@ class Dashboard:
                 "configured_probability": fmt_pct,
             },
             headers={
-                "pipeline_name": _("Pipeline"),
+                "pipeline_name": pgettext("pipeline name", "Pipeline"),
                 "stage": _("Stage"),
                 "reached": _("Reached"),
                 "won": _("Won"),
@@ -1285,7 +1288,9 @@ class Dashboard:
                 css_id="stale-table",
             )
             + _notes(stale.attrs.get("notes", []))
-            + f"<h4>{html.escape(_('Cycle time (days from creation to Won / Lost)'))}</h4>"
+            + "<h4>"
+            + html.escape(_("Cycle time (days from creation to Won / Lost)"))
+            + "</h4>"
             + html_table(
                 self.cycle,
                 {

@@ -263,7 +263,7 @@ class LeadPlanner:
                 self.explanation,
             ]
         )
-        title = words.html(lambda: CSS + f"<h2>{html.escape(_('Lead planner'))}</h2>")
+        title = words.html(lambda: CSS + "<h2>" + html.escape(_("Lead planner")) + "</h2>")
         self.widget = w.VBox(
             [
                 w.HBox([title, self.language], layout=w.Layout(align_items="center")),

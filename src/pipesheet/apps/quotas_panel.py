@@ -205,7 +205,9 @@ class QuotasPanel:
             )
             + f'<div class="pipesheet-note">{html.escape(basis)}</div>'
             + "".join(
-                f'<div class="pipesheet-note">{html.escape(_("Note: {note}").format(note=n))}</div>'
+                '<div class="pipesheet-note">'
+                + html.escape(_("Note: {note}").format(note=n))
+                + "</div>"
                 for n in r.notes
             )
         )

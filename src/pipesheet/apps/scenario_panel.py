@@ -144,7 +144,9 @@ class ScenarioPanel:
         label = d.range_period.value
         if getattr(d, "deals", None) is None or not label:
             self.result = None
-            self.html.value = f'<span class="pipesheet-note">{_("No period to forecast.")}</span>'
+            self.html.value = (
+                '<span class="pipesheet-note">' + _("No period to forecast.") + "</span>"
+            )
             return
         if not self.parameter.value.strip():
             self.result = None

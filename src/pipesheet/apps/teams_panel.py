@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipesheet.apps.common import fmt_money, fmt_number, fmt_pct, guard, html_table
 from pipesheet.errors import PipesheetError
-from pipesheet.i18n import N_, _
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.losses import lost_reasons
 from pipesheet.pipelines import pipeline_summary, split_deals, split_history
 
@@ -37,7 +37,7 @@ ALL_PIPELINES = N_("All pipelines")
 
 def _notes(notes: list[str]) -> str:
     return "".join(
-        f'<div class="pipesheet-note">{html.escape(_("Note: {note}").format(note=n))}</div>'
+        '<div class="pipesheet-note">' + html.escape(_("Note: {note}").format(note=n)) + "</div>"
         for n in notes
     )
 
@@ -66,7 +66,7 @@ class TeamsPanel:
                 style={"description_width": "170px"},
                 layout=w.Layout(width="360px", display="none"),
             ),
-            lambda: _("Pipeline"),
+            lambda: pgettext("pipeline name", "Pipeline"),
         )
         self.pipelines_html = w.HTML()
         self.overrides_html = w.HTML()
@@ -157,7 +157,7 @@ class TeamsPanel:
                     "p90": fmt_money,
                 },
                 headers={
-                    "pipeline_name": _("Pipeline"),
+                    "pipeline_name": pgettext("pipeline name", "Pipeline"),
                     "stages": _("Stages"),
                     "open_deals": _("Open deals"),
                     "pipeline": _("Open pipeline {currency}").format(currency=cur).strip(),
@@ -213,7 +213,7 @@ class TeamsPanel:
                 },
                 headers={
                     "deal_id": _("Deal"),
-                    "pipeline_name": _("Pipeline"),
+                    "pipeline_name": pgettext("pipeline name", "Pipeline"),
                     "stage": _("Stage"),
                     "owner": _("Owner"),
                     "amount": _("Amount"),
@@ -255,7 +255,7 @@ class TeamsPanel:
         }
         headers = {
             "reason": _("Reason"),
-            "pipeline_name": _("Pipeline"),
+            "pipeline_name": pgettext("pipeline name", "Pipeline"),
             "stage": _("Lost at stage"),
             "lost_deals": _("Lost deals"),
             "amount": _("Amount {currency}").format(currency=cur).strip(),
