@@ -235,14 +235,15 @@ class Dashboard:
         lang: str | None = None,
     ) -> None:
         self.lang = app_language(lang)
-        self._max_upload_bytes = max_upload_bytes
         with language(self.lang):
-            self._build(deals, history, rates, source, quota, period, method, blank_amounts)
+            self._build(quota, period, method, blank_amounts, max_upload_bytes)
             self._first_load(deals, history, rates, source)
 
-    def _build(self, deals, history, rates, source, quota, period, method, blank_amounts) -> None:
+    def _build(
+        self, quota: float, period: str, method: str, blank_amounts: str, max_upload_bytes: int
+    ) -> None:
         """The widgets, their events and the page (in the language spoken)."""
-        max_upload_bytes = self.max_upload_bytes = self._max_upload_bytes
+        self.max_upload_bytes = max_upload_bytes
         self.error = ""
         self.priced: Any = None
         self._pending_failed = False
