@@ -207,7 +207,8 @@ class Dashboard:
         blank_amounts: ``"error"``, ``"skip"`` or ``"zero"``: what a blank amount means.
         max_upload_bytes: Upload size limit (stated on the page).
         lang: The language of the page (``"sl"``…; default: the one spoken where it is built);
-            :meth:`set_language` switches it.
+            :meth:`set_language` switches it. One pipesheet does not speak raises
+            :class:`~pipesheet.i18n.UnknownLanguage`.
 
     Attributes (after each update): ``deals`` (:class:`~pipesheet.tables.Deals`), ``history``,
     ``rates``, ``fitted`` (:class:`StageProbabilities`), ``priced`` (the

@@ -69,7 +69,8 @@ class LeadPlanner:
 
     Args:
         lang: The language of the page (``"sl"``…; default: the one spoken where it is built);
-            :meth:`set_language` switches it.
+            :meth:`set_language` switches it. One pipesheet does not speak raises
+            :class:`~pipesheet.i18n.UnknownLanguage`.
 
     Attributes (after each update):
         plan: The :class:`~pipesheet.planning.LeadPlan`, or None when an input is invalid.
