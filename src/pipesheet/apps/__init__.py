@@ -5,16 +5,21 @@
   uploaded deals/history file.
 
 The apps are thin: every number is computed by the core engine. The notebooks in ``notebooks/``
-only import and display them. :mod:`pipesheet.apps.uploads` (reading uploaded bytes) does not
-need ipywidgets.
+only import and display them, in the language the page's address asks for (``?lang=sl``:
+:func:`page_language`). :mod:`pipesheet.apps.uploads` (reading uploaded bytes) does not need
+ipywidgets.
 """
 
 from __future__ import annotations
 
-__all__ = ["Dashboard", "LeadPlanner"]
+__all__ = ["Dashboard", "LeadPlanner", "page_language"]
 
 
 def __getattr__(name: str):
+    if name == "page_language":
+        from pipesheet.apps.common import page_language
+
+        return page_language
     if name == "LeadPlanner":
         from pipesheet.apps.lead_planner import LeadPlanner
 

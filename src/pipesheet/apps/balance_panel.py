@@ -26,10 +26,20 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from pipesheet.apps.common import error_html, fmt_money, fmt_number, guard, html_table
+from pipesheet.apps.common import (
+    error_html,
+    fmt_date,
+    fmt_money,
+    fmt_number,
+    fmt_signed,
+    guard,
+    html_table,
+)
 from pipesheet.balance import BalanceResult, pipeline_balance
 from pipesheet.diagnostics import as_of_day
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import N_, _
 from pipesheet.periods import period_bounds
 from pipesheet.stage_design import StageDesignResult, stage_design_check
 
@@ -37,12 +47,12 @@ __all__ = ["BalancePanel"]
 
 _STYLE = {"description_width": "120px"}
 _FIELD = w.Layout(width="300px")
-#: How each status reads on the page.
+#: How each status reads on the page (in the page's language: ``_(STATUS_WORDS[status])``).
 STATUS_WORDS = {
-    "thin": "thin ▼",
-    "bloated": "bloated ▲",
-    "balanced": "balanced",
-    "unknown": "unknown",
+    "thin": N_("thin ▼"),
+    "bloated": N_("bloated ▲"),
+    "balanced": N_("balanced"),
+    "unknown": N_("unknown"),
 }
 
 
@@ -68,30 +78,39 @@ class BalancePanel:
         self._default: tuple[dt.date, dt.date] | None = None
         self._busy = False
         quota = dashboard.quota
-        self.target = w.FloatText(
-            value=quota.value, description="Revenue target", style=_STYLE, layout=_FIELD
+        words = dashboard.words  # the dashboard writes them again in another language
+        self.target = words.describe(
+            w.FloatText(value=quota.value, style=_STYLE, layout=_FIELD),
+            lambda: _("Revenue target"),
         )
-        self.period_start = w.DatePicker(description="Period from", style=_STYLE, layout=_FIELD)
-        self.period_end = w.DatePicker(description="Period to", style=_STYLE, layout=_FIELD)
+        self.period_start = words.describe(
+            w.DatePicker(style=_STYLE, layout=_FIELD), lambda: _("Period from")
+        )
+        self.period_end = words.describe(
+            w.DatePicker(style=_STYLE, layout=_FIELD), lambda: _("Period to")
+        )
         self.balance_html = w.HTML()
         self.design_html = w.HTML()
-        safe = functools.partial(guard, self._show_problem)
+        safe = functools.partial(guard, self._show_problem, lang=lambda: dashboard.lang)
         quota.observe(safe(self._quota_changed), names="value")
         for box in (self.target, self.period_start, self.period_end):
             box.observe(safe(lambda _c: self.refresh()), names="value")
+
+        def intro() -> str:
+            return _(
+                "The open deals each stage should hold today for won revenue to arrive at the "
+                "target's pace: deals that must reach the stage per day × days a deal spends in "
+                "it (Little's law), learned from the stage history. Thin / bloated: the gap is "
+                "beyond 2 × √needed, the spread a balanced pipeline shows. The target follows "
+                "the quota until you type another."
+            )
+
         self.widget = w.VBox(
             [
-                w.HTML(
-                    '<span class="pipesheet-note">The open deals each stage should hold today for '
-                    "won revenue to arrive at the target's pace: deals that must reach the stage "
-                    "per day × days a deal spends in it (Little's law), learned from the stage "
-                    "history. Thin / bloated: the gap is beyond 2 × √needed, the spread a "
-                    "balanced pipeline shows. The target follows the quota until you type "
-                    "another.</span>"
-                ),
+                words.html(lambda: f'<span class="pipesheet-note">{intro()}</span>'),
                 w.HBox([self.target, self.period_start, self.period_end]),
                 self.balance_html,
-                w.HTML("<h4>Stage design check</h4>"),
+                words.html(lambda: "<h4>" + html.escape(_("Stage design check")) + "</h4>"),
                 self.design_html,
             ]
         )
@@ -135,9 +154,12 @@ class BalancePanel:
         if getattr(d, "deals", None) is None:
             return
         if d.history is None:
+            text = _(
+                "The pipeline balance learns conversions and days in stage from a stage-history "
+                "file: upload one."
+            )
             self.balance_html.value = (
-                '<span class="pipesheet-note" id="balance-message">The pipeline balance learns '
-                "conversions and days in stage from a stage-history file: upload one.</span>"
+                f'<span class="pipesheet-note" id="balance-message">{text}</span>'
             )
             return
         try:
@@ -160,10 +182,8 @@ class BalancePanel:
         d = self.dashboard
         self.design = None
         if getattr(d, "history", None) is None:
-            self.design_html.value = (
-                '<span class="pipesheet-note">The stage design check needs a stage-history '
-                "file.</span>"
-            )
+            text = _("The stage design check needs a stage-history file.")
+            self.design_html.value = f'<span class="pipesheet-note">{text}</span>'
             return
         try:
             self.design = stage_design_check(d.history, d.deals)
@@ -179,9 +199,9 @@ class BalancePanel:
         cur = html.escape(r.currency or "")
         t = r.table.copy()
         t["off"] = t["status"].isin(["thin", "bloated"])
-        t["status"] = t["status"].map(STATUS_WORDS)
+        t["status"] = t["status"].map(lambda v: _(STATUS_WORDS[v]) if v in STATUS_WORDS else v)
         one = lambda v: fmt_number(v, 1)  # noqa: E731
-        week = lambda v: "" if pd.isna(v) else f"week of {pd.Timestamp(v).date()}"  # noqa: E731
+        week = lambda v: "" if pd.isna(v) else _("week of {date}").format(date=fmt_date(v))  # noqa: E731
         cols = [
             "stage",
             "needed",
@@ -200,45 +220,58 @@ class BalancePanel:
             {
                 "needed": one,
                 "open": fmt_number,
-                "gap": lambda v: "" if pd.isna(v) else f"{v:+,.1f}",
+                "gap": lambda v: fmt_signed(v, 1),
                 "noise": one,
                 "needed_value": fmt_money,
                 "open_value": fmt_money,
-                "gap_value": lambda v: "" if pd.isna(v) else f"{v:+,.0f}",
+                "gap_value": lambda v: fmt_signed(v, 0),
                 "starves_won_week": week,
             },
             headers={
-                "stage": "Stage",
-                "needed": "Needed (deals)",
-                "open": "Open (deals)",
-                "gap": "Gap",
-                "noise": "Noise (±1σ)",
-                "status": "Status",
-                "needed_value": f"Needed value {cur}".strip(),
-                "open_value": f"Open value {cur}".strip(),
-                "gap_value": "Gap value",
-                "starves_won_week": "Shortfall reaches Won",
+                "stage": _("Stage"),
+                "needed": _("Needed (deals)"),
+                "open": _("Open (deals)"),
+                "gap": _("Gap"),
+                "noise": _("Noise (±1σ)"),
+                "status": _("Status"),
+                "needed_value": _("Needed value {currency}").format(currency=cur).strip(),
+                "open_value": _("Open value {currency}").format(currency=cur).strip(),
+                "gap_value": _("Gap value"),
+                "starves_won_week": _("Shortfall reaches Won"),
             },
             flag="off",
             css_id="balance-table",
         )
-        inputs = (
-            f'<div class="pipesheet-note" id="balance-inputs">Target {fmt_money(r.target)} {cur} '
-            f"for {r.period_start.date()} to {r.period_end.date()} ({r.period_days} days): pace "
-            f"{fmt_money(r.pace)} {cur} a day ÷ average won deal {fmt_money(r.average_deal)} "
-            f"{cur} = {r.won_per_day:.3g} won deals a day; the pipeline of {r.as_of.date()}."
-            "</div>"
+        text = _(
+            "Target {target} {currency} for {start} to {end} ({days} days): pace {pace} "
+            "{currency} a day ÷ average won deal {average} {currency} = {won} won deals a day; "
+            "the pipeline of {date}."
+        ).format(
+            target=fmt_money(r.target),
+            currency=r.currency or "",
+            start=fmt_date(r.period_start),
+            end=fmt_date(r.period_end),
+            days=fmt_number(r.period_days),
+            pace=fmt_money(r.pace),
+            average=fmt_money(r.average_deal),
+            won=_significant(r.won_per_day),
+            date=fmt_date(r.as_of),
         )
+        inputs = f'<div class="pipesheet-note" id="balance-inputs">{html.escape(text)}</div>'
         thin = r.table[r.table["starves_won_week"].notna()]
         if len(thin):
             first = thin.sort_values("starves_won_date", kind="stable").iloc[0]
-            starve = (
-                f"The first shortfall reaches Won in the week of "
-                f"{pd.Timestamp(first['starves_won_week']).date()} ({html.escape(first['stage'])}"
-                f" is {fmt_number(-first['gap'], 1)} deals short)."
+            starve = _(
+                "The first shortfall reaches Won in the week of {date} ({stage} is {deals} deals "
+                "short)."
+            ).format(
+                date=fmt_date(first["starves_won_week"]),
+                stage=first["stage"],
+                deals=fmt_number(-first["gap"], 1),
             )
         else:
-            starve = "No thin stage: no shortfall on its way to Won."
+            starve = _("No thin stage: no shortfall on its way to Won.")
+        starve = html.escape(starve, quote=False)
         advice = "".join(f"<li>{html.escape(a)}</li>" for a in r.advice)
         notes = _notes(r.notes)
         return (
@@ -254,18 +287,18 @@ class BalancePanel:
         """The stage design flags as HTML (or that none is raised)."""
         k = len(d.evidence)
         if d.ok:
-            body = (
-                f'<div id="stage-design-ok">No flag raised: the {k} open stages look sound (as of '
-                f"{d.as_of.date()}).</div>"
+            text = _("No flag raised: the {stages} open stages look sound (as of {date}).").format(
+                stages=fmt_number(k), date=fmt_date(d.as_of)
             )
+            body = f'<div id="stage-design-ok">{html.escape(text, quote=False)}</div>'
         else:
             body = html_table(
                 d.flags[["check", "stage", "evidence", "suggestion"]],
                 headers={
-                    "check": "Check",
-                    "stage": "Stage",
-                    "evidence": "Evidence",
-                    "suggestion": "Suggestion",
+                    "check": _("Check"),
+                    "stage": _("Stage"),
+                    "evidence": _("Evidence"),
+                    "suggestion": _("Suggestion"),
                 },
                 css_id="stage-design-table",
             )
@@ -283,4 +316,16 @@ class BalancePanel:
 
 
 def _notes(notes: list[str]) -> str:
-    return "".join(f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in notes)
+    return "".join(
+        '<div class="pipesheet-note">' + html.escape(_("Note: {note}").format(note=n)) + "</div>"
+        for n in notes
+    )
+
+
+def _significant(value: float, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits (``{:.3g}``), in the language spoken."""
+    text = f"{value:.{digits}g}"
+    if "e" in text or "n" in text:  # very large or small, inf, nan: as Python writes them
+        return text
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return format_number(float(text), decimals)

@@ -19,8 +19,9 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from pipesheet.apps.common import fmt_money, fmt_number, fmt_pct, html_table
+from pipesheet.apps.common import Words, fmt_date, fmt_money, fmt_number, fmt_pct, html_table
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.periods import PERIOD_WORDS, period_bounds, window_end
 
 __all__ = ["BACKTEST_PERIODS", "CalibratedPanel"]
@@ -49,12 +50,13 @@ class CalibratedPanel:
     widgets ``html``, ``backtest_button``, ``backtest_html``, ``widget``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, words: Words | None = None) -> None:
         self.result: Any = None
         self.backtest: Any = None
         self.html = w.HTML()
-        self.backtest_button = w.Button(
-            description=f"Backtest the last {BACKTEST_PERIODS} periods", icon="history"
+        self.backtest_button = (words or Words()).describe(
+            w.Button(icon="history"),
+            lambda: _("Backtest the last {n} periods").format(n=BACKTEST_PERIODS),
         )
         self.backtest_button.layout = w.Layout(width="260px")
         self.backtest_html = w.HTML()
@@ -70,6 +72,12 @@ class CalibratedPanel:
         """Run the backtest when its button is clicked, under the dashboard's guard ``safe``."""
         self.backtest_button.on_click(safe(lambda _b: self.run_backtest(dashboard)))
 
+    def forget(self) -> None:
+        """Fit again on the next refresh (the language changed: the method and notes are the
+        engine's words)."""
+        self._data = ()
+        self._clear_backtest()
+
     def refresh(self, dashboard: Any) -> None:
         """The calibrated forecast of the dashboard's window (its time-aware result's as-of date
         to the end of the range period), with the dashboard's quota and money settings."""
@@ -77,16 +85,20 @@ class CalibratedPanel:
         time_aware = dashboard.time_aware
         if dashboard.history is None or time_aware is None:
             self.html.value = _note(
-                "The calibrated forecast backtests the time-aware forecast on the stage history: "
-                "upload a stage-history file.",
+                _(
+                    "The calibrated forecast backtests the time-aware forecast on the stage "
+                    "history: upload a stage-history file."
+                ),
                 "calibrated-message",
             )
             self._clear_backtest()
             return
         if time_aware.period_end <= time_aware.as_of:
             self.html.value = _note(
-                "The period ends on or before the data's as-of date: nothing of it is left to "
-                "forecast. Pick a later period.",
+                _(
+                    "The period ends on or before the data's as-of date: nothing of it is left "
+                    "to forecast. Pick a later period."
+                ),
                 "calibrated-message",
             )
             return
@@ -153,10 +165,10 @@ class CalibratedPanel:
         from pipesheet.backtest import backtest
 
         if self.result is None or self._tables is None:
-            self.backtest_html.value = _note("No calibrated forecast to backtest yet.")
+            self.backtest_html.value = _note(_("No calibrated forecast to backtest yet."))
             return
         period = "month" if dashboard.period.value == "month" else "quarter"
-        start, _ = period_bounds(self.result.as_of, period)
+        start = period_bounds(self.result.as_of, period)[0]
         months = {"month": 1, "quarter": 3}[period] * BACKTEST_PERIODS
         first = start - pd.DateOffset(months=months)
         try:
@@ -180,42 +192,63 @@ class CalibratedPanel:
 
     # ---- rendering ---------------------------------------------------------------------------
     def _render(self, r: Any, quota: float) -> None:
-        cur = f" ({r.currency})" if r.currency else ""
-        start = (r.as_of + pd.Timedelta(days=1)).date()
+        start = r.as_of + pd.Timedelta(days=1)
         rows = [
-            ("Calibrated forecast", fmt_money(r.forecast), "calibrated-forecast"),
+            (_("Calibrated forecast"), fmt_money(r.forecast), "calibrated-forecast"),
             (
-                "Time-aware model (before calibration)",
+                _("Time-aware model (before calibration)"),
                 fmt_money(r.model_forecast),
                 "calibrated-model",
             ),
-            ("P10 (9 in 10 chance of at least)", fmt_money(r.p10), "calibrated-p10"),
-            ("P50 (median)", fmt_money(r.p50), "calibrated-p50"),
-            ("P90 (1 in 10 chance of at least)", fmt_money(r.p90), "calibrated-p90"),
-            ("Already won in the period (closed so far)", fmt_money(r.closed), "calibrated-closed"),
+            (_("P10 (9 in 10 chance of at least)"), fmt_money(r.p10), "calibrated-p10"),
+            (_("P50 (median)"), fmt_money(r.p50), "calibrated-p50"),
+            (_("P90 (1 in 10 chance of at least)"), fmt_money(r.p90), "calibrated-p90"),
             (
-                f"P(closed so far + revenue ≥ quota {fmt_money(quota)})",
+                _("Already won in the period (closed so far)"),
+                fmt_money(r.closed),
+                "calibrated-closed",
+            ),
+            (
+                _("P(closed so far + revenue ≥ quota {quota})").format(quota=fmt_money(quota)),
                 fmt_pct(r.p_quota),
                 "calibrated-p-quota",
             ),
-            ("Past periods it rests on", fmt_number(r.periods), "calibrated-periods"),
+            (_("Past periods it rests on"), fmt_number(r.periods), "calibrated-periods"),
         ]
         body = "".join(
-            f'<tr><td>{label}</td><td id="{key}">{value}</td></tr>' for label, value, key in rows
+            f'<tr><td>{html.escape(label, quote=False)}</td><td id="{key}">{value}</td></tr>'
+            for label, value, key in rows
         )
         evidence = r.evidence[["as_of", "period_end", "forecast", "actual", "error", "weight"]]
-        self.html.value = (
-            _note(
-                f"Revenue expected to be won between {start} and {r.period_end.date()}"
-                f"{cur} — the time-aware forecast backtested on the history before "
-                f"{r.as_of.date()} (the same window one quarter back at a time, nothing after "
-                "it), corrected by its own past errors, with a range widened by their spread. "
-                "P10–P90: in 8 periods out of 10 the revenue should fall inside."
+        if r.currency:
+            intro = _(
+                "Revenue expected to be won between {start} and {end} ({currency}) — the "
+                "time-aware forecast backtested on the history before {date} (the same window "
+                "one quarter back at a time, nothing after it), corrected by its own past errors, "
+                "with a range widened by their spread. P10–P90: in 8 periods out of 10 the "
+                "revenue should fall inside."
             )
+        else:
+            intro = _(
+                "Revenue expected to be won between {start} and {end} — the time-aware forecast "
+                "backtested on the history before {date} (the same window one quarter back at a "
+                "time, nothing after it), corrected by its own past errors, with a range widened "
+                "by their spread. P10–P90: in 8 periods out of 10 the revenue should fall inside."
+            )
+        intro = intro.format(
+            start=fmt_date(start),
+            end=fmt_date(r.period_end),
+            currency=r.currency,
+            date=fmt_date(r.as_of),
+        )
+        method = _("<b>Method:</b> {method}").format(method=html.escape(r.method))
+        self.html.value = (
+            _note(intro)
             + f'<table class="pipesheet-table" id="calibrated-table"><tbody>{body}</tbody></table>'
-            + f'<div class="pipesheet-note" id="calibrated-method"><b>Method:</b> '
-            f"{html.escape(r.method)}</div>"
-            + "<h4>Past periods it rests on (error = forecast / actual − 1)</h4>"
+            + f'<div class="pipesheet-note" id="calibrated-method">{method}</div>'
+            + "<h4>"
+            + html.escape(_("Past periods it rests on (error = forecast / actual − 1)"))
+            + "</h4>"
             + (
                 html_table(
                     evidence,
@@ -226,19 +259,19 @@ class CalibratedPanel:
                         "weight": lambda v: fmt_number(v, 2),
                     },
                     headers={
-                        "as_of": "As of",
-                        "period_end": "Period end",
-                        "forecast": "Forecast",
-                        "actual": "Won",
-                        "error": "Error",
-                        "weight": "Weight",
+                        "as_of": _("As of"),
+                        "period_end": _("Period end"),
+                        "forecast": _("Forecast"),
+                        "actual": _("Won"),
+                        "error": _("Error"),
+                        "weight": _("Weight"),
                     },
                     css_id="calibrated-evidence",
                 )
                 if len(evidence)
-                else _note("No past period to calibrate on yet.", "calibrated-evidence")
+                else _note(_("No past period to calibrate on yet."), "calibrated-evidence")
             )
-            + "".join(_note(f"Note: {n}") for n in r.notes)
+            + "".join(_note(_("Note: {note}").format(note=n)) for n in r.notes)
         )
 
     def _render_backtest(self, bt: Any) -> None:
@@ -248,9 +281,11 @@ class CalibratedPanel:
         table = bt.summary[["method", "periods", "mape", "bias", "in_range_share", "unscored"]]
         self.backtest_html.value = (
             _note(
-                "What pipesheet would have said the day before each period (the recommended "
-                "forecast: the calibrated one when it rests on enough past periods, else the "
-                "time-aware one), against what was then won from the deals open that day."
+                _(
+                    "What pipesheet would have said the day before each period (the recommended "
+                    "forecast: the calibrated one when it rests on enough past periods, else the "
+                    "time-aware one), against what was then won from the deals open that day."
+                )
             )
             + html_table(
                 shown,
@@ -262,14 +297,14 @@ class CalibratedPanel:
                     "error": _signed_pct,
                 },
                 headers={
-                    "period": "Period",
-                    "as_of": "Forecast on",
-                    "forecast": "Recommended forecast",
+                    "period": _("Period"),
+                    "as_of": _("Forecast on"),
+                    "forecast": _("Recommended forecast"),
                     "p10": "P10",
                     "p90": "P90",
-                    "actual": "Won",
-                    "error": "Error",
-                    "method": "Method",
+                    "actual": _("Won"),
+                    "error": _("Error"),
+                    "method": _("Method"),
                 },
                 css_id="calibrated-backtest",
             )
@@ -283,19 +318,21 @@ class CalibratedPanel:
                     "unscored": fmt_number,
                 },
                 headers={
-                    "method": "Method",
-                    "periods": "Periods scored",
+                    "method": _("Method"),
+                    "periods": _("Periods scored"),
                     "mape": "MAPE",
-                    "bias": "Bias",
-                    "in_range_share": "Within P10–P90",
-                    "unscored": "Not scored",
+                    "bias": _("Bias"),
+                    "in_range_share": _("Within P10–P90"),
+                    "unscored": _("Not scored"),
                 },
                 css_id="calibrated-backtest-summary",
             )
             + _note(
-                f"Recommended: MAPE {fmt_pct(rec.loc['recommended', 'mape'])}, within P10–P90 "
-                f"in {fmt_pct(rec.loc['recommended', 'in_range_share'])} of the periods.",
+                _("Recommended: MAPE {mape}, within P10–P90 in {share} of the periods.").format(
+                    mape=fmt_pct(rec.loc["recommended", "mape"]),
+                    share=fmt_pct(rec.loc["recommended", "in_range_share"]),
+                ),
                 "calibrated-backtest-verdict",
             )
-            + "".join(_note(f"Note: {n}") for n in bt.notes)
+            + "".join(_note(_("Note: {note}").format(note=n)) for n in bt.notes)
         )

@@ -10,6 +10,10 @@ Use it in a notebook (served by Voila)::
 
     from pipesheet.apps import LeadPlanner
     LeadPlanner()
+
+It speaks the page's language (``LeadPlanner(lang="sl")``, ``?lang=sl`` in the served page's
+address through :meth:`LeadPlanner.set_language`, or the selector on the page): the words, the
+engine's explanation and the number formats change, never a number.
 """
 
 from __future__ import annotations
@@ -23,22 +27,29 @@ import pandas as pd
 
 from pipesheet.apps.common import (
     CSS,
+    Words,
+    app_language,
     error_html,
     figure,
+    fmt_long_date,
     fmt_number,
     fmt_pct,
     guard,
     guarded,
     html_table,
+    language_options,
     png,
+    speaking,
+    unknown_language_message,
 )
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _, language, normalise_language
 from pipesheet.planning import LeadPlan, QuotaGap, leads_needed, quota_gap
 
 __all__ = ["LeadPlanner", "period_end"]
 
-PERIODS = (("Month", "month"), ("Quarter", "quarter"), ("Year", "year"))
+PERIODS = ((N_("Month"), "month"), (N_("Quarter"), "quarter"), (N_("Year"), "year"))
 _LABEL = {"description_width": "230px"}
 _WIDE = w.Layout(width="420px")
 
@@ -56,10 +67,16 @@ def period_end(today: dt.date, period: str) -> dt.date:
 class LeadPlanner:
     """The reverse funnel, live: change any input and every output is recomputed by the core.
 
+    Args:
+        lang: The language of the page (``"sl"``…; default: the one spoken where it is built);
+            :meth:`set_language` switches it. One pipesheet does not speak raises
+            :class:`~pipesheet.i18n.UnknownLanguage`.
+
     Attributes (after each update):
         plan: The :class:`~pipesheet.planning.LeadPlan`, or None when an input is invalid.
         gap: The :class:`~pipesheet.planning.QuotaGap`, or None.
         error: The engine's message for the invalid input, or "".
+        lang: The language spoken on the page.
         widget: The app's root widget.
     """
 
@@ -77,48 +94,95 @@ class LeadPlanner:
         period: str = "year",
         today: dt.date | None = None,
         max_upload_bytes: int = MAX_UPLOAD_BYTES,
+        lang: str | None = None,
     ) -> None:
         if len(stages) != len(conversions):
             raise ValueError("one conversion rate per stage")
+        self.lang = app_language(lang)
+        with language(self.lang):
+            self._build(
+                target,
+                average_deal,
+                stages,
+                closed,
+                expected_open,
+                open_pipeline,
+                cycle_days,
+                period,
+                today,
+                max_upload_bytes,
+                dict(zip(stages, conversions, strict=True)),
+            )
+            self.update()
+
+    def _build(
+        self,
+        target: float,
+        average_deal: float,
+        stages: Sequence[str],
+        closed: float,
+        expected_open: float,
+        open_pipeline: float,
+        cycle_days: float,
+        period: str,
+        today: dt.date | None,
+        max_upload_bytes: int,
+        rates: dict[str, float],
+    ) -> None:
+        """The widgets, their events and the page (in the language spoken)."""
         self.max_upload_bytes = max_upload_bytes
         self.plan: LeadPlan | None = None
         self.gap: QuotaGap | None = None
         self.error = ""
-        self._rates: dict[str, float] = dict(zip(stages, conversions, strict=True))
+        self._rates: dict[str, float] = rates
         self._hold = False
+        self._learned_from: tuple[str, int, str] | None = None
+        words = self.words = Words()
 
-        def num(value: float, label: str) -> w.FloatText:
-            return w.FloatText(value=value, description=label, style=_LABEL, layout=_WIDE)
+        def num(value: float, label) -> w.FloatText:
+            box = w.FloatText(value=value, style=_LABEL, layout=_WIDE)
+            return words.describe(box, label)
 
-        self.target = num(target, "Revenue target")
-        self.period = w.Dropdown(
-            options=PERIODS, value=period, description="Period", style=_LABEL, layout=_WIDE
+        self.target = num(target, lambda: _("Revenue target"))
+        self.period = words.options(
+            w.Dropdown(options=PERIODS, value=period, style=_LABEL, layout=_WIDE),
+            lambda: [(_(label), key) for label, key in PERIODS],
         )
-        self.today = w.DatePicker(
-            value=today or dt.date.today(), description="Today", style=_LABEL, layout=_WIDE
+        words.describe(self.period, lambda: _("Period"))
+        self.today = words.describe(
+            w.DatePicker(value=today or dt.date.today(), style=_LABEL, layout=_WIDE),
+            lambda: _("Today"),
         )
-        self.average_deal = num(average_deal, "Average won deal")
-        self.closed = num(closed, "Closed so far this period")
-        self.expected_open = num(expected_open, "Expected from open pipeline")
-        self.open_pipeline = num(open_pipeline, "Open pipeline in period")
-        self.cycle_days = num(cycle_days, "Average cycle length (days)")
-        self.stage_names = w.Text(
-            value=", ".join(stages),
-            description="Stages, first to last",
-            style=_LABEL,
-            layout=w.Layout(width="520px"),
+        self.average_deal = num(average_deal, lambda: _("Average won deal"))
+        self.closed = num(closed, lambda: _("Closed so far this period"))
+        self.expected_open = num(expected_open, lambda: _("Expected from open pipeline"))
+        self.open_pipeline = num(open_pipeline, lambda: _("Open pipeline in period"))
+        self.cycle_days = num(cycle_days, lambda: _("Average cycle length (days)"))
+        self.stage_names = words.describe(
+            w.Text(value=", ".join(stages), style=_LABEL, layout=w.Layout(width="520px")),
+            lambda: _("Stages, first to last"),
         )
         self.rate_box = w.VBox()
-        self.learn_sample = w.Button(
-            description="Learn from sample data",
-            icon="graduation-cap",
-            layout=w.Layout(width="210px"),
+        self.learn_sample = words.describe(
+            w.Button(icon="graduation-cap", layout=w.Layout(width="210px")),
+            lambda: _("Learn from sample data"),
         )
-        self.learn_file = w.FileUpload(
-            accept=".csv,.xlsx,.xlsm,.txt,.tsv",
-            multiple=False,
-            description="Learn from my history file",
-            layout=w.Layout(width="240px"),
+        self.learn_file = words.describe(
+            w.FileUpload(
+                accept=".csv,.xlsx,.xlsm,.txt,.tsv",
+                multiple=False,
+                layout=w.Layout(width="240px"),
+            ),
+            lambda: _("Learn from my history file"),
+        )
+        self.language = words.describe(
+            w.Dropdown(
+                options=language_options(),
+                value=self.lang,
+                style={"description_width": "80px"},
+                layout=w.Layout(width="240px", margin="0 0 0 32px"),
+            ),
+            lambda: _("Language"),
         )
         self.learn_status = w.HTML()
         self.status = w.HTML()
@@ -141,30 +205,47 @@ class LeadPlanner:
         ):
             box.observe(self._changed, names="value")
         self.stage_names.observe(self._stages_changed, names="value")
-        self.learn_sample.on_click(guard(self._show_problem, lambda _b: self.learn_from_sample()))
+        self.learn_sample.on_click(
+            guard(self._show_problem, lambda _b: self.learn_from_sample(), lang=self._lang)
+        )
         self.learn_file.observe(self._file_uploaded, names="value")
+        self.language.observe(self._language_chosen, names="value")
+
+        def heading(make) -> w.HTML:
+            return words.html(lambda: f"<h3>{html.escape(make())}</h3>")
+
+        def note(make) -> w.HTML:
+            return words.html(lambda: f'<span class="pipesheet-note">{make()}</span>')
 
         inputs = w.VBox(
             [
-                w.HTML("<h3>Your target</h3>"),
+                heading(lambda: _("Your target")),
                 self.target,
                 self.period,
                 self.today,
                 self.average_deal,
-                w.HTML("<h3>Your funnel</h3>"),
+                heading(lambda: _("Your funnel")),
                 self.stage_names,
-                w.HTML(
-                    '<span class="pipesheet-note">Conversion of each stage to the next, in %; '
-                    "the last stage's rate is its win rate.</span>"
+                note(
+                    lambda: html.escape(
+                        _(
+                            "Conversion of each stage to the next, in %; the last stage's rate "
+                            "is its win rate."
+                        )
+                    )
                 ),
                 self.rate_box,
                 w.HBox([self.learn_sample, self.learn_file]),
-                w.HTML(
-                    f'<span class="pipesheet-note">History file: CSV or XLSX with deal id, '
-                    f"stage and date entered; up to {format_size(max_upload_bytes)}.</span>"
+                note(
+                    lambda: html.escape(
+                        _(
+                            "History file: CSV or XLSX with deal id, stage and date entered; up "
+                            "to {size}."
+                        ).format(size=format_size(max_upload_bytes))
+                    )
                 ),
                 self.learn_status,
-                w.HTML("<h3>Where the period stands</h3>"),
+                heading(lambda: _("Where the period stands")),
                 self.closed,
                 self.expected_open,
                 self.open_pipeline,
@@ -174,24 +255,61 @@ class LeadPlanner:
         )
         outputs = w.VBox(
             [
-                w.HTML("<h3>What it takes</h3>"),
+                heading(lambda: _("What it takes")),
                 self.status,
                 self.kpis,
                 self.table,
                 self.chart,
-                w.HTML("<h3>How this is worked out</h3>"),
+                heading(lambda: _("How this is worked out")),
                 self.explanation,
             ]
         )
+        title = words.html(lambda: CSS + "<h2>" + html.escape(_("Lead planner")) + "</h2>")
         self.widget = w.VBox(
-            [w.HTML(CSS + "<h2>Lead planner</h2>"), w.HBox([inputs, outputs])],
+            [
+                w.HBox([title, self.language], layout=w.Layout(align_items="center")),
+                w.HBox([inputs, outputs]),
+            ],
             layout=w.Layout(padding="0 12px"),
         )
-        self.update()
 
     # ---- display ---------------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+    # ---- language --------------------------------------------------------------------------------
+    def _lang(self) -> str:
+        return self.lang
+
+    def set_language(self, lang: str | None) -> None:
+        """Speak ``lang`` on the page (None: no change): the words, the engine's explanation
+        and the number formats are written again; the inputs and every number stay. A language
+        pipesheet does not speak is named on the page (the page keeps its language)."""
+        if lang is None:
+            return
+        code = normalise_language(lang)
+        if code is None:
+            with language(self.lang):
+                self._show_problem(unknown_language_message(lang))
+            return
+        if code == self.lang:
+            return
+        self.lang = code
+        with language(code):
+            self._hold = True
+            try:
+                self.language.value = code
+                self.words.refresh()
+                for name, box in self._rate_inputs.items():
+                    box.description = self._rate_label(name)
+            finally:
+                self._hold = False
+            self._show_learned()
+            self.update()
+
+    @guarded
+    def _language_chosen(self, change) -> None:
+        self.set_language(change["new"])
 
     # ---- inputs ----------------------------------------------------------------------------------
     def _stage_list(self) -> list[str]:
@@ -208,7 +326,7 @@ class LeadPlanner:
                 min=0.0,
                 max=100.0,
                 step=1.0,
-                description=f"{name} → next (%)",
+                description=self._rate_label(name),
                 style=_LABEL,
                 layout=_WIDE,
             )
@@ -216,6 +334,10 @@ class LeadPlanner:
             inputs[name] = box
         self._rate_inputs = inputs
         self.rate_box.children = tuple(inputs.values())
+
+    @staticmethod
+    def _rate_label(stage: str) -> str:
+        return _("{stage} → next (%)").format(stage=stage)
 
     def _show_problem(self, message: str) -> None:
         """What the apps' guard shows (:func:`pipesheet.apps.common.guard`)."""
@@ -232,6 +354,7 @@ class LeadPlanner:
         if not self._hold:
             self.update()
 
+    @speaking
     def set_conversions(self, conversions: dict[str, float]) -> None:
         """Replace the stages and their conversion rates (0–1 shares or percentages)."""
         self._hold = True
@@ -249,6 +372,7 @@ class LeadPlanner:
             self._hold = False
         self.update()
 
+    @speaking
     def learn_from_sample(self) -> None:
         """Learn step conversions, average won deal and cycle length from the bundled sample."""
         from pipesheet.forecast import pipeline_position
@@ -263,8 +387,9 @@ class LeadPlanner:
             self.cycle_days.value = round(pos.average_cycle_days, 0)
         finally:
             self._hold = False
-        self._learned(sp, "the bundled sample data")
+        self._learned(sp, None)
 
+    @speaking
     def learn_from_history(self, content: bytes, name: str) -> None:
         """Learn step conversions from an uploaded stage-history file (CSV or XLSX)."""
         from pipesheet.probabilities import StageProbabilities
@@ -273,25 +398,39 @@ class LeadPlanner:
             table = read_upload(content, name, max_bytes=self.max_upload_bytes)
             sp = StageProbabilities().fit(table)
         except PipesheetError as err:
-            self.learn_status.value = error_html(str(err), prefix="Could not learn from it: ")
+            self._learned_from = None
+            self.learn_status.value = error_html(str(err), prefix=_("Could not learn from it: "))
             return
-        self._learned(sp, html.escape(name))
+        self._learned(sp, name)
 
-    def _learned(self, sp, source: str) -> None:
+    def _learned(self, sp, source: str | None) -> None:
+        """Use the conversions learned (``source``: the file's name, None for the sample)."""
         table = sp.overall_
         unknown = table.loc[table["step_conversion"].isna(), "stage"].tolist()
         rates = dict(zip(table["stage"], table["step_conversion"], strict=True))
         if unknown:
+            self._learned_from = None
             self.learn_status.value = error_html(
-                "no closed deals to learn the conversion of: " + ", ".join(unknown)
+                _("no closed deals to learn the conversion of: {stages}").format(
+                    stages=", ".join(unknown)
+                )
             )
             return
-        first = html.escape(str(table["stage"].iloc[0]))
-        self.learn_status.value = (
-            f'<span class="pipesheet-note">Conversions learned from {source} '
-            f"({int(table['reached'].iloc[0]):,} deals reached {first}).</span>"
-        )
+        self._learned_from = (source, int(table["reached"].iloc[0]), str(table["stage"].iloc[0]))
+        self._show_learned()
         self.set_conversions(rates)
+
+    def _show_learned(self) -> None:
+        """Where the conversions were learned from (in the language spoken)."""
+        if self._learned_from is None:
+            return
+        source, reached, first = self._learned_from
+        text = _("Conversions learned from {source} ({deals} deals reached {stage}).").format(
+            source=_("the bundled sample data") if source is None else source,
+            deals=fmt_number(reached),
+            stage=first,
+        )
+        self.learn_status.value = f'<span class="pipesheet-note">{html.escape(text)}</span>'
 
     @guarded
     def _file_uploaded(self, change) -> None:
@@ -306,6 +445,7 @@ class LeadPlanner:
         """The stage → conversion (%) currently entered."""
         return {name: box.value for name, box in self._rate_inputs.items()}
 
+    @speaking
     def update(self) -> None:
         """Recompute everything with the core and redraw."""
         try:
@@ -330,31 +470,33 @@ class LeadPlanner:
             self.chart.value = b""
             return
         self.plan, self.gap, self.error = plan, gap, ""
-        self.status.value = (
-            f'<span class="pipesheet-note">Period ends {end:%d %b %Y}; '
-            f"{(pd.Timestamp(end) - pd.Timestamp(self.today.value)).days} days left.</span>"
+        left = (pd.Timestamp(end) - pd.Timestamp(self.today.value)).days
+        text = _("Period ends {date}; {days} days left.").format(
+            date=fmt_long_date(end), days=fmt_number(left)
         )
+        self.status.value = f'<span class="pipesheet-note">{html.escape(text)}</span>'
         self._render(plan, gap)
 
     def _render(self, plan: LeadPlan, gap: QuotaGap) -> None:
         self.chart.value = self._funnel_png(plan)  # first: it is the largest message
         per_week = gap.leads_per_week
+        first = str(plan.table["stage"].iloc[0])
         kpis = [
-            ("Won deals needed", f"{plan.won_needed:,}", "won-needed"),
-            (f"{html.escape(plan.table['stage'].iloc[0])}s needed", f"{plan.leads:,}", "leads"),
-            ("New won deals still needed", f"{gap.new_won_deals:,}", "new-won"),
+            (_("Won deals needed"), fmt_number(plan.won_needed), "won-needed"),
+            (_("{stage}s needed").format(stage=first), fmt_number(plan.leads), "leads"),
+            (_("New won deals still needed"), fmt_number(gap.new_won_deals), "new-won"),
             (
-                "New leads per week",
-                "no time left" if per_week == float("inf") else fmt_number(per_week, 1),
+                _("New leads per week"),
+                _("no time left") if per_week == float("inf") else fmt_number(per_week, 1),
                 "per-week",
             ),
-            ("Pipeline coverage", fmt_number(gap.coverage, 2) + "×", "coverage"),
+            (_("Pipeline coverage"), fmt_number(gap.coverage, 2) + "×", "coverage"),
         ]
         self.kpis.value = (
             '<div class="pipesheet-kpis">'
             + "".join(
-                f'<div class="pipesheet-kpi" id="kpi-{key}"><div class="label">{label}</div>'
-                f'<div class="value">{value}</div></div>'
+                f'<div class="pipesheet-kpi" id="kpi-{key}"><div class="label">'
+                f'{html.escape(label)}</div><div class="value">{html.escape(value)}</div></div>'
                 for label, value, key in kpis
             )
             + "</div>"
@@ -367,10 +509,10 @@ class LeadPlanner:
                 "deals_needed": lambda v: fmt_number(v),
             },
             headers={
-                "stage": "Stage",
-                "conversion_to_next": "Conversion to next",
-                "conversion_to_won": "Conversion to won",
-                "deals_needed": "Deals needed",
+                "stage": _("Stage"),
+                "conversion_to_next": _("Conversion to next"),
+                "conversion_to_won": _("Conversion to won"),
+                "deals_needed": _("Deals needed"),
             },
             css_id="funnel-table",
         )
@@ -391,9 +533,10 @@ class LeadPlanner:
         top = max(widths.max(), 1.0)
         ax.barh(y, widths, left=(top - widths) / 2, color="#3b7dd8", height=0.8)
         for yi, wv, label in zip(y, widths, t["stage"], strict=True):
-            ax.text(top / 2, yi, f"{label}: {wv:,.0f}", ha="center", va="center", color="black")
+            text = _("{stage}: {deals}").format(stage=label, deals=fmt_number(wv))
+            ax.text(top / 2, yi, text, ha="center", va="center", color="black")
         ax.set_axis_off()
-        ax.set_title("Deals needed at each stage", fontsize=10)
+        ax.set_title(_("Deals needed at each stage"), fontsize=10)
         return png(fig)
 
     def outputs(self) -> dict[str, object]:

@@ -21,10 +21,11 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from pipesheet.apps.common import error_html, fmt_number, fmt_pct, guard, html_table
+from pipesheet.apps.common import error_html, fmt_date, fmt_number, fmt_pct, guard, html_table
 from pipesheet.apps.scenario_panel import data_as_of
 from pipesheet.apps.uploads import read_upload
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.quotas import quota_table
 
 __all__ = ["QuotasPanel"]
@@ -45,32 +46,35 @@ class QuotasPanel:
         self.hierarchy: pd.DataFrame | None = None
         self.result: Any = None
         accept = ".csv,.xlsx,.xlsm,.txt,.tsv"
-        self.quota_upload = w.FileUpload(accept=accept, description="Quota table")
-        self.hierarchy_upload = w.FileUpload(accept=accept, description="Hierarchy")
+        words = dashboard.words  # the dashboard writes them again in another language
+        self.quota_upload = words.describe(w.FileUpload(accept=accept), lambda: _("Quota table"))
+        self.hierarchy_upload = words.describe(w.FileUpload(accept=accept), lambda: _("Hierarchy"))
         for up in (self.quota_upload, self.hierarchy_upload):
             up.layout = w.Layout(width="200px")
-        self.per_group = w.FloatText(
-            value=0.0,
-            description="Quota per group",
-            style=_STYLE,
-            layout=w.Layout(width="360px"),
+        self.per_group = words.describe(
+            w.FloatText(value=0.0, style=_STYLE, layout=w.Layout(width="360px")),
+            lambda: _("Quota per group"),
         )
-        self.clear = w.Button(description="Use the quota per group", icon="undo")
+        self.clear = words.describe(w.Button(icon="undo"), lambda: _("Use the quota per group"))
         self.status = w.HTML()
         self.html = w.HTML()
-        show = functools.partial(guard, self._show_problem)
+        show = functools.partial(guard, self._show_problem, lang=lambda: dashboard.lang)
         self.quota_upload.observe(show(lambda c: self._uploaded("quotas", c)), names="value")
         self.hierarchy_upload.observe(show(lambda c: self._uploaded("hierarchy", c)), names="value")
         self.per_group.observe(show(lambda _c: self.refresh()), names="value")
         self.clear.on_click(show(lambda _b: self._clear()))
+
+        def intro() -> str:
+            text = _(
+                "Upload a quota table (Owner or Team, Period such as 2026-Q4 or Start/End dates, "
+                "Quota) and optionally a hierarchy (Owner, Team, Region), or type one quota for "
+                "every group of <i>{group_by}</i> in the period chosen under <i>{range}</i>."
+            ).format(group_by=_("Group by"), range=_("Range for period"))
+            return f'<span class="pipesheet-note">{text}</span>'
+
         self.widget = w.VBox(
             [
-                w.HTML(
-                    '<span class="pipesheet-note">Upload a quota table (Owner or Team, Period '
-                    "such as 2026-Q4 or Start/End dates, Quota) and optionally a hierarchy "
-                    "(Owner, Team, Region), or type one quota for every group of <i>Group by</i> "
-                    "in the period chosen under <i>Range for period</i>.</span>"
-                ),
+                words.html(intro),
                 w.HBox([self.quota_upload, self.hierarchy_upload, self.clear]),
                 self.per_group,
                 self.status,
@@ -120,16 +124,20 @@ class QuotasPanel:
         if getattr(d, "deals", None) is None:
             return
         quotas, by = self._table()
-        source = "the uploaded quota table" if self.quotas is not None else "a quota per group"
-        if self.hierarchy is not None:
-            source += " and the uploaded hierarchy"
-        self.status.value = f'<span class="pipesheet-note">Using {source}.</span>'
+        if self.quotas is not None:
+            if self.hierarchy is not None:
+                source = _("Using the uploaded quota table and the uploaded hierarchy.")
+            else:
+                source = _("Using the uploaded quota table.")
+        elif self.hierarchy is not None:
+            source = _("Using a quota per group and the uploaded hierarchy.")
+        else:
+            source = _("Using a quota per group.")
+        self.status.value = f'<span class="pipesheet-note">{source}</span>'
         if quotas is None:
             self.result = None
-            self.html.value = (
-                '<span class="pipesheet-note">Type a quota per group, or upload a quota table.'
-                "</span>"
-            )
+            text = _("Type a quota per group, or upload a quota table.")
+            self.html.value = f'<span class="pipesheet-note">{text}</span>'
             return
         try:
             self.result = quota_table(
@@ -163,8 +171,12 @@ class QuotasPanel:
                 "leads_per_week",
             ]
         ]
-        cents = lambda v: "" if pd.isna(v) else f"{v:,.2f}"  # noqa: E731
-        when = f" as of {r.as_of.date()}" if r.as_of is not None else ""
+        cents = lambda v: "" if pd.isna(v) else fmt_number(v, 2)  # noqa: E731
+        basis = " ".join(r.basis())
+        if r.as_of is not None:
+            basis = _("{basis} as of {date}.").format(basis=basis, date=fmt_date(r.as_of))
+        else:
+            basis = _("{basis}.").format(basis=basis)
         self.html.value = (
             html_table(
                 t,
@@ -178,19 +190,24 @@ class QuotasPanel:
                     "leads_per_week": lambda v: fmt_number(v, 1),
                 },
                 headers={
-                    "period": "Period",
-                    "level": "Level",
-                    "name": "Name",
-                    "quota": f"Quota {r.currency or ''}".strip(),
-                    "closed": "Closed",
-                    "expected": "Expected (weighted)",
-                    "gap": "Gap",
-                    "coverage": "Coverage",
-                    "p_quota": "P(≥ quota)",
-                    "leads_per_week": "New leads a week",
+                    "period": _("Period"),
+                    "level": _("Level"),
+                    "name": _("Name"),
+                    "quota": _("Quota {currency}").format(currency=r.currency or "").strip(),
+                    "closed": _("Closed"),
+                    "expected": _("Expected (weighted)"),
+                    "gap": _("Gap"),
+                    "coverage": _("Coverage"),
+                    "p_quota": _("P(≥ quota)"),
+                    "leads_per_week": _("New leads a week"),
                 },
                 css_id="quota-table",
             )
-            + f'<div class="pipesheet-note">{html.escape(" ".join(r.basis()))}{when}.</div>'
-            + "".join(f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in r.notes)
+            + f'<div class="pipesheet-note">{html.escape(basis)}</div>'
+            + "".join(
+                '<div class="pipesheet-note">'
+                + html.escape(_("Note: {note}").format(note=n))
+                + "</div>"
+                for n in r.notes
+            )
         )

@@ -19,32 +19,45 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from pipesheet.apps.common import error_html, fmt_money, fmt_number, fmt_pct, guard
+from pipesheet.apps.common import (
+    error_html,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    fmt_signed,
+    guard,
+)
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _
 from pipesheet.quotas import period_window
 from pipesheet.scenarios import apply_scenarios
 
 __all__ = ["KINDS", "ScenarioPanel", "data_as_of"]
 
-#: (label, the scenario's keyword, an example parameter)
+#: (label, the scenario's keyword, an example parameter); the labels shown in the page's language
 KINDS = (
-    ("Drop the largest deals", "drop-largest", "3"),
-    ("Drop deals by id", "drop", ""),
-    ("Slip close dates by (days)", "slip", "30"),
-    ("Change a stage's conversion", "conversion", "Proposal=35%"),
-    ("Add new leads a week", "add-leads", "10/week"),
+    (N_("Drop the largest deals"), "drop-largest", "3"),
+    (N_("Drop deals by id"), "drop", ""),
+    (N_("Slip close dates by (days)"), "slip", "30"),
+    (N_("Change a stage's conversion"), "conversion", "Proposal=35%"),
+    (N_("Add new leads a week"), "add-leads", "10/week"),
 )
 _STYLE = {"description_width": "170px"}
+#: Each measure's name (shown in the page's language: ``_(LABELS[measure])``).
 LABELS = {
-    "forecast": "Forecast (weighted)",
-    "pipeline": "Open pipeline",
-    "open_deals": "Open deals",
+    "forecast": N_("Forecast (weighted)"),
+    "pipeline": N_("Open pipeline"),
+    "open_deals": N_("Open deals"),
     "p10": "P10",
-    "p50": "P50 (median)",
+    "p50": N_("P50 (median)"),
     "p90": "P90",
-    "closed": "Closed so far",
-    "p_quota": "P(≥ quota)",
+    "closed": N_("Closed so far"),
+    "p_quota": N_("P(≥ quota)"),
 }
+
+
+def _kinds() -> list[tuple[str, str]]:
+    return [(_(label), key) for label, key, _example in KINDS]
 
 
 def data_as_of(dashboard: Any) -> pd.Timestamp | None:
@@ -68,31 +81,40 @@ class ScenarioPanel:
     def __init__(self, dashboard: Any) -> None:
         self.dashboard = dashboard
         self.result: Any = None
+        words = dashboard.words  # the dashboard writes them again in another language
         self.kind = w.Dropdown(
-            options=[(label, key) for label, key, _ in KINDS],
+            options=_kinds(),
             value="drop-largest",
-            description="What if",
             style=_STYLE,
             layout=w.Layout(width="400px"),
         )
-        self.parameter = w.Text(
-            value="3",
-            description="Parameter",
-            continuous_update=False,
-            style=_STYLE,
-            layout=w.Layout(width="360px"),
+        words.options(self.kind, _kinds)
+        words.describe(self.kind, lambda: _("What if"))
+        self.parameter = words.describe(
+            w.Text(
+                value="3",
+                continuous_update=False,
+                style=_STYLE,
+                layout=w.Layout(width="360px"),
+            ),
+            lambda: _("Parameter"),
         )
         self.html = w.HTML()
-        show = functools.partial(guard, self._show_problem)
+        show = functools.partial(guard, self._show_problem, lang=lambda: dashboard.lang)
         self.kind.observe(show(lambda _c: self._kind_changed()), names="value")
         self.parameter.observe(show(lambda _c: self.refresh()), names="value")
+
+        def intro() -> str:
+            text = _(
+                "A what-if on the open deals of the period chosen under <i>{range}</i> (syntax: "
+                "drop-largest 3, drop D-1,D-2, slip 30, conversion Proposal=35%, add-leads "
+                "10/week)."
+            ).format(range=_("Range for period"))
+            return f'<span class="pipesheet-note">{text}</span>'
+
         self.widget = w.VBox(
             [
-                w.HTML(
-                    '<span class="pipesheet-note">A what-if on the open deals of the period chosen '
-                    "under <i>Range for period</i> (syntax: drop-largest 3, drop D-1,D-2, slip 30, "
-                    "conversion Proposal=35%, add-leads 10/week).</span>"
-                ),
+                words.html(intro),
                 w.HBox([self.kind, self.parameter]),
                 self.html,
             ]
@@ -103,6 +125,8 @@ class ScenarioPanel:
         return f"{self.kind.value} {self.parameter.value}".strip()
 
     def _kind_changed(self) -> None:
+        if self.dashboard._busy:  # the same choice, relabelled in another language
+            return
         example = next(ex for _, key, ex in KINDS if key == self.kind.value)
         if self.parameter.value != example:
             self.parameter.value = example  # refreshes
@@ -120,14 +144,14 @@ class ScenarioPanel:
         label = d.range_period.value
         if getattr(d, "deals", None) is None or not label:
             self.result = None
-            self.html.value = '<span class="pipesheet-note">No period to forecast.</span>'
+            self.html.value = (
+                '<span class="pipesheet-note">' + _("No period to forecast.") + "</span>"
+            )
             return
         if not self.parameter.value.strip():
             self.result = None
-            self.html.value = (
-                '<span class="pipesheet-note">Type the parameter, e.g. the deal ids '
-                "D-000123,D-000456.</span>"
-            )
+            text = _("Type the parameter, e.g. the deal ids D-000123,D-000456.")
+            self.html.value = f'<span class="pipesheet-note">{text}</span>'
             return
         try:
             start, end = period_window(label)
@@ -155,25 +179,31 @@ class ScenarioPanel:
         def value(measure: str, x: float, change: bool = False) -> str:
             if measure == "p_quota":
                 if change:
-                    return "" if pd.isna(x) else f"{round(x * 100, 1) + 0.0:+.1f} pts"
+                    if pd.isna(x):
+                        return ""
+                    points = fmt_signed(round(x * 100, 1) + 0.0, 1)
+                    return _("{points} pts").format(points=points)
                 return fmt_pct(x)
             if measure == "open_deals":
-                return f"{x:+,.0f}" if change else fmt_number(x)
-            return f"{x:+,.0f}" if change else fmt_money(x)
+                return fmt_signed(x) if change else fmt_number(x)
+            return fmt_signed(x) if change else fmt_money(x)
 
         rows = "".join(
-            f'<tr><td>{LABELS[m]}</td><td id="scenario-{m}-before">{value(m, b)}</td>'
+            f"<tr><td>{html.escape(_(LABELS[m]))}</td>"
+            f'<td id="scenario-{m}-before">{value(m, b)}</td>'
             f'<td id="scenario-{m}-after">{value(m, a)}</td>'
             f'<td id="scenario-{m}-change">{value(m, c, True)}</td></tr>'
             for m, b, a, c in view[["measure", "before", "after", "change"]].itertuples(index=False)
         )
-        quota = fmt_money(self.dashboard.quota.value)
+        text = _(
+            "{period}, {currency}; quota {quota}; the whole pipeline (as of the data's last day)."
+        ).format(period=label, currency=cur, quota=fmt_money(self.dashboard.quota.value))
+        changed = _("What changed: {change}").format(change=view.attrs["change"])
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in (_("Before"), _("After"), _("Change")))
         self.html.value = (
-            f'<div class="pipesheet-note">{html.escape(label)}, {html.escape(cur)}; quota '
-            f"{quota}; the whole pipeline (as of the data's last day).</div>"
+            f'<div class="pipesheet-note">{html.escape(text, quote=False)}</div>'
             '<table class="pipesheet-table" id="scenario-table"><thead><tr><th></th>'
-            "<th>Before</th><th>After</th><th>Change</th></tr></thead>"
+            f"{head}</tr></thead>"
             f"<tbody>{rows}</tbody></table>"
-            f'<div class="pipesheet-note" id="scenario-change">What changed: '
-            f"{html.escape(view.attrs['change'])}</div>"
+            f'<div class="pipesheet-note" id="scenario-change">{html.escape(changed)}</div>'
         )

@@ -22,8 +22,12 @@ Runs ``python -m voila`` on the app notebooks with:
   ``JUPYTER_CONFIG_PATH``), so an upload above the app's own size limit reaches the app and is
   refused with a clear message instead of being silently dropped.
 
-The notebooks only import and display the apps (:data:`NOTEBOOKS`). ``notebooks/`` of a source
-checkout is served when present; otherwise the same notebooks are written to a cache folder.
+The notebooks only import and display the apps (:data:`NOTEBOOKS`), in the language the page's
+address asks for (``…/dashboard.ipynb?lang=sl``): the app is built in the server's language
+first — in a preheated kernel, before anyone asks for the page — then
+``app.set_language(page_language())`` waits for the page's request and speaks its ``lang``
+(:func:`pipesheet.apps.common.page_language`). ``notebooks/`` of a source checkout is served
+when present; otherwise the same notebooks are written to a cache folder.
 
 Stopping ``pipesheet app`` (Ctrl+C, SIGTERM, SIGHUP) stops everything it started: Voila runs in
 its own process group, and on the way out every process started under it — the kernels too,
@@ -79,11 +83,17 @@ APPS = {"lead-planner": "lead_planner.ipynb", "dashboard": "dashboard.ipynb"}
 NOTEBOOKS: dict[str, tuple[str, str]] = {
     "lead_planner.ipynb": (
         "Lead planner",
-        "from pipesheet.apps import LeadPlanner\n\nLeadPlanner()",
+        "from pipesheet.apps import LeadPlanner, page_language\n\n"
+        "app = LeadPlanner()\n"
+        "app.set_language(page_language())  # ?lang=sl in the page's address\n"
+        "app",
     ),
     "dashboard.ipynb": (
         "Pipeline forecast dashboard",
-        "from pipesheet.apps import Dashboard\n\nDashboard()",
+        "from pipesheet.apps import Dashboard, page_language\n\n"
+        "app = Dashboard()\n"
+        "app.set_language(page_language())  # ?lang=sl in the page's address\n"
+        "app",
     ),
 }
 
@@ -181,14 +191,22 @@ def voila_env(
     *,
     token: str | None = None,
     config_dir: str | os.PathLike | None = None,
+    ip: str | None = None,
 ) -> dict[str, str]:
     """Environment for Voila: the shipped ``config/voila.json`` (or ``config_dir``) first on
-    ``JUPYTER_CONFIG_PATH``; with ``token``, ``JUPYTER_TOKEN``."""
+    ``JUPYTER_CONFIG_PATH``; with ``token``, ``JUPYTER_TOKEN``; with the address ``ip`` served
+    (unless all addresses), ``VOILA_APP_IP``: where a preheated kernel asks Voila for its page's
+    request (its ``?lang=``) — Voila's default, 127.0.0.1, is not listened on when serving
+    another address."""
     env = dict(os.environ if base is None else base)
     paths = [str(config_dir or CONFIG_DIR)]
     if env.get("JUPYTER_CONFIG_PATH"):
         paths.append(env["JUPYTER_CONFIG_PATH"])
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    if ip and ip.strip() not in ("0.0.0.0", "::"):
+        # a preheated kernel asks Voila for its page's address (and language) at this address
+        host = ip.strip().strip("[]")
+        env["VOILA_APP_IP"] = f"[{host}]" if ":" in host else host
     if token:
         env["JUPYTER_TOKEN"] = token
     else:
@@ -274,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
                 allow_remote_access=bool(token),
                 hostnames=hostnames,
             )
-        env = voila_env(token=token, config_dir=config_dir)
+        env = voila_env(token=token, config_dir=config_dir, ip=ip)
         print("pipesheet: serving " + ", ".join(urls) + "  (Ctrl+C to stop)", flush=True)
         return _serve(cmd, env)
 

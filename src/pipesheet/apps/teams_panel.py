@@ -22,19 +22,24 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from pipesheet.apps.common import fmt_money, fmt_number, fmt_pct, html_table
+from pipesheet.apps.common import fmt_money, fmt_number, fmt_pct, guard, html_table
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.losses import lost_reasons
 from pipesheet.pipelines import pipeline_summary, split_deals, split_history
 
 __all__ = ["ALL_PIPELINES", "TeamsPanel"]
 
-#: The selector's choice of every pipeline together.
-ALL_PIPELINES = "All pipelines"
+#: The selector's choice of every pipeline together (shown in the page's language: the
+#: selector's first choice is ``_(ALL_PIPELINES)``).
+ALL_PIPELINES = N_("All pipelines")
 
 
 def _notes(notes: list[str]) -> str:
-    return "".join(f'<div class="pipesheet-note">Note: {html.escape(n)}</div>' for n in notes)
+    return "".join(
+        '<div class="pipesheet-note">' + html.escape(_("Note: {note}").format(note=n)) + "</div>"
+        for n in notes
+    )
 
 
 class TeamsPanel:
@@ -52,12 +57,16 @@ class TeamsPanel:
         self.losses: Any = None
         self._full: tuple[Any, Any] | None = None
         self._busy = False
-        self.selector = w.Dropdown(
-            options=[ALL_PIPELINES],
-            value=ALL_PIPELINES,
-            description="Pipeline",
-            style={"description_width": "170px"},
-            layout=w.Layout(width="360px", display="none"),
+        words = dashboard.words  # the dashboard writes them again in another language
+        self._all = _(ALL_PIPELINES)
+        self.selector = words.describe(
+            w.Dropdown(
+                options=[self._all],
+                value=self._all,
+                style={"description_width": "170px"},
+                layout=w.Layout(width="360px", display="none"),
+            ),
+            lambda: pgettext("pipeline name", "Pipeline"),
         )
         self.pipelines_html = w.HTML()
         self.overrides_html = w.HTML()
@@ -65,13 +74,36 @@ class TeamsPanel:
         self.widget = w.VBox(
             [
                 self.pipelines_html,
-                w.HTML("<h4>Deals priced at their own probability (override)</h4>"),
+                words.html(
+                    lambda: (
+                        "<h4>"
+                        + html.escape(_("Deals priced at their own probability (override)"))
+                        + "</h4>"
+                    )
+                ),
                 self.overrides_html,
-                w.HTML("<h4>Lost deals by reason and by the stage they were lost at</h4>"),
+                words.html(
+                    lambda: (
+                        "<h4>"
+                        + html.escape(_("Lost deals by reason and by the stage they were lost at"))
+                        + "</h4>"
+                    )
+                ),
                 self.losses_html,
             ]
         )
-        self.selector.observe(self._selected, names="value")
+        self.selector.observe(
+            guard(dashboard._show_problem, self._selected, lang=lambda: dashboard.lang),
+            names="value",
+        )
+
+    def relabel(self) -> None:
+        """The choice of every pipeline in the language spoken now (the choice kept; the
+        dashboard holds ``_busy``)."""
+        index = self.selector.index
+        self._all = _(ALL_PIPELINES)
+        self.selector.options = [self._all, *self.selector.options[1:]]
+        self.selector.index = index
 
     # ---- events ----------------------------------------------------------------------------------
     def data_changed(self) -> None:
@@ -81,8 +113,8 @@ class TeamsPanel:
         lists = deals.pipelines or {}
         self._busy = True
         try:
-            self.selector.options = [ALL_PIPELINES, *lists]
-            self.selector.value = ALL_PIPELINES
+            self.selector.options = [self._all, *lists]
+            self.selector.value = self._all
             self.selector.layout.display = "" if lists else "none"
         finally:
             self._busy = False
@@ -97,19 +129,21 @@ class TeamsPanel:
         self.summary = pipeline_summary(priced)
         cur = priced.currency or ""
         several = priced.deals.pipelines is not None
-        where = (
-            f" — showing pipeline {html.escape(self.selector.value)} only"
-            if self.selector.value != ALL_PIPELINES
-            else ""
-        )
         intro = (
-            "Each pipeline has its own stages and probabilities, learned from its own deals; "
-            "the total's range is that of all the open deals together."
+            _(
+                "Each pipeline has its own stages and probabilities, learned from its own deals; "
+                "the total's range is that of all the open deals together."
+            )
             if several
-            else "The deals are in one pipeline (no pipeline column, or one name in it)."
+            else _("The deals are in one pipeline (no pipeline column, or one name in it).")
         )
+        if self.selector.value != self._all:
+            intro = _("{intro} — showing pipeline {pipeline} only").format(
+                intro=intro, pipeline=self.selector.value
+            )
+        intro = html.escape(intro, quote=False)
         self.pipelines_html.value = (
-            f'<div class="pipesheet-note" id="pipelines-intro">{intro}{where}</div>'
+            f'<div class="pipesheet-note" id="pipelines-intro">{intro}</div>'
             + html_table(
                 self.summary,
                 {
@@ -123,13 +157,13 @@ class TeamsPanel:
                     "p90": fmt_money,
                 },
                 headers={
-                    "pipeline_name": "Pipeline",
-                    "stages": "Stages",
-                    "open_deals": "Open deals",
-                    "pipeline": f"Open pipeline {cur}".strip(),
-                    "weighted": f"Weighted {cur}".strip(),
-                    "closed": "Won so far",
-                    "mean": "Range mean",
+                    "pipeline_name": pgettext("pipeline name", "Pipeline"),
+                    "stages": _("Stages"),
+                    "open_deals": _("Open deals"),
+                    "pipeline": _("Open pipeline {currency}").format(currency=cur).strip(),
+                    "weighted": _("Weighted {currency}").format(currency=cur).strip(),
+                    "closed": _("Won so far"),
+                    "mean": _("Range mean"),
                     "p10": "P10",
                     "p50": "P50",
                     "p90": "P90",
@@ -140,10 +174,13 @@ class TeamsPanel:
         listed = priced.open_deals()
         self.overrides = listed[listed["source"] == "override"]
         if self.overrides.empty:
+            text = _(
+                "No open deal has its own probability: every deal is priced at its stage's (a "
+                "column such as 'Probability Override' or 'Manager Probability' gives a deal its "
+                "own)."
+            )
             self.overrides_html.value = (
-                '<span class="pipesheet-note" id="overrides-none">No open deal has its own '
-                "probability: every deal is priced at its stage's (a column such as "
-                "'Probability Override' or 'Manager Probability' gives a deal its own).</span>"
+                f'<span class="pipesheet-note" id="overrides-none">{text}</span>'
             )
             return
         cols = [
@@ -160,10 +197,12 @@ class TeamsPanel:
             )
             if c in self.overrides
         ]
+        count = _(
+            "{deals} open deal(s) use their own probability (override) instead of their "
+            "stage's, in every figure above:"
+        ).format(deals=fmt_number(len(self.overrides)))
         self.overrides_html.value = (
-            f'<div class="pipesheet-note" id="overrides-count">{len(self.overrides):,} open '
-            "deal(s) use their own probability (override) instead of their stage's, in every "
-            "figure above:</div>"
+            f'<div class="pipesheet-note" id="overrides-count">{count}</div>'
             + html_table(
                 self.overrides[cols],
                 {
@@ -173,14 +212,14 @@ class TeamsPanel:
                     "weighted": fmt_money,
                 },
                 headers={
-                    "deal_id": "Deal",
-                    "pipeline_name": "Pipeline",
-                    "stage": "Stage",
-                    "owner": "Owner",
-                    "amount": "Amount",
-                    "stage_probability": "Stage's P(win)",
-                    "probability": "Override (used)",
-                    "weighted": "Weighted",
+                    "deal_id": _("Deal"),
+                    "pipeline_name": pgettext("pipeline name", "Pipeline"),
+                    "stage": _("Stage"),
+                    "owner": _("Owner"),
+                    "amount": _("Amount"),
+                    "stage_probability": _("Stage's P(win)"),
+                    "probability": _("Override (used)"),
+                    "weighted": _("Weighted"),
                 },
                 css_id="overrides-table",
             )
@@ -191,10 +230,11 @@ class TeamsPanel:
         d = self.dash
         self.losses = None
         if "loss_reason" not in d.deals.frame:
-            self.losses_html.value = (
-                '<span class="pipesheet-note" id="losses-none">The deals file has no '
-                "loss-reason column (e.g. 'Loss Reason', 'Lost Reason', 'Loss_Reason__c').</span>"
+            text = _(
+                "The deals file has no loss-reason column (e.g. 'Loss Reason', 'Lost Reason', "
+                "'Loss_Reason__c')."
             )
+            self.losses_html.value = f'<span class="pipesheet-note" id="losses-none">{text}</span>'
             return
         try:
             self.losses = lost_reasons(
@@ -214,23 +254,27 @@ class TeamsPanel:
             "share_amount": fmt_pct,
         }
         headers = {
-            "reason": "Reason",
-            "pipeline_name": "Pipeline",
-            "stage": "Lost at stage",
-            "lost_deals": "Lost deals",
-            "amount": f"Amount {cur}".strip(),
-            "share_deals": "Share of deals",
-            "share_amount": "Share of amount",
+            "reason": _("Reason"),
+            "pipeline_name": pgettext("pipeline name", "Pipeline"),
+            "stage": _("Lost at stage"),
+            "lost_deals": _("Lost deals"),
+            "amount": _("Amount {currency}").format(currency=cur).strip(),
+            "share_deals": _("Share of deals"),
+            "share_amount": _("Share of amount"),
         }
+        total = _("{deals} lost deals, {amount} {currency}:").format(
+            deals=fmt_number(r.lost_deals), amount=fmt_money(r.amount), currency=cur
+        )
+        # the notes shown at the top of the page (e.g. each pipeline's stage order) once only
+        shown = set(d.fitted.notes_) if getattr(d, "fitted", None) is not None else set()
         self.losses_html.value = (
-            f'<div class="pipesheet-note" id="losses-total">{r.lost_deals:,} lost deals, '
-            f"{fmt_money(r.amount)} {html.escape(cur)}:</div>"
+            f'<div class="pipesheet-note" id="losses-total">{html.escape(total)}</div>'
             + html_table(r.by_reason, formats, headers=headers, css_id="losses-reasons")
             + html_table(r.by_stage, formats, headers=headers, css_id="losses-stages")
-            + _notes([n for n in r.notes if not n.startswith("2 pipelines")])
+            + _notes([n for n in dict.fromkeys(r.notes) if n not in shown])
         )
 
-    def _selected(self, _change: Any) -> None:
+    def _selected(self, _change: Any) -> None:  # under the dashboard's guard and language
         if self._busy or self._full is None:
             return
         self.dash._guard(lambda: self.select(self.selector.value))
@@ -239,11 +283,13 @@ class TeamsPanel:
     def select(self, name: str) -> None:
         """Show one pipeline (its deals, history, stages and probabilities), or all of them."""
         deals, history = self._full
-        if name != ALL_PIPELINES:
+        if name != self._all:
             parts = split_deals(deals)
             if name not in parts:
                 raise PipesheetError(
-                    "unknown pipeline", value=name, expected="one of " + ", ".join(parts)
+                    _("unknown pipeline"),
+                    value=name,
+                    expected=_("one of {names}").format(names=", ".join(parts)),
                 )
             sub = parts[name][1]
             hist = split_history(history, deals)[name] if history is not None else None

@@ -24,6 +24,8 @@ import pandas as pd
 from pipesheet.cells import read_date_order
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import read_bytes
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 
 __all__ = ["MAX_UPLOAD_BYTES", "format_size", "read_upload"]
 
@@ -32,12 +34,22 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def format_size(n: int) -> str:
-    """``26214400`` → ``"25 MB"`` (binary megabytes, as file browsers show them)."""
+    """``26214400`` → ``"25 MB"`` (binary megabytes, as file browsers show them; three
+    significant digits, written as the language spoken writes numbers: ``1.5 MB`` / ``1,5
+    MB``)."""
     if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.3g} MB"
+        return f"{_significant(n / (1024 * 1024))} MB"  # units are the same in every language
     if n >= 1024:
-        return f"{n / 1024:.3g} KB"
-    return f"{n} bytes"
+        return f"{_significant(n / 1024)} KB"
+    return _("{size} bytes").format(size=n)  # under 1,024: no separator in any language
+
+
+def _significant(value: float) -> str:
+    """Three significant digits (``{:.3g}``), in the language's number format."""
+    text = f"{value:.3g}"
+    if "e" in text:  # 1,000 MB and more: as Python writes it
+        return text
+    return format_number(float(text), len(text.split(".")[1]) if "." in text else 0)
 
 
 def read_upload(
@@ -70,18 +82,18 @@ def read_upload(
     data = bytes(content)
     if len(data) > max_bytes:
         raise PipesheetError(
-            f"the file is too large ({format_size(len(data))})",
+            _("the file is too large ({size})").format(size=format_size(len(data))),
             table=name,
-            expected=f"a file of at most {format_size(max_bytes)}",
+            expected=_("a file of at most {size}").format(size=format_size(max_bytes)),
         )
     encoding = "utf-16" if data.startswith(_UTF16_BOMS) else None
     dayfirst = read_date_order(date_order)
     frame = read_bytes(data, name, sheet, encoding=encoding, dayfirst=dayfirst)
     if frame.attrs.get("delimiter") and frame.columns.size < 2:
         raise PipesheetError(
-            "the file has a single column: its cells are not separated by , ; tab or |",
+            _("the file has a single column: its cells are not separated by , ; tab or |"),
             table=name,
             value=str(frame.columns[0])[:60],
-            expected="a table with one column per field (deal id, stage, amount...)",
+            expected=_("a table with one column per field (deal id, stage, amount...)"),
         )
     return frame  # index: spreadsheet row numbers, so messages point at the right row
