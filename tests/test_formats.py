@@ -17,7 +17,8 @@ babel_numbers = pytest.importorskip("babel.numbers")
 def test_the_table_of_the_module_docstring():
     assert format_number(1234567.891, 2, "en") == "1,234,567.89"
     assert format_number(1234567.891, 2, "it") == "1.234.567,89"
-    assert format_percent(0.25, 1, "sl") == "25,0%"
+    assert format_percent(0.25, 1, "sl") == "25,0\u00a0%"
+    assert format_percent(0.25, 1, "it") == "25,0%"
     assert format_money(1234567.891, "EUR", lang="ca") == "1.234.567,89\u00a0€"
     assert format_money(1234567.891, "EUR", lang="en") == "€1,234,567.89"
     assert format_money(1234567.891, "VND", lang="vi") == "1.234.568\u00a0₫"
@@ -47,7 +48,8 @@ def test_money_as_babel_writes_it(lang, currency, x):
 @pytest.mark.parametrize("lang", LANGUAGES)
 @given(p=st.floats(min_value=0, max_value=1, allow_nan=False))
 def test_percentages_as_babel_writes_them(lang, p):
-    expected = babel_numbers.format_percent(p, "#,##0.0%", locale=lang)
+    pattern = babel_numbers.Locale.parse(lang).percent_formats[None].pattern  # the locale's own
+    expected = babel_numbers.format_percent(p, pattern.replace("#,##0", "#,##0.0"), locale=lang)
     assert format_percent(p, 1, lang) == expected
 
 

@@ -5,9 +5,9 @@ language   number           percent    money (EUR)           money (VND)
 =========  ===============  =========  ====================  ======================
 en         1,234,567.89     25.0%      €1,234,567.89         ₫1,234,568
 it         1.234.567,89     25,0%      1.234.567,89 €        1.234.568 VND
-sl         1.234.567,89     25,0%      1.234.567,89 €        1.234.568 ₫
+sl         1.234.567,89     25,0 %     1.234.567,89 €        1.234.568 ₫
 vi         1.234.567,89     25,0%      1.234.567,89 €        1.234.568 ₫
-ca         1.234.567,89     25,0%      1.234.567,89 €        1.234.568 ₫
+ca         1.234.567,89     25,0 %     1.234.567,89 €        1.234.568 ₫
 =========  ===============  =========  ====================  ======================
 
 These are CLDR's conventions — what Babel (``babel.numbers``) writes; the space before a currency
@@ -43,6 +43,8 @@ _SYMBOLS = {
     "ca": (".", ","),
 }
 _NBSP = "\u00a0"
+#: The percent sign as CLDR writes it: after a no-break space in Slovenian and Catalan.
+_PERCENT = {"en": "%", "it": "%", "sl": _NBSP + "%", "vi": "%", "ca": _NBSP + "%"}
 #: Currency symbols per language where CLDR has one (else the ISO code is shown).
 _CURRENCY_SYMBOLS = {
     "EUR": {"en": "€", "it": "€", "sl": "€", "vi": "€", "ca": "€"},
@@ -94,10 +96,12 @@ def format_number(value: Any, decimals: int = 0, lang: str | None = None) -> str
 
 
 def format_percent(share: Any, decimals: int = 1, lang: str | None = None) -> str:
-    """A share as a percentage: ``0.25`` → ``25.0%`` (en), ``25,0%`` (it, sl, vi, ca)."""
+    """A share as a percentage: ``0.25`` → ``25.0%`` (en), ``25,0%`` (it, vi), ``25,0 %`` (sl,
+    ca: a no-break space, as CLDR writes it)."""
     if share is None or (isinstance(share, float) and math.isnan(share)):
         return ""
-    return format_number(float(share) * 100, decimals, lang) + "%"
+    code = _lang(lang)
+    return format_number(float(share) * 100, decimals, code) + _PERCENT[code]
 
 
 def minor_units(currency: str | None) -> int:
