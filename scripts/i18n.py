@@ -68,8 +68,15 @@ def read(path: Path, locale: str | None = None) -> Catalog:
         return read_po(fh, locale=locale)
 
 
+#: Which part's translation wins when two parts translate one message: the owners of the engine's
+#: messages (and of the column headings: engine2) before the surfaces that show them.
+PRIORITY = ("readers", "engine1", "engine2", "cli", "apps", "excelreport")
+
+
 def parts(lang: str) -> list[Path]:
-    return sorted((LOCALE / lang / "parts").glob("*.po"))
+    found = (LOCALE / lang / "parts").glob("*.po")
+    rank = {name: i for i, name in enumerate(PRIORITY)}
+    return sorted(found, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
 
 
 def merged(lang: str, template: Catalog) -> tuple[Catalog, list]:
