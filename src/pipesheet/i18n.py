@@ -219,6 +219,8 @@ class Text(str):
 
 def note(message: str, /, **values: object) -> Text:
     """``_(message).format(**values)`` as a :class:`Text` remembering
-    ``message.format(**values)`` (its English).  Mark the message for extraction with ``N_``:
+    ``message.format(**values)`` (its English; a value that is a :class:`Text` goes into it in
+    English).  Mark the message for extraction with ``N_``:
     ``note(N_("{count} deal(s) skipped"), count=n)``."""
-    return Text(_(message).format(**values), message.format(**values))
+    english = {k: v.english if isinstance(v, Text) else v for k, v in values.items()}
+    return Text(_(message).format(**values), message.format(**english))

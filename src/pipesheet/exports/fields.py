@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.columns import collision_error, header_groups, normalise_header
+from pipesheet.columns import alias_hits, collision_error, header_groups, normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.labels import LabelMatcher
 
@@ -34,7 +34,7 @@ def find_column(
     for a in aliases:
         if a in frame.columns and a not in exclude:
             return a
-        hits = groups.get(normalise_header(a), [])
+        hits = alias_hits(groups, a)
         if len(hits) > 1:
             name = Path(str(frame.attrs.get("file") or "table")).name
             raise collision_error(field or str(a), hits, frame, name)
