@@ -84,6 +84,7 @@ def typed_numbers(
     candidates: dict[str, tuple[pd.Series, NumberShapes]] = {}
     comma_ev: tuple[str, Any] | None = None
     point_ev: tuple[str, Any] | None = None
+    by_convention = False  # the decimal mark is the delimiter's convention, not the data's
     for c in _text_columns(frame):
         if _numbers(_distinct(frame[c], _SAMPLE)) is None:
             continue  # a sample decides most text columns at a fraction of the cost
@@ -120,18 +121,7 @@ def typed_numbers(
             decimal = "."
         else:
             decimal = "," if delimiter == ";" else "."
-            if candidates:
-                said = (
-                    _(
-                        "numbers such as {example!r} read with a decimal comma (semicolon "
-                        "convention)"
-                    )
-                    if decimal == ","
-                    else _(
-                        "numbers such as {example!r} read with a decimal point (default convention)"
-                    )
-                )
-                notes.append(said.format(example=next(iter(candidates.values()))[0].iloc[0]))
+            by_convention = True
     if decimal not in (",", "."):
         raise PipesheetError(
             _("decimal mark must be ',' or '.'"),
@@ -139,11 +129,20 @@ def typed_numbers(
             column="decimal",
             value=decimal,
         )
+    example = None
     for c, (uniq, shapes) in candidates.items():
         read = shapes.read(decimal)
         if np.isnan(read.values).any():
             continue  # a cell that is not a number (e.g. "1.2.3"): leave the column as text
         frame[c] = _per_cell(frame[c], uniq, read.values, np.nan)
+        example = uniq.iloc[0] if example is None else example
+    if by_convention and example is not None:  # said only of numbers read so ("1.250" here)
+        said = (
+            _("numbers such as {example!r} read with a decimal comma (semicolon convention)")
+            if decimal == ","
+            else _("numbers such as {example!r} read with a decimal point (default convention)")
+        )
+        notes.append(said.format(example=example))
     return decimal
 
 
