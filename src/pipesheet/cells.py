@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _, current_language, pgettext
 from pipesheet.labels import INVISIBLE, strip_invisible
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "char_codes",
     "clean_text",
     "clean_text_column",
+    "date_expected",
     "date_order_evidence",
     "decimal_evidence",
     "is_excel_error",
@@ -81,6 +83,7 @@ __all__ = [
     "row_numbers",
     "serial_dates",
     "text_codes",
+    "value_word",
 ]
 
 #: Largest amount accepted, in absolute value: sums of millions of such amounts stay finite and
@@ -97,8 +100,8 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 #: Excel serial numbers of the supported range (29221 = 1980-01-01, 109572 = 2199-12-31).
 SERIAL_MIN = float((DATE_MIN - _EXCEL_EPOCH).days)
 SERIAL_MAX = float((DATE_MAX - _EXCEL_EPOCH).days) + 1.0 - 1e-9
-#: How the day/month order is set on each surface (for messages).
-DATE_ORDER_SETTING = (
+#: How the day/month order is set on each surface (for messages; translate with ``_()``).
+DATE_ORDER_SETTING = N_(
     "the date order: --date-order dmy or mdy on the command line, dayfirst=True/False in "
     'Python, date_order "dmy"/"mdy" in Excel and the apps (or ISO dates like 2027-04-03)'
 )
@@ -162,7 +165,10 @@ _SUFFIXED = re.compile(
     r"(?:k|K|m|M|mm|MM|mn|Mn|bn|Bn|BN|b|B|mil|mln|Mio\.?|Mrd\.?|tys\.?|lakh|crore|"
     rf"thousand|million|billion)\)?\s*(?:{_AFFIX})?$"
 )
-_TRUE_FALSE = frozenset({"TRUE", "FALSE", "WAHR", "FALSCH", "VRAI", "FAUX", "VERDADERO", "FALSO"})
+_TRUE_FALSE = frozenset(
+    {"TRUE", "FALSE", "WAHR", "FALSCH", "VRAI", "FAUX", "VERDADERO", "FALSO"}
+    | {"VERO", "CERT", "FALS", "PRAVILNO", "NEPRAVILNO"}  # Excel's in it, ca, sl
+)
 _SPACE_GROUPS = re.compile(r"^\d{1,3}(?:[\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?$")
 _COMMA_EVIDENCE = re.compile(r"^[^,]*\d,\d{1,2}$|^[^,]*\d,\d{4,}$|\d\.\d{3},\d|\d\.\d{3}\.\d")
 _POINT_EVIDENCE = re.compile(r"^[^.]*\d\.\d{1,2}$|^[^.]*\d\.\d{4,}$|\d,\d{3}\.\d|\d,\d{3},\d")
@@ -302,7 +308,10 @@ def _read_with(shapes: NumberShapes, decimal: str) -> NumberTexts:
     problems = np.full(n, None, dtype=object)
     if decimal not in (",", "."):
         raise PipesheetError(
-            "decimal mark must be ',' or '.'", table="settings", column="decimal", value=decimal
+            _("decimal mark must be ',' or '.'"),
+            table="settings",
+            column="decimal",
+            value=decimal,
         )
     if n:
         thousands = "." if decimal == "," else ","
@@ -624,19 +633,47 @@ def read_date_order(value: Any, name: str = "date_order") -> bool | None:
     if key in ("mdy", "monthfirst", "month", "md", "false", "0"):
         return False
     raise PipesheetError(
-        "unknown date order",
+        _("unknown date order"),
         table="settings",
         column=name,
         value=value,
-        expected='"dmy" (day first, 25/03/2027) or "mdy" (month first, 03/25/2027)',
+        expected=_('"dmy" (day first, 25/03/2027) or "mdy" (month first, 03/25/2027)'),
     )
 
 
 # ---- columns of cells: the readers the tables use ---------------------------------------------
-DATE_EXPECTED = (
-    f"a date from {DATE_RANGE_TEXT}: a date cell, ISO text like 2026-09-30, or an Excel serial "
-    "number"
+_DATE_EXPECTED = N_(
+    "a date from {range}: a date cell, ISO text like 2026-09-30, or an Excel serial number"
 )
+#: What a date cell must hold, in English (:func:`date_expected` says it in the language spoken).
+DATE_EXPECTED = _DATE_EXPECTED.format(range=DATE_RANGE_TEXT)
+
+
+def date_expected() -> str:
+    """What a date cell must hold, in the language spoken (:data:`DATE_EXPECTED`)."""
+    return _(_DATE_EXPECTED).format(range=DATE_RANGE_TEXT)
+
+
+def _grouped(value: float) -> str:
+    """A whole number with the digits grouped as the language spoken groups them (``1,000,000``
+    in English, ``1.000.000`` in it/sl/vi/ca: what :func:`pipesheet.formats.format_number`
+    writes; this module sits beside it and may not import it)."""
+    text = f"{value:,.0f}"
+    return text if current_language() == "en" else text.replace(",", ".")
+
+
+def value_word(what: str) -> str:
+    """The word for one value in messages (``"amount"``, ``"rate"``, ``"quota"``,
+    ``"probability"``) in the language spoken; another word as it is."""
+    words = {
+        "amount": pgettext("value", "amount"),
+        "rate": pgettext("value", "rate"),
+        "quota": pgettext("value", "quota"),
+        "probability": pgettext("value", "probability"),
+    }
+    return words.get(what, what)
+
+
 _OTHER_SPACE = re.compile(r"[^\S ]")  # white space other than a plain space
 _ASCII_OTHER_SPACE = ("\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 
@@ -646,22 +683,24 @@ def row_numbers(index: pd.Index, mask: np.ndarray) -> list[int]:
     return [int(r) for r in index[mask][:50]]
 
 
+_FORMULA_ERROR = N_(
+    "{expected}; the cell shows a formula's error — fix it where the data comes from"
+)
+#: problem kind -> (the problem, what was expected): messages with the value's word ``{what}``
+#: (:func:`value_word`) and what the column expects ``{expected}``, translated where raised.
 _NUMBER_PROBLEMS = {
-    "an Excel error value": (
-        "{what} is an Excel error value",
-        "{expected}; the cell shows a formula's error — fix it where the data comes from",
-    ),
-    "TRUE/FALSE": ("{what} is TRUE/FALSE, not a number", "{expected}"),
+    "an Excel error value": (N_("{what} is an Excel error value"), _FORMULA_ERROR),
+    "TRUE/FALSE": (N_("{what} is TRUE/FALSE, not a number"), "{expected}"),
     "a magnitude suffix (k, M, bn)": (
-        "{what} has a magnitude suffix (k, M, bn)",
-        "the whole number, e.g. 1500000 for 1.5M ({expected})",
+        N_("{what} has a magnitude suffix (k, M, bn)"),
+        N_("the whole number, e.g. 1500000 for 1.5M ({expected})"),
     ),
-    "a date": ("{what} is a date, not a number", "{expected}"),
-    "not a number": ("{what} is not a number", "{expected}"),
-    "a percentage": ("{what} is a percentage", "{expected}"),
+    "a date": (N_("{what} is a date, not a number"), "{expected}"),
+    "not a number": (N_("{what} is not a number"), "{expected}"),
+    "a percentage": (N_("{what} is a percentage"), "{expected}"),
     "an ambiguous decimal mark": (
-        "{what} could have a decimal comma or a decimal point (the column has both)",
-        "the number without a thousands separator, e.g. 1250 or 1.25",
+        N_("{what} could have a decimal comma or a decimal point (the column has both)"),
+        N_("the number without a thousands separator, e.g. 1250 or 1.25"),
     ),
 }
 
@@ -746,12 +785,14 @@ def _raise_number_problem(
     same = mask & (problems == kind)
     problem, want = _NUMBER_PROBLEMS[kind]
     raise PipesheetError(
-        problem.format(what=what),
+        _(problem).format(what=value_word(what)),
         table=table,
         column=column,
         rows=row_numbers(values.index, same),
         value=values.iloc[first],
-        expected=want.format(expected=expected),
+        expected=want.format(expected=expected)
+        if want == "{expected}"
+        else _(want).format(expected=expected),
     )
 
 
@@ -783,36 +824,51 @@ def parse_amounts(
             value, TRUE/FALSE, a magnitude suffix such as ``250k``, a percent sign), a blank
             (unless ``allow_blank``), a value above ``limit`` or a negative one.
     """
-    expected = f"a non-negative number such as 12500 or 12,500.00 (at most {limit:.0e})"
+    expected = _("a non-negative number such as 12500 or 12,500.00 (at most {limit:.0e})").format(
+        limit=limit
+    )
     numbers, percent, problems, blank = _read_numbers(values, table, column, what, expected)
     problems = np.where(percent, "a percentage", problems).astype(object)
     bad = problems != None  # noqa: E711 - element-wise
     if bad.any():
         _raise_number_problem(values, problems, bad, table, column, what, expected)
+    word = value_word(what)
     if blank.any() and not allow_blank:
         raise PipesheetError(
-            f"{what} is blank",
+            _("{what} is blank").format(what=word),
             table=table,
             column=column,
             rows=row_numbers(values.index, blank),
-            expected=f"a non-negative number (or skip blank {what}s explicitly)",
+            expected=_("a non-negative number (or skip blank {what}s explicitly)").format(
+                what=word
+            ),
         )
     with np.errstate(invalid="ignore"):
         infinite = ~blank & ~np.isfinite(numbers)
         big = ~blank & ~infinite & ~(np.abs(numbers) <= limit)
         neg = ~blank & (numbers < 0)
     for mask, problem, want in (
-        (infinite, f"{what} is not finite", f"a number of at most {limit:.0e}"),
-        (big, f"{what} is too large", f"at most {limit:,.0f} ({limit:.0e}) in absolute value"),
+        (
+            infinite,
+            N_("{what} is not finite"),
+            _("a number of at most {limit:.0e}").format(limit=limit),
+        ),
+        (
+            big,
+            N_("{what} is too large"),
+            _("at most {limit} ({limit_e}) in absolute value").format(
+                limit=_grouped(limit), limit_e=f"{limit:.0e}"
+            ),
+        ),
         (
             neg,
-            f"{what} is negative",
-            "a non-negative number ((1,200), 1,200- and −1200 are negatives)",
+            N_("{what} is negative"),
+            _("a non-negative number ((1,200), 1,200- and −1200 are negatives)"),
         ),
     ):
         if mask.any():
             raise PipesheetError(
-                problem,
+                _(problem).format(what=word),
                 table=table,
                 column=column,
                 rows=row_numbers(values.index, mask),
@@ -835,7 +891,7 @@ def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Ser
         PipesheetError: naming the cell(s): not a number, negative, above 100 (or 100%), or
             values on two scales.
     """
-    expected = "a probability such as 0.25 or 25%"
+    expected = _("a probability such as 0.25 or 25%")
     numbers, percent, problems, blank = _read_numbers(
         values, table, column, "probability", expected
     )
@@ -844,20 +900,20 @@ def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Ser
         _raise_number_problem(values, problems, bad, table, column, "probability", expected)
     with np.errstate(invalid="ignore"):
         checks = (
-            (~blank & ~np.isfinite(numbers), "probability is not finite"),
-            (~blank & (numbers < 0), "probability is negative"),
-            (~blank & (numbers > 100), "probability above 100%"),
+            (~blank & ~np.isfinite(numbers), N_("probability is not finite")),
+            (~blank & (numbers < 0), N_("probability is negative")),
+            (~blank & (numbers > 100), N_("probability above 100%")),
         )
     for mask, problem in checks:
         if mask.any():
             rows = row_numbers(values.index, mask)
             raise PipesheetError(
-                problem,
+                _(problem),
                 table=table,
                 column=column,
                 rows=rows,
                 value=values[mask].iloc[0],
-                expected="a probability between 0 and 1, or 0% and 100%",
+                expected=_("a probability between 0 and 1, or 0% and 100%"),
             )
     plain = ~blank & ~percent
     with np.errstate(invalid="ignore"):
@@ -867,13 +923,22 @@ def parse_probabilities(values: pd.Series, *, table: str, column: str) -> pd.Ser
         few = shares if shares.sum() <= percents.sum() else percents
         a, b = int(np.flatnonzero(shares)[0]), int(np.flatnonzero(percents)[0])
         raise PipesheetError(
-            f"probabilities on two scales: {values.iloc[a]!r} (row {values.index[a]}) reads as "
-            f"a share of 1, {values.iloc[b]!r} (row {values.index[b]}) as a percent",
+            _(
+                "probabilities on two scales: {share!r} (row {share_row}) reads as a share of 1, "
+                "{percent!r} (row {percent_row}) as a percent"
+            ).format(
+                share=values.iloc[a],
+                share_row=values.index[a],
+                percent=values.iloc[b],
+                percent_row=values.index[b],
+            ),
             table=table,
             column=column,
             rows=row_numbers(values.index, few),
-            expected="one scale for the whole column: shares (0.25) or percents (25); write "
-            "0.5% or 50% to say which is meant",
+            expected=_(
+                "one scale for the whole column: shares (0.25) or percents (25); write 0.5% or "
+                "50% to say which is meant"
+            ),
         )
     scale = np.where(percent | percents.any(), 100.0, 1.0)
     return pd.Series(numbers / scale, index=values.index, dtype=float)
@@ -927,40 +992,45 @@ def parse_dates(
     blank = out.isna().to_numpy()
     if blank.any() and not allow_blank:
         raise PipesheetError(
-            "date is blank",
+            _("date is blank"),
             table=table,
             column=column,
             rows=row_numbers(values.index, blank),
-            expected=DATE_EXPECTED,
+            expected=date_expected(),
         )
     return out
 
 
 _SERIAL_CHARS = np.array([ord(c) for c in "0123456789."] + [0], dtype=np.uint32)
 _DATE_END = DATE_MAX + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+#: problem kind -> (the problem, what was expected), translated where raised; ``{expected}`` is
+#: :func:`date_expected`, ``{range}`` :data:`DATE_RANGE_TEXT`, ``{low}``/``{high}`` the serial
+#: numbers of the range.
 _DATE_PROBLEMS = {
-    "not a date": ("not a date", DATE_EXPECTED),
-    "not a real date": ("not a real date", "a calendar date such as 2026-09-30"),
+    "not a date": (N_("not a date"), "{expected}"),
+    "not a real date": (N_("not a real date"), N_("a calendar date such as 2026-09-30")),
     "outside the supported date range": (
-        f"date outside the supported range {DATE_RANGE_TEXT}",
-        "a date in that range; leave the cell blank when there is no date (placeholders such "
-        "as 9999-12-31 or 0001-01-01 are not dates)",
+        N_("date outside the supported range {range}"),
+        N_(
+            "a date in that range; leave the cell blank when there is no date (placeholders "
+            "such as 9999-12-31 or 0001-01-01 are not dates)"
+        ),
     ),
-    "a time without a date": ("a time without a date", DATE_EXPECTED),
-    "a year alone": ("a year alone is not a date", DATE_EXPECTED),
-    "an Excel error value": (
-        "date is an Excel error value",
-        DATE_EXPECTED + "; the cell shows a formula's error — fix it where the data comes from",
-    ),
-    "TRUE/FALSE": ("date is TRUE/FALSE", DATE_EXPECTED),
+    "a time without a date": (N_("a time without a date"), "{expected}"),
+    "a year alone": (N_("a year alone is not a date"), "{expected}"),
+    "an Excel error value": (N_("date is an Excel error value"), _FORMULA_ERROR),
+    "TRUE/FALSE": (N_("date is TRUE/FALSE"), "{expected}"),
     "a number outside the date range": (
-        f"number outside the supported date range {DATE_RANGE_TEXT} (Excel serial numbers "
-        f"{SERIAL_MIN:.0f} to {math.floor(SERIAL_MAX):.0f})",
-        DATE_EXPECTED + "; leave the cell blank when there is no date",
+        N_(
+            "number outside the supported date range {range} (Excel serial numbers {low} to {high})"
+        ),
+        N_("{expected}; leave the cell blank when there is no date"),
     ),
     "ambiguous day/month order": (
-        "day/month order is ambiguous: this date could be day/month or month/day, and no value "
-        "of the column has a part above 12 to tell",
+        N_(
+            "day/month order is ambiguous: this date could be day/month or month/day, and no "
+            "value of the column has a part above 12 to tell"
+        ),
         DATE_ORDER_SETTING,
     ),
 }
@@ -977,13 +1047,19 @@ def _raise_date(
     kind = kinds[first]
     same = pick & (kinds == kind)
     problem, want = _DATE_PROBLEMS[kind]
+    say = {
+        "range": DATE_RANGE_TEXT,
+        "low": f"{SERIAL_MIN:.0f}",
+        "high": f"{math.floor(SERIAL_MAX):.0f}",
+        "expected": date_expected(),
+    }
     raise PipesheetError(
-        problem,
+        _(problem).format(**say),
         table=table,
         column=column,
         rows=row_numbers(values.index, same),
         value=values.iloc[first],
-        expected=want,
+        expected=want.format(**say) if want == "{expected}" else _(want).format(**say),
     )
 
 
@@ -1030,12 +1106,14 @@ def _unique_dates(
             if day_ev is not None and month_ev is not None and dayfirst is None:
                 rows = [_first_row(values, v) for v in (day_ev, month_ev)]
                 raise PipesheetError(
-                    f"dates in both day/month and month/day order: {day_ev!r} (row {rows[0]}) "
-                    f"is day first, {month_ev!r} (row {rows[1]}) month first",
+                    _(
+                        "dates in both day/month and month/day order: {day!r} (row {day_row}) is "
+                        "day first, {month!r} (row {month_row}) month first"
+                    ).format(day=day_ev, day_row=rows[0], month=month_ev, month_row=rows[1]),
                     table=table,
                     column=column,
                     rows=rows,
-                    expected="one date order in the column (or ISO dates like 2026-09-30)",
+                    expected=_("one date order in the column (or ISO dates like 2026-09-30)"),
                 )
             order = dayfirst
             if order is None:

@@ -46,6 +46,9 @@ def table_name(name: str) -> str:
         "hierarchy": pgettext("table", "hierarchy"),
         "previous": pgettext("table", "previous"),
         "snapshot": pgettext("table", "snapshot"),
+        "output": pgettext("table", "output"),
+        "options": pgettext("table", "options"),
+        "presets": pgettext("table", "presets"),
     }
     return names.get(name, name)
 

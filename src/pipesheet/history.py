@@ -26,10 +26,17 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.cells import parse_amounts, parse_dates, parse_probabilities
-from pipesheet.columns import HISTORY_FIELDS, resolve_columns
+from pipesheet.columns import (
+    HISTORY_FIELDS,
+    LOCAL_CLOSE_DATES,
+    LOCAL_PROBABILITIES,
+    resolve_columns,
+)
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.stages import StageList
 from pipesheet.tables import (
+    NEEDED_FOR,
     Deals,
     History,
     check_table,
@@ -48,9 +55,12 @@ __all__ = [
 ]
 
 #: Headers of a history's expected close date column (Salesforce OpportunityHistory: CloseDate).
-HISTORY_CLOSE_ALIASES = ("close_date", "closedate", "expected_close_date", "expected_close")
+HISTORY_CLOSE_ALIASES = (
+    *("close_date", "closedate", "expected_close_date", "expected_close"),
+    *LOCAL_CLOSE_DATES,
+)
 #: Headers of a history's probability column (Salesforce OpportunityHistory: Probability).
-HISTORY_PROBABILITY_ALIASES = ("probability", "probability (%)")
+HISTORY_PROBABILITY_ALIASES = ("probability", "probability (%)", *LOCAL_PROBABILITIES)
 
 
 # ---- the history as arrays -------------------------------------------------------------------
@@ -166,7 +176,7 @@ def load_tables(
         deals,
         stages=stages,
         columns=columns,
-        needed_for="time-aware probabilities (learned from the dates deals entered each stage)",
+        needed_for=NEEDED_FOR[5],  # time-aware probabilities (learned from the dates…)
     )
     return LoadedTables(hist, table, _arrays(hist, _history_extras(history, hist)), notes)
 
@@ -186,10 +196,10 @@ def history_in_reporting_currency(
         return amounts * rate
     if rates is not None:
         raise PipesheetError(
-            "the history's amounts carry no currency, so the rates cannot convert them",
+            _("the history's amounts carry no currency, so the rates cannot convert them"),
             table=tables.hist.name,
             column=tables.hist.columns.get("amount", "amount"),
-            expected="the deals table as well (its currency column says each deal's currency)",
+            expected=_("the deals table as well (its currency column says each deal's currency)"),
         )
     return amounts
 

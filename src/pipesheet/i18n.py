@@ -21,6 +21,11 @@ sentence glued from translated pieces (word order differs between languages).
 ``pipesheet/locale/<lang>/LC_MESSAGES/pipesheet.mo``, read with the standard library (no Babel at
 run time); Babel is the developers' tool that extracts and compiles them (``scripts/i18n.py``).
 A message missing from a catalog shows in English.
+
+**Notes that remember their English.** Code recognises some notes by their words (``n.startswith(
+"stage order")``, ``"blank amount" in n``). :func:`note` translates a note and returns it as a
+:class:`Text`: a ``str`` in the language spoken whose ``startswith``, ``endswith`` and ``in`` also
+answer for its English text, so that code keeps working in every language.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "LANGUAGES",
     "LANGUAGE_NAMES",
     "N_",
+    "Text",
     "UnknownLanguage",
     "_",
     "current_language",
@@ -45,6 +51,7 @@ __all__ = [
     "language_from_environment",
     "ngettext",
     "normalise_language",
+    "note",
     "pgettext",
     "set_language",
 ]
@@ -178,3 +185,42 @@ def pgettext(context: str, message: str) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (translate it where it is shown)."""
     return message
+
+
+class Text(str):
+    """A sentence in the language spoken that remembers its English text (:attr:`english`).
+
+    It is the translated ``str`` (printed, compared, hashed, joined as such); ``startswith``,
+    ``endswith`` and ``in`` are true when they are for the translation *or* for the English text,
+    so code that recognises a note by its English words works whatever the language.
+    """
+
+    english: str
+
+    def __new__(cls, text: str, english: str | None = None) -> Text:
+        out = super().__new__(cls, text)
+        out.english = str(text) if english is None else str(english)
+        return out
+
+    def __reduce__(self) -> tuple:
+        return (Text, (str(self), self.english))
+
+    def startswith(self, prefix, *args) -> bool:  # type: ignore[override]
+        return str.startswith(self, prefix, *args) or self.english.startswith(prefix, *args)
+
+    def endswith(self, suffix, *args) -> bool:  # type: ignore[override]
+        return str.endswith(self, suffix, *args) or self.english.endswith(suffix, *args)
+
+    def __contains__(self, part: object) -> bool:
+        return str.__contains__(self, part) or (  # type: ignore[operator]
+            isinstance(part, str) and part in self.english
+        )
+
+
+def note(message: str, /, **values: object) -> Text:
+    """``_(message).format(**values)`` as a :class:`Text` remembering
+    ``message.format(**values)`` (its English; a value that is a :class:`Text` goes into it in
+    English).  Mark the message for extraction with ``N_``:
+    ``note(N_("{count} deal(s) skipped"), count=n)``."""
+    english = {k: v.english if isinstance(v, Text) else v for k, v in values.items()}
+    return Text(_(message).format(**values), message.format(**english))

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _, note
 
 __all__ = [
     "INVISIBLE",
@@ -44,6 +45,7 @@ __all__ = [
     "no_closed_label_message",
     "skeleton",
     "strip_invisible",
+    "unaccented",
 ]
 
 #: Unicode Default_Ignorable_Code_Point: characters that show as nothing.
@@ -84,6 +86,8 @@ WON_LABELS: tuple[str, ...] = (
     "Vinta",
     "Chiuso vinto",
     "Chiusa vinta",
+    "Trattativa vinta",
+    "Opportunità vinta",
     # pt
     "Ganho",
     "Ganha",
@@ -95,15 +99,21 @@ WON_LABELS: tuple[str, ...] = (
     "Guanyada",
     "Tancat guanyat",
     "Tancada guanyada",
+    "Oportunitat guanyada",
     # sl
     "Dobljeno",
     "Dobljena",
     "Zaprto – dobljeno",
     "Zaprto dobljeno",
+    "Dobljen",
+    "Posel dobljen",
+    "Zaključeno – dobljeno",
     # vi
     "Thắng",
     "Đã thắng",
     "Thành công",
+    "Đã chốt thành công",
+    "Chốt thành công",
     # pl
     "Wygrana",
     "Wygrany",
@@ -134,6 +144,8 @@ LOST_LABELS: tuple[str, ...] = (
     "Persa",
     "Chiuso perso",
     "Chiusa persa",
+    "Trattativa persa",
+    "Opportunità persa",
     "Fechado perdido",
     "Fechada perdida",
     "Fechado e perdido",
@@ -141,19 +153,27 @@ LOST_LABELS: tuple[str, ...] = (
     "Perduda",
     "Tancat perdut",
     "Tancada perduda",
+    "Oportunitat perduda",
     "Izgubljeno",
     "Izgubljena",
     "Zaprto – izgubljeno",
     "Zaprto izgubljeno",
+    "Izgubljen",
+    "Posel izgubljen",
+    "Zaključeno – izgubljeno",
     "Thua",
     "Đã thua",
     "Thất bại",
+    "Đã chốt thất bại",
+    "Chốt thất bại",
     "Przegrana",
     "Przegrany",
 )
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
-_NO_ACCENT = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i"})
+_NO_ACCENT = str.maketrans(
+    {"đ": "d", "Đ": "D", "ð": "d", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ħ": "h", "ı": "i"}
+)
 
 
 def strip_invisible(text: str) -> str:
@@ -168,8 +188,12 @@ def _loose(label: str) -> str:
     return " ".join(_PUNCT.sub(" ", strip_invisible(label).casefold()).split())
 
 
-def _unaccented(key: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", key)
+def unaccented(text: str) -> str:
+    """``text`` without its accents: ``"probabilità"`` → ``"probabilita"``, ``"Đã thắng"`` →
+    ``"Da thang"``, ``"zaključka"`` → ``"zakljucka"`` (ASCII text is returned as is)."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_NO_ACCENT)
 
 
@@ -190,12 +214,12 @@ class LabelMatcher:
         for i, labels in enumerate(sets):
             for label in labels:
                 key = _loose(str(label))
-                for table, k in ((loose, key), (plain, _unaccented(key))):
+                for table, k in ((loose, key), (plain, unaccented(key))):
                     table[k] = i if table.get(k, i) == i else -2  # -2: in two sets
         for label in exclude:
             key = _loose(str(label))
             loose[key] = -2
-            plain[_unaccented(key)] = -2
+            plain[unaccented(key)] = -2
         self._loose = loose
         self._plain = plain
 
@@ -205,7 +229,7 @@ class LabelMatcher:
             return -1
         key = _loose(label)
         hit = self._loose.get(key)
-        if hit is None and _unaccented(key) == key:  # written without accents
+        if hit is None and unaccented(key) == key:  # written without accents
             hit = self._plain.get(key)
         return -1 if hit is None or hit < 0 else hit
 
@@ -304,27 +328,55 @@ def check_confusable(
     raw = {t for t in texts if _clean(t) == odd}
     rows = [int(r) for r in labels.index[labels.isin(raw).to_numpy()][:20]]
     raise PipesheetError(
-        f"two labels look the same but are different text: {odd!r} and {other!r} — {odd!r} "
-        f"has the character {char}, a look-alike from another script",
+        _(
+            "two labels look the same but are different text: {odd!r} and {other!r} — {odd!r} "
+            "has the character {char}, a look-alike from another script"
+        ).format(odd=odd, other=other, char=char),
         table=table,
         column=column,
         rows=rows,
         value=odd,
-        expected=f"one spelling per label: retype {odd!r} as {other!r} (or rename one if they "
-        "really are two different stages)",
+        expected=_(
+            "one spelling per label: retype {odd!r} as {other!r} (or rename one if they really "
+            "are two different stages)"
+        ).format(odd=odd, other=other),
     )
+
+
+_NO_CLOSED_LABEL = {
+    "deals table": N_(
+        "no Won or Lost label in the deals table's stage column (labels seen: {labels}), so "
+        "every deal counts as open and no win probability can be learned. If some of these "
+        "labels mean Won or Lost, declare them: --won LABEL --lost LABEL on the command line "
+        "(won=[…], lost=[…] in Python)"
+    ),
+    "history": N_(
+        "no Won or Lost label in the history's stage column (labels seen: {labels}), so every "
+        "deal counts as open and no win probability can be learned. If some of these labels "
+        "mean Won or Lost, declare them: --won LABEL --lost LABEL on the command line (won=[…], "
+        "lost=[…] in Python)"
+    ),
+}
 
 
 def no_closed_label_message(labels: Iterable[object], table: str) -> str:
     """What to say when a table's stage column holds no Won or Lost label at all: the labels
-    seen (up to 20) and how to declare the closed ones."""
+    seen (up to 20) and how to declare the closed ones.  ``table``: ``"deals table"``,
+    ``"history"`` or a table's own name.  A :class:`~pipesheet.i18n.Text` in the language
+    spoken (it still starts with "no Won or Lost label" for code that looks for it)."""
     seen = list(dict.fromkeys(str(v) for v in labels if isinstance(v, str)))
-    shown = ", ".join(repr(s) for s in seen[:20]) + (
-        f" and {len(seen) - 20} more" if len(seen) > 20 else ""
-    )
-    return (
-        f"no Won or Lost label in the {table}'s stage column (labels seen: {shown or 'none'}), "
-        "so every deal counts as open and no win probability can be learned. If some of these "
-        "labels mean Won or Lost, declare them: --won LABEL --lost LABEL on the command line "
-        "(won=[…], lost=[…] in Python)"
+    shown = ", ".join(repr(s) for s in seen[:20])
+    if len(seen) > 20:
+        shown = _("{labels} and {more} more").format(labels=shown, more=len(seen) - 20)
+    if table in _NO_CLOSED_LABEL:
+        return note(_NO_CLOSED_LABEL[table], labels=shown or _("none"))
+    return note(
+        N_(
+            "no Won or Lost label in the {table}'s stage column (labels seen: {labels}), so "
+            "every deal counts as open and no win probability can be learned. If some of these "
+            "labels mean Won or Lost, declare them: --won LABEL --lost LABEL on the command "
+            "line (won=[…], lost=[…] in Python)"
+        ),
+        table=table,
+        labels=shown or _("none"),
     )

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.cells import DATE_EXPECTED, parse_dates
+from pipesheet.cells import date_expected, parse_dates
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _, note
 
 __all__ = [
     "NO_CLOSE_DATE",
@@ -86,10 +87,10 @@ def read_date_setting(
     if blank:
         if required:
             raise PipesheetError(
-                "a date is needed",
+                _("a date is needed"),
                 table="settings",
                 column=name,
-                expected=expected or DATE_EXPECTED,
+                expected=expected or date_expected(),
             )
         return None
     try:
@@ -107,7 +108,7 @@ def read_date_setting(
     stamp = parsed.iloc[0]
     if pd.isna(stamp):  # pragma: no cover - parse_dates refuses what it cannot read
         raise PipesheetError(
-            "not a date", table="settings", column=name, value=value, expected=DATE_EXPECTED
+            _("not a date"), table="settings", column=name, value=value, expected=date_expected()
         )
     return pd.Timestamp(stamp).normalize()
 
@@ -157,11 +158,11 @@ def _months(period: Any, words: tuple[str, ...] = PERIOD_WORDS) -> int:
     key = str(period).strip().casefold()
     if key not in words:
         raise PipesheetError(
-            "unknown period",
+            _("unknown period"),
             table="settings",
             column="period",
             value=period,
-            expected=", ".join(words[:-1]) + " or " + words[-1],
+            expected=_("{words} or {last}").format(words=", ".join(words[:-1]), last=words[-1]),
         )
     return _PERIOD_MONTHS[key]
 
@@ -199,14 +200,27 @@ def window_end(
         return end, None
     nxt = period_end_for(day + pd.Timedelta(days=1), period, fiscal_year_start)
     key = str(period).strip().casefold()
-    return nxt, (
-        f"as of {day.date()}, the last day of its {key}: the window runs to the end of the "
-        f"next {key} ({nxt.date()})"
-    )
+    said = {
+        "month": N_(
+            "as of {day}, the last day of its month: the window runs to the end of the next "
+            "month ({end})"
+        ),
+        "quarter": N_(
+            "as of {day}, the last day of its quarter: the window runs to the end of the next "
+            "quarter ({end})"
+        ),
+        "year": N_(
+            "as of {day}, the last day of its year: the window runs to the end of the next "
+            "year ({end})"
+        ),
+    }[key]
+    return nxt, note(said, day=day.date(), end=nxt.date())
 
 
 # ---- period labels and fiscal years ------------------------------------------------------------
-NO_CLOSE_DATE = "(no close date)"
+#: The period label of deals without a close date (a value of the tables' period column: it
+#: stays English there; surfaces show it with ``_(NO_CLOSE_DATE)``).
+NO_CLOSE_DATE = N_("(no close date)")
 
 
 def fiscal_year_month(fiscal_year_start: Any) -> int:
@@ -218,11 +232,11 @@ def fiscal_year_month(fiscal_year_start: Any) -> int:
         month = 0
     if not 1 <= month <= 12:
         raise PipesheetError(
-            "fiscal year start must be a month number",
+            _("fiscal year start must be a month number"),
             table="settings",
             column="fiscal_year_start",
             value=fiscal_year_start,
-            expected="a whole number from 1 (January) to 12 (December)",
+            expected=_("a whole number from 1 (January) to 12 (December)"),
         )
     return month
 
@@ -280,19 +294,19 @@ def window_end_day(
     day = day_number(period_end, "period_end")
     if day is None:
         raise PipesheetError(
-            "a period end is needed",
+            _("a period end is needed"),
             table="settings",
             column="period_end",
             value=period_end,
-            expected="a date, or month / quarter / year",
+            expected=_("a date, or month / quarter / year"),
         )
     if day <= as_of_day:
         raise PipesheetError(
-            "the period ends on or before the as-of date: the forecast window would be empty",
+            _("the period ends on or before the as-of date: the forecast window would be empty"),
             table="settings",
             column="period_end",
             value=str(day_timestamp(day).date()),
-            expected=f"a date after {day_timestamp(as_of_day).date()}",
+            expected=_("a date after {day}").format(day=day_timestamp(as_of_day).date()),
         )
     return day
 
@@ -313,17 +327,17 @@ def period_windows(
         start,
         "start",
         required=True,
-        expected="the first day of the first period to backtest, e.g. 2026-01-01",
+        expected=_("the first day of the first period to backtest, e.g. 2026-01-01"),
     )
     months = _months(period, ("month", "quarter"))
     key = str(period).strip().casefold()
     if isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 1:
         raise PipesheetError(
-            "the number of periods must be a whole number ≥ 1",
+            _("the number of periods must be a whole number ≥ 1"),
             table="settings",
             column="periods",
             value=periods,
-            expected="e.g. 4",
+            expected=_("e.g. 4"),
         )
     first = pd.Timestamp(when).normalize()
     starts = [first + pd.DateOffset(months=months * i) for i in range(int(periods) + 1)]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipesheet.columns import resolve_columns
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 from pipesheet.tables import check_table, parse_stage_values
 
@@ -81,7 +82,10 @@ def preset(name: str) -> pd.DataFrame:
     key = str(name).strip().casefold()
     if key not in PRESETS:
         raise PipesheetError(
-            "unknown preset", table="presets", value=name, expected="one of " + ", ".join(PRESETS)
+            _("unknown preset"),
+            table="presets",
+            value=name,
+            expected=_("one of {names}").format(names=", ".join(PRESETS)),
         )
     return pd.DataFrame(list(PRESETS[key]), columns=["stage", "probability"])
 
@@ -122,7 +126,10 @@ def probability_table(
         stage_column=cols["stage"],
     )
     return pd.DataFrame(
-        {"stage": [s for s, _ in read], "probability": np.array([p for _, p in read], dtype=float)}
+        {
+            "stage": [s for s, _p in read],
+            "probability": np.array([p for _s, p in read], dtype=float),
+        }
     )
 
 
@@ -141,4 +148,6 @@ def stages_from_probabilities(
     won, lost = tuple(won), tuple(lost)
     rows = probs[terminal_matcher(won, lost).matches(probs["stage"]) < 0]
     ordered = rows.sort_values("probability", kind="stable")["stage"].tolist()
-    return StageList(tuple(ordered), won, lost, "inferred from the probability table (ascending)")
+    return StageList(
+        tuple(ordered), won, lost, N_("inferred from the probability table (ascending)")
+    )

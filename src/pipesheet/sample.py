@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 
 __all__ = [
     "DEAL_COLUMNS",
@@ -195,39 +196,44 @@ def _as_day(as_of: object) -> int:
         stamp = pd.Timestamp(as_of)
     except (ValueError, TypeError) as exc:
         raise PipesheetError(
-            "the as-of date is not a date", value=as_of, expected="a date like 2026-09-30"
+            _("the as-of date is not a date"), value=as_of, expected=_("a date like 2026-09-30")
         ) from exc
     if pd.isna(stamp):
-        raise PipesheetError("the as-of date is missing", expected="a date like 2026-09-30")
+        raise PipesheetError(_("the as-of date is missing"), expected=_("a date like 2026-09-30"))
     return int(np.datetime64(stamp.date(), "D").astype(np.int64))
 
 
 def _check_stages(stages: Sequence[str]) -> tuple[str, ...]:
     if isinstance(stages, str):
         raise PipesheetError(
-            "the stages must be a list of names, not one string",
+            _("the stages must be a list of names, not one string"),
             table="stages",
             value=stages,
-            expected="e.g. ('Lead', 'Qualified', 'Proposal', 'Negotiation')",
+            expected=_("e.g. ('Lead', 'Qualified', 'Proposal', 'Negotiation')"),
         )
     names = tuple(str(s).strip() for s in stages)
     if not names or any(not s for s in names):
         raise PipesheetError(
-            "the stages list is empty or has a blank name",
+            _("the stages list is empty or has a blank name"),
             table="stages",
-            expected="at least one non-blank open stage name",
+            expected=_("at least one non-blank open stage name"),
         )
     folded = [s.casefold() for s in names]
     if len(set(folded)) != len(folded):
         raise PipesheetError(
-            "a stage name appears twice", table="stages", value=names, expected="distinct names"
+            _("a stage name appears twice"),
+            table="stages",
+            value=names,
+            expected=_("distinct names"),
         )
     if {SAMPLE_WON.casefold(), SAMPLE_LOST.casefold()} & set(folded):
         raise PipesheetError(
-            "the open stages include a closed stage",
+            _("the open stages include a closed stage"),
             table="stages",
             value=names,
-            expected=f"open stages only ('{SAMPLE_WON}' and '{SAMPLE_LOST}' are added)",
+            expected=_("open stages only ('{won}' and '{lost}' are added)").format(
+                won=SAMPLE_WON, lost=SAMPLE_LOST
+            ),
         )
     return names
 
@@ -298,9 +304,9 @@ def generate_pipeline(
     """
     if isinstance(n_deals, bool) or not isinstance(n_deals, (int, np.integer)) or n_deals < 0:
         raise PipesheetError(
-            "the number of deals must be a whole number, 0 or more",
+            _("the number of deals must be a whole number, 0 or more"),
             value=n_deals,
-            expected="e.g. 3000",
+            expected=_("e.g. 3000"),
         )
     n = int(n_deals)
     stage_names = _check_stages(stages)

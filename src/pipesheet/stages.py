@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, Text, _, note
 from pipesheet.labels import LOST_LABELS, WON_LABELS, LabelMatcher, strip_invisible
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "PipelineStages",
     "StageList",
     "order_from_pairs",
+    "source_text",
     "stage_key",
+    "stage_order_note",
     "terminal_matcher",
 ]
 
@@ -47,6 +50,11 @@ DEFAULT_LOST: tuple[str, ...] = LOST_LABELS
 
 #: Status codes used in the engine's arrays: open stages are 0..k-1, then these two.
 WON, LOST = "won", "lost"
+
+#: How an order of open stages was obtained (:attr:`StageList.source`; English: it is data, see
+#: :func:`source_text` for the words shown).  Each completes "stage order …".
+GIVEN = N_("given")
+FROM_HISTORY = N_("inferred from the history (first-entry order)")
 
 
 def stage_key(label: object) -> str:
@@ -77,7 +85,7 @@ class StageList:
     open: tuple[str, ...]
     won: tuple[str, ...] = DEFAULT_WON
     lost: tuple[str, ...] = DEFAULT_LOST
-    source: str = "given"
+    source: str = GIVEN
     _codes: dict[str, int] = field(init=False, repr=False, compare=False)
     _terminal: LabelMatcher = field(init=False, repr=False, compare=False)
 
@@ -87,44 +95,57 @@ class StageList:
         object.__setattr__(self, "lost", tuple(str(s).strip() for s in _as_tuple(self.lost)))
         if not self.open:
             raise PipesheetError(
-                "the stage list has no open stages",
+                _("the stage list has no open stages"),
                 table="stages",
-                expected="at least one open stage, e.g. Lead, Qualified, Proposal",
+                expected=_("at least one open stage, e.g. Lead, Qualified, Proposal"),
             )
-        if not self.won or not self.lost:
-            missing = "Won" if not self.won else "Lost"
+        if not self.won:
             raise PipesheetError(
-                f"the stage list has no label meaning {missing}",
+                _("the stage list has no label meaning Won"),
                 table="stages",
-                expected=f"a {missing} label such as 'Closed {missing}'",
+                expected=_("a Won label such as 'Closed Won'"),
+            )
+        if not self.lost:
+            raise PipesheetError(
+                _("the stage list has no label meaning Lost"),
+                table="stages",
+                expected=_("a Lost label such as 'Closed Lost'"),
             )
         codes: dict[str, int] = {}
         for i, name in enumerate(self.open):
             key = stage_key(name)
             if not key:
                 raise PipesheetError(
-                    "blank open stage name", table="stages", rows=[i + 2], expected="a stage name"
+                    _("blank open stage name"),
+                    table="stages",
+                    rows=[i + 2],
+                    expected=_("a stage name"),
                 )
             if key in codes:
                 raise PipesheetError(
-                    "stage listed twice",
+                    _("stage listed twice"),
                     table="stages",
                     rows=[i + 2],
                     value=name,
-                    expected="each open stage once",
+                    expected=_("each open stage once"),
                 )
             codes[key] = i
         k = len(self.open)
-        for code, labels, what in ((k, self.won, "Won"), (k + 1, self.lost, "Lost")):
+        for code, labels in ((k, self.won), (k + 1, self.lost)):
             for label in labels:
                 key = stage_key(label)
                 if codes.get(key, code) != code:
-                    other = "an open stage" if codes[key] < k else "Won"
+                    if codes[key] >= k:
+                        problem = _("label is both Won and Lost")
+                    elif code == k:
+                        problem = _("label is both an open stage and Won")
+                    else:
+                        problem = _("label is both an open stage and Lost")
                     raise PipesheetError(
-                        f"label is both {other} and {what}",
+                        problem,
                         table="stages",
                         value=label,
-                        expected="each label in one role only",
+                        expected=_("each label in one role only"),
                     )
                 codes[key] = code
         object.__setattr__(self, "_codes", codes)
@@ -222,10 +243,10 @@ class StageList:
         open_keys = [j for j, key in enumerate(keys) if key and matcher.match(key) < 0]
         if not open_keys:
             raise PipesheetError(
-                "no open stages found in the history",
+                _("no open stages found in the history"),
                 table="history",
                 column="stage",
-                expected="rows for open stages, not only Won/Lost",
+                expected=_("rows for open stages, not only Won/Lost"),
             )
         m = len(open_keys)
         to_open = np.full(len(keys) + 1, -1, dtype=np.int64)
@@ -266,7 +287,7 @@ class StageList:
         before -= n_reached[:, None] - both
         ordering = order_from_pairs(before, n_reached)
         names = [display[keys[open_keys[s]]] for s in ordering]
-        return cls(tuple(names), won, lost, "inferred from the history (first-entry order)")
+        return cls(tuple(names), won, lost, FROM_HISTORY)
 
 
 def order_from_pairs(before: np.ndarray, n_reached: np.ndarray) -> list[int]:
@@ -305,25 +326,25 @@ class PipelineStages(StageList):
         items = [(str(name).strip(), sl) for name, sl in lists.items()]
         if not items:
             raise PipesheetError(
-                "no pipelines given", table="stages", expected="{pipeline: StageList}"
+                _("no pipelines given"), table="stages", expected="{pipeline: StageList}"
             )
         seen: dict[str, str] = {}
         for name, sl in items:
             key = stage_key(name)
             if not key:
                 raise PipesheetError(
-                    "blank pipeline name", table="stages", expected="a name per pipeline"
+                    _("blank pipeline name"), table="stages", expected=_("a name per pipeline")
                 )
             if key in seen:
                 raise PipesheetError(
-                    "pipeline listed twice",
+                    _("pipeline listed twice"),
                     table="stages",
                     value=name,
-                    expected="each pipeline once (names are compared without case and spaces)",
+                    expected=_("each pipeline once (names are compared without case and spaces)"),
                 )
             if not isinstance(sl, StageList):
                 raise PipesheetError(
-                    "a pipeline's stages must be a StageList",
+                    _("a pipeline's stages must be a StageList"),
                     table="stages",
                     value=name,
                     expected="{pipeline: StageList((...open stages...), won, lost)}",
@@ -337,9 +358,9 @@ class PipelineStages(StageList):
                     out.setdefault(stage_key(label), label)
             return tuple(out.values())
 
-        lists_ = [sl for _, sl in items]
+        lists_ = [sl for _name, sl in items]
         if source is None:
-            source = "per pipeline: " + "; ".join(f"{name} ({sl.source})" for name, sl in items)
+            source = _per_pipeline(items)
         return cls(
             union(sl.open for sl in lists_),
             union(sl.won for sl in lists_),
@@ -372,16 +393,52 @@ class PipelineStages(StageList):
         name = self.find(pipeline)
         if name is None:
             raise PipesheetError(
-                "unknown pipeline",
+                _("unknown pipeline"),
                 table="stages",
                 value=pipeline,
-                expected="one of the pipelines " + ", ".join(map(repr, self.pipeline_names)),
+                expected=_("one of the pipelines {names}").format(
+                    names=", ".join(map(repr, self.pipeline_names))
+                ),
             )
         return self.lists[name]
 
     def describe(self) -> str:
         """``New business: Lead → Proposal; Renewal: Renewal call → Quote`` (for notes)."""
         return "; ".join(f"{n}: " + " → ".join(sl.open) for n, sl in self.pipelines)
+
+
+def source_text(stages: StageList) -> Text:
+    """How the order of ``stages`` was obtained (:attr:`StageList.source`, which stays English:
+    it is data) in the language spoken, for notes and headings: ``"inferred from the history
+    (first-entry order)"`` → ``"dedotto dallo storico …"``.  A source pipesheet does not know
+    (one a caller wrote) is shown as it is."""
+    if isinstance(stages, PipelineStages) and stages.source == _per_pipeline(stages.pipelines):
+        parts = [
+            Text(
+                _("{name} ({source})").format(name=n, source=source_text(sl)),
+                f"{n} ({sl.source})",
+            )
+            for n, sl in stages.pipelines
+        ]
+        return note(
+            N_("per pipeline: {lists}"),
+            lists=Text("; ".join(parts), stages.source[len("per pipeline: ") :]),
+        )
+    return Text(_(stages.source), stages.source) if stages.source else Text("")
+
+
+def _per_pipeline(items: Iterable[tuple[str, StageList]]) -> str:
+    return "per pipeline: " + "; ".join(f"{name} ({sl.source})" for name, sl in items)
+
+
+def stage_order_note(stages: StageList) -> Text:
+    """The note saying how the stage order was obtained: ``stage order inferred from the
+    history (first-entry order): Lead → Qualified → Proposal``."""
+    return note(
+        N_("stage order {source}: {stages}"),
+        source=source_text(stages),
+        stages=" → ".join(stages.open),
+    )
 
 
 def history_row_order(deal_codes: np.ndarray, order: np.ndarray) -> np.ndarray | None:

@@ -43,7 +43,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.cells import DATE_MAX, DATE_MIN, DATE_RANGE_TEXT, clean_text, parse_dates
+from pipesheet.cells import (
+    DATE_MAX,
+    DATE_MIN,
+    DATE_RANGE_TEXT,
+    clean_text,
+    parse_dates,
+    value_word,
+)
 from pipesheet.columns import (
     DEAL_FIELDS,
     HISTORY_FIELDS,
@@ -51,15 +58,19 @@ from pipesheet.columns import (
     normalise_header,
     resolve_columns,
 )
-from pipesheet.errors import PipesheetError
+from pipesheet.errors import PipesheetError, table_name
+from pipesheet.formats import format_number
 from pipesheet.history import HISTORY_CLOSE_ALIASES
+from pipesheet.i18n import N_, _
 from pipesheet.labels import INVISIBLE, confusable_pairs, no_closed_label_message
 from pipesheet.stages import (
     DEFAULT_LOST,
     DEFAULT_WON,
+    FROM_HISTORY,
     StageList,
     order_from_pairs,
     stage_key,
+    stage_order_note,
     terminal_matcher,
 )
 
@@ -185,9 +196,9 @@ def _open(obj: Any, name: str, order_by: str | None = None) -> _Lazy:
         frame = nw.from_native(obj)
     except TypeError as err:
         raise PipesheetError(
-            f"expected a table, got {type(obj).__name__}",
+            _("expected a table, got {type}").format(type=type(obj).__name__),
             table=name,
-            expected="a pandas, Polars, PyArrow, DuckDB, Spark or Ibis frame",
+            expected=_("a pandas, Polars, PyArrow, DuckDB, Spark or Ibis frame"),
         ) from err
     backend = str(frame.implementation).lower()
     headers = [str(c) for c in frame.collect_schema().names()]
@@ -201,10 +212,12 @@ def _open(obj: Any, name: str, order_by: str | None = None) -> _Lazy:
     if order_by is not None:
         if str(order_by) not in headers:
             raise PipesheetError(
-                "the ordering column is not in the table",
+                _("the ordering column is not in the table"),
                 table=name,
                 column=str(order_by),
-                expected="one of the table's columns: " + ", ".join(headers),
+                expected=_("one of the table's columns: {headers}").format(
+                    headers=", ".join(headers)
+                ),
             )
         order = str(order_by)
     else:
@@ -248,12 +261,14 @@ def _where(table: _Lazy, lf: Any, condition: Any, deal: str | None) -> tuple[lis
     if not table.rows_known:
         if "__deal" in sample:
             ids = ", ".join(repr(clean_text(v)) for v in dict.fromkeys(sample["__deal"].tolist()))
-            bits.append(f"deal id(s) {ids}")
+            bits.append(_("deal id(s) {ids}").format(ids=ids))
         if "__order" in sample:
             bits.append(
                 f"{table.order} {', '.join(str(v) for v in sample['__order'].tolist()[:5])}"
             )
-        bits.append(f"a {table.backend} frame has no spreadsheet row numbers")
+        bits.append(
+            _("a {backend} frame has no spreadsheet row numbers").format(backend=table.backend)
+        )
     return rows, (" (" + "; ".join(bits) + ")") if bits else ""
 
 
@@ -360,22 +375,28 @@ def _date_key(table: _Lazy, column: str, dayfirst: bool | None) -> tuple[Any, bo
     if dtype == nw.Date or isinstance(dtype, nw.Datetime):
         if isinstance(dtype, nw.Datetime) and getattr(dtype, "time_zone", None):
             raise PipesheetError(
-                "dates with a time zone",
+                _("dates with a time zone"),
                 table=table.name,
                 column=column,
                 value=str(dtype),
-                expected="local dates and times without a time zone (convert them in the "
-                f"{table.backend} frame first)",
+                expected=_(
+                    "local dates and times without a time zone (convert them in the {backend} "
+                    "frame first)"
+                ).format(backend=table.backend),
             )
         return _micros(nw, column, dtype, table.backend)
     values = _distinct(table.lf, column)
     raw = values[column]
     if len(raw) > LAZY_TEXT_DATES:
         raise PipesheetError(
-            f"{len(raw):,} distinct text dates: too many to read one by one",
+            _("{count} distinct text dates: too many to read one by one").format(
+                count=format_number(len(raw))
+            ),
             table=table.name,
             column=column,
-            expected=f"a date or datetime column in the {table.backend} frame (cast it there)",
+            expected=_("a date or datetime column in the {backend} frame (cast it there)").format(
+                backend=table.backend
+            ),
         )
     index = pd.RangeIndex(2, 2 + len(raw), name="row")
     series = pd.Series(raw.to_numpy(dtype=object), index=index, dtype=object)
@@ -438,14 +459,19 @@ def _check_confusable_labels(table: _Lazy, lf: Any, column: str, labels: list[An
     raw = [t for t in texts if " ".join(INVISIBLE.sub("", t).split()) == odd] or [odd]
     rows, where = _where(table, lf, nw.col(column).is_in(raw), None)
     raise PipesheetError(
-        f"two labels look the same but are different text: {odd!r} and {other!r} — {odd!r} "
-        f"has the character {char}, a look-alike from another script{where}",
+        _(
+            "two labels look the same but are different text: {odd!r} and {other!r} — {odd!r} "
+            "has the character {char}, a look-alike from another script"
+        ).format(odd=odd, other=other, char=char)
+        + where,
         table=table.name,
         column=column,
         rows=rows,
         value=odd,
-        expected=f"one spelling per label: retype {odd!r} as {other!r} (or rename one if they "
-        "really are two different stages)",
+        expected=_(
+            "one spelling per label: retype {odd!r} as {other!r} (or rename one if they really "
+            "are two different stages)"
+        ).format(odd=odd, other=other),
     )
 
 
@@ -497,11 +523,11 @@ class LazyHistory:
         if int(blank["n"].iloc[0]):
             rows, where = _where(self.table, self.lf, nw.col("d").is_null(), None)
             raise PipesheetError(
-                f"deal id is blank{where}",
+                _("deal id is blank") + where,
                 table=self.name,
                 column=self.columns["deal_id"],
                 rows=rows,
-                expected="the id of a deal",
+                expected=_("the id of a deal"),
             )
 
     @property
@@ -567,25 +593,27 @@ def lazy_history(
     ).iloc[0]
     if int(stats["rows"]) == 0:
         raise PipesheetError(
-            "the table is empty", table=name, expected="a header row and at least one data row"
+            _("the table is empty"),
+            table=name,
+            expected=_("a header row and at least one data row"),
         )
     if int(stats["blank_ids"]):
         rows, where = _where(table, lf, nw.col("d").is_null(), None)
         raise PipesheetError(
-            f"deal id is blank ({int(stats['blank_ids'])} row(s)){where}",
+            _("deal id is blank ({count} row(s))").format(count=int(stats["blank_ids"])) + where,
             table=name,
             column=id_col,
             rows=rows,
-            expected="the id of a deal",
+            expected=_("the id of a deal"),
         )
     if int(stats["blank_dates"]):
         rows, where = _where(table, lf, nw.col("__key").is_null(), "d")
         raise PipesheetError(
-            f"date is blank{where}",
+            _("date is blank") + where,
             table=name,
             column=date_col,
             rows=rows,
-            expected="a date such as 2026-09-30",
+            expected=_("a date such as 2026-09-30"),
         )
     kmin, kmax = int(stats["kmin"]), int(stats["kmax"])
     per_day = 1 if unit_day else _US_PER_DAY
@@ -599,12 +627,12 @@ def lazy_history(
             )
             rows, where = _where(table, lf, cond, "d")
             raise PipesheetError(
-                f"date outside the supported range {DATE_RANGE_TEXT}{where}",
+                _("date outside the supported range {range}").format(range=DATE_RANGE_TEXT) + where,
                 table=name,
                 column=date_col,
                 rows=rows,
                 value=str(np.datetime64(int(bad), "D" if unit_day else "us")),
-                expected="a date in that range",
+                expected=_("a date in that range"),
             )
     # the labels: distinct values folded here, with the pandas path's rules
     first = [nw.col(table.order).min().alias("__first")] if table.order else []
@@ -661,12 +689,7 @@ def lazy_history(
         patterns = reach_patterns(hist, None, infer=len(provisional[0]))
         order = order_from_pairs(patterns.before, patterns.first_reached)
         open_names = [provisional[0][s] for s in order]
-        stages = StageList(
-            tuple(open_names),
-            tuple(won),
-            tuple(lost),
-            "inferred from the history (first-entry order)",
-        )
+        stages = StageList(tuple(open_names), tuple(won), tuple(lost), FROM_HISTORY)
         remap = np.empty(len(order) + 2, dtype=np.int64)
         remap[np.asarray(order)] = np.arange(len(order))
         remap[len(order)], remap[len(order) + 1] = len(order), len(order) + 1
@@ -675,7 +698,7 @@ def lazy_history(
         )
         hist.stages = stages
         hist.inferred = patterns.renumbered(remap)
-        notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
+        notes.append(stage_order_note(stages))
     code_of = [stages.code(u) if k else -2 for u, k in zip(labels, keys, strict=True)]
     if not any(c >= stages.k for c in code_of):
         notes.append(no_closed_label_message(labels, "history"))
@@ -708,10 +731,10 @@ def _provisional(
     open_keys = [k for k in display if matcher.match(k) < 0]
     if not open_keys:
         raise PipesheetError(
-            "no open stages found in the history",
+            _("no open stages found in the history"),
             table="history",
             column="stage",
-            expected="rows for open stages, not only Won/Lost",
+            expected=_("rows for open stages, not only Won/Lost"),
         )
     names = [display[k] for k in open_keys]
     stages = StageList(tuple(names), tuple(won), tuple(lost), "provisional")
@@ -736,25 +759,31 @@ def _label_codes(
             cond = cond | nw.col(column).is_in(texts)
         rows, where = _where(table, lf, cond, "d")
         raise PipesheetError(
-            f"stage is blank{where}",
+            _("stage is blank") + where,
             table=table.name,
             column=column,
             rows=rows,
-            expected="a stage name",
+            expected=_("a stage name"),
         )
     unknown = [u for u, c in zip(labels, codes, strict=True) if c == -1]
     if unknown:
         value = unknown[0]
         suggestion = stages.suggest(value)
-        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
         rows, where = _where(table, lf, nw.col(column) == value, "d")
         raise PipesheetError(
-            f"unknown stage{hint}{where}",
+            (
+                _("unknown stage (did you mean {suggestion!r}?)").format(suggestion=suggestion)
+                if suggestion
+                else _("unknown stage")
+            )
+            + where,
             table=table.name,
             column=column,
             rows=rows,
             value=value,
-            expected="one of " + ", ".join([*stages.open, stages.won_label, stages.lost_label]),
+            expected=_("one of {names}").format(
+                names=", ".join([*stages.open, stages.won_label, stages.lost_label])
+            ),
         )
     return codes
 
@@ -793,15 +822,26 @@ def lazy_deals(
     cols = resolve_columns(
         _header_table(table), DEAL_FIELDS, ("deal_id", "stage"), table_name=name, mapping=columns
     )
-    for fld, what in (("pipeline", "several pipelines"), ("override", "probability overrides")):
+    pandas_only = {
+        "pipeline": N_(
+            "several pipelines are computed on pandas frames only: this {type} deals table has "
+            "a {field} column"
+        ),
+        "override": N_(
+            "probability overrides are computed on pandas frames only: this {type} deals table "
+            "has a {field} column"
+        ),
+    }
+    for fld, problem in pandas_only.items():
         if fld in cols:
             raise PipesheetError(
-                f"{what} are computed on pandas frames only: this {type(deals).__name__} deals "
-                f"table has a {fld} column",
+                _(problem).format(type=type(deals).__name__, field=fld),
                 table=name,
                 column=cols[fld],
-                expected="a pandas frame (e.g. .to_pandas()) for a deals table with "
-                "pipelines or overrides — it is one row per deal, small enough for memory",
+                expected=_(
+                    "a pandas frame (e.g. .to_pandas()) for a deals table with pipelines or "
+                    "overrides — it is one row per deal, small enough for memory"
+                ),
             )
     schema = table.lf.collect_schema()
     lf = table.lf.with_columns(_clean_id(nw, cols["deal_id"], schema[cols["deal_id"]]).alias("d"))
@@ -815,11 +855,11 @@ def lazy_deals(
     if int(stats["blank"]):
         rows, where = _where(table, lf, nw.col("d").is_null(), None)
         raise PipesheetError(
-            f"deal id is blank{where}",
+            _("deal id is blank") + where,
             table=name,
             column=cols["deal_id"],
             rows=rows,
-            expected="a unique id per deal",
+            expected=_("a unique id per deal"),
         )
     n_rows = int(stats["rows"])
     if int(stats["ids"]) != n_rows:
@@ -827,18 +867,21 @@ def lazy_deals(
         first = dup["d"].iloc[0]
         rows, where = _where(table, lf, nw.col("d") == first, None)
         raise PipesheetError(
-            f"deal id appears more than once ({n_rows - int(stats['ids'])} extra row(s)){where}",
+            _("deal id appears more than once ({count} extra row(s))").format(
+                count=n_rows - int(stats["ids"])
+            )
+            + where,
             table=name,
             column=cols["deal_id"],
             rows=rows,
             value=first,
-            expected="one row per deal (a stage history goes in its own table)",
+            expected=_("one row per deal (a stage history goes in its own table)"),
         )
     first = [nw.col(table.order).min().alias("__first")] if table.order else []
     distinct = _distinct(table.lf, cols["stage"], first)
     labels = distinct[cols["stage"]].tolist()
     firsts = distinct["__first"].tolist() if first else [None] * len(labels)
-    labels, _ = _fold_labels(labels, firsts, distinct["__n"].tolist())
+    labels, _keys = _fold_labels(labels, firsts, distinct["__n"].tolist())
     _check_confusable_labels(table, table.lf, cols["stage"], labels)
     if stages is None:
         from pipesheet.tables import _infer_deal_stages
@@ -887,8 +930,11 @@ def without_rows(err: PipesheetError, raw: pd.DataFrame, deals: LazyDeals) -> Pi
             if 2 <= r < 2 + len(ids):
                 named.append(repr(clean_text(ids[r - 2])))
     where = (
-        f" (deal id(s) {', '.join(named)}; a {deals.table.backend} frame has no spreadsheet row "
-        "numbers)"
+        " ("
+        + _("deal id(s) {ids}").format(ids=", ".join(named))
+        + "; "
+        + _("a {backend} frame has no spreadsheet row numbers").format(backend=deals.table.backend)
+        + ")"
         if named
         else ""
     )
@@ -914,12 +960,14 @@ def check_history_in_deals(hist: LazyHistory, deals: LazyDeals) -> list[str]:
         value = sample["d"].iloc[0]
         rows, where = _where(hist.table, hist.lf, nw.col("d") == value, None)
         raise PipesheetError(
-            f"history rows for a deal that is not in the deals table{where}",
+            _("history rows for a deal that is not in the deals table") + where,
             table=hist.name,
             column=hist.columns["deal_id"],
             rows=rows,
             value=value,
-            expected="deal ids that appear in table " + repr(deals.name),
+            expected=_("deal ids that appear in table {table!r}").format(
+                table=table_name(deals.name)
+            ),
         )
     return []
 
@@ -1016,9 +1064,9 @@ def reach_patterns(
         if key != "pos" and hist.ordered:
             return reach_patterns(hist, cut, infer=infer, groups=groups, key="pos")
         raise PipesheetError(  # pragma: no cover - 2**62 / 512 µs is 285 years
-            "too many stages to order the history's instants on this engine",
+            _("too many stages to order the history's instants on this engine"),
             table=hist.name,
-            expected="fewer stages, or a date column (days) instead of date and time",
+            expected=_("fewer stages, or a date column (days) instead of date and time"),
         )
     first_cols = [nw.when(c == s).then(t).otherwise(None).alias(f"f{s}") for s in range(k)]
     rows = lf.with_columns(
@@ -1143,15 +1191,19 @@ def _raise_tie(hist: LazyHistory, lf: Any) -> None:
     )
     sample = _collect(pairs.filter(nw.col("lo") != nw.col("hi")).head(1))
     deal = sample["d"].iloc[0] if len(sample) else "?"
-    day = str(np.datetime64(int(sample["day"].iloc[0]), "D")) if len(sample) else "the same date"
+    day = str(np.datetime64(int(sample["day"].iloc[0]), "D")) if len(sample) else _("the same date")
     raise PipesheetError(
-        f"deal {deal!r} has rows at different stages on the same date and time ({day}), and a "
-        f"{hist.backend} frame has no row order to tell which came first",
+        _(
+            "deal {deal!r} has rows at different stages on the same date and time ({day}), and "
+            "a {backend} frame has no row order to tell which came first"
+        ).format(deal=deal, day=day, backend=hist.backend),
         table=hist.name,
         column=hist.columns["entered_date"],
         value=deal,
-        expected="an ordering column: order_by='row' (or a column headed 'row') giving the rows' "
-        "order in the export, or dates with times that differ",
+        expected=_(
+            "an ordering column: order_by='row' (or a column headed 'row') giving the rows' "
+            "order in the export, or dates with times that differ"
+        ),
     )
 
 
@@ -1334,9 +1386,9 @@ def group_field(by: str | None, deals: LazyDeals | None) -> str | None:
         return None
     if deals is None:
         raise PipesheetError(
-            "grouping needs a deals table",
+            _("grouping needs a deals table"),
             value=by,
-            expected="a deals table with the column " + repr(by),
+            expected=_("a deals table with the column {column!r}").format(column=by),
         )
     key = normalise_header(by)
     for fld, header in deals.columns.items():
@@ -1345,11 +1397,12 @@ def group_field(by: str | None, deals: LazyDeals | None) -> str | None:
                 break
             return "c" if fld == "stage" else fld
     raise PipesheetError(
-        "cannot group by this column",
+        _("cannot group by this column"),
         table=deals.name,
         column=str(by),
-        expected="one of the deals table's columns: "
-        + ", ".join(h for f, h in deals.columns.items() if f in (*TEXT_FIELDS, "stage")),
+        expected=_("one of the deals table's columns: {columns}").format(
+            columns=", ".join(h for f, h in deals.columns.items() if f in (*TEXT_FIELDS, "stage"))
+        ),
     )
 
 
@@ -1463,27 +1516,29 @@ def money_cells(
             raw.select(nw.col("__a").min().alias("lo"), nw.col("__a").max().alias("hi"))
         )
         lo, hi = stats["lo"].iloc[0], stats["hi"].iloc[0]
-        for bad, problem, cond in (
+        for bad, problem, cond, value in (
             (
                 lo is not None and not pd.isna(lo) and lo < 0,
-                "amount is negative",
+                N_("{what} is negative"),
                 nw.col("__a") < 0,
+                lo,
             ),
             (
                 hi is not None and not pd.isna(hi) and not hi <= MAX_AMOUNT,
-                "amount is too large",
+                N_("{what} is too large"),
                 nw.col("__a") > MAX_AMOUNT,
+                hi,
             ),
         ):
             if bad:
                 rows, where = _where(lazy.table, raw, cond, "d")
                 raise PipesheetError(
-                    problem + where,
+                    _(problem).format(what=value_word("amount")) + where,
                     table=name,
                     column=header,
                     rows=rows,
-                    value=float(lo if problem.endswith("negative") else hi),
-                    expected="a non-negative number of at most 1e+15",
+                    value=float(value),
+                    expected=_("a non-negative number of at most 1e+15"),
                 )
         keys.append("__blank")
         if per_amount:
@@ -1537,10 +1592,14 @@ def _text_amounts(lazy: LazyDeals, header: str) -> Any:
     raw = _distinct(lazy.table.lf, header)[header]
     if len(raw) > LAZY_TEXT_DATES:
         raise PipesheetError(
-            f"{len(raw):,} distinct text amounts: too many to read one by one",
+            _("{count} distinct text amounts: too many to read one by one").format(
+                count=format_number(len(raw))
+            ),
             table=lazy.name,
             column=header,
-            expected=f"a numeric amount column in the {lazy.table.backend} frame (cast it there)",
+            expected=_("a numeric amount column in the {backend} frame (cast it there)").format(
+                backend=lazy.table.backend
+            ),
         )
     values = pd.Series(
         raw.to_numpy(dtype=object), index=pd.RangeIndex(2, 2 + len(raw), name="row"), dtype=object
@@ -1571,8 +1630,12 @@ def cells_error(err: PipesheetError, cells: MoneyCells) -> PipesheetError:
     ids = cells.frame[cells.columns["deal_id"]].to_numpy(dtype=object)
     named = [repr(clean_text(ids[r - 2])) for r in err.rows[:5] if 2 <= r < 2 + len(ids)]
     where = (
-        f" (e.g. deal id(s) {', '.join(named)}; the {cells.table.backend} frame was summed "
-        "where it is, so rows are not numbered)"
+        " ("
+        + _(
+            "e.g. deal id(s) {ids}; the {backend} frame was summed where it is, so rows are not "
+            "numbered"
+        ).format(ids=", ".join(named), backend=cells.table.backend)
+        + ")"
         if named
         else ""
     )

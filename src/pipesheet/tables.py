@@ -42,7 +42,8 @@ from pipesheet.columns import (
     normalise_header,
     resolve_columns,
 )
-from pipesheet.errors import PipesheetError, format_rows
+from pipesheet.errors import PipesheetError, format_rows, table_name
+from pipesheet.i18n import N_, _, note
 from pipesheet.labels import (
     check_confusable,
     no_closed_label_message,
@@ -54,6 +55,7 @@ from pipesheet.stages import (
     StageList,
     history_row_order,
     stage_key,
+    stage_order_note,
     terminal_matcher,
 )
 
@@ -219,11 +221,11 @@ def parse_stage_values(
     blank = labels.isna().to_numpy()
     if blank.any():
         raise PipesheetError(
-            "stage is blank",
+            _("stage is blank"),
             table=table,
             column=stage_column,
             rows=row_numbers(index, blank),
-            expected="a stage name",
+            expected=_("a stage name"),
         )
     keys = labels.map(stage_key)
     dup = keys.duplicated(keep=False).to_numpy()
@@ -231,12 +233,12 @@ def parse_stage_values(
         first = keys[dup].iloc[0]
         same = (keys == first).to_numpy()
         raise PipesheetError(
-            "stage listed twice",
+            _("stage listed twice"),
             table=table,
             column=stage_column,
             rows=row_numbers(index, same),
             value=labels[same].iloc[0],
-            expected="each stage once (which value is meant cannot be guessed)",
+            expected=_("each stage once (which value is meant cannot be guessed)"),
         )
     values = parse_probabilities(
         pd.Series([p[1] for p in pairs], index=index, dtype=object), table=table, column=column
@@ -260,24 +262,27 @@ def _stage_codes(labels: pd.Series, stages: StageList, table: str, column: str) 
     blank = codes == -2
     if blank.any():
         raise PipesheetError(
-            "stage is blank",
+            _("stage is blank"),
             table=table,
             column=column,
             rows=row_numbers(labels.index, blank),
-            expected="a stage name",
+            expected=_("a stage name"),
         )
     unknown = codes < 0
     if unknown.any():
         value = labels[unknown].iloc[0]
         suggestion = stages.suggest(value)
-        hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
         raise PipesheetError(
-            f"unknown stage{hint}",
+            _("unknown stage (did you mean {suggestion!r}?)").format(suggestion=suggestion)
+            if suggestion
+            else _("unknown stage"),
             table=table,
             column=column,
             rows=row_numbers(labels.index, unknown),
             value=value,
-            expected="one of " + ", ".join([*stages.open, stages.won_label, stages.lost_label]),
+            expected=_("one of {names}").format(
+                names=", ".join([*stages.open, stages.won_label, stages.lost_label])
+            ),
         )
     return codes
 
@@ -299,7 +304,9 @@ def check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> p
     again with the result, whose row numbers are kept).
     """
     if not isinstance(table, pd.DataFrame):
-        raise PipesheetError(f"expected a table, got {type(table).__name__}", table=name)
+        raise PipesheetError(
+            _("expected a table, got {type}").format(type=type(table).__name__), table=name
+        )
     out = table.copy(deep=False)  # the readers never write into it
     if not _has_row_index(table):
         # number the rows as the spreadsheet does *before* dropping blank ones
@@ -309,7 +316,9 @@ def check_table(table: pd.DataFrame, name: str, *, drop_blank: bool = True) -> p
         out = out.dropna(how="all")
     if out.empty:
         raise PipesheetError(
-            "the table is empty", table=name, expected="a header row and at least one data row"
+            _("the table is empty"),
+            table=name,
+            expected=_("a header row and at least one data row"),
         )
     return out
 
@@ -323,6 +332,19 @@ def _copy_on_write() -> bool:
 
 def _has_row_index(table: pd.DataFrame) -> bool:
     return table.index.name == "row" and pd.api.types.is_integer_dtype(table.index.dtype)
+
+
+#: What needs a stage history, as callers of :func:`read_history_and_deals` say it
+#: (``needed_for``): listed so that the message translates them; each completes "a stage
+#: history is needed for …".
+NEEDED_FOR = (
+    N_("this"),
+    N_("diagnostics"),
+    N_("the pipeline balance"),
+    N_("the stage design check"),
+    N_("losses by stage"),
+    N_("time-aware probabilities (learned from the dates deals entered each stage)"),
+)
 
 
 # ---- readers ---------------------------------------------------------------------------------
@@ -380,23 +402,23 @@ def read_deals(
     blank = ids.isna().to_numpy()
     if blank.any():
         raise PipesheetError(
-            "deal id is blank",
+            _("deal id is blank"),
             table=name,
             column=cols["deal_id"],
             rows=row_numbers(raw.index, blank),
-            expected="a unique id per deal",
+            expected=_("a unique id per deal"),
         )
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         first = ids[dup].iloc[0]
         rows = row_numbers(raw.index, (ids == first).to_numpy())
         raise PipesheetError(
-            f"deal id appears more than once ({dup.sum()} rows share an id)",
+            _("deal id appears more than once ({count} rows share an id)").format(count=dup.sum()),
             table=name,
             column=cols["deal_id"],
             rows=rows,
             value=first,
-            expected="one row per deal (a stage history goes in its own table)",
+            expected=_("one row per deal (a stage history goes in its own table)"),
         )
     frame["deal_id"] = ids
     probability = None
@@ -437,10 +459,12 @@ def read_deals(
             check_pipeline_stages(frame, stages, name, cols["stage"], cols["pipeline"])
     elif isinstance(stages, PipelineStages):
         raise PipesheetError(
-            "stage lists per pipeline were given but the deals table has no pipeline column",
+            _("stage lists per pipeline were given but the deals table has no pipeline column"),
             table=name,
-            expected="a column such as 'Pipeline' naming each deal's pipeline (or map it with "
-            "the column mapping pipeline=HEADER), or one stage list for all deals",
+            expected=_(
+                "a column such as 'Pipeline' naming each deal's pipeline (or map it with the "
+                "column mapping pipeline=HEADER), or one stage list for all deals"
+            ),
         )
     if inferred and not (frame["code"] >= stages.k).any():
         notes.append(no_closed_label_message(pd.unique(frame["stage"].to_numpy()), "deals table"))
@@ -456,7 +480,7 @@ def read_deals(
         )
     else:
         frame["close_date"] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-        notes.append("no expected close date column: forecasts cannot be split by period")
+        notes.append(note(N_("no expected close date column: forecasts cannot be split by period")))
     for fld in (*TEXT_FIELDS, *_PLAIN_TEXT_FIELDS):
         if fld in cols and fld != "pipeline":
             frame[fld] = clean_text_column(raw[cols[fld]])
@@ -488,9 +512,9 @@ def read_deals(
         )
         if missing_amount is not None:
             raise missing_amount
-        skipped, note = blank_amount_rows(frame, "skip", table=name, column=cols["amount"])
-        if note:
-            notes.append(note)
+        skipped, said = blank_amount_rows(frame, "skip", table=name, column=cols["amount"])
+        if said:
+            notes.append(said)
             frame = frame[~skipped]
     return Deals(frame, stages, dict(cols), notes, name, missing_amount)
 
@@ -506,9 +530,9 @@ def _infer_deal_stages(
             present[key] = clean_text(label)
     if not present:
         raise PipesheetError(
-            "no open stages found and no stage list given",
+            _("no open stages found and no stage list given"),
             table="deals",
-            expected="a stage list, or open deals in the table",
+            expected=_("a stage list, or open deals in the table"),
         )
     if probability is not None:
         frame = pd.DataFrame({"key": keys, "p": probability}).dropna()
@@ -516,14 +540,14 @@ def _infer_deal_stages(
         order = sorted(present, key=lambda k: (means.get(k, np.inf), list(present).index(k)))
         stages = StageList(
             tuple(present[k] for k in order),
-            source="inferred from the deals' configured probabilities",
+            source=N_("inferred from the deals' configured probabilities"),
         )
     else:
         stages = StageList(
             tuple(present.values()),
-            source="inferred from the deals table (order of first appearance)",
+            source=N_("inferred from the deals table (order of first appearance)"),
         )
-    notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
+    notes.append(stage_order_note(stages))
     return stages
 
 
@@ -535,10 +559,10 @@ def stage_list_of(stages: Any) -> StageList | None:
     if isinstance(stages, Mapping):
         return PipelineStages.of(stages)
     raise PipesheetError(
-        "unknown stage list",
+        _("unknown stage list"),
         table="stages",
         value=type(stages).__name__,
-        expected="a StageList, or {pipeline: StageList} for several pipelines",
+        expected=_("a StageList, or {{pipeline: StageList}} for several pipelines").format(),
     )
 
 
@@ -556,13 +580,14 @@ def pipeline_column(values: pd.Series, table: str, column: str) -> pd.Series:
     blank = out.isna().to_numpy()
     if len(uniques) >= 2 and blank.any():
         raise PipesheetError(
-            "pipeline is blank",
+            _("pipeline is blank"),
             table=table,
             column=column,
             rows=row_numbers(values.index, blank),
-            expected="the pipeline of every deal (the table has "
-            + ", ".join(repr(n) for n in names[:-1][:6])
-            + "): each pipeline has its own stages",
+            expected=_(
+                "the pipeline of every deal (the table has {names}): each pipeline has its own "
+                "stages"
+            ).format(names=", ".join(repr(n) for n in names[:-1][:6])),
         )
     return out
 
@@ -589,14 +614,20 @@ def _infer_pipeline_stages(
         )
     if not lists:
         raise PipesheetError(
-            "no open stages found and no stage list given",
+            _("no open stages found and no stage list given"),
             table="deals",
-            expected="a stage list, or open deals in the table",
+            expected=_("a stage list, or open deals in the table"),
         )
     stages = PipelineStages.of(lists)
     notes.append(
-        f"{pipelines.nunique()} pipelines, each with its own stage order (inferred from its "
-        "deals): " + stages.describe()
+        note(
+            N_(
+                "{count} pipelines, each with its own stage order (inferred from its deals): "
+                "{lists}"
+            ),
+            count=pipelines.nunique(),
+            lists=stages.describe(),
+        )
     )
     return stages
 
@@ -625,13 +656,15 @@ def check_pipeline_stages(
             open_ = frame["code"].to_numpy()[mask] < stages.k
             if open_.any():
                 raise PipesheetError(
-                    f"pipeline {name!r} has no stage list",
+                    _("pipeline {name!r} has no stage list").format(name=name),
                     table=table,
                     column=pipeline_column_,
                     rows=row_numbers(labels.index, open_),
                     value=name,
-                    expected="a stage list for each pipeline with open deals; the lists given "
-                    "are for " + ", ".join(map(repr, stages.pipeline_names)),
+                    expected=_(
+                        "a stage list for each pipeline with open deals; the lists given are for "
+                        "{names}"
+                    ).format(names=", ".join(map(repr, stages.pipeline_names))),
                 )
             continue
         own = stages.lists[found]
@@ -640,13 +673,16 @@ def check_pipeline_stages(
         if unknown.any():
             value = labels[unknown].iloc[0]
             raise PipesheetError(
-                f"stage {value!r} is not a stage of pipeline {found!r}",
+                _("stage {value!r} is not a stage of pipeline {pipeline!r}").format(
+                    value=value, pipeline=found
+                ),
                 table=table,
                 column=stage_column,
                 rows=row_numbers(labels.index, unknown),
                 value=value,
-                expected=f"one of pipeline {found!r}'s stages: "
-                + ", ".join([*own.open, own.won_label, own.lost_label]),
+                expected=_("one of pipeline {pipeline!r}'s stages: {names}").format(
+                    pipeline=found, names=", ".join([*own.open, own.won_label, own.lost_label])
+                ),
             )
 
 
@@ -704,11 +740,11 @@ def read_history(
     blank = deal_codes < 0
     if blank.any():
         raise PipesheetError(
-            "deal id is blank",
+            _("deal id is blank"),
             table=name,
             column=cols["deal_id"],
             rows=row_numbers(raw.index, blank),
-            expected="the id of a deal",
+            expected=_("the id of a deal"),
         )
     if as_given and arrow_strings(raw[cols["deal_id"]]) is not None:
         ids = raw[cols["deal_id"]]  # clean Arrow text: kept as it is (no Python objects)
@@ -743,7 +779,7 @@ def read_history(
         stages = StageList.from_history(
             categorical, deal_codes, order, won=won, lost=lost, _sort=sort
         )
-        notes.append(f"stage order {stages.source}: " + " → ".join(stages.open))
+        notes.append(stage_order_note(stages))
     codes = _stage_codes(categorical, stages, name, cols["stage"])
     if not (codes >= stages.k).any():
         notes.append(no_closed_label_message(label_uniques, "history"))
@@ -763,7 +799,7 @@ def read_history_and_deals(
     *,
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
-    needed_for: str = "this",
+    needed_for: str = NEEDED_FOR[0],
 ) -> tuple[History, Deals | None, list[str]]:
     """The stage history (required) and the deals table (optional), read against one stage list
     and cross-checked (every history row belongs to a deal of the table), with the notes of
@@ -771,9 +807,10 @@ def read_history_and_deals(
     what needs the history when none is given."""
     if history is None:
         raise PipesheetError(
-            f"a stage history is needed for {needed_for}",
+            # i18n: {needed_for} is one of the "needed for" phrases (diagnostics, losses by stage…)
+            _("a stage history is needed for {needed_for}").format(needed_for=_(needed_for)),
             table="history",
-            expected="a table with deal id, stage and date entered (e.g. OpportunityHistory)",
+            expected=_("a table with deal id, stage and date entered (e.g. OpportunityHistory)"),
         )
     stages = stage_list_of(stages)
     deal_columns = mapping_without(columns, ("entered_date",))
@@ -850,8 +887,14 @@ def history_by_pipeline(
         stages = PipelineStages.of(lists)
         notes = [n for n in notes if not n.startswith("stage order inferred")]
         notes.append(
-            f"{pipes.nunique()} pipelines, each with its own stage order (inferred from the "
-            "first entries of its own deals): " + stages.describe()
+            note(
+                N_(
+                    "{count} pipelines, each with its own stage order (inferred from the first "
+                    "entries of its own deals): {lists}"
+                ),
+                count=pipes.nunique(),
+                lists=stages.describe(),
+            )
         )
         codes = _stage_codes(frame["stage"], stages, hist.name, hist.columns["stage"])
         frame = frame.assign(code=codes)
@@ -861,7 +904,7 @@ def history_by_pipeline(
         stages,
         hist.name,
         hist.columns["stage"],
-        "pipeline (of the deals table)",
+        _("pipeline (of the deals table)"),
         pipeline=row_pipe[known],
     )
     out = History(frame, stages, hist.columns, notes, hist.name)
@@ -876,12 +919,14 @@ def check_history_deals(history: History, deals: Deals) -> History:
     known = frame["deal_id"].isin(deals.frame["deal_id"]).to_numpy()
     if not known.all():
         raise PipesheetError(
-            "history rows for a deal that is not in the deals table",
+            _("history rows for a deal that is not in the deals table"),
             table=history.name,
             column=history.columns["deal_id"],
             rows=row_numbers(frame.index, ~known),
             value=frame["deal_id"][~known].iloc[0],
-            expected="deal ids that appear in table " + repr(deals.name),
+            expected=_("deal ids that appear in table {table!r}").format(
+                table=table_name(deals.name)
+            ),
         )
     return history
 
@@ -893,9 +938,9 @@ def group_field(by: str | None, deals: Deals | None) -> str | None:
         return None
     if deals is None:
         raise PipesheetError(
-            "grouping needs a deals table",
+            _("grouping needs a deals table"),
             value=by,
-            expected="a deals table with the column " + repr(by),
+            expected=_("a deals table with the column {column!r}").format(column=by),
         )
     key = normalise_header(by)
     for fld, header in deals.columns.items():
@@ -904,11 +949,12 @@ def group_field(by: str | None, deals: Deals | None) -> str | None:
                 break
             return fld
     raise PipesheetError(
-        "cannot group by this column",
+        _("cannot group by this column"),
         table=deals.name,
         column=str(by),
-        expected="one of the deals table's columns: "
-        + ", ".join(h for f, h in deals.columns.items() if f in (*TEXT_FIELDS, "stage")),
+        expected=_("one of the deals table's columns: {columns}").format(
+            columns=", ".join(h for f, h in deals.columns.items() if f in (*TEXT_FIELDS, "stage"))
+        ),
     )
 
 
@@ -946,22 +992,22 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
     zero = (rates <= 0).to_numpy()
     if zero.any():
         raise PipesheetError(
-            "rate must be above zero",
+            _("rate must be above zero"),
             table=name,
             column=cols["rate"],
             rows=row_numbers(raw.index, zero),
             value=rates[zero].iloc[0],
-            expected="a positive rate (reporting currency per unit)",
+            expected=_("a positive rate (reporting currency per unit)"),
         )
     dup = codes.duplicated(keep=False).to_numpy()
     if dup.any():
         raise PipesheetError(
-            "currency listed twice",
+            _("currency listed twice"),
             table=name,
             column=cols["currency"],
             rows=row_numbers(raw.index, dup),
             value=codes[dup].iloc[0],
-            expected="one rate per currency",
+            expected=_("one rate per currency"),
         )
     return pd.Series(rates.to_numpy(), index=codes.to_numpy(), name="rate")
 
@@ -969,7 +1015,7 @@ def read_rates(table: pd.DataFrame | Mapping[str, float], *, name: str = "rates"
 # ---- blank amounts: the one place the choice is made -------------------------------------------
 #: What a blank amount means where money is computed (the first is the default).
 BLANK_AMOUNTS = ("error", "skip", "zero")
-_BLANK_CHOICES = (
+_BLANK_CHOICES = N_(
     "an amount; or choose what blank amounts mean: skip (leave those deals out of the money "
     "figures, counted in a note) or zero (count them as 0) — --blank-amounts skip|zero on the "
     "command line, the blank_amounts argument in Excel and Python, 'Blank amounts' in the "
@@ -992,12 +1038,14 @@ def blank_amounts_choice(blank_amounts: Any = "error", skip_blank_amounts: Any =
     key = str(blank_amounts).strip().casefold()
     if key not in BLANK_AMOUNTS:
         raise PipesheetError(
-            "unknown choice for blank amounts",
+            _("unknown choice for blank amounts"),
             table="settings",
             column="blank_amounts",
             value=blank_amounts,
-            expected="error (stop and name the rows), skip (leave those deals out, counted in a "
-            "note) or zero (count them as 0)",
+            expected=_(
+                "error (stop and name the rows), skip (leave those deals out, counted in a note) "
+                "or zero (count them as 0)"
+            ),
         )
     return key
 
@@ -1034,12 +1082,16 @@ def blank_amount_rows(
     choice = blank_amounts_choice(blank_amounts)
     if choice == "error":
         raise PipesheetError(
-            f"amount is blank ({int(blank.sum())} deal(s))",
+            _("amount is blank ({count} deal(s))").format(count=int(blank.sum())),
             table=table,
             column=column,
             rows=rows,
-            expected=_BLANK_CHOICES,
+            expected=_(_BLANK_CHOICES),
         )
-    what = "skipped" if choice == "skip" else "counted as 0"
     where = format_rows([int(r) for r in frame.index[blank]])
-    return blank, f"{int(blank.sum())} deal(s) with a blank amount {what} ({where})"
+    said = (
+        N_("{count} deal(s) with a blank amount skipped ({rows})")
+        if choice == "skip"
+        else N_("{count} deal(s) with a blank amount counted as 0 ({rows})")
+    )
+    return blank, note(said, count=int(blank.sum()), rows=where)

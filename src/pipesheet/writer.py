@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _
 
 __all__ = [
     "atomic_write_bytes",
@@ -319,41 +320,46 @@ def check_output(
     dest = Path(path)
     if suffix and dest.suffix.casefold() != suffix:
         raise PipesheetError(
-            f"the output must be an {suffix} file",
+            _("the output must be an {suffix} file").format(suffix=suffix),
             table="output",
             value=str(dest),
-            expected=f"a file name ending in {suffix}",
+            expected=_("a file name ending in {suffix}").format(suffix=suffix),
         )
     for given in inputs:
         if given is not None and _same_file(dest, Path(given)):
             raise PipesheetError(
-                "the output would overwrite an input file",
+                _("the output would overwrite an input file"),
                 table="output",
                 value=str(dest),
-                expected=f"another file name than the input {Path(given).name!r} "
-                "(inputs are only read, never replaced, even with --force)",
+                expected=_(
+                    "another file name than the input {name!r} (inputs are only read, never "
+                    "replaced, even with --force)"
+                ).format(name=Path(given).name),
             )
     if dest.is_dir():
         raise PipesheetError(
-            "the output is a folder",
+            _("the output is a folder"),
             table="output",
             value=str(dest),
-            expected="a file name ending in " + (suffix or "a file name"),
+            expected=_("a file name ending in {suffix}").format(suffix=suffix)
+            if suffix
+            else _("a file name ending in a file name"),
         )
     if os.path.lexists(dest) and not overwrite:
-        what = "a link" if dest.is_symlink() else "a file"
         raise PipesheetError(
-            f"the output already exists ({what})",
+            _("the output already exists (a link)")
+            if dest.is_symlink()
+            else _("the output already exists (a file)"),
             table="output",
             value=str(dest),
-            expected="a new file name, or --force to replace it",
+            expected=_("a new file name, or --force to replace it"),
         )
     if not dest.parent.is_dir():
         raise PipesheetError(
-            "the output folder does not exist",
+            _("the output folder does not exist"),
             table="output",
             value=str(dest.parent),
-            expected="an existing folder",
+            expected=_("an existing folder"),
         )
     return dest
 
@@ -384,7 +390,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(prefix=".pipesheet-", suffix=".tmp", dir=dest.parent)
     except OSError as err:
-        raise _os_error(err, dest.parent, "cannot create a file in the output folder") from None
+        raise _os_error(err, dest.parent, N_("cannot create a file in the output folder")) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -394,7 +400,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         os.replace(tmp, dest)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise _os_error(err, dest, "cannot write the output file") from None
+        raise _os_error(err, dest, N_("cannot write the output file")) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -410,10 +416,10 @@ def _umask() -> int:
 def _os_error(err: OSError, where: Path, problem: str) -> PipesheetError:
     reason = err.strerror or type(err).__name__
     return PipesheetError(
-        f"{problem}: {reason}",
+        _("{problem}: {reason}").format(problem=_(problem), reason=reason),
         table="output",
         value=str(where),
-        expected="a folder you can write to, with free space",
+        expected=_("a folder you can write to, with free space"),
     )
 
 

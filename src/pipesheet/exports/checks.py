@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.cells import clean_text, clean_text_column
+from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.fields import find_column, is_terminal
+from pipesheet.i18n import _
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON
 
 __all__ = ["ISSUE_COLUMNS", "check_export", "issue_frame", "issues_error", "row_issue", "set_aside"]
@@ -23,6 +25,13 @@ ISSUE_COLUMNS = ("table", "row", "deal_id", "problem", "value")
 _ID = ("deal_id", "Deal ID", "opportunity_id", "record_id", "id")
 _STAGE = ("stage", "stage_name", "deal_stage", "to_stage", "new_stage")
 _DATE = ("entered_date", "date_entered", "date", "createddate")
+#: The same, and the readers' names in the users' languages (``ID opportunità``, ``Faza``,
+#: ``Datum vstopa``…): a generic table keeps its headers until the readers read it.
+_DEAL_ID = (*_ID[:-1], *DEAL_FIELDS["deal_id"])
+_HISTORY_ID = (*_ID[:-1], *HISTORY_FIELDS["deal_id"])
+_DEAL_STAGE = (*_STAGE, *DEAL_FIELDS["stage"])
+_HISTORY_STAGE = (*_STAGE, *HISTORY_FIELDS["stage"])
+_HISTORY_DATE = (*_DATE, *HISTORY_FIELDS["entered_date"])
 _LISTED = 1000  # rows listed per kind of contradiction
 
 
@@ -63,19 +72,19 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
     rows: list[tuple] = []
     d_ids = d_stage = None
     if deals is not None:
-        id_col = find_column(deals, _ID, "deal_id")
-        st_col = find_column(deals, _STAGE, "stage")
+        id_col = find_column(deals, _DEAL_ID, "deal_id")
+        st_col = find_column(deals, _DEAL_STAGE, "stage")
         if id_col is not None:
             d_ids = clean_text_column(deals[id_col])
             dup = d_ids.duplicated(keep=False) & d_ids.notna()
             at = deals.index[dup.to_numpy()]
-            rows += _listed("deals", at, d_ids, "deal id appears more than once", d_ids)
+            rows += _listed("deals", at, d_ids, _("deal id appears more than once"), d_ids)
         if st_col is not None:
             d_stage = deals[st_col]
     if history is not None:
-        h_id = find_column(history, _ID, "deal_id")
-        h_st = find_column(history, _STAGE, "stage")
-        h_dt = find_column(history, _DATE, "entered_date")
+        h_id = find_column(history, _HISTORY_ID, "deal_id")
+        h_st = find_column(history, _HISTORY_STAGE, "stage")
+        h_dt = find_column(history, _HISTORY_DATE, "entered_date")
         if h_dt is not None and not pd.api.types.is_datetime64_any_dtype(history[h_dt].dtype):
             h_dt = None  # unreadable dates: the reader names the cell; order can't be checked
         if h_id is None or h_st is None:
@@ -83,7 +92,7 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
         h_ids = clean_text_column(history[h_id])
         if d_ids is not None:
             unknown = ~h_ids.isin(set(d_ids.dropna())).to_numpy() & h_ids.notna().to_numpy()
-            problem = "history for a deal that is not in the deals table"
+            problem = _("history for a deal that is not in the deals table")
             rows += _listed("history", history.index[unknown], h_ids, problem, h_ids)
         won = is_terminal(history[h_st], DEFAULT_WON)
         lost = is_terminal(history[h_st], DEFAULT_LOST)
@@ -96,7 +105,7 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
             )
             g = frame.groupby(["id", "t"], sort=False)[["won", "lost"]].transform("any")
             both = (g["won"] & g["lost"]).to_numpy() & (won[sel] | lost[sel])
-            problem = "deal both won and lost at the same moment"
+            problem = _("deal both won and lost at the same moment")
             rows += _listed("history", history.index[sel][both], h_ids, problem, history[h_st])
         if d_ids is not None and d_stage is not None and h_dt is not None:
             order = np.lexsort((history.index.to_numpy(), history[h_dt].to_numpy()))
@@ -109,7 +118,7 @@ def check_export(deals: pd.DataFrame | None, history: pd.DataFrame | None) -> pd
             h_won = d_ids.map(last["won"]).fillna(False).to_numpy(dtype=bool)
             h_lost = d_ids.map(last["lost"]).fillna(False).to_numpy(dtype=bool)
             clash = (d_won & h_lost) | (d_lost & h_won)
-            problem = "deal both won and lost: the deals table and the history disagree"
+            problem = _("deal both won and lost: the deals table and the history disagree")
             rows += _listed("deals", deals.index[clash], d_ids, problem, d_stage)
     return issue_frame(rows)
 
@@ -120,14 +129,21 @@ def issues_error(issues: pd.DataFrame) -> PipesheetError:
     first = issues.iloc[0]
     same = issues[(issues["table"] == first["table"]) & (issues["problem"] == first["problem"])]
     more = len(issues) - len(same)
-    extra = f"; {more} more contradicting row(s) of other kinds" if more > 0 else ""
+    said = {"problem": first["problem"], "count": len(same), "deal": first["deal_id"]}
     return PipesheetError(
-        f"{first['problem']} ({len(same)} row(s), first deal {first['deal_id']!r}){extra}",
+        _(
+            "{problem} ({count} row(s), first deal {deal!r}); {more} more contradicting row(s) of "
+            "other kinds"
+        ).format(**said, more=more)
+        if more > 0
+        else _("{problem} ({count} row(s), first deal {deal!r})").format(**said),
         table=first["table"],
         rows=[int(r) for r in same["row"].tolist()[:50]],
         value=first["value"] if first["value"] not in ("", None) else None,
-        expected="rows that agree with each other (or read with on_issues='report' "
-        "to set them aside and get the list)",
+        expected=_(
+            "rows that agree with each other (or read with on_issues='report' to set them aside "
+            "and get the list)"
+        ),
     )
 
 
@@ -138,7 +154,7 @@ def set_aside(
     bad_ids = set(issues["deal_id"].dropna().astype(str))
 
     def keep(table: pd.DataFrame | None) -> pd.DataFrame | None:
-        col = find_column(table, _ID, "deal_id") if table is not None and bad_ids else None
+        col = find_column(table, _HISTORY_ID, "deal_id") if table is not None and bad_ids else None
         if col is None:
             return table
         return table[~clean_text_column(table[col]).isin(bad_ids).to_numpy()]

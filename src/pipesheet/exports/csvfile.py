@@ -22,6 +22,7 @@ import pandas as pd
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.encoding import decode_bytes, utf16_without_bom
 from pipesheet.exports.headers import headers_from_first_row
+from pipesheet.i18n import _, pgettext
 
 __all__ = ["TEXT_SUFFIXES", "delimiter_name", "read_csv_bytes"]
 
@@ -38,15 +39,17 @@ def read_csv_bytes(
     (the notes say how the encoding was decided when it took more than strict UTF-8)."""
     if not raw.strip(b" \t\r\n\xef\xbb\xbf"):
         raise PipesheetError(
-            "the file is empty", table=name, expected="a header row and at least one data row"
+            _("the file is empty"),
+            table=name,
+            expected=_("a header row and at least one data row"),
         )
     _sniff_bytes(raw, name, encoding)
     text, enc, notes = decode_bytes(raw, name, encoding)
     if text.lstrip()[:15].casefold().startswith(("<!doctype html", "<html", "<table")):
         raise PipesheetError(
-            "this is a web page (HTML), not a CSV",
+            _("this is a web page (HTML), not a CSV"),
             table=name,
-            expected="the report exported as CSV (Salesforce: Export → Details Only → .csv)",
+            expected=_("the report exported as CSV (Salesforce: Export → Details Only → .csv)"),
         )
     if delimiter is None:
         delimiter = _pick_delimiter(text)
@@ -66,28 +69,36 @@ def read_csv_bytes(
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
         if m:
             raise PipesheetError(
-                f"row has {m.group(3)} fields but the header has {m.group(1)}",
+                _("row has {count} fields but the header has {header}").format(
+                    count=m.group(3), header=m.group(1)
+                ),
                 table=name,
                 rows=[int(m.group(2))],
-                expected=f"the same number of {delimiter_name(delimiter)}-separated fields "
-                "in every row (quote values that contain the separator)",
+                expected=_(
+                    "the same number of {delimiter}-separated fields in every row (quote values "
+                    "that contain the separator)"
+                ).format(delimiter=delimiter_name(delimiter)),
             ) from None
         m = re.search(r"EOF inside string starting at row (\d+)", msg)
         if m:
             raise PipesheetError(
-                "a quoted value is never closed",
+                _("a quoted value is never closed"),
                 table=name,
                 rows=[int(m.group(1)) + 1],
-                expected='every " that opens a value closed by another "',
+                expected=_('every " that opens a value closed by another "'),
             ) from None
         raise PipesheetError(
-            f"cannot read the CSV ({msg})",
+            _("cannot read the CSV ({reason})").format(reason=msg),
             table=name,
-            expected=f"a table separated by {delimiter_name(delimiter)}",
+            expected=_("a table separated by {delimiter}").format(
+                delimiter=delimiter_name(delimiter)
+            ),
         ) from None
     except pd.errors.EmptyDataError:
         raise PipesheetError(
-            "the file is empty", table=name, expected="a header row and at least one data row"
+            _("the file is empty"),
+            table=name,
+            expected=_("a header row and at least one data row"),
         ) from None
     frame = headers_from_first_row(frame, name)
     return frame, {"encoding": enc, "delimiter": delimiter, "notes": notes}
@@ -98,16 +109,18 @@ def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
     head = raw[:8]
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise PipesheetError(
-            "this is an encrypted (password-protected) or legacy binary Office file, not a CSV",
+            _("this is an encrypted (password-protected) or legacy binary Office file, not a CSV"),
             table=name,
-            expected="an unprotected .xlsx, or the data saved as CSV",
+            expected=_("an unprotected .xlsx, or the data saved as CSV"),
         )
     if head.startswith(b"PK\x03\x04"):
         raise PipesheetError(
-            "this is a zipped workbook (.xlsx), not a text CSV "
-            "(an Excel workbook renamed to .csv?)",
+            _(
+                "this is a zipped workbook (.xlsx), not a text CSV (an Excel workbook renamed to "
+                ".csv?)"
+            ),
             table=name,
-            expected="the file renamed to .xlsx, or saved as CSV",
+            expected=_("the file renamed to .xlsx, or saved as CSV"),
         )
     if encoding is not None and encoding.casefold().replace("_", "-") in _UTF16:
         return
@@ -116,9 +129,9 @@ def _sniff_bytes(raw: bytes, name: str, encoding: str | None) -> None:
     sample = raw[:4096]
     if b"\x00" in sample:
         raise PipesheetError(
-            "the file is not a text CSV: its content is binary, not text",
+            _("the file is not a text CSV: its content is binary, not text"),
             table=name,
-            expected="a CSV file (text with one row per line)",
+            expected=_("a CSV file (text with one row per line)"),
         )
 
 
@@ -140,4 +153,13 @@ def _pick_delimiter(text: str) -> str:
 
 
 def delimiter_name(d: str) -> str:
-    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(d, repr(d))
+    """The name of a delimiter as it completes "separated by …" (``"comma"``), in the language
+    spoken; another delimiter as its repr."""
+    names = {
+        # i18n: a delimiter's name as it completes "separated by …" ("comma-separated")
+        ",": pgettext("separated by", "comma"),
+        ";": pgettext("separated by", "semicolon"),
+        "\t": pgettext("separated by", "tab"),
+        "|": pgettext("separated by", "pipe"),
+    }
+    return names.get(d, repr(d))

@@ -32,6 +32,7 @@ import re
 import numpy as np
 
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 
 __all__ = ["decode_bytes", "utf16_without_bom"]
 
@@ -102,10 +103,10 @@ def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> tuple[st
             return raw.decode(encoding), encoding, []
         except (UnicodeDecodeError, LookupError) as err:
             raise PipesheetError(
-                f"cannot decode the file as {encoding}",
+                _("cannot decode the file as {encoding}").format(encoding=encoding),
                 table=name,
                 value=str(err)[:80],
-                expected="the file's real encoding (utf-8, cp1252, cp1250, latin-1, utf-16)",
+                expected=_("the file's real encoding (utf-8, cp1252, cp1250, latin-1, utf-16)"),
             ) from None
     if raw.startswith(codecs.BOM_UTF8):
         text = raw[3:].decode("utf-8", "surrogateescape")
@@ -114,13 +115,17 @@ def decode_bytes(raw: bytes, name: str, encoding: str | None = None) -> tuple[st
         return _utf8_with_strays(raw[3:], text, "utf-8-sig")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return raw.decode("utf-16"), "utf-16", ["UTF-16 text with a byte-order mark"]
+            return raw.decode("utf-16"), "utf-16", [_("UTF-16 text with a byte-order mark")]
         except UnicodeDecodeError:
             pass
     bare = utf16_without_bom(raw)
     if bare is not None:
-        order = "little" if bare.endswith("le") else "big"
-        return raw.decode(bare), bare, [f"UTF-16 text ({order}-endian) without a byte-order mark"]
+        said = (
+            _("UTF-16 text (little-endian) without a byte-order mark")
+            if bare.endswith("le")
+            else _("UTF-16 text (big-endian) without a byte-order mark")
+        )
+        return raw.decode(bare), bare, [said]
     try:
         return raw.decode("utf-8"), "utf-8", []
     except UnicodeDecodeError:
@@ -170,12 +175,24 @@ def _utf8_with_strays(raw: bytes, text: str, utf8: str) -> tuple[str, str, list[
             lines.append(newlines + 1)
         if len(shown) < 5:
             shown.append(bytes(ord(c) - 0xDC00 for c in m.group()).decode(page))
-    more = f" and {len(runs) - len(lines)} more place(s)" if len(runs) > len(lines) else ""
-    note = (
-        f"UTF-8 text with {n_bad} byte(s) that are not UTF-8, on line(s) "
-        f"{', '.join(map(str, lines))}{more}: those bytes were read as {page} "
-        f"({', '.join(repr(s) for s in shown)}), the rest as UTF-8 — check those cells"
-    )
+    said = {
+        "count": n_bad,
+        "lines": ", ".join(map(str, lines)),
+        "more": len(runs) - len(lines),
+        "page": page,
+        "shown": ", ".join(repr(s) for s in shown),
+    }
+    if len(runs) > len(lines):
+        note = _(
+            "UTF-8 text with {count} byte(s) that are not UTF-8, on line(s) {lines} and {more} "
+            "more place(s): those bytes were read as {page} ({shown}), the rest as UTF-8 — "
+            "check those cells"
+        ).format(**said)
+    else:
+        note = _(
+            "UTF-8 text with {count} byte(s) that are not UTF-8, on line(s) {lines}: those bytes "
+            "were read as {page} ({shown}), the rest as UTF-8 — check those cells"
+        ).format(**said)
     return fixed, utf8, [note]
 
 
@@ -191,20 +208,24 @@ def _code_page(raw: bytes) -> tuple[str, str, list[str]]:
             except (UnicodeDecodeError, LookupError):
                 text = None
             if text is not None:
-                return text, guess, ["detected by charset-normalizer: not UTF-8"]
+                return text, guess, [_("detected by charset-normalizer: not UTF-8")]
     text = raw.decode(page)
     name = page
     if page == "cp1252" and not _has_c1_bytes(raw):
         name = "latin-1"  # the same letters: call it what exports call it
-    note = "detected: not UTF-8, and its accented letters read as one alphabet in " + name
+    note = _("detected: not UTF-8, and its accented letters read as one alphabet in {name}").format(
+        name=name
+    )
     if score < _PLAUSIBLE:
-        note = f"not UTF-8, and no encoding fits well: read as {name} — check accented names"
+        note = _(
+            "not UTF-8, and no encoding fits well: read as {name} — check accented names"
+        ).format(name=name)
     if other is not None:
         mine, theirs = sample
-        note += (
-            f"; {other} would read the same bytes differently ({theirs!r} instead of {mine!r}) "
-            f"— if that is right, give the encoding (CLI: --encoding {other})"
-        )
+        note += _(
+            "; {other} would read the same bytes differently ({theirs!r} instead of {mine!r}) — "
+            "if that is right, give the encoding (CLI: --encoding {other})"
+        ).format(other=other, theirs=theirs, mine=mine)
     return text, name, [note]
 
 

@@ -16,6 +16,7 @@ from pipesheet.exports.csvfile import delimiter_name
 from pipesheet.exports.hubspot import DATE_ENTERED
 from pipesheet.exports.sources import SOURCES, convert, detect_source, table_role
 from pipesheet.exports.table import read_table
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.stages import StageList
 
 __all__ = ["Export", "read_export"]
@@ -96,17 +97,22 @@ def read_export(
     """
     if on_issues not in ("raise", "report"):
         raise PipesheetError(
-            "on_issues must be 'raise' or 'report'",
+            _("on_issues must be 'raise' or 'report'"),
             table="settings",
             value=on_issues,
-            expected="raise or report",
+            expected=_("raise or report"),
         )
     if source is not None and source not in SOURCES:
         raise PipesheetError(
-            "unknown export source", table="settings", value=source, expected=", ".join(SOURCES)
+            _("unknown export source"),
+            table="settings",
+            value=source,
+            expected=", ".join(SOURCES),
         )
     if not sources:
-        raise PipesheetError("no input files", expected="a deals export and/or a history export")
+        raise PipesheetError(
+            _("no input files"), expected=_("a deals export and/or a history export")
+        )
     deals = history = None
     deal_source = "generic"
     notes: list[str] = []
@@ -116,7 +122,7 @@ def read_export(
     read: list[tuple[str, str, str, pd.DataFrame]] = []  # (label, kind, reason, frame)
     for item in sources:
         if isinstance(item, pd.DataFrame):
-            frame, label = item.copy(), "table"
+            frame, label = item.copy(), pgettext("table", "table")
             if frame.index.name != "row":
                 frame.index = pd.RangeIndex(2, 2 + len(frame), name="row")
         else:
@@ -134,12 +140,15 @@ def read_export(
     _check_roles(read)
     for label, kind, reason, frame in read:
         d, h = convert(frame, kind, label, issues, columns)
-        what = " and ".join(
-            w for w, t in (("deals table", d), ("stage history", h)) if t is not None
-        )
         if d is not None and h is not None and kind == "hubspot":
-            reason += "; its Date entered columns are the stage history"
-        notes.append(f"{label} read as the {what} ({reason})")
+            reason += _("; its Date entered columns are the stage history")
+        if d is not None and h is not None:
+            said = _("{label} read as the deals table and stage history ({reason})")
+        elif h is not None:
+            said = _("{label} read as the stage history ({reason})")
+        else:
+            said = _("{label} read as the deals table ({reason})")
+        notes.append(said.format(label=label, reason=reason))
         for t in (d, h):
             if t is not None:
                 t.attrs["label"] = label  # the file it came from, for messages
@@ -153,7 +162,11 @@ def read_export(
         if on_issues == "raise":
             raise issues_error(found)
         deals, history = set_aside(deals, history, found)
-        notes.append(f"{len(found)} contradicting row(s) set aside; see the issues table")
+        notes.append(
+            _("{count} contradicting row(s) set aside; see the issues table").format(
+                count=len(found)
+            )
+        )
     return Export(
         source=deal_source if deals is not None else "generic",
         deals=deals,
@@ -169,19 +182,29 @@ def _check_roles(read: list[tuple[str, str, str, pd.DataFrame]]) -> None:
     """At most one deals table and one history: else an error naming both files and why each
     was read as it was."""
     histories = ("salesforce_history", "generic_history")
-    for role, plural, kinds in (
-        ("deals table", "deals tables", lambda k: k not in histories),
-        ("stage history", "stage histories", lambda k: k in (*histories, "hubspot")),
+    for role, problem, kinds in (
+        (
+            "deals table",
+            N_("two deals tables given: {a} ({ra}) and {b} ({rb})"),
+            lambda k: k not in histories,
+        ),
+        (
+            "stage history",
+            N_("two stage histories given: {a} ({ra}) and {b} ({rb})"),
+            lambda k: k in (*histories, "hubspot"),
+        ),
     ):
         same = [(lb, r) for lb, k, r, f in read if kinds(k) and _gives(k, f, role)]
         if len(same) > 1:
             (a, ra), (b, rb) = same[:2]
             raise PipesheetError(
-                f"two {plural} given: {a} ({ra}) and {b} ({rb})",
+                _(problem).format(a=a, ra=ra, b=b, rb=rb),
                 table=b,
-                expected="one deals table (one row per deal: ids unique) and/or one stage "
-                "history (one row per deal, stage and date: deal ids repeat); for two "
-                "snapshots of the deals use pipesheet waterfall OPENING CLOSING",
+                expected=_(
+                    "one deals table (one row per deal: ids unique) and/or one stage history (one "
+                    "row per deal, stage and date: deal ids repeat); for two snapshots of the "
+                    "deals use pipesheet waterfall OPENING CLOSING"
+                ),
             )
 
 
@@ -196,12 +219,31 @@ def _file_notes(frame: pd.DataFrame) -> list[str]:
     out = []
     if a.get("encoding"):
         how = "; ".join(a.get("encoding_notes") or [])
+        comma = a.get("decimal") == ","
+        if how:
+            said = (
+                _("encoding {encoding} ({how}), {delimiter}-separated, decimal comma")
+                if comma
+                else _("encoding {encoding} ({how}), {delimiter}-separated, decimal point")
+            )
+        else:
+            said = (
+                _("encoding {encoding}, {delimiter}-separated, decimal comma")
+                if comma
+                else _("encoding {encoding}, {delimiter}-separated, decimal point")
+            )
         out.append(
-            f"encoding {a['encoding']}{f' ({how})' if how else ''}, "
-            f"{delimiter_name(a.get('delimiter') or ',')}-separated, "
-            f"decimal {'comma' if a.get('decimal') == ',' else 'point'}"
+            said.format(
+                encoding=a["encoding"],
+                how=how,
+                delimiter=delimiter_name(a.get("delimiter") or ","),
+            )
         )
-    if a.get("date_order"):
+    if a.get("date_order") == "day first":
+        out.append(_("dates day first"))
+    elif a.get("date_order") == "month first":
+        out.append(_("dates month first"))
+    elif a.get("date_order"):
         out.append(f"dates {a['date_order']}")
     out += a.get("notes", [])
     return out

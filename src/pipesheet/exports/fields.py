@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.columns import collision_error, header_groups, normalise_header
+from pipesheet.columns import alias_hits, collision_error, header_groups, normalise_header
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.labels import LabelMatcher
 
 __all__ = ["find_column", "is_terminal", "to_fields", "truth_flags", "truthy"]
@@ -34,7 +35,7 @@ def find_column(
     for a in aliases:
         if a in frame.columns and a not in exclude:
             return a
-        hits = groups.get(normalise_header(a), [])
+        hits = alias_hits(groups, a)
         if len(hits) > 1:
             name = Path(str(frame.attrs.get("file") or "table")).name
             raise collision_error(field or str(a), hits, frame, name)
@@ -73,6 +74,18 @@ def to_fields(
     return out, found
 
 
+#: Truth values as exports write them, also in the users' languages (it vero/falso, sì/no; sl
+#: da/ne, pravilno/nepravilno; vi có/không, đúng/sai; ca cert/fals, sí/no).
+_TRUE = frozenset(
+    {"true", "1", "yes", "y", "ja", "oui", "vrai", "x", "sí", "si", "wahr"}
+    | {"vero", "sì", "da", "pravilno", "có", "đúng", "cert"}
+)
+_FALSE = frozenset(
+    {"false", "0", "no", "n", "nein", "non", "faux", "", "falsch"}
+    | {"falso", "ne", "nepravilno", "không", "sai", "fals"}
+)
+
+
 def truthy(values: pd.Series) -> pd.Series:
     """TRUE/FALSE cells as written by Salesforce/Odoo: "T", "F", "?" (not a truth value), None."""
 
@@ -82,9 +95,9 @@ def truthy(values: pd.Series) -> pd.Series:
         if isinstance(v, (bool, np.bool_, int, float, np.number)):
             return "T" if v else "F"
         key = str(v).strip().casefold()
-        if key in ("true", "1", "yes", "y", "ja", "oui", "vrai", "x", "sí", "si", "wahr"):
+        if key in _TRUE:
             return "T"
-        if key in ("false", "0", "no", "n", "nein", "non", "faux", "", "falsch"):
+        if key in _FALSE:
             return "F"
         return "?"
 
@@ -98,7 +111,7 @@ def truth_flags(
     name: str,
     column: str,
     table: str,
-    expected: str = "TRUE or FALSE",
+    expected: str | None = None,
 ) -> np.ndarray:
     """:func:`truthy` of ``frame[field]`` as an array; a cell that is not a truth value is an
     error "<name> is not TRUE or FALSE" naming the table, the column, the rows and the value."""
@@ -106,12 +119,12 @@ def truth_flags(
     bad = flags == "?"
     if bad.any():
         raise PipesheetError(
-            f"{name} is not TRUE or FALSE",
+            _("{name} is not TRUE or FALSE").format(name=name),
             table=table,
             column=column,
             rows=[int(r) for r in frame.index[bad][:20]],
             value=frame[field][bad].iloc[0],
-            expected=expected,
+            expected=expected or _("TRUE or FALSE"),
         )
     return flags
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipesheet.cells import clean_text
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 
 __all__ = ["apply_headers", "headers_from_first_row"]
 
@@ -30,7 +31,9 @@ def headers_from_first_row(
     :func:`apply_headers`); ``first_row``/``first_col`` locate the header row in the sheet."""
     if frame.empty:
         raise PipesheetError(
-            "the file is empty", table=name, expected="a header row and at least one data row"
+            _("the file is empty"),
+            table=name,
+            expected=_("a header row and at least one data row"),
         )
     header = [clean_text(v) for v in frame.iloc[0].tolist()]
     body = frame.iloc[1:]
@@ -54,10 +57,10 @@ def apply_headers(
         if filled.any():
             col = blank[int(np.flatnonzero(filled)[0])]
             raise PipesheetError(
-                f"column {_col_letter(col)} has values but no header",
+                _("column {letter} has values but no header").format(letter=_col_letter(col)),
                 table=name,
                 rows=[first_row],
-                expected="a header above every column with data",
+                expected=_("a header above every column with data"),
             )
         keep = [i for i in range(len(header)) if header[i] is not None]
         body = body.iloc[:, keep]
@@ -65,7 +68,10 @@ def apply_headers(
         letters = [letters[i] for i in keep]
     if not header:
         raise PipesheetError(
-            "the header row is empty", table=name, rows=[first_row], expected="column headers"
+            _("the header row is empty"),
+            table=name,
+            rows=[first_row],
+            expected=_("column headers"),
         )
     labels: list[str] = []
     used: set[str] = set()
@@ -80,9 +86,9 @@ def apply_headers(
     body = body.dropna(how="all")
     if body.empty:
         raise PipesheetError(
-            "the table has a header but no data rows",
+            _("the table has a header but no data rows"),
             table=name,
-            expected="at least one data row under the header",
+            expected=_("at least one data row under the header"),
         )
     body.attrs["headers"] = {
         label: (text, letter) for label, text, letter in zip(labels, header, letters, strict=True)

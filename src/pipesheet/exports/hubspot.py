@@ -9,6 +9,7 @@ import pandas as pd
 
 from pipesheet.cells import parse_dates
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, terminal_matcher
 
 __all__ = ["COLUMNS", "DATE_ENTERED", "stage_history"]
@@ -40,9 +41,9 @@ def stage_history(out: pd.DataFrame, label: str) -> pd.DataFrame | None:
         return None
     if "deal_id" not in out:
         raise PipesheetError(
-            "HubSpot export without a Record ID column",
+            _("HubSpot export without a Record ID column"),
             table=label,
-            expected="the 'Record ID' column (HubSpot adds it to every export)",
+            expected=_("the 'Record ID' column (HubSpot adds it to every export)"),
         )
     names = [DATE_ENTERED.match(str(c)).group(1).strip() for c in entered_cols]
     # "Closed won (Sales Pipeline)": drop the pipeline name when every column carries one
@@ -75,6 +76,6 @@ def stage_history(out: pd.DataFrame, label: str) -> pd.DataFrame | None:
     open_stages = tuple(n for n in names if matcher.match(n) < 0)
     if open_stages:
         hist.attrs["stages"] = StageList(
-            open_stages, source="the export's column order (HubSpot pipeline order)"
+            open_stages, source=N_("the export's column order (HubSpot pipeline order)")
         )
     return hist

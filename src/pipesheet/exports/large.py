@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 
 __all__ = ["AUTO_BYTES", "ENGINES", "LargeExport", "choose_engine", "duckdb_progress", "read_large"]
 
@@ -73,11 +75,11 @@ def choose_engine(paths: Sequence[str], engine: str, *, supported: bool, command
     engine = str(engine or "auto").strip().casefold()
     if engine not in ENGINES:
         raise PipesheetError(
-            "unknown engine",
+            _("unknown engine"),
             table="options",
             column="--engine",
             value=engine,
-            expected="pandas, duckdb or auto",
+            expected=_("pandas, duckdb or auto"),
         )
     if engine == "pandas":
         return "pandas"
@@ -85,15 +87,19 @@ def choose_engine(paths: Sequence[str], engine: str, *, supported: bool, command
     if engine == "duckdb":
         if not supported:
             raise PipesheetError(
-                f"{command} runs on the pandas engine only (its computation needs every row)",
+                _(
+                    "{command} runs on the pandas engine only (its computation needs every row)"
+                ).format(command=command),
                 table="options",
                 column="--engine",
                 value="duckdb",
-                expected="--engine pandas, or stage-probabilities / forecast, which run in DuckDB",
+                expected=_(
+                    "--engine pandas, or stage-probabilities / forecast, which run in DuckDB"
+                ),
             )
         if _duckdb() is None:
             raise PipesheetError(
-                "the duckdb engine needs DuckDB",
+                _("the duckdb engine needs DuckDB"),
                 table="options",
                 column="--engine",
                 value="duckdb",
@@ -102,11 +108,11 @@ def choose_engine(paths: Sequence[str], engine: str, *, supported: bool, command
         bad = [p for p, k in zip(paths, kinds, strict=True) if k is None]
         if bad:
             raise PipesheetError(
-                "the duckdb engine reads CSV and Parquet files",
+                _("the duckdb engine reads CSV and Parquet files"),
                 table="options",
                 column="--engine",
                 value=bad[0],
-                expected="a .csv or .parquet file (or --engine pandas for workbooks)",
+                expected=_("a .csv or .parquet file (or --engine pandas for workbooks)"),
             )
         return "duckdb"
     if not supported or _duckdb() is None or None in kinds:
@@ -140,28 +146,39 @@ def read_large(
 
     duckdb = _duckdb()
     if duckdb is None:  # pragma: no cover - choose_engine checked it
-        raise PipesheetError("the duckdb engine needs DuckDB", expected="pip install duckdb")
+        raise PipesheetError(_("the duckdb engine needs DuckDB"), expected="pip install duckdb")
     con = connection or duckdb.connect()
     notes: list[str] = []
     deals = history = None
     for path in paths:
         if not Path(path).exists():
-            raise PipesheetError("file not found", table=str(path), expected="an existing file")
+            raise PipesheetError(
+                _("file not found"), table=str(path), expected=_("an existing file")
+            )
         rel = _open(con, path, encoding)
         sample = rel.limit(_SAMPLE_ROWS).df()
         role, why = table_role(sample, mapping=columns)
         size = Path(path).stat().st_size / 2**20
-        notes.append(f"{Path(path).name}: read through DuckDB ({size:,.0f} MB), {role} ({why})")
+        said = (
+            _("{file}: read through DuckDB ({size} MB), history ({why})")
+            if role == "history"
+            else _("{file}: read through DuckDB ({size} MB), deals ({why})")
+        )
+        notes.append(said.format(file=Path(path).name, size=format_number(size), why=why))
         if role == "history":
             if history is not None:
                 raise PipesheetError(
-                    "two stage-history files", table=str(path), expected="one history file"
+                    _("two stage-history files"),
+                    table=str(path),
+                    expected=_("one history file"),
                 )
             history = rel
         else:
             if deals is not None:
                 raise PipesheetError(
-                    "two deals files", table=str(path), expected="one deals file (and a history)"
+                    _("two deals files"),
+                    table=str(path),
+                    expected=_("one deals file (and a history)"),
                 )
             deals = rel
     return LargeExport(deals, history, con, notes)
@@ -185,10 +202,10 @@ def _open(con: Any, path: str, encoding: str | None) -> Any:
         }
         if key not in known:
             raise PipesheetError(
-                "the duckdb engine reads CSV in UTF-8, UTF-16 or latin-1",
+                _("the duckdb engine reads CSV in UTF-8, UTF-16 or latin-1"),
                 table=str(path),
                 value=encoding,
-                expected="--engine pandas for this encoding (or convert the file to UTF-8)",
+                expected=_("--engine pandas for this encoding (or convert the file to UTF-8)"),
             )
         enc = known[key]
     options: dict[str, Any] = {
@@ -203,9 +220,9 @@ def _open(con: Any, path: str, encoding: str | None) -> Any:
         return rel.project(f'*, row_number() OVER () + 1 AS "{ROW}"')
     except Exception as err:  # DuckDB's own sniffing error, said in one sentence
         raise PipesheetError(
-            f"DuckDB cannot read this CSV: {str(err).splitlines()[0]}",
+            _("DuckDB cannot read this CSV: {reason}").format(reason=str(err).splitlines()[0]),
             table=str(path),
-            expected="a CSV with a header row (or --engine pandas)",
+            expected=_("a CSV with a header row (or --engine pandas)"),
         ) from err
 
 

@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, format_percent
+from pipesheet.i18n import _
 
 __all__ = [
     "MAX_CELLS",
@@ -60,7 +62,7 @@ _ROW_ATTR = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,8})"')
 
 
 def _mib(n: float) -> str:
-    return f"{n / (1024 * 1024):,.0f} MiB"
+    return f"{format_number(n / (1024 * 1024))} MiB"
 
 
 def _col_number(letters: bytes) -> int:
@@ -93,7 +95,10 @@ def check_workbook_bounds(source: Path | bytes, name: str) -> None:
         infos = zf.infolist()
         declared = sum(i.file_size for i in infos)
         if declared > MAX_DECOMPRESSED:
-            raise _too_big(name, f"its parts declare {_mib(declared)} once decompressed")
+            raise _too_big(
+                name,
+                _("its parts declare {size} once decompressed").format(size=_mib(declared)),
+            )
         total = 0
         suffix = Path(name).suffix.casefold()
         for info in infos:
@@ -106,12 +111,17 @@ def check_workbook_bounds(source: Path | bytes, name: str) -> None:
                 size += len(chunk)
                 if total + size > MAX_DECOMPRESSED:
                     raise _too_big(
-                        name, f"its parts decompress to more than {_mib(MAX_DECOMPRESSED)}"
+                        name,
+                        _("its parts decompress to more than {size}").format(
+                            size=_mib(MAX_DECOMPRESSED)
+                        ),
                     )
                 if size > RATIO_FROM and size > MAX_RATIO * max(info.compress_size, 1):
                     raise _too_big(
                         name,
-                        f"part {info.filename} is compressed more than {MAX_RATIO}:1 (a zip bomb)",
+                        _("part {part} is compressed more than {ratio}:1 (a zip bomb)").format(
+                            part=info.filename, ratio=MAX_RATIO
+                        ),
                     )
                 if scan is not None:
                     scan.feed(chunk)
@@ -124,10 +134,12 @@ def check_workbook_bounds(source: Path | bytes, name: str) -> None:
 
 def _too_big(name: str, why: str) -> PipesheetError:
     return PipesheetError(
-        f"the workbook is too large to read safely: {why}",
+        _("the workbook is too large to read safely: {why}").format(why=why),
         table=name,
-        expected=f"a workbook of at most {_mib(MAX_DECOMPRESSED)} decompressed and "
-        f"{MAX_CELLS:,} cells per sheet (pipesheet's limits), e.g. the table saved as CSV",
+        expected=_(
+            "a workbook of at most {size} decompressed and {cells} cells per sheet (pipesheet's "
+            "limits), e.g. the table saved as CSV"
+        ).format(size=_mib(MAX_DECOMPRESSED), cells=format_number(MAX_CELLS)),
     )
 
 
@@ -150,9 +162,9 @@ def _inflate(fh, info: zipfile.ZipInfo, name: str) -> Iterator[bytes]:
         return
     if info.compress_type != zipfile.ZIP_DEFLATED:
         raise PipesheetError(
-            f"workbook part {info.filename} uses an unusual compression",
+            _("workbook part {part} uses an unusual compression").format(part=info.filename),
             table=name,
-            expected="an .xlsx saved by Excel, LibreOffice or a CRM",
+            expected=_("an .xlsx saved by Excel, LibreOffice or a CRM"),
         )
     inflater = zlib.decompressobj(-15)
     while left > 0 and not inflater.eof:
@@ -211,26 +223,53 @@ class _SheetScan:
         if area > SPARSE_AREA and self.cells < SPARSE_FILL * area:
             far = f"{_col_letters(self.max_col)}{self.max_row}"
             raise PipesheetError(
-                f"the sheet ({self.part}) is almost empty but reaches cell {far}: its "
-                f"{self.cells:,} cells spread over {area:,} (rows × columns from A1), which a "
-                "reader would allocate — a stray cell far from the table?",
+                _(
+                    "the sheet ({part}) is almost empty but reaches cell {far}: its {cells} cells "
+                    "spread over {area} (rows × columns from A1), which a reader would allocate "
+                    "— a stray cell far from the table?"
+                ).format(
+                    part=self.part,
+                    far=far,
+                    cells=format_number(self.cells),
+                    area=format_number(area),
+                ),
                 table=self.name,
                 value=far,
-                expected=f"the table without far-away cells (delete the rows and columns after "
-                f"it, or copy the table to a new sheet); pipesheet refuses used ranges over "
-                f"{SPARSE_AREA:,} cells that are less than {SPARSE_FILL:.0%} filled",
+                expected=_(
+                    "the table without far-away cells (delete the rows and columns after it, or "
+                    "copy the table to a new sheet); pipesheet refuses used ranges over {area} "
+                    "cells that are less than {fill} filled"
+                ).format(area=format_number(SPARSE_AREA), fill=format_percent(SPARSE_FILL, 0)),
             )
 
     def _check(self, rows: int, cols: int, ref: str | None, declared: bool = False) -> None:
         if rows * cols <= MAX_CELLS:
             return
         ref = ref or f"{_col_letters(cols)}{rows}"
-        what = "declares its used range as" if declared else "has a cell at"
+        problem = (
+            _(
+                "the sheet ({part}) declares its used range as {ref}: {cols} columns × {rows} "
+                "rows = {cells} cells, more than pipesheet reads ({limit} cells)"
+            )
+            if declared
+            else _(
+                "the sheet ({part}) has a cell at {ref}: {cols} columns × {rows} rows = {cells} "
+                "cells, more than pipesheet reads ({limit} cells)"
+            )
+        )
         raise PipesheetError(
-            f"the sheet ({self.part}) {what} {ref}: {cols:,} columns × {rows:,} rows = "
-            f"{rows * cols:,} cells, more than pipesheet reads ({MAX_CELLS:,} cells)",
+            problem.format(
+                part=self.part,
+                ref=ref,
+                cols=format_number(cols),
+                rows=format_number(rows),
+                cells=format_number(rows * cols),
+                limit=format_number(MAX_CELLS),
+            ),
             table=self.name,
             value=ref,
-            expected=f"a sheet of at most {MAX_CELLS:,} cells from A1 to its farthest cell "
-            "(delete stray cells far from the table, or save the table as CSV)",
+            expected=_(
+                "a sheet of at most {limit} cells from A1 to its farthest cell (delete stray "
+                "cells far from the table, or save the table as CSV)"
+            ).format(limit=format_number(MAX_CELLS)),
         )

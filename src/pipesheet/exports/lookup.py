@@ -11,7 +11,8 @@ import pandas as pd
 
 from pipesheet.base import Result
 from pipesheet.cells import clean_text
-from pipesheet.errors import PipesheetError, format_rows
+from pipesheet.errors import PipesheetError, format_rows, table_name
+from pipesheet.i18n import _
 
 __all__ = ["LookupResult", "lookup"]
 
@@ -74,18 +75,20 @@ def lookup(
     for tbl, col, nm in ((table, on, name), (other, other_on, other_name)):
         if col not in tbl.columns:
             raise PipesheetError(
-                "key column not found",
+                _("key column not found"),
                 table=nm,
                 column=col,
-                expected="one of " + ", ".join(repr(c) for c in tbl.columns),
+                expected=_("one of {names}").format(names=", ".join(repr(c) for c in tbl.columns)),
             )
     for c in cols:
         if c not in other.columns:
             raise PipesheetError(
-                "lookup column not found",
+                _("lookup column not found"),
                 table=other_name,
                 column=c,
-                expected="one of " + ", ".join(repr(x) for x in other.columns),
+                expected=_("one of {names}").format(
+                    names=", ".join(repr(x) for x in other.columns)
+                ),
             )
 
     def keys(values: pd.Series) -> pd.Series:
@@ -99,12 +102,12 @@ def lookup(
     if dup.any():
         first = ok[dup].iloc[0]
         raise PipesheetError(
-            "key listed more than once, so the lookup is ambiguous",
+            _("key listed more than once, so the lookup is ambiguous"),
             table=other_name,
             column=other_on,
             rows=[int(r) for r in other_rows[(ok == first).to_numpy()]],
             value=other[other_on].to_numpy()[np.flatnonzero(dup)[0]],
-            expected="each key once in the lookup table",
+            expected=_("each key once in the lookup table"),
         )
     tk = keys(table[on])
     pos = pd.Series(np.arange(len(ok)), index=ok.to_numpy())
@@ -122,18 +125,24 @@ def lookup(
     unmatched = pd.DataFrame({"row": np.asarray(rows)[~found], "key": table[on].to_numpy()[~found]})
     if len(unmatched) and on_unmatched == "raise":
         raise PipesheetError(
-            f"{len(unmatched)} key(s) not found in table '{other_name}'",
+            _("{count} key(s) not found in table '{table}'").format(
+                count=len(unmatched), table=table_name(other_name)
+            ),
             table=name,
             column=on,
             rows=[int(r) for r in unmatched["row"][:50]],
             value=unmatched["key"].iloc[0],
-            expected=f"keys that appear in column {other_on!r} of table '{other_name}'",
+            expected=_("keys that appear in column {column!r} of table '{table}'").format(
+                column=other_on, table=table_name(other_name)
+            ),
         )
     result = LookupResult(out, unmatched, int(found.sum()))
     if len(unmatched):
         out.attrs["notes"] = [
-            f"{len(unmatched)} row(s) found no match in '{other_name}' ("
-            + format_rows([int(r) for r in unmatched["row"]])
-            + ")"
+            _("{count} row(s) found no match in '{table}' ({rows})").format(
+                count=len(unmatched),
+                table=table_name(other_name),
+                rows=format_rows([int(r) for r in unmatched["row"]]),
+            )
         ]
     return result

@@ -8,6 +8,7 @@ import pandas as pd
 
 from pipesheet.exports.checks import row_issue
 from pipesheet.exports.fields import is_terminal, truth_flags
+from pipesheet.i18n import _
 from pipesheet.stages import DEFAULT_WON
 
 __all__ = ["COLUMNS", "apply_active"]
@@ -41,11 +42,11 @@ def apply_active(out: pd.DataFrame, found: dict[str, str], label: str, issues: l
         name="Active",
         column=found["active"],
         table=label,
-        expected="TRUE or FALSE (Odoo exports True/False)",
+        expected=_("TRUE or FALSE (Odoo exports True/False)"),
     )
     archived = active == "F"
     won = is_terminal(out["stage"], DEFAULT_WON)
-    problem = "deal both won and lost: archived (lost) but in the Won stage"
+    problem = _("deal both won and lost: archived (lost) but in the Won stage")
     for r in np.flatnonzero(archived & won):
         issues.append(row_issue(label, out, r, problem, f"Stage={out['stage'].iloc[r]}"))
     out["last_open_stage"] = out["stage"]

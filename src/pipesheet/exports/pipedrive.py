@@ -13,6 +13,7 @@ import pandas as pd
 
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.checks import row_issue
+from pipesheet.i18n import _
 
 __all__ = ["COLUMNS", "apply_status"]
 
@@ -46,16 +47,16 @@ def apply_status(out: pd.DataFrame, found: dict[str, str], label: str, issues: l
     if not known.all():
         bad = ~known.to_numpy()
         raise PipesheetError(
-            "unknown deal status",
+            _("unknown deal status"),
             table=label,
             column=found["status"],
             rows=[int(r) for r in out.index[bad][:20]],
             value=out["status"][bad].iloc[0],
-            expected="open, won or lost (as Pipedrive exports it)",
+            expected=_("open, won or lost (as Pipedrive exports it)"),
         )
     if "won_time" in found and "lost_time" in found:
         both = out["won_time"].notna().to_numpy() & out["lost_time"].notna().to_numpy()
-        problem = "deal both won and lost: it has a won time and a lost time"
+        problem = _("deal both won and lost: it has a won time and a lost time")
         for r in np.flatnonzero(both):
             issues.append(row_issue(label, out, r, problem, f"status={out['status'].iloc[r]}"))
     out["last_open_stage"] = out["stage"]
@@ -63,7 +64,7 @@ def apply_status(out: pd.DataFrame, found: dict[str, str], label: str, issues: l
     out.loc[s == "won", "stage"] = "Won"
     out.loc[s == "lost", "stage"] = "Lost"
     for r in np.flatnonzero(s == "deleted"):
-        issues.append(row_issue(label, out, r, "deleted deal", ""))
+        issues.append(row_issue(label, out, r, _("deleted deal"), ""))
     closed = out["won_time"].where(s == "won") if "won_time" in found else None
     if "lost_time" in found:
         lost_t = out["lost_time"].where(s == "lost")

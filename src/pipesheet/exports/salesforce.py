@@ -15,9 +15,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from pipesheet.columns import field_name
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.checks import row_issue
 from pipesheet.exports.fields import is_terminal, to_fields, truth_flags, truthy
+from pipesheet.i18n import _
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, stage_key
 
 __all__ = ["COLUMNS", "HISTORY_COLUMNS", "check_won_flags", "stage_history"]
@@ -70,12 +72,14 @@ def check_amount(found: dict[str, str], frame: pd.DataFrame, label: str) -> None
     )
     if expected is not None:
         raise PipesheetError(
-            f"the Salesforce export has {expected} but no Amount column: Expected Revenue is "
-            "already Amount × Probability, so pipesheet cannot use it as the deal value "
-            "(weighting it again would count the probability twice)",
+            _(
+                "the Salesforce export has {column} but no Amount column: Expected Revenue is "
+                "already Amount × Probability, so pipesheet cannot use it as the deal value "
+                "(weighting it again would count the probability twice)"
+            ).format(column=expected),
             table=label,
             column=expected,
-            expected="the Amount column in the export (Data Loader: Amount; report: Amount)",
+            expected=_("the Amount column in the export (Data Loader: Amount; report: Amount)"),
         )
 
 
@@ -93,7 +97,7 @@ def check_won_flags(
     )
     if "is_closed" in found:
         contradict |= flag_won & ~(truthy(out["is_closed"]).to_numpy() == "T")
-    problem = "deal both won and lost: IsWon/IsClosed disagree with the stage"
+    problem = _("deal both won and lost: IsWon/IsClosed disagree with the stage")
     for r in np.flatnonzero(contradict):
         value = f"IsWon={out['is_won'].iloc[r]}, Stage={stage.iloc[r]}"
         issues.append(row_issue(label, out, r, problem, value))
@@ -118,17 +122,19 @@ def stage_history(
         out = out[is_stage.to_numpy()]
         if out.empty:
             raise PipesheetError(
-                "the history export has no Stage changes",
+                _("the history export has no Stage changes"),
                 table=label,
                 column=found["field"],
-                expected="rows whose Field / Event is Stage",
+                expected=_("rows whose Field / Event is Stage"),
             )
     for need in ("deal_id", "stage", "entered_date"):
         if need not in found:
             raise PipesheetError(
-                f"the Salesforce history export has no {need.replace('_', ' ')} column",
+                _("the Salesforce history export has no {field} column").format(
+                    field=field_name(need)
+                ),
                 table=label,
-                expected="OpportunityId, StageName and CreatedDate (Data Loader) columns",
+                expected=_("OpportunityId, StageName and CreatedDate (Data Loader) columns"),
             )
     keep = [
         c

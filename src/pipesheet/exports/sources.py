@@ -19,6 +19,7 @@ from pipesheet.columns import DEAL_FIELDS, HISTORY_FIELDS, normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.exports import hubspot, odoo, pipedrive, salesforce
 from pipesheet.exports.fields import find_column, to_fields
+from pipesheet.i18n import N_, _, pgettext
 
 __all__ = [
     "PROFILES",
@@ -84,11 +85,11 @@ _ENTERED_ONLY = tuple(
     a for a in HISTORY_FIELDS["entered_date"] if normalise_header(a) not in _CREATED
 )
 _KIND_TEXT = {
-    "salesforce": "Salesforce Opportunity export",
+    "salesforce": N_("Salesforce Opportunity export"),
     "salesforce_history": "Salesforce OpportunityHistory",
-    "hubspot": "HubSpot deals export",
-    "pipedrive": "Pipedrive deals export",
-    "odoo": "Odoo leads/opportunities export",
+    "hubspot": N_("HubSpot deals export"),
+    "pipedrive": N_("Pipedrive deals export"),
+    "odoo": N_("Odoo leads/opportunities export"),
 }
 
 
@@ -110,21 +111,28 @@ def table_role(
     kind = kind or detect_source(frame)
     id_col = _id_column(frame, mapping, kind)
     repeat = ""
+    repeats = False
     if id_col is not None:
         ids = clean_text_column(frame[id_col]).dropna()
-        repeat = f"{id_col} repeats" if ids.duplicated().any() else f"{id_col} unique"
+        repeats = bool(ids.duplicated().any())
+        repeat = (
+            _("{column} repeats").format(column=id_col)
+            if repeats
+            else _("{column} unique").format(column=id_col)
+        )
     if kind in _KIND_TEXT:
         role = "history" if kind == "salesforce_history" else "deals"
-        return role, f"{_KIND_TEXT[kind]}" + (f"; {repeat}" if repeat else "")
+        what = _(_KIND_TEXT[kind])
+        return role, (_("{source}; {ids}").format(source=what, ids=repeat) if repeat else what)
     if id_col is None:
-        return "deals", "no deal id column found"
-    if repeat.endswith("repeats"):
+        return "deals", _("no deal id column found")
+    if repeats:
         dated = _mapped(frame, mapping, "entered_date") or find_column(
             frame, HISTORY_FIELDS["entered_date"], "entered_date"
         )
         if dated is not None:
             return "history", repeat
-        return "deals", f"{repeat}, but there is no date-entered column"
+        return "deals", _("{ids}, but there is no date-entered column").format(ids=repeat)
     entered = _mapped(frame, mapping, "entered_date") or find_column(
         frame, _ENTERED_ONLY, "entered_date"
     )
@@ -132,7 +140,9 @@ def table_role(
         frame, DEAL_FIELDS["amount"], "amount"
     )
     if entered is not None and amount is None:
-        return "history", f"{repeat}, but a date-entered column ({entered}) and no amount"
+        return "history", _("{ids}, but a date-entered column ({column}) and no amount").format(
+            ids=repeat, column=entered
+        )
     return "deals", repeat
 
 
@@ -179,9 +189,11 @@ def convert(
     out, found = to_fields(frame, PROFILES[kind], mapping)
     if "stage" not in found:
         raise PipesheetError(
-            f"this looks like a {kind} export but has no stage column",
+            _("this looks like a {kind} export but has no stage column").format(kind=kind),
             table=label,
-            expected="the " + " or ".join(repr(a) for a in PROFILES[kind]["stage"]) + " column",
+            expected=_("the {names} column").format(
+                names=pgettext("list", " or ").join(repr(a) for a in PROFILES[kind]["stage"])
+            ),
         )
     history = None
     if kind == "salesforce":

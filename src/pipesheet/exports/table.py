@@ -18,6 +18,7 @@ from pipesheet.exports.csvfile import TEXT_SUFFIXES, read_csv_bytes
 from pipesheet.exports.values import typed_dates, typed_numbers
 from pipesheet.exports.workbook import WORKBOOK_SUFFIXES, read_workbook
 from pipesheet.exports.xlsxcells import hidden_cells, restore_cells
+from pipesheet.i18n import _
 
 __all__ = ["read_bytes", "read_table"]
 
@@ -58,7 +59,10 @@ def read_table(
     p = Path(path)
     if not p.is_file():
         raise PipesheetError(
-            "file not found", table=p.name, value=str(path), expected="an existing CSV or XLSX file"
+            _("file not found"),
+            table=p.name,
+            value=str(path),
+            expected=_("an existing CSV or XLSX file"),
         )
     return _read(p, p.name, str(p), sheet, table, encoding, delimiter, decimal, dayfirst)
 
@@ -99,19 +103,19 @@ def _read(
     elif suffix in TEXT_SUFFIXES:
         if table is not None or sheet not in (None, 0):
             raise PipesheetError(
-                "a CSV file has no sheets or Excel Tables",
+                _("a CSV file has no sheets or Excel Tables"),
                 table=name,
                 value=table or sheet,
-                expected="sheet/table only for .xlsx files",
+                expected=_("sheet/table only for .xlsx files"),
             )
         raw = source.read_bytes() if isinstance(source, Path) else source
         frame, info = read_csv_bytes(raw, name, encoding, delimiter)
     else:
         raise PipesheetError(
-            "unknown file type",
+            _("unknown file type"),
             table=name,
             value=Path(name).suffix,
-            expected="a .csv or .xlsx file",
+            expected=_("a .csv or .xlsx file"),
         )
     how = list(info.pop("notes", None) or [])  # how the encoding was decided
     notes: list[str] = []

@@ -38,6 +38,7 @@ from pipesheet.cells import (
     read_date_texts,
 )
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 
 __all__ = ["typed_dates", "typed_numbers"]
 
@@ -83,6 +84,7 @@ def typed_numbers(
     candidates: dict[str, tuple[pd.Series, NumberShapes]] = {}
     comma_ev: tuple[str, Any] | None = None
     point_ev: tuple[str, Any] | None = None
+    by_convention = False  # the decimal mark is the delimiter's convention, not the data's
     for c in _text_columns(frame):
         if _numbers(_distinct(frame[c], _SAMPLE)) is None:
             continue  # a sample decides most text columns at a fraction of the cost
@@ -101,11 +103,17 @@ def typed_numbers(
     if decimal is None:
         if comma_ev and point_ev:
             raise PipesheetError(
-                "the file mixes decimal marks: "
-                f"{comma_ev[1]!r} in column {comma_ev[0]!r} has a decimal comma, "
-                f"{point_ev[1]!r} in column {point_ev[0]!r} a decimal point",
+                _(
+                    "the file mixes decimal marks: {comma!r} in column {comma_column!r} has a "
+                    "decimal comma, {point!r} in column {point_column!r} a decimal point"
+                ).format(
+                    comma=comma_ev[1],
+                    comma_column=comma_ev[0],
+                    point=point_ev[1],
+                    point_column=point_ev[0],
+                ),
                 table=name,
-                expected="one decimal mark in the whole file (or give decimal=',' or '.')",
+                expected=_("one decimal mark in the whole file (or give decimal=',' or '.')"),
             )
         if comma_ev:
             decimal = ","
@@ -113,21 +121,28 @@ def typed_numbers(
             decimal = "."
         else:
             decimal = "," if delimiter == ";" else "."
-            if candidates:
-                notes.append(
-                    f"numbers such as {next(iter(candidates.values()))[0].iloc[0]!r} read with "
-                    f"{'a decimal comma' if decimal == ',' else 'a decimal point'} "
-                    f"({'semicolon' if delimiter == ';' else 'default'} convention)"
-                )
+            by_convention = True
     if decimal not in (",", "."):
         raise PipesheetError(
-            "decimal mark must be ',' or '.'", table="settings", column="decimal", value=decimal
+            _("decimal mark must be ',' or '.'"),
+            table="settings",
+            column="decimal",
+            value=decimal,
         )
+    example = None
     for c, (uniq, shapes) in candidates.items():
         read = shapes.read(decimal)
         if np.isnan(read.values).any():
             continue  # a cell that is not a number (e.g. "1.2.3"): leave the column as text
         frame[c] = _per_cell(frame[c], uniq, read.values, np.nan)
+        example = uniq.iloc[0] if example is None else example
+    if by_convention and example is not None:  # said only of numbers read so ("1.250" here)
+        said = (
+            _("numbers such as {example!r} read with a decimal comma (semicolon convention)")
+            if decimal == ","
+            else _("numbers such as {example!r} read with a decimal point (default convention)")
+        )
+        notes.append(said.format(example=example))
     return decimal
 
 
@@ -167,11 +182,11 @@ def typed_dates(
         if len(kinds) > 1:
             first = uniq[forms != forms[forms != ""][0]].iloc[0]
             raise PipesheetError(
-                "dates written in different formats in one column",
+                _("dates written in different formats in one column"),
                 table=name,
                 column=c,
                 value=first,
-                expected="one date format per column",
+                expected=_("one date format per column"),
             )
         if kinds == {"slash"}:
             d_ev, m_ev = date_order_evidence(uniq)
@@ -186,20 +201,26 @@ def typed_dates(
     if slash_cols:
         if day_ev and month_ev and dayfirst is None:
             raise PipesheetError(
-                f"dates in both day/month and month/day order: {day_ev[1]!r} in column "
-                f"{day_ev[0]!r} is day first, {month_ev[1]!r} in column {month_ev[0]!r} "
-                "is month first",
+                _(
+                    "dates in both day/month and month/day order: {day!r} in column "
+                    "{day_column!r} is day first, {month!r} in column {month_column!r} is month "
+                    "first"
+                ).format(
+                    day=day_ev[1], day_column=day_ev[0], month=month_ev[1], month_column=month_ev[0]
+                ),
                 table=name,
-                expected="one date order in the whole file (or ISO dates like 2026-09-30)",
+                expected=_("one date order in the whole file (or ISO dates like 2026-09-30)"),
             )
         if dayfirst is None:
             dayfirst = True if day_ev else False if month_ev else None
         if dayfirst is None:
             example = next(iter(slash_cols.values())).iloc[0]
             notes.append(
-                f"dates such as {example!r} (column(s) {', '.join(map(repr, slash_cols))}) "
-                "could be day/month or month/day and no date in the file tells: left as text "
-                "(give the date order: --date-order dmy or mdy, dayfirst=True or False)"
+                _(
+                    "dates such as {example!r} (column(s) {columns}) could be day/month or "
+                    "month/day and no date in the file tells: left as text (give the date order: "
+                    "--date-order dmy or mdy, dayfirst=True or False)"
+                ).format(example=example, columns=", ".join(map(repr, slash_cols)))
             )
             slash_cols = {}
         else:

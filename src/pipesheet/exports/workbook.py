@@ -21,6 +21,7 @@ from pipesheet.cells import clean_text
 from pipesheet.errors import PipesheetError
 from pipesheet.exports.headers import apply_headers, headers_from_first_row
 from pipesheet.exports.limits import check_workbook_bounds
+from pipesheet.i18n import _
 
 __all__ = ["WORKBOOK_SUFFIXES", "read_workbook"]
 
@@ -39,12 +40,12 @@ def read_workbook(
     else:
         raw_head = source[:2048]
     if not raw_head:
-        raise PipesheetError("the file is empty", table=name, expected="a workbook with data")
+        raise PipesheetError(_("the file is empty"), table=name, expected=_("a workbook with data"))
     if raw_head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html", b"<table")):
         raise PipesheetError(
-            "this .xls is a web page (HTML), as some CRMs export it, not a real workbook",
+            _("this .xls is a web page (HTML), as some CRMs export it, not a real workbook"),
             table=name,
-            expected="the report exported as .xlsx or .csv",
+            expected=_("the report exported as .xlsx or .csv"),
         )
     suffix = Path(name).suffix.casefold()
     if raw_head.startswith(b"\xd0\xcf\x11\xe0") and (suffix != ".xls" or _encrypted(source)):
@@ -61,21 +62,25 @@ def read_workbook(
             raise _encrypted_error(name) from None
         if suffix == ".xls" and "cfb" in str(err).casefold():
             raise PipesheetError(
-                "cannot read this .xls: it is not an Excel 97–2003 workbook pipesheet can open "
-                "(damaged, or an encrypted workbook)",
+                _(
+                    "cannot read this .xls: it is not an Excel 97–2003 workbook pipesheet can "
+                    "open (damaged, or an encrypted workbook)"
+                ),
                 table=name,
-                expected="the workbook saved again as .xlsx without a password, or as CSV",
+                expected=_("the workbook saved again as .xlsx without a password, or as CSV"),
             ) from None
-        raise _unreadable(err, name, "a valid, unencrypted .xlsx file") from None
+        raise _unreadable(err, name, _("a valid, unencrypted .xlsx file")) from None
     try:
         if table is not None:
             names = list(wb.table_names)
             if table not in names:
                 raise PipesheetError(
-                    "Excel Table not found",
+                    _("Excel Table not found"),
                     table=name,
                     value=table,
-                    expected="one of the workbook's tables: " + (", ".join(names) or "none"),
+                    expected=_("one of the workbook's tables: {names}").format(
+                        names=", ".join(names) or _("none")
+                    ),
                 )
             t = wb.get_table_by_name(table)
             rows = t.to_python()
@@ -99,10 +104,12 @@ def read_workbook(
             )
         if target is None:
             raise PipesheetError(
-                "sheet not found",
+                _("sheet not found"),
                 table=name,
                 value=sheet,
-                expected="one of the sheets: " + (", ".join(sheets) or "none"),
+                expected=_("one of the sheets: {names}").format(
+                    names=", ".join(sheets) or _("none")
+                ),
             )
         ws = wb.get_sheet_by_name(target)
         if tuple(ws.start or (0, 0)) == (0, 0) and ws.height > 1:
@@ -123,7 +130,9 @@ def read_workbook(
         rows.pop()
     if not rows:
         raise PipesheetError(
-            "the sheet is empty", table=f"{name}[{target}]", expected="a header row and data rows"
+            _("the sheet is empty"),
+            table=f"{name}[{target}]",
+            expected=_("a header row and data rows"),
         )
     width = max(len(r) for r in rows)
     frame = pd.DataFrame(rows, columns=range(width), dtype=object)
@@ -164,10 +173,12 @@ def _encrypted(source: Path | bytes) -> bool:
 
 def _encrypted_error(name: str) -> PipesheetError:
     return PipesheetError(
-        "the workbook is encrypted (password-protected), so it cannot be read",
+        _("the workbook is encrypted (password-protected), so it cannot be read"),
         table=name,
-        expected="the workbook saved without a password (Excel: File → Info → Protect "
-        "Workbook → Encrypt with Password, clear the password, save), or the table saved as CSV",
+        expected=_(
+            "the workbook saved without a password (Excel: File → Info → Protect Workbook → "
+            "Encrypt with Password, clear the password, save), or the table saved as CSV"
+        ),
     )
 
 
@@ -175,11 +186,13 @@ def _open(source: Path | bytes) -> str | io.BytesIO:
     return str(source) if isinstance(source, Path) else io.BytesIO(source)
 
 
-def _unreadable(err: Exception, name: str, expected: str = "a valid .xlsx file") -> PipesheetError:
+def _unreadable(err: Exception, name: str, expected: str | None = None) -> PipesheetError:
     return PipesheetError(
-        f"cannot read the workbook ({type(err).__name__}: {str(err)[:120]})",
+        _("cannot read the workbook ({error}: {reason})").format(
+            error=type(err).__name__, reason=str(err)[:120]
+        ),
         table=name,
-        expected=expected,
+        expected=expected or _("a valid .xlsx file"),
     )
 
 
@@ -199,7 +212,7 @@ def _check_workbook_xml(source: Path | bytes, name: str) -> None:
         from defusedxml.common import DefusedXmlException
     except ImportError:  # pragma: no cover - defusedxml is in the xlsx extra
         raise PipesheetError(
-            "reading workbooks needs the defusedxml package",
+            _("reading workbooks needs the defusedxml package"),
             table=name,
             expected="pip install 'pipesheet[xlsx]'",
         ) from None
@@ -209,9 +222,9 @@ def _check_workbook_xml(source: Path | bytes, name: str) -> None:
             names = set(zf.namelist())
             if "xl/workbook.xml" not in names:
                 raise PipesheetError(
-                    "the file is a zip archive but not an Excel workbook",
+                    _("the file is a zip archive but not an Excel workbook"),
                     table=name,
-                    expected="an .xlsx saved by Excel, LibreOffice or a CRM",
+                    expected=_("an .xlsx saved by Excel, LibreOffice or a CRM"),
                 )
             tables = sorted(n for n in names if n.startswith("xl/tables/") and n.endswith(".xml"))
             parts = ["xl/workbook.xml", *tables]
@@ -219,26 +232,28 @@ def _check_workbook_xml(source: Path | bytes, name: str) -> None:
                 info = zf.getinfo(part)
                 if info.file_size > 50_000_000:
                     raise PipesheetError(
-                        f"workbook part {part} is implausibly large",
+                        _("workbook part {part} is implausibly large").format(part=part),
                         table=name,
-                        expected="an ordinary workbook",
+                        expected=_("an ordinary workbook"),
                     )
                 SafeET.fromstring(zf.read(part))
     except zipfile.BadZipFile:
         raise PipesheetError(
-            "cannot read the workbook: it is damaged (not a valid zip file)",
+            _("cannot read the workbook: it is damaged (not a valid zip file)"),
             table=name,
-            expected="an .xlsx file that opens in Excel",
+            expected=_("an .xlsx file that opens in Excel"),
         ) from None
     except DefusedXmlException as err:
         raise PipesheetError(
-            f"the workbook's XML contains forbidden constructs ({type(err).__name__})",
+            _("the workbook's XML contains forbidden constructs ({error})").format(
+                error=type(err).__name__
+            ),
             table=name,
-            expected="an ordinary workbook (entity declarations are refused for safety)",
+            expected=_("an ordinary workbook (entity declarations are refused for safety)"),
         ) from None
     except SafeET.ParseError as err:
         raise PipesheetError(
-            f"the workbook's XML is damaged ({err})",
+            _("the workbook's XML is damaged ({reason})").format(reason=err),
             table=name,
-            expected="an .xlsx file that opens in Excel",
+            expected=_("an .xlsx file that opens in Excel"),
         ) from None
