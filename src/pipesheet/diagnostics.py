@@ -66,7 +66,7 @@ def _history(
     columns: Mapping[str, str] | None,
     deals: pd.DataFrame | Deals | None = None,
 ) -> tuple[History, Deals | None]:
-    hist, deal_table, _ = read_history_and_deals(
+    hist, deal_table, _notes = read_history_and_deals(
         history, deals, stages=stages, columns=columns, needed_for="diagnostics"
     )
     return hist, deal_table
@@ -94,7 +94,7 @@ def stage_visits(hist: History, as_of: np.datetime64) -> pd.DataFrame:
             value=str(pd.Timestamp(as_of).date()),
             expected="an as-of date after the first history row",
         )
-    deal, _ = pd.factorize(frame["deal_id"])
+    deal, _ids = pd.factorize(frame["deal_id"])
     order = np.lexsort((frame.index.to_numpy(), frame["entered_date"].to_numpy(), deal))
     deal = deal[order]
     code = frame["code"].to_numpy()[order]
@@ -153,7 +153,7 @@ def stage_durations(
         ``p80_days``.  Stages without completed visits have NaN statistics.  The mean is what
         :func:`pipesheet.leads_needed` takes as ``days_in_stage``.
     """
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     as_of_v = as_of_day(hist, as_of)
     visits = stage_visits(hist, as_of_v)
     done = visits[(visits["code"] < hist.stages.k) & visits["left_date"].notna()]
@@ -255,7 +255,7 @@ def time_in_stage(
     Returns:
         ``deal_id``, ``stage``, ``entered_date``, ``days_in_stage`` (= as_of − entered date).
     """
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     as_of_v = as_of_day(hist, as_of)
     return _current(stage_visits(hist, as_of_v), hist.stages, as_of_v)
 
@@ -386,7 +386,7 @@ def conversion_by_stage(
         ``closed_deals``, ``converted``, ``step_conversion``; stages in funnel order, periods in
         time order.
     """
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     visits = stage_visits(hist, as_of_day(hist, as_of))
     return _conversion(visits, hist.stages, period, fiscal_year_start)
 
@@ -475,7 +475,7 @@ def bottlenecks(
             value=trailing,
             expected="e.g. 4",
         )
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     visits = stage_visits(hist, as_of_day(hist, as_of))
     conv = _conversion(visits, hist.stages, period, fiscal_year_start)
     bench = _benchmark(benchmark, hist.stages)

@@ -178,7 +178,7 @@ def forecast_categories(
             expected="a column such as 'Forecast Category' with Closed, Commit, "
             "Best Case, Pipeline or Omitted",
         )
-    amount, cur, _, note = money_amounts(table, rates, currency, blank_amounts, None)
+    amount, cur, _blank, note = money_amounts(table, rates, currency, blank_amounts, None)
     raw = frame["forecast_category"]
     cat = raw.map(lambda v: _CATEGORY_KEYS.get(normalise_header(v)) if isinstance(v, str) else None)
     bad = cat.isna().to_numpy() & raw.notna().to_numpy()

@@ -171,7 +171,7 @@ def lost_reasons(
         if "created_date" in frame:
             lost &= ~(frame["created_date"] >= cut).to_numpy()
     lost &= within_days(lost_on, start, end)
-    amount, cur, _, note = money_amounts(table, rates, currency, choice, lost)
+    amount, cur, _blank, note = money_amounts(table, rates, currency, choice, lost)
     if note:
         notes.append(note.replace("deal(s)", "lost deal(s)", 1))
     several = table.pipelines is not None

@@ -479,7 +479,7 @@ def reporting_amounts(
         PipesheetError: several currencies and no rates, a deal's currency missing from rates,
             blank amounts with ``blank_amounts="error"``, or no amount column.
     """
-    amount, cur, _, _ = money_amounts(deals, rates, currency, blank_amounts, scope)
+    amount, cur, _blank, _note = money_amounts(deals, rates, currency, blank_amounts, scope)
     return amount, cur
 
 
@@ -874,14 +874,14 @@ def _price(
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
     if count is not None:
         note = _blank_cells(table, choice, count)
-    amount, cur, _, note_rows = money_amounts(table, rates, currency, choice, None)
+    amount, cur, _blank, note_rows = money_amounts(table, rates, currency, choice, None)
     note = note_rows if count is None else note
     if note:
         notes.append(note)
     known = ~np.isnan(amount)
     squares = None
     if count is not None:  # Σ amount² and each deal's amount, converted like the amounts
-        rate, _ = deal_rates(table, rates, currency)
+        rate, _cur = deal_rates(table, rates, currency)
         squares = np.where(np.isnan(amount), np.nan, np.nan_to_num(amount_sq) * rate**2)
         amount_each = np.where(np.isnan(amount), np.nan, np.nan_to_num(amount_each) * rate)
         if choice == "zero":

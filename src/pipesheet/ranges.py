@@ -514,7 +514,9 @@ def _choose_strategy(
         cost = _COST_DIRECT * n_active * float(groups_per_p[~(low | high)].sum())
         for cls in (low, high):
             if cls.any():
-                terms, _ = _series_terms(float(deals_per_p[cls].sum()), float(ratio[cls].max()))
+                terms, _bound = _series_terms(
+                    float(deals_per_p[cls].sum()), float(ratio[cls].max())
+                )
                 groups = float(groups_per_p[cls].sum())
                 cost += terms * (_COST_BINCOUNT * groups + fft_cost + _COST_GATHER * n_active)
         if best is None or cost < best[0]:
@@ -853,7 +855,7 @@ def _lattice_unit(
 ) -> tuple[np.ndarray, float, int, int, float]:
     """Lattice amounts k, unit u, FFT length M, window start k_lo and the window's tail mass."""
     a, p = deals.a, deals.p
-    lo, hi, _ = _window(a, p, WINDOW_TAIL)
+    lo, hi, _tail = _window(a, p, WINDOW_TAIL)
     width = max(hi - lo, 1e-300)
     if cents is not None and cents[1] == 0.0:
         pos = cents[0][cents[0] > 0]
@@ -864,7 +866,7 @@ def _lattice_unit(
             return k, g, int(_fft().next_fast_len(khi - klo + 1, real=True)), klo, tail
     m = grid_points
     unit = width / (0.98 * (m - 1))
-    for _ in range(60):
+    for _attempt in range(60):
         k = np.rint(a / unit).astype(np.int64)
         klo, khi, tail = _k_window(k, p)
         if khi - klo + 1 <= m:

@@ -618,7 +618,7 @@ class TimeAwareForecast(Estimator):
                 table="settings",
                 expected="age_days ≥ 0 and horizon_days ≥ 0",
             )
-        p, _, _, _ = self._apply(codes, age, horizon)
+        p, _eventual, _beyond, _long = self._apply(codes, age, horizon)
         return p
 
     # ---- internals (also used by the backtest and calibration) ---------------------------------
@@ -946,7 +946,7 @@ class TimeAwareForecast(Estimator):
                 )
                 scope[pos[hist_known]] = False
             choice = blank_amounts_choice(self.blank_amounts)
-            _, note = blank_amount_rows(
+            _blank, note = blank_amount_rows(
                 deal_table.frame,
                 choice,
                 table=deal_table.name,
@@ -1009,7 +1009,9 @@ class TimeAwareForecast(Estimator):
         curves = self.curves_
         half = curves[curves["survival_end"] <= 0.5].groupby("stage", sort=False)["day_to"].min()
         median = pd.Series(list(self.stages_.open)).map(half).to_numpy(dtype=float)
-        _, eventual, _, _ = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
+        _within, eventual, _beyond, _long = _probabilities(
+            c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64)
+        )
         grouped = frame.groupby("stage", sort=False)
         stats = pd.DataFrame(
             {
