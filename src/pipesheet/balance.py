@@ -104,6 +104,13 @@ _DAY = pd.Timedelta(days=1)
 _UNUSED = ("no expected close date column",)
 
 
+def _used(note: str) -> bool:
+    """False for a note of the deals reader about what this module does not use (in English or
+    in the language spoken)."""
+    unused = _("no expected close date column: forecasts cannot be split by period")
+    return note != unused and not note.startswith(_UNUSED)
+
+
 @dataclass(repr=False)
 class BalanceResult(Result):
     """The balance of each open stage on the as-of day (see the module docstring for the model).
@@ -246,10 +253,12 @@ def _tables(
     columns: Mapping[str, str] | None,
 ) -> tuple[History, Deals | None, list[str]]:
     """The history (required) and the deals table (optional), read against one stage list."""
+    # i18n: completes "a stage history is needed for …"
+    needed_for = _("the pipeline balance")
     hist, deal_table, notes = read_history_and_deals(
-        history, deals, stages=stages, columns=columns, needed_for="the pipeline balance"
+        history, deals, stages=stages, columns=columns, needed_for=needed_for
     )
-    notes = [n for n in notes if not n.startswith(_UNUSED)]
+    notes = [n for n in notes if _used(n)]
     return hist, deal_table, notes
 
 

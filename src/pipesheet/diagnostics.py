@@ -68,8 +68,10 @@ def _history(
     columns: Mapping[str, str] | None,
     deals: pd.DataFrame | Deals | None = None,
 ) -> tuple[History, Deals | None]:
+    # i18n: completes "a stage history is needed for …"
+    needed_for = _("diagnostics")
     hist, deal_table, _notes = read_history_and_deals(
-        history, deals, stages=stages, columns=columns, needed_for="diagnostics"
+        history, deals, stages=stages, columns=columns, needed_for=needed_for
     )
     return hist, deal_table
 

@@ -159,8 +159,10 @@ def lost_reasons(
     hist: History | None = None
     notes: list[str] = []
     if history is not None:
+        # i18n: completes "a stage history is needed for …"
+        needed_for = _("losses by stage")
         hist, table, notes = read_history_and_deals(
-            history, deals, stages=stages, columns=columns, needed_for="losses by stage"
+            history, deals, stages=stages, columns=columns, needed_for=needed_for
         )
         assert table is not None
     else:
