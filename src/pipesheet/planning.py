@@ -30,6 +30,9 @@ date — the mean cycle of the won deals in the stage history
 
 **Sales velocity** (per day) = open opportunities × win rate × average won deal ÷ average cycle
 length in days.
+
+The explanations and errors are written in the language spoken (:mod:`pipesheet.i18n`), their
+numbers in its format (:mod:`pipesheet.formats`); the numbers themselves never change with it.
 """
 
 from __future__ import annotations
