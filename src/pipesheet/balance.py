@@ -63,6 +63,9 @@ import pandas as pd
 from pipesheet.base import Result
 from pipesheet.diagnostics import as_of_day, stage_visits
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_money, format_number, symbols
+from pipesheet.headings import headings
+from pipesheet.i18n import _, current_language, pgettext
 from pipesheet.periods import read_date_setting
 from pipesheet.pricing import price_deals
 from pipesheet.probabilities import StageProbabilities
@@ -99,6 +102,13 @@ TABLE_COLUMNS = (
 _DAY = pd.Timedelta(days=1)
 #: Notes of the deals reader about what this module does not use (expected close dates).
 _UNUSED = ("no expected close date column",)
+
+
+def _used(note: str) -> bool:
+    """False for a note of the deals reader about what this module does not use (in English or
+    in the language spoken)."""
+    unused = _("no expected close date column: forecasts cannot be split by period")
+    return note != unused and not note.startswith(_UNUSED)
 
 
 @dataclass(repr=False)
@@ -185,27 +195,54 @@ class BalanceResult(Result):
         }
 
     def __str__(self) -> str:
-        """The balance as pipesheet prints it: the pace, a table per stage, advice and notes."""
-        cur = f" {self.currency}" if self.currency else ""
+        """The balance as pipesheet prints it: the pace, a table per stage, advice and notes —
+        in the language spoken (:mod:`pipesheet.i18n`; headings, statuses, number formats)."""
+        cur = self.currency
         head = [
-            f"Pipeline balance as of {self.as_of.date()}: target {_fmt(self.target)}{cur} for "
-            f"{self.period_start.date()} to {self.period_end.date()} ({self.period_days} days)",
-            f"pace {_fmt(self.pace)}{cur} a day ÷ average won deal {_fmt(self.average_deal)}{cur} "
-            f"= {self.won_per_day:.4g} won deals a day",
+            _(
+                "Pipeline balance as of {as_of}: target {target} for {start} to {end} ({days} days)"
+            ).format(
+                as_of=self.as_of.date(),
+                target=_money(self.target, cur),
+                start=self.period_start.date(),
+                end=self.period_end.date(),
+                days=self.period_days,
+            ),
+            _(
+                "pace {pace} a day ÷ average won deal {average_deal} = {won_per_day} won deals "
+                "a day"
+            ).format(
+                pace=_money(self.pace, cur),
+                average_deal=_money(self.average_deal, cur),
+                won_per_day=_sig(self.won_per_day, ".4g"),
+            ),
         ]
         cols = ["stage", "needed", "open", "gap", "noise", "status", "needed_value", "open_value"]
         view = self.table[cols].copy()
         for c, digits in (("needed", 1), ("gap", 1), ("noise", 2)):
-            view[c] = view[c].map(lambda x, d=digits: "" if pd.isna(x) else f"{x:,.{d}f}")
+            view[c] = view[c].map(lambda x, d=digits: "" if pd.isna(x) else format_number(x, d))
         for c in ("needed_value", "open_value"):
-            view[c] = view[c].map(lambda x: "" if pd.isna(x) else f"{x:,.0f}")
+            view[c] = view[c].map(lambda x: "" if pd.isna(x) else format_number(x, 0))
+        shown = _status_names()
+        view["status"] = view["status"].map(lambda x: shown.get(x, x))
         view["starves_won_week"] = self.table["starves_won_week"].map(
-            lambda d: "" if pd.isna(d) else f"week of {d.date()}"
+            lambda d: "" if pd.isna(d) else _("week of {day}").format(day=d.date())
         )
+        view.columns = headings(view.columns)
         lines = [*head, *(line.rstrip() for line in view.to_string(index=False).splitlines())]
         lines += [f"- {a}" for a in self.advice]
-        lines += [f"note: {n}" for n in self.notes]
+        lines += [_("note: {note}").format(note=n) for n in self.notes]
         return "\n".join(lines)
+
+
+def _status_names() -> dict[str, str]:
+    """The statuses as a person reads them (the table keeps the codes of :data:`STATUSES`)."""
+    return {
+        "thin": pgettext("balance status", "thin"),
+        "balanced": pgettext("balance status", "balanced"),
+        "bloated": pgettext("balance status", "bloated"),
+        "unknown": pgettext("balance status", "unknown"),
+    }
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -216,10 +253,12 @@ def _tables(
     columns: Mapping[str, str] | None,
 ) -> tuple[History, Deals | None, list[str]]:
     """The history (required) and the deals table (optional), read against one stage list."""
+    # i18n: completes "a stage history is needed for …"
+    needed_for = _("the pipeline balance")
     hist, deal_table, notes = read_history_and_deals(
-        history, deals, stages=stages, columns=columns, needed_for="the pipeline balance"
+        history, deals, stages=stages, columns=columns, needed_for=needed_for
     )
-    notes = [n for n in notes if not n.startswith(_UNUSED)]
+    notes = [n for n in notes if _used(n)]
     return hist, deal_table, notes
 
 
@@ -231,17 +270,32 @@ def _number(value: Any, name: str, *, positive: bool) -> float:
         x = math.nan
     if not math.isfinite(x) or x < 0 or (positive and x == 0):
         raise PipesheetError(
-            f"{name.replace('_', ' ')} is not valid",
+            _("{name} is not valid").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
             value=value,
-            expected="a number above 0" if positive else "a number ≥ 0",
+            expected=_("a number above 0") if positive else _("a number ≥ 0"),
         )
     return x
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.2f}"
+    """Money in the language's format: whole from 100 up (and whole numbers), else 2 decimals."""
+    return format_number(x, 0 if abs(x) >= 100 or float(x).is_integer() else 2)
+
+
+def _money(x: float, currency: str | None) -> str:
+    """:func:`_fmt` with the currency: ``32,609 EUR`` in English (as it has always been
+    written), the language's own form elsewhere (``32.609 €``)."""
+    if currency and current_language() != "en":
+        return format_money(x, currency, 0 if abs(x) >= 100 or float(x).is_integer() else 2)
+    return f"{_fmt(x)} {currency}" if currency else _fmt(x)
+
+
+def _sig(x: float, spec: str) -> str:
+    """``format(x, spec)`` for a spec without grouping (``.4g``, ``.1f``) with the language's
+    decimal separator (English: exactly what ``format`` writes)."""
+    return format(x, spec).replace(".", symbols()[1])
 
 
 # ---- the model ---------------------------------------------------------------------------------
@@ -294,11 +348,11 @@ def pipeline_balance(
     end = read_date_setting(period_end, "period_end", required=True)
     if end < start:
         raise PipesheetError(
-            "the period ends before it starts",
+            _("the period ends before it starts"),
             table="settings",
             column="period_end",
             value=str(end.date()),
-            expected=f"a day on or after the period start {start.date()}",
+            expected=_("a day on or after the period start {start}").format(start=start.date()),
         )
     given_a = None if average_deal is None else _number(average_deal, "average_deal", positive=True)
     choice = blank_amounts_choice(blank_amounts)
@@ -338,8 +392,10 @@ def pipeline_balance(
     unknown_value = np.isnan(open_amount)
     if amount_of is not None and unknown_value.any():
         notes.append(
-            f"{int(unknown_value.sum())} open deal(s) on {day.date()} have no amount: counted "
-            "as deals, not in the open value"
+            _(
+                "{count} open deal(s) on {day} have no amount: counted as deals, not in the "
+                "open value"
+            ).format(count=int(unknown_value.sum()), day=day.date())
         )
 
     # the average won deal A
@@ -350,13 +406,19 @@ def pipeline_balance(
         won_amounts = won_amounts[~np.isnan(won_amounts)]
         if not len(won_amounts):
             raise PipesheetError(
-                f"no won deal with an amount by {day.date()} to learn the average won deal from",
+                _("no won deal with an amount by {day} to learn the average won deal from").format(
+                    day=day.date()
+                ),
                 table=deal_table.name if deal_table is not None else "deals",
-                expected="won deals in the history and their amounts in the deals table, or "
-                "the average won deal given (average_deal)",
+                expected=_(
+                    "won deals in the history and their amounts in the deals table, or the "
+                    "average won deal given (average_deal)"
+                ),
             )
         a = float(won_amounts.mean())
-        a_source = f"mean amount of the {len(won_amounts):,} deals won by {day.date()}"
+        a_source = _("mean amount of the {count} deals won by {day}").format(
+            count=format_number(len(won_amounts), 0), day=day.date()
+        )
 
     # the average amount of the deals that reached each stage (A when none is known)
     reached = flow["reached"]
@@ -382,11 +444,11 @@ def pipeline_balance(
         gap = open_n - needed
     if not np.isfinite(needed[usable]).all():
         raise PipesheetError(
-            "the deals needed are too many to count",
+            _("the deals needed are too many to count"),
             table="settings",
             column="target",
             value=target,
-            expected="a target and amounts of a realistic scale, in the same currency",
+            expected=_("a target and amounts of a realistic scale, in the same currency"),
         )
     with np.errstate(invalid="ignore", divide="ignore"):
         # gap ÷ noise; with nothing needed (noise 0) it is 0 for an empty stage, else blank
@@ -501,15 +563,23 @@ def _amounts(
     if deal_table is None:
         if given_a is None:
             raise PipesheetError(
-                "a deals table (for the amounts) or the average won deal is needed",
+                _("a deals table (for the amounts) or the average won deal is needed"),
                 table="deals",
-                expected="the deals table, or average_deal given",
+                expected=_("the deals table, or average_deal given"),
             )
-        return None, currency, ["no deals table: needed and open deals are counted, not valued"]
+        return (
+            None,
+            currency,
+            [_("no deals table: needed and open deals are counted, not valued")],
+        )
     if deal_table.missing_amount is not None:
         if given_a is None:
             raise deal_table.missing_amount
-        return None, currency, ["no amount column: needed and open deals are counted, not valued"]
+        return (
+            None,
+            currency,
+            [_("no amount column: needed and open deals are counted, not valued")],
+        )
     priced = price_deals(deal_table, rates=rates, currency=currency, blank_amounts=choice)
     notes = [n for n in priced.notes if n not in deal_table.notes]
     amounts = pd.Series(priced.amount, index=deal_table.frame["deal_id"].to_numpy())
@@ -549,8 +619,10 @@ def _deals_without_history(
     extra_won = alone & created & (code == k) & closed_by
     if extra_open.any():
         notes.append(
-            f"{int(extra_open.sum())} open deal(s) of the deals table have no history row: "
-            "counted at their current stage"
+            _(
+                "{count} open deal(s) of the deals table have no history row: counted at their "
+                "current stage"
+            ).format(count=int(extra_open.sum()))
         )
     return (
         np.concatenate([open_code, code[extra_open]]).astype(np.int64),
@@ -561,7 +633,10 @@ def _deals_without_history(
 
 # ---- words -----------------------------------------------------------------------------------
 def _n(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.1f}".rstrip("0").rstrip(".")
+    """A count of deals in words: whole from 10 up, else one decimal at most (``2.5``, ``3``)."""
+    if abs(x) >= 10:
+        return format_number(x, 0)
+    return _sig(x, ".1f").rstrip("0").rstrip(symbols()[1])
 
 
 def _advice(stages: list[str], status: np.ndarray, gap: np.ndarray) -> list[str]:
@@ -574,47 +649,61 @@ def _advice(stages: list[str], status: np.ndarray, gap: np.ndarray) -> list[str]
         above_bloated = [stages[j] for j in range(s) if status[j] == "bloated"]
         above_thin = [stages[j] for j in range(s) if status[j] == "thin"]
         if st == "unknown":
-            out.append("not enough history to say what this stage should hold")
+            out.append(_("not enough history to say what this stage should hold"))
         elif s == 0 and st == "thin":
             out.append(
-                f"prospect more: book meetings and add leads (about {_n(-gap[s])} more deals "
-                f"at {name})"
+                _(
+                    "prospect more: book meetings and add leads (about {count} more deals at "
+                    "{stage})"
+                ).format(count=_n(-gap[s]), stage=name)
             )
         elif s == 0 and st == "bloated":
             if below_thin:
                 out.append(
-                    "stop cold calling for now and work the deals you have: move them on to "
-                    + ", ".join(below_thin)
+                    _(
+                        "stop cold calling for now and work the deals you have: move them on to "
+                        "{stages}"
+                    ).format(stages=", ".join(below_thin))
                 )
             else:
                 out.append(
-                    "more than a steady flow needs: prospect less for now, qualify these "
-                    "deals and move them on"
+                    _(
+                        "more than a steady flow needs: prospect less for now, qualify these "
+                        "deals and move them on"
+                    )
                 )
         elif st == "thin":
             if above_bloated:
                 src = above_bloated[-1]
                 out.append(
-                    f"move and close deals further down: move deals on toward {name} from "
-                    f"{src}, which holds more than needed (about {_n(-gap[s])} short)"
+                    _(
+                        "move and close deals further down: move deals on toward {stage} from "
+                        "{source}, which holds more than needed (about {count} short)"
+                    ).format(stage=name, source=src, count=_n(-gap[s]))
                 )
             elif above_thin:
                 out.append(
-                    f"move and close deals further down, and prospect more: the shortfall starts "
-                    f"upstream at {above_thin[0]} (about {_n(-gap[s])} short here)"
+                    _(
+                        "move and close deals further down, and prospect more: the shortfall "
+                        "starts upstream at {upstream} (about {count} short here)"
+                    ).format(upstream=above_thin[0], count=_n(-gap[s]))
                 )
             else:
                 out.append(
-                    f"move and close deals further down: move deals on from {stages[s - 1]} to "
-                    f"{name} (about {_n(-gap[s])} short)"
+                    _(
+                        "move and close deals further down: move deals on from {previous} to "
+                        "{stage} (about {count} short)"
+                    ).format(previous=stages[s - 1], stage=name, count=_n(-gap[s]))
                 )
         elif st == "bloated":
             out.append(
-                f"close or clean: close the deals at {name} that are ready and clean out stale "
-                f"ones (about {_n(gap[s])} more than needed)"
+                _(
+                    "close or clean: close the deals at {stage} that are ready and clean out "
+                    "stale ones (about {count} more than needed)"
+                ).format(stage=name, count=_n(gap[s]))
             )
         else:
-            out.append("steady: keep the pace")
+            out.append(_("steady: keep the pace"))
     return out
 
 
@@ -630,41 +719,69 @@ def _summary(result: BalanceResult) -> list[str]:
     lower_thin = [s for s, st in zip(stages[1:], status[1:], strict=True) if st == "thin"]
     if status[0] == "thin":
         out.append(
-            f"Thin at the top ({top}: {t['open'].iloc[0]:,} open, {t['needed'].iloc[0]:,.1f} "
-            "needed): prospect now — book meetings, add leads."
+            _(
+                "Thin at the top ({stage}: {open} open, {needed} needed): prospect now — book "
+                "meetings, add leads."
+            ).format(
+                stage=top,
+                open=format_number(t["open"].iloc[0], 0),
+                needed=format_number(t["needed"].iloc[0], 1),
+            )
         )
     elif status[0] == "bloated" and lower_thin:
         out.append(
-            f"Bloated at the top ({top}) and thin further down ({', '.join(lower_thin)}): stop "
-            "cold calling for now and work the deals you have — move them on and close them."
+            _(
+                "Bloated at the top ({stage}) and thin further down ({stages}): stop cold "
+                "calling for now and work the deals you have — move them on and close them."
+            ).format(stage=top, stages=", ".join(lower_thin))
         )
     elif status[0] == "bloated":
         out.append(
-            f"More at the top ({top}) than a steady flow needs: prospect less for now, qualify "
-            "these deals and move them on."
+            _(
+                "More at the top ({stage}) than a steady flow needs: prospect less for now, "
+                "qualify these deals and move them on."
+            ).format(stage=top)
         )
     if lower_thin and status[0] != "bloated":
         out.append(
-            f"Thin further down ({', '.join(lower_thin)}): move and close deals further down."
+            _("Thin further down ({stages}): move and close deals further down.").format(
+                stages=", ".join(lower_thin)
+            )
         )
     bloated_low = [s for s, st in zip(stages[1:], status[1:], strict=True) if st == "bloated"]
     if bloated_low:
         out.append(
-            f"Bloated at {', '.join(bloated_low)}: close the ready deals and clean out stale ones."
+            _("Bloated at {stages}: close the ready deals and clean out stale ones.").format(
+                stages=", ".join(bloated_low)
+            )
         )
-    cur = f" {result.currency}" if result.currency else ""
     for row in t[t["status"] == "thin"].itertuples():
         if pd.isna(row.starves_won_week):
             continue
-        late = " (after the period ends)" if row.starves_won_date > result.period_end else ""
+        late = row.starves_won_date > result.period_end
+        text = (
+            _(
+                "{stage} is {short} deals short: about {fewer} fewer won deals ({revenue}) from "
+                "the week of {week} (after the period ends)."
+            )
+            if late
+            else _(
+                "{stage} is {short} deals short: about {fewer} fewer won deals ({revenue}) from "
+                "the week of {week}."
+            )
+        )
         out.append(
-            f"{row.stage} is {_n(-row.gap)} deals short: about {_n(row.shortfall_won)} fewer "
-            f"won deals ({_fmt(row.shortfall_revenue)}{cur}) from the week of "
-            f"{row.starves_won_week.date()}{late}."
+            text.format(
+                stage=row.stage,
+                short=_n(-row.gap),
+                fewer=_n(row.shortfall_won),
+                revenue=_money(row.shortfall_revenue, result.currency),
+                week=row.starves_won_week.date(),
+            )
         )
     if (status == "balanced").all():
         out.append(
-            "Every stage holds what a steady flow at the target's pace needs (within its noise)."
+            _("Every stage holds what a steady flow at the target's pace needs (within its noise).")
         )
     return out
 
@@ -679,9 +796,10 @@ def _model_notes(
     day: pd.Timestamp,
 ) -> list[str]:
     notes = [
-        "steady state assumed: needed = deals reaching the stage per day × days in it "
-        "(Little's law); noise = √needed (Poisson); thin / bloated beyond "
-        f"{z:g} × noise",
+        _(
+            "steady state assumed: needed = deals reaching the stage per day × days in it "
+            "(Little's law); noise = √needed (Poisson); thin / bloated beyond {z} × noise"
+        ).format(z=_sig(z, "g")),
     ]
     p = table["win_probability"].to_numpy()
     few = []
@@ -689,20 +807,37 @@ def _model_notes(
         if 0 < closed_n[s] < 20 and np.isfinite(p[s]):
             few.append(f"{name} ({int(closed_n[s])})")
         if np.isnan(p[s]):
-            notes.append(f"{name}: no closed deal reached it by {day.date()}: needed unknown")
+            notes.append(
+                _("{stage}: no closed deal reached it by {day}: needed unknown").format(
+                    stage=name, day=day.date()
+                )
+            )
         elif p[s] == 0:
-            notes.append(f"{name}: no deal that reached it was won: needed unknown")
+            notes.append(
+                _("{stage}: no deal that reached it was won: needed unknown").format(stage=name)
+            )
         elif np.isnan(flow["mean_days"][s]):
-            notes.append(f"{name}: no deal has left it by {day.date()}: days in stage unknown")
+            notes.append(
+                _("{stage}: no deal has left it by {day}: days in stage unknown").format(
+                    stage=name, day=day.date()
+                )
+            )
     if few:
         notes.append(
-            "few closed deals behind the win probability (its error is not in the noise): "
-            + ", ".join(few)
+            _(
+                "few closed deals behind the win probability (its error is not in the noise): "
+                "{stages}"
+            ).format(stages=", ".join(few))
         )
     if ((table["visits_per_deal"] > 1) & table["needed"].notna()).any():
         notes.append(
-            "deals come back to some stages: days in stage = mean days per visit × visits per deal"
+            _(
+                "deals come back to some stages: days in stage = mean days per visit × visits "
+                "per deal"
+            )
         )
     if (table["status"] == "thin").any() and (table["starves_won_date"] > end).any():
-        notes.append(f"some shortfalls reach Won after the period ends ({end.date()})")
+        notes.append(
+            _("some shortfalls reach Won after the period ends ({end})").format(end=end.date())
+        )
     return notes

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_percent
+from pipesheet.i18n import _, pgettext
 from pipesheet.periods import known_on, period_labels, read_date_setting
 from pipesheet.stages import StageList, stage_key
 from pipesheet.tables import (
@@ -66,8 +68,10 @@ def _history(
     columns: Mapping[str, str] | None,
     deals: pd.DataFrame | Deals | None = None,
 ) -> tuple[History, Deals | None]:
-    hist, deal_table, _ = read_history_and_deals(
-        history, deals, stages=stages, columns=columns, needed_for="diagnostics"
+    # i18n: completes "a stage history is needed for …"
+    needed_for = _("diagnostics")
+    hist, deal_table, _notes = read_history_and_deals(
+        history, deals, stages=stages, columns=columns, needed_for=needed_for
     )
     return hist, deal_table
 
@@ -89,12 +93,12 @@ def stage_visits(hist: History, as_of: np.datetime64) -> pd.DataFrame:
     frame = frame[known_on(frame["entered_date"], as_of)]  # any time of the as-of day
     if frame.empty:
         raise PipesheetError(
-            "no history rows on or before the as-of date",
+            _("no history rows on or before the as-of date"),
             table=hist.name,
             value=str(pd.Timestamp(as_of).date()),
-            expected="an as-of date after the first history row",
+            expected=_("an as-of date after the first history row"),
         )
-    deal, _ = pd.factorize(frame["deal_id"])
+    deal, _ids = pd.factorize(frame["deal_id"])
     order = np.lexsort((frame.index.to_numpy(), frame["entered_date"].to_numpy(), deal))
     deal = deal[order]
     code = frame["code"].to_numpy()[order]
@@ -153,7 +157,7 @@ def stage_durations(
         ``p80_days``.  Stages without completed visits have NaN statistics.  The mean is what
         :func:`pipesheet.leads_needed` takes as ``days_in_stage``.
     """
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     as_of_v = as_of_day(hist, as_of)
     visits = stage_visits(hist, as_of_v)
     done = visits[(visits["code"] < hist.stages.k) & visits["left_date"].notna()]
@@ -220,11 +224,11 @@ def _quantile(quantile: Any) -> float:
         q = np.nan
     if not 0 < q < 1:
         raise PipesheetError(
-            "stale quantile must be between 0 and 1",
+            _("stale quantile must be between 0 and 1"),
             table="settings",
             column="quantile",
             value=quantile,
-            expected="e.g. 0.8 for the 80th percentile",
+            expected=_("e.g. 0.8 for the 80th percentile"),
         )
     return q
 
@@ -255,7 +259,7 @@ def time_in_stage(
     Returns:
         ``deal_id``, ``stage``, ``entered_date``, ``days_in_stage`` (= as_of − entered date).
     """
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     as_of_v = as_of_day(hist, as_of)
     return _current(stage_visits(hist, as_of_v), hist.stages, as_of_v)
 
@@ -336,11 +340,16 @@ def stale_deals(
     if only_stale:
         current = current[current["stale"]]
     missing = thresholds.loc[thresholds["threshold_days"].isna(), "stage"].tolist()
-    notes = [f"stale = longer in stage than {q:.0%} of the team's won deals"]
+    notes = [
+        _("stale = longer in stage than {share} of the team's won deals").format(
+            share=format_percent(q, 0)
+        )
+    ]
     if missing:
         notes.append(
-            "no won deal has left these stages, so none of their deals is flagged: "
-            + ", ".join(missing)
+            _(
+                "no won deal has left these stages, so none of their deals is flagged: {stages}"
+            ).format(stages=", ".join(missing))
         )
     current.attrs["notes"] = notes
     current.attrs["as_of"] = pd.Timestamp(as_of_v)
@@ -386,7 +395,7 @@ def conversion_by_stage(
         ``closed_deals``, ``converted``, ``step_conversion``; stages in funnel order, periods in
         time order.
     """
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     visits = stage_visits(hist, as_of_day(hist, as_of))
     return _conversion(visits, hist.stages, period, fiscal_year_start)
 
@@ -469,13 +478,13 @@ def bottlenecks(
     """
     if isinstance(trailing, bool) or not isinstance(trailing, (int, np.integer)) or trailing < 1:
         raise PipesheetError(
-            "trailing must be a whole number of periods, 1 or more",
+            _("trailing must be a whole number of periods, 1 or more"),
             table="settings",
             column="trailing",
             value=trailing,
-            expected="e.g. 4",
+            expected=_("e.g. 4"),
         )
-    hist, _ = _history(history, stages, columns)
+    hist, _deals = _history(history, stages, columns)
     visits = stage_visits(hist, as_of_day(hist, as_of))
     conv = _conversion(visits, hist.stages, period, fiscal_year_start)
     bench = _benchmark(benchmark, hist.stages)
@@ -489,22 +498,28 @@ def bottlenecks(
         enough = np.flatnonzero(mature)
         if not len(enough):
             notes.append(
-                f"{stage}: no period with {min_deals} or more closed deals and "
-                f"{min_closed_share:.0%} of its deals closed"
+                _(
+                    "{stage}: no period with {count} or more closed deals and {share} of its "
+                    "deals closed"
+                ).format(stage=stage, count=min_deals, share=format_percent(min_closed_share, 0))
             )
             rows.append((stage, None, 0, np.nan, np.nan, "", np.nan))
             continue
         i = int(enough[-1])
         cur = part.iloc[i]
         if bench is not None and stage in bench:
-            ref, kind = bench[stage], "benchmark"
+            ref, kind = bench[stage], pgettext("reference", "benchmark")
         else:
             prev = part.iloc[max(0, i - trailing) : i]
             den = prev["closed_deals"].sum()
             ref = prev["converted"].sum() / den if den else np.nan
-            kind = f"trailing average of {len(prev)} periods"
+            kind = _("trailing average of {count} periods").format(count=len(prev))
             if not den:
-                notes.append(f"{stage}: no earlier period to compare {cur['period']} with")
+                notes.append(
+                    _("{stage}: no earlier period to compare {period} with").format(
+                        stage=stage, period=cur["period"]
+                    )
+                )
         rows.append(
             (
                 stage,
@@ -550,18 +565,18 @@ def _benchmark(
         code = stages.code(label)
         if not 0 <= code < stages.k:
             raise PipesheetError(
-                "benchmark for a stage that is not an open stage",
+                _("benchmark for a stage that is not an open stage"),
                 table="benchmark",
                 value=label,
-                expected="one of " + ", ".join(stages.open),
+                expected=_("one of {values}").format(values=", ".join(stages.open)),
             )
         if np.isnan(v):
             raise PipesheetError(
-                "benchmark conversion is blank",
+                _("benchmark conversion is blank"),
                 table="benchmark",
                 rows=[i + 2],
                 value=label,
-                expected="a rate such as 0.55 or 55%",
+                expected=_("a rate such as 0.55 or 55%"),
             )
         out[stages.open[code]] = v
     return out

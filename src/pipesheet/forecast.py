@@ -36,6 +36,7 @@ import pandas as pd
 from pipesheet.base import Result
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import _
 from pipesheet.periods import fiscal_year_month, period_labels
 from pipesheet.pricing import (
     PricedDeals,
@@ -173,23 +174,25 @@ def forecast_categories(
     frame = table.frame
     if "forecast_category" not in frame:
         raise PipesheetError(
-            "the deals table has no forecast category column",
+            _("the deals table has no forecast category column"),
             table=table.name,
-            expected="a column such as 'Forecast Category' with Closed, Commit, "
-            "Best Case, Pipeline or Omitted",
+            expected=_(
+                "a column such as 'Forecast Category' with Closed, Commit, Best Case, Pipeline or "
+                "Omitted"
+            ),
         )
-    amount, cur, _, note = money_amounts(table, rates, currency, blank_amounts, None)
+    amount, cur, _blank, note = money_amounts(table, rates, currency, blank_amounts, None)
     raw = frame["forecast_category"]
     cat = raw.map(lambda v: _CATEGORY_KEYS.get(normalise_header(v)) if isinstance(v, str) else None)
     bad = cat.isna().to_numpy() & raw.notna().to_numpy()
     if bad.any():
         raise PipesheetError(
-            "unknown forecast category",
+            _("unknown forecast category"),
             table=table.name,
             column=table.columns["forecast_category"],
             rows=[int(r) for r in frame.index[bad][:50]],
             value=raw[bad].iloc[0],
-            expected="one of " + ", ".join(CATEGORIES),
+            expected=_("one of {values}").format(values=", ".join(CATEGORIES)),
         )
     keep = (frame["code"] != table.stages.k + 1).to_numpy() & cat.notna().to_numpy()
     keep &= ~np.isnan(amount)  # a blank amount skipped on purpose

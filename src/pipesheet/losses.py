@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.base import Result
-from pipesheet.errors import PipesheetError
+from pipesheet.errors import PipesheetError, format_rows
+from pipesheet.headings import headings
+from pipesheet.i18n import N_, _
 from pipesheet.periods import as_of_cutoff, known_on, read_date_setting, within_days
 from pipesheet.pricing import Rates, money_amounts
 from pipesheet.stages import StageList, stage_key
@@ -50,12 +52,13 @@ from pipesheet.tables import (
 
 __all__ = ["NO_OPEN_STAGE", "NO_REASON", "NO_STAGE_HISTORY", "LossesResult", "lost_reasons"]
 
-#: How a blank loss reason is shown.
-NO_REASON = "(no reason given)"
+#: How a blank loss reason is shown (in English; the tables show it in the language spoken,
+#: ``_(NO_REASON)``).
+NO_REASON = N_("(no reason given)")
 #: The stage of a lost deal the history shows at no open stage.
-NO_OPEN_STAGE = "(no open stage recorded)"
+NO_OPEN_STAGE = N_("(no open stage recorded)")
 #: The stage of a lost deal when there is no stage history to tell it.
-NO_STAGE_HISTORY = "(unknown: no stage history)"
+NO_STAGE_HISTORY = N_("(unknown: no stage history)")
 
 
 @dataclass(repr=False)
@@ -101,15 +104,27 @@ class LossesResult(Result):
         }
 
     def __str__(self) -> str:
-        cur = f" ({self.currency})" if self.currency else ""
+        if self.currency:
+            by_reason = _("Lost deals by reason ({currency})")
+            by_stage = _("Lost deals by the stage they were lost at ({currency})")
+        else:
+            by_reason = _("Lost deals by reason")
+            by_stage = _("Lost deals by the stage they were lost at")
         parts = [
-            f"Lost deals by reason{cur}",
-            self.by_reason.to_string(index=False),
+            by_reason.format(currency=self.currency),
+            _shown(self.by_reason).to_string(index=False),
             "",
-            f"Lost deals by the stage they were lost at{cur}",
-            self.by_stage.to_string(index=False),
+            by_stage.format(currency=self.currency),
+            _shown(self.by_stage).to_string(index=False),
         ]
         return "\n".join(parts)
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A table as printed: its headings in the language spoken."""
+    out = table.copy()
+    out.columns = headings(out.columns)
+    return out
 
 
 def lost_reasons(
@@ -144,8 +159,10 @@ def lost_reasons(
     hist: History | None = None
     notes: list[str] = []
     if history is not None:
+        # i18n: completes "a stage history is needed for …"
+        needed_for = _("losses by stage")
         hist, table, notes = read_history_and_deals(
-            history, deals, stages=stages, columns=columns, needed_for="losses by stage"
+            history, deals, stages=stages, columns=columns, needed_for=needed_for
         )
         assert table is not None
     else:
@@ -154,10 +171,12 @@ def lost_reasons(
     frame = table.frame
     if "loss_reason" not in frame:
         raise PipesheetError(
-            "the deals table has no loss-reason column",
+            _("the deals table has no loss-reason column"),
             table=table.name,
-            expected="a column such as 'Loss Reason', 'Lost Reason', 'Closed Lost Reason' or "
-            "'Loss_Reason__c' (or name yours with the column mapping loss_reason=HEADER)",
+            expected=_(
+                "a column such as 'Loss Reason', 'Lost Reason', 'Closed Lost Reason' or "
+                "'Loss_Reason__c' (or name yours with the column mapping loss_reason=HEADER)"
+            ),
         )
     k = table.stages.k
     code = frame["code"].to_numpy()
@@ -171,9 +190,15 @@ def lost_reasons(
         if "created_date" in frame:
             lost &= ~(frame["created_date"] >= cut).to_numpy()
     lost &= within_days(lost_on, start, end)
-    amount, cur, _, note = money_amounts(table, rates, currency, choice, lost)
+    amount, cur, blank, note = money_amounts(table, rates, currency, choice, lost)
     if note:
-        notes.append(note.replace("deal(s)", "lost deal(s)", 1))
+        rows_text = format_rows([int(r) for r in frame.index[blank]])
+        said = (
+            _("{count} lost deal(s) with a blank amount skipped ({rows})")
+            if choice == "skip"
+            else _("{count} lost deal(s) with a blank amount counted as 0 ({rows})")
+        )
+        notes.append(said.format(count=int(blank.sum()), rows=rows_text))
     several = table.pipelines is not None
     reason = _reasons(frame["loss_reason"])
     stage, source = _lost_at(table, hist, day, notes)
@@ -191,7 +216,7 @@ def lost_reasons(
     n_lost = len(rows)
     total = float(np.nansum(rows["amount"].to_numpy(dtype=float)))
     if not n_lost:
-        notes.append("no lost deals" + (" in the window" if start or end else ""))
+        notes.append(_("no lost deals in the window") if start or end else _("no lost deals"))
     stage_keys = ["pipeline_name", "stage"] if several else ["stage"]
     by_reason = _grouped(rows, ["reason"], n_lost, total)
     by_reason = by_reason.sort_values(
@@ -204,9 +229,13 @@ def lost_reasons(
     both = both.assign(_r=both["reason"].map(order))
     both = both.sort_values(["_r", "amount"], ascending=[True, False], kind="stable")
     both = both.drop(columns="_r").reset_index(drop=True)
-    blank_reasons = int((rows["reason"] == NO_REASON).sum())
+    blank_reasons = int((rows["reason"] == _(NO_REASON)).sum())
     if blank_reasons:
-        notes.append(f"{blank_reasons} lost deal(s) have no reason given: shown as {NO_REASON}")
+        notes.append(
+            _("{count} lost deal(s) have no reason given: shown as {shown}").format(
+                count=blank_reasons, shown=_(NO_REASON)
+            )
+        )
     for t in (by_reason, by_stage, both, rows):
         t.attrs["currency"] = cur
     return LossesResult(
@@ -229,7 +258,7 @@ def _reasons(values: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(keys, use_na_sentinel=True)
     first = pd.Series(values.to_numpy()).groupby(codes).first()
     shown = first.reindex(range(len(uniques))).to_numpy(dtype=object)
-    return np.append(shown, NO_REASON)[codes]
+    return np.append(shown, _(NO_REASON))[codes]
 
 
 def _lost_at(
@@ -252,22 +281,26 @@ def _lost_at(
         last = np.ones(len(deal), dtype=bool)
         last[:-1] = deal[1:] != deal[:-1]
         at = pd.Series(names[codes[last]], index=pd.Index(index.deal_ids[deal[last]]))
-        out = frame["deal_id"].map(at).fillna(NO_OPEN_STAGE).to_numpy(dtype=object)
+        out = frame["deal_id"].map(at).fillna(_(NO_OPEN_STAGE)).to_numpy(dtype=object)
         return out, "history"
     if "last_open_stage" in frame:
         own = stages.codes(frame["last_open_stage"])
         ok = (own >= 0) & (own < stages.k)
-        out = np.where(ok, names[np.clip(own, 0, stages.k - 1)], NO_OPEN_STAGE).astype(object)
+        out = np.where(ok, names[np.clip(own, 0, stages.k - 1)], _(NO_OPEN_STAGE)).astype(object)
         notes.append(
-            "the stage a deal was lost at is the last stage the deals table keeps for it (no "
-            "stage history given)"
+            _(
+                "the stage a deal was lost at is the last stage the deals table keeps for it (no "
+                "stage history given)"
+            )
         )
         return out, "deals table"
     notes.append(
-        "no stage history: the stage each deal was lost at is unknown (give the history to "
-        "see losses by stage)"
+        _(
+            "no stage history: the stage each deal was lost at is unknown (give the history to "
+            "see losses by stage)"
+        )
     )
-    return np.full(len(frame), NO_STAGE_HISTORY, dtype=object), None
+    return np.full(len(frame), _(NO_STAGE_HISTORY), dtype=object), None
 
 
 def _grouped(rows: pd.DataFrame, keys: list[str], n: int, total: float) -> pd.DataFrame:

@@ -30,6 +30,9 @@ date — the mean cycle of the won deals in the stage history
 
 **Sales velocity** (per day) = open opportunities × win rate × average won deal ÷ average cycle
 length in days.
+
+The explanations and errors are written in the language spoken (:mod:`pipesheet.i18n`), their
+numbers in its format (:mod:`pipesheet.formats`); the numbers themselves never change with it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import pandas as pd
 from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.cells import parse_probabilities
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_money, format_number, symbols
+from pipesheet.i18n import _, current_language
 from pipesheet.periods import read_date_setting
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.tables import parse_stage_values
@@ -65,6 +70,44 @@ __all__ = [
 MAX_COUNT = 2**53
 
 
+def _too_many(what: str) -> tuple[str, str]:
+    """The problem and the expected text of a count too large to compute, one sentence each
+    (translated whole: the words around the count differ between languages)."""
+    texts = {
+        "won deals": (
+            _("the won deals needed are too many to count ({x})"),
+            _(
+                "inputs of a realistic scale (at most {max} won deals); check that the amounts "
+                "and rates are in the same units"
+            ),
+        ),
+        "new won deals": (
+            _("the new won deals needed are too many to count ({x})"),
+            _(
+                "inputs of a realistic scale (at most {max} new won deals); check that the "
+                "amounts and rates are in the same units"
+            ),
+        ),
+        "new leads": (
+            _("the new leads needed are too many to count ({x})"),
+            _(
+                "inputs of a realistic scale (at most {max} new leads); check that the amounts "
+                "and rates are in the same units"
+            ),
+        ),
+    }
+    return texts.get(
+        what,
+        (
+            _("the deals needed are too many to count ({x})"),
+            _(
+                "inputs of a realistic scale (at most {max} deals); check that the amounts and "
+                "rates are in the same units"
+            ),
+        ),
+    )
+
+
 def _ceil(x: float, what: str = "deals", inputs: str = "the inputs") -> int:
     """⌈x⌉ of a count, after rounding to 9 decimals.
 
@@ -73,12 +116,12 @@ def _ceil(x: float, what: str = "deals", inputs: str = "the inputs") -> int:
             realistic scale, e.g. a target of 1e308 and an average deal of 1e-308).
     """
     if not math.isfinite(x) or x > MAX_COUNT:
+        problem, expected = _too_many(what)
         raise PipesheetError(
-            f"the {what} needed are too many to count ({x:.3g})",
+            problem.format(x=_sig(x, ".3g")),
             table="settings",
             column=inputs,
-            expected=f"inputs of a realistic scale (at most {MAX_COUNT:,} {what}); check that "
-            "the amounts and rates are in the same units",
+            expected=expected.format(max=format_number(MAX_COUNT, 0)),
         )
     return math.ceil(round(x, 9))
 
@@ -86,11 +129,16 @@ def _ceil(x: float, what: str = "deals", inputs: str = "the inputs") -> int:
 def _finite(x: float, what: str, inputs: str) -> float:
     """``x`` when finite; else a clear error (an overflow of the planning arithmetic)."""
     if not math.isfinite(x):
+        problems = {
+            "quota gap": _("the quota gap is too large to compute"),
+            "coverage ratio": _("the coverage ratio is too large to compute"),
+            "sales velocity": _("the sales velocity is too large to compute"),
+        }
         raise PipesheetError(
-            f"the {what} is too large to compute",
+            problems[what],
             table="settings",
             column=inputs,
-            expected="inputs of a realistic scale (their product or quotient overflows)",
+            expected=_("inputs of a realistic scale (their product or quotient overflows)"),
         )
     return x
 
@@ -101,9 +149,9 @@ def _number(value: Any, name: str, *, positive: bool = False, allow_zero: bool =
     except (TypeError, ValueError):
         x = math.nan
     if not math.isfinite(x) or x < 0 or (positive and x == 0) or (not allow_zero and x == 0):
-        want = "a number above 0" if positive or not allow_zero else "a number ≥ 0"
+        want = _("a number above 0") if positive or not allow_zero else _("a number ≥ 0")
         raise PipesheetError(
-            f"{name.replace('_', ' ')} is not valid",
+            _("{name} is not valid").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
             value=value,
@@ -117,40 +165,54 @@ def _rate(value: Any, name: str) -> float:
     ``0.25``, ``25`` or ``25%``; above 100% is refused."""
     if isinstance(value, (list, tuple, dict, set)) or value is None:
         raise PipesheetError(
-            f"{name.replace('_', ' ')} is not valid",
+            _("{name} is not valid").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
             value=value,
-            expected="a rate between 0 and 1 (or 0% and 100%)",
+            expected=_("a rate between 0 and 1 (or 0% and 100%)"),
         )
     x = float(
         parse_probabilities(pd.Series([value], dtype=object), table="settings", column=name)[0]
     )
     if math.isnan(x):
         raise PipesheetError(
-            f"{name.replace('_', ' ')} is blank",
+            _("{name} is blank").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
-            expected="a rate between 0 and 1 (or 0% and 100%)",
+            expected=_("a rate between 0 and 1 (or 0% and 100%)"),
         )
     if x == 0:
         raise PipesheetError(
-            f"{name.replace('_', ' ')} is zero: no number of deals reaches the target through it",
+            _("{name} is zero: no number of deals reaches the target through it").format(
+                name=name.replace("_", " ")
+            ),
             table="settings",
             column=name,
             value=value,
-            expected="a rate above 0",
+            expected=_("a rate above 0"),
         )
     return x
 
 
 def _fmt(x: float, currency: str | None = None) -> str:
-    text = f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+    """An amount as the explanation writes it: whole, or with two decimals; in the language's
+    format (:mod:`pipesheet.formats`). With a currency: ``1,000,000 EUR`` in English (as it has
+    always been written), the language's own form elsewhere (``1.000.000 €``)."""
+    decimals = 0 if float(x).is_integer() else 2
+    if currency and current_language() != "en":
+        return format_money(x, currency, decimals)
+    text = format_number(x, decimals)
     return f"{text} {currency}" if currency else text
 
 
+def _sig(x: float, spec: str) -> str:
+    """``format(x, spec)`` for a spec without grouping (``.4g``, ``g``, ``.1f``) with the
+    language's decimal separator (English: exactly what ``format`` writes)."""
+    return format(x, spec).replace(".", symbols()[1])
+
+
 def _pct(x: float) -> str:
-    return f"{x * 100:.4g}%"
+    return _sig(x * 100, ".4g") + "%"
 
 
 @dataclass(repr=False)
@@ -199,13 +261,16 @@ class LeadPlan(Result):
 def _one_funnel(names: list[str]) -> None:
     """A reverse funnel follows one pipeline's stages: refuse conversions of several."""
     raise PipesheetError(
-        f"the conversions are of {len(names)} pipelines ("
-        + ", ".join(map(repr, names))
-        + "), each with its own stages: a reverse funnel follows one pipeline's",
+        _(
+            "the conversions are of {count} pipelines ({names}), each with its own stages: a "
+            "reverse funnel follows one pipeline's"
+        ).format(count=len(names), names=", ".join(map(repr, names))),
         table="conversions",
         column="pipeline",
-        expected="the conversions of one pipeline (on the command line: --pipeline NAME; in "
-        "Python: model.pipelines_[NAME])",
+        expected=_(
+            "the conversions of one pipeline (on the command line: --pipeline NAME; in "
+            "Python: model.pipelines_[NAME])"
+        ),
     )
 
 
@@ -250,37 +315,41 @@ def _conversions(conversions: Any) -> list[tuple[str, float]]:
         pairs = [tuple(x) for x in conversions]
     else:
         raise PipesheetError(
-            "conversions must be a table of stage and conversion rate",
+            _("conversions must be a table of stage and conversion rate"),
             table="conversions",
             value=type(conversions).__name__,
-            expected="stage → conversion to the next stage, last stage → Won",
+            expected=_("stage → conversion to the next stage, last stage → Won"),
         )
     if not pairs:
         raise PipesheetError(
-            "no stages in the conversions",
+            _("no stages in the conversions"),
             table="conversions",
-            expected="at least one stage with its conversion rate",
+            expected=_("at least one stage with its conversion rate"),
         )
     for i, (stage, c) in enumerate(pairs):
         if c is None or (isinstance(c, float) and math.isnan(c)):
             raise PipesheetError(
-                f"conversion rate of stage {stage!r} is unknown",
+                _("conversion rate of stage {stage!r} is unknown").format(stage=stage),
                 table="conversions",
                 rows=[i + 2],
                 value=stage,
-                expected="a rate between 0 and 1 (learn it from more closed deals or type it in)",
+                expected=_(
+                    "a rate between 0 and 1 (learn it from more closed deals or type it in)"
+                ),
             )
     out = parse_stage_values(pairs, table="conversions", column="conversion")
     for i, (stage, rate) in enumerate(out):
         if rate == 0:
             raise PipesheetError(
-                f"conversion is zero for stage {stage!r}: no number of deals reaches the target "
-                "through it",
+                _(
+                    "conversion is zero for stage {stage!r}: no number of deals reaches the "
+                    "target through it"
+                ).format(stage=stage),
                 table="conversions",
                 column="conversion",
                 rows=[i + 2],
                 value=pairs[i][1],
-                expected="a rate above 0",
+                expected=_("a rate above 0"),
             )
     return out
 
@@ -336,21 +405,44 @@ def leads_needed(
         }
     )
     explanation = [
-        f"Target {_fmt(target, currency)} ÷ average deal {_fmt(average_deal, currency)} = "
-        f"{_fmt(target / average_deal)} → {won_needed:,} won deals (rounded up)."
+        _(
+            "Target {target} ÷ average deal {average_deal} = {quotient} → {won} won deals "
+            "(rounded up)."
+        ).format(
+            target=_fmt(target, currency),
+            average_deal=_fmt(average_deal, currency),
+            quotient=_fmt(target / average_deal),
+            won=format_number(won_needed, 0),
+        )
     ]
     later = won_label
     for i in range(len(stages) - 1, -1, -1):
         if i == len(stages) - 1:
             explanation.append(
-                f"To close {won_needed:,} deals at a {_pct(rates[i])} win rate from {stages[i]} "
-                f"you need {needed[i]:,} deals at {stages[i]}."
+                _(
+                    "To close {won} deals at a {rate} win rate from {stage} you need {needed} "
+                    "deals at {stage}."
+                ).format(
+                    won=format_number(won_needed, 0),
+                    rate=_pct(rates[i]),
+                    stage=stages[i],
+                    needed=format_number(needed[i], 0),
+                )
             )
         else:
             explanation.append(
-                f"To get {needed[i + 1]:,} to {later} at {_pct(rates[i])} conversion from "
-                f"{stages[i]} you need {needed[i]:,} at {stages[i]} "
-                f"({won_needed:,} ÷ {_pct(to_won[i])} overall, rounded up)."
+                _(
+                    "To get {next} to {later} at {rate} conversion from {stage} you need "
+                    "{needed} at {stage} ({won} ÷ {overall} overall, rounded up)."
+                ).format(
+                    next=format_number(needed[i + 1], 0),
+                    later=later,
+                    rate=_pct(rates[i]),
+                    stage=stages[i],
+                    needed=format_number(needed[i], 0),
+                    won=format_number(won_needed, 0),
+                    overall=_pct(to_won[i]),
+                )
             )
         later = stages[i]
     if deadline is not None:
@@ -358,17 +450,23 @@ def leads_needed(
         days, source = read_days_in_stage(days_in_stage)
         missing = [s for s in stages if s not in days]
         if missing:
+            problem = (
+                _("days in stage missing for stage {stage!r} ({source})")
+                if source
+                else _("days in stage missing for stage {stage!r}")
+            )
             raise PipesheetError(
-                f"days in stage missing for stage {missing[0]!r}"
-                + (f" ({source})" if source else ""),
+                problem.format(stage=missing[0], source=source),
                 table="settings",
                 column="days_in_stage",
                 value=missing[0],
-                expected="days a deal spends in each stage: "
-                + ", ".join(stages)
-                + " (e.g. --days-in-stage "
-                + ",".join(f"{s}=14" for s in stages[:2])
-                + ",…, or a stage history to learn them from)",
+                expected=_(
+                    "days a deal spends in each stage: {stages} (e.g. --days-in-stage "
+                    "{example},…, or a stage history to learn them from)"
+                ).format(
+                    stages=", ".join(stages),
+                    example=",".join(f"{s}=14" for s in stages[:2]),
+                ),
             )
         d = np.array([_number(days[s], "days_in_stage") for s in stages])
         remaining = np.cumsum(d[::-1])[::-1]
@@ -379,11 +477,19 @@ def leads_needed(
         ]
         table["days_in_stage"] = [*d, np.nan]
         explanation.append(
-            f"To close by {due_ts.date()}, the {needed[0]:,} {stages[0]} deals must be in by "
-            f"{table['enter_by'].iloc[0].date()} ({remaining[0]:g} days of cycle)."
+            _(
+                "To close by {deadline}, the {needed} {stage} deals must be in by {enter_by} "
+                "({days} days of cycle)."
+            ).format(
+                deadline=due_ts.date(),
+                needed=format_number(needed[0], 0),
+                stage=stages[0],
+                enter_by=table["enter_by"].iloc[0].date(),
+                days=_sig(remaining[0], "g"),
+            )
         )
         if source:
-            explanation.append(f"Days in stage: {source}.")
+            explanation.append(_("Days in stage: {source}.").format(source=source))
     return LeadPlan(target, average_deal, won_needed, table, explanation, currency)
 
 
@@ -446,9 +552,13 @@ def days_in_stage_from_history(
         }
     )
     fallback = out.loc[out["basis"] == "all deals", "stage"].tolist()
-    source = "median days of the completed visits to each stage by won deals in the history"
     if fallback:
-        source += " (" + ", ".join(fallback) + ": no won deal has left it yet, so all deals')"
+        source = _(
+            "median days of the completed visits to each stage by won deals in the history "
+            "({stages}: no won deal has left it yet, so all deals')"
+        ).format(stages=", ".join(fallback))
+    else:
+        source = _("median days of the completed visits to each stage by won deals in the history")
     out.attrs["source"] = source
     return out
 
@@ -561,17 +671,34 @@ def quota_gap(
     weeks = math.nan
     per_week = math.nan
     explanation = [
-        f"Quota {_fmt(quota, currency)} − closed {_fmt(closed)} − expected from open deals "
-        f"{_fmt(expected_open)} = gap {_fmt(gap, currency)}."
+        _(
+            "Quota {quota} − closed {closed} − expected from open deals {expected} = gap {gap}."
+        ).format(
+            quota=_fmt(quota, currency),
+            closed=_fmt(closed),
+            expected=_fmt(expected_open),
+            gap=_fmt(gap, currency),
+        )
     ]
     if gap <= 0:
         explanation.append(
-            "The weighted open pipeline covers the quota: no new pipeline is needed on expectation."
+            _(
+                "The weighted open pipeline covers the quota: no new pipeline is needed on "
+                "expectation."
+            )
         )
     else:
         explanation.append(
-            f"{_fmt(new_revenue)} ÷ average deal {_fmt(average_deal)} → {new_won:,} new won deals; "
-            f"÷ lead-to-win rate {_pct(rate)} → {new_leads:,} new leads (rounded up)."
+            _(
+                "{revenue} ÷ average deal {average_deal} → {won} new won deals; ÷ lead-to-win "
+                "rate {rate} → {leads} new leads (rounded up)."
+            ).format(
+                revenue=_fmt(new_revenue),
+                average_deal=_fmt(average_deal),
+                won=format_number(new_won, 0),
+                rate=_pct(rate),
+                leads=format_number(new_leads, 0),
+            )
         )
     start, end = read_date_setting(as_of, "as_of"), read_date_setting(period_end, "period_end")
     if start is not None and end is not None:
@@ -582,24 +709,45 @@ def quota_gap(
         elif weeks <= 0:
             per_week = math.inf
             explanation.append(
-                f"Only {(pd.Timestamp(end) - pd.Timestamp(start)).days} days are left and the "
-                f"average cycle is {cycle_days:.0f} days: new leads can no longer close in this "
-                "period."
+                _(
+                    "Only {days} days are left and the average cycle is {cycle} days: new leads "
+                    "can no longer close in this period."
+                ).format(
+                    days=(pd.Timestamp(end) - pd.Timestamp(start)).days,
+                    cycle=_sig(cycle_days, ".0f"),
+                )
             )
         else:
             per_week = new_leads / weeks
             explanation.append(
-                f"{new_leads:,} leads over {weeks:.1f} selling weeks (time left minus the "
-                f"{cycle_days:.0f}-day cycle) = {per_week:.1f} new leads per week."
+                _(
+                    "{leads} leads over {weeks} selling weeks (time left minus the {cycle}-day "
+                    "cycle) = {per_week} new leads per week."
+                ).format(
+                    leads=format_number(new_leads, 0),
+                    weeks=_sig(weeks, ".1f"),
+                    cycle=_sig(cycle_days, ".0f"),
+                    per_week=_sig(per_week, ".1f"),
+                )
             )
         if cycle_source:
-            explanation.append(f"Cycle length {cycle_days:.1f} days: {cycle_source}.")
+            explanation.append(
+                _("Cycle length {cycle} days: {source}.").format(
+                    cycle=_sig(cycle_days, ".1f"), source=cycle_source
+                )
+            )
     coverage = math.nan
     if open_pipeline is not None:
         coverage = coverage_ratio(open_pipeline, quota, closed)
         explanation.append(
-            f"Coverage: open pipeline {_fmt(_number(open_pipeline, 'open_pipeline'))}"
-            f" ÷ remaining quota {_fmt(quota - closed)} = {coverage:.2f}×."
+            _(
+                "Coverage: open pipeline {open_pipeline} ÷ remaining quota {remaining} = "
+                "{coverage}×."
+            ).format(
+                open_pipeline=_fmt(_number(open_pipeline, "open_pipeline")),
+                remaining=_fmt(quota - closed),
+                coverage=_sig(coverage, ".2f"),
+            )
         )
     return QuotaGap(
         quota,

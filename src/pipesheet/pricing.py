@@ -33,6 +33,7 @@ import pandas as pd
 
 from pipesheet.base import Result
 from pipesheet.errors import PipesheetError, format_rows
+from pipesheet.i18n import _, ngettext
 from pipesheet.periods import (
     NO_CLOSE_DATE,
     as_of_cutoff,
@@ -172,21 +173,26 @@ def _pipeline_tables(table: pd.DataFrame, deals: Deals) -> dict[str, pd.DataFram
             hit = next((v for n, v in parts.items() if stage_key(n) == key), None)
             if hit is None:
                 raise PipesheetError(
-                    f"the probability table has no rows for pipeline {present[0]!r}",
+                    _("the probability table has no rows for pipeline {pipeline!r}").format(
+                        pipeline=present[0]
+                    ),
                     table="probabilities",
                     column=col,
-                    expected="rows for the deals' pipeline; the table has "
-                    + ", ".join(map(repr, parts)),
+                    expected=_("rows for the deals' pipeline; the table has {pipelines}").format(
+                        pipelines=", ".join(map(repr, parts))
+                    ),
                 )
             return {str(present[0]): hit}
     stage_keys = pd.Series([stage_key(v) for p_ in parts.values() for v in p_.iloc[:, 0]])
     if stage_keys.duplicated().any():
         raise PipesheetError(
-            "the probability table is per pipeline, and a stage name is in several of them, but "
-            "the deals table has no pipeline column to tell which applies",
+            _(
+                "the probability table is per pipeline, and a stage name is in several of them, "
+                "but the deals table has no pipeline column to tell which applies"
+            ),
             table="probabilities",
             column=col,
-            expected="a pipeline column in the deals table (or one pipeline's rows only)",
+            expected=_("a pipeline column in the deals table (or one pipeline's rows only)"),
         )
     return {"": rest}
 
@@ -209,19 +215,19 @@ def _stage_probabilities_of(
     if isinstance(probabilities, str) and probabilities.strip().casefold() == "configured":
         if "probability" not in frame:
             raise PipesheetError(
-                "the deals table has no configured probability column",
+                _("the deals table has no configured probability column"),
                 table=deals.name,
-                expected="a Probability column, learned probabilities or a preset",
+                expected=_("a Probability column, learned probabilities or a preset"),
             )
         conf = frame["probability"].to_numpy(dtype=float)
         missing = check & np.isnan(conf)
         if missing.any():
             raise PipesheetError(
-                "configured probability is blank",
+                _("configured probability is blank"),
                 table=deals.name,
                 column=deals.columns["probability"],
                 rows=[int(r) for r in frame.index[missing][:50]],
-                expected="a probability for every open deal",
+                expected=_("a probability for every open deal"),
             )
         p[is_open] = conf[is_open]
         return p
@@ -253,12 +259,8 @@ def _stage_probabilities_of(
             if 0 <= c < k:
                 by_stage[c] = v
         p[is_open] = by_stage[codes[is_open]]
-        label = (
-            f"preset {probabilities.strip().casefold()!r}"
-            if isinstance(probabilities, str)
-            else "probability table"
-        )
-        _check_known_p(deals, p, check, table, label)
+        preset = probabilities.strip().casefold() if isinstance(probabilities, str) else None
+        _check_known_p(deals, p, check, table, preset)
         return p
     p[is_open] = by_stage[codes[is_open]]
     _check_known_p(deals, p, check)
@@ -281,20 +283,21 @@ def _by_pipeline(deals: Deals, parts: dict[str, Any], check: np.ndarray) -> np.n
         if part is None:
             if need.any():
                 raise PipesheetError(
-                    f"no stage probabilities for pipeline {name!r}",
+                    _("no stage probabilities for pipeline {pipeline!r}").format(pipeline=name),
                     table=deals.name,
                     column=deals.columns.get("pipeline"),
                     rows=[int(r) for r in sub.frame.index[need][:50]],
                     value=name,
-                    expected="probabilities for every pipeline with open deals; given for "
-                    + ", ".join(map(repr, parts)),
+                    expected=_(
+                        "probabilities for every pipeline with open deals; given for {pipelines}"
+                    ).format(pipelines=", ".join(map(repr, parts))),
                 )
             continue
         try:
             p[mask] = _stage_probabilities_of(sub, part, need)
         except PipesheetError as err:
             raise PipesheetError(
-                f"pipeline {name!r}: {err.problem}",
+                _("pipeline {pipeline!r}: {problem}").format(pipeline=name, problem=err.problem),
                 table=err.table,
                 column=err.column,
                 rows=err.rows,
@@ -309,11 +312,11 @@ def _check_known_p(
     p: np.ndarray,
     check: np.ndarray,
     given: pd.DataFrame | None = None,
-    label: str | None = None,
+    preset: str | None = None,
 ) -> None:
     """Refuse open deals without a probability, naming every such stage with its deals' rows;
-    with a given table or preset whose names match none of the deals' stages, say so and list
-    both sets of names."""
+    with a given table (``preset``: the name of the preset it is) whose names match none of the
+    deals' stages, say so and list both sets of names."""
     missing = check & np.isnan(p)
     if not missing.any():
         return
@@ -322,7 +325,9 @@ def _check_known_p(
     names = deals.stages.open
     counts = np.bincount(codes[missing], minlength=deals.stages.k)
     listed = ", ".join(
-        f"{names[c]!r} ({counts[c]} deal{'s' if counts[c] > 1 else ''})"
+        ngettext("{stage!r} ({count} deal)", "{stage!r} ({count} deals)", counts[c]).format(
+            stage=names[c], count=counts[c]
+        )
         for c in range(len(names))
         if counts[c]
     )
@@ -330,32 +335,55 @@ def _check_known_p(
     if given is not None:
         present = [names[c] for c in sorted(set(codes[check].tolist()))]
         known = deals.stages.codes(given["stage"])
+        has = ", ".join(map(repr, given["stage"].tolist()))
         if not ((known >= 0) & (known < deals.stages.k)).any():
+            problem = (
+                _(
+                    "the deals' stage names do not match the probability table: the deals' open "
+                    "stages are {stages}; the probability table has {given}"
+                )
+                if preset is None
+                else _(
+                    "the deals' stage names do not match the preset {preset!r}: the deals' open "
+                    "stages are {stages}; the preset {preset!r} has {given}"
+                )
+            )
             raise PipesheetError(
-                f"the deals' stage names do not match the {label}: the deals' open stages are "
-                f"{', '.join(map(repr, present))}; the {label} has "
-                f"{', '.join(map(repr, given['stage'].tolist()))}",
+                problem.format(stages=", ".join(map(repr, present)), given=has, preset=preset),
                 table=deals.name,
                 column=deals.columns["stage"],
                 rows=rows,
-                expected="probabilities for the deals' own stage names (a stage/probability "
-                "table), or learned probabilities from a history",
+                expected=_(
+                    "probabilities for the deals' own stage names (a stage/probability table), or "
+                    "learned probabilities from a history"
+                ),
+            )
+        if preset is None:
+            problem = _("the probability table has no probability for stage(s) {stages}")
+            expected = _(
+                "a probability for every open stage of the deals; the probability table has {given}"
+            )
+        else:
+            problem = _("the preset {preset!r} has no probability for stage(s) {stages}")
+            expected = _(
+                "a probability for every open stage of the deals; the preset {preset!r} has {given}"
             )
         raise PipesheetError(
-            f"the {label} has no probability for stage(s) {listed}",
+            problem.format(stages=listed, preset=preset),
             table=deals.name,
             column=deals.columns["stage"],
             rows=rows,
-            expected="a probability for every open stage of the deals; the "
-            f"{label} has {', '.join(map(repr, given['stage'].tolist()))}",
+            expected=expected.format(given=has, preset=preset),
         )
     raise PipesheetError(
-        f"no win probability is known for stage(s) {listed}",
+        _("no win probability is known for stage(s) {stages}").format(stages=listed),
         table=deals.name,
         column=deals.columns["stage"],
         rows=rows,
-        expected="learned probabilities with closed deals at that stage, or a table/preset "
-        "giving it a probability",
+        expected=_(
+            "learned probabilities with closed deals at that stage, or a table/preset giving it "
+            "a probability"
+        ),
     )
 
 
@@ -385,20 +413,24 @@ def deal_rates(
     if rates is None:
         if len(present) > 1:
             raise PipesheetError(
-                "the deals are in several currencies (" + ", ".join(present) + ") and no "
-                "exchange rates were given",
+                _(
+                    "the deals are in several currencies ({currencies}) and no exchange rates "
+                    "were given"
+                ).format(currencies=", ".join(present)),
                 table=deals.name,
                 column=deals.columns["currency"],
-                expected="a rates table (currency, rate) to convert into one reporting currency",
+                expected=_("a rates table (currency, rate) to convert into one reporting currency"),
             )
         if cur.isna().any() and present:
             blank = cur.isna().to_numpy()
             raise PipesheetError(
-                "currency is blank",
+                _("currency is blank"),
                 table=deals.name,
                 column=deals.columns["currency"],
                 rows=[int(r) for r in frame.index[blank][:50]],
-                expected=f"a currency code (the others are {present[0]})",
+                expected=_("a currency code (the others are {currency})").format(
+                    currency=present[0]
+                ),
             )
         return ones, (present[0] if present else currency)
     table = read_rates(rates)
@@ -406,9 +438,9 @@ def deal_rates(
         unit = [c for c, r in table.items() if r == 1.0]
         if len(unit) != 1:
             raise PipesheetError(
-                "cannot tell the reporting currency from the rates",
+                _("cannot tell the reporting currency from the rates"),
                 table="rates",
-                expected="exactly one currency with rate 1, or name the reporting currency",
+                expected=_("exactly one currency with rate 1, or name the reporting currency"),
             )
         currency = unit[0]
     currency = currency.upper()
@@ -420,12 +452,18 @@ def deal_rates(
         value = cur[missing].iloc[0]
         without = sorted({str(c) for c in cur[missing].dropna()})
         raise PipesheetError(
-            ("no exchange rate for " + ", ".join(without) if without else "currency is blank"),
+            (
+                _("no exchange rate for {currencies}").format(currencies=", ".join(without))
+                if without
+                else _("currency is blank")
+            ),
             table=deals.name,
             column=deals.columns["currency"],
             rows=[int(r) for r in frame.index[missing][:50]],
             value=value,
-            expected="a currency listed in the rates table: " + ", ".join(table.index),
+            expected=_("a currency listed in the rates table: {currencies}").format(
+                currencies=", ".join(table.index)
+            ),
         )
     return rate, currency
 
@@ -479,7 +517,7 @@ def reporting_amounts(
         PipesheetError: several currencies and no rates, a deal's currency missing from rates,
             blank amounts with ``blank_amounts="error"``, or no amount column.
     """
-    amount, cur, _, _ = money_amounts(deals, rates, currency, blank_amounts, scope)
+    amount, cur, _blank, _note = money_amounts(deals, rates, currency, blank_amounts, scope)
     return amount, cur
 
 
@@ -660,8 +698,9 @@ class PricedDeals(Result):
                 out = pd.concat([out[~late], out[late]], ignore_index=True)
                 if late.any():
                     notes.append(
-                        f"{int(out.loc[out['period'] == NO_CLOSE_DATE, 'deals'].sum())} open "
-                        "deal(s) have no expected close date"
+                        _("{count} open deal(s) have no expected close date").format(
+                            count=int(out.loc[out["period"] == NO_CLOSE_DATE, "deals"].sum())
+                        )
                     )
                 if keys:
                     out = out.sort_values(keys, kind="stable", ignore_index=True)
@@ -704,7 +743,7 @@ class PricedDeals(Result):
         amounts, probs = self.amount[chosen], self.probability[chosen]
         if self.count is not None:  # cells of one amount: each deal again
             if self.amount_each is None:  # pragma: no cover - price_deals sets it
-                raise PipesheetError("the deals were summed without their amounts")
+                raise PipesheetError(_("the deals were summed without their amounts"))
             many = self.count[chosen]
             amounts = np.repeat(self.amount_each[chosen], many)
             probs = np.repeat(probs, many)
@@ -874,14 +913,14 @@ def _price(
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
     if count is not None:
         note = _blank_cells(table, choice, count)
-    amount, cur, _, note_rows = money_amounts(table, rates, currency, choice, None)
+    amount, cur, _blank, note_rows = money_amounts(table, rates, currency, choice, None)
     note = note_rows if count is None else note
     if note:
         notes.append(note)
     known = ~np.isnan(amount)
     squares = None
     if count is not None:  # Σ amount² and each deal's amount, converted like the amounts
-        rate, _ = deal_rates(table, rates, currency)
+        rate, _cur = deal_rates(table, rates, currency)
         squares = np.where(np.isnan(amount), np.nan, np.nan_to_num(amount_sq) * rate**2)
         amount_each = np.where(np.isnan(amount), np.nan, np.nan_to_num(amount_each) * rate)
         if choice == "zero":
@@ -896,13 +935,19 @@ def _price(
         later = (code >= k) & ~closed_by & created_by
         if later.any():
             notes.append(
-                f"{n(later)} deal(s) won or lost after {day.date()} are left out: a "
-                "deals table shows only their final stage (a stage history rebuilds the "
-                "pipeline of that day: see backtest)"
+                _(
+                    "{count} deal(s) won or lost after {day} are left out: a deals table shows "
+                    "only their final stage (a stage history rebuilds the pipeline of that day: "
+                    "see backtest)"
+                ).format(count=n(later), day=day.date())
             )
         new = ~created_by
         if new.any():
-            notes.append(f"{n(new)} deal(s) created after {day.date()} are left out")
+            notes.append(
+                _("{count} deal(s) created after {day} are left out").format(
+                    count=n(new), day=day.date()
+                )
+            )
     open_now = (code < k) & created_by
     open_sel = open_now & within_days(close, start, end) & known
     won = (code == k) & closed_by & created_by & known
@@ -916,15 +961,21 @@ def _price(
         used = open_sel & own
         if used.any():
             notes.append(
-                f"{int(used.sum())} deal(s) use their own probability (override) instead of "
-                f"their stage's ({format_rows([int(r) for r in frame.index[used]])})"
+                _(
+                    "{count} deal(s) use their own probability (override) instead of their "
+                    "stage's ({rows})"
+                ).format(
+                    count=int(used.sum()), rows=format_rows([int(r) for r in frame.index[used]])
+                )
             )
     if day is not None:
         overdue = open_sel & (close < day).to_numpy()
         if overdue.any():
             notes.append(
-                f"{n(overdue)} open deal(s) have an expected close date before "
-                f"{day.date()} (overdue); they are kept in their period"
+                _(
+                    "{count} open deal(s) have an expected close date before {day} (overdue); "
+                    "they are kept in their period"
+                ).format(count=n(overdue), day=day.date())
             )
     return PricedDeals(
         deals=table,
@@ -960,11 +1011,12 @@ def _blank_cells(table: Deals, choice: str, count: np.ndarray) -> str:
     column = table.columns.get("amount", "amount")
     if choice == "error":
         raise PipesheetError(
-            f"amount is blank ({total} deal(s))",
+            _("amount is blank ({count} deal(s))").format(count=total),
             table=table.name,
             column=column,
             rows=[int(r) for r in frame.index[blank][:50]],
-            expected=_BLANK_CHOICES,
+            expected=_(_BLANK_CHOICES),
         )
-    what = "skipped" if choice == "skip" else "counted as 0"
-    return f"{total} deal(s) with a blank amount {what}"
+    if choice == "skip":
+        return _("{count} deal(s) with a blank amount skipped").format(count=total)
+    return _("{count} deal(s) with a blank amount counted as 0").format(count=total)

@@ -57,6 +57,8 @@ import pandas as pd
 from pipesheet.base import Estimator
 from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_percent, symbols
+from pipesheet.i18n import N_, _
 from pipesheet.periods import known_on, read_date_setting
 from pipesheet.stages import PipelineStages, StageList, stage_key
 from pipesheet.summaries import foreign_frame, pandas_frame
@@ -131,7 +133,7 @@ class StageProbabilities(Estimator):
     """
 
     _fitted_attribute = "table_"
-    _unfitted = "the probabilities have not been learned yet"
+    _unfitted = N_("the probabilities have not been learned yet")
 
     def __init__(
         self,
@@ -196,7 +198,8 @@ class StageProbabilities(Estimator):
                 check_history_deals(hist, deal_table)
         if hist is None and deal_table is None:
             raise PipesheetError(
-                "no data to learn from", expected="a stage-history table and/or a deals table"
+                _("no data to learn from"),
+                expected=_("a stage-history table and/or a deals table"),
             )
         as_of = read_date_setting(self.as_of)  # a day: rows of any time that day are known
         by_field = group_field(self.by, deal_table)
@@ -235,7 +238,9 @@ class StageProbabilities(Estimator):
             table = pd.concat(parts, ignore_index=True)
             if self.shrinkage:
                 notes.append(
-                    f"groups shrunk toward the overall rate with weight m = {self.shrinkage:g}"
+                    _("groups shrunk toward the overall rate with weight m = {m}").format(
+                        m=format(self.shrinkage, "g").replace(".", symbols()[1])
+                    )
                 )
         if configured is not None:
             for t in (table, overall):
@@ -243,9 +248,9 @@ class StageProbabilities(Estimator):
         unknown = overall.loc[overall["win_probability"].isna(), "stage"].tolist()
         if unknown and has_history:
             notes.append(
-                "no closed deals to learn from at: "
-                + ", ".join(unknown)
-                + " (win probability unknown)"
+                _("no closed deals to learn from at: {stages} (win probability unknown)").format(
+                    stages=", ".join(unknown)
+                )
             )
         self.table_ = table
         self.overall_ = overall
@@ -263,10 +268,14 @@ class StageProbabilities(Estimator):
         parts = split_history(hist, deals) if hist is not None else {}
         models: dict[str, StageProbabilities] = {}
         tables = []
-        for name, (_, sub) in split_deals(deals).items():  # per pipeline
+        for name, (_mask, sub) in split_deals(deals).items():  # per pipeline
             part = parts.get(name)
             if part is not None and part.frame.empty:
-                notes.append(f"pipeline {name!r} has no stage-history rows: nothing to learn from")
+                notes.append(
+                    _("pipeline {name!r} has no stage-history rows: nothing to learn from").format(
+                        name=name
+                    )
+                )
                 part = None
             model = StageProbabilities(**{**params, "stages": sub.stages})
             model.fit(part, sub)
@@ -278,8 +287,10 @@ class StageProbabilities(Estimator):
         pooled = StageProbabilities(**{**params, "stages": deals.stages})
         pooled._pooled_fit(hist, deals)
         notes.append(
-            f"{len(models)} pipelines: each pipeline's stage probabilities are learned from its "
-            "own deals only (" + deals.stages.describe() + ")"
+            _(
+                "{count} pipelines: each pipeline's stage probabilities are learned from its own "
+                "deals only ({stages})"
+            ).format(count=len(models), stages=deals.stages.describe())
         )
         self.pipelines_ = models
         self.table_ = pd.concat(tables, ignore_index=True)
@@ -296,7 +307,7 @@ class StageProbabilities(Estimator):
             counts = self._counts_from_history(hist, deals, as_of, None, notes)
         else:
             counts = self._counts_from_snapshot(deals, as_of, None, notes)
-        reached, outcome, _, _, transitions = counts
+        reached, outcome, _groups, _names, transitions = counts
         self.overall_ = self._table(reached, outcome, transitions, None)
         if "probability" in deals.frame:
             configured = _configured(deals, deals.stages)
@@ -318,39 +329,41 @@ class StageProbabilities(Estimator):
                 having = [n for n, m in models.items() if 0 <= m.stages_.code(stage) < m.stages_.k]
                 if len(having) > 1:
                     raise PipesheetError(
-                        f"stage {stage!r} is in several pipelines ("
-                        + ", ".join(map(repr, having))
-                        + "): say which",
+                        _(
+                            "stage {stage!r} is in several pipelines ({pipelines}): say which"
+                        ).format(stage=stage, pipelines=", ".join(map(repr, having))),
                         table="stages",
                         value=stage,
-                        expected="a pipeline name",
+                        expected=_("a pipeline name"),
                     )
                 if not having and self.stages_.code(stage) < 0:
                     raise PipesheetError(
-                        "unknown stage",
+                        _("unknown stage"),
                         table="stages",
                         value=stage,
-                        expected="a stage of one of the pipelines: " + self.stages_.describe(),
+                        expected=_("a stage of one of the pipelines: {stages}").format(
+                            stages=self.stages_.describe()
+                        ),
                     )
                 # Won and Lost are 1 and 0 in every pipeline
                 pipeline = having[0] if having else next(iter(models))
             name = self.stages_.find(pipeline)
             if name is None or name not in models:
                 raise PipesheetError(
-                    "unknown pipeline",
+                    _("unknown pipeline"),
                     table="deals",
                     column="pipeline",
                     value=pipeline,
-                    expected="one of " + ", ".join(map(repr, models)),
+                    expected=_("one of {values}").format(values=", ".join(map(repr, models))),
                 )
             return models[name].probability(stage, group)
         code = self.stages_.code(stage)
         if code < 0:
             raise PipesheetError(
-                "unknown stage",
+                _("unknown stage"),
                 table="stages",
                 value=stage,
-                expected="one of " + ", ".join(self.stages_.names()),
+                expected=_("one of {values}").format(values=", ".join(self.stages_.names())),
             )
         if code == self.stages_.k:
             return 1.0
@@ -360,14 +373,14 @@ class StageProbabilities(Estimator):
         if group is not None:
             if self.by is None:
                 raise PipesheetError(
-                    "a group was asked for but the probabilities were not learned by group",
+                    _("a group was asked for but the probabilities were not learned by group"),
                     value=group,
-                    expected="fit with by=...",
+                    expected=_("fit with by=..."),
                 )
             col = self.table_.columns[0]
             table = self.table_[self.table_[col].astype(str) == str(group)]
             if table.empty:
-                raise PipesheetError("unknown group", table="deals", column=col, value=group)
+                raise PipesheetError(_("unknown group"), table="deals", column=col, value=group)
         return float(table["win_probability"].iloc[code])
 
     def probabilities(self) -> dict[str, float]:
@@ -438,20 +451,33 @@ class StageProbabilities(Estimator):
         for s in np.flatnonzero(flagged):
             reasons = []
             if back[s] >= 0.05:
-                reasons.append(f"{back[s]:.0%} of the moves out of it go back to an earlier stage")
+                reasons.append(
+                    _("{share} of the moves out of it go back to an earlier stage").format(
+                        share=format_percent(back[s], 0)
+                    )
+                )
             if revisit[s] >= 0.05:
-                reasons.append(f"{revisit[s]:.0%} of its deals come back to it")
+                reasons.append(
+                    _("{share} of its deals come back to it").format(
+                        share=format_percent(revisit[s], 0)
+                    )
+                )
             if skip[s] >= 0.05:
-                reasons.append(f"{skip[s]:.0%} of the closed deals past it never entered it")
+                reasons.append(
+                    _("{share} of the closed deals past it never entered it").format(
+                        share=format_percent(skip[s], 0)
+                    )
+                )
             why = (
-                "; ".join(reasons)
-                + " — the cohort counts each deal that reached the stage once, the Markov "
-                "estimate follows every move"
+                _(
+                    "{reasons} — the cohort counts each deal that reached the stage once, the "
+                    "Markov estimate follows every move"
+                ).format(reasons="; ".join(reasons))
                 if reasons
-                else "few closed deals behind one of the two estimates (see their intervals)"
+                else _("few closed deals behind one of the two estimates (see their intervals)")
             )
             if lazy:
-                why = (
+                why = _(
                     "the reasons (moves back, revisits, skipped stages) are counted on pandas "
                     "frames only"
                 )
@@ -472,7 +498,12 @@ class StageProbabilities(Estimator):
     def disagreement_notes(self, threshold: float = 0.10) -> list[str]:
         """:meth:`disagreements` as sentences for the notes."""
         return [
-            f"cohort and Markov disagree at {r.stage}: {r.cohort:.1%} vs {r.markov:.1%} — {r.why}"
+            _("cohort and Markov disagree at {stage}: {cohort} vs {markov} — {why}").format(
+                stage=r.stage,
+                cohort=format_percent(r.cohort, 1),
+                markov=format_percent(r.markov, 1),
+                why=r.why,
+            )
             for r in self.disagreements(threshold).itertuples()
         ]
 
@@ -488,14 +519,16 @@ class StageProbabilities(Estimator):
             dropped = int((~keep).sum())
             if dropped:
                 notes.append(
-                    f"as of {pd.Timestamp(as_of).date()}: {dropped} later history row(s) not used"
+                    _("as of {day}: {count} later history row(s) not used").format(
+                        day=pd.Timestamp(as_of).date(), count=dropped
+                    )
                 )
             if not keep.any():
                 raise PipesheetError(
-                    "no history on or before the as-of date",
+                    _("no history on or before the as-of date"),
                     table=hist.name,
                     value=str(pd.Timestamp(as_of).date()),
-                    expected="an as-of date after the first history row",
+                    expected=_("an as-of date after the first history row"),
                 )
             frame = frame[keep]
             # renumber the deals that still have rows, keep the chronological order
@@ -534,16 +567,19 @@ class StageProbabilities(Estimator):
             if np.isnan(groups.astype(float)).any():
                 missing = int(np.isnan(groups.astype(float)).sum())
                 notes.append(
-                    f"{missing} deal(s) in the history are not in the deals table and "
-                    "were left out of the groups"
+                    _(
+                        "{count} deal(s) in the history are not in the deals table and were left "
+                        "out of the groups"
+                    ).format(count=missing)
                 )
             groups = np.nan_to_num(groups.astype(float), nan=-1).astype(np.int64)
         if deals is not None:
             without = ~deals.frame["deal_id"].isin(pd.Index(deal_ids)).to_numpy()
             if without.any():
                 notes.append(
-                    f"{int(without.sum())} deal(s) in the deals table have no history "
-                    "row and are not used"
+                    _(
+                        "{count} deal(s) in the deals table have no history row and are not used"
+                    ).format(count=int(without.sum()))
                 )
         if transitions is not None:
             transitions = self._transition_counts(transitions, groups, names, k)
@@ -556,10 +592,12 @@ class StageProbabilities(Estimator):
 
         if history is None or not sm.foreign_frame(history):
             raise PipesheetError(
-                "a deals table on another engine needs its stage history on that engine too",
+                _("a deals table on another engine needs its stage history on that engine too"),
                 table="history",
                 value=type(history).__name__,
-                expected=f"the history as a {sm.backend_of(deals)} frame (or both as pandas)",
+                expected=_("the history as a {engine} frame (or both as pandas)").format(
+                    engine=sm.backend_of(deals)
+                ),
             )
         notes: list[str] = []
         hist = sm.lazy_history(
@@ -574,10 +612,10 @@ class StageProbabilities(Estimator):
         if deals is not None:
             if not sm.foreign_frame(deals) or sm.backend_of(deals) != hist.backend:
                 raise PipesheetError(
-                    "the deals table and the history must be frames of the same engine",
+                    _("the deals table and the history must be frames of the same engine"),
                     table="deals",
                     value=sm.backend_of(deals),
-                    expected=f"a {hist.backend} frame, like the history",
+                    expected=_("a {engine} frame, like the history").format(engine=hist.backend),
                 )
             deal_table = sm.lazy_deals(
                 deals, stages=stages, columns=mapping_without(self.columns, ("entered_date",))
@@ -595,13 +633,17 @@ class StageProbabilities(Estimator):
             cut = hist.cut(int(as_of.to_datetime64().astype("datetime64[D]").astype(np.int64)))
             dropped = sm.rows_from(hist, cut)
             if dropped:
-                notes.append(f"as of {as_of.date()}: {dropped} later history row(s) not used")
+                notes.append(
+                    _("as of {day}: {count} later history row(s) not used").format(
+                        day=as_of.date(), count=dropped
+                    )
+                )
             if dropped == hist.rows:
                 raise PipesheetError(
-                    "no history on or before the as-of date",
+                    _("no history on or before the as-of date"),
                     table=hist.name,
                     value=str(as_of.date()),
-                    expected="an as-of date after the first history row",
+                    expected=_("an as-of date after the first history row"),
                 )
         groups = None if by_field is None else sm.group_values(deal_table, by_field)
         if cut is None and groups is None and hist.inferred is not None:
@@ -622,7 +664,9 @@ class StageProbabilities(Estimator):
             without = sm.deals_without_history(hist, deal_table, cut)
             if without:
                 notes.append(
-                    f"{without} deal(s) in the deals table have no history row and are not used"
+                    _(
+                        "{count} deal(s) in the deals table have no history row and are not used"
+                    ).format(count=without)
                 )
         configured = None
         if deal_table is not None and "probability" in deal_table.columns:
@@ -654,8 +698,10 @@ class StageProbabilities(Estimator):
                 created = frame["created_date"]
                 frame = frame[created.isna().to_numpy() | known_on(created, as_of)]
             notes.append(
-                "a snapshot cannot be rewound to an earlier date: deals created after "
-                "the as-of date were dropped, the rest are as they are now"
+                _(
+                    "a snapshot cannot be rewound to an earlier date: deals created after the "
+                    "as-of date were dropped, the rest are as they are now"
+                )
             )
         codes = frame["code"].to_numpy()
         n = len(frame)
@@ -668,12 +714,12 @@ class StageProbabilities(Estimator):
             if bad.any():
                 rows = [int(r) for r in frame.index[bad][:20]]
                 raise PipesheetError(
-                    "unknown status",
+                    _("unknown status"),
                     table=deals.name,
                     column=deals.columns["status"],
                     rows=rows,
                     value=status[bad].iloc[0],
-                    expected="open, won or lost",
+                    expected=_("open, won or lost"),
                 )
             outcome = st
             at = np.where(codes < k, codes, -1)
@@ -686,9 +732,11 @@ class StageProbabilities(Estimator):
             # the last open stage of closed deals is known (Pipedrive style)
             reached = np.arange(k)[None, :] <= at[:, None]
             notes.append(
-                "snapshot with a status column: a deal is taken to have reached every "
-                "stage up to the one it is (or was last) at — this assumes deals move "
-                "forward and start at the first stage"
+                _(
+                    "snapshot with a status column: a deal is taken to have reached every stage "
+                    "up to the one it is (or was last) at — this assumes deals move forward and "
+                    "start at the first stage"
+                )
             )
             self._snapshot_identified = True
         else:
@@ -696,17 +744,22 @@ class StageProbabilities(Estimator):
             reached[np.flatnonzero(codes < k), codes[codes < k]] = True
             self._snapshot_identified = False
             won, lost = int((outcome == WIN).sum()), int((outcome == LOSS).sum())
-            notes.append(
-                "snapshot only (no stage history): closed deals do not record how far they got, "
-                "so P(win | stage) is not identifiable and is reported as unknown. "
-                f"Closed deals: {won} won, {lost} lost"
-                + (
-                    f" ({won / (won + lost):.1%} of closed deals won — not a stage probability)"
-                    if won + lost
-                    else ""
-                )
-                + ". Give a stage history, a status column, or start from a preset."
-            )
+            if won + lost:
+                note = _(
+                    "snapshot only (no stage history): closed deals do not record how far they "
+                    "got, so P(win | stage) is not identifiable and is reported as unknown. "
+                    "Closed deals: {won} won, {lost} lost ({share} of closed deals won — not a "
+                    "stage probability). Give a stage history, a status column, or start from a "
+                    "preset."
+                ).format(won=won, lost=lost, share=format_percent(won / (won + lost), 1))
+            else:
+                note = _(
+                    "snapshot only (no stage history): closed deals do not record how far they "
+                    "got, so P(win | stage) is not identifiable and is reported as unknown. "
+                    "Closed deals: {won} won, {lost} lost. Give a stage history, a status "
+                    "column, or start from a preset."
+                ).format(won=won, lost=lost)
+            notes.append(note)
         groups, names = None, None
         if by_field is not None:
             groups_all, names = _group_codes(deals, by_field)
@@ -821,26 +874,26 @@ class StageProbabilities(Estimator):
     def _check_params(self) -> None:
         if self.method not in ("cohort", "markov"):
             raise PipesheetError(
-                "unknown method", value=self.method, expected="'cohort' or 'markov'"
+                _("unknown method"), value=self.method, expected=_("'cohort' or 'markov'")
             )
         a, b = self.prior
         if not (a >= 0 and b >= 0):
             raise PipesheetError(
-                "prior parameters must be non-negative",
+                _("prior parameters must be non-negative"),
                 value=self.prior,
-                expected="(a, b) with a, b ≥ 0, e.g. (0.5, 0.5)",
+                expected=_("(a, b) with a, b ≥ 0, e.g. (0.5, 0.5)"),
             )
         if not 0 < self.interval < 1:
             raise PipesheetError(
-                "interval must be between 0 and 1",
+                _("interval must be between 0 and 1"),
                 value=self.interval,
-                expected="e.g. 0.90 for the 5%–95% interval",
+                expected=_("e.g. 0.90 for the 5%–95% interval"),
             )
         if self.shrinkage < 0:
             raise PipesheetError(
-                "shrinkage must be non-negative",
+                _("shrinkage must be non-negative"),
                 value=self.shrinkage,
-                expected="a weight m ≥ 0 (0 = no shrinkage)",
+                expected=_("a weight m ≥ 0 (0 = no shrinkage)"),
             )
 
 

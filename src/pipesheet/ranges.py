@@ -57,6 +57,8 @@ import pandas as pd
 
 from pipesheet.base import DEPRECATED, Result, renamed
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.i18n import _
 
 __all__ = ["ForecastRange", "forecast_range"]
 
@@ -232,7 +234,9 @@ class ForecastRange(Result):
         if levels.size and (
             not np.all(np.isfinite(levels)) or levels.min() < 0 or levels.max() > 1
         ):
-            raise PipesheetError("quantile level outside 0–1", value=q, expected="q in [0, 1]")
+            raise PipesheetError(
+                _("quantile level outside 0–1"), value=q, expected=_("q in [0, 1]")
+            )
         out = self._require_dist().quantile(levels)
         return float(out) if out.ndim == 0 else out
 
@@ -243,7 +247,7 @@ class ForecastRange(Result):
 
     def _require_dist(self) -> Any:
         if self._dist is None:
-            raise PipesheetError("this forecast range carries no distribution")
+            raise PipesheetError(_("this forecast range carries no distribution"))
         return self._dist
 
 
@@ -260,11 +264,11 @@ def _numeric(values: Any, column: str) -> np.ndarray:
         raw = values
     if isinstance(raw, (str, bytes)) or np.ndim(raw) == 0:
         raise PipesheetError(
-            "expected one value per deal, got a single value",
+            _("expected one value per deal, got a single value"),
             table=TABLE,
             column=column,
             value=values,
-            expected="a list or column of numbers",
+            expected=_("a list or column of numbers"),
         )
     try:
         return np.asarray(raw, dtype=np.float64).reshape(-1)
@@ -274,14 +278,14 @@ def _numeric(values: Any, column: str) -> np.ndarray:
     num = pd.to_numeric(objs, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(np.isnan(num) & objs.notna().to_numpy())
     if bad.size:
-        what = "amount" if column == AMOUNT_COLUMN else "win probability"
+        amounts = column == AMOUNT_COLUMN
         raise PipesheetError(
-            f"{what} is not a number",
+            _("amount is not a number") if amounts else _("win probability is not a number"),
             table=TABLE,
             column=column,
             rows=(bad + 2).tolist(),
             value=objs.iloc[int(bad[0])],
-            expected="a number" if column == AMOUNT_COLUMN else "a probability between 0 and 1",
+            expected=_("a number") if amounts else _("a probability between 0 and 1"),
         )
     return num
 
@@ -291,26 +295,34 @@ def _validate(amounts: Any, probabilities: Any) -> tuple[np.ndarray, np.ndarray]
     p = _numeric(probabilities, PROBABILITY_COLUMN)
     if a.size != p.size:
         raise PipesheetError(
-            f"{a.size} amounts but {p.size} win probabilities",
+            _("{amounts} amounts but {probabilities} win probabilities").format(
+                amounts=a.size, probabilities=p.size
+            ),
             table=TABLE,
-            expected="one amount and one win probability per open deal",
+            expected=_("one amount and one win probability per open deal"),
         )
     checks = [
-        (AMOUNT_COLUMN, a, ~np.isfinite(a), "amount is missing or not finite", "a finite amount"),
-        (AMOUNT_COLUMN, a, a < 0, "amount is negative", "an amount of 0 or more"),
+        (
+            AMOUNT_COLUMN,
+            a,
+            ~np.isfinite(a),
+            _("amount is missing or not finite"),
+            _("a finite amount"),
+        ),
+        (AMOUNT_COLUMN, a, a < 0, _("amount is negative"), _("an amount of 0 or more")),
         (
             PROBABILITY_COLUMN,
             p,
             ~np.isfinite(p),
-            "win probability is missing or not finite",
-            "a probability between 0 and 1",
+            _("win probability is missing or not finite"),
+            _("a probability between 0 and 1"),
         ),
         (
             PROBABILITY_COLUMN,
             p,
             (p < 0) | (p > 1),
-            "win probability is outside 0–1",
-            "a probability between 0 and 1 (0.25 means 25%)",
+            _("win probability is outside 0–1"),
+            _("a probability between 0 and 1 (0.25 means 25%)"),
         ),
     ]
     for column, values, mask, problem, expected in checks:
@@ -330,22 +342,24 @@ def _validate(amounts: Any, probabilities: Any) -> tuple[np.ndarray, np.ndarray]
 def _check_options(quota: Any, method: Any, draws: Any, grid_points: Any) -> float | None:
     if method not in METHODS:
         raise PipesheetError(
-            "unknown forecast range method",
+            _("unknown forecast range method"),
             column="range_method",
             value=method,
-            expected="one of " + ", ".join(repr(m) for m in METHODS),
+            expected=_("one of {values}").format(values=", ".join(repr(m) for m in METHODS)),
         )
     for name, value, low in (("draws", draws, 1), ("grid_points", grid_points, 64)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise PipesheetError(
-                f"{name} must be a whole number of at least {low}", column=name, value=value
+                _("{name} must be a whole number of at least {low}").format(name=name, low=low),
+                column=name,
+                value=value,
             )
     if grid_points > 2**24:
         raise PipesheetError(
-            "grid_points is too large",
+            _("grid_points is too large"),
             column="grid_points",
             value=grid_points,
-            expected="at most 2**24",
+            expected=_("at most 2**24"),
         )
     if quota is None:
         return None
@@ -355,10 +369,10 @@ def _check_options(quota: Any, method: Any, draws: Any, grid_points: Any) -> flo
         q = math.nan
     if not math.isfinite(q):
         raise PipesheetError(
-            "quota is not a finite number",
+            _("quota is not a finite number"),
             column="quota",
             value=quota,
-            expected="a number, e.g. 1000000",
+            expected=_("a number, e.g. 1000000"),
         )
     return q
 
@@ -373,10 +387,10 @@ def _check_closed(closed: Any) -> float | None:
         value = math.nan
     if not math.isfinite(value) or value < 0:
         raise PipesheetError(
-            "closed so far is not an amount of 0 or more",
+            _("closed so far is not an amount of 0 or more"),
             column="closed",
             value=closed,
-            expected="the revenue already won in the period, e.g. 250000",
+            expected=_("the revenue already won in the period, e.g. 250000"),
         )
     return value
 
@@ -514,7 +528,9 @@ def _choose_strategy(
         cost = _COST_DIRECT * n_active * float(groups_per_p[~(low | high)].sum())
         for cls in (low, high):
             if cls.any():
-                terms, _ = _series_terms(float(deals_per_p[cls].sum()), float(ratio[cls].max()))
+                terms, _bound = _series_terms(
+                    float(deals_per_p[cls].sum()), float(ratio[cls].max())
+                )
                 groups = float(groups_per_p[cls].sum())
                 cost += terms * (_COST_BINCOUNT * groups + fft_cost + _COST_GATHER * n_active)
         if best is None or cost < best[0]:
@@ -853,7 +869,7 @@ def _lattice_unit(
 ) -> tuple[np.ndarray, float, int, int, float]:
     """Lattice amounts k, unit u, FFT length M, window start k_lo and the window's tail mass."""
     a, p = deals.a, deals.p
-    lo, hi, _ = _window(a, p, WINDOW_TAIL)
+    lo, hi, _tail = _window(a, p, WINDOW_TAIL)
     width = max(hi - lo, 1e-300)
     if cents is not None and cents[1] == 0.0:
         pos = cents[0][cents[0] > 0]
@@ -864,7 +880,7 @@ def _lattice_unit(
             return k, g, int(_fft().next_fast_len(khi - klo + 1, real=True)), klo, tail
     m = grid_points
     unit = width / (0.98 * (m - 1))
-    for _ in range(60):
+    for _attempt in range(60):
         k = np.rint(a / unit).astype(np.int64)
         klo, khi, tail = _k_window(k, p)
         if khi - klo + 1 <= m:
@@ -1059,11 +1075,13 @@ def forecast_range(
         if lattice is None:
             if method == "exact":
                 raise PipesheetError(
-                    "the exact method needs the amounts (in cents) on a lattice of at most "
-                    f"{EXACT_MAX_POINTS:,} points; these amounts need more",
+                    _(
+                        "the exact method needs the amounts (in cents) on a lattice of at most "
+                        "{points} points; these amounts need more"
+                    ).format(points=format_number(EXACT_MAX_POINTS, 0)),
                     table=TABLE,
                     column=AMOUNT_COLUMN,
-                    expected="range_method='lattice' (or 'auto') for this pipeline",
+                    expected=_("range_method='lattice' (or 'auto') for this pipeline"),
                 )
             out = _run_lattice(deals, q_open, int(grid_points), cents)
         else:

@@ -41,6 +41,8 @@ import pandas as pd
 from pipesheet.base import Result
 from pipesheet.diagnostics import as_of_day, stage_visits
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, format_percent, symbols
+from pipesheet.i18n import _, ngettext
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList
 from pipesheet.tables import Deals, History, read_history_and_deals
@@ -112,17 +114,30 @@ class StageDesignResult(Result):
         }
 
     def __str__(self) -> str:
-        """The check as pipesheet prints it: one line per flag with its evidence and advice."""
+        """The check as pipesheet prints it: one line per flag with its evidence and advice (in
+        the language spoken)."""
         k = len(self.evidence)
-        head = f"Stage design check as of {self.as_of.date()}: {k} open stage{'s' * (k != 1)}, "
+        day = self.as_of.date()
         if self.flags.empty:
-            lines = [head + "no flag raised"]
+            lines = [
+                ngettext(
+                    "Stage design check as of {as_of}: {count} open stage, no flag raised",
+                    "Stage design check as of {as_of}: {count} open stages, no flag raised",
+                    k,
+                ).format(as_of=day, count=k)
+            ]
         else:
-            lines = [head + f"{len(self.flags)} flag(s)"]
+            lines = [
+                ngettext(
+                    "Stage design check as of {as_of}: {count} open stage, {flags} flag(s)",
+                    "Stage design check as of {as_of}: {count} open stages, {flags} flag(s)",
+                    k,
+                ).format(as_of=day, count=k, flags=len(self.flags))
+            ]
             for row in self.flags.itertuples():
                 where = f"{row.stage}: " if row.stage else ""
                 lines.append(f"- [{row.check}] {where}{row.evidence} → {row.suggestion}")
-        lines += [f"note: {n}" for n in self.notes]
+        lines += [_("note: {note}").format(note=n) for n in self.notes]
         return "\n".join(lines)
 
 
@@ -133,11 +148,11 @@ def _share(value: Any, name: str) -> float:
         x = float("nan")
     if not 0 <= x <= 1:
         raise PipesheetError(
-            f"{name.replace('_', ' ')} must be a share between 0 and 1",
+            _("{name} must be a share between 0 and 1").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
             value=value,
-            expected="e.g. 0.5 for 50%",
+            expected=_("e.g. 0.5 for 50%"),
         )
     return x
 
@@ -146,11 +161,11 @@ def _count(value: Any, name: str) -> int:
     ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
     if not ok:
         raise PipesheetError(
-            f"{name.replace('_', ' ')} must be a whole number ≥ 0",
+            _("{name} must be a whole number ≥ 0").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
             value=value,
-            expected="e.g. 20",
+            expected=_("e.g. 20"),
         )
     return int(value)
 
@@ -162,11 +177,11 @@ def _days(value: Any, name: str) -> float:
         x = float("nan")
     if not x >= 0 or not np.isfinite(x):
         raise PipesheetError(
-            f"{name.replace('_', ' ')} must be a number of days ≥ 0",
+            _("{name} must be a number of days ≥ 0").format(name=name.replace("_", " ")),
             table="settings",
             column=name,
             value=value,
-            expected="e.g. 1",
+            expected=_("e.g. 1"),
         )
     return x
 
@@ -216,10 +231,13 @@ def stage_design_check(
         "backward_share_min": _share(backward_share_min, "backward_share_min"),
         "min_deals": _count(min_deals, "min_deals"),
     }
+    # i18n: completes "a stage history is needed for …"
+    needed_for = _("the stage design check")
     hist, deal_table, notes = read_history_and_deals(
-        history, deals, stages=stages, columns=columns, needed_for="the stage design check"
+        history, deals, stages=stages, columns=columns, needed_for=needed_for
     )
-    notes = [n for n in notes if not n.startswith("no expected close date column")]
+    unused = _("no expected close date column: forecasts cannot be split by period")
+    notes = [n for n in notes if n != unused and not n.startswith("no expected close date column")]
     stage_list = hist.stages
     as_of_v = as_of_day(hist, as_of)
     day = pd.Timestamp(as_of_v)
@@ -300,7 +318,7 @@ def _evidence(visits: pd.DataFrame, table: pd.DataFrame, stages: StageList) -> p
 
 
 def _pct(x: float) -> str:
-    return f"{x:.0%}"
+    return format_percent(x, 0)
 
 
 def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.DataFrame:
@@ -311,12 +329,21 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
     min_deals = th["min_deals"]
     if k > th["max_stages"]:
         diffs = np.abs(np.diff(p)) if k > 1 else np.array([])
-        hint = ""
+        suggestion = _(
+            "keep 4–{max} open stages: merge stages that add no information (flagged below, if any)"
+        ).format(max=th["max_stages"])
         if np.isfinite(diffs).any():
             i = int(np.nanargmin(diffs))
-            hint = (
-                f"; the neighbours with the closest win probabilities are {names[i]} "
-                f"({_pct(p[i])}) and {names[i + 1]} ({_pct(p[i + 1])})"
+            suggestion = _(
+                "keep 4–{max} open stages: merge stages that add no information (flagged below, "
+                "if any); the neighbours with the closest win probabilities are {first} "
+                "({first_share}) and {second} ({second_share})"
+            ).format(
+                max=th["max_stages"],
+                first=names[i],
+                first_share=_pct(p[i]),
+                second=names[i + 1],
+                second_share=_pct(p[i + 1]),
             )
         rows.append(
             {
@@ -325,9 +352,10 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
                 "value": float(k),
                 "threshold": float(th["max_stages"]),
                 "deals": int(ev["reached"].max()) if k else 0,
-                "evidence": f"{k} open stages: " + " → ".join(names),
-                "suggestion": f"keep 4–{th['max_stages']} open stages: merge stages that add "
-                "no information (flagged below, if any)" + hint,
+                "evidence": _("{count} open stages: {stages}").format(
+                    count=k, stages=" → ".join(names)
+                ),
+                "suggestion": suggestion,
             }
         )
     for s, name in enumerate(names):
@@ -340,10 +368,17 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
                     "value": float(r["skip_share"]),
                     "threshold": th["skip_share_min"],
                     "deals": int(r["later_deals"]),
-                    "evidence": f"{_pct(r['skip_share'])} of the {int(r['later_deals']):,} deals "
-                    f"that got past {name} never entered it",
-                    "suggestion": "most deals skip it: drop it, or make it a field of the deal "
-                    "(a checkbox) rather than a stage",
+                    "evidence": _(
+                        "{share} of the {count} deals that got past {stage} never entered it"
+                    ).format(
+                        share=_pct(r["skip_share"]),
+                        count=format_number(int(r["later_deals"]), 0),
+                        stage=name,
+                    ),
+                    "suggestion": _(
+                        "most deals skip it: drop it, or make it a field of the deal (a checkbox) "
+                        "rather than a stage"
+                    ),
                 }
             )
         conv_full = r["closed"] >= min_deals and r["step_conversion"] >= th["merge_conversion"]
@@ -352,13 +387,17 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
             why = []
             if conv_full:
                 why.append(
-                    f"step conversion {_pct(r['step_conversion'])} of {int(r['closed']):,} "
-                    "closed deals"
+                    _("step conversion {share} of {count} closed deals").format(
+                        share=_pct(r["step_conversion"]),
+                        count=format_number(int(r["closed"]), 0),
+                    )
                 )
             if no_time:
                 why.append(
-                    f"median {r['median_days']:g} days in stage over "
-                    f"{int(r['completed_visits']):,} visits"
+                    _("median {days} days in stage over {count} visits").format(
+                        days=format(r["median_days"], "g").replace(".", symbols()[1]),
+                        count=format_number(int(r["completed_visits"]), 0),
+                    )
                 )
             other = names[s + 1] if s + 1 < k else (names[s - 1] if s else stages.won_label)
             rows.append(
@@ -369,24 +408,39 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
                     "threshold": th["merge_conversion"] if conv_full else th["merge_days"],
                     "deals": int(r["closed"] if conv_full else r["completed_visits"]),
                     "evidence": "; ".join(why),
-                    "suggestion": f"it adds no information: merge it with {other}",
+                    "suggestion": _("it adds no information: merge it with {stage}").format(
+                        stage=other
+                    ),
                 }
             )
         if r["closed"] < th["min_closed"]:
             nb = names[s - 1] if s else (names[1] if k > 1 else "")
-            pool = f"pool it with {nb}, or " if nb else ""
+            closed = int(r["closed"])
             rows.append(
                 {
                     "check": "too_few_closed",
                     "stage": name,
                     "value": float(r["closed"]),
                     "threshold": float(th["min_closed"]),
-                    "deals": int(r["closed"]),
-                    "evidence": f"{int(r['closed'])} closed deal"
-                    f"{'' if r['closed'] == 1 else 's'} reached it ({int(r['won'])} won, "
-                    f"{int(r['lost'])} lost): too few to learn a win probability",
-                    "suggestion": f"{pool}give it a prior (a preset's probability, or "
-                    "shrinkage) until more deals close",
+                    "deals": closed,
+                    "evidence": ngettext(
+                        "{count} closed deal reached it ({won} won, {lost} lost): too few to "
+                        "learn a win probability",
+                        "{count} closed deals reached it ({won} won, {lost} lost): too few to "
+                        "learn a win probability",
+                        closed,
+                    ).format(count=closed, won=int(r["won"]), lost=int(r["lost"])),
+                    "suggestion": (
+                        _(
+                            "pool it with {stage}, or give it a prior (a preset's probability, or "
+                            "shrinkage) until more deals close"
+                        ).format(stage=nb)
+                        if nb
+                        else _(
+                            "give it a prior (a preset's probability, or shrinkage) until more "
+                            "deals close"
+                        )
+                    ),
                 }
             )
         if r["leaving_visits"] >= min_deals and r["backward_share"] >= th["backward_share_min"]:
@@ -398,11 +452,19 @@ def _flags(ev: pd.DataFrame, stages: StageList, th: dict[str, float]) -> pd.Data
                     "value": float(r["backward_share"]),
                     "threshold": th["backward_share_min"],
                     "deals": int(r["leaving_visits"]),
-                    "evidence": f"{_pct(r['backward_share'])} of the "
-                    f"{int(r['leaving_visits']):,} visits leaving {name} went back (mostly to "
-                    f"{dest})",
-                    "suggestion": f"deals enter {name} too early: make its entry criteria "
-                    f"clear, or merge it with {dest}",
+                    "evidence": _(
+                        "{share} of the {count} visits leaving {stage} went back (mostly to "
+                        "{back_to})"
+                    ).format(
+                        share=_pct(r["backward_share"]),
+                        count=format_number(int(r["leaving_visits"]), 0),
+                        stage=name,
+                        back_to=dest,
+                    ),
+                    "suggestion": _(
+                        "deals enter {stage} too early: make its entry criteria clear, or merge "
+                        "it with {back_to}"
+                    ).format(stage=name, back_to=dest),
                 }
             )
     out = pd.DataFrame(rows, columns=list(FLAG_COLUMNS))

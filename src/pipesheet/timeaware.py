@@ -72,6 +72,7 @@ import pandas as pd
 
 from pipesheet.base import DEPRECATED, Estimator, Result, renamed
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, format_percent
 from pipesheet.history import (
     DealStates,
     HistoryArrays,
@@ -81,6 +82,7 @@ from pipesheet.history import (
     latest_values,
     load_tables,
 )
+from pipesheet.i18n import N_, _
 from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end_day
 from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.stages import StageList
@@ -364,17 +366,22 @@ def _long_open_note(frame: pd.DataFrame, long_open: np.ndarray, order: tuple[str
     sel = frame.loc[long_open]
     p = sel["probability"].to_numpy(dtype=float)
     per_stage = ", ".join(
-        f"{stage} {n} (oldest {int(age)} days)"
+        _("{stage} {count} (oldest {days} days)").format(stage=stage, count=n, days=int(age))
         for stage, n, age in sorted(
             ((st, len(g), g["age_days"].max()) for st, g in sel.groupby("stage", sort=False)),
             key=lambda t: order.index(t[0]),
         )
     )
-    return (
-        f"{int(long_open.sum())} open deal(s) are older than any deal of their stage that ever "
-        f"closed ({per_stage}): the history shows no close at those ages over the time such "
-        f"deals stayed open, so each gets at most {np.nanmax(p) * 100:.1f}% "
-        f"(pipeline {sel['amount'].sum():,.0f}, weighted {np.nansum(sel['weighted']):,.0f})"
+    return _(
+        "{count} open deal(s) are older than any deal of their stage that ever closed "
+        "({stages}): the history shows no close at those ages over the time such deals stayed "
+        "open, so each gets at most {share} (pipeline {pipeline}, weighted {weighted})"
+    ).format(
+        count=int(long_open.sum()),
+        stages=per_stage,
+        share=format_percent(np.nanmax(p), 1),
+        pipeline=format_number(sel["amount"].sum(), 0),
+        weighted=format_number(np.nansum(sel["weighted"]), 0),
     )
 
 
@@ -554,7 +561,7 @@ class TimeAwareForecast(Estimator):
         self.blank_amounts = blank_amounts
         self.order_by = order_by
 
-    _unfitted = "the time-aware model has not been fitted yet"
+    _unfitted = N_("the time-aware model has not been fitted yet")
 
     @property
     def period(self) -> Any:
@@ -605,20 +612,20 @@ class TimeAwareForecast(Estimator):
         if (codes < 0).any() or (codes >= self.stages_.k).any():
             bad = np.atleast_1d(stage)[(codes < 0) | (codes >= self.stages_.k)][0]
             raise PipesheetError(
-                "not an open stage",
+                _("not an open stage"),
                 table="stages",
                 value=bad,
-                expected="one of " + ", ".join(self.stages_.open),
+                expected=_("one of {values}").format(values=", ".join(self.stages_.open)),
             )
         age = np.broadcast_to(np.asarray(age_days, dtype=np.int64), codes.shape)
         horizon = np.broadcast_to(np.asarray(horizon_days, dtype=np.int64), codes.shape)
         if (age < 0).any() or (horizon < 0).any():
             raise PipesheetError(
-                "ages and horizons must be whole numbers of days ≥ 0",
+                _("ages and horizons must be whole numbers of days ≥ 0"),
                 table="settings",
-                expected="age_days ≥ 0 and horizon_days ≥ 0",
+                expected=_("age_days ≥ 0 and horizon_days ≥ 0"),
             )
-        p, _, _, _ = self._apply(codes, age, horizon)
+        p, _eventual, _beyond, _long = self._apply(codes, age, horizon)
         return p
 
     # ---- internals (also used by the backtest and calibration) ---------------------------------
@@ -682,10 +689,12 @@ class TimeAwareForecast(Estimator):
 
         if history is None or not sm.foreign_frame(history):
             raise PipesheetError(
-                "a deals table on another engine needs its stage history on that engine too",
+                _("a deals table on another engine needs its stage history on that engine too"),
                 table="history",
                 value=type(history).__name__,
-                expected=f"the history as a {sm.backend_of(deals)} frame (or both as pandas)",
+                expected=_("the history as a {engine} frame (or both as pandas)").format(
+                    engine=sm.backend_of(deals)
+                ),
             )
         hist = sm.lazy_history(
             history,
@@ -698,10 +707,10 @@ class TimeAwareForecast(Estimator):
         if deals is not None:
             if not sm.foreign_frame(deals) or sm.backend_of(deals) != hist.backend:
                 raise PipesheetError(
-                    "the deals table and the history must be frames of the same engine",
+                    _("the deals table and the history must be frames of the same engine"),
                     table="deals",
                     value=sm.backend_of(deals),
-                    expected=f"a {hist.backend} frame, like the history",
+                    expected=_("a {engine} frame, like the history").format(engine=hist.backend),
                 )
             lazy = sm.lazy_deals(
                 deals, stages=hist.stages, columns=mapping_without(self.columns, ("entered_date",))
@@ -809,20 +818,24 @@ class TimeAwareForecast(Estimator):
         if as_of_day is None:
             as_of_day = latest
             notes.append(
-                f"as of {day_timestamp(as_of_day).date()} (the latest date in the history)"
+                _("as of {day} (the latest date in the history)").format(
+                    day=day_timestamp(as_of_day).date()
+                )
             )
         if as_of_day < first:
             raise PipesheetError(
-                "no history on or before the as-of date",
+                _("no history on or before the as-of date"),
                 table=table,
                 value=str(day_timestamp(as_of_day).date()),
-                expected="an as-of date after the first history row",
+                expected=_("an as-of date after the first history row"),
             )
         end_day = window_end_day(self.period_end, as_of_day, self.fiscal_year_start, notes)
         later = later_rows(as_of_day)
         if later:
             notes.append(
-                f"as of {day_timestamp(as_of_day).date()}: {later} later history row(s) not used"
+                _("as of {day}: {count} later history row(s) not used").format(
+                    day=day_timestamp(as_of_day).date(), count=later
+                )
             )
         return as_of_day, end_day
 
@@ -891,16 +904,24 @@ class TimeAwareForecast(Estimator):
         if unknown.any():
             names = sorted(set(frame.loc[unknown, "stage"]), key=self.stages_.open.index)
             notes.append(
-                f"{int(unknown.sum())} open deal(s) at stage(s) with no closed deal in their "
-                f"history ({', '.join(names)}): probability unknown, left out of the forecast "
-                f"(pipeline {frame.loc[unknown, 'amount'].sum():,.0f})"
+                _(
+                    "{count} open deal(s) at stage(s) with no closed deal in their history "
+                    "({stages}): probability unknown, left out of the forecast (pipeline "
+                    "{pipeline})"
+                ).format(
+                    count=int(unknown.sum()),
+                    stages=", ".join(names),
+                    pipeline=format_number(frame.loc[unknown, "amount"].sum(), 0),
+                )
             )
         if long_open.any():
             notes.append(_long_open_note(frame, long_open, self.stages_.open))
         if beyond.any():
             notes.append(
-                f"{int(beyond.sum())} deal(s) reach beyond the longest time observed in their "
-                "stage within the period: the hazards there are held at their late-stage average"
+                _(
+                    "{count} deal(s) reach beyond the longest time observed in their stage within "
+                    "the period: the hazards there are held at their late-stage average"
+                ).format(count=int(beyond.sum()))
             )
 
     def _apply(
@@ -946,7 +967,7 @@ class TimeAwareForecast(Estimator):
                 )
                 scope[pos[hist_known]] = False
             choice = blank_amounts_choice(self.blank_amounts)
-            _, note = blank_amount_rows(
+            _blank, note = blank_amount_rows(
                 deal_table.frame,
                 choice,
                 table=deal_table.name,
@@ -968,8 +989,10 @@ class TimeAwareForecast(Estimator):
                 n_without = open_without
             if n_without:
                 notes.append(
-                    f"{n_without} open deal(s) in the deals table have no history "
-                    "row and are not forecast (their age is unknown)"
+                    _(
+                        "{count} open deal(s) in the deals table have no history row and are not "
+                        "forecast (their age is unknown)"
+                    ).format(count=n_without)
                 )
         if a.amount is not None:
             hist_amount = latest_values(a, a.amount, as_of_day, np.isnan(a.amount))[open_codes]
@@ -977,13 +1000,15 @@ class TimeAwareForecast(Estimator):
             hist_amount = history_in_reporting_currency(hist_amount, rate, self.rates, tables)
             amount = np.where(have, hist_amount, amount)
             notes.append(
-                f"amounts as recorded in the history on or before {day_timestamp(as_of_day).date()}"
-                f" ({int(have.sum())} of {n} deals; the rest as currently recorded)"
+                _(
+                    "amounts as recorded in the history on or before {day} ({count} of {total} "
+                    "deals; the rest as currently recorded)"
+                ).format(day=day_timestamp(as_of_day).date(), count=int(have.sum()), total=n)
             )
         elif tables.deals is not None:
-            notes.append("amounts as currently recorded in the deals table")
+            notes.append(_("amounts as currently recorded in the deals table"))
         else:
-            notes.append("no deals table and no amounts in the history: probabilities only")
+            notes.append(_("no deals table and no amounts in the history: probabilities only"))
         if a.close is not None:
             hist_close = latest_values(a, a.close, as_of_day, np.isnat(a.close))[open_codes]
             close = np.where(np.isnat(hist_close), close, hist_close)
@@ -993,7 +1018,7 @@ class TimeAwareForecast(Estimator):
         try:
             from pipesheet.ranges import forecast_range
         except ImportError:  # pragma: no cover - until pipesheet.ranges lands
-            notes.append("forecast range unavailable: pipesheet.ranges is not installed")
+            notes.append(_("forecast range unavailable: pipesheet.ranges is not installed"))
             return None
         return forecast_range(
             amounts,
@@ -1009,7 +1034,9 @@ class TimeAwareForecast(Estimator):
         curves = self.curves_
         half = curves[curves["survival_end"] <= 0.5].groupby("stage", sort=False)["day_to"].min()
         median = pd.Series(list(self.stages_.open)).map(half).to_numpy(dtype=float)
-        _, eventual, _, _ = _probabilities(c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64))
+        _within, eventual, _beyond, _long = _probabilities(
+            c, np.arange(k), np.full(k, -1), np.zeros(k, np.int64)
+        )
         grouped = frame.groupby("stage", sort=False)
         stats = pd.DataFrame(
             {
@@ -1071,11 +1098,11 @@ class TimeAwareForecast(Estimator):
     def _check_params(self) -> None:
         if self.conditioning not in CONDITIONING:
             raise PipesheetError(
-                "unknown conditioning",
+                _("unknown conditioning"),
                 table="settings",
                 column="conditioning",
                 value=self.conditioning,
-                expected="'age' (default) or 'stage'",
+                expected=_("'age' (default) or 'stage'"),
             )
         if self.half_life is not None and (
             isinstance(self.half_life, bool)
@@ -1084,12 +1111,14 @@ class TimeAwareForecast(Estimator):
             or self.half_life <= 0
         ):
             raise PipesheetError(
-                "half_life must be a number of days above 0 (or blank: every visit counts "
-                "the same)",
+                _(
+                    "half_life must be a number of days above 0 (or blank: every visit counts the "
+                    "same)"
+                ),
                 table="settings",
                 column="half_life",
                 value=self.half_life,
-                expected="e.g. 365 (a visit a year old counts half as much as one today)",
+                expected=_("e.g. 365 (a visit a year old counts half as much as one today)"),
             )
         if (
             isinstance(self.bin_days, bool)
@@ -1097,11 +1126,11 @@ class TimeAwareForecast(Estimator):
             or self.bin_days < 1
         ):
             raise PipesheetError(
-                "bin_days must be a whole number of days ≥ 1",
+                _("bin_days must be a whole number of days ≥ 1"),
                 table="settings",
                 column="bin_days",
                 value=self.bin_days,
-                expected="e.g. 7 (a week) or 1 (no pooling)",
+                expected=_("e.g. 7 (a week) or 1 (no pooling)"),
             )
 
 

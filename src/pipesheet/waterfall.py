@@ -44,6 +44,7 @@ import pandas as pd
 
 from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.periods import known_on, read_date_setting, within_days
 from pipesheet.pricing import reporting_amounts
 from pipesheet.stages import StageList, stage_key
@@ -58,9 +59,10 @@ from pipesheet.tables import (
 
 __all__ = ["STEPS", "Waterfall", "pipeline_waterfall", "snapshot_at", "waterfall_from_history"]
 
-#: Stage shown for a deal absent from the opening / closing snapshot.
-NOT_IN_OPENING = "(new)"
-NOT_IN_CLOSING = "(removed)"
+#: Stage shown for a deal absent from the opening / closing snapshot (in English; the per-deal
+#: table shows it in the language spoken, ``_(NOT_IN_OPENING)``).
+NOT_IN_OPENING = N_("(new)")
+NOT_IN_CLOSING = N_("(removed)")
 
 #: Steps in display order, with the sign each contributes to the closing value.
 STEPS: tuple[tuple[str, int], ...] = (
@@ -172,10 +174,10 @@ def pipeline_waterfall(
     s, e = read_date_setting(start, "start"), read_date_setting(end, "end")
     if s is not None and e is not None and e < s:
         raise PipesheetError(
-            "the period ends before it starts",
+            _("the period ends before it starts"),
             table="settings",
             value=f"{s.date()} .. {e.date()}",
-            expected="start on or before end",
+            expected=_("start on or before end"),
         )
     choice = blank_amounts_choice(blank_amounts)
     notes: list[str] = []
@@ -193,7 +195,7 @@ def pipeline_waterfall(
         )
         scopes.append(scope)
         if note:
-            notes.append(f"{snap.name}: {note}")
+            notes.append(f"{_snapshot_name(snap.name)}: {note}")
             if choice == "skip":
                 skipped |= set(snap.frame["deal_id"][blank])
     # a closed deal's amount is never a step's value: its blank is 0 here, never an error
@@ -251,8 +253,8 @@ def pipeline_waterfall(
             "change": change[keep] / 100,
             "opening_close_date": per["close_a"].to_numpy(),
             "closing_close_date": per["close_b"].to_numpy(),
-            "opening_stage": np.where(in_a[keep], per["stage_a"].to_numpy(), NOT_IN_OPENING),
-            "closing_stage": np.where(in_b[keep], per["stage_b"].to_numpy(), NOT_IN_CLOSING),
+            "opening_stage": np.where(in_a[keep], per["stage_a"].to_numpy(), _(NOT_IN_OPENING)),
+            "closing_stage": np.where(in_b[keep], per["stage_b"].to_numpy(), _(NOT_IN_CLOSING)),
         }
     )
     order = {name: i for i, (name, _) in enumerate(STEPS)}
@@ -291,13 +293,25 @@ def pipeline_waterfall(
     table["running_total"] = running / 100
     table = table[["step", "deals", "value", "sign", "value_cents", "running_total"]]
     if s is None and e is None:
-        notes.append("no period given: every open deal is in the pipeline; nothing is pushed out")
+        notes.append(
+            _("no period given: every open deal is in the pipeline; nothing is pushed out")
+        )
     reopened = int((entering & in_a & ~open_a).sum())
     if reopened:
-        notes.append(f"{reopened} deal(s) closed in the opening snapshot were reopened (as new)")
+        notes.append(
+            _("{count} deal(s) closed in the opening snapshot were reopened (as new)").format(
+                count=reopened
+            )
+        )
     if int((leaving & ~in_b).sum()):
-        notes.append("deals missing from the closing snapshot are shown as removed")
+        notes.append(_("deals missing from the closing snapshot are shown as removed"))
     return Waterfall(table, details, s, e, cur_b or cur_a, notes)
+
+
+def _snapshot_name(name: str) -> str:
+    """The opening / closing snapshot's name as a person reads it (another name as given)."""
+    names = {"opening": pgettext("snapshot", "opening"), "closing": pgettext("snapshot", "closing")}
+    return names.get(name, name)
 
 
 def _both_orders(opening: Any, closing: Any, notes: list[str]) -> StageList:
@@ -327,11 +341,9 @@ def _both_orders(opening: Any, closing: Any, notes: list[str]) -> StageList:
         return a
     merged = StageList(tuple(order), a.won, a.lost, source="inferred from both snapshots")
     notes.append(
-        "stage order inferred from both snapshots: "
-        + " → ".join(merged.open)
-        + " ("
-        + ", ".join(added)
-        + " only in the closing one)"
+        _(
+            "stage order inferred from both snapshots: {order} ({added} only in the closing one)"
+        ).format(order=" → ".join(merged.open), added=", ".join(added))
     )
     return merged
 
@@ -360,7 +372,7 @@ def snapshot_at(
     """
     when = read_date_setting(date, "date")
     if when is None:
-        raise PipesheetError("a snapshot needs a date", table="settings", expected="a date")
+        raise PipesheetError(_("a snapshot needs a date"), table="settings", expected=_("a date"))
     hist = read_history(history, stages=stages)
     return _snapshot(hist, history if isinstance(history, pd.DataFrame) else None, when, deals)
 
@@ -394,12 +406,16 @@ def _snapshot(hist: History, raw: pd.DataFrame | None, when: pd.Timestamp, deals
                 out[fld] = out[fld].fillna(out["deal_id"].map(extra[fld]))
         elif extra is not None and fld in extra:
             out[fld] = out["deal_id"].map(extra[fld]).to_numpy()
-            notes.append(f"{fld.replace('_', ' ')} taken from the deals table (today's value)")
+            notes.append(
+                _("amount taken from the deals table (today's value)")
+                if fld == "amount"
+                else _("close date taken from the deals table (today's value)")
+            )
         elif fld == "amount":
             raise PipesheetError(
-                "a snapshot needs amounts: the history has none and no deals table was given",
+                _("a snapshot needs amounts: the history has none and no deals table was given"),
                 table=hist.name,
-                expected="an amount column in the history, or the deals table",
+                expected=_("an amount column in the history, or the deals table"),
             )
     if extra is not None:
         for fld in ("owner", "product_line", "country", "segment", "currency", "pipeline"):
@@ -432,11 +448,11 @@ def waterfall_from_history(
     )
     if d0 is None or d1 is None or d1 < d0:
         raise PipesheetError(
-            "the closing date must be on or after the opening date",
+            _("the closing date must be on or after the opening date"),
             table="settings",
             value=f"{d0.date() if d0 is not None else opening_date} .. "
             f"{d1.date() if d1 is not None else closing_date}",
-            expected="two dates in order",
+            expected=_("two dates in order"),
         )
     hist = read_history(history, stages=stages)
     raw = history if isinstance(history, pd.DataFrame) else None
@@ -461,7 +477,9 @@ def waterfall_from_history(
     if not isinstance(a, Deals):
         w.notes += [n for n in a.attrs.get("notes", []) if n not in w.notes]
     for when in empty:
-        w.notes.append(f"no history on or before {when.date()}: the pipeline then was empty")
+        w.notes.append(
+            _("no history on or before {day}: the pipeline then was empty").format(day=when.date())
+        )
     return w
 
 
