@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipesheet.base import note_is
 from pipesheet.cli.inputs import (
     column_mapping,
     conversions_arg,
@@ -157,7 +158,7 @@ def cmd_leads(args: argparse.Namespace) -> int:
             columns=only_fields(column_mapping(args), DEAL_FIELDS),
             blank_amounts=args.blank_amounts,
         )
-        notes = [n for n in pos.notes if "blank amount" in n]
+        notes = [n for n in pos.notes if note_is(n, "blank amount")]
         if math.isnan(pos.average_won_deal):
             raise PipesheetError(
                 _("no won deals to learn the average deal from"),

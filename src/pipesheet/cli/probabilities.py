@@ -8,12 +8,14 @@ from typing import Any
 
 import pandas as pd
 
+from pipesheet.base import note_is
 from pipesheet.cli.inputs import fit_probabilities, load_files
 from pipesheet.cli.options import add_file_options
 from pipesheet.cli.output import emit
 from pipesheet.errors import PipesheetError
 from pipesheet.i18n import _
 from pipesheet.labels import no_closed_label_message
+from pipesheet.stages import source_text
 
 
 def add_parsers(sub: Any) -> None:
@@ -56,7 +58,7 @@ def _learned_something(model: Any) -> None:
         return
     table = model.history_ if model.history_ is not None else model.deals_
     if not hasattr(table, "frame"):  # a frame of another engine: its reader said what it saw
-        said = [n for n in model.notes_ if n.startswith("no Won or Lost label")]
+        said = [n for n in model.notes_ if note_is(n, "no Won or Lost label")]
         raise PipesheetError(
             said[0] if said else _("no closed deal at any stage: no win probability to learn"),
             table=table.name,
@@ -111,7 +113,7 @@ def cmd_stages(args: argparse.Namespace) -> int:
     emit(
         args,
         _("Stage probabilities ({method}; order {order})").format(
-            method=model.method, order=model.stages_.source
+            method=model.method, order=source_text(model.stages_)
         ),
         model.table_,
         [*model.notes_, *disagree],
