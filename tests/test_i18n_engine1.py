@@ -258,3 +258,20 @@ def test_lost_reasons_in_italian_show_the_blank_reason_in_italian():
     english = lost_reasons(deals, history)
     assert NO_REASON in english.by_reason["reason"].tolist()
     assert english.by_reason["lost_deals"].tolist() == result.by_reason["lost_deals"].tolist()
+
+
+def test_won_deals_of_zero_amount_are_a_clear_error_not_a_division_by_zero():
+    history, deals = small_pipeline()
+    deals.loc[deals["Stage"] == "Won", "Amount"] = 0
+    for lang, words in (("en", "have an average amount of 0"), ("ca", "un import mitjà de 0")):
+        with language(lang), pytest.raises(PipesheetError) as err:
+            pipeline_balance(history, deals, 90_000, "2026-06-01", "2026-06-30", as_of="2026-06-15")
+        assert words in str(err.value) and "2026-06-15" in str(err.value)
+        assert err.value.column == "Amount"
+
+
+def test_huge_amounts_are_written_not_refused():
+    # beyond 1e28 a decimal context of 28 digits could not hold the number
+    with language("it"):
+        text = leads_needed(1e300, 1e290, {"A": 1.0}).explanation[0]
+    assert text.startswith("Obiettivo 1.000.000.000.") and "→ 10.000.000.000 trattative" in text

@@ -340,7 +340,8 @@ def pipeline_balance(
 
     Raises:
         PipesheetError: a bad setting (target, dates, noise_z), period end before start, no won
-            deal to learn the average from (give ``average_deal``), or a table problem.
+            deal to learn the average from (give ``average_deal``), won deals whose average
+            amount is 0, or a table problem.
     """
     target = _number(target, "target", positive=False)
     z = _number(noise_z, "noise_z", positive=True)
@@ -416,6 +417,19 @@ def pipeline_balance(
                 ),
             )
         a = float(won_amounts.mean())
+        if not a > 0:  # every won deal of 0: no number of won deals reaches a target
+            raise PipesheetError(
+                _(
+                    "the {count} deals won by {day} have an average amount of 0: no number of "
+                    "won deals reaches the target"
+                ).format(count=format_number(len(won_amounts), 0), day=day.date()),
+                table=deal_table.name if deal_table is not None else "deals",
+                column=deal_table.columns.get("amount") if deal_table is not None else None,
+                expected=_(
+                    "won deals with their amounts in the deals table, or the average won deal "
+                    "given (average_deal)"
+                ),
+            )
         a_source = _("mean amount of the {count} deals won by {day}").format(
             count=format_number(len(won_amounts), 0), day=day.date()
         )

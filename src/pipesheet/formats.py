@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 from pipesheet.i18n import current_language, normalise_language
@@ -68,8 +68,13 @@ def symbols(lang: str | None = None) -> tuple[str, str]:
 
 
 def _rounded(value: float, decimals: int) -> Decimal:
-    """The value as written (its shortest repr), rounded half to even — CLDR's rule."""
-    return Decimal(repr(abs(float(value)))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN)
+    """The value as written (its shortest repr), rounded half to even — CLDR's rule. The context
+    holds every digit a float can have (up to 1.8e308), so a huge value is written, not refused."""
+    with localcontext() as context:
+        context.prec = 320 + max(decimals, 0)
+        return Decimal(repr(abs(float(value)))).quantize(
+            Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN
+        )
 
 
 def _digits(value: float, decimals: int, lang: str) -> str:
