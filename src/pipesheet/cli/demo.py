@@ -90,15 +90,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         plan.table,
         extra=plan.explanation,
     )
+    from pipesheet.i18n import pgettext  # the sheet names in the language spoken
+
     write_workbook(
         out,
         {
-            "Stage probabilities": model.table_,
-            "Forecast": forecast,
-            "Range": rng.to_frame(),
-            "Lead plan": plan.table,
-            "Deals": as_read(deals, model.deals_),
-            "History": as_read(history, model.history_),
+            pgettext("sheet", "Stage probabilities"): model.table_,
+            pgettext("sheet", "Forecast"): forecast,
+            pgettext("sheet", "Range"): rng.to_frame(),
+            pgettext("sheet", "Lead plan"): plan.table,
+            pgettext("sheet", "Deals"): as_read(deals, model.deals_),
+            pgettext("sheet", "History"): as_read(history, model.history_),
         },
         overwrite=replace,
     )
