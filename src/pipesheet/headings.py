@@ -10,10 +10,11 @@ named (add it here, then ``python scripts/i18n.py build``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from pipesheet.i18n import current_language, pgettext
 
-__all__ = ["heading", "headings"]
+__all__ = ["column_name", "heading", "headings"]
 
 
 def _table() -> dict[str, str]:
@@ -153,3 +154,24 @@ def headings(names: Iterable[object]) -> list[str]:
         return [str(n) for n in names]
     table = _table()
     return [table.get(str(n), str(n)) for n in names]
+
+
+@cache
+def _names_by_heading() -> dict[str, str]:
+    """Each heading (case and spacing folded) → its column name: the names themselves and their
+    translations in every language (a translation two names share is left out)."""
+    from pipesheet.i18n import LANGUAGES, language
+
+    found: dict[str, set[str]] = {}
+    for lang in LANGUAGES:
+        with language(lang):
+            for name, shown in _table().items():
+                found.setdefault(" ".join(shown.split()).casefold(), set()).add(name)
+    return {text: next(iter(names)) for text, names in found.items() if len(names) == 1}
+
+
+def column_name(text: object) -> str | None:
+    """The column name whose heading, in any language, is ``text`` (``"Fase"`` → ``"stage"``;
+    ``"stage"`` → ``"stage"``); None when ``text`` is no heading of pipesheet's. Reads back a
+    table pipesheet wrote in another language (an Excel function's spilled result)."""
+    return _names_by_heading().get(" ".join(str(text).split()).casefold())
