@@ -40,7 +40,7 @@ from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
 from pipesheet.formats import format_number, symbols
 from pipesheet.headings import column_name, heading, headings
-from pipesheet.i18n import _, pgettext
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.labels import strip_invisible
 from pipesheet.periods import read_date_setting
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
@@ -69,7 +69,7 @@ __all__ = [
     "whole_argument",
 ]
 
-INFINITE = "infinite"
+INFINITE = N_("infinite")
 
 
 def arguments_table() -> str:
