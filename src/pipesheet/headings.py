@@ -10,10 +10,11 @@ named (add it here, then ``python scripts/i18n.py build``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from pipesheet.i18n import current_language, pgettext
 
-__all__ = ["heading", "headings"]
+__all__ = ["column_name", "heading", "headings"]
 
 
 def _table() -> dict[str, str]:
@@ -26,7 +27,10 @@ def _table() -> dict[str, str]:
         "amount": pgettext("column", "amount"),
         "as_of": pgettext("column", "as_of"),
         "average_amount": pgettext("column", "average_amount"),
+        "average_cycle_days": pgettext("column", "average_cycle_days"),
         "average_deal": pgettext("column", "average_deal"),
+        "average_deal_source": pgettext("column", "average_deal_source"),
+        "average_won_deal": pgettext("column", "average_won_deal"),
         "before": pgettext("column", "before"),
         "bias": pgettext("column", "bias"),
         "bias_factor": pgettext("column", "bias_factor"),
@@ -36,11 +40,13 @@ def _table() -> dict[str, str]:
         "brier_skill": pgettext("column", "brier_skill"),
         "bucket": pgettext("column", "bucket"),
         "calibrated_probability": pgettext("column", "calibrated_probability"),
+        "category": pgettext("column", "category"),
         "censored": pgettext("column", "censored"),
         "change": pgettext("column", "change"),
         "check": pgettext("column", "check"),
         "close_date": pgettext("column", "close_date"),
         "closed": pgettext("column", "closed"),
+        "closed_date": pgettext("column", "closed_date"),
         "closed_deals": pgettext("column", "closed_deals"),
         "closing_amount": pgettext("column", "closing_amount"),
         "closing_close_date": pgettext("column", "closing_close_date"),
@@ -56,6 +62,7 @@ def _table() -> dict[str, str]:
         "country": pgettext("column", "country"),
         "coverage": pgettext("column", "coverage"),
         "currency": pgettext("column", "currency"),
+        "cycle_days": pgettext("column", "cycle_days"),
         "days_in_stage": pgettext("column", "days_in_stage"),
         "days_to_won": pgettext("column", "days_to_won"),
         "deal_id": pgettext("column", "deal_id"),
@@ -117,12 +124,14 @@ def _table() -> dict[str, str]:
         "new_revenue_needed": pgettext("column", "new_revenue_needed"),
         "new_won_deals": pgettext("column", "new_won_deals"),
         "noise": pgettext("column", "noise"),
+        "noise_z": pgettext("column", "noise_z"),
         "note": pgettext("column", "note"),
         "open": pgettext("column", "open"),
         "open_deals": pgettext("column", "open_deals"),
         "open_deals_after": pgettext("column", "open_deals_after"),
         "open_deals_before": pgettext("column", "open_deals_before"),
         "open_excluded": pgettext("column", "open_excluded"),
+        "open_pipeline": pgettext("column", "open_pipeline"),
         "open_value": pgettext("column", "open_value"),
         "opening_amount": pgettext("column", "opening_amount"),
         "opening_close_date": pgettext("column", "opening_close_date"),
@@ -142,8 +151,10 @@ def _table() -> dict[str, str]:
         "p_quota": pgettext("column", "p_quota"),
         "p_quota_after": pgettext("column", "p_quota_after"),
         "p_quota_before": pgettext("column", "p_quota_before"),
+        "pace": pgettext("column", "pace"),
         "parent": pgettext("column", "parent"),
         "period": pgettext("column", "period"),
+        "period_days": pgettext("column", "period_days"),
         "period_end": pgettext("column", "period_end"),
         "period_start": pgettext("column", "period_start"),
         "periods": pgettext("column", "periods"),
@@ -161,6 +172,7 @@ def _table() -> dict[str, str]:
         "reason": pgettext("column", "reason"),
         "reference": pgettext("column", "reference"),
         "reference_kind": pgettext("column", "reference_kind"),
+        "rollup": pgettext("column", "rollup"),
         "running_total": pgettext("column", "running_total"),
         "scenario": pgettext("column", "scenario"),
         "segment": pgettext("column", "segment"),
@@ -177,6 +189,7 @@ def _table() -> dict[str, str]:
         "stages": pgettext("column", "stages"),
         "stale": pgettext("column", "stale"),
         "start": pgettext("column", "start"),
+        "start_date": pgettext("column", "start_date"),
         "starves_won_date": pgettext("column", "starves_won_date"),
         "starves_won_week": pgettext("column", "starves_won_week"),
         "status": pgettext("column", "status"),
@@ -186,6 +199,8 @@ def _table() -> dict[str, str]:
         "suggestion": pgettext("column", "suggestion"),
         "system_error": pgettext("column", "system_error"),
         "system_forecast": pgettext("column", "system_forecast"),
+        "target": pgettext("column", "target"),
+        "target_is": pgettext("column", "target_is"),
         "threshold": pgettext("column", "threshold"),
         "threshold_days": pgettext("column", "threshold_days"),
         "time_aware_probability": pgettext("column", "time_aware_probability"),
@@ -200,9 +215,11 @@ def _table() -> dict[str, str]:
         "weight": pgettext("column", "weight"),
         "weighted": pgettext("column", "weighted"),
         "win_probability": pgettext("column", "win_probability"),
+        "win_rate": pgettext("column", "win_rate"),
         "won": pgettext("column", "won"),
         "won_deals": pgettext("column", "won_deals"),
         "won_new": pgettext("column", "won_new"),
+        "won_per_day": pgettext("column", "won_per_day"),
         "won_visits": pgettext("column", "won_visits"),
         "z": pgettext("column", "z"),
     }
@@ -222,3 +239,24 @@ def headings(names: Iterable[object]) -> list[str]:
         return [str(n) for n in names]
     table = _table()
     return [table.get(str(n), str(n)) for n in names]
+
+
+@cache
+def _names_by_heading() -> dict[str, str]:
+    """Each heading (case and spacing folded) → its column name: the names themselves and their
+    translations in every language (a translation two names share is left out)."""
+    from pipesheet.i18n import LANGUAGES, language
+
+    found: dict[str, set[str]] = {}
+    for lang in LANGUAGES:
+        with language(lang):
+            for name, shown in _table().items():
+                found.setdefault(" ".join(shown.split()).casefold(), set()).add(name)
+    return {text: next(iter(names)) for text, names in found.items() if len(names) == 1}
+
+
+def column_name(text: object) -> str | None:
+    """The column name whose heading, in any language, is ``text`` (``"Fase"`` → ``"stage"``;
+    ``"stage"`` → ``"stage"``); None when ``text`` is no heading of pipesheet's. Reads back a
+    table pipesheet wrote in another language (an Excel function's spilled result)."""
+    return _names_by_heading().get(" ".join(str(text).split()).casefold())

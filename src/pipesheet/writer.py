@@ -4,6 +4,10 @@
 tables one below the other), each as an Excel Table with a bold, frozen header, number formats
 chosen from the column's meaning (money, percentages, counts, dates), and text that starts with
 ``=``, ``+``, ``-`` or ``@`` stored as text so Excel never runs data as a formula.
+Words follow the language spoken (:mod:`pipesheet.i18n`), numbers never: the header row shows each
+column's :func:`~pipesheet.headings.heading` and a measure/item/setting table's first column the
+heading of each name — or the frame's ``attrs["labels"]`` (one per row, already translated) —
+while the number formats still follow the English names; numbers and dates stay numbers and dates.
 :func:`write_workbook` saves a *new* file atomically (a temporary file in the same folder, then a
 rename) and refuses to replace an existing one unless told; :func:`workbook_bytes` gives the
 bytes for a download. Reading files is :func:`pipesheet.exports.read_table`.
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from pipesheet.errors import PipesheetError
+from pipesheet.headings import heading, headings
 from pipesheet.i18n import N_, _
 
 __all__ = [
@@ -187,6 +192,16 @@ def _measure_format(label: str, value: Any = 0.0) -> str:
     return fmt or MONEY
 
 
+def _distinct(shown: list[str], names: list[str]) -> list[str]:
+    """Headings an Excel Table can hold (distinct, ignoring case): a heading two columns share
+    in a translation is followed by the column's name."""
+    seen = [h.casefold() for h in shown]
+    return [
+        f"{h} ({n})" if seen.count(h.casefold()) > 1 and h != n else h
+        for h, n in zip(shown, names, strict=True)
+    ]
+
+
 def _table_name(text: str, used: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_]", "_", text)[:40] or "T"
     if not re.match(r"[A-Za-z_]", base):
@@ -222,9 +237,12 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
                 ws.cell(row=row, column=1, value=cell_text(str(title))).font = bold
                 row += 1
             header_row = row
+            labels = frame.attrs.get("labels")
             frame = frame.reset_index(drop=True)
+            # formats follow the column names; the header row shows their headings
             headers = [cell_text(str(c)) for c in frame.columns]
-            for j, h in enumerate(headers, start=1):
+            shown = _distinct([cell_text(h) for h in headings(headers)], headers)
+            for j, h in enumerate(shown, start=1):
                 ws.cell(row=row, column=j, value=h).font = bold
             formats = [
                 number_format(h, frame[c]) for h, c in zip(headers, frame.columns, strict=True)
@@ -232,10 +250,12 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
             columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
             # two columns, "measure"/"item" then "value": each row's value formatted by its name
             measures = len(headers) == 2 and headers[0] in ("measure", "item", "setting")
+            if measures and (labels is None or len(labels) != len(frame)):
+                labels = [heading(x) if isinstance(x, str) else x for x in columns[0]]
             for i in range(len(frame)):
                 r = row + 1 + i
                 for j, col in enumerate(columns):
-                    v = cell_value(col[i])
+                    v = cell_value(labels[i] if measures and j == 0 else col[i])
                     if v is None:
                         continue
                     c = ws.cell(row=r, column=j + 1, value=v)
@@ -255,7 +275,7 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
                         c.number_format = fmt
             last = row + max(len(frame), 1)
             if len(frame) == 0:
-                ws.cell(row=row + 1, column=1, value="(no rows)")
+                ws.cell(row=row + 1, column=1, value=_("(no rows)"))
             if headers:
                 ref = f"A{header_row}:{get_column_letter(len(headers))}{last}"
                 label = sheet_name if str(title) == sheet_name else f"{sheet_name}_{title}"
@@ -265,7 +285,7 @@ def build_workbook(sheets: Mapping[str, Sheet], *, charts: ChartHook | None = No
             if not anchors:
                 ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
             anchors.append((title, header_row, frame))
-            for j, h in enumerate(headers, start=1):
+            for j, h in enumerate(shown, start=1):
                 width = max(10, min(45, len(h) + 3))
                 letter = get_column_letter(j)
                 if (ws.column_dimensions[letter].width or 0) < width:

@@ -20,7 +20,9 @@ purpose: xlwings reads annotations as converters.
 """
 
 import functools
+import inspect
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +32,9 @@ from xlwings import conversion as _xlconv
 
 from pipesheet.errors import PipesheetError
 from pipesheet.excel.convert import (
+    arguments_table,
     date_argument,
+    either,
     mapping_from_range,
     number_argument,
     optional_bool,
@@ -44,6 +48,15 @@ from pipesheet.excel.convert import (
     stage_list_from_range,
     table_from_range,
     whole_argument,
+)
+from pipesheet.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    N_,
+    _,
+    current_language,
+    language,
+    normalise_language,
 )
 
 __all__ = [
@@ -106,42 +119,111 @@ class TableArgument(_xlconv.Accessor):
 TABLE = {"convert": TableArgument, "ndim": 2, "err_to_str": True}
 CELL = {"ndim": 2, "err_to_str": True}  # single values: ``scalar`` rejects error cells
 
-_DOC_DEALS = "Deals table with its header row (Deals[#All]): deal id, stage, amount, close date…"
-_DOC_HISTORY = "Stage history with its header row (History[#All]): deal id, stage, entered date."
-_DOC_PROBS = (
-    "Stage probabilities: a table of stage and probability (e.g. Stages[#All] or the result of "
-    'PIPE_STAGE_PROBABILITIES), a preset name (salesforce, hubspot, suitecrm) or "configured".'
+_DOC_DEALS = N_(
+    "Deals table with its header row (Deals[#All]): deal id, stage, amount, close date…"
 )
-_DOC_STAGES = "Optional: open stages in funnel order (one column; Won/Lost labels allowed)."
-_DOC_RATES = "Optional: currency rates table (currency, rate) when deals mix currencies."
-_DOC_CURRENCY = "Optional: reporting currency code (default: the one whose rate is 1)."
-_DOC_AS_OF = "Optional: only what was known at the end of this day."
-_DOC_BLANK = (
-    'Optional: what a blank amount means: "error" (default: a message naming the rows), "skip" '
-    '(leave those deals out) or "zero" (count them as 0).'
+_DOC_HISTORY = N_(
+    "Stage history with its header row (History[#All]): deal id, stage, entered date."
 )
-_DOC_START = "Optional: only open deals expected to close on or after this date."
-_DOC_END = "Optional: only open deals expected to close on or before this date."
-_DOC_DATE_ORDER = (
-    'Optional: "dmy" or "mdy" — the order of text dates such as 03/04/2027 that no date of their '
-    "column decides (a part above 12); blank: such dates are refused."
+_DOC_OPTIONAL_DEALS = N_(
+    "Optional: Deals table with its header row (Deals[#All]): deal id, stage, amount, close date…"
+)
+_DOC_PROBS = N_(
+    "Stage probabilities: a table of stage and probability (e.g. Stages[#All] or the "
+    "result of PIPE_STAGE_PROBABILITIES), a preset name (salesforce, hubspot, suitecrm) or "
+    '"configured".'
+)
+_DOC_STAGES = N_("Optional: open stages in funnel order (one column; Won/Lost labels allowed).")
+_DOC_RATES = N_("Optional: currency rates table (currency, rate) when deals mix currencies.")
+_DOC_CURRENCY = N_("Optional: reporting currency code (default: the one whose rate is 1).")
+_DOC_AS_OF = N_("Optional: only what was known at the end of this day.")
+_DOC_BLANK = N_(
+    'Optional: what a blank amount means: "error" (default: a message naming the rows), '
+    '"skip" (leave those deals out) or "zero" (count them as 0).'
+)
+_DOC_START = N_("Optional: only open deals expected to close on or after this date.")
+_DOC_END = N_("Optional: only open deals expected to close on or before this date.")
+_DOC_DATE_ORDER = N_(
+    'Optional: "dmy" or "mdy" — the order of text dates such as 03/04/2027 that no '
+    "date of their column decides (a part above 12); blank: such dates are refused."
 )
 
 
 #: The sentence a cell shows when something unexpected happens inside pipesheet (a bug).
-INTERNAL_ERROR = (
+INTERNAL_ERROR = N_(
     "pipesheet could not compute this: something went wrong inside pipesheet (a bug, not a "
     "problem with your data); please report it on the pipesheet issue tracker with this formula "
     "and its inputs."
 )
+_DOC_LANG = N_(
+    'Optional: the language of the headings and messages: "en", "it", "sl", "vi" or "ca" '
+    "(blank: Excel's language when it sends it, else the Python side's). Never changes a number."
+)
+
+#: Each function's description and its arguments' (the English texts, marked for translation):
+#: :func:`describe_functions` registers them in a language.
+_DESCRIPTIONS: dict[str, str] = {}
 
 
-def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The one guard of the Excel functions: the cell shows one clear sentence, never a
-    traceback or an exception type.
+def _request_culture() -> str | None:
+    """The culture Excel sent with this call (``"it-IT"``): Office.js (xlwings Lite, xlwings
+    Server, Excel on the web) sends it in the request data xlwings' dispatcher
+    (``custom_functions_call(data, module)``) holds as ``data["culture_info_name"]``; found on the
+    call stack. None where there is no such request (the classic add-in, a direct Python call)."""
+    frame = sys._getframe(1)
+    for _depth in range(64):
+        if frame is None:
+            return None
+        code = frame.f_code
+        if code.co_name == "custom_functions_call" and str(
+            frame.f_globals.get("__name__", "")
+        ).startswith("xlwings"):
+            data = frame.f_locals.get("data")
+            try:
+                value = data.get("culture_info_name") if data is not None else None
+            except (AttributeError, TypeError):
+                return None
+            return value if isinstance(value, str) else None
+        frame = frame.f_back
+    return None
+
+
+def call_language(lang: Any = None) -> str:
+    """The language of one Excel call: the ``lang`` argument when given (a language pipesheet
+    does not speak is an error), else the culture Excel sent with the request when pipesheet
+    speaks it (``it-IT`` → ``it``; ``de-DE`` → not spoken: next), else the language of the Python
+    side (:func:`pipesheet.i18n.current_language`: ``PIPESHEET_LANG``, the system locale).
+
+    Raises:
+        PipesheetError: ``lang`` is an error cell, a range or a language pipesheet does not
+            speak (the message lists those it speaks).
+    """
+    asked = optional_text(lang, "lang")
+    if asked is not None:
+        code = normalise_language(asked)
+        if code is None:
+            raise PipesheetError(
+                _("unknown language"),
+                table=arguments_table(),
+                column="lang",
+                value=asked,
+                expected=", ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in LANGUAGES),
+            )
+        return code
+    return normalise_language(_request_culture()) or current_language()
+
+
+def _cell_errors(description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The one guard of the Excel functions, with the function's ``description`` (English,
+    marked ``N_``; what Excel's function wizard shows, see :func:`describe_functions`).
+
+    Every function gets a last optional argument ``lang``; the call runs in
+    :func:`call_language` (the words and formats of its headings and messages — never a number).
+    The cell shows one clear sentence, never a traceback or an exception type:
 
     * bad input (:class:`PipesheetError`): the core's message (table, column, row, value and what
       was expected; arguments are named);
+    * a ``lang`` pipesheet does not speak: the message lists the languages it speaks;
     * a result too large for Office.js (:func:`pipesheet.excel.convert.spill_too_large`, 5 MB):
       a message naming the cap, instead of a cell stuck at #BUSY;
     * not enough memory: a message saying so;
@@ -149,21 +231,44 @@ def _cell_errors(f: Callable[..., Any]) -> Callable[..., Any]:
       xlwings Lite console, the server's log) for the bug report.
     """
 
-    @functools.wraps(f)
-    def wrapper(*args: Any) -> Any:
-        try:
-            result = f(*args)
-            too_large = spill_too_large(result)
-            return result if too_large is None else [[too_large]]
-        except PipesheetError as err:
-            return [[str(err)]]
-        except MemoryError:
-            return [["not enough memory to compute this; expected smaller tables."]]
-        except Exception:  # a bug, not bad input: still no traceback in the cell
-            logging.getLogger("pipesheet.excel").exception("%s failed", f.__name__)
-            return [[INTERNAL_ERROR]]
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(f)
+        lang = inspect.Parameter("lang", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+        signature = own.replace(parameters=[*own.parameters.values(), lang])
 
-    return wrapper
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            asked = bound.arguments.pop("lang", None)
+            with language(normalise_language(_request_culture()) or current_language()):
+                try:
+                    code = call_language(asked)
+                except PipesheetError as err:
+                    return [[str(err)]]
+            with language(code):
+                return _guarded(f, bound.args, bound.kwargs)
+
+        wrapper.__signature__ = signature  # type: ignore[attr-defined]
+        wrapper.__doc__ = _(description)
+        _DESCRIPTIONS[f.__name__] = description
+        return wrapper
+
+    return decorate
+
+
+def _guarded(f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """``f(*args, **kwargs)`` with the guard of :func:`_cell_errors`."""
+    try:
+        result = f(*args, **kwargs)
+        too_large = spill_too_large(result)
+        return result if too_large is None else [[too_large]]
+    except PipesheetError as err:
+        return [[str(err)]]
+    except MemoryError:
+        return [[_("not enough memory to compute this; expected smaller tables.")]]
+    except Exception:  # a bug, not bad input: still no traceback in the cell
+        logging.getLogger("pipesheet.excel").exception("%s failed", f.__name__)
+        return [[_(INTERNAL_ERROR)]]
 
 
 def _probabilities(value: Any) -> Any:
@@ -176,13 +281,14 @@ def _probabilities(value: Any) -> Any:
     text = optional_text(value, "probabilities")
     if text is None or (text.casefold() not in PRESETS and text.casefold() != "configured"):
         raise PipesheetError(
-            "no stage probabilities given" if text is None else "unknown stage probabilities",
-            table="arguments",
+            _("no stage probabilities given") if text is None else _("unknown stage probabilities"),
+            table=arguments_table(),
             column="probabilities",
             value=text,
-            expected="a stage/probability table (e.g. Stages[#All]), a preset name ("
-            + ", ".join(PRESETS)
-            + ') or "configured"',
+            expected=_(
+                "a stage/probability table (e.g. Stages[#All]), a preset name ({presets}) or "
+                '"configured"'
+            ).format(presets=", ".join(PRESETS)),
         )
     return text
 
@@ -224,16 +330,33 @@ def _blank_arg(value: Any) -> bool:
 
 # ---- stage probabilities -----------------------------------------------------------------------
 @xw.func
-@xw.arg("history", doc=_DOC_HISTORY + " Leave blank to learn from a deals snapshot.", **TABLE)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS, **TABLE)
-@xw.arg("method", doc='Optional: "cohort" (default, ever reached) or "markov".', **CELL)
+@xw.arg(
+    "history",
+    doc=N_(
+        "Stage history with its header row (History[#All]): deal id, stage, entered date. "
+        "Leave blank to learn from a deals snapshot."
+    ),
+    **TABLE,
+)
+@xw.arg(
+    "deals",
+    doc=_DOC_OPTIONAL_DEALS,
+    **TABLE,
+)
+@xw.arg("method", doc=N_('Optional: "cohort" (default, ever reached) or "markov".'), **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
-@xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage (Odoo).", **CELL)
+@xw.arg("won_passes_all", doc=N_("Optional: TRUE counts won deals at every stage (Odoo)."), **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
-@xw.arg("by", doc="Optional: group column of the deals table (owner, segment…).", **CELL)
-@xw.arg("shrinkage", doc="Optional: weight m pulling small groups to the overall rate.", **CELL)
+@xw.arg("by", doc=N_("Optional: group column of the deals table (owner, segment…)."), **CELL)
+@xw.arg("shrinkage", doc=N_("Optional: weight m pulling small groups to the overall rate."), **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Win probability of each open stage learned from your history: p = won / (won + lost) "
+        "among closed deals that reached the stage, with a 90% interval and the step "
+        "conversion."
+    )
+)
 def PIPE_STAGE_PROBABILITIES(
     history,
     deals=None,
@@ -245,8 +368,6 @@ def PIPE_STAGE_PROBABILITIES(
     shrinkage=None,
     date_order=None,
 ):
-    """Win probability of each open stage learned from your history: p = won / (won + lost)
-    among closed deals that reached the stage, with a 90% interval and the step conversion."""
     from pipesheet.probabilities import StageProbabilities
 
     model = StageProbabilities(
@@ -264,21 +385,29 @@ def PIPE_STAGE_PROBABILITIES(
 
 
 @xw.func
-@xw.arg("stage", doc="The stage name, e.g. Proposal.", **CELL)
+@xw.arg("stage", doc=N_("The stage name, e.g. Proposal."), **CELL)
 @xw.arg("history", doc=_DOC_HISTORY, **TABLE)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS, **TABLE)
-@xw.arg("method", doc='Optional: "cohort" (default) or "markov".', **CELL)
+@xw.arg(
+    "deals",
+    doc=_DOC_OPTIONAL_DEALS,
+    **TABLE,
+)
+@xw.arg("method", doc=N_('Optional: "cohort" (default) or "markov".'), **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
-@xw.arg("won_passes_all", doc="Optional: TRUE counts won deals at every stage.", **CELL)
+@xw.arg("won_passes_all", doc=N_("Optional: TRUE counts won deals at every stage."), **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @xw.arg(
     "pipeline",
-    doc="Optional: with deals in several pipelines, the pipeline whose stage is meant (needed "
-    "only for a stage name two pipelines share).",
+    doc=N_(
+        "Optional: with deals in several pipelines, the pipeline whose stage is meant "
+        "(needed only for a stage name two pipelines share)."
+    ),
     **CELL,
 )
-@_cell_errors
+@_cell_errors(
+    N_("Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown.")
+)
 def PIPE_STAGE_PROBABILITY(
     stage,
     history,
@@ -290,14 +419,13 @@ def PIPE_STAGE_PROBABILITY(
     date_order=None,
     pipeline=None,
 ):
-    """Learned win probability of one stage (Won = 1, Lost = 0); a message when unknown."""
     name = optional_text(stage, "stage")
     if name is None:
-        raise PipesheetError("no stage given", table="arguments", column="stage")
+        raise PipesheetError(_("no stage given"), table=arguments_table(), column="stage")
     model = _learn(history, deals, method, stages, won_passes_all, as_of, date_order)
     p = model.probability(name, pipeline=optional_text(pipeline, "pipeline"))
     if pd.isna(p):
-        return f"unknown: no closed deals reached {name!r} to learn from."
+        return _("unknown: no closed deals reached {stage!r} to learn from.").format(stage=name)
     return spill_scalar(p)
 
 
@@ -305,18 +433,23 @@ def PIPE_STAGE_PROBABILITY(
 @xw.func
 @xw.arg("deals", doc=_DOC_DEALS, **TABLE)
 @xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
-@xw.arg("period", doc='Optional: "month" (default), "quarter", "year" or "none".', **CELL)
-@xw.arg("by", doc="Optional: group column (owner, product line, segment…).", **CELL)
+@xw.arg("period", doc=N_('Optional: "month" (default), "quarter", "year" or "none".'), **CELL)
+@xw.arg("by", doc=N_("Optional: group column (owner, product line, segment…)."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
-@xw.arg("fiscal_year_start", doc="Optional: first month of the fiscal year (1–12).", **CELL)
+@xw.arg("fiscal_year_start", doc=N_("Optional: first month of the fiscal year (1–12)."), **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
-@xw.arg("total", doc="Optional: TRUE adds a Total row.", **CELL)
+@xw.arg("total", doc=N_("Optional: TRUE adds a Total row."), **CELL)
 @xw.arg("start", doc=_DOC_START, **CELL)
 @xw.arg("end", doc=_DOC_END, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the "
+        "deal count, pipeline and standard deviation √Σ amount²·p(1−p)."
+    )
+)
 def PIPE_WEIGHTED_FORECAST(
     deals,
     probabilities,
@@ -332,8 +465,6 @@ def PIPE_WEIGHTED_FORECAST(
     blank_amounts=None,
     date_order=None,
 ):
-    """Weighted forecast of open deals by close period: Σ amount × P(win | stage), with the
-    deal count, pipeline and standard deviation √Σ amount²·p(1−p)."""
     from pipesheet.forecast import weighted_forecast
 
     out = weighted_forecast(
@@ -363,7 +494,7 @@ def PIPE_WEIGHTED_FORECAST(
 @xw.arg("end", doc=_DOC_END, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(N_("Weighted value of all open deals, one number: Σ amount × P(win | stage)."))
 def PIPE_FORECAST_TOTAL(
     deals,
     probabilities,
@@ -375,7 +506,6 @@ def PIPE_FORECAST_TOTAL(
     blank_amounts=None,
     date_order=None,
 ):
-    """Weighted value of all open deals, one number: Σ amount × P(win | stage)."""
     from pipesheet.forecast import weighted_forecast
 
     out = weighted_forecast(
@@ -395,19 +525,41 @@ def PIPE_FORECAST_TOTAL(
 @xw.func
 @xw.arg("deals", doc=_DOC_DEALS, **TABLE)
 @xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
-@xw.arg("quota", doc="Optional: quota; adds P(total ≥ quota).", **CELL)
+@xw.arg("quota", doc=N_("Optional: quota; adds P(total ≥ quota)."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg(
-    "range_method", doc='Optional: "auto" (default), "exact", "lattice" or "monte_carlo".', **CELL
+    "range_method",
+    doc=N_('Optional: "auto" (default), "exact", "lattice" or "monte_carlo".'),
+    **CELL,
 )
-@xw.arg("seed", doc="Optional: random seed of the simulation (default 0).", **CELL)
-@xw.arg("as_of", doc=_DOC_AS_OF + " The same open deals as PIPE_WEIGHTED_FORECAST's.", **CELL)
-@xw.arg("start", doc=_DOC_START + " With start/end, P(≥ quota) adds what is closed so far.", **CELL)
+@xw.arg("seed", doc=N_("Optional: random seed of the simulation (default 0)."), **CELL)
+@xw.arg(
+    "as_of",
+    doc=N_(
+        "Optional: only what was known at the end of this day. The same open deals as "
+        "PIPE_WEIGHTED_FORECAST's."
+    ),
+    **CELL,
+)
+@xw.arg(
+    "start",
+    doc=N_(
+        "Optional: only open deals expected to close on or after this date. With start/end, "
+        "P(≥ quota) adds what is closed so far."
+    ),
+    **CELL,
+)
 @xw.arg("end", doc=_DOC_END, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Range of the open deals' outcome, each deal won or lost independently: mean (= the "
+        "weighted forecast of the same deals), P10, P50, P90 and P(closed so far + range ≥ "
+        "quota)."
+    )
+)
 def PIPE_FORECAST_RANGE(
     deals,
     probabilities,
@@ -422,8 +574,6 @@ def PIPE_FORECAST_RANGE(
     blank_amounts=None,
     date_order=None,
 ):
-    """Range of the open deals' outcome, each deal won or lost independently: mean (= the
-    weighted forecast of the same deals), P10, P50, P90 and P(closed so far + range ≥ quota)."""
     from pipesheet.forecast import pipeline_range
 
     result = pipeline_range(
@@ -448,11 +598,14 @@ def PIPE_FORECAST_RANGE(
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the "
+        "roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best "
+        "Case + Pipeline."
+    )
+)
 def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=None, date_order=None):
-    """Amounts by forecast category (Closed, Commit, Best Case, Pipeline, Omitted) with the
-    roll-ups Commit = Closed + Commit, Best Case = Commit + Best Case, Pipeline = Best Case +
-    Pipeline."""
     from pipesheet.forecast import forecast_categories
 
     out = forecast_categories(
@@ -467,14 +620,20 @@ def PIPE_FORECAST_CATEGORIES(deals, rates=None, currency=None, blank_amounts=Non
 @xw.func
 @xw.arg("deals", doc=_DOC_DEALS, **TABLE)
 @xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
-@xw.arg("start", doc="Optional: first day of the period.", **CELL)
-@xw.arg("end", doc="Optional: last day of the period.", **CELL)
+@xw.arg("start", doc=N_("Optional: first day of the period."), **CELL)
+@xw.arg("end", doc=N_("Optional: last day of the period."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Where a period stands: closed so far, expected from open deals (weighted), open "
+        "pipeline, average won deal, win rate and average cycle — the inputs of "
+        "PIPE_QUOTA_GAP."
+    )
+)
 def PIPE_PIPELINE_POSITION(
     deals,
     probabilities,
@@ -486,8 +645,6 @@ def PIPE_PIPELINE_POSITION(
     blank_amounts=None,
     date_order=None,
 ):
-    """Where a period stands: closed so far, expected from open deals (weighted), open pipeline,
-    average won deal, win rate and average cycle — the inputs of PIPE_QUOTA_GAP."""
     from pipesheet.forecast import pipeline_position
 
     pos = pipeline_position(
@@ -505,24 +662,42 @@ def PIPE_PIPELINE_POSITION(
 
 # ---- planning -----------------------------------------------------------------------------------
 @xw.func
-@xw.arg("target", doc="Revenue target.", **CELL)
-@xw.arg("average_deal", doc="Average won deal.", **CELL)
+@xw.arg("target", doc=N_("Revenue target."), **CELL)
+@xw.arg("average_deal", doc=N_("Average won deal."), **CELL)
 @xw.arg(
     "conversions",
-    doc="Step conversion of each open stage to the next, in funnel order (the last one to "
-    "Won): a table of stage and conversion, or the result of PIPE_STAGE_PROBABILITIES.",
+    doc=N_(
+        "Step conversion of each open stage to the next, in funnel order (the last one to "
+        "Won): a table of stage and conversion, or the result of PIPE_STAGE_PROBABILITIES."
+    ),
     **TABLE,
 )
-@xw.arg("deadline", doc="Optional: date the target must be closed by.", **CELL)
-@xw.arg("days_in_stage", doc="Optional: table of stage and days spent in it.", **TABLE)
+@xw.arg("deadline", doc=N_("Optional: date the target must be closed by."), **CELL)
+@xw.arg("days_in_stage", doc=N_("Optional: table of stage and days spent in it."), **TABLE)
 @xw.arg(
     "history",
-    doc="Optional: " + _DOC_HISTORY + " With a deadline and no days_in_stage, the days are "
-    "learned from it (median days of won deals' visits to each stage).",
+    doc=N_(
+        "Optional: Stage history with its header row (History[#All]): deal id, stage, "
+        "entered date. With a deadline and no days_in_stage, the days are learned from it "
+        "(median days of won deals' visits to each stage)."
+    ),
     **TABLE,
 )
-@xw.arg("as_of", doc=_DOC_AS_OF + " (for the days learned from the history)", **CELL)
-@_cell_errors
+@xw.arg(
+    "as_of",
+    doc=N_(
+        "Optional: only what was known at the end of this day (for the days learned from the "
+        "history)."
+    ),
+    **CELL,
+)
+@_cell_errors(
+    N_(
+        "Reverse funnel: won deals needed = ⌈target / average deal⌉, deals needed at each "
+        "stage = ⌈won needed / conversion to Won⌉; with a deadline, the date deals must enter "
+        "each stage."
+    )
+)
 def PIPE_LEADS_NEEDED(
     target,
     average_deal,
@@ -532,8 +707,6 @@ def PIPE_LEADS_NEEDED(
     history=None,
     as_of=None,
 ):
-    """Reverse funnel: won deals needed = ⌈target / average deal⌉, deals needed at each stage =
-    ⌈won needed / conversion to Won⌉; with a deadline, the date deals must enter each stage."""
     from pipesheet.planning import days_in_stage_from_history, leads_needed
 
     days = mapping_from_range(days_in_stage, "days_in_stage")
@@ -553,18 +726,25 @@ def PIPE_LEADS_NEEDED(
 
 
 @xw.func
-@xw.arg("quota", doc="The period's quota.", **CELL)
-@xw.arg("closed", doc="Revenue already won in the period.", **CELL)
-@xw.arg("expected_open", doc="Weighted value of open deals closing in the period.", **CELL)
-@xw.arg("average_deal", doc="Average won deal.", **CELL)
-@xw.arg("lead_to_win_rate", doc="Share of new leads that end up won (0–1 or %).", **CELL)
-@xw.arg("open_pipeline", doc="Optional: unweighted open pipeline (for coverage).", **CELL)
+@xw.arg("quota", doc=N_("The period's quota."), **CELL)
+@xw.arg("closed", doc=N_("Revenue already won in the period."), **CELL)
+@xw.arg("expected_open", doc=N_("Weighted value of open deals closing in the period."), **CELL)
+@xw.arg("average_deal", doc=N_("Average won deal."), **CELL)
+@xw.arg("lead_to_win_rate", doc=N_("Share of new leads that end up won (0–1 or %)."), **CELL)
+@xw.arg("open_pipeline", doc=N_("Optional: unweighted open pipeline (for coverage)."), **CELL)
 @xw.arg(
-    "as_of", doc="Optional: the as-of date, e.g. TODAY() (with period_end: leads per week).", **CELL
+    "as_of",
+    doc=N_("Optional: the as-of date, e.g. TODAY() (with period_end: leads per week)."),
+    **CELL,
 )
-@xw.arg("period_end", doc="Optional: last day of the period.", **CELL)
-@xw.arg("cycle_days", doc="Optional: average days from lead to won (default 0).", **CELL)
-@_cell_errors
+@xw.arg("period_end", doc=N_("Optional: last day of the period."), **CELL)
+@xw.arg("cycle_days", doc=N_("Optional: average days from lead to won (default 0)."), **CELL)
+@_cell_errors(
+    N_(
+        "Quota gap = quota − closed − expected from open deals, turned into new won deals, new "
+        "leads and leads per week over the selling time left."
+    )
+)
 def PIPE_QUOTA_GAP(
     quota,
     closed,
@@ -576,8 +756,6 @@ def PIPE_QUOTA_GAP(
     period_end=None,
     cycle_days=None,
 ):
-    """Quota gap = quota − closed − expected from open deals, turned into new won deals, new
-    leads and leads per week over the selling time left."""
     from pipesheet.planning import quota_gap
 
     gap = quota_gap(
@@ -595,12 +773,11 @@ def PIPE_QUOTA_GAP(
 
 
 @xw.func
-@xw.arg("open_pipeline", doc="Open pipeline in the period (unweighted).", **CELL)
-@xw.arg("quota", doc="The period's quota.", **CELL)
-@xw.arg("closed", doc="Optional: revenue already won in the period (default 0).", **CELL)
-@_cell_errors
+@xw.arg("open_pipeline", doc=N_("Open pipeline in the period (unweighted)."), **CELL)
+@xw.arg("quota", doc=N_("The period's quota."), **CELL)
+@xw.arg("closed", doc=N_("Optional: revenue already won in the period (default 0)."), **CELL)
+@_cell_errors(N_("Coverage ratio = open pipeline ÷ (quota − closed so far)."))
 def PIPE_COVERAGE(open_pipeline, quota, closed=None):
-    """Coverage ratio = open pipeline ÷ (quota − closed so far)."""
     from pipesheet.planning import coverage_ratio
 
     return spill_scalar(
@@ -613,13 +790,14 @@ def PIPE_COVERAGE(open_pipeline, quota, closed=None):
 
 
 @xw.func
-@xw.arg("open_opportunities", doc="Number of open opportunities.", **CELL)
-@xw.arg("win_rate", doc="Win rate (0–1 or %).", **CELL)
-@xw.arg("average_won_deal", doc="Average won deal.", **CELL)
-@xw.arg("cycle_days", doc="Average sales cycle in days.", **CELL)
-@_cell_errors
+@xw.arg("open_opportunities", doc=N_("Number of open opportunities."), **CELL)
+@xw.arg("win_rate", doc=N_("Win rate (0–1 or %)."), **CELL)
+@xw.arg("average_won_deal", doc=N_("Average won deal."), **CELL)
+@xw.arg("cycle_days", doc=N_("Average sales cycle in days."), **CELL)
+@_cell_errors(
+    N_("Sales velocity per day = open opportunities × win rate × average won deal ÷ cycle days.")
+)
 def PIPE_VELOCITY(open_opportunities, win_rate, average_won_deal, cycle_days):
-    """Sales velocity per day = open opportunities × win rate × average won deal ÷ cycle days."""
     from pipesheet.planning import sales_velocity
 
     return spill_scalar(
@@ -665,10 +843,10 @@ def _period_end(value: Any) -> Any:
     except PipesheetError as err:
         raise PipesheetError(
             err.problem,
-            table="arguments",
+            table=arguments_table(),
             column="period_end",
             value=cell,
-            expected='a date, or "month", "quarter" or "year"',
+            expected=_('a date, or "month", "quarter" or "year"'),
         ) from None
 
 
@@ -677,21 +855,26 @@ def _choice(value: Any, name: str, options: tuple[str, ...]) -> str:
     text = optional_text(value, name, options[0]).casefold()
     if text not in options:
         raise PipesheetError(
-            f"unknown {name}",
-            table="arguments",
+            _("unknown {argument}").format(argument=name),
+            table=arguments_table(),
             column=name,
             value=text,
-            expected=" or ".join(repr(o) for o in options),
+            expected=either(repr(o) for o in options),
         )
     return text
 
 
-_DOC_TA_HISTORY = (
+_DOC_TA_HISTORY = N_(
     "Stage history with its header row (History[#All]): deal id, stage, entered date "
     "(optionally amount and close date per row)."
 )
-_DOC_OPT_DEALS = "Optional: " + _DOC_DEALS + " (amounts, currency)."
-_DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "deals" (each deal).'
+_DOC_OPT_DEALS = N_(
+    "Optional: Deals table with its header row (Deals[#All]): deal id, stage, amount, "
+    "close date… (amounts, currency)."
+)
+_DOC_WATERFALL_SHOW = N_(
+    'Optional: "steps" (default: the reconciled steps) or "deals" (each deal).'
+)
 
 
 @xw.func
@@ -699,29 +882,44 @@ _DOC_WATERFALL_SHOW = 'Optional: "steps" (default: the reconciled steps) or "dea
 @xw.arg("deals", doc=_DOC_OPT_DEALS, **TABLE)
 @xw.arg(
     "period_end",
-    doc='Optional: last day of the forecast period, or "month", "quarter" (default) or "year" '
-    "(the end of that period containing as_of; the next one when as_of is its last day).",
+    doc=N_(
+        'Optional: last day of the forecast period, or "month", "quarter" (default) or '
+        '"year" (the end of that period containing as_of; the next one when as_of is its '
+        "last day)."
+    ),
     **CELL,
 )
-@xw.arg("as_of", doc="Optional: forecast date (default: the latest date in the history).", **CELL)
-@xw.arg("quota", doc="Optional: quota; adds P(forecast ≥ quota).", **CELL)
+@xw.arg(
+    "as_of", doc=N_("Optional: forecast date (default: the latest date in the history)."), **CELL
+)
+@xw.arg("quota", doc=N_("Optional: quota; adds P(forecast ≥ quota)."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg(
     "conditioning",
-    doc='Optional: "age" (default: given the deal is still open at its age) or "stage" '
-    "(p_stage × timing).",
+    doc=N_(
+        'Optional: "age" (default: given the deal is still open at its age) or "stage" '
+        "(p_stage × timing)."
+    ),
     **CELL,
 )
 @xw.arg(
     "show",
-    doc='Optional: "summary" (default: one row), "stages" (per stage) or "deals" (per open deal).',
+    doc=N_(
+        'Optional: "summary" (default: one row), "stages" (per stage) or "deals" (per open deal).'
+    ),
     **CELL,
 )
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period "
+        "end | stage, days in stage), learned from cycle times with open deals censored; with "
+        "its range P10/P50/P90 and P(≥ quota)."
+    )
+)
 def PIPE_TIME_AWARE_FORECAST(
     history,
     deals=None,
@@ -736,9 +934,6 @@ def PIPE_TIME_AWARE_FORECAST(
     blank_amounts=None,
     date_order=None,
 ):
-    """Time-aware forecast of the period (as_of, period end]: Σ amount × P(won by the period end
-    | stage, days in stage), learned from cycle times with open deals censored; with its range
-    P10/P50/P90 and P(≥ quota)."""
     from pipesheet.timeaware import time_aware_forecast
 
     what = _choice(show, "show", ("summary", "stages", "deals"))
@@ -761,19 +956,23 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.func
 @xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
 @xw.arg("deals", doc=_DOC_OPT_DEALS, **TABLE)
-@xw.arg("start", doc="First day of the first period to backtest, e.g. DATE(2026,1,1).", **CELL)
-@xw.arg("periods", doc="Optional: number of consecutive periods (default 4).", **CELL)
-@xw.arg("period", doc='Optional: "month" (default) or "quarter".', **CELL)
+@xw.arg("start", doc=N_("First day of the first period to backtest, e.g. DATE(2026,1,1)."), **CELL)
+@xw.arg("periods", doc=N_("Optional: number of consecutive periods (default 4)."), **CELL)
+@xw.arg("period", doc=N_('Optional: "month" (default) or "quarter".'), **CELL)
 @xw.arg(
     "show",
-    doc='Optional: "summary" (default: MAPE, bias and P10–P90 coverage, in_range_share, per '
-    'method and of the recommended forecast), "periods" (the methods and the recommended '
-    'forecast per period) or "detail" (one row per period and method).',
+    doc=N_(
+        'Optional: "summary" (default: MAPE, bias and P10–P90 coverage, in_range_share, '
+        'per method and of the recommended forecast), "periods" (the methods and the '
+        'recommended forecast per period) or "detail" (one row per period and method).'
+    ),
     **CELL,
 )
 @xw.arg(
     "actual",
-    doc='Optional: "pipeline" (default: won from deals open at the start) or "all" (every win).',
+    doc=N_(
+        'Optional: "pipeline" (default: won from deals open at the start) or "all" (every win).'
+    ),
     **CELL,
 )
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
@@ -781,7 +980,15 @@ def PIPE_TIME_AWARE_FORECAST(
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Backtest: rebuild the pipeline the day before each past period from the history, "
+        "forecast the period with the time-aware, the weighted-pipeline and the calibrated "
+        "methods, compare with what was won; the recommended forecast is the calibrated one "
+        "when it rests on enough past periods, else the time-aware one. Error = "
+        "forecast/actual − 1; MAPE = mean |error|, bias = mean error."
+    )
+)
 def PIPE_BACKTEST(
     history,
     deals=None,
@@ -796,11 +1003,6 @@ def PIPE_BACKTEST(
     blank_amounts=None,
     date_order=None,
 ):
-    """Backtest: rebuild the pipeline the day before each past period from the history, forecast
-    the period with the time-aware, the weighted-pipeline and the calibrated methods, compare
-    with what was won; the recommended forecast is the calibrated one when it rests on enough
-    past periods, else the time-aware one. Error = forecast/actual − 1; MAPE = mean |error|,
-    bias = mean error."""
     from pipesheet.backtest import backtest
 
     what = _choice(show, "show", ("summary", "periods", "detail"))
@@ -822,38 +1024,62 @@ def PIPE_BACKTEST(
 
 @xw.func
 @xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
-@xw.arg("as_of", doc="Date the probabilities are predicted on (before the history ends).", **CELL)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS, **TABLE)
+@xw.arg(
+    "as_of", doc=N_("Date the probabilities are predicted on (before the history ends)."), **CELL
+)
+@xw.arg(
+    "deals",
+    doc=_DOC_OPTIONAL_DEALS,
+    **TABLE,
+)
 @xw.arg(
     "show",
-    doc='Optional: "buckets" (default: per probability bucket), "stages" (per stage) or '
-    '"summary" (the Brier score over all deals, its base-rate reference and the skill).',
+    doc=N_(
+        'Optional: "buckets" (default: per probability bucket), "stages" (per stage) '
+        'or "summary" (the Brier score over all deals, its base-rate reference and the '
+        "skill)."
+    ),
     **CELL,
 )
 @xw.arg(
     "probabilities",
-    doc='Optional: "learned" (default: the stage probabilities P(win | stage)), "configured" '
-    "(the CRM's Probability column), a preset name or a stage/probability table — outcome by "
-    'the end of the history; or "time-aware" / "calibrated" (P(won by period_end)).',
+    doc=N_(
+        'Optional: "learned" (default: the stage probabilities P(win | stage)), '
+        '"configured" (the CRM\'s Probability column), a preset name or a '
+        'stage/probability table — outcome by the end of the history; or "time-aware" / '
+        '"calibrated" (P(won by period_end)).'
+    ),
     **CELL,
 )
 @xw.arg(
     "period_end",
-    doc='Optional (time-aware, calibrated): a date, or "month", "quarter" or "year" containing '
-    "as_of (the next one when as_of is its last day).",
+    doc=N_(
+        'Optional (time-aware, calibrated): a date, or "month", "quarter" or "year" '
+        "containing as_of (the next one when as_of is its last day)."
+    ),
     **CELL,
 )
-@xw.arg("buckets", doc="Optional: number of equal-width probability buckets (default 10).", **CELL)
+@xw.arg(
+    "buckets", doc=N_("Optional: number of equal-width probability buckets (default 10)."), **CELL
+)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @xw.arg(
     "rates",
-    doc='Optional ("calibrated"): currency rates table (currency, rate) when deals mix currencies.',
+    doc=N_(
+        'Optional ("calibrated"): currency rates table (currency, rate) when deals mix currencies.'
+    ),
     **TABLE,
 )
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Calibration: predicted probability vs realised win rate of the deals open on as_of, "
+        "per probability bucket or stage, the Brier score mean((p − y)²) and the Brier skill "
+        "against always predicting the base rate."
+    )
+)
 def PIPE_CALIBRATION(
     history,
     as_of,
@@ -868,9 +1094,6 @@ def PIPE_CALIBRATION(
     currency=None,
     blank_amounts=None,
 ):
-    """Calibration: predicted probability vs realised win rate of the deals open on as_of, per
-    probability bucket or stage, the Brier score mean((p − y)²) and the Brier skill against
-    always predicting the base rate."""
     from pipesheet.calibration import calibration
     from pipesheet.excel.accuracy import calibration_probabilities
 
@@ -901,18 +1124,26 @@ def PIPE_CALIBRATION(
 # ---- reconciliation and pipeline health ---------------------------------------------------------
 @xw.func
 @xw.arg(
-    "opening", doc="Deals snapshot at the start, with its header row (e.g. Sep[#All]).", **TABLE
+    "opening", doc=N_("Deals snapshot at the start, with its header row (e.g. Sep[#All])."), **TABLE
 )
-@xw.arg("closing", doc="Deals snapshot at the end, with its header row (e.g. Oct[#All]).", **TABLE)
-@xw.arg("start", doc="Optional: first day of the tracked close-date period.", **CELL)
-@xw.arg("end", doc="Optional: last day of the tracked close-date period.", **CELL)
+@xw.arg(
+    "closing", doc=N_("Deals snapshot at the end, with its header row (e.g. Oct[#All])."), **TABLE
+)
+@xw.arg("start", doc=N_("Optional: first day of the tracked close-date period."), **CELL)
+@xw.arg("end", doc=N_("Optional: last day of the tracked close-date period."), **CELL)
 @xw.arg("show", doc=_DOC_WATERFALL_SHOW, **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased "
+        "− decreased − pushed out − won − lost − removed = closing, in deals and value "
+        "(reconciled to the cent)."
+    )
+)
 def PIPE_WATERFALL(
     opening,
     closing,
@@ -925,9 +1156,6 @@ def PIPE_WATERFALL(
     blank_amounts=None,
     date_order=None,
 ):
-    """Pipeline waterfall between two deals snapshots: opening + new + pulled in + increased −
-    decreased − pushed out − won − lost − removed = closing, in deals and value (reconciled to
-    the cent)."""
     from pipesheet.waterfall import pipeline_waterfall
 
     what = _choice(show, "show", ("steps", "deals"))
@@ -946,18 +1174,30 @@ def PIPE_WATERFALL(
 
 @xw.func
 @xw.arg("history", doc=_DOC_TA_HISTORY, **TABLE)
-@xw.arg("opening_date", doc="Date of the opening pipeline.", **CELL)
-@xw.arg("closing_date", doc="Date of the closing pipeline.", **CELL)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (amounts when the history has none).", **TABLE)
-@xw.arg("start", doc="Optional: first day of the tracked close-date period.", **CELL)
-@xw.arg("end", doc="Optional: last day of the tracked close-date period.", **CELL)
+@xw.arg("opening_date", doc=N_("Date of the opening pipeline."), **CELL)
+@xw.arg("closing_date", doc=N_("Date of the closing pipeline."), **CELL)
+@xw.arg(
+    "deals",
+    doc=N_(
+        "Optional: Deals table with its header row (Deals[#All]): deal id, stage, amount, "
+        "close date… (amounts when the history has none)."
+    ),
+    **TABLE,
+)
+@xw.arg("start", doc=N_("Optional: first day of the tracked close-date period."), **CELL)
+@xw.arg("end", doc=N_("Optional: last day of the tracked close-date period."), **CELL)
 @xw.arg("show", doc=_DOC_WATERFALL_SHOW, **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Pipeline waterfall between two dates of a stage history (each deal as it was on each "
+        "date), reconciled to the cent like PIPE_WATERFALL."
+    )
+)
 def PIPE_WATERFALL_HISTORY(
     history,
     opening_date,
@@ -972,8 +1212,6 @@ def PIPE_WATERFALL_HISTORY(
     blank_amounts=None,
     date_order=None,
 ):
-    """Pipeline waterfall between two dates of a stage history (each deal as it was on each
-    date), reconciled to the cent like PIPE_WATERFALL."""
     from pipesheet.waterfall import waterfall_from_history
 
     what = _choice(show, "show", ("steps", "deals"))
@@ -994,16 +1232,31 @@ def PIPE_WATERFALL_HISTORY(
 
 @xw.func
 @xw.arg("history", doc=_DOC_HISTORY, **TABLE)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (adds amount, owner, close date).", **TABLE)
 @xw.arg(
-    "quantile", doc="Optional: stale = longer in stage than this share of won deals (0.8).", **CELL
+    "deals",
+    doc=N_(
+        "Optional: Deals table with its header row (Deals[#All]): deal id, stage, amount, "
+        "close date… (adds amount, owner, close date)."
+    ),
+    **TABLE,
+)
+@xw.arg(
+    "quantile",
+    doc=N_("Optional: stale = longer in stage than this share of won deals (0.8)."),
+    **CELL,
 )
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
-@xw.arg("only_stale", doc="Optional: TRUE lists only the stale deals.", **CELL)
-@xw.arg("top", doc="Optional: show only the first N rows (stale deals come first).", **CELL)
+@xw.arg("only_stale", doc=N_("Optional: TRUE lists only the stale deals."), **CELL)
+@xw.arg("top", doc=N_("Optional: show only the first N rows (stale deals come first)."), **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Open deals with their days in stage against the team's won deals: stale = days in "
+        "stage > the 80th percentile (quantile) of the days won deals spent there; stale deals "
+        "first, longest over their threshold first."
+    )
+)
 def PIPE_STALE_DEALS(
     history,
     deals=None,
@@ -1014,19 +1267,16 @@ def PIPE_STALE_DEALS(
     stages=None,
     date_order=None,
 ):
-    """Open deals with their days in stage against the team's won deals: stale = days in stage >
-    the 80th percentile (quantile) of the days won deals spent there; stale deals first, longest
-    over their threshold first."""
     from pipesheet.diagnostics import stale_deals
 
     n = _whole(top, "top", 0)
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise PipesheetError(
-            "top must be a whole number of rows",
-            table="arguments",
+            _("top must be a whole number of rows"),
+            table=arguments_table(),
             column="top",
             value=n,
-            expected="e.g. 10 (blank = all)",
+            expected=_("e.g. 10 (blank = all)"),
         )
     out = stale_deals(
         table_from_range(history, "history", date_order),
@@ -1041,16 +1291,25 @@ def PIPE_STALE_DEALS(
 
 @xw.func
 @xw.arg("history", doc=_DOC_HISTORY, **TABLE)
-@xw.arg("period", doc='Optional: cohort period, "quarter" (default), "month" or "year".', **CELL)
-@xw.arg("trailing", doc="Optional: earlier periods averaged as the reference (default 4).", **CELL)
-@xw.arg("benchmark", doc="Optional: table of stage and benchmark step conversion.", **TABLE)
 @xw.arg(
-    "min_deals", doc="Optional: closed deals a cohort needs to be checked (default 10).", **CELL
+    "period", doc=N_('Optional: cohort period, "quarter" (default), "month" or "year".'), **CELL
+)
+@xw.arg(
+    "trailing", doc=N_("Optional: earlier periods averaged as the reference (default 4)."), **CELL
+)
+@xw.arg("benchmark", doc=N_("Optional: table of stage and benchmark step conversion."), **TABLE)
+@xw.arg(
+    "min_deals", doc=N_("Optional: closed deals a cohort needs to be checked (default 10)."), **CELL
 )
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Step conversion of each stage's latest mature cohort against its trailing average (or "
+        "a benchmark): gap = conversion − reference; the most negative gap is the bottleneck."
+    )
+)
 def PIPE_BOTTLENECKS(
     history,
     period=None,
@@ -1061,8 +1320,6 @@ def PIPE_BOTTLENECKS(
     stages=None,
     date_order=None,
 ):
-    """Step conversion of each stage's latest mature cohort against its trailing average (or a
-    benchmark): gap = conversion − reference; the most negative gap is the bottleneck."""
     from pipesheet.diagnostics import bottlenecks
 
     out = bottlenecks(
@@ -1079,15 +1336,25 @@ def PIPE_BOTTLENECKS(
 
 @xw.func
 @xw.arg("history", doc=_DOC_HISTORY, **TABLE)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (created dates start the cycle).", **TABLE)
+@xw.arg(
+    "deals",
+    doc=N_(
+        "Optional: Deals table with its header row (Deals[#All]): deal id, stage, amount, "
+        "close date… (created dates start the cycle)."
+    ),
+    **TABLE,
+)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
-@xw.arg("per_deal", doc="Optional: TRUE lists each closed deal's cycle instead.", **CELL)
+@xw.arg("per_deal", doc=N_("Optional: TRUE lists each closed deal's cycle instead."), **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th "
+        "percentile of the days from creation (or first history row) to Won/Lost."
+    )
+)
 def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None, date_order=None):
-    """Cycle time of closed deals by outcome (won, lost): deals, mean, median and 80th percentile
-    of the days from creation (or first history row) to Won/Lost."""
     from pipesheet.diagnostics import cycle_time, deal_cycle_times
 
     args = (
@@ -1101,10 +1368,9 @@ def PIPE_CYCLE_TIME(history, deals=None, as_of=None, per_deal=None, stages=None,
 
 
 @xw.func
-@xw.arg("name", doc="salesforce, hubspot or suitecrm.", **CELL)
-@_cell_errors
+@xw.arg("name", doc=N_("salesforce, hubspot or suitecrm."), **CELL)
+@_cell_errors(N_("A CRM's default (configured) stage probabilities: stage and probability."))
 def PIPE_PRESET(name):
-    """A CRM's default (configured) stage probabilities: stage and probability."""
     from pipesheet.presets import preset
 
     text = optional_text(name, "name", "")
@@ -1112,7 +1378,7 @@ def PIPE_PRESET(name):
         return spill_frame(preset(text))
     except PipesheetError as err:
         raise PipesheetError(
-            err.problem, table="arguments", column="name", value=text, expected=err.expected
+            err.problem, table=arguments_table(), column="name", value=text, expected=err.expected
         ) from None
 
 
@@ -1125,3 +1391,37 @@ from pipesheet.excel.planning_extra import (  # noqa: E402 (uses the above)
     PIPE_PIPELINES,
 )
 from pipesheet.excel.planning_tables import PIPE_QUOTA_TABLE, PIPE_SCENARIO  # noqa: E402
+
+#: The arguments' descriptions in English (kept when :func:`describe_functions` translates them).
+_ARG_DOCS: dict[tuple[str, str], str] = {}
+
+
+def describe_functions(lang: str | None = None) -> None:
+    """Set the descriptions of the functions and of their arguments — what Excel's function
+    wizard shows, from xlwings' metadata (``custom_functions_meta``, the classic add-in's
+    *Import Functions*) — in ``lang`` (default: the language spoken now), and give every
+    function its last argument ``lang``.
+
+    xlwings registers the functions once, so the descriptions are in the language spoken when
+    :mod:`pipesheet.excel` is imported (``PIPESHEET_LANG``, else the system locale of the Python
+    side); call this before the registration to choose another. The results of a call follow the
+    call's own language (:func:`call_language`).
+
+    Raises:
+        UnknownLanguage: a language pipesheet does not speak.
+    """
+    with language(lang):
+        for name in __all__:
+            fn = globals()[name]
+            xlfunc = getattr(fn, "__xlfunc__", None)
+            if xlfunc is None:  # xlwings' decorators are inactive in this process
+                continue
+            if "lang" in xlfunc["argmap"] and (name, "lang") not in _ARG_DOCS:
+                xw.arg("lang", doc=_DOC_LANG, **CELL)(fn)
+            xlfunc["ret"]["doc"] = _(_DESCRIPTIONS[name])
+            for arg in xlfunc["args"]:
+                english = _ARG_DOCS.setdefault((name, arg["name"]), arg["doc"])
+                arg["doc"] = _(english)
+
+
+describe_functions()

@@ -33,6 +33,7 @@ from pipesheet.excel.convert import (
     spill_frame,
     table_from_range,
 )
+from pipesheet.i18n import N_
 
 __all__ = ["PIPE_CALIBRATED_FORECAST"]
 
@@ -42,24 +43,37 @@ __all__ = ["PIPE_CALIBRATED_FORECAST"]
 @xw.arg("deals", doc=_DOC_OPT_DEALS, **TABLE)
 @xw.arg(
     "period_end",
-    doc='Optional: last day of the forecast window, or "month", "quarter" (default) or "year" '
-    "(the end of that period containing as_of; the next one when as_of is its last day).",
+    doc=N_(
+        'Optional: last day of the forecast window, or "month", "quarter" (default) or '
+        '"year" (the end of that period containing as_of; the next one when as_of is its '
+        "last day)."
+    ),
     **CELL,
 )
-@xw.arg("as_of", doc="Optional: forecast date (default: the latest date in the history).", **CELL)
-@xw.arg("quota", doc="Optional: quota; adds P(closed so far + revenue ≥ quota).", **CELL)
+@xw.arg(
+    "as_of", doc=N_("Optional: forecast date (default: the latest date in the history)."), **CELL
+)
+@xw.arg("quota", doc=N_("Optional: quota; adds P(closed so far + revenue ≥ quota)."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @xw.arg(
     "show",
-    doc='Optional: "summary" (default: one row — the calibrated forecast, P10/P50/P90, '
-    'P(≥ quota), the method), "evidence" (the past periods it rests on) or "deals" (each open '
-    "deal's probability, the model's and the calibrated one).",
+    doc=N_(
+        'Optional: "summary" (default: one row — the calibrated forecast, P10/P50/P90, '
+        'P(≥ quota), the method), "evidence" (the past periods it rests on) or "deals" '
+        "(each open deal's probability, the model's and the calibrated one)."
+    ),
     **CELL,
 )
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Calibrated forecast of the window (as_of, period end]: the time-aware forecast "
+        "backtested on the history before as_of, corrected by its own past errors, with an "
+        "empirical range P10/P50/P90 and P(closed so far + revenue ≥ quota)."
+    )
+)
 def PIPE_CALIBRATED_FORECAST(
     history,
     deals=None,
@@ -72,9 +86,6 @@ def PIPE_CALIBRATED_FORECAST(
     date_order=None,
     show=None,
 ):
-    """Calibrated forecast of the window (as_of, period end]: the time-aware forecast backtested
-    on the history before as_of, corrected by its own past errors, with an empirical range
-    P10/P50/P90 and P(closed so far + revenue ≥ quota)."""
     from pipesheet.calibrated import calibrated_forecast
 
     what = _choice(show, "show", ("summary", "evidence", "deals"))

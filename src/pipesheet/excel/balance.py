@@ -7,11 +7,9 @@ core's message in the cell on bad input, the core's table spilled with its heade
 import xlwings as xw
 
 from pipesheet.excel import (
-    _DOC_AS_OF,
     _DOC_BLANK,
     _DOC_CURRENCY,
     _DOC_DATE_ORDER,
-    _DOC_DEALS,
     _DOC_HISTORY,
     _DOC_RATES,
     _DOC_STAGES,
@@ -29,6 +27,7 @@ from pipesheet.excel.convert import (
     stage_list_from_range,
     table_from_range,
 )
+from pipesheet.i18n import N_, ngettext
 
 __all__ = ["PIPE_BALANCE", "PIPE_STAGE_DESIGN"]
 
@@ -36,27 +35,39 @@ __all__ = ["PIPE_BALANCE", "PIPE_STAGE_DESIGN"]
 @xw.func
 @xw.arg(
     "deals",
-    doc=_DOC_DEALS + " Its won deals give the average won deal, its amounts the values. May be "
-    "blank when average_deal is given (then deals are counted, not valued).",
+    doc=N_(
+        "Deals table with its header row (Deals[#All]): deal id, stage, amount, close "
+        "date… Its won deals give the average won deal, its amounts the values. May be "
+        "blank when average_deal is given (then deals are counted, not valued)."
+    ),
     **TABLE,
 )
 @xw.arg(
     "history",
-    doc=_DOC_HISTORY + " Conversions, days in stage and the open deals of the as-of day come "
-    "from it.",
+    doc=N_(
+        "Stage history with its header row (History[#All]): deal id, stage, entered date. "
+        "Conversions, days in stage and the open deals of the as-of day come from it."
+    ),
     **TABLE,
 )
-@xw.arg("target", doc="Revenue target of the period, in the reporting currency.", **CELL)
-@xw.arg("period_start", doc="First day of the period the target is for.", **CELL)
+@xw.arg("target", doc=N_("Revenue target of the period, in the reporting currency."), **CELL)
+@xw.arg("period_start", doc=N_("First day of the period the target is for."), **CELL)
 @xw.arg(
     "period_end",
-    doc="Last day of the period (pace = target ÷ days of the period, both days counted).",
+    doc=N_("Last day of the period (pace = target ÷ days of the period, both days counted)."),
     **CELL,
 )
-@xw.arg("as_of", doc=_DOC_AS_OF + " Default: the day of the latest history row.", **CELL)
+@xw.arg(
+    "as_of",
+    doc=N_(
+        "Optional: only what was known at the end of this day. Default: the day of the latest "
+        "history row."
+    ),
+    **CELL,
+)
 @xw.arg(
     "average_deal",
-    doc="Optional: the average won deal (default: the mean amount of the deals won by as-of).",
+    doc=N_("Optional: the average won deal (default: the mean amount of the deals won by as-of)."),
     **CELL,
 )
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
@@ -64,7 +75,15 @@ __all__ = ["PIPE_BALANCE", "PIPE_STAGE_DESIGN"]
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Pipeline balance: the open deals each stage should hold today for won revenue to "
+        "arrive at the target's pace — needed = deals reaching the stage per day × days in it "
+        "(Little's law) — against what it holds: gap = open − needed, in deals and value; thin "
+        "/ bloated beyond 2 × √needed; what to do; the week a thin stage's shortfall reaches "
+        "Won."
+    )
+)
 def PIPE_BALANCE(
     deals,
     history,
@@ -79,10 +98,6 @@ def PIPE_BALANCE(
     date_order=None,
     stages=None,
 ):
-    """Pipeline balance: the open deals each stage should hold today for won revenue to arrive
-    at the target's pace — needed = deals reaching the stage per day × days in it (Little's
-    law) — against what it holds: gap = open − needed, in deals and value; thin / bloated beyond
-    2 × √needed; what to do; the week a thin stage's shortfall reaches Won."""
     from pipesheet.balance import pipeline_balance
 
     result = pipeline_balance(
@@ -103,16 +118,33 @@ def PIPE_BALANCE(
 
 @xw.func
 @xw.arg("history", doc=_DOC_HISTORY, **TABLE)
-@xw.arg("deals", doc="Optional: " + _DOC_DEALS + " (its history rows are checked).", **TABLE)
-@xw.arg("as_of", doc=_DOC_AS_OF + " Default: the day of the latest history row.", **CELL)
+@xw.arg(
+    "deals",
+    doc=N_(
+        "Optional: Deals table with its header row (Deals[#All]): deal id, stage, amount, "
+        "close date… (its history rows are checked)."
+    ),
+    **TABLE,
+)
+@xw.arg(
+    "as_of",
+    doc=N_(
+        "Optional: only what was known at the end of this day. Default: the day of the latest "
+        "history row."
+    ),
+    **CELL,
+)
 @xw.arg("stages", doc=_DOC_STAGES, **TABLE)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Stage design check: flags on the stage list itself — more than 6 open stages, stages "
+        "most deals skip, stages that add no information (step conversion ≈ 100% or ≈ 0 days "
+        "in stage), too few closed deals to learn a probability, stages deals move back from — "
+        'each with its evidence and a suggestion; "no flag raised" when the list is sound.'
+    )
+)
 def PIPE_STAGE_DESIGN(history, deals=None, as_of=None, stages=None, date_order=None):
-    """Stage design check: flags on the stage list itself — more than 6 open stages, stages most
-    deals skip, stages that add no information (step conversion ≈ 100% or ≈ 0 days in stage),
-    too few closed deals to learn a probability, stages deals move back from — each with its
-    evidence and a suggestion; "no flag raised" when the list is sound."""
     from pipesheet.stage_design import stage_design_check
 
     result = stage_design_check(
@@ -123,5 +155,9 @@ def PIPE_STAGE_DESIGN(history, deals=None, as_of=None, stages=None, date_order=N
     )
     if result.ok:
         k = len(result.evidence)
-        return f"no flag raised ({k} open stage{'s' * (k != 1)}, as of {result.as_of.date()})"
+        return ngettext(
+            "no flag raised ({n} open stage, as of {date})",
+            "no flag raised ({n} open stages, as of {date})",
+            k,
+        ).format(n=k, date=result.as_of.date())
     return spill_frame(result.to_frame())

@@ -38,6 +38,9 @@ import pandas as pd
 from pipesheet.cells import is_excel_error, read_date_order, read_number_texts
 from pipesheet.columns import normalise_header
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number, symbols
+from pipesheet.headings import column_name, heading, headings
+from pipesheet.i18n import N_, _, pgettext
 from pipesheet.labels import strip_invisible
 from pipesheet.periods import read_date_setting
 from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
@@ -45,7 +48,9 @@ from pipesheet.stages import DEFAULT_LOST, DEFAULT_WON, StageList, stage_key
 __all__ = [
     "INFINITE",
     "SPILL_LIMIT_BYTES",
+    "arguments_table",
     "date_argument",
+    "either",
     "error_text",
     "is_blank",
     "mapping_from_range",
@@ -64,7 +69,18 @@ __all__ = [
     "whole_argument",
 ]
 
-INFINITE = "infinite"
+INFINITE = N_("infinite")
+
+
+def arguments_table() -> str:
+    """The name messages give the arguments of a function (``table 'arguments'``), in the
+    language spoken."""
+    return pgettext("table", "arguments")
+
+
+def either(options: Any) -> str:
+    """``'a' or 'b' or 'c'`` in the language spoken."""
+    return pgettext("list", " or ").join(options)
 
 
 # ---- single cells -------------------------------------------------------------------------------
@@ -155,10 +171,12 @@ def scalar(value: Any, name: str) -> Any:
         cells = [c for c in cells if not is_blank(c)]
         if len(cells) > 1:
             raise PipesheetError(
-                f"argument '{name}' is a range of {len(cells)} cells",
-                table="arguments",
+                _("argument '{name}' is a range of {count} cells").format(
+                    name=name, count=len(cells)
+                ),
+                table=arguments_table(),
                 column=name,
-                expected="a single cell or value",
+                expected=_("a single cell or value"),
             )
     if not cells:
         return None
@@ -166,11 +184,11 @@ def scalar(value: Any, name: str) -> Any:
     err = error_text(cell)
     if err is not None:
         raise PipesheetError(
-            f"argument '{name}' is an error cell",
-            table="arguments",
+            _("argument '{name}' is an error cell").format(name=name),
+            table=arguments_table(),
             column=name,
             value=err,
-            expected="a value (fix the cell the argument points at)",
+            expected=_("a value (fix the cell the argument points at)"),
         )
     cell = _cell(cell)
     if isinstance(cell, float) and math.isnan(cell):
@@ -214,7 +232,7 @@ def number_argument(
         return default
     x = _as_number(cell)
     if not _within(x, minimum, maximum):
-        _refuse(name, cell, _wanted("a number", minimum, maximum, "g"))
+        _refuse(name, cell, _wanted(False, minimum, maximum, "g"))
     return x
 
 
@@ -225,22 +243,35 @@ def _within(x: float | None, minimum: float | None, maximum: float | None) -> bo
     )
 
 
-def _wanted(what: str, minimum: float | None, maximum: float | None, fmt: str) -> str:
-    """What an argument must be: ``what`` from/≥/≤ its bounds."""
-    low = "" if minimum is None else format(minimum, fmt)
-    high = "" if maximum is None else format(maximum, fmt)
+def _bound(value: float, fmt: str) -> str:
+    """A bound as a message writes it: ``","`` grouped whole number, ``"g"`` shortest."""
+    if fmt == ",":
+        return format_number(value, 0)
+    return format(value, fmt).replace(".", symbols()[1])
+
+
+def _wanted(whole: bool, minimum: float | None, maximum: float | None, fmt: str) -> str:
+    """What an argument must be: a (whole) number from/≥/≤ its bounds."""
+    low = "" if minimum is None else _bound(minimum, fmt)
+    high = "" if maximum is None else _bound(maximum, fmt)
+    if whole:
+        if low and high:
+            return _("a whole number from {low} to {high}").format(low=low, high=high)
+        if low:
+            return _("a whole number ≥ {low}").format(low=low)
+        return _("a whole number ≤ {high}").format(high=high) if high else _("a whole number")
     if low and high:
-        return f"{what} from {low} to {high}"
+        return _("a number from {low} to {high}").format(low=low, high=high)
     if low:
-        return f"{what} ≥ {low}"
-    return f"{what} ≤ {high}" if high else what
+        return _("a number ≥ {low}").format(low=low)
+    return _("a number ≤ {high}").format(high=high) if high else _("a number")
 
 
 def _refuse(name: str, cell: Any, wanted: str) -> None:
     """Refuse an argument, naming it, its value and what it must be."""
     raise PipesheetError(
-        f"argument '{name}' is not valid",
-        table="arguments",
+        _("argument '{name}' is not valid").format(name=name),
+        table=arguments_table(),
         column=name,
         value=cell,
         expected=wanted,
@@ -274,7 +305,7 @@ def whole_argument(
             return x
         bad = True
     if bad:
-        _refuse(name, cell, _wanted("a whole number", minimum, maximum, ","))
+        _refuse(name, cell, _wanted(True, minimum, maximum, ","))
     return int(x)
 
 
@@ -322,11 +353,11 @@ def optional_bool(value: Any, name: str, default: bool = False) -> bool:
     if text in ("false", "no", "n", "0", "falsch", "faux"):
         return False
     raise PipesheetError(
-        f"argument '{name}' is not TRUE or FALSE",
-        table="arguments",
+        _("argument '{name}' is not TRUE or FALSE").format(name=name),
+        table=arguments_table(),
         column=name,
         value=cell,
-        expected="TRUE or FALSE",
+        expected=_("TRUE or FALSE"),
     )
 
 
@@ -347,9 +378,11 @@ def table_from_range(value: Any, name: str, date_order: Any = None) -> pd.DataFr
     rows = rows_from_value(value)
     if not rows or all(is_blank(_cell(c)) for c in rows[0]):
         raise PipesheetError(
-            "the range is empty or its first row (the header) is blank",
+            _("the range is empty or its first row (the header) is blank"),
             table=name,
-            expected="the table with its header row, e.g. " + name.capitalize() + "[#All]",
+            expected=_("the table with its header row, e.g. {table}[#All]").format(
+                table=name.capitalize()
+            ),
         )
     width = max(len(r) for r in rows)
     if all(len(r) == width for r in rows):
@@ -376,13 +409,13 @@ def table_from_range(value: Any, name: str, date_order: Any = None) -> pd.DataFr
     for j, h in enumerate(header):
         if blank[0, j]:
             raise PipesheetError(
-                "a column has no header",
+                _("a column has no header"),
                 table=name,
-                column=f"column {j + 1}",
+                column=_("column {number}").format(number=j + 1),
                 rows=[1],
-                expected="a header in the first row of the range (include the header row: "
-                + name.capitalize()
-                + "[#All])",
+                expected=_(
+                    "a header in the first row of the range (include the header row: {table}[#All])"
+                ).format(table=name.capitalize()),
             )
         text = (
             str(int(h))
@@ -399,10 +432,11 @@ def table_from_range(value: Any, name: str, date_order: Any = None) -> pd.DataFr
         headers.append(text)
     if n_body == 0:
         raise PipesheetError(
-            "the table has a header row but no data rows",
+            _("the table has a header row but no data rows"),
             table=name,
-            expected="a header row and at least one data row",
+            expected=_("a header row and at least one data row"),
         )
+    headers = _own_headings(headers)
     body = data[1 : 1 + n_body]
     frame = pd.DataFrame(body, columns=headers, index=pd.RangeIndex(2, 2 + n_body, name="row"))
     frame = frame.infer_objects()  # all-number columns become float; the rest stay as given
@@ -436,7 +470,10 @@ def stage_list_from_range(value: Any, name: str = "stages") -> StageList | None:
         err = error_text(label)
         if err is not None:
             raise PipesheetError(
-                "a stage name is an error cell", table=name, value=err, expected="a stage name"
+                _("a stage name is an error cell"),
+                table=name,
+                value=err,
+                expected=_("a stage name"),
             )
         label = " ".join(str(label).split())
         kind = ""
@@ -451,11 +488,11 @@ def stage_list_from_range(value: Any, name: str = "stages") -> StageList | None:
             open_.append(label)
         else:
             raise PipesheetError(
-                "unknown stage type",
+                _("unknown stage type"),
                 table=name,
                 column="Type",
                 value=r[type_col],
-                expected="Open, Won or Lost",
+                expected=_("Open, Won or Lost"),
             )
     return StageList(
         tuple(open_),
@@ -476,7 +513,7 @@ def mapping_from_range(value: Any, name: str) -> dict[str, Any] | None:
         return None
     if any(len(r) < 2 for r in rows):
         raise PipesheetError(
-            "expected two columns", table=name, expected="a range of names and values"
+            _("expected two columns"), table=name, expected=_("a range of names and values")
         )
     first = rows[0][1]
     header = isinstance(first, bool) or not isinstance(first, (int, float))
@@ -490,17 +527,17 @@ def mapping_from_range(value: Any, name: str) -> dict[str, Any] | None:
     for i, r in enumerate(rows):
         if is_blank(r[0]):
             raise PipesheetError(
-                "a name is blank", table=name, rows=[i + offset], expected="a name"
+                _("a name is blank"), table=name, rows=[i + offset], expected=_("a name")
             )
         key = " ".join(str(r[0]).split())
         folded = key.casefold()
         if folded in seen:
             raise PipesheetError(
-                "a name is listed twice",
+                _("a name is listed twice"),
                 table=name,
                 rows=[seen[folded], i + offset],
                 value=key,
-                expected="each name once (which value is meant cannot be guessed)",
+                expected=_("each name once (which value is meant cannot be guessed)"),
             )
         seen[folded] = i + offset
         out[key] = r[1]
@@ -516,7 +553,7 @@ def _spill_value(x: Any) -> Any:
         if math.isnan(x):
             return ""
         if math.isinf(x):
-            return INFINITE if x > 0 else "-" + INFINITE
+            return _(INFINITE) if x > 0 else "-" + _(INFINITE)
         return x
     if isinstance(x, (np.integer,)):
         return int(x)
@@ -532,12 +569,35 @@ def _spill_value(x: Any) -> Any:
 def spill_frame(frame: pd.DataFrame, headers: Sequence[str] | None = None) -> list[list[Any]]:
     """A result frame as rows to spill: a header row, then the values; the index is never spilled.
 
-    NaN/None/NaT → empty cell, ±inf → ``"infinite"``/``"-infinite"``, numpy scalars → Python.
+    The header row shows each column's heading in the language spoken
+    (:func:`pipesheet.headings.heading`; ``headers`` as given otherwise), and a two-column
+    measure/item/setting table the heading of each of its names; numbers stay numbers.
+    NaN/None/NaT → empty cell, ±inf → ``"infinite"``/``"-infinite"`` (in the language spoken),
+    numpy scalars → Python.
     """
-    head = [str(h) for h in (headers if headers is not None else frame.columns)]
+    names = [str(c) for c in frame.columns]
+    head = [str(h) for h in headers] if headers is not None else headings(names)
     values = frame.to_numpy(dtype=object)
     body = [[_spill_value(x) for x in row] for row in values]
+    if len(names) == 2 and names[0] in ("measure", "item", "setting"):
+        for row in body:
+            if isinstance(row[0], str):
+                row[0] = heading(row[0])
     return [head, *body]
+
+
+def _own_headings(headers: list[str]) -> list[str]:
+    """A table pipesheet spilled (every header one of its headings, in any language: the result
+    of another function fed back, e.g. ``PIPE_STAGE_PROBABILITIES(…)`` as probabilities) read
+    with its columns' names; any other table's headers as written."""
+    names = [column_name(h) for h in headers]
+    if not headers or any(n is None for n in names) or len(set(names)) < len(names):
+        return headers
+    # a header that is a name already (any case) stays as written
+    return [
+        h if str(n).casefold() == h.casefold() else str(n)
+        for h, n in zip(headers, names, strict=True)
+    ]
 
 
 def spill_scalar(x: Any) -> Any:
@@ -578,9 +638,14 @@ def spill_too_large(result: Any, limit: int | None = None) -> str | None:
     if size <= limit:
         return None
     rows, cols = len(result) - 1, len(result[0])
-    return (
-        f"the result is too large to send to Excel: {rows:,} rows × {cols} columns, about "
-        f"{size / 1e6:.1f} MB, over the {SPILL_CAP_MB} MB Office.js allows a custom function's "
-        "result; expected a smaller result: a summary option (show), fewer rows (top, a period) "
-        "or pipesheet report / the command line for the full table."
+    return _(
+        "the result is too large to send to Excel: {rows} rows × {cols} columns, about "
+        "{size} MB, over the {cap} MB Office.js allows a custom function's result; expected a "
+        "smaller result: a summary option (show), fewer rows (top, a period) or pipesheet "
+        "report / the command line for the full table."
+    ).format(
+        rows=format_number(rows),
+        cols=cols,
+        size=format_number(size / 1e6, 1),
+        cap=SPILL_CAP_MB,
     )

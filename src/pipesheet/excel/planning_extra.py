@@ -19,8 +19,6 @@ from pipesheet.excel import (
     _DOC_CURRENCY,
     _DOC_DATE_ORDER,
     _DOC_DEALS,
-    _DOC_HISTORY,
-    _DOC_PROBS,
     _DOC_RATES,
     CELL,
     TABLE,
@@ -31,12 +29,15 @@ from pipesheet.excel import (
     _probabilities,
 )
 from pipesheet.excel.convert import (
+    arguments_table,
     date_argument,
+    either,
     optional_number,
     optional_text,
     spill_frame,
     table_from_range,
 )
+from pipesheet.i18n import N_, _
 
 __all__ = ["PIPE_COMMITS", "PIPE_LOSSES", "PIPE_PIPELINES"]
 
@@ -46,11 +47,11 @@ def _show(value: Any, choices: tuple[str, ...]) -> str:
     text = optional_text(value, "show", choices[0]).strip().casefold()
     if text not in choices:
         raise PipesheetError(
-            "unknown table to show",
-            table="arguments",
+            _("unknown table to show"),
+            table=arguments_table(),
             column="show",
             value=value if isinstance(value, str) else text,
-            expected=" or ".join(f'"{c}"' for c in choices),
+            expected=either(f'"{c}"' for c in choices),
         )
     return text
 
@@ -61,30 +62,52 @@ def _rates(value: Any) -> Any:
 
 @xw.func
 @xw.arg(
-    "deals", doc=_DOC_DEALS + " With a pipeline column, each pipeline has its own stages.", **TABLE
+    "deals",
+    doc=N_(
+        "Deals table with its header row (Deals[#All]): deal id, stage, amount, close "
+        "date… With a pipeline column, each pipeline has its own stages."
+    ),
+    **TABLE,
 )
 @xw.arg(
     "probabilities",
-    doc=_DOC_PROBS + " A table with a pipeline column (the result of PIPE_STAGE_PROBABILITIES "
-    "on deals of several pipelines) prices each pipeline's deals with its own rows.",
+    doc=N_(
+        "Stage probabilities: a table of stage and probability (e.g. Stages[#All] or the "
+        "result of PIPE_STAGE_PROBABILITIES), a preset name (salesforce, hubspot, "
+        'suitecrm) or "configured". A table with a pipeline column (the result of '
+        "PIPE_STAGE_PROBABILITIES on deals of several pipelines) prices each pipeline's "
+        "deals with its own rows."
+    ),
     **TABLE,
 )
-@xw.arg("quota", doc="Optional: quota; adds P(total ≥ quota) to the Total row.", **CELL)
+@xw.arg("quota", doc=N_("Optional: quota; adds P(total ≥ quota) to the Total row."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
-@xw.arg("start", doc="Optional: only open deals expected to close on or after this date.", **CELL)
-@xw.arg("end", doc="Optional: only open deals expected to close on or before this date.", **CELL)
+@xw.arg(
+    "start", doc=N_("Optional: only open deals expected to close on or after this date."), **CELL
+)
+@xw.arg(
+    "end", doc=N_("Optional: only open deals expected to close on or before this date."), **CELL
+)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg(
     "show",
-    doc='Optional: "summary" (default: one row per pipeline and the Total — open deals, '
-    'pipeline, weighted, closed, range) or "deals" (each priced open deal, its probability and '
-    'its source: "stage" or "override").',
+    doc=N_(
+        'Optional: "summary" (default: one row per pipeline and the Total — open deals, '
+        'pipeline, weighted, closed, range) or "deals" (each priced open deal, its '
+        'probability and its source: "stage" or "override").'
+    ),
     **CELL,
 )
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Per pipeline and in total: open deals, pipeline, weighted forecast (each deal at its "
+        "own pipeline's probability, or its override), closed so far and the range "
+        "P10/P50/P90."
+    )
+)
 def PIPE_PIPELINES(
     deals,
     probabilities,
@@ -98,8 +121,6 @@ def PIPE_PIPELINES(
     show=None,
     date_order=None,
 ):
-    """Per pipeline and in total: open deals, pipeline, weighted forecast (each deal at its own
-    pipeline's probability, or its override), closed so far and the range P10/P50/P90."""
     from pipesheet.pipelines import pipeline_summary
     from pipesheet.pricing import price_deals
 
@@ -123,27 +144,41 @@ def PIPE_PIPELINES(
 @xw.arg("deals", doc=_DOC_DEALS, **TABLE)
 @xw.arg(
     "commits",
-    doc="Commits table with its header row: who (Owner, Team… a group column of the deals), "
-    "period (2026-Q3, 2026-07, 2026) and the committed amount (Commit).",
+    doc=N_(
+        "Commits table with its header row: who (Owner, Team… a group column of the "
+        "deals), period (2026-Q3, 2026-07, 2026) and the committed amount (Commit)."
+    ),
     **TABLE,
 )
 @xw.arg(
     "history",
-    doc="Optional: " + _DOC_HISTORY + " Learns the probabilities and rebuilds the system's "
-    "forecast of past periods.",
+    doc=N_(
+        "Optional: Stage history with its header row (History[#All]): deal id, stage, "
+        "entered date. Learns the probabilities and rebuilds the system's forecast of past "
+        "periods."
+    ),
     **TABLE,
 )
 @xw.arg(
     "probabilities",
-    doc="Optional: " + _DOC_PROBS + " Default: learned from the history.",
+    doc=N_(
+        "Optional: Stage probabilities: a table of stage and probability (e.g. "
+        "Stages[#All] or the result of PIPE_STAGE_PROBABILITIES), a preset name "
+        '(salesforce, hubspot, suitecrm) or "configured". Default: learned from the '
+        "history."
+    ),
     **TABLE,
 )
-@xw.arg("by", doc="Optional: the deals column the commits are for (default: the commits').", **CELL)
-@xw.arg("period", doc='Optional: "month", "quarter" or "year" (default: from the labels).', **CELL)
-@xw.arg("fiscal_year_start", doc="Optional: first month of the fiscal year (1–12).", **CELL)
+@xw.arg(
+    "by", doc=N_("Optional: the deals column the commits are for (default: the commits')."), **CELL
+)
+@xw.arg(
+    "period", doc=N_('Optional: "month", "quarter" or "year" (default: from the labels).'), **CELL
+)
+@xw.arg("fiscal_year_start", doc=N_("Optional: first month of the fiscal year (1–12)."), **CELL)
 @xw.arg(
     "as_of",
-    doc="Optional: the day (default: the history's last day): earlier periods are past.",
+    doc=N_("Optional: the day (default: the history's last day): earlier periods are past."),
     **CELL,
 )
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
@@ -151,12 +186,19 @@ def PIPE_PIPELINES(
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg(
     "show",
-    doc='Optional: "table" (default: each commit, the system forecast, the actual and the '
-    'errors) or "summary" (MAPE and bias of the manager and of the model).',
+    doc=N_(
+        'Optional: "table" (default: each commit, the system forecast, the actual and '
+        'the errors) or "summary" (MAPE and bias of the manager and of the model).'
+    ),
     **CELL,
 )
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "A manager's commits beside the system's forecast and what was won: errors = forecast "
+        "/ actual − 1, and who forecasts better (MAPE, bias) over the past periods."
+    )
+)
 def PIPE_COMMITS(
     deals,
     commits,
@@ -172,8 +214,6 @@ def PIPE_COMMITS(
     show=None,
     date_order=None,
 ):
-    """A manager's commits beside the system's forecast and what was won: errors =
-    forecast / actual − 1, and who forecasts better (MAPE, bias) over the past periods."""
     from pipesheet.commits import compare_commits
 
     what = _show(show, ("table", "summary"))
@@ -194,25 +234,40 @@ def PIPE_COMMITS(
 
 
 @xw.func
-@xw.arg("deals", doc=_DOC_DEALS + " With a loss-reason column (Loss Reason…).", **TABLE)
+@xw.arg(
+    "deals",
+    doc=N_(
+        "Deals table with its header row (Deals[#All]): deal id, stage, amount, close date… "
+        "With a loss-reason column (Loss Reason…)."
+    ),
+    **TABLE,
+)
 @xw.arg(
     "history",
-    doc="Optional: " + _DOC_HISTORY + " Tells the stage each deal was lost at.",
+    doc=N_(
+        "Optional: Stage history with its header row (History[#All]): deal id, stage, "
+        "entered date. Tells the stage each deal was lost at."
+    ),
     **TABLE,
 )
 @xw.arg(
     "show",
-    doc='Optional: "reasons" (default), "stages" (the stage lost at), "both" or "deals".',
+    doc=N_('Optional: "reasons" (default), "stages" (the stage lost at), "both" or "deals".'),
     **CELL,
 )
 @xw.arg("as_of", doc=_DOC_AS_OF, **CELL)
-@xw.arg("start", doc="Optional: only deals lost on or after this date.", **CELL)
-@xw.arg("end", doc="Optional: only deals lost on or before this date.", **CELL)
+@xw.arg("start", doc=N_("Optional: only deals lost on or after this date."), **CELL)
+@xw.arg("end", doc=N_("Optional: only deals lost on or before this date."), **CELL)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        'Lost deals by reason (blank: "(no reason given)") and by the stage they were lost '
+        "at: deals, amount (reporting currency) and their shares."
+    )
+)
 def PIPE_LOSSES(
     deals,
     history=None,
@@ -225,8 +280,6 @@ def PIPE_LOSSES(
     blank_amounts=None,
     date_order=None,
 ):
-    """Lost deals by reason (blank: "(no reason given)") and by the stage they were lost at:
-    deals, amount (reporting currency) and their shares."""
     from pipesheet.losses import lost_reasons
 
     what = _show(show, ("reasons", "stages", "both", "deals"))

@@ -12,13 +12,11 @@ import xlwings as xw
 
 from pipesheet.errors import PipesheetError
 from pipesheet.excel import (
-    _DOC_AS_OF,
     _DOC_BLANK,
     _DOC_CURRENCY,
     _DOC_DATE_ORDER,
     _DOC_DEALS,
     _DOC_END,
-    _DOC_HISTORY,
     _DOC_PROBS,
     _DOC_RATES,
     _DOC_START,
@@ -30,43 +28,73 @@ from pipesheet.excel import (
     _probabilities,
 )
 from pipesheet.excel.convert import (
+    arguments_table,
     date_argument,
     optional_number,
     optional_text,
     spill_frame,
     table_from_range,
 )
+from pipesheet.i18n import N_, _
 
 __all__ = ["PIPE_QUOTA_TABLE", "PIPE_SCENARIO"]
 
 
 @xw.func
-@xw.arg("deals", doc=_DOC_DEALS + " With the column the quotas are by (e.g. Owner).", **TABLE)
+@xw.arg(
+    "deals",
+    doc=N_(
+        "Deals table with its header row (Deals[#All]): deal id, stage, amount, close date… "
+        "With the column the quotas are by (e.g. Owner)."
+    ),
+    **TABLE,
+)
 @xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
 @xw.arg(
     "quotas",
-    doc="Quota table with its header row (Quotas[#All]): a group column (e.g. Owner or Team), "
-    "a Period label (2026-Q3, 2026-07, 2026, FY2027-Q1) or Start and End dates, and the Quota.",
+    doc=N_(
+        "Quota table with its header row (Quotas[#All]): a group column (e.g. Owner or "
+        "Team), a Period label (2026-Q3, 2026-07, 2026, FY2027-Q1) or Start and End dates, "
+        "and the Quota."
+    ),
     **TABLE,
 )
 @xw.arg(
     "by",
-    doc="Optional: the quota table's group column (default: its one column that is not the "
-    "period or the quota).",
+    doc=N_(
+        "Optional: the quota table's group column (default: its one column that is not the "
+        "period or the quota)."
+    ),
     **CELL,
 )
 @xw.arg(
     "hierarchy",
-    doc="Optional: levels finest first, e.g. Teams[#All] with Owner, Team, Region: each level "
-    "above the quotas' is rolled up by exact sums.",
+    doc=N_(
+        "Optional: levels finest first, e.g. Teams[#All] with Owner, Team, Region: each "
+        "level above the quotas' is rolled up by exact sums."
+    ),
     **TABLE,
 )
-@xw.arg("as_of", doc=_DOC_AS_OF + " Leads per week count the weeks left from it.", **CELL)
+@xw.arg(
+    "as_of",
+    doc=N_(
+        "Optional: only what was known at the end of this day. Leads per week count the weeks "
+        "left from it."
+    ),
+    **CELL,
+)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "Per quota row (and each team and region above it): quota, closed, expected "
+        "(weighted), gap = quota − closed − expected, coverage, P(closed + range ≥ quota) from "
+        "the row's own deals, and the new leads needed per week; roll-ups are exact sums to "
+        "the cent."
+    )
+)
 def PIPE_QUOTA_TABLE(
     deals,
     probabilities,
@@ -79,9 +107,6 @@ def PIPE_QUOTA_TABLE(
     blank_amounts=None,
     date_order=None,
 ):
-    """Per quota row (and each team and region above it): quota, closed, expected (weighted),
-    gap = quota − closed − expected, coverage, P(closed + range ≥ quota) from the row's own
-    deals, and the new leads needed per week; roll-ups are exact sums to the cent."""
     from pipesheet.quotas import quota_table
 
     result = quota_table(
@@ -103,25 +128,39 @@ def PIPE_QUOTA_TABLE(
 @xw.arg("probabilities", doc=_DOC_PROBS, **TABLE)
 @xw.arg(
     "scenario",
-    doc='The what-if, as text: "drop-largest 3", "drop D-0012,D-0044", "slip 30" (days), '
-    '"conversion Proposal=35%", "add-leads 10/week" (with a history, or "add-leads 10/week '
-    'cycle 60").',
+    doc=N_(
+        'The what-if, as text: "drop-largest 3", "drop D-0012,D-0044", "slip 30" '
+        '(days), "conversion Proposal=35%", "add-leads 10/week" (with a history, or '
+        '"add-leads 10/week cycle 60").'
+    ),
     **CELL,
 )
-@xw.arg("quota", doc="Optional: quota; adds P(closed so far + range ≥ quota).", **CELL)
+@xw.arg("quota", doc=N_("Optional: quota; adds P(closed so far + range ≥ quota)."), **CELL)
 @xw.arg("start", doc=_DOC_START, **CELL)
 @xw.arg("end", doc=_DOC_END, **CELL)
-@xw.arg("as_of", doc=_DOC_AS_OF + " New leads start the day after.", **CELL)
+@xw.arg(
+    "as_of",
+    doc=N_("Optional: only what was known at the end of this day. New leads start the day after."),
+    **CELL,
+)
 @xw.arg("rates", doc=_DOC_RATES, **TABLE)
 @xw.arg("currency", doc=_DOC_CURRENCY, **CELL)
 @xw.arg("blank_amounts", doc=_DOC_BLANK, **CELL)
 @xw.arg(
     "history",
-    doc="Optional: " + _DOC_HISTORY + " For add-leads: the days in each stage.",
+    doc=N_(
+        "Optional: Stage history with its header row (History[#All]): deal id, stage, "
+        "entered date. For add-leads: the days in each stage."
+    ),
     **TABLE,
 )
 @xw.arg("date_order", doc=_DOC_DATE_ORDER, **CELL)
-@_cell_errors
+@_cell_errors(
+    N_(
+        "A what-if on the open pipeline: the forecast, pipeline, open deals, P10/P50/P90, "
+        "closed so far and P(≥ quota) before and after it, with what changed in words."
+    )
+)
 def PIPE_SCENARIO(
     deals,
     probabilities,
@@ -136,17 +175,15 @@ def PIPE_SCENARIO(
     history=None,
     date_order=None,
 ):
-    """A what-if on the open pipeline: the forecast, pipeline, open deals, P10/P50/P90, closed
-    so far and P(≥ quota) before and after it, with what changed in words."""
     from pipesheet.scenarios import apply_scenarios
 
     text = optional_text(scenario, "scenario")
     if text is None:
         raise PipesheetError(
-            "no scenario given",
-            table="arguments",
+            _("no scenario given"),
+            table=arguments_table(),
             column="scenario",
-            expected='a scenario such as "drop-largest 3"',
+            expected=_('a scenario such as "drop-largest 3"'),
         )
     result = apply_scenarios(
         table_from_range(deals, "deals", date_order),

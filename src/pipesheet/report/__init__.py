@@ -45,11 +45,18 @@ output is refused unless ``force``;
 the file is written to a temporary file in the same folder and renamed into place; text from the
 data that starts with ``=``, ``+``, ``-`` or ``@`` is stored as text (quote prefix) so Excel never
 runs it as a formula.  A progress bar (``tqdm``, the ``report`` extra) shows on long runs.
+
+**Languages.** The workbook speaks the language spoken (:mod:`pipesheet.i18n`: ``--lang``,
+``PIPESHEET_LANG``, the system locale): sheet names, titles, header rows
+(:func:`pipesheet.headings.heading`), Summary items, notes and chart titles. The numbers are the
+same in every language and stay numeric cells with number formats; dates stay dates.
+``report.sheets`` keeps the English sheet names and ``report.summary`` the English items (the
+Python API); :func:`sheet_name` gives a sheet's name in the language spoken.
 """
 
 from __future__ import annotations
 
-from pipesheet.report.build import SHEETS, Report, build_report
+from pipesheet.report.build import SHEETS, Report, build_report, sheet_name
 from pipesheet.report.write import write_report
 
-__all__ = ["SHEETS", "Report", "build_report", "write_report"]
+__all__ = ["SHEETS", "Report", "build_report", "sheet_name", "write_report"]

@@ -15,9 +15,12 @@ import pandas as pd
 
 from pipesheet.base import Result
 from pipesheet.errors import PipesheetError
+from pipesheet.formats import format_number
+from pipesheet.headings import heading
+from pipesheet.i18n import N_, _, ngettext, pgettext
 from pipesheet.periods import period_bounds, read_date_setting
 
-__all__ = ["SHEETS", "Report", "build_report"]
+__all__ = ["SHEETS", "Report", "build_report", "sheet_name"]
 
 SHEETS = (
     "Summary",
@@ -35,6 +38,82 @@ SHEETS = (
     "Commits",
     "Losses",
 )
+
+
+def sheet_name(name: str) -> str:
+    """A sheet's name in the language spoken (``report.sheets`` keeps the English names)."""
+    names = {
+        "Summary": pgettext("sheet", "Summary"),
+        "Stage probabilities": pgettext("sheet", "Stage probabilities"),
+        "Forecast": pgettext("sheet", "Forecast"),
+        "Range": pgettext("sheet", "Range"),
+        "Calibrated forecast": pgettext("sheet", "Calibrated forecast"),
+        "Lead plan": pgettext("sheet", "Lead plan"),
+        "Balance": pgettext("sheet", "Balance"),
+        "Waterfall": pgettext("sheet", "Waterfall"),
+        "Backtest": pgettext("sheet", "Backtest"),
+        "Calibration": pgettext("sheet", "Calibration"),
+        "Diagnostics": pgettext("sheet", "Diagnostics"),
+        "Pipelines": pgettext("sheet", "Pipelines"),
+        "Commits": pgettext("sheet", "Commits"),
+        "Losses": pgettext("sheet", "Losses"),
+    }
+    return names.get(name, name)
+
+
+#: A Summary row: (the item in English, the item in the language spoken, the value).
+Row = tuple[str, str, Any]
+
+
+#: A label in English and in the language spoken.
+Said = tuple[str, str]
+
+
+def _row(item: str, value: Any, **values: Any) -> Row:
+    """A Summary row for ``item`` (an English text marked with ``N_``; ``{name}`` placeholders
+    filled from ``values``, a :data:`Said` pair filling each text with its own): the English item
+    names the row in ``report.summary``, the workbook shows it translated (and its number format
+    still follows the English)."""
+    english = {k: v[0] if isinstance(v, tuple) else v for k, v in values.items()}
+    shown = {k: v[1] if isinstance(v, tuple) else v for k, v in values.items()}
+    return item.format(**english), _(item).format(**shown), value
+
+
+def _not_computed(err: Exception) -> str:
+    return _("not computed: {error}").format(error=err)
+
+
+def _method(method: str) -> Said:
+    """A forecast method of the backtest (or a probability source of the calibration), in
+    English and in the language spoken."""
+    words = {
+        "time-aware": pgettext("method", "time-aware"),
+        "weighted pipeline": pgettext("method", "weighted pipeline"),
+        "calibrated": pgettext("method", "calibrated"),
+        "recommended": pgettext("method", "recommended"),
+        "learned": pgettext("method", "learned"),
+        "configured": pgettext("method", "configured"),
+    }
+    return method, words.get(method, method)
+
+
+def _none() -> str:
+    return _("(none)")
+
+
+def _notes(notes: list[str]) -> pd.DataFrame:
+    """A "Notes" table (one note a row; "(none)" when there is none)."""
+    return pd.DataFrame({"note": notes or [_none()]})
+
+
+def _period_noun(period: str) -> str:
+    """ "month", "quarter", "year" as a word of the language spoken."""
+    words = {
+        "month": pgettext("period", "month"),
+        "quarter": pgettext("period", "quarter"),
+        "year": pgettext("period", "year"),
+    }
+    return words.get(str(period), str(period))
 
 
 @dataclass(repr=False)
@@ -153,8 +232,8 @@ def build_report(
     export = read_export(*inputs, sheet=sheet, table=table, dayfirst=dayfirst)
     if export.deals is None:
         raise PipesheetError(
-            "the report needs a deals table",
-            expected="a deals (opportunities) export, plus optionally a stage history",
+            _("the report needs a deals table"),
+            expected=_("a deals (opportunities) export, plus optionally a stage history"),
         )
     if progress is None:
         progress = len(export.deals) >= 50_000 and sys.stderr.isatty()
@@ -173,7 +252,12 @@ def build_report(
         priced = _price(run, source, currency)
         forecast = priced.forecast(period, fiscal_year_start, by, total=True)
         run.note(forecast.attrs.get("notes", []))
-        forecast_tables = [(f"Weighted forecast by {period}", forecast), *_overrides(priced)]
+        by_period = {
+            "month": _("Weighted forecast by month"),
+            "quarter": _("Weighted forecast by quarter"),
+            "year": _("Weighted forecast by year"),
+        }.get(period) or _("Weighted forecast by {period}").format(period=period)
+        forecast_tables = [(by_period, forecast), *_overrides(priced)]
         tick("forecast")
         rng = priced.range(quota)
         tick("range")
@@ -225,21 +309,26 @@ def build_report(
                 *commit_rows,
                 *loss_rows,
             ],
-            columns=["item", "value"],
+            columns=["item", "shown", "value"],
         )
+        # the English items name the rows; the workbook shows them in the language spoken
+        labels = summary.pop("shown").tolist()
+        summary.attrs["labels"] = labels
         sheets = {
             "Summary": [
-                ("Summary", summary),
-                ("Notes", pd.DataFrame({"note": run.notes or ["(none)"]})),
+                (_("Summary"), summary),
+                (_("Notes"), _notes(run.notes)),
             ],
-            "Stage probabilities": [("Stage probabilities", probs)]
-            + ([("Probabilities used for the forecast", given)] if given is not None else [])
-            + [("Notes", _disagreements(run, model))],
+            "Stage probabilities": [(_("Stage probabilities"), probs)]
+            + ([(_("Probabilities used for the forecast"), given)] if given is not None else [])
+            + [(_("Notes"), _disagreements(run, model))],
             "Forecast": forecast_tables,
             "Range": [
                 (
-                    f"Forecast range of the {rng.deals:,} open deals of the forecast "
-                    "(mean = its total)",
+                    _(
+                        "Forecast range of the {deals} open deals of the forecast "
+                        "(mean = its total)"
+                    ).format(deals=format_number(rng.deals)),
                     rng.to_frame(),
                 )
             ],
@@ -315,12 +404,18 @@ def _stage_probabilities(run: _Run, probabilities: Any) -> tuple[Any, pd.DataFra
     open_stages = set(frame.loc[frame["code"] < run.stages.k, "stage"].map(str))
     if probabilities is not None:
         source, given, label = _given_probabilities(probabilities)
-        run.notes.append(f"the forecast and range use the given stage probabilities ({label})")
+        run.notes.append(
+            _("the forecast and range use the given stage probabilities ({label})").format(
+                label=label[1]
+            )
+        )
     elif set(unknown) & open_stages and "probability" in frame:
         source = "configured"
         run.notes.append(
-            "no learned win probability for " + ", ".join(unknown) + ": the forecast, range "
-            "and lead plan use the CRM's configured probabilities instead"
+            _(
+                "no learned win probability for {stages}: the forecast, range and lead plan use "
+                "the CRM's configured probabilities instead"
+            ).format(stages=", ".join(unknown))
         )
     return model, probs, source, given
 
@@ -346,24 +441,26 @@ def _disagreements(run: _Run, model: Any) -> pd.DataFrame:
     run.note(said)
     if not said and run.history is not None:
         said = [
-            "cohort and Markov estimates agree at every stage (none differs by 10 points or "
-            "more with intervals apart)"
+            _(
+                "cohort and Markov estimates agree at every stage (none differs by 10 points or "
+                "more with intervals apart)"
+            )
         ]
-    return pd.DataFrame({"note": said or ["(none: no stage history)"]})
+    return pd.DataFrame({"note": said or [_("(none: no stage history)")]})
 
 
 def _calibrated_forecast(
     run: _Run, currency: str | None, quota: float | None
-) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The "Calibrated forecast" sheet and the rows the Summary leads with: the calibrated
     forecast of the current period — the window (as of, end of the ``period`` containing it]
     (the next period's end when the as-of date is its last day) — with its range, P(closed so
     far + revenue ≥ quota), the method in words and the past periods it rests on
     (:func:`pipesheet.calibrated_forecast`)."""
     if run.history is None:
-        why = "needs a stage history"
-        return [("Calibrated forecast", pd.DataFrame({"note": [why]}))], [
-            ("Calibrated forecast", why)
+        why = _("needs a stage history")
+        return [(_("Calibrated forecast"), pd.DataFrame({"note": [why]}))], [
+            _row(N_("Calibrated forecast"), why)
         ]
     from pipesheet.calibrated import calibrated_forecast
 
@@ -381,32 +478,32 @@ def _calibrated_forecast(
             stages=run.stages,
         )
     except PipesheetError as err:
-        return [("Calibrated forecast", pd.DataFrame({"note": [str(err)]}))], [
-            ("Calibrated forecast", f"not computed: {err}")
+        return [(_("Calibrated forecast"), pd.DataFrame({"note": [str(err)]}))], [
+            _row(N_("Calibrated forecast"), _not_computed(err))
         ]
     window = f"{res.as_of.date()} → {res.period_end.date()}"
-    rows: list[tuple[str, Any]] = [
-        ("Calibrated forecast", res.forecast),
-        ("Calibrated forecast window", window),
-        ("Calibrated P10", res.p10),
-        ("Calibrated P50", res.p50),
-        ("Calibrated P90", res.p90),
-        ("Closed so far in the period", res.closed),
+    rows: list[Row] = [
+        _row(N_("Calibrated forecast"), res.forecast),
+        _row(N_("Calibrated forecast window"), window),
+        _row(N_("Calibrated P10"), res.p10),
+        _row(N_("Calibrated P50"), res.p50),
+        _row(N_("Calibrated P90"), res.p90),
+        _row(N_("Closed so far in the period"), res.closed),
     ]
     if quota is not None:
-        rows.append(("P(closed so far + revenue ≥ quota)", res.p_quota))
+        rows.append(_row(N_("P(closed so far + revenue ≥ quota)"), res.p_quota))
     rows += [
-        ("Calibrated forecast method", res.method),
-        ("Past periods it rests on", res.periods),
+        _row(N_("Calibrated forecast method"), res.method),
+        _row(N_("Past periods it rests on"), res.periods),
     ]
     tables = [
-        (f"Calibrated forecast {window}", res.to_frame()),
+        (_("Calibrated forecast {window}").format(window=window), res.to_frame()),
         (
-            "Past periods it rests on (error = forecast / actual − 1)",
+            _("Past periods it rests on (error = forecast / actual − 1)"),
             res.evidence.drop(columns=["log_error", "model_sd"]),
         ),
-        ("Open deals: the model's and the calibrated probability", res.deals),
-        ("Notes", pd.DataFrame({"note": res.notes or ["(none)"]})),
+        (_("Open deals: the model's and the calibrated probability"), res.deals),
+        (_("Notes"), _notes(res.notes)),
     ]
     return tables, rows
 
@@ -430,20 +527,24 @@ def _lead_plan(
     target_note = ""
     if target is None and len(past):
         target = float(past.mean())
-        target_note = f"target = average won revenue of the last {len(past)} {run.period}(s)"
+        target_note = {
+            "month": _("target = average won revenue of the last {n} month(s)"),
+            "quarter": _("target = average won revenue of the last {n} quarter(s)"),
+            "year": _("target = average won revenue of the last {n} year(s)"),
+        }[run.period].format(n=len(past))
     tables: list[tuple[str, pd.DataFrame]] = []
     if target is not None and not math.isnan(average_deal):
         try:
             plan = leads_needed(target, average_deal, model, currency=priced.currency)
-            tables.append(("Lead plan", plan.table))
+            tables.append((_("Lead plan"), plan.table))
             explanation = list(plan.explanation)
         except PipesheetError as err:
             explanation = [str(err)]
     else:
-        explanation = ["no won deals yet: the lead plan needs an average won deal"]
+        explanation = [_("no won deals yet: the lead plan needs an average won deal")]
     if target_note:
         explanation.insert(0, target_note)
-    tables.append(("Explanation", pd.DataFrame({"explanation": explanation})))
+    tables.append((_("Explanation"), pd.DataFrame({"explanation": explanation})))
     return tables, target, average_deal
 
 
@@ -474,23 +575,26 @@ def _waterfall(
             **money,
         )
     else:
-        note = pd.DataFrame({"note": ["needs a stage history or --previous"]})
-        return [("Waterfall", note)], None
+        note = pd.DataFrame({"note": [_("needs a stage history or --previous")]})
+        return [(_("Waterfall"), note)], None
     moved = w.deals[w.deals["step"] != "unchanged"].reset_index(drop=True)
     run.note(w.notes)
     return [
-        (f"Pipeline closing {start.date()} – {end.date()}", w.table),
-        ("Deals that moved", moved),
+        (
+            _("Pipeline closing {start} – {end}").format(start=start.date(), end=end.date()),
+            w.table,
+        ),
+        (_("Deals that moved"), moved),
     ], w
 
 
 def _diagnostics(
     run: _Run, stale_quantile: float
-) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The "Diagnostics" sheet (bottlenecks, cycle time, stale thresholds and deals) and the
     Summary's rows about it."""
     if run.history is None:
-        return [("Diagnostics", pd.DataFrame({"note": ["needs a stage history"]}))], []
+        return [(_("Diagnostics"), pd.DataFrame({"note": [_("needs a stage history")]}))], []
     from pipesheet.diagnostics import bottlenecks, cycle_time, stale_deals, stale_thresholds
 
     history, as_of = run.history, run.as_of
@@ -503,20 +607,20 @@ def _diagnostics(
     hit = b[b["bottleneck"]]
     run.notes += [*b.attrs.get("notes", []), *stale.attrs.get("notes", [])]
     tables = [
-        ("Bottlenecks", b),
-        ("Cycle time (days)", ct),
-        ("Stale thresholds (days in stage)", thresholds),
-        ("Stale deals", stale.reset_index(drop=True)),
+        (_("Bottlenecks"), b),
+        (_("Cycle time (days)"), ct),
+        (_("Stale thresholds (days in stage)"), thresholds),
+        (_("Stale deals"), stale.reset_index(drop=True)),
     ]
     rows = [
-        ("Bottleneck stage", hit["stage"].iloc[0] if len(hit) else "none"),
-        ("Stale deals", len(stale)),
+        _row(N_("Bottleneck stage"), hit["stage"].iloc[0] if len(hit) else _("none")),
+        _row(N_("Stale deals"), len(stale)),
     ]
     design_tables, design_rows = _stage_design(run)
     return tables + design_tables, rows + design_rows
 
 
-def _stage_design(run: _Run) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+def _stage_design(run: _Run) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The stage design check on the Diagnostics sheet (its flags, each with the evidence and a
     suggestion) and the Summary's row about it."""
     from pipesheet.stage_design import stage_design_check
@@ -524,29 +628,31 @@ def _stage_design(run: _Run) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple
     try:
         design = stage_design_check(run.history, run.deals, as_of=run.as_of, stages=run.stages)
     except PipesheetError as err:
-        return [("Stage design check", pd.DataFrame({"note": [str(err)]}))], [
-            ("Stage design flags", f"not computed: {err}")
+        return [(_("Stage design check"), pd.DataFrame({"note": [str(err)]}))], [
+            _row(N_("Stage design flags"), _not_computed(err))
         ]
     run.note(design.notes)
     title = str(design).splitlines()[0]
     checks = ", ".join(dict.fromkeys(design.flags["check"]))
     return [(title, design.to_frame())], [
-        ("Stage design flags", f"{len(design.flags)} ({checks})" if checks else "none")
+        _row(N_("Stage design flags"), f"{len(design.flags)} ({checks})" if checks else _("none"))
     ]
 
 
 def _balance(
     run: _Run, currency: str | None, quota: float | None, target: float | None
-) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The "Balance" sheet: :func:`pipesheet.balance.pipeline_balance` for the report's current
     period (the period of the as-of day) with the quota as its target, else the lead plan's
     target; the per-stage table, what to do, the inputs and notes; and the Summary's rows."""
     if run.history is None:
-        return [("Balance", pd.DataFrame({"note": ["needs a stage history"]}))], []
-    goal, source = (quota, "the quota") if quota is not None else (target, "the lead plan's target")
+        return [(_("Balance"), pd.DataFrame({"note": [_("needs a stage history")]}))], []
+    goal, source = (
+        (quota, _("the quota")) if quota is not None else (target, _("the lead plan's target"))
+    )
     if goal is None:
-        note = "no target: give --quota or --target (no past won revenue to default to)"
-        return [("Balance", pd.DataFrame({"note": [note]}))], [("Balance", note)]
+        note = _("no target: give --quota or --target (no past won revenue to default to)")
+        return [(_("Balance"), pd.DataFrame({"note": [note]}))], [_row(N_("Balance"), note)]
     from pipesheet.balance import pipeline_balance
 
     start, end = _period_bounds(run.as_of, run.period, run.fiscal_year_start)
@@ -564,8 +670,8 @@ def _balance(
             blank_amounts=run.blank_amounts,
         )
     except PipesheetError as err:
-        return [("Balance", pd.DataFrame({"note": [str(err)]}))], [
-            ("Balance", f"not computed: {err}")
+        return [(_("Balance"), pd.DataFrame({"note": [str(err)]}))], [
+            _row(N_("Balance"), _not_computed(err))
         ]
     inputs = {**result.inputs(), "target_is": source}
     inputs = {
@@ -574,17 +680,18 @@ def _balance(
     }
     tables = [
         (
-            f"Pipeline balance for {start.date()} – {end.date()} (target = {source}), as of "
-            f"{result.as_of.date()}",
+            _("Pipeline balance for {start} – {end} (target = {source}), as of {as_of}").format(
+                start=start.date(), end=end.date(), source=source, as_of=result.as_of.date()
+            ),
             result.to_frame(),
         ),
-        ("What to do", pd.DataFrame({"advice": result.advice or ["(none)"]})),
-        ("Inputs", pd.DataFrame({"item": list(inputs), "value": list(inputs.values())})),
-        ("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})),
+        (_("What to do"), pd.DataFrame({"advice": result.advice or [_none()]})),
+        (_("Inputs"), pd.DataFrame({"item": list(inputs), "value": list(inputs.values())})),
+        (_("Notes"), _notes(result.notes)),
     ]
     rows = [
-        ("Balance: thin stages", ", ".join(result.thin) or "none"),
-        ("Balance: bloated stages", ", ".join(result.bloated) or "none"),
+        _row(N_("Balance: thin stages"), ", ".join(result.thin) or _("none")),
+        _row(N_("Balance: bloated stages"), ", ".join(result.bloated) or _("none")),
     ]
     return tables, rows
 
@@ -595,40 +702,45 @@ def _overrides(priced: Any) -> list[tuple[str, pd.DataFrame]]:
     own = listed[listed["source"] == "override"].reset_index(drop=True)
     if own.empty:
         return []
-    return [("Deals priced at their own probability (override) instead of their stage's", own)]
+    return [(_("Deals priced at their own probability (override) instead of their stage's"), own)]
 
 
 def _pipelines(
     run: _Run, priced: Any, quota: float | None
-) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The "Pipelines" sheet: every figure per pipeline and in total, and the forecast by
     pipeline and period (several pipelines only)."""
     from pipesheet.pipelines import pipeline_summary
 
     lists = run.deals.pipelines
     if not lists:
-        note = "the deals are in one pipeline (no pipeline column, or one name in it)"
-        return [("Pipelines", pd.DataFrame({"note": [note]}))], []
+        note = _("the deals are in one pipeline (no pipeline column, or one name in it)")
+        return [(_("Pipelines"), pd.DataFrame({"note": [note]}))], []
     summary = pipeline_summary(priced, quota)
     by_pipeline = priced.forecast(run.period, run.fiscal_year_start, "pipeline", total=True)
     stages = pd.DataFrame(
         {"pipeline_name": list(lists), "stages": [" → ".join(s.open) for s in lists.values()]}
     )
+    by_period = {
+        "month": _("Weighted forecast by pipeline and month"),
+        "quarter": _("Weighted forecast by pipeline and quarter"),
+        "year": _("Weighted forecast by pipeline and year"),
+    }[run.period]
     tables = [
-        ("Per pipeline and in total (each deal at its own pipeline's probability)", summary),
-        (f"Weighted forecast by pipeline and {run.period}", by_pipeline),
-        ("Each pipeline's stages", stages),
+        (_("Per pipeline and in total (each deal at its own pipeline's probability)"), summary),
+        (by_period, by_pipeline),
+        (_("Each pipeline's stages"), stages),
     ]
-    return tables, [("Pipelines", ", ".join(lists))]
+    return tables, [_row(N_("Pipelines"), ", ".join(lists))]
 
 
 def _commits(
     run: _Run, commits: Any, source: Any, currency: str | None, sheet: Any, table: Any
-) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The "Commits" sheet: system vs committed vs actual, and who forecasts better."""
     if commits is None:
-        note = "give a commits table (owner or team, period, committed amount): --commits FILE"
-        return [("Commits", pd.DataFrame({"note": [note]}))], []
+        note = _("give a commits table (owner or team, period, committed amount): --commits FILE")
+        return [(_("Commits"), pd.DataFrame({"note": [note]}))], []
     from pipesheet.commits import compare_commits
 
     if isinstance(commits, (str, Path)):
@@ -650,21 +762,21 @@ def _commits(
     run.note([n for n in result.notes if not n.startswith("as of")])
     tables = [
         (
-            f"Commits vs system forecast vs actual, by {result.by} and {result.period}",
+            _("Commits vs system forecast vs actual, by {by} and {period}").format(
+                by=heading(result.by), period=_period_noun(result.period)
+            ),
             result.table,
         ),
-        ("Who forecasts better (past periods where both exist)", result.summary),
+        (_("Who forecasts better (past periods where both exist)"), result.summary),
     ]
-    return tables, [("Commits: lower MAPE", result.best or "not known yet")]
+    return tables, [_row(N_("Commits: lower MAPE"), result.best or _("not known yet"))]
 
 
-def _losses(
-    run: _Run, currency: str | None
-) -> tuple[list[tuple[str, pd.DataFrame]], list[tuple[str, Any]]]:
+def _losses(run: _Run, currency: str | None) -> tuple[list[tuple[str, pd.DataFrame]], list[Row]]:
     """The "Losses" sheet: lost deals by reason, by stage, and both."""
     if "loss_reason" not in run.deals.frame:
-        note = "the deals table has no loss-reason column (Loss Reason, Loss_Reason__c…)"
-        return [("Losses", pd.DataFrame({"note": [note]}))], []
+        note = _("the deals table has no loss-reason column (Loss Reason, Loss_Reason__c…)")
+        return [(_("Losses"), pd.DataFrame({"note": [note]}))], []
     from pipesheet.losses import lost_reasons
 
     try:
@@ -677,14 +789,14 @@ def _losses(
             blank_amounts=run.blank_amounts,
         )
     except PipesheetError as err:
-        return [("Losses", pd.DataFrame({"note": [str(err)]}))], [("Losses", str(err))]
+        return [(_("Losses"), pd.DataFrame({"note": [str(err)]}))], [_row(N_("Losses"), str(err))]
     run.note(result.notes)
     tables = [
-        ("Lost deals by reason", result.by_reason),
-        ("Lost deals by the stage they were lost at", result.by_stage),
-        ("Lost deals by reason and stage", result.by_reason_stage),
+        (_("Lost deals by reason"), result.by_reason),
+        (_("Lost deals by the stage they were lost at"), result.by_stage),
+        (_("Lost deals by reason and stage"), result.by_reason_stage),
     ]
-    rows = [("Lost deals", result.lost_deals), ("Lost amount", result.amount)]
+    rows = [_row(N_("Lost deals"), result.lost_deals), _row(N_("Lost amount"), result.amount)]
     return tables, rows
 
 
@@ -696,50 +808,57 @@ def _summary(
     target: float | None,
     quota: float | None,
     w: Any,
-) -> list[tuple[str, Any]]:
+) -> list[Row]:
     """The Summary's key figures (its totals are the other sheets' totals)."""
-    rows: list[tuple[str, Any]] = [
-        ("Source", run.export.source),
-        ("Files", ", ".join(Path(f).name for f in run.export.files) or "tables"),
-        ("As of", run.as_of.to_pydatetime()),
-        ("Reporting currency", priced.currency or ""),
-        ("Stage order", " → ".join(run.stages.open) + f" ({run.stages.source})"),
-        ("Deals", len(run.deals.frame)),
-        ("Open deals", int(priced.open.sum())),
-        ("Open pipeline", priced.pipeline),
-        ("Weighted forecast", priced.weighted),
-        ("Range mean", rng.mean),
-        ("Range P10", rng.p10),
-        ("Range P50", rng.p50),
-        ("Range P90", rng.p90),
-        ("Average won deal", average_deal),
-        ("Overall win rate", _overall_rate(run.deals, run.stages)),
-        ("Lead plan target", target if target is not None else ""),
+    rows: list[Row] = [
+        _row(N_("Source"), run.export.source),
+        _row(N_("Files"), ", ".join(Path(f).name for f in run.export.files) or _("tables")),
+        _row(N_("As of"), run.as_of.to_pydatetime()),
+        _row(N_("Reporting currency"), priced.currency or ""),
+        _row(N_("Stage order"), " → ".join(run.stages.open) + f" ({run.stages.source})"),
+        _row(N_("Deals"), len(run.deals.frame)),
+        _row(N_("Open deals"), int(priced.open.sum())),
+        _row(N_("Open pipeline"), priced.pipeline),
+        _row(N_("Weighted forecast"), priced.weighted),
+        _row(N_("Range mean"), rng.mean),
+        _row(N_("Range P10"), rng.p10),
+        _row(N_("Range P50"), rng.p50),
+        _row(N_("Range P90"), rng.p90),
+        _row(N_("Average won deal"), average_deal),
+        _row(N_("Overall win rate"), _overall_rate(run.deals, run.stages)),
+        _row(N_("Lead plan target"), target if target is not None else ""),
     ]
     if quota is not None:
-        rows.append(("P(total ≥ quota)", rng.p_quota))
+        rows.append(_row(N_("P(total ≥ quota)"), rng.p_quota))
     if w is not None:
-        rows += [("Waterfall opening", w.opening), ("Waterfall closing", w.closing)]
+        rows += [
+            _row(N_("Waterfall opening"), w.opening),
+            _row(N_("Waterfall closing"), w.closing),
+        ]
     return rows
 
 
-def _given_probabilities(value: Any) -> tuple[Any, pd.DataFrame | None, str]:
-    """(what weighted_forecast takes, the table to show or None, a label for the notes)."""
+def _given_probabilities(value: Any) -> tuple[Any, pd.DataFrame | None, Said]:
+    """(what weighted_forecast takes, the table to show or None, a label for the notes, in
+    English and in the language spoken)."""
     from pipesheet.presets import PRESETS, preset
 
+    def said(text: str, **values: Any) -> Said:
+        return text.format(**values), _(text).format(**values)
+
     if isinstance(value, (str, Path)) and str(value).strip().casefold() == "configured":
-        return "configured", None, "the CRM's configured probabilities"
+        return "configured", None, said(N_("the CRM's configured probabilities"))
     if isinstance(value, str) and value.strip().casefold() in PRESETS:
         name = value.strip().casefold()
-        return name, preset(name), f"the {name} preset"
+        return name, preset(name), said(N_("the {name} preset"), name=name)
     if isinstance(value, (str, Path)):
         from pipesheet.exports import read_table
 
         table = read_table(value)
-        return table, table, f"from {Path(value).name}"
+        return table, table, said(N_("from {file}"), file=Path(value).name)
     if isinstance(value, pd.DataFrame):
-        return value, value, "a given table"
-    return value, None, "given"
+        return value, value, said(N_("a given table"))
+    return value, None, said(N_("given"))
 
 
 def _overall_rate(deals, stages) -> float:
@@ -762,49 +881,54 @@ class _Window:
     periods: int
     asked: int
     history_start: pd.Timestamp | None
-    summary: list[tuple[str, Any]]
+    summary: list[Row]
     notes: list[str]
 
 
 def _backtest_window(history, as_of: pd.Timestamp, period: str, fys: int, n: int) -> _Window:
     if history is None:
-        return _Window(None, 0, n, None, [("Backtest", "needs a stage history")], [])
+        return _Window(None, 0, n, None, [_row(N_("Backtest"), _("needs a stage history"))], [])
     if period == "year":
-        return _Window(None, 0, n, None, [("Backtest", "runs by month or quarter")], [])
+        why = _("runs by month or quarter")
+        return _Window(None, 0, n, None, [_row(N_("Backtest"), why)], [])
     months = {"month": 1, "quarter": 3}[period]
-    start, _ = _period_bounds(as_of, period, fys)
+    start, _end = _period_bounds(as_of, period, fys)
     h0 = pd.Timestamp(history.frame["entered_date"].min()).normalize()
     starts = [start - pd.DateOffset(months=months * i) for i in range(n, 0, -1)]
     usable = [p for p in starts if p - pd.Timedelta(days=1) >= h0]
     notes: list[str] = []
-    rows: list[tuple[str, Any]] = []
+    rows: list[Row] = []
     if len(usable) < len(starts):
         skipped = len(starts) - len(usable)
-        text = (
-            f"{skipped} of the {n} {period}s asked for skipped: the history starts on "
-            f"{h0.date()}, and a {period} can be backtested only from the day before it starts"
-        )
-        notes.append("backtest and calibration: " + text)
-        rows.append(("Backtest skipped", text))
+        text = {
+            "month": _(
+                "{skipped} of the {n} months asked for skipped: the history starts on {start}, "
+                "and a month can be backtested only from the day before it starts"
+            ),
+            "quarter": _(
+                "{skipped} of the {n} quarters asked for skipped: the history starts on "
+                "{start}, and a quarter can be backtested only from the day before it starts"
+            ),
+        }[period].format(skipped=skipped, n=n, start=h0.date())
+        notes.append(_("backtest and calibration: {text}").format(text=text))
+        rows.append(_row(N_("Backtest skipped"), text))
     if not usable:
         return _Window(None, 0, n, h0, rows, notes)
     last = start - pd.Timedelta(days=1)
-    rows.insert(
-        0,
-        (
-            "Backtest periods",
-            f"{len(usable)} {period if len(usable) == 1 else period + 's'}, "
-            f"{usable[0].date()} – {last.date()}",
-        ),
-    )
+    count = len(usable)
+    periods = {
+        "month": ngettext("{n} month", "{n} months", count),
+        "quarter": ngettext("{n} quarter", "{n} quarters", count),
+    }[period].format(n=count)
+    rows.insert(0, _row(N_("Backtest periods"), f"{periods}, {usable[0].date()} – {last.date()}"))
     return _Window(usable[0], len(usable), n, h0, rows, notes)
 
 
 def _backtest(export, deals, window: _Window, period, fys, rates, cur, stages, blank_amounts):
     """The Backtest sheet's tables and the Summary's rows about it."""
     if window.first is None:
-        reason = window.summary[-1][1] if window.summary else "no period to backtest"
-        return [("Backtest", pd.DataFrame({"note": [reason]}))], list(window.summary)
+        reason = window.summary[-1][2] if window.summary else _("no period to backtest")
+        return [(_("Backtest"), pd.DataFrame({"note": [reason]}))], list(window.summary)
     from pipesheet.backtest import backtest
 
     rows = list(window.summary)
@@ -822,27 +946,34 @@ def _backtest(export, deals, window: _Window, period, fys, rates, cur, stages, b
             blank_amounts=blank_amounts,
         )
     except PipesheetError as err:
-        rows.append(("Backtest", f"not computed: {err}"))
-        return [("Backtest", pd.DataFrame({"note": [str(err)]}))], rows
-    for _, r in result.summary.iterrows():
-        rows.append((f"Backtest MAPE ({r['method']})", r["mape"]))
+        rows.append(_row(N_("Backtest"), _not_computed(err)))
+        return [(_("Backtest"), pd.DataFrame({"note": [str(err)]}))], rows
+    for _i, r in result.summary.iterrows():
+        method = _method(r["method"])
+        rows.append(_row(N_("Backtest MAPE ({method})"), r["mape"], method=method))
         if r["unscored"]:
             blank = result.table[
                 (result.table["method"] == r["method"]) & result.table["forecast"].isna()
             ]
             why = "; ".join(dict.fromkeys(blank["note"]))
             rows.append(
-                (
-                    f"Backtest not scored ({r['method']})",
-                    f"{', '.join(blank['period'])}: {why} — left out of MAPE",
+                _row(
+                    N_("Backtest not scored ({method})"),
+                    _("{periods}: {why} — left out of MAPE").format(
+                        periods=", ".join(blank["period"]), why=why
+                    ),
+                    method=method,
                 )
             )
     recommended = result.summary.set_index("method").loc["recommended"]
     rows.append(
-        ("Backtest share of periods within P10–P90 (recommended)", recommended["in_range_share"])
+        _row(
+            N_("Backtest share of periods within P10–P90 (recommended)"),
+            recommended["in_range_share"],
+        )
     )
-    tables = [("Backtest by period", result.wide), ("Error by method", result.summary)]
-    tables.append(("Notes", pd.DataFrame({"note": result.notes or ["(none)"]})))
+    tables = [(_("Backtest by period"), result.wide), (_("Error by method"), result.summary)]
+    tables.append((_("Notes"), _notes(result.notes)))
     return tables, rows
 
 
@@ -854,38 +985,38 @@ def _calibration(run: _Run, window: _Window, currency: str | None, probabilities
     that first period) — with the Brier score, its base-rate reference and the Brier skill of
     each, then each one's table by stage and by probability bucket."""
     if window.first is None:
-        reason = window.summary[-1][1] if window.summary else "no period to calibrate"
-        return [("Calibration", pd.DataFrame({"note": [reason]}))], []
+        reason = window.summary[-1][2] if window.summary else _("no period to calibrate")
+        return [(_("Calibration"), pd.DataFrame({"note": [reason]}))], []
     from pipesheet.calibration import calibration
 
     export = run.export
     predicted_on = window.first - pd.Timedelta(days=1)
-    _, period_end = _period_bounds(window.first, run.period, run.fiscal_year_start)
+    _start, period_end = _period_bounds(window.first, run.period, run.fiscal_year_start)
     try:
         cal = calibration(export.history, run.deals, as_of=predicted_on, stages=run.stages)
     except PipesheetError as err:
-        return [("Calibration", pd.DataFrame({"note": [str(err)]}))], [
-            ("Calibration", f"not computed: {err}")
+        return [(_("Calibration"), pd.DataFrame({"note": [str(err)]}))], [
+            _row(N_("Calibration"), _not_computed(err))
         ]
     rows = [
-        ("Calibration predicted on", predicted_on.to_pydatetime()),
-        ("Calibration Brier score", cal.brier),
+        _row(N_("Calibration predicted on"), predicted_on.to_pydatetime()),
+        _row(N_("Calibration Brier score"), cal.brier),
     ]
-    sources: list[tuple[str, Any, dict[str, Any]]] = []
+    sources: list[tuple[Said, Any, dict[str, Any]]] = []
     has_configured = "probability" in run.deals.frame or "probability" in export.history
     if has_configured:
-        sources.append(("configured", "configured", {}))
+        sources.append((_method("configured"), "configured", {}))
     if probabilities is not None:
-        given, _, label = _given_probabilities(probabilities)
+        given, _table, label = _given_probabilities(probabilities)
         if not (isinstance(given, str) and given == "configured"):
             sources.append((label, given, {}))
     window_end = {"period_end": period_end}
     money = {"rates": run.rates, "currency": currency, "blank_amounts": run.blank_amounts}
     sources += [
-        ("time-aware", "time-aware", window_end),
-        ("calibrated", "calibrated", {**window_end, **money}),
+        (_method("time-aware"), "time-aware", window_end),
+        (_method("calibrated"), "calibrated", {**window_end, **money}),
     ]
-    results = [("learned", cal)]
+    results: list[tuple[Said, Any]] = [(_method("learned"), cal)]
     failed: list[dict[str, Any]] = []
     for label, which, extra in sources:  # a loop over the probability sources
         try:
@@ -903,36 +1034,39 @@ def _calibration(run: _Run, window: _Window, currency: str | None, probabilities
                 )
             )
         except PipesheetError as err:
-            failed.append({"probabilities": label, "note": f"not computed: {err}"})
+            failed.append({"probabilities": label[1], "note": _not_computed(err)})
     compared = pd.concat(
-        [r.summary.assign(probabilities=label, note=_verdict(r)) for label, r in results]
+        [r.summary.assign(probabilities=label[1], note=_verdict(r)) for label, r in results]
         + ([pd.DataFrame(failed)] if failed else []),
         ignore_index=True,
     )
-    rows += [(f"Brier skill ({label})", r.brier_skill) for label, r in results]
+    rows += [_row(N_("Brier skill ({label})"), r.brier_skill, label=label) for label, r in results]
+    day = predicted_on.date()
     tables = [
-        (f"Stage probabilities predicted on {predicted_on.date()}", cal.summary),
-        ("By stage", cal.by_stage),
-        ("By probability bucket", cal.by_bucket),
+        (_("Stage probabilities predicted on {date}").format(date=day), cal.summary),
+        (_("By stage"), cal.by_stage),
+        (_("By probability bucket"), cal.by_bucket),
         (
-            f"Every probability predicted on {predicted_on.date()}: Brier score and skill "
-            "(1 − Brier / Brier of always predicting the base rate)",
+            _(
+                "Every probability predicted on {date}: Brier score and skill "
+                "(1 − Brier / Brier of always predicting the base rate)"
+            ).format(date=day),
             compared,
         ),
     ]
     for label, r in results[1:]:
         tables += [
-            (f"By stage — {label}", r.by_stage),
-            (f"By probability bucket — {label}", r.by_bucket),
+            (_("By stage — {label}").format(label=label[1]), r.by_stage),
+            (_("By probability bucket — {label}").format(label=label[1]), r.by_bucket),
         ]
-    notes = list(dict.fromkeys(n for _, r in results for n in r.notes))
-    tables.append(("Notes", pd.DataFrame({"note": notes or ["(none)"]})))
+    notes = list(dict.fromkeys(n for _label, r in results for n in r.notes))
+    tables.append((_("Notes"), _notes(notes)))
     return tables, rows
 
 
 def _verdict(result: Any) -> str:
     """What the Calibration sheet says of one source: worse than the base rate, and for the
     calibrated forecast what it did (not calibrated: the time-aware probabilities)."""
-    said = ["worse than always predicting the base rate"] if result.brier_skill < 0 else []
+    said = [_("worse than always predicting the base rate")] if result.brier_skill < 0 else []
     said += [n for n in result.notes if n.startswith("calibrated forecast:")]
     return "; ".join(said)
