@@ -184,6 +184,25 @@ def test_a_cli_error_of_pipesheet_in_catalan(capsys):
     assert "'Lead'" in err
 
 
+def test_a_bad_cell_in_catalan_names_the_files_column_row_and_value(capsys):
+    """docs/languages.md's example: the file's own column, row and value; pipesheet's words
+    (the table it names, the sentence) in Catalan."""
+    bad = str(Path(__file__).parent / "fixtures" / "bad" / "bad_date.csv")
+    argv = ["forecast", bad, "--probabilities", "salesforce"]
+    status, out, err = run(capsys, *argv, "--lang", "ca")
+    assert (status, out) == (2, "")
+    assert err == (
+        "pipesheet: errada: taula 'oportunitats', columna 'Expected Close Date', fila 2: "
+        "no és una data real (valor '2026-13-45'); s'esperava: una data del calendari com "
+        "2026-09-30.\n"
+    )
+    status, _, err = run(capsys, *argv)
+    assert err == (
+        "pipesheet: error: table 'deals', column 'Expected Close Date', row 2: not a real date "
+        "(value '2026-13-45'); expected a calendar date such as 2026-09-30.\n"
+    )
+
+
 def test_an_os_message_in_another_wording_is_shown_as_it_is(capsys, monkeypatch):
     def refuse(name):
         raise PermissionError(errno.EACCES, "Access is denied", "deals.csv")  # Windows' words
