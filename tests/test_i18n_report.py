@@ -4,7 +4,9 @@ formats (never text), the same dates as dates."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 from pathlib import Path
 
 import openpyxl
@@ -102,6 +104,9 @@ def test_the_english_demo_is_unchanged(demo_books):
     assert wb["Range"]["A2"].value == "mean"
 
 
+SAID: dict[str, str] = {}  # what `pipesheet report` printed, by language
+
+
 @pytest.fixture(scope="module")
 def report_books(tmp_path_factory):
     src = tmp_path_factory.mktemp("exports")
@@ -124,7 +129,9 @@ def report_books(tmp_path_factory):
             "--lang",
             lang,
         ]
-        assert main(argv) == 0
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            assert main(argv) == 0
+        SAID[lang] = said.getvalue()
     return books
 
 
@@ -148,6 +155,31 @@ def test_the_slovenian_report_speaks_slovenian(report_books):
     assert forecast["A1"].value == "Utežena napoved po četrtletjih"
     assert [c.value for c in forecast[2]][:3] == ["obdobje", "posli", "vrednost prodajnega lijaka"]
     assert forecast._charts and forecast._charts[0].title is not None
+
+
+def test_the_slovenian_calibration_sheet_names_its_sources_and_verdicts_in_slovenian(report_books):
+    """The probability sources and the calibrated forecast's verdict (found by its message, not
+    by English words) are in Slovenian, where English has them in English."""
+    rows = {}
+    for lang, sheet in (("en", "Calibration"), ("sl", "Umerjanje")):
+        ws = openpyxl.load_workbook(report_books[lang])[sheet]
+        rows[lang] = [r for r in ws.iter_rows(values_only=True) if r[0] is not None]
+    sources_en = {r[0] for r in rows["en"]}
+    sources_sl = {r[0] for r in rows["sl"]}
+    assert {"learned", "time-aware", "calibrated"} <= sources_en
+    assert {"naučene", "časovno občutljiva", "umerjena"} <= sources_sl
+    assert not {"learned", "time-aware", "calibrated"} & sources_sl
+    verdict_en = next(r[-1] for r in rows["en"] if r[0] == "calibrated")
+    verdict_sl = next(r[-1] for r in rows["sl"] if r[0] == "umerjena")
+    assert "calibrated forecast: " in verdict_en
+    assert "umerjena napoved: " in verdict_sl
+
+
+def test_the_report_command_lists_the_sheets_by_their_names_in_the_workbook(report_books):
+    for lang in ("en", "sl"):
+        names = openpyxl.load_workbook(report_books[lang]).sheetnames
+        assert SAID[lang].strip().endswith(f"({', '.join(names)})"), SAID[lang]
+    assert SAID["sl"].startswith("zapisano: ")
 
 
 def test_the_slovenian_report_has_the_english_numbers_as_numbers(report_books):

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Estimator
+from pipesheet.base import Estimator, note_is
 from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
 from pipesheet.formats import format_percent, symbols
@@ -280,7 +280,7 @@ class StageProbabilities(Estimator):
             model = StageProbabilities(**{**params, "stages": sub.stages})
             model.fit(part, sub)
             models[name] = model
-            notes += [f"{name}: {n}" for n in model.notes_ if not n.startswith("stage order")]
+            notes += [f"{name}: {n}" for n in model.notes_ if not note_is(n, "stage order")]
             t = model.table_.copy()
             t.insert(0, "pipeline_name", name)
             tables.append(t)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import Result, note_is
 from pipesheet.diagnostics import as_of_day, stage_visits
 from pipesheet.errors import PipesheetError
 from pipesheet.formats import format_number, format_percent, symbols
@@ -237,7 +237,7 @@ def stage_design_check(
         history, deals, stages=stages, columns=columns, needed_for=needed_for
     )
     unused = _("no expected close date column: forecasts cannot be split by period")
-    notes = [n for n in notes if n != unused and not n.startswith("no expected close date column")]
+    notes = [n for n in notes if n != unused and not note_is(n, "no expected close date column")]
     stage_list = hist.stages
     as_of_v = as_of_day(hist, as_of)
     day = pd.Timestamp(as_of_v)

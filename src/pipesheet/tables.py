@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipesheet.base import note_is
 from pipesheet.cells import (
     MAX_RATE,
     _factorize_arrow,
@@ -885,7 +886,7 @@ def history_by_pipeline(
                 lost=lost,
             )
         stages = PipelineStages.of(lists)
-        notes = [n for n in notes if not n.startswith("stage order inferred")]
+        notes = [n for n in notes if not note_is(n, "stage order inferred")]
         notes.append(
             note(
                 N_(

@@ -107,7 +107,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         plan.table,
         extra=plan.explanation,
     )
-    from pipesheet.i18n import pgettext  # the sheet names in the language spoken
 
     write_workbook(
         out,

@@ -11,7 +11,7 @@ from typing import Any
 from pipesheet.cli.options import add_date_order, blank_amounts_option
 from pipesheet.errors import PipesheetError
 from pipesheet.i18n import _
-from pipesheet.report import SHEETS, build_report, write_report
+from pipesheet.report import SHEETS, build_report, sheet_name, write_report
 
 
 def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def add_parsers(subparsers: Any) -> argparse.ArgumentParser:
         description=_(
             "Write a new workbook ({sheets}) from CRM exports. Inputs are only read, never "
             "modified; the output may not be an input, even with --force."
-        ).format(sheets=", ".join(SHEETS)),
+        ).format(sheets=", ".join(map(sheet_name, SHEETS))),
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=_("deals and/or history export"))
     p.add_argument("-o", "--output", required=True, help=_("the .xlsx to write (a new file)"))
@@ -149,5 +149,9 @@ def run(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> i
     except PipesheetError as err:
         print(_("pipesheet: error: {message}").format(message=err), file=sys.stderr)
         return 2
-    say(_("wrote {path} ({sheets})").format(path=dest, sheets=", ".join(report.sheets)))
+    say(
+        _("wrote {path} ({sheets})").format(
+            path=dest, sheets=", ".join(map(sheet_name, report.sheets))
+        )
+    )
     return 0

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipesheet.base import Result
+from pipesheet.base import Result, note_is
 from pipesheet.errors import PipesheetError
 from pipesheet.formats import format_number
 from pipesheet.headings import heading
@@ -759,7 +759,7 @@ def _commits(
         blank_amounts=run.blank_amounts,
         stages=run.stages,
     )
-    run.note([n for n in result.notes if not n.startswith("as of")])
+    run.note([n for n in result.notes if not note_is(n, "as of ")])
     tables = [
         (
             _("Commits vs system forecast vs actual, by {by} and {period}").format(
@@ -1043,7 +1043,10 @@ def _calibration(run: _Run, window: _Window, currency: str | None, probabilities
     rows += [_row(N_("Brier skill ({label})"), r.brier_skill, label=label) for label, r in results]
     day = predicted_on.date()
     tables = [
-        (_("Stage probabilities predicted on {date}").format(date=day), cal.summary),
+        (
+            _("Stage probabilities predicted on {date}").format(date=day),
+            cal.summary.assign(probabilities=_method("learned")[1]),
+        ),
         (_("By stage"), cal.by_stage),
         (_("By probability bucket"), cal.by_bucket),
         (
@@ -1068,5 +1071,5 @@ def _verdict(result: Any) -> str:
     """What the Calibration sheet says of one source: worse than the base rate, and for the
     calibrated forecast what it did (not calibrated: the time-aware probabilities)."""
     said = [_("worse than always predicting the base rate")] if result.brier_skill < 0 else []
-    said += [n for n in result.notes if n.startswith("calibrated forecast:")]
+    said += [n for n in result.notes if note_is(n, "calibrated forecast:")]
     return "; ".join(said)
