@@ -115,7 +115,7 @@ def test_stage_probabilities_headings_in_italian(capsys):
     status, out, err = run(capsys, "--lang", "it", "stage-probabilities", HISTORY, DEALS)
     assert status == 0, err
     title, header = out.splitlines()[:2]
-    assert title.startswith("Probabilità di fase (cohort; ")
+    assert title.startswith("Probabilità di fase (coorte; ")
     words = header.split()
     assert "fase" in words and "vinte" in words and "perse" in words
     assert "probabilità di vincita" in header  # win_probability
