@@ -63,6 +63,7 @@ __all__ = [
     "guard",
     "guarded",
     "html_table",
+    "language_change",
     "language_options",
     "note",
     "page_language",
@@ -374,6 +375,22 @@ def app_language(lang: object | None) -> str:
 def language_options() -> list[tuple[str, str]]:
     """The language selector's choices: each language's name in itself."""
     return [(LANGUAGE_NAMES[code], code) for code in LANGUAGES]
+
+
+def language_change(
+    current: str, asked: object | None, show_problem: Callable[[str], None]
+) -> str | None:
+    """The language a page switches to when ``asked`` for one (``"sl"``, ``"sl-SI"``…), or None
+    when nothing changes: none asked, the one spoken already, or one pipesheet does not speak —
+    then the page says so with ``show_problem``, in its ``current`` language."""
+    if asked is None:
+        return None
+    code = normalise_language(asked)
+    if code is None:
+        with language(current):
+            show_problem(unknown_language_message(asked))
+        return None
+    return None if code == current else code
 
 
 def unknown_language_message(lang: object) -> str:

@@ -69,10 +69,10 @@ from pipesheet.apps.common import (
     fmt_pct,
     guard,
     html_table,
+    language_change,
     language_options,
     png,
     speaking,
-    unknown_language_message,
     xlsx_bytes,
     xlsx_link,
 )
@@ -83,7 +83,7 @@ from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.diagnostics import bottlenecks, conversion_by_stage, cycle_time, stale_deals
 from pipesheet.errors import PipesheetError
 from pipesheet.forecast import pipeline_position
-from pipesheet.i18n import N_, _, language, normalise_language, pgettext
+from pipesheet.i18n import N_, _, language, pgettext
 from pipesheet.periods import period_end_for, period_labels
 from pipesheet.pricing import price_deals
 from pipesheet.probabilities import TABLE_COLUMNS as PROBABILITY_COLUMNS
@@ -505,14 +505,8 @@ class Dashboard:
         computed again in that language — its notes and messages, its number and date formats;
         the same numbers, settings and uploads. A language pipesheet does not speak is named on
         the page (the page keeps its language)."""
-        if lang is None:
-            return
-        code = normalise_language(lang)
+        code = language_change(self.lang, lang, self._show_problem)
         if code is None:
-            with language(self.lang):
-                self._show_problem(unknown_language_message(lang))
-            return
-        if code == self.lang:
             return
         before = {self._all: ALL, self._blank: BLANK}
         self.lang = code

@@ -37,14 +37,14 @@ from pipesheet.apps.common import (
     guard,
     guarded,
     html_table,
+    language_change,
     language_options,
     png,
     speaking,
-    unknown_language_message,
 )
 from pipesheet.apps.uploads import MAX_UPLOAD_BYTES, format_size, read_upload
 from pipesheet.errors import PipesheetError
-from pipesheet.i18n import N_, _, language, normalise_language
+from pipesheet.i18n import N_, _, language
 from pipesheet.planning import LeadPlan, QuotaGap, leads_needed, quota_gap
 
 __all__ = ["LeadPlanner", "period_end"]
@@ -285,14 +285,8 @@ class LeadPlanner:
         """Speak ``lang`` on the page (None: no change): the words, the engine's explanation
         and the number formats are written again; the inputs and every number stay. A language
         pipesheet does not speak is named on the page (the page keeps its language)."""
-        if lang is None:
-            return
-        code = normalise_language(lang)
+        code = language_change(self.lang, lang, self._show_problem)
         if code is None:
-            with language(self.lang):
-                self._show_problem(unknown_language_message(lang))
-            return
-        if code == self.lang:
             return
         self.lang = code
         with language(code):
