@@ -62,6 +62,7 @@ import pandas as pd
 
 from pipesheet.base import Result, note_is
 from pipesheet.errors import PipesheetError
+from pipesheet.headings import method_name
 from pipesheet.history import (
     DealStates,
     LoadedTables,
@@ -70,7 +71,7 @@ from pipesheet.history import (
     latest_values,
     load_tables,
 )
-from pipesheet.i18n import _, pgettext
+from pipesheet.i18n import _
 from pipesheet.periods import day_timestamp, period_windows, within_days
 from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.probabilities import StageProbabilities
@@ -128,18 +129,6 @@ PREDICTION_COLUMNS = (
     "calibrated_probability",
     "won",
 )
-
-
-def method_name(method: str) -> str:
-    """A method's name (:data:`METHODS`, ``"recommended"``) in the language spoken — for text
-    people read; the tables keep the English names."""
-    names = {
-        "time-aware": pgettext("method", "time-aware"),
-        "weighted pipeline": pgettext("method", "weighted pipeline"),
-        "calibrated": pgettext("method", "calibrated"),
-        "recommended": pgettext("method", "recommended"),
-    }
-    return names.get(method, method)
 
 
 @dataclass(repr=False)

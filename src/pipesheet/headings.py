@@ -14,7 +14,7 @@ from functools import cache
 
 from pipesheet.i18n import current_language, pgettext
 
-__all__ = ["column_name", "heading", "headings"]
+__all__ = ["column_name", "heading", "headings", "method_name"]
 
 
 def _table() -> dict[str, str]:
@@ -260,3 +260,20 @@ def column_name(text: object) -> str | None:
     ``"stage"`` → ``"stage"``); None when ``text`` is no heading of pipesheet's. Reads back a
     table pipesheet wrote in another language (an Excel function's spilled result)."""
     return _names_by_heading().get(" ".join(str(text).split()).casefold())
+
+
+def method_name(method: str) -> str:
+    """A forecast method or probability source (``"time-aware"``, ``"calibrated"``,
+    ``"learned"``, ``"cohort"``…) as the language spoken names it — for what people read; the
+    tables and the API keep the English names. Another name is shown as it is."""
+    names = {
+        "time-aware": pgettext("method", "time-aware"),
+        "weighted pipeline": pgettext("method", "weighted pipeline"),
+        "calibrated": pgettext("method", "calibrated"),
+        "recommended": pgettext("method", "recommended"),
+        "learned": pgettext("method", "learned"),
+        "configured": pgettext("method", "configured"),
+        "cohort": pgettext("method", "cohort"),
+        "markov": pgettext("method", "Markov"),
+    }
+    return names.get(method, method)

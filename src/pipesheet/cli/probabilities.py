@@ -13,7 +13,8 @@ from pipesheet.cli.inputs import fit_probabilities, load_files
 from pipesheet.cli.options import add_file_options
 from pipesheet.cli.output import emit
 from pipesheet.errors import PipesheetError
-from pipesheet.i18n import _, pgettext
+from pipesheet.headings import method_name
+from pipesheet.i18n import _
 from pipesheet.labels import no_closed_label_message
 from pipesheet.stages import source_text
 
@@ -113,15 +114,9 @@ def cmd_stages(args: argparse.Namespace) -> int:
     emit(
         args,
         _("Stage probabilities ({method}; order {order})").format(
-            method=_method_name(model.method), order=source_text(model.stages_)
+            method=method_name(model.method), order=source_text(model.stages_)
         ),
         model.table_,
         [*model.notes_, *disagree],
     )
     return 0
-
-
-def _method_name(method: str) -> str:
-    """The estimation method (``cohort`` / ``markov``) as the language spoken names it."""
-    names = {"cohort": pgettext("method", "cohort"), "markov": pgettext("method", "Markov")}
-    return names.get(method, method)

@@ -16,7 +16,7 @@ import pandas as pd
 from pipesheet.base import Result, note_is
 from pipesheet.errors import PipesheetError
 from pipesheet.formats import format_number
-from pipesheet.headings import heading
+from pipesheet.headings import heading, method_name
 from pipesheet.i18n import N_, _, ngettext, pgettext
 from pipesheet.periods import period_bounds, read_date_setting
 
@@ -86,15 +86,7 @@ def _not_computed(err: Exception) -> str:
 def _method(method: str) -> Said:
     """A forecast method of the backtest (or a probability source of the calibration), in
     English and in the language spoken."""
-    words = {
-        "time-aware": pgettext("method", "time-aware"),
-        "weighted pipeline": pgettext("method", "weighted pipeline"),
-        "calibrated": pgettext("method", "calibrated"),
-        "recommended": pgettext("method", "recommended"),
-        "learned": pgettext("method", "learned"),
-        "configured": pgettext("method", "configured"),
-    }
-    return method, words.get(method, method)
+    return method, method_name(method)
 
 
 def _none() -> str:
