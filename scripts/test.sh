@@ -33,10 +33,11 @@ run_pytest() {  # pytest exits 5 when it collects no tests: say so instead of fa
   return $rc
 }
 
-system_programs() {  # LibreOffice recalculates workbooks, Chromium drives the apps
+system_programs() {  # LibreOffice recalculates workbooks, Chromium drives the apps, Java runs Spark
   local need=()
   command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v java >/dev/null 2>&1 || need+=(default-jre-headless)  # the local-mode Spark test
   [ ${#need[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]}"
@@ -51,7 +52,7 @@ system_programs() {  # LibreOffice recalculates workbooks, Chromium drives the a
 main_env() {
   { [ -x .venv/bin/python ] || "$PY" -m venv .venv; } &&
     .venv/bin/python -m pip install -q --upgrade pip &&
-    .venv/bin/python -m pip install -q -e ".[dev,xlsx,report,excel,apps,apps-test]"
+    .venv/bin/python -m pip install -q -e ".[dev,xlsx,report,excel,apps,apps-test,duckdb,scale-test]"
 }
 
 min_env() {

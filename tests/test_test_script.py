@@ -51,6 +51,7 @@ def sandbox(tmp_path: Path) -> Path:
         "lint-imports": FAKE_LINT_IMPORTS,
         "soffice": "",
         "chromium": "",
+        "java": "",
     }.items():
         path = tools / name
         path.write_text(text or "#!/usr/bin/env bash\nexit 0\n")

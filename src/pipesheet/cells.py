@@ -1151,6 +1151,9 @@ def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     runs first and only one value per run is hashed (a million history rows of 100k deals hash
     100k ids, not a million). The result is the same as ``pd.factorize(values)``.
     """
+    arrow = arrow_strings(values)
+    if arrow is not None:  # pandas' Arrow-backed text: factorised in Arrow, no Python objects
+        return _factorize_arrow(arrow)
     arr = values.to_numpy()
     if len(arr) > 1 and arr.dtype == object:
         try:
@@ -1165,6 +1168,102 @@ def _factorize_runs(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             lengths = np.diff(starts, append=len(arr))
             return np.repeat(run_codes, lengths), uniques
     return pd.factorize(arr, use_na_sentinel=True)
+
+
+def arrow_strings(values: pd.Series) -> Any:
+    """The column's Arrow string array when pandas keeps it in Arrow (pandas 3's ``str`` dtype,
+    ``string[pyarrow]``, ``ArrowDtype(pa.string())``), else None."""
+    dtype = values.dtype
+    arrow = None
+    if isinstance(dtype, pd.StringDtype) and getattr(dtype, "storage", None) == "pyarrow":
+        arrow = values.array
+    elif isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in (
+        "string",
+        "large_string",
+    ):
+        arrow = values.array
+    if arrow is None or not hasattr(arrow, "__arrow_array__"):
+        return None
+    array = arrow.__arrow_array__()
+    return array.combine_chunks() if hasattr(array, "combine_chunks") else array
+
+
+def _factorize_arrow(array: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_factorize_runs` of an Arrow string array: runs of equal values collapsed (compared
+    in Arrow), then dictionary-encoded — codes in order of first appearance, -1 = missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(array)
+    if n > 1:
+        differs = pc.fill_null(pc.not_equal(array.slice(1), array.slice(0, n - 1)), True)
+        heads = np.empty(n, dtype=bool)
+        heads[0] = True
+        heads[1:] = differs.to_numpy(zero_copy_only=False)  # (a missing cell starts a run)
+        if np.count_nonzero(heads) * 2 < n:
+            starts = np.flatnonzero(heads)
+            run_codes, uniques = _factorize_arrow(pc.take(array, pa.array(starts)))
+            return np.repeat(run_codes, np.diff(starts, append=n)), uniques
+    fixed = _factorize_bytes(array)
+    if fixed is not None:
+        return fixed
+    encoded = array.dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    if encoded.indices.null_count:
+        codes = np.where(np.asarray(encoded.indices.is_null()), -1, np.nan_to_num(codes))
+    return codes.astype(np.int64), encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+
+
+def _factorize_bytes(array: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Factorise short Arrow strings of one length (ids such as ``OPP-0001234``: at most 32
+    bytes) through their bytes: each string's UTF-8 bytes, zero-padded, read as up to four 64-bit
+    words, factorised as integers (hash tables of integers are several times faster than of
+    strings). Equal strings have equal bytes, so the codes are those of ``pd.factorize`` (first
+    appearance order). None when the strings differ in length, are longer, hold a zero byte or
+    have missing cells."""
+    n = len(array)
+    if n == 0 or array.null_count or str(array.type) not in ("string", "utf8", "large_string"):
+        return None
+    buffers = array.buffers()
+    width = np.int64 if str(array.type) == "large_string" else np.int32
+    offsets = np.frombuffer(buffers[1], dtype=width)[array.offset : array.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.empty(0)
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    if longest > 32 or longest == 0:
+        return None
+    used = data[int(offsets[0]) : int(offsets[-1])]
+    if np.count_nonzero(used == 0):
+        return None
+    if int(lengths.min()) != longest:  # several lengths: Arrow's own hash table
+        return None
+    words = (longest + 7) // 8
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :longest] = used.reshape(n, longest)  # one length (the usual id): the bytes
+    keys = padded.view(np.uint64)
+    codes, _ = pd.factorize(keys[:, 0])
+    for j in range(1, words):
+        more, more_uniques = pd.factorize(keys[:, j])
+        codes, _ = pd.factorize(codes.astype(np.int64) * len(more_uniques) + more)
+    codes = codes.astype(np.int64)
+    first = np.full(int(codes.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(n)) if n < 1000 else _first_positions(codes, first)
+    uniques = array.take(first).to_numpy(zero_copy_only=False).astype(object)
+    return codes, uniques
+
+
+def _first_positions(codes: np.ndarray, out: np.ndarray) -> None:
+    """``out[c]`` = the first position of code c (codes numbered in first-appearance order)."""
+    new = np.ones(len(codes), dtype=bool)
+    seen = np.zeros(len(out), dtype=bool)
+    # a code's first position: where it is larger than every code before it (codes appear in
+    # increasing order at their first appearance)
+    running = np.maximum.accumulate(codes)
+    new[1:] = codes[1:] > running[:-1]
+    out[codes[new]] = np.flatnonzero(new)
+    seen[codes[new]] = True
+    assert seen.all()
 
 
 def clean_text(value: object) -> str | None:

@@ -136,6 +136,7 @@ def weighted_forecast(
         blank_amounts=blank_amounts,
         stages=stages,
         columns=columns,
+        by=by,
     )
     return priced.forecast(period, fiscal_year_start, by, total)
 
@@ -373,5 +374,6 @@ def pipeline_range(
         blank_amounts=blank_amounts,
         stages=stages,
         columns=columns,
+        per_amount=True,
     )
     return priced.range(quota, closed=closed, **options)

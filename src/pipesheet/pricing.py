@@ -43,7 +43,9 @@ from pipesheet.periods import (
 from pipesheet.presets import probability_table
 from pipesheet.probabilities import StageProbabilities
 from pipesheet.stages import StageList, stage_key
+from pipesheet.summaries import foreign_frame, pandas_frame
 from pipesheet.tables import (
+    _BLANK_CHOICES,
     Deals,
     blank_amount_rows,
     blank_amounts_choice,
@@ -527,6 +529,12 @@ class PricedDeals(Result):
     override: np.ndarray | None = None
     stage_probability: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    #: The summary path (:func:`price_deals` of another engine's frame): each row is a cell of
+    #: ``count`` deals, ``amount`` their Σ amount, ``amount_sq`` their Σ amount², and
+    #: ``amount_each`` one deal's amount (cells of one amount, for a range). None: one deal a row.
+    count: np.ndarray | None = None
+    amount_sq: np.ndarray | None = None
+    amount_each: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.override is None:
@@ -586,7 +594,9 @@ class PricedDeals(Result):
 
     def _figures(self) -> dict[str, Any]:
         return {
-            "open_deals": int(self.open.sum()),
+            "open_deals": int(self.open.sum())
+            if self.count is None
+            else int(self.count[self.open].sum()),
             "pipeline": self.pipeline,
             "weighted": self.weighted,
             "closed": self.closed,
@@ -633,10 +643,11 @@ class PricedDeals(Result):
         keys = [named[k] for k in keys]
         if period is not None:
             work["period"] = period_labels(frame["close_date"], period, fiscal_year_start)
-        work["deals"] = 1
+        work["deals"] = 1 if self.count is None else self.count
         work["pipeline"] = amount
         work["weighted"] = amount * p
-        work["variance"] = amount**2 * p * (1 - p)
+        squares = amount**2 if self.amount_sq is None else self.amount_sq
+        work["variance"] = squares * p * (1 - p)
         work = work[self.open]
         group_cols = [*keys, *(["period"] if period is not None else [])]
         for col in keys:
@@ -656,7 +667,7 @@ class PricedDeals(Result):
                     out = out.sort_values(keys, kind="stable", ignore_index=True)
         else:
             out = pd.DataFrame({c: [work[c].sum()] for c in sums})
-            out["deals"] = len(work)
+            out["deals"] = len(work) if self.count is None else int(work["deals"].sum())
         if total and group_cols:
             tot: dict[str, Any] = {c: "" for c in group_cols}
             tot[group_cols[0]] = "Total"
@@ -690,9 +701,14 @@ class PricedDeals(Result):
         if closed is None and (self.windowed or where is not None):
             won = self.closed_in if where is None else self.closed_in & where
             closed = float(self.amount[won].sum())
-        return forecast_range(
-            self.amount[chosen], self.probability[chosen], quota=quota, closed=closed, **options
-        )
+        amounts, probs = self.amount[chosen], self.probability[chosen]
+        if self.count is not None:  # cells of one amount: each deal again
+            if self.amount_each is None:  # pragma: no cover - price_deals sets it
+                raise PipesheetError("the deals were summed without their amounts")
+            many = self.count[chosen]
+            amounts = np.repeat(self.amount_each[chosen], many)
+            probs = np.repeat(probs, many)
+        return forecast_range(amounts, probs, quota=quota, closed=closed, **options)
 
 
 def price_deals(
@@ -708,6 +724,8 @@ def price_deals(
     stages: StageList | None = None,
     columns: Mapping[str, str] | None = None,
     skip_blank_amounts: bool | None = None,
+    by: str | Sequence[str] | None = None,
+    per_amount: bool = False,
     overrides: bool = True,
 ) -> PricedDeals:
     """Read, convert and price the deals once: the one path every money figure of a forecast
@@ -725,6 +743,13 @@ def price_deals(
       expected to close in it, and the won deals closed in it ("closed so far": closed date, or
       the expected close date when no closed date is recorded). No bound: every open deal.
     * **Probabilities** from :func:`deal_probabilities` (an unknown one is an error only for a
+      priced open deal); None: NaN (money figures only).
+    * **Other engines** (a Polars, DuckDB, Spark, Ibis… frame, :mod:`pipesheet.summaries`): the
+      deals are summed where they are by *cell* — deals alike in stage, currency, expected close
+      date, configured probability, the ``by`` fields (and created/closed dates with ``as_of``;
+      the amount itself with ``per_amount``, which a range needs) — with Σ amount and Σ amount²;
+      the cells are priced here as deals are. The same figures, up to the order of
+      floating-point sums; messages name sample deal ids instead of rows.
       priced open deal); None: NaN (money figures only).  With deals in several pipelines
       (:mod:`pipesheet.pipelines`) each deal takes its own pipeline's probability.
     * **Overrides**: an open deal with a probability in the override column ("Probability
@@ -741,7 +766,104 @@ def price_deals(
     if isinstance(probabilities, StageProbabilities) and stages is None:
         stages = probabilities.stages_
     choice = blank_amounts_choice(blank_amounts, skip_blank_amounts)
+    deals = pandas_frame(deals)
+    if foreign_frame(deals):
+        return _price_cells(
+            deals,
+            probabilities,
+            start,
+            end,
+            as_of,
+            rates,
+            currency,
+            choice,
+            stages,
+            columns,
+            by=by,
+            per_amount=per_amount,
+        )
     table = read_deals(deals, stages=stages, columns=columns)
+    return _price(
+        table, probabilities, start, end, as_of, rates, currency, choice, overrides=overrides
+    )
+
+
+def _price_cells(
+    deals,
+    probabilities,
+    start,
+    end,
+    as_of,
+    rates,
+    currency,
+    choice,
+    stages,
+    columns,
+    *,
+    by,
+    per_amount,
+) -> PricedDeals:
+    """:func:`price_deals` of a deals table on another engine: summed there by cell
+    (:func:`pipesheet.summaries.money_cells`), the cells priced here as deals are, each
+    counting for its deals."""
+    from pipesheet.summaries import cells_error, money_cells
+
+    names = [by] if isinstance(by, str) else list(by or ())
+    if isinstance(probabilities, StageProbabilities) and probabilities.by is not None:
+        names.append(probabilities.by)  # learned per group: each deal's group picks its p
+    cells = money_cells(
+        deals,
+        stages=stages,
+        columns=columns,
+        by=[n for n in names if n and str(n).strip()],
+        dates=read_date_setting(as_of, "as_of") is not None,
+        per_amount=per_amount,
+    )
+    try:
+        present = {f: h for f, h in cells.columns.items() if h in cells.frame.columns}
+        table = read_deals(cells.frame, stages=cells.stages, columns=present)
+        table.notes[:0] = [n for n in cells.notes if n not in table.notes]
+        each = table.frame["amount"].to_numpy(dtype=float)
+        table.frame["amount"] = cells.amount_sum
+        return _price(
+            table,
+            probabilities,
+            start,
+            end,
+            as_of,
+            rates,
+            currency,
+            choice,
+            count=cells.count,
+            amount_sq=cells.amount_sq,
+            amount_each=each,
+        )
+    except PipesheetError as err:
+        raise cells_error(err, cells) from err
+
+
+def _price(
+    table: Deals,
+    probabilities,
+    start,
+    end,
+    as_of,
+    rates,
+    currency,
+    choice: str,
+    *,
+    overrides: bool = True,
+    count: np.ndarray | None = None,
+    amount_sq: np.ndarray | None = None,
+    amount_each: np.ndarray | None = None,
+) -> PricedDeals:
+    """The body of :func:`price_deals` on the deals read; with ``count`` each row stands for
+    that many deals (a cell of the summary path) with Σ amount in ``amount`` and Σ amount² in
+    ``amount_sq``."""
+
+    def n(mask: np.ndarray) -> int:
+        return int(mask.sum()) if count is None else int(count[mask].sum())
+
     notes = list(table.notes)
     frame = table.frame
     k = table.stages.k
@@ -750,10 +872,21 @@ def price_deals(
     cut = None if day is None else as_of_cutoff(day)
     close = frame["close_date"]
     closed_on = frame["closed_date"].fillna(close) if "closed_date" in frame else close
-    amount, cur, _, note = money_amounts(table, rates, currency, choice, None)
+    if count is not None:
+        note = _blank_cells(table, choice, count)
+    amount, cur, _, note_rows = money_amounts(table, rates, currency, choice, None)
+    note = note_rows if count is None else note
     if note:
         notes.append(note)
     known = ~np.isnan(amount)
+    squares = None
+    if count is not None:  # Σ amount² and each deal's amount, converted like the amounts
+        rate, _ = deal_rates(table, rates, currency)
+        squares = np.where(np.isnan(amount), np.nan, np.nan_to_num(amount_sq) * rate**2)
+        amount_each = np.where(np.isnan(amount), np.nan, np.nan_to_num(amount_each) * rate)
+        if choice == "zero":
+            squares = np.where(np.isnan(amount_sq) & ~np.isnan(amount), 0.0, squares)
+            amount_each = np.where(np.isnan(amount_sq) & ~np.isnan(amount), 0.0, amount_each)
     created_by = np.ones(len(frame), dtype=bool)
     closed_by = np.ones(len(frame), dtype=bool)
     if cut is not None:
@@ -763,13 +896,13 @@ def price_deals(
         later = (code >= k) & ~closed_by & created_by
         if later.any():
             notes.append(
-                f"{int(later.sum())} deal(s) won or lost after {day.date()} are left out: a "
+                f"{n(later)} deal(s) won or lost after {day.date()} are left out: a "
                 "deals table shows only their final stage (a stage history rebuilds the "
                 "pipeline of that day: see backtest)"
             )
         new = ~created_by
         if new.any():
-            notes.append(f"{int(new.sum())} deal(s) created after {day.date()} are left out")
+            notes.append(f"{n(new)} deal(s) created after {day.date()} are left out")
     open_now = (code < k) & created_by
     open_sel = open_now & within_days(close, start, end) & known
     won = (code == k) & closed_by & created_by & known
@@ -790,7 +923,7 @@ def price_deals(
         overdue = open_sel & (close < day).to_numpy()
         if overdue.any():
             notes.append(
-                f"{int(overdue.sum())} open deal(s) have an expected close date before "
+                f"{n(overdue)} open deal(s) have an expected close date before "
                 f"{day.date()} (overdue); they are kept in their period"
             )
     return PricedDeals(
@@ -809,4 +942,29 @@ def price_deals(
         override=own,
         stage_probability=stage_p,
         notes=notes,
+        count=count,
+        amount_sq=squares,
+        amount_each=amount_each,
     )
+
+
+def _blank_cells(table: Deals, choice: str, count: np.ndarray) -> str:
+    """The blank-amount rule on cells: the error or the note, counting deals."""
+    frame = table.frame
+    blank = frame["amount"].isna().to_numpy() & _money_scope(table)
+    if not blank.any():
+        return ""
+    if table.missing_amount is not None:
+        raise table.missing_amount
+    total = int(count[blank].sum())
+    column = table.columns.get("amount", "amount")
+    if choice == "error":
+        raise PipesheetError(
+            f"amount is blank ({total} deal(s))",
+            table=table.name,
+            column=column,
+            rows=[int(r) for r in frame.index[blank][:50]],
+            expected=_BLANK_CHOICES,
+        )
+    what = "skipped" if choice == "skip" else "counted as 0"
+    return f"{total} deal(s) with a blank amount {what}"

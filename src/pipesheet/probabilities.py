@@ -59,6 +59,7 @@ from pipesheet.columns import mapping_only, mapping_without
 from pipesheet.errors import PipesheetError
 from pipesheet.periods import known_on, read_date_setting
 from pipesheet.stages import PipelineStages, StageList, stage_key
+from pipesheet.summaries import foreign_frame, pandas_frame
 from pipesheet.tables import (
     Deals,
     History,
@@ -107,6 +108,10 @@ class StageProbabilities(Estimator):
         columns: Explicit ``{field: header}`` column mapping (applies to both tables).
         draws: Posterior draws for the Markov interval.
         seed: Random seed for the Markov interval draws.
+        order_by: The history column that orders a deal's rows on the same date and time (a
+            lazy or distributed frame — DuckDB, Spark, Ibis, a Polars LazyFrame — has no table
+            order; a column headed ``row`` is used when there is one). See
+            :mod:`pipesheet.summaries`.
 
     Attributes (after ``fit``):
         table_: One row per open stage (per group with ``by``): ``stage``, ``reached``, ``won``,
@@ -142,6 +147,7 @@ class StageProbabilities(Estimator):
         columns: Mapping[str, str] | None = None,
         draws: int = 2000,
         seed: int = 0,
+        order_by: str | None = None,
     ) -> None:
         self.method = method
         self.stages = stages
@@ -154,6 +160,7 @@ class StageProbabilities(Estimator):
         self.columns = columns
         self.draws = draws
         self.seed = seed
+        self.order_by = order_by
 
     # ---- public --------------------------------------------------------------------------------
     def fit(
@@ -161,8 +168,14 @@ class StageProbabilities(Estimator):
         history: pd.DataFrame | History | None = None,
         deals: pd.DataFrame | Deals | None = None,
     ) -> StageProbabilities:
-        """Learn the probabilities from a stage history and/or a deals table."""
+        """Learn the probabilities from a stage history and/or a deals table.
+
+        Either table may be a pandas frame or any frame :mod:`pipesheet.summaries` reads
+        (Polars, DuckDB, PySpark, Ibis…: the counting runs on that engine, the same result)."""
         self._check_params()
+        history, deals = pandas_frame(history), pandas_frame(deals)
+        if foreign_frame(history) or foreign_frame(deals):
+            return self._fit_summaries(history, deals)
         notes: list[str] = []
         stages = stage_list_of(self.stages)
         hist: History | None = None
@@ -190,6 +203,7 @@ class StageProbabilities(Estimator):
         self.stages_ = stages
         self.deals_ = deal_table
         self.history_ = hist
+        self._frames = None  # fitted on pandas frames (the summary path keeps its own)
         self.pipelines_ = None
         if deal_table is not None and deal_table.pipelines is not None:
             self._fit_pipelines(hist, deal_table, by_field, notes)
@@ -198,8 +212,15 @@ class StageProbabilities(Estimator):
             counts = self._counts_from_history(hist, deal_table, as_of, by_field, notes)
         else:
             counts = self._counts_from_snapshot(deal_table, as_of, by_field, notes)
+        configured = None
+        if deal_table is not None and "probability" in deal_table.frame:
+            configured = _configured(deal_table, stages)
+        return self._finish(counts, None, by_field, configured, hist is not None, notes)
+
+    def _finish(self, counts, weights, by_field, configured, has_history, notes):
+        """The tables from the per-deal (or per-pattern, with ``weights``) counts."""
         reached, outcome, groups, group_names, transitions = counts
-        overall = self._table(reached, outcome, transitions, None)
+        overall = self._table(reached, outcome, transitions, None, weights)
         if by_field is None:
             table = overall
         else:
@@ -207,7 +228,8 @@ class StageProbabilities(Estimator):
             for g, name in enumerate(group_names):
                 mask = groups == g
                 sub_trans = None if transitions is None else transitions[1][g]
-                part = self._table(reached[mask], outcome[mask], sub_trans, overall)
+                sub_w = None if weights is None else weights[mask]
+                part = self._table(reached[mask], outcome[mask], sub_trans, overall, sub_w)
                 part.insert(0, by_field, name)
                 parts.append(part)
             table = pd.concat(parts, ignore_index=True)
@@ -215,12 +237,11 @@ class StageProbabilities(Estimator):
                 notes.append(
                     f"groups shrunk toward the overall rate with weight m = {self.shrinkage:g}"
                 )
-        if deal_table is not None and "probability" in deal_table.frame:
-            configured = _configured(deal_table, stages)
+        if configured is not None:
             for t in (table, overall):
                 t["configured_probability"] = t["stage"].map(configured).astype(float)
         unknown = overall.loc[overall["win_probability"].isna(), "stage"].tolist()
-        if unknown and hist is not None:
+        if unknown and has_history:
             notes.append(
                 "no closed deals to learn from at: "
                 + ", ".join(unknown)
@@ -395,7 +416,12 @@ class StageProbabilities(Estimator):
             "seed": self.seed,
         }
         other = "markov" if self.method == "cohort" else "cohort"
-        fitted = StageProbabilities(method=other, **params).fit(self.history_, self.deals_)
+        frames = getattr(self, "_frames", None)  # fitted on another engine: refit there
+        if frames is not None:
+            params.update(columns=self.columns, order_by=self.order_by)
+            fitted = StageProbabilities(method=other, **params).fit(*frames)
+        else:
+            fitted = StageProbabilities(method=other, **params).fit(self.history_, self.deals_)
         both = {self.method: self.overall_, other: fitted.overall_}
         co, mk = both["cohort"], both["markov"]
         diff = mk["win_probability"].to_numpy() - co["win_probability"].to_numpy()
@@ -403,7 +429,11 @@ class StageProbabilities(Estimator):
             co["interval_low"].to_numpy() > mk["interval_high"].to_numpy()
         )
         flagged = (np.abs(diff) >= threshold) & apart
-        back, revisit, skip = _move_shares(self.history_, self.as_of)
+        lazy = frames is not None  # the moves are counted per row: pandas frames only
+        if flagged.any() and not lazy:
+            back, revisit, skip = _move_shares(self.history_, self.as_of)
+        else:
+            back = revisit = skip = np.full(self.stages_.k, np.nan)
         rows = []
         for s in np.flatnonzero(flagged):
             reasons = []
@@ -420,6 +450,11 @@ class StageProbabilities(Estimator):
                 if reasons
                 else "few closed deals behind one of the two estimates (see their intervals)"
             )
+            if lazy:
+                why = (
+                    "the reasons (moves back, revisits, skipped stages) are counted on pandas "
+                    "frames only"
+                )
             rows.append(
                 {
                     "stage": self.stages_.open[s],
@@ -514,6 +549,87 @@ class StageProbabilities(Estimator):
             transitions = self._transition_counts(transitions, groups, names, k)
         return reached, outcome, groups, names, transitions
 
+    def _fit_summaries(self, history: Any, deals: Any) -> StageProbabilities:
+        """:meth:`fit` on frames of another engine: the counting runs there
+        (:mod:`pipesheet.summaries`), the same tables are finished here."""
+        from pipesheet import summaries as sm
+
+        if history is None or not sm.foreign_frame(history):
+            raise PipesheetError(
+                "a deals table on another engine needs its stage history on that engine too",
+                table="history",
+                value=type(history).__name__,
+                expected=f"the history as a {sm.backend_of(deals)} frame (or both as pandas)",
+            )
+        notes: list[str] = []
+        hist = sm.lazy_history(
+            history,
+            stages=self.stages,
+            columns=mapping_only(self.columns, ("deal_id", "stage", "entered_date", "amount")),
+            order_by=self.order_by,
+        )
+        stages = hist.stages
+        notes += hist.notes
+        deal_table = None
+        if deals is not None:
+            if not sm.foreign_frame(deals) or sm.backend_of(deals) != hist.backend:
+                raise PipesheetError(
+                    "the deals table and the history must be frames of the same engine",
+                    table="deals",
+                    value=sm.backend_of(deals),
+                    expected=f"a {hist.backend} frame, like the history",
+                )
+            deal_table = sm.lazy_deals(
+                deals, stages=stages, columns=mapping_without(self.columns, ("entered_date",))
+            )
+            sm.check_history_in_deals(hist, deal_table)
+        as_of = read_date_setting(self.as_of)
+        by_field = sm.group_field(self.by, deal_table)
+        self.stages_ = stages
+        self.deals_ = deal_table
+        self.history_ = hist
+        self._frames = (history, deals)  # the engine's frames: a refit (disagreements) reads them
+        k = stages.k
+        cut = None
+        if as_of is not None:
+            cut = hist.cut(int(as_of.to_datetime64().astype("datetime64[D]").astype(np.int64)))
+            dropped = sm.rows_from(hist, cut)
+            if dropped:
+                notes.append(f"as of {as_of.date()}: {dropped} later history row(s) not used")
+            if dropped == hist.rows:
+                raise PipesheetError(
+                    "no history on or before the as-of date",
+                    table=hist.name,
+                    value=str(as_of.date()),
+                    expected="an as-of date after the first history row",
+                )
+        groups = None if by_field is None else sm.group_values(deal_table, by_field)
+        if cut is None and groups is None and hist.inferred is not None:
+            patterns = hist.inferred
+        else:
+            patterns = sm.reach_patterns(hist, cut, groups=groups)
+        reached = patterns.reached.copy()
+        final = patterns.final
+        outcome = np.where(final == k, WIN, np.where(final == k + 1, LOSS, OPEN))
+        if self.won_passes_all:
+            reached[outcome == WIN, :] = True
+        names = patterns.group_names
+        transitions = None
+        if self.method == "markov":
+            moves = sm.transition_counts(hist, cut, groups=groups)
+            transitions = _transition_matrices(moves, k, names)
+        if deal_table is not None:
+            without = sm.deals_without_history(hist, deal_table, cut)
+            if without:
+                notes.append(
+                    f"{without} deal(s) in the deals table have no history row and are not used"
+                )
+        configured = None
+        if deal_table is not None and "probability" in deal_table.columns:
+            configured = sm.configured_medians(deal_table)
+        counts = (reached, outcome, patterns.group, names, transitions)
+        return self._finish(counts, patterns.count, by_field, configured, True, notes)
+
     def _transition_counts(self, transitions, groups, names, k):
         src, dst, deal = transitions
         size = k + 2
@@ -598,12 +714,17 @@ class StageProbabilities(Estimator):
         return reached, outcome, groups, names, None
 
     # ---- the table -----------------------------------------------------------------------------
-    def _table(self, reached, outcome, transitions, overall: pd.DataFrame | None) -> pd.DataFrame:
+    def _table(
+        self, reached, outcome, transitions, overall: pd.DataFrame | None, weights=None
+    ) -> pd.DataFrame:
         stages = self.stages_
         k = stages.k
-        # counts as products of 0/1 matrices (exact: float64 counts below 2**53)
+        # counts as products of 0/1 matrices (exact: float64 counts below 2**53); with
+        # ``weights`` each row stands for that many deals (a pattern of the summary path)
         r = reached.astype(np.float64)
         by_outcome = np.stack([outcome == WIN, outcome == LOSS, outcome == OPEN]).astype(np.float64)
+        if weights is not None:
+            by_outcome *= np.asarray(weights, dtype=np.float64)[None, :]
         w, ll, o = by_outcome @ r
         n_reached = w + ll + o
         won_f, closed_f = by_outcome[0], by_outcome[0] + by_outcome[1]
@@ -817,6 +938,29 @@ def _move_shares(hist: History, as_of: Any) -> tuple[np.ndarray, np.ndarray, np.
             np.where(reached > 0, again / reached, 0.0),
             np.where(past.sum(axis=0) > 0, skipped / past.sum(axis=0), 0.0),
         )
+
+
+def _transition_matrices(moves: pd.DataFrame, k: int, names: list[str] | None):
+    """(overall, per-group) transition count matrices from ``(g, src, dst) → n`` counts."""
+    from pipesheet.summaries import fold_groups
+
+    size = k + 2
+
+    def matrix(frame: pd.DataFrame) -> np.ndarray:
+        flat = frame["src"].to_numpy(dtype=np.int64) * size + frame["dst"].to_numpy(dtype=np.int64)
+        weights = frame["n"].to_numpy(dtype=np.float64)
+        counts = np.bincount(flat, weights=weights, minlength=size * size)
+        return np.rint(counts).astype(np.int64).reshape(size, size)
+
+    overall = matrix(moves)
+    per_group = []
+    if names is not None:
+        raw = list(dict.fromkeys(moves["g"].tolist()))
+        codes, folded = fold_groups(raw)
+        where = dict(zip(raw, codes, strict=True))
+        g_of = np.array([folded[where[v]] for v in moves["g"].tolist()], dtype=object)
+        per_group = [matrix(moves[g_of == name]) for name in names]
+    return overall, per_group
 
 
 def _configured(deals: Deals, stages: StageList) -> dict[str, float]:

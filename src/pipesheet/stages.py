@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_WON",
     "PipelineStages",
     "StageList",
+    "order_from_pairs",
     "stage_key",
     "terminal_matcher",
 ]
@@ -263,12 +264,21 @@ class StageList:
         for a in range(m):
             before[a] = np.count_nonzero(entered[a] < entered, axis=1)
         before -= n_reached[:, None] - both
-        wins = (before > before.T).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_rank = np.where(n_reached > 0, before.sum(axis=0) / n_reached, m)
-        ordering = sorted(range(m), key=lambda s: (-wins[s], mean_rank[s]))
+        ordering = order_from_pairs(before, n_reached)
         names = [display[keys[open_keys[s]]] for s in ordering]
         return cls(tuple(names), won, lost, "inferred from the history (first-entry order)")
+
+
+def order_from_pairs(before: np.ndarray, n_reached: np.ndarray) -> list[int]:
+    """The open-stage order from first-entry counts: ``before[a, b]`` = deals that reached a and
+    b and first entered a before b, ``n_reached[a]`` = deals that reached a. Stage *a* beats *b*
+    when ``before[a, b] > before[b, a]``; stages are ranked by the number they beat, ties broken
+    by their average first-entry rank (:meth:`StageList.from_history`)."""
+    m = len(n_reached)
+    wins = (before > before.T).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_rank = np.where(n_reached > 0, before.sum(axis=0) / n_reached, m)
+    return sorted(range(m), key=lambda s: (-wins[s], mean_rank[s]))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ import pandas as pd
 
 from pipesheet.cells import (
     MAX_RATE,
+    _factorize_arrow,
+    arrow_strings,
     clean_text,
     clean_text_column,
     parse_amounts,
@@ -708,7 +710,9 @@ def read_history(
             rows=row_numbers(raw.index, blank),
             expected="the id of a deal",
         )
-    if as_given:  # the ids are clean text: a copy of the column beats a lookup per row
+    if as_given and arrow_strings(raw[cols["deal_id"]]) is not None:
+        ids = raw[cols["deal_id"]]  # clean Arrow text: kept as it is (no Python objects)
+    elif as_given:  # the ids are clean text: a copy of the column beats a lookup per row
         ids = pd.Series(
             raw[cols["deal_id"]].to_numpy(dtype=object).copy(), index=raw.index, dtype=object
         )
@@ -723,7 +727,11 @@ def read_history(
     )
     labels = raw[cols["stage"]]
     # factorise the labels once; both the inference and the coding below reuse it
-    label_codes, label_uniques = pd.factorize(labels.to_numpy(), use_na_sentinel=True)
+    arrow = arrow_strings(labels)
+    if arrow is not None:  # Arrow text: factorised in Arrow (no Python objects per row)
+        label_codes, label_uniques = _factorize_arrow(arrow)
+    else:
+        label_codes, label_uniques = pd.factorize(labels.to_numpy(), use_na_sentinel=True)
     check_confusable(labels, table=name, column=cols["stage"], uniques=label_uniques)
     categorical = pd.Series(
         pd.Categorical.from_codes(label_codes, categories=pd.Index(label_uniques, dtype=object)),

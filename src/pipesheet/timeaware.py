@@ -84,6 +84,7 @@ from pipesheet.history import (
 from pipesheet.periods import day_number, day_timestamp, period_end_for, window_end_day
 from pipesheet.pricing import deal_rates, reporting_amounts
 from pipesheet.stages import StageList
+from pipesheet.summaries import foreign_frame, pandas_frame
 from pipesheet.tables import blank_amount_rows, blank_amounts_choice
 
 __all__ = [
@@ -122,13 +123,18 @@ def _visits(a: HistoryArrays, st: DealStates, cut: int):
     return stage, stay, time, outcome, start
 
 
-def recency_weights(start: np.ndarray, cut: int, half_life: float | None) -> np.ndarray | None:
+def recency_weights(
+    start: np.ndarray, cut: int, half_life: float | None, counts: np.ndarray | None = None
+) -> np.ndarray | None:
     """Weight of each visit by how long ago it entered its stage: 0.5 ** ((cut − start) /
     half_life), scaled to mean 1 (so thresholds on counts keep their meaning); None without a
-    half-life (every visit counts the same)."""
+    half-life (every visit counts the same). ``counts``: each entry stands for that many visits
+    (the mean is over the visits)."""
     if half_life is None or not len(start):
         return None
     w = np.exp2(-(cut - np.asarray(start, dtype=float)) / float(half_life))
+    if counts is not None:
+        return w / (float(np.dot(w, counts)) / float(np.sum(counts)))
     return w / w.mean()
 
 
@@ -182,9 +188,12 @@ def _curves(
     bin_days: int,
     min_at_risk: int = 1,
     weights: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
 ) -> _Curves:
     """Counts of :class:`_Curves`; ``weights`` (one per visit, mean 1) weigh recent visits more
-    (see ``half_life``): exposure and events are weighted, the risk-set sizes are not."""
+    (see ``half_life``): exposure and events are weighted, the risk-set sizes are not.
+    ``counts``: each entry stands for that many identical visits (the summary path's counts by
+    (stage, stay, time, outcome)); ``weights`` then holds each entry's recency weight."""
     b = int(bin_days)
     nb = int(time.max()) // b + 1 if len(time) else 1
     qi = _row_of(stay, b)
@@ -194,6 +203,8 @@ def _curves(
     flat = (stage * nq + qi) * nb + tb
     size = k * nq * nb
     w = np.ones(len(flat)) if weights is None else np.asarray(weights, dtype=float)
+    if counts is not None:
+        w = w * np.asarray(counts, dtype=float)
 
     def count(mask, extra=None):
         wt = w[mask] if extra is None else (w * extra)[mask]
@@ -215,7 +226,8 @@ def _curves(
 
     exposure, won_r, lost_r = from_row(exposure), from_row(won), from_row(lost)
     weighted_visits = from_row(cnt.sum(axis=2))
-    plain = np.bincount(stage * nq + qi, minlength=k * nq).reshape(k, nq).astype(float)
+    plain = np.bincount(stage * nq + qi, weights=counts, minlength=k * nq)
+    plain = plain.astype(float, copy=False).reshape(k, nq)
     visits = from_row(plain)
     # left truncation: row r's visits are all at risk from its first day s_r on; remove the
     # s_r − L·b days before it in its landmark bin L = s_r // b (every visit of the row lived them)
@@ -485,6 +497,9 @@ class TimeAwareForecast(Estimator):
         quota: Target for P(forecast ≥ quota) in the range.
         columns: Explicit ``{field: header}`` column mapping.
         range_method, draws, seed: Passed to :func:`pipesheet.ranges.forecast_range`.
+        order_by: The history column ordering a deal's rows at the same instant, for frames
+            without a table order (DuckDB, Spark, Ibis, Polars LazyFrame; see
+            :mod:`pipesheet.summaries`).
 
     Attributes (after ``fit``):
         deals_: Per open deal (see :class:`TimeAwareResult`).
@@ -519,6 +534,7 @@ class TimeAwareForecast(Estimator):
         seed: int = 0,
         blank_amounts: str = "error",
         period: Any = DEPRECATED,
+        order_by: str | None = None,
     ) -> None:
         self.stages = stages
         self.as_of = as_of
@@ -536,6 +552,7 @@ class TimeAwareForecast(Estimator):
         self.draws = draws
         self.seed = seed
         self.blank_amounts = blank_amounts
+        self.order_by = order_by
 
     _unfitted = "the time-aware model has not been fitted yet"
 
@@ -558,6 +575,10 @@ class TimeAwareForecast(Estimator):
                 come from the history's amount column; without either, only probabilities.
         """
         self._check_params()
+        history, deals = pandas_frame(history), pandas_frame(deals)
+        if foreign_frame(history) or foreign_frame(deals):
+            self._fit_summaries(history, deals)
+            return self
         tables = load_tables(history, deals, self.stages, self.columns)
         self._fit_tables(tables)
         return self
@@ -611,6 +632,14 @@ class TimeAwareForecast(Estimator):
         frame, beyond, long_open, currency = self._open_deals(
             tables, states, as_of_day, end_day, notes
         )
+        self._conclude(
+            frame, beyond, long_open, currency, as_of_day, end_day, notes, forecast_range
+        )
+
+    def _conclude(
+        self, frame, beyond, long_open, currency, as_of_day, end_day, notes, forecast_range=True
+    ) -> None:
+        """The forecast, its range, the curves and the per-stage table from the open deals."""
         self._note_unknown(frame, beyond, long_open, notes)
         ok = frame["probability"].notna() & frame["amount"].notna()
         forecast = float(frame.loc[ok, "weighted"].sum())
@@ -642,16 +671,147 @@ class TimeAwareForecast(Estimator):
             notes=notes,
         )
 
+    def _fit_summaries(self, history: Any, deals: Any) -> None:
+        """:meth:`fit` on frames of another engine (:mod:`pipesheet.summaries`): the visits are
+        counted there by (stage, stay, time, outcome), the deals open on D and their amounts
+        come back, the curves and the forecast are finished here exactly as for pandas."""
+        from pipesheet import summaries as sm
+        from pipesheet.columns import mapping_only, mapping_without
+        from pipesheet.history import HistoryArrays, LoadedTables
+        from pipesheet.tables import read_deals
+
+        if history is None or not sm.foreign_frame(history):
+            raise PipesheetError(
+                "a deals table on another engine needs its stage history on that engine too",
+                table="history",
+                value=type(history).__name__,
+                expected=f"the history as a {sm.backend_of(deals)} frame (or both as pandas)",
+            )
+        hist = sm.lazy_history(
+            history,
+            stages=self.stages,
+            columns=mapping_only(self.columns, ("deal_id", "stage", "entered_date", "amount")),
+            order_by=self.order_by,
+        )
+        notes = list(hist.notes)
+        lazy = None
+        if deals is not None:
+            if not sm.foreign_frame(deals) or sm.backend_of(deals) != hist.backend:
+                raise PipesheetError(
+                    "the deals table and the history must be frames of the same engine",
+                    table="deals",
+                    value=sm.backend_of(deals),
+                    expected=f"a {hist.backend} frame, like the history",
+                )
+            lazy = sm.lazy_deals(
+                deals, stages=hist.stages, columns=mapping_without(self.columns, ("entered_date",))
+            )
+            sm.check_history_in_deals(hist, lazy)
+        as_of_day, end_day = self._window_days(
+            hist.day_min,
+            hist.day_max,
+            lambda day: sm.rows_from(hist, hist.cut(day)),
+            hist.name,
+            notes,
+        )
+        v = sm.visit_counts(hist, as_of_day, by_start=self.half_life is not None)
+        k = hist.stages.k
+        weights = None
+        if v.start is not None:
+            weights = recency_weights(v.start, as_of_day, self.half_life, v.count)
+        curves = _curves(
+            v.stage,
+            v.stay,
+            v.time,
+            v.outcome,
+            k,
+            int(self.bin_days),
+            int(self.min_at_risk),
+            weights=weights,
+            counts=v.count,
+        )
+        self.stages_ = hist.stages
+        self._curves = curves
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self._p_stage = np.where(
+                curves.known,
+                curves.cohort[:, 0] / (curves.cohort[:, 0] + curves.cohort[:, 1]),
+                np.nan,
+            )
+        n = len(v.open_ids)
+        extras = v.extras
+        day = np.full(n, as_of_day, dtype=np.int64)
+        arrays = HistoryArrays(
+            ids=v.open_ids,
+            deal=np.arange(n),
+            code=v.open_code,
+            day=day,
+            row=np.arange(n),
+            amount=extras.get("amount"),
+            close=extras.get("close_date"),
+            k=k,
+        )
+        deal_table, open_without = None, None
+        if lazy is not None:
+            raw = sm.deals_of(lazy, v.opened)
+            try:
+                deal_table = read_deals(raw, stages=hist.stages, columns=lazy.columns)
+            except PipesheetError as err:
+                raise sm.without_rows(err, raw, lazy) from err
+            open_without = sm.deals_without_history(hist, lazy, None, open_only=True)
+        tables = LoadedTables(hist, deal_table, arrays, notes)  # type: ignore[arg-type]
+        open_codes = np.arange(n)
+        codes = v.open_code
+        age = as_of_day - v.open_entry
+        horizon = np.full(n, end_day - as_of_day, dtype=np.int64)
+        prob, eventual, beyond, long_open = self._apply(codes, age, horizon)
+        try:
+            amount, close, index, currency = self._amounts(
+                tables, arrays, open_codes, as_of_day, notes, open_without
+            )
+        except PipesheetError as err:
+            if lazy is None:
+                raise
+            raise sm.without_rows(err, raw, lazy) from err
+        if lazy is None:
+            index = pd.RangeIndex(n)
+        frame = pd.DataFrame(
+            {
+                "deal_id": v.open_ids,
+                "stage": np.asarray(self.stages_.open, dtype=object)[codes],
+                "entered_stage": pd.to_datetime(v.open_entry.astype("datetime64[D]")),
+                "age_days": age.astype(np.int64),
+                "amount": amount,
+                "close_date": close,
+                "stage_probability": self._p_stage[codes],
+                "win_probability": eventual,
+                "probability": prob,
+            },
+            index=index,
+        )
+        frame["weighted"] = frame["amount"] * frame["probability"]
+        if len(frame):
+            order = np.argsort(frame.index.to_numpy(), kind="stable")
+            frame, beyond, long_open = frame.iloc[order], beyond[order], long_open[order]
+        self._conclude(frame, beyond, long_open, currency, as_of_day, end_day, notes)
+
     def _window(self, a: HistoryArrays, table: str, notes: list[str]) -> tuple[int, int]:
         """The day numbers of D (the setting, else the latest history date) and of the period
         end; the history rows after D are counted in a note (they are not used)."""
+        return self._window_days(
+            int(a.day.min()), int(a.day.max()), lambda d: int((a.day > d).sum()), table, notes
+        )
+
+    def _window_days(self, first: int, latest: int, later_rows, table: str, notes: list[str]):
+        """:meth:`_window` from the first and latest history days and a count of the rows
+        after a day."""
         as_of_day = day_number(self.as_of)
         if as_of_day is None:
-            as_of_day = int(a.day.max())
+            as_of_day = latest
             notes.append(
                 f"as of {day_timestamp(as_of_day).date()} (the latest date in the history)"
             )
-        if as_of_day < int(a.day.min()):
+        if as_of_day < first:
             raise PipesheetError(
                 "no history on or before the as-of date",
                 table=table,
@@ -659,7 +819,7 @@ class TimeAwareForecast(Estimator):
                 expected="an as-of date after the first history row",
             )
         end_day = window_end_day(self.period_end, as_of_day, self.fiscal_year_start, notes)
-        later = int((a.day > as_of_day).sum())
+        later = later_rows(as_of_day)
         if later:
             notes.append(
                 f"as of {day_timestamp(as_of_day).date()}: {later} later history row(s) not used"
@@ -759,7 +919,15 @@ class TimeAwareForecast(Estimator):
         eventual = np.where(unknown, np.nan, eventual)
         return within, eventual, beyond & ~unknown & ~long_open, long_open & ~unknown
 
-    def _amounts(self, tables: LoadedTables, a: HistoryArrays, open_codes, as_of_day, notes):
+    def _amounts(
+        self,
+        tables: LoadedTables,
+        a: HistoryArrays,
+        open_codes,
+        as_of_day,
+        notes,
+        open_without: int | None = None,
+    ):
         n = len(open_codes)
         amount = np.full(n, np.nan)
         close = np.full(n, np.datetime64("NaT", "ns"))
@@ -795,10 +963,12 @@ class TimeAwareForecast(Estimator):
             close = deal_table.frame["close_date"].to_numpy(dtype="datetime64[ns]")[pos]
             index = pd.Index(deal_table.frame.index.to_numpy()[pos], name="row")
             without = ~deal_table.frame["deal_id"].isin(pd.Index(a.ids)).to_numpy()
-            open_without = without & (deal_table.frame["code"] < a.k).to_numpy()
-            if open_without.any():
+            n_without = int((without & (deal_table.frame["code"] < a.k).to_numpy()).sum())
+            if open_without is not None:  # the summary path counts them on its engine
+                n_without = open_without
+            if n_without:
                 notes.append(
-                    f"{int(open_without.sum())} open deal(s) in the deals table have no history "
+                    f"{n_without} open deal(s) in the deals table have no history "
                     "row and are not forecast (their age is unknown)"
                 )
         if a.amount is not None:

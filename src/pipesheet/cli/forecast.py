@@ -61,14 +61,21 @@ def add_parsers(sub: Any) -> None:
         help="forecast (and range) only open deals expected to close on or before DATE",
     )
     add_scenario_options(p)
-    p.set_defaults(func=cmd_forecast, method="cohort")
+    p.set_defaults(func=cmd_forecast, method="cohort", summary_path=True)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Price the deals once; print the weighted forecast and, when asked, its range."""
-    from pipesheet.pricing import price_deals
+    from pipesheet.exports.large import duckdb_progress
 
     deals, history = load_files(args)
+    with duckdb_progress(getattr(args, "duckdb", None), enabled=not args.json):
+        return _forecast(args, deals, history)
+
+
+def _forecast(args: argparse.Namespace, deals: Any, history: Any) -> int:
+    from pipesheet.pricing import price_deals
+
     if deals is None:
         raise PipesheetError(
             "a forecast needs a deals file",
@@ -91,6 +98,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         blank_amounts=args.blank_amounts,
         stages=stages,
         columns=only_fields(column_mapping(args), DEAL_FIELDS),
+        by=args.by,  # (a frame in DuckDB is summed by these groups where it is)
+        per_amount=args.range or args.quota is not None,
     )
     if args.list_deals:
         listed = priced.open_deals()

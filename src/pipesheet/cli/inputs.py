@@ -35,6 +35,23 @@ def load_files(args: argparse.Namespace) -> tuple[pd.DataFrame | None, pd.DataFr
     ``args`` and printed with the first result (human output only)."""
     if not args.files:
         return None, None
+    from pipesheet.exports.large import choose_engine, read_large
+
+    engine = choose_engine(
+        args.files,
+        getattr(args, "engine", "pandas"),
+        supported=getattr(args, "summary_path", False),
+        command=str(getattr(args, "command", "this command")),
+    )
+    if engine == "duckdb":  # the files stay where they are; the counting runs in DuckDB
+        large = read_large(
+            args.files,
+            encoding=getattr(args, "encoding", None),
+            columns=column_mapping(args) if getattr(args, "columns", None) else None,
+        )
+        args.read_notes = list(large.notes)
+        args.duckdb = large.connection
+        return large.deals, large.history
     from pipesheet.exports import read_export
 
     export = read_export(
@@ -305,6 +322,15 @@ def history_stages(args: argparse.Namespace, history: pd.DataFrame) -> StageList
     """--stages / --won / --lost for a history-based command (the open order is inferred from the
     history when only --won/--lost are given)."""
     stages = stage_list(args)
+    if isinstance(stages, Pending) and not isinstance(history, pd.DataFrame):
+        from pipesheet.summaries import lazy_history
+
+        return lazy_history(
+            history,
+            won=stages.won,
+            lost=stages.lost,
+            columns=only_fields(column_mapping(args), HISTORY_FIELDS),
+        ).stages
     if isinstance(stages, Pending):
         return read_history(
             history,

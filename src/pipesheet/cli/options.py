@@ -88,6 +88,15 @@ def add_file_options(
     )
     add_date_order(p)
     p.add_argument("--json", action="store_true", help="print JSON rows instead of tables")
+    p.add_argument(
+        "--engine",
+        choices=["pandas", "duckdb", "auto"],
+        default="auto",
+        help="how files are read: pandas (into memory), duckdb (CSV/Parquet larger than memory, "
+        "computed in DuckDB: stage-probabilities and forecast; needs pipesheet[duckdb]) or auto "
+        "(default: duckdb for those commands when installed and the CSV/Parquet files are "
+        "256 MiB or more)",
+    )
 
 
 def add_money_options(p: argparse.ArgumentParser) -> None:

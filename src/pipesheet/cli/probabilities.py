@@ -41,7 +41,7 @@ def add_parsers(sub: Any) -> None:
         default=0.0,
         help="pull small groups toward the overall rate with this weight",
     )
-    p.set_defaults(func=cmd_stages)
+    p.set_defaults(func=cmd_stages, summary_path=True)
 
 
 def _learned_something(model: Any) -> None:
@@ -52,6 +52,14 @@ def _learned_something(model: Any) -> None:
     if model.table_["win_probability"].notna().any() and not unordered:
         return
     table = model.history_ if model.history_ is not None else model.deals_
+    if not hasattr(table, "frame"):  # a frame of another engine: its reader said what it saw
+        said = [n for n in model.notes_ if n.startswith("no Won or Lost label")]
+        raise PipesheetError(
+            said[0] if said else "no closed deal at any stage: no win probability to learn",
+            table=table.name,
+            column=table.columns.get("stage"),
+            expected="some deals in a Won or Lost stage",
+        )
     frame = table.frame
     if not (frame["code"] >= model.stages_.k).any():
         which = "history" if model.history_ is not None else "deals table"
@@ -83,8 +91,11 @@ def _learned_something(model: Any) -> None:
 
 def cmd_stages(args: argparse.Namespace) -> int:
     """Learn and print the stage-probability table."""
+    from pipesheet.exports.large import duckdb_progress
+
     deals, history = load_files(args)
-    model = fit_probabilities(args, deals, history)
+    with duckdb_progress(getattr(args, "duckdb", None), enabled=not args.json):
+        model = fit_probabilities(args, deals, history)
     _learned_something(model)
     # where cohort and Markov differ strongly, and why (human output only: not JSON rows)
     disagree = [] if args.json else model.disagreement_notes()
