@@ -186,3 +186,23 @@ def test_a_deals_column_mapping_does_not_stop_the_history(capsys):
     assert main(["forecast", *files, *rates, "--columns", "amount=Amuont"]) == 2
     err = capsys.readouterr().err
     assert "table 'deals'" in err and "'Amuont', which is not there" in err
+
+
+def test_a_blank_text_cell_prints_blank_not_nan(tmp_path, capsys):
+    """A deal without an owner: the stale-deals table shows an empty owner cell (pandas 3 keeps
+    text as "str", whose blank is NaN) — found by tests/test_fuzz.py."""
+    deals = tmp_path / "deals.csv"
+    history = tmp_path / "history.csv"
+    deals.write_text(
+        "Deal ID,Stage,Amount,Expected Close Date,Owner\n"
+        "D0,Lead,0,2024-01-01,\nD1,Lead,0,2024-01-01,Ana\nD3,Closed Won,5,2024-01-01,Ana\n",
+        encoding="utf-8",
+    )
+    history.write_text(
+        "Deal ID,Stage,Entered Date\nD0,Lead,2024-01-01\nD1,Lead,2024-01-01\n"
+        "D3,Lead,2024-01-01\nD3,Closed Won,2027-11-15\n",
+        encoding="utf-8",
+    )
+    assert main(["health", str(history), str(deals), "--stages", "Lead,Qualified"]) == 0
+    out = capsys.readouterr().out
+    assert "NaN" not in out and "nan" not in out.split()

@@ -102,8 +102,9 @@ def _human(frame: pd.DataFrame) -> str:
             shown[col] = values.map(_number_text)
         elif pd.api.types.is_datetime64_any_dtype(values.dtype):
             shown[col] = values.dt.strftime("%Y-%m-%d").fillna("")
-        elif values.dtype == object:
-            shown[col] = values.map(lambda v: "" if _blank(v) else v)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            # text (pandas 3 keeps it as "str"): a blank cell shows blank, never "NaN"
+            shown[col] = values.astype(object).map(lambda v: "" if _blank(v) else v)
     return shown.to_string(index=False)
 
 
@@ -138,7 +139,7 @@ def range_words(rng: Any) -> list[str]:
 
 
 def _blank(v: Any) -> bool:
-    return v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+    return v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def _number_text(v: float) -> str:
