@@ -395,7 +395,7 @@ def test_bad_arguments(kwargs):
 
 def test_generation_at_100k():
     """100,000 deals are generated whole (the time it takes is benchmarks' business)."""
-    deals, history = generate_pipeline(100_000, seed=11)
+    deals, _history = generate_pipeline(100_000, seed=11)
     assert len(deals) == 100_000
     ids = deals["Deal ID"]
     assert re.fullmatch(r"D-\d{6}", ids.iloc[-1])
