@@ -798,7 +798,8 @@ def _shock_nodes(b: float, spread: float, df: int | None) -> np.ndarray:
 
 def _mixture_cdf(coins: Any, shocks: np.ndarray, x: np.ndarray) -> np.ndarray:
     """P(X · e^Z ≤ x) = mean over the shock nodes of P(X ≤ x · e^−Z)."""
-    scaled = np.asarray(x, dtype=float)[:, None] * np.exp(-shocks)[None, :]
+    with np.errstate(over="ignore"):  # a quota near 1e308 scales to inf: P(X ≤ inf) = 1
+        scaled = np.asarray(x, dtype=float)[:, None] * np.exp(-shocks)[None, :]
     return np.asarray(coins.cdf(scaled.ravel()), dtype=float).reshape(scaled.shape).mean(axis=1)
 
 
